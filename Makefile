@@ -1,0 +1,46 @@
+# Itaku — `make run` to try it, `make test` to check it.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app app
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test install install-dev translations extract-messages clean
+
+run: install translations  ## install, migrate, load demo data and serve on http://127.0.0.1:5000
+	$(FLASK) db upgrade
+	$(FLASK) demo
+	@echo ""
+	@echo "Itaku: http://$(HOST):$(PORT)/  (stop with Ctrl+C)"
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: install-dev translations  ## run the whole suite (PostgreSQL too when ITAKU_TEST_DATABASE_URL is set)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
+
+$(VENV)/bin/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Itaku needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.installed $@
+
+translations: install  ## compile the message catalogues (.po → .mo)
+	$(BIN)/pybabel compile --quiet --use-fuzzy -d translations 2>/dev/null || $(BIN)/pybabel compile -d translations
+
+extract-messages: install  ## refresh translations/messages.pot and the English catalogue after changing texts
+	$(BIN)/pybabel extract --quiet -F babel.cfg -k _l -o translations/messages.pot .
+	$(BIN)/pybabel update --quiet -i translations/messages.pot -d translations --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) .pytest_cache

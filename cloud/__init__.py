@@ -1,0 +1,2 @@
+"""外部サービス Cloud and external services."""
+from cloud.views import bp  # noqa: F401

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from cloud.models import Agreement, CloudService, ServiceStatus
+from core import audit
+from core.auth import ALL_ROLES, access
+from core.dashboard import Panel, Tile, panel
+from core.db import db
+from core.lists import ListView, enum_filter, id_filter
+
+bp = Blueprint("cloud", __name__, url_prefix="/cloud")
+
+LIST = ListView(
+    search=[CloudService.name, CloudService.provider_name],
+    filters={
+        "status": enum_filter(CloudService.status, ServiceStatus),
+        "agreement": enum_filter(CloudService.agreement, Agreement),
+    },
+    sorts={"name": CloudService.name, "status": CloudService.status, "review": CloudService.next_review_on},
+    default_sort="name",
+)
+
+
+@bp.route("/")
+@access(ALL_ROLES)
+def index():
+    pagination, state = LIST.apply(select(CloudService))
+    return render_template("cloud/index.html", pagination=pagination, state=state,
+                           statuses=ServiceStatus.choices(), agreements=Agreement.choices())
+
+
+@bp.route("/<int:service_id>")
+@access(ALL_ROLES)
+def detail(service_id: int):
+    service = db.session.get(CloudService, service_id) or abort(404)
+    return render_template("cloud/detail.html", service=service, audit_entries=audit.history(service))
+
+
+@panel(30)
+def dashboard_panel(user) -> Panel:
+    counts = dict(db.session.execute(select(CloudService.status, func.count()).group_by(CloudService.status)).all())
+    return Panel(_l("外部サービス"), "cloud.index", [
+        Tile(status.label, counts.get(status, 0), "cloud.index", {"status": status.value}) for status in ServiceStatus])

@@ -1,0 +1,244 @@
+"""管理: users, roles and organisational units (admin only)."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from core import accounts, audit
+from core.auth import access
+from core.db import db
+from core.forms import (STALE_MESSAGE, CSRFForm, NewUserForm, ResetPasswordForm,
+                        UnitForm, UserForm, select_choices, unit_choices)
+from core.lists import ListView, enum_filter, id_filter
+from core.models import ROLE_LABELS, OrgUnit, Role, User
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+USERS = ListView(
+    search=[User.username, User.display_name, User.email],
+    filters={
+        "role": lambda s, v: s.where(User.roles.contains(v)) if v in {r.value for r in Role} else s,
+        "unit": id_filter(User.unit_id),
+        "active": lambda s, v: s.where(User.active == (v == "1")),
+    },
+    sorts={"username": User.username, "display_name": User.display_name, "last_login": User.last_login_at},
+    default_sort="username",
+)
+
+
+def _get(model, ident):
+    return db.session.get(model, ident) or abort(404)
+
+
+def _role_choices():
+    return [(r.value, str(ROLE_LABELS[r])) for r in Role]
+
+
+def _prepare(form: UserForm) -> UserForm:
+    form.unit_id.choices = select_choices(unit_choices())
+    form.roles.choices = select_choices(_role_choices())
+    return form
+
+
+def _username_taken(username: str, exclude_id: int | None = None) -> bool:
+    stmt = select(User.id).where(func.lower(User.username) == username.strip().lower())
+    if exclude_id:
+        stmt = stmt.where(User.id != exclude_id)
+    return db.session.scalar(stmt) is not None
+
+
+@bp.route("/")
+@access(Role.ADMIN)
+def index():
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users")
+@access(Role.ADMIN)
+def users():
+    pagination, state = USERS.apply(select(User))
+    return render_template("admin/users.html", pagination=pagination, state=state,
+                           units=unit_choices(include_blank=False), roles=_role_choices(), form=CSRFForm())
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@access(Role.ADMIN)
+def user_new():
+    form = _prepare(NewUserForm())
+    if form.validate_on_submit():
+        if _username_taken(form.username.data):
+            form.username.errors.append(_("このユーザー名は既に使われています。"))
+        else:
+            user = accounts.create_user(
+                username=form.username.data, display_name=form.display_name.data, password=form.new_password.data,
+                roles=form.roles.data, unit=db.session.get(OrgUnit, form.unit_id.data), email=form.email.data,
+                locale=form.locale.data)
+            try:
+                db.session.commit()
+            except IntegrityError:
+                db.session.rollback()
+                form.username.errors.append(_("このユーザー名は既に使われています。"))
+            else:
+                flash(_("利用者 %(name)s を登録しました。", name=user.username), "success")
+                return redirect(url_for("admin.user_edit", user_id=user.id))
+    return render_template("admin/user_form.html", form=form, user=None), 400 if form.errors else 200
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@access(Role.ADMIN)
+def user_edit(user_id: int):
+    user = _get(User, user_id)
+    form = _prepare(UserForm(obj=user, version=user.version))
+    if not form.is_submitted():
+        form.roles.data = [r.value for r in user.role_set]
+    elif form.validate():
+        if form.is_stale(user):
+            flash(STALE_MESSAGE, "warning")
+            form = _prepare(UserForm(obj=user, version=user.version, formdata=None))
+            form.roles.data = [r.value for r in user.role_set]
+            return render_template("admin/user_form.html", form=form, user=user, reset=ResetPasswordForm(),
+                                   actions=CSRFForm()), 409
+        if _username_taken(form.username.data, exclude_id=user.id):
+            form.username.errors.append(_("このユーザー名は既に使われています。"))
+        elif user.id == current_user.id and Role.ADMIN.value not in form.roles.data:
+            form.roles.errors.append(_("自分自身から管理者の役割を外すことはできません。"))
+        else:
+            user.username = form.username.data.strip()
+            user.display_name = form.display_name.data.strip()
+            user.email = form.email.data or None
+            user.unit = db.session.get(OrgUnit, form.unit_id.data)
+            user.set_roles(form.roles.data)
+            user.locale = form.locale.data
+            db.session.commit()
+            flash(_("利用者 %(name)s を更新しました。", name=user.username), "success")
+            return redirect(url_for("admin.user_edit", user_id=user.id))
+    status = 400 if form.errors else 200
+    return render_template("admin/user_form.html", form=form, user=user, reset=ResetPasswordForm(),
+                           actions=CSRFForm()), status
+
+
+@bp.route("/users/<int:user_id>/password", methods=["POST"])
+@access(Role.ADMIN)
+def user_reset_password(user_id: int):
+    user = _get(User, user_id)
+    reset = ResetPasswordForm()
+    reset.policy_username = user.username
+    if reset.validate_on_submit():
+        accounts.set_password(user, reset.new_password.data, action="password_reset")
+        db.session.commit()
+        flash(_("%(name)s のパスワードを再設定しました。本人のセッションは終了しました。", name=user.username), "success")
+        return redirect(url_for("admin.user_edit", user_id=user.id))
+    form = _prepare(UserForm(obj=user, version=user.version, formdata=None))
+    form.roles.data = [r.value for r in user.role_set]
+    return render_template("admin/user_form.html", form=form, user=user, reset=reset, actions=CSRFForm()), 400
+
+
+@bp.route("/users/<int:user_id>/unlock", methods=["POST"])
+@access(Role.ADMIN)
+def user_unlock(user_id: int):
+    user = _get(User, user_id)
+    if CSRFForm().validate_on_submit():
+        accounts.unlock(user)
+        db.session.commit()
+        flash(_("%(name)s のロックを解除しました。", name=user.username), "success")
+    return redirect(url_for("admin.user_edit", user_id=user.id))
+
+
+@bp.route("/users/<int:user_id>/active", methods=["POST"])
+@access(Role.ADMIN)
+def user_toggle_active(user_id: int):
+    """Deactivate or reactivate; users are never deleted (records point to them)."""
+    user = _get(User, user_id)
+    if CSRFForm().validate_on_submit():
+        if user.id == current_user.id:
+            flash(_("自分自身を無効にすることはできません。"), "warning")
+        else:
+            user.active = not user.active
+            audit.label(user, "activate" if user.active else "deactivate")
+            db.session.commit()
+            flash(_("%(name)s を有効にしました。", name=user.username) if user.active
+                  else _("%(name)s を無効にしました。", name=user.username), "success")
+    return redirect(url_for("admin.user_edit", user_id=user.id))
+
+
+# --- organisational units -----------------------------------------------------
+
+@bp.route("/units")
+@access(Role.ADMIN)
+def units():
+    units = db.session.scalars(select(OrgUnit).order_by(OrgUnit.sort_order, OrgUnit.id)).all()
+    counts = dict(db.session.execute(select(User.unit_id, func.count()).group_by(User.unit_id)).all())
+    return render_template("admin/units.html", units=units, counts=counts)
+
+
+def _unit_form(unit: OrgUnit | None = None, **kwargs) -> UnitForm:
+    form = UnitForm(obj=unit, **kwargs)
+    form.parent_id.choices = select_choices([("", _("（なし）"))] + [
+        (value, label) for value, label in unit_choices(include_blank=False) if not unit or value != unit.id])
+    return form
+
+
+def _unit_name_taken(name: str, exclude_id: int | None = None) -> bool:
+    stmt = select(OrgUnit.id).where(OrgUnit.name == name.strip())
+    if exclude_id:
+        stmt = stmt.where(OrgUnit.id != exclude_id)
+    return db.session.scalar(stmt) is not None
+
+
+def _apply_unit(form: UnitForm, unit: OrgUnit) -> None:
+    unit.name = form.name.data.strip()
+    unit.name_en = (form.name_en.data or "").strip() or None
+    unit.parent_id = form.parent_id.data
+    unit.sort_order = form.sort_order.data or 0
+    unit.active = form.active.data
+
+
+@bp.route("/units/new", methods=["GET", "POST"])
+@access(Role.ADMIN)
+def unit_new():
+    form = _unit_form()
+    if form.validate_on_submit():
+        if _unit_name_taken(form.name.data):
+            form.name.errors.append(_("この名称の組織は既にあります。"))
+        else:
+            unit = OrgUnit()
+            _apply_unit(form, unit)
+            db.session.add(unit)
+            db.session.commit()
+            flash(_("組織 %(name)s を登録しました。", name=unit.name), "success")
+            return redirect(url_for("admin.units"))
+    return render_template("admin/unit_form.html", form=form, unit=None), 400 if form.errors else 200
+
+
+@bp.route("/units/<int:unit_id>", methods=["GET", "POST"])
+@access(Role.ADMIN)
+def unit_edit(unit_id: int):
+    unit = _get(OrgUnit, unit_id)
+    form = _unit_form(unit, version=unit.version)
+    if form.validate_on_submit():
+        if form.is_stale(unit):
+            flash(STALE_MESSAGE, "warning")
+            form = _unit_form(unit, version=unit.version, formdata=None)
+            return render_template("admin/unit_form.html", form=form, unit=unit), 409
+        if _unit_name_taken(form.name.data, exclude_id=unit.id):
+            form.name.errors.append(_("この名称の組織は既にあります。"))
+        elif form.parent_id.data is not None and _is_descendant(form.parent_id.data, unit):
+            form.parent_id.errors.append(_("自分の下位組織を上位組織にはできません。"))
+        else:
+            _apply_unit(form, unit)
+            db.session.commit()
+            flash(_("組織 %(name)s を更新しました。", name=unit.name), "success")
+            return redirect(url_for("admin.units"))
+    return render_template("admin/unit_form.html", form=form, unit=unit), 400 if form.errors else 200
+
+
+def _is_descendant(candidate_id: int, unit: OrgUnit) -> bool:
+    node = db.session.get(OrgUnit, candidate_id)
+    while node is not None:
+        if node.id == unit.id:
+            return True
+        node = node.parent
+    return False

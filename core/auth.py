@@ -1,0 +1,129 @@
+"""Who may use what: deny by default.
+
+Every view declares its rule with :func:`access`.  One ``before_request``
+hook enforces the rules for the whole app, and refuses any endpoint that has
+none, so a route added without a rule is closed (and the route × role test
+in tests/core/test_access.py fails until it gets one).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from flask import Flask, abort, current_app, flash, request, session
+from flask_babel import lazy_gettext as _l
+from flask_login import LoginManager, current_user, logout_user
+from sqlalchemy import select
+
+from core.db import db
+from core.models import Role, User
+
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = _l("ログインしてください。")
+login_manager.login_message_category = "info"
+
+# Reading sets used by the domains.  The auditor reads everything and is in
+# no writing set.
+ALL_ROLES = frozenset(Role)
+CONTRACT_READERS = frozenset({Role.ADMIN, Role.PROCUREMENT, Role.VERIFIER, Role.AUDITOR})
+SOCIAL_READERS = frozenset({Role.ADMIN, Role.SOCIAL, Role.AUDITOR})
+AUDIT_READERS = frozenset({Role.ADMIN, Role.AUDITOR})
+
+
+@dataclass(frozen=True)
+class AccessRule:
+    public: bool = False
+    roles: frozenset[Role] = frozenset()  # empty and not public: any signed-in user
+
+
+def access(*roles: Role | frozenset[Role], public: bool = False, any_user: bool = False) -> Callable:
+    """Declare who may call a view:
+
+    ``@access(public=True)`` — anyone, signed in or not;
+    ``@access(any_user=True)`` — any signed-in user;
+    ``@access(Role.ADMIN, …)`` or ``@access(CONTRACT_READERS)`` — those roles.
+    """
+    flat: set[Role] = set()
+    for r in roles:
+        flat |= set(r) if isinstance(r, frozenset) else {r}
+    if not (public or any_user or flat) or (public and flat):
+        raise ValueError("access(): name roles, or any_user=True, or public=True")
+
+    def decorate(view: Callable) -> Callable:
+        view.itaku_access = AccessRule(public=public, roles=frozenset(flat))
+        return view
+
+    return decorate
+
+
+def rule_for(endpoint: str) -> AccessRule | None:
+    if endpoint == "static" or endpoint.endswith(".static"):
+        return AccessRule(public=True)
+    view = current_app.view_functions.get(endpoint)
+    return getattr(view, "itaku_access", None)
+
+
+def can(user, rule: AccessRule | None) -> bool:
+    if rule is None:
+        return False
+    if rule.public:
+        return True
+    if not user.is_authenticated:
+        return False
+    return not rule.roles or user.has_role(*rule.roles)
+
+
+def can_view(endpoint: str) -> bool:
+    """For templates: show a link only to those who may follow it."""
+    return can(current_user, rule_for(endpoint))
+
+
+def _expire_idle_session() -> None:
+    if not current_user.is_authenticated:
+        return
+    now = int(time.time())
+    last_seen = session.get("last_seen", now)
+    if now - last_seen > current_app.config["IDLE_TIMEOUT_MINUTES"] * 60:
+        logout_user()
+        session.clear()
+        flash(_l("一定時間操作がなかったため、ログアウトしました。"), "info")
+        return
+    session["last_seen"] = now
+
+
+def _enforce():
+    if request.endpoint is None:  # no such URL: let routing answer 404/405
+        return None
+    _expire_idle_session()
+    rule = rule_for(request.endpoint)
+    if rule is None:
+        current_app.logger.error("endpoint %s declares no access rule", request.endpoint)
+        abort(403)
+    if rule.public:
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if not can(current_user, rule):
+        abort(403)
+    return None
+
+
+@login_manager.user_loader
+def _load_user(cookie_id: str) -> User | None:
+    user_id, _, token = cookie_id.partition(":")
+    if not user_id.isdigit() or not token:
+        return None
+    user = db.session.scalar(select(User).where(User.id == int(user_id)))
+    if user is None or not user.active or user.session_token != token:
+        return None
+    return user
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    # Registered before CSRFProtect, so a forbidden POST is a 403 whatever
+    # its token.
+    app.before_request(_enforce)
+    app.jinja_env.globals["can_view"] = can_view

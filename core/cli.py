@@ -1,0 +1,90 @@
+"""Commands: ``flask --app app demo | create-admin | audit-verify | backup``
+(``db upgrade`` comes from Flask-Migrate)."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from core import accounts, audit
+from core.db import db
+from core.forms import check_password_policy
+from core.models import OrgUnit, Role
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(demo)
+    app.cli.add_command(create_admin)
+    app.cli.add_command(audit_verify)
+    app.cli.add_command(backup_command)
+
+
+@click.command("demo")
+def demo():
+    """Load the demo data (once: running it again changes nothing)."""
+    from core.demo import USERS, load
+
+    audit.set_actor(audit.Actor(None, "demo"))
+    added = load(current_app.config["DEMO_PASSWORD"])
+    db.session.commit()
+    if any(added.values()):
+        click.echo("Demo data loaded: " + ", ".join(f"{k} +{v}" for k, v in added.items() if v))
+    else:
+        click.echo("Demo data already loaded: nothing changed.")
+    click.echo("Demo logins (password: $ITAKU_DEMO_PASSWORD, default itaku-demo-2026):")
+    for username, display_name, _unit, roles in USERS:
+        click.echo(f"  {username:<12} {', '.join(r.value for r in roles)}")
+
+
+@click.command("create-admin")
+@click.argument("username")
+@click.option("--name", "display_name", help="Display name (default: the user name).")
+@click.option("--unit", "unit_name", help="Name of an existing organisational unit.")
+@click.password_option("--password", prompt="Password", confirmation_prompt="Repeat for confirmation")
+def create_admin(username: str, display_name: str | None, unit_name: str | None, password: str):
+    """Create an administrator (asks for the password twice)."""
+    audit.set_actor(audit.Actor(None, "cli"))
+    if accounts.find_user(username) is not None:
+        raise click.ClickException(f"user {username!r} already exists")
+    error = check_password_policy(password, username, current_app.config["PASSWORD_MIN_LENGTH"])
+    if error:
+        raise click.ClickException(error)
+    unit = None
+    if unit_name:
+        unit = db.session.scalar(select(OrgUnit).where(OrgUnit.name == unit_name))
+        if unit is None:
+            raise click.ClickException(f"no organisational unit named {unit_name!r}")
+    accounts.create_user(username=username, display_name=display_name or username, password=password,
+                         roles=[Role.ADMIN], unit=unit)
+    db.session.commit()
+    click.echo(f"Administrator {username} created.")
+
+
+@click.command("audit-verify")
+def audit_verify():
+    """Check the whole audit chain; exit 1 at the first broken entry."""
+    report = audit.verify_chain(db.session.connection())
+    if report.ok:
+        click.echo(f"OK: {report.checked} entries, head {report.head_hash}")
+        return
+    click.echo(f"BROKEN at entry #{report.broken_seq}: {report.reason} "
+               f"({report.checked} entries before it are intact)", err=True)
+    sys.exit(1)
+
+
+@click.command("backup")
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+def backup_command(directory: str | None):
+    """Copy the SQLite database and stored files to DIRECTORY (default
+    instance/backups) with a timestamp, then verify the copy."""
+    from core.backup import BackupError, backup
+
+    try:
+        result = backup(directory)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Backup written to {result.path}")
+    click.echo(f"  database: integrity ok, audit chain ok ({result.audit_entries} entries, head {result.head_hash})")
+    click.echo(f"  files: {result.files} copied")

@@ -1,0 +1,176 @@
+"""Demo data: a small, believable fire-department association.
+
+Loading is idempotent: every record is looked up by its natural key first,
+so running ``flask demo`` again changes nothing, and records that later
+versions add are filled in.  Domains are imported here, lazily: the demo
+is the one place in core that knows them all.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import current_app
+from sqlalchemy import select
+
+from core import accounts, timeutil
+from core.db import db
+from core.models import ClassificationLevel, OrgUnit, Role, User
+
+# (name, English name, parent, sort order)
+UNITS = (
+    ("消防本部", "Fire Headquarters", None, 10),
+    ("総務課", "General Affairs Division", "消防本部", 11),
+    ("警防課", "Fire Defense Division", "消防本部", 12),
+    ("予防課", "Fire Prevention Division", "消防本部", 13),
+    ("通信指令課", "Emergency Communications Division", "消防本部", 14),
+    ("中央消防署", "Central Fire Station", None, 20),
+    ("中央消防署 東出張所", "Central Fire Station, East Branch", "中央消防署", 21),
+    ("中央消防署 西出張所", "Central Fire Station, West Branch", "中央消防署", 22),
+    ("北消防署", "North Fire Station", None, 30),
+    ("北消防署 川沿出張所", "North Fire Station, Kawazoi Branch", "北消防署", 31),
+    ("組合議会事務局", "Assembly Secretariat", None, 40),
+)
+
+# (username, display name, unit, roles) — one user per role, named after it.
+USERS = (
+    ("admin", "管理 太郎", "総務課", (Role.ADMIN,)),
+    ("procurement", "調達 花子", "総務課", (Role.PROCUREMENT,)),
+    ("verifier", "確認 次郎", "通信指令課", (Role.VERIFIER,)),
+    ("social", "広報 さくら", "予防課", (Role.SOCIAL,)),
+    ("auditor", "監査 健一", "組合議会事務局", (Role.AUDITOR,)),
+)
+
+
+def _get_or_create(model, key: dict, **values):
+    obj = db.session.scalar(select(model).filter_by(**key))
+    if obj is None:
+        obj = model(**key, **values)
+        db.session.add(obj)
+        db.session.flush()
+    return obj
+
+
+def load(password: str) -> dict[str, int]:
+    """Load what is missing; return how many records of each kind were added."""
+    before = _counts()
+    units = {}
+    for name, name_en, parent, order in UNITS:
+        units[name] = _get_or_create(OrgUnit, {"name": name}, name_en=name_en,
+                                     parent=units.get(parent), sort_order=order)
+    users = {}
+    for username, display_name, unit, roles in USERS:
+        user = db.session.scalar(select(User).where(User.username == username))
+        if user is None:
+            user = accounts.create_user(username=username, display_name=display_name, password=password,
+                                        roles=roles, unit=units[unit], email=f"{username}@example.lg.jp")
+        users[username] = user
+    levels = {lv.code: lv for lv in db.session.scalars(select(ClassificationLevel))}
+    _load_registers(units, users, levels)
+    db.session.flush()
+    after = _counts()
+    return {name: after[name] - before[name] for name in after}
+
+
+def _counts() -> dict[str, int]:
+    from sqlalchemy import func
+
+    from cloud.models import CloudService
+    from contracts.models import Contract
+    from social.models import SocialAccount
+    from vendors.models import Vendor
+
+    return {model.__tablename__: db.session.scalar(select(func.count()).select_from(model))
+            for model in (OrgUnit, User, Vendor, Contract, CloudService, SocialAccount)}
+
+
+def _load_registers(units, users, levels) -> None:
+    from cloud.models import Agreement, CloudService, ServiceModel, ServiceStatus
+    from contracts.models import Contract, ContractKind, ContractStatus
+    from social.models import AccountStatus, Platform, SocialAccount
+    from vendors.models import Vendor, VendorStatus
+    from vendors.rules import corporate_number_check_digit
+
+    def corporate_number(base12: str) -> str:
+        return f"{corporate_number_check_digit(base12)}{base12}"
+
+    vendor_rows = (
+        ("株式会社道央情報システム", "ドウオウジョウホウシステム", "430001012345", "札幌市中央区北一条西2丁目1番地",
+         VendorStatus.ACTIVE, "通信指令課"),
+        ("空知ネットワーク株式会社", "ソラチネットワーク", "443001023456", "岩見沢市三条東4丁目7番地",
+         VendorStatus.ACTIVE, "警防課"),
+        ("株式会社みなとウェブ制作", "ミナトウェブセイサク", "443001034567", "滝川市大町1丁目2番15号",
+         VendorStatus.SELECTED, "総務課"),
+        ("北日本クラウドサービス株式会社", "キタニホンクラウドサービス", "010001045678", "東京都千代田区丸の内1丁目1番1号",
+         VendorStatus.ACTIVE, "総務課"),
+        ("有限会社いしかりデータ消去", "イシカリデータショウキョ", "443002056789", "砂川市西一条北3丁目",
+         VendorStatus.ENDED, "総務課"),
+        ("株式会社サンプル防災設備", "サンプルボウサイセツビ", "443001067890", "赤平市本町2丁目",
+         VendorStatus.SUSPENDED, "予防課"),
+        ("合同会社そらちAI研究所", "ソラチエーアイケンキュウジョ", "443003078901", "深川市一已町",
+         VendorStatus.CANDIDATE, "警防課"),
+    )
+    vendors = {}
+    for name, kana, base, address, status, unit in vendor_rows:
+        vendors[name] = _get_or_create(Vendor, {"corporate_number": corporate_number(base)}, name=name, kana=kana,
+                                       address=address, status=status, unit=units[unit])
+
+    today = timeutil.today()
+    fy = timeutil.fiscal_year(today)
+    fy_start, fy_end = timeutil.fiscal_year_range(fy)
+    contract_rows = (
+        ("R8-001", "高機能消防指令システム保守業務委託", "株式会社道央情報システム", ContractKind.MAINTENANCE, "通信指令課",
+         "C3B", True, ContractStatus.IN_FORCE, fy_start, fy_end),
+        ("R8-002", "消防救急デジタル無線設備保守点検業務", "空知ネットワーク株式会社", ContractKind.MAINTENANCE, "警防課",
+         "C2", False, ContractStatus.SIGNED, fy_start, fy_end),
+        ("R8-003", "ホームページ運用管理業務委託", "株式会社みなとウェブ制作", ContractKind.OPERATION, "総務課",
+         "C1", False, ContractStatus.DRAFT, today + dt.timedelta(days=30), fy_end),
+        ("R8-004", "電子メールサービス利用契約", "北日本クラウドサービス株式会社", ContractKind.CLOUD, "総務課",
+         "C2", True, ContractStatus.IN_FORCE, fy_start, fy_end),
+        ("R7-010", "救急業務統計システム改修業務", "株式会社道央情報システム", ContractKind.DEVELOPMENT, "警防課",
+         "C3B", True, ContractStatus.ENDED, dt.date(fy - 1, 6, 1), dt.date(fy, 2, 28)),
+        ("R7-014", "廃棄パソコン記憶媒体データ消去業務", "有限会社いしかりデータ消去", ContractKind.OUTSOURCING, "総務課",
+         "C3C", True, ContractStatus.ENDED, dt.date(fy - 1, 10, 1), dt.date(fy - 1, 11, 30)),
+        ("R6-021", "予防査察支援端末賃貸借", "株式会社サンプル防災設備", ContractKind.OTHER, "予防課",
+         "C2", False, ContractStatus.TERMINATED, dt.date(fy - 2, 4, 1), dt.date(fy + 2, 3, 31)),
+    )
+    contracts = {}
+    for number, title, vendor, kind, unit, level, personal, status, start, end in contract_rows:
+        contracts[number] = _get_or_create(
+            Contract, {"number": number}, title=title, vendor=vendors[vendor], kind=kind, unit=units[unit],
+            officer=users["procurement"], classification=levels.get(level), handles_personal_info=personal,
+            status=status, start_on=start, end_on=end)
+
+    service_rows = (
+        ("電子メールサービス（組合ドメイン）", "北日本クラウドサービス株式会社", None, ServiceModel.SAAS, Agreement.CONTRACT,
+         "R8-004", "C2", ServiceStatus.APPROVED, "職員の業務用電子メール"),
+        ("Web会議サービス", None, "大手Web会議サービス提供事業者", ServiceModel.SAAS, Agreement.TERMS,
+         None, "C1", ServiceStatus.CONDITIONAL, "他機関との打合せ（公開可能な資料のみ）"),
+        ("オンラインストレージ", None, "海外オンラインストレージ事業者", ServiceModel.SAAS, Agreement.TERMS,
+         None, "C1", ServiceStatus.REQUESTED, "広報用写真の共有"),
+        ("無料翻訳サイト", None, "無料翻訳サービス運営者", ServiceModel.SAAS, Agreement.TERMS,
+         None, "C1", ServiceStatus.REJECTED, "外国人住民向け文書の翻訳"),
+    )
+    for name, vendor, provider, model, agreement, contract, ceiling, status, purpose in service_rows:
+        _get_or_create(CloudService, {"name": name}, vendor=vendors.get(vendor), provider_name=provider,
+                       service_model=model, agreement=agreement, contract=contracts.get(contract),
+                       ceiling=levels.get(ceiling), administrator=users["admin"], status=status, purpose=purpose,
+                       next_review_on=fy_end)
+
+    account_rows = (
+        (Platform.X, "○○消防本部 公式", "@example_119", "https://x.com/example_119", AccountStatus.ACTIVE, 1),
+        (Platform.YOUTUBE, "○○消防チャンネル", "@example119ch", "https://www.youtube.com/@example119ch",
+         AccountStatus.ACTIVE, 12),
+        (Platform.LINE, "○○消防 防災LINE", None, "https://page.line.me/example119", AccountStatus.ACTIVE, 3),
+        (Platform.FACEBOOK, "○○消防本部", None, "https://www.facebook.com/example119", AccountStatus.DORMANT, 240),
+        (Platform.INSTAGRAM, "○○消防 予防広報", "@example119_yobou", "https://www.instagram.com/example119_yobou",
+         AccountStatus.CLOSED, 400),
+    )
+    for platform, name, handle, url, status, days_since_post in account_rows:
+        _get_or_create(SocialAccount, {"url": url}, platform=platform, name=name, handle=handle, status=status,
+                       unit=units["予防課"], responsible=users["social"],
+                       last_post_on=today - dt.timedelta(days=days_since_post),
+                       purpose="火災予防・防災情報の発信")
+
+
+def demo_password() -> str:
+    return current_app.config["DEMO_PASSWORD"]

@@ -1,0 +1,138 @@
+"""Form building blocks shared by every domain."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+
+
+class CSRFForm(FlaskForm):
+    """A form with nothing but its CSRF token, for POST buttons."""
+
+
+class VersionedForm(FlaskForm):
+    """Carries the version of the record it was opened with, so a save made
+    after someone else's is refused (optimistic locking)."""
+
+    version = HiddenField()
+
+    def is_stale(self, obj) -> bool:
+        try:
+            return int(self.version.data) != obj.version
+        except (TypeError, ValueError):
+            return True
+
+
+STALE_MESSAGE = _l("これは他の利用者が先に更新しました。最新の内容を表示しています。必要なら改めて変更してください。")
+
+
+def check_password_policy(password: str, username: str, min_length: int) -> str | None:
+    """The password rule of the foundation issue; returns an error or None."""
+    if len(password) < min_length:
+        return str(_l("パスワードは%(n)s文字以上にしてください。", n=min_length))
+    if username and password.casefold() == username.casefold():
+        return str(_l("パスワードにユーザー名は使えません。"))
+    return None
+
+
+class PasswordPolicy:
+    """WTForms validator applying check_password_policy.  The user name is
+    the form's ``username`` field when it has one, else ``form.policy_username``
+    (set by the view for an existing user)."""
+
+    def __call__(self, form, field):
+        from flask import current_app
+
+        if "username" in form:
+            username = form["username"].data or ""
+        else:
+            username = getattr(form, "policy_username", "")
+        error = check_password_policy(field.data or "", username, current_app.config["PASSWORD_MIN_LENGTH"])
+        if error:
+            raise ValidationError(error)
+
+
+def new_password_fields():
+    """(new password, confirmation) fields with the password policy."""
+    new = PasswordField(_l("新しいパスワード"), validators=[DataRequired(), Length(max=128), PasswordPolicy()],
+                        description=_l("12文字以上。ユーザー名と同じものは使えません。"))
+    confirm = PasswordField(_l("新しいパスワード（確認）"), validators=[
+        DataRequired(), EqualTo("new_password", message=_l("確認用のパスワードが一致しません。"))])
+    return new, confirm
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("ユーザー名"), validators=[DataRequired(), Length(max=64)],
+                           render_kw={"autocomplete": "username", "autocapitalize": "none"})
+    password = PasswordField(_l("パスワード"), validators=[DataRequired(), Length(max=128)],
+                             render_kw={"autocomplete": "current-password"})
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(_l("現在のパスワード"), validators=[DataRequired()],
+                                     render_kw={"autocomplete": "current-password"})
+    new_password, confirm_password = new_password_fields()
+
+
+# --- administration -----------------------------------------------------------
+
+from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, SelectMultipleField  # noqa: E402
+from wtforms.validators import Email, NumberRange, Optional, Regexp  # noqa: E402
+from wtforms.widgets import CheckboxInput, ListWidget  # noqa: E402
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def select_choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as the option objects WTForms 3.3 wants."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def unit_choices(include_blank: bool = True):
+    """(id, path) of the active units, for filters; wrap with
+    select_choices for a form field."""
+    from sqlalchemy import select
+
+    from core.db import db
+    from core.models import OrgUnit
+
+    units = db.session.scalars(select(OrgUnit).where(OrgUnit.active).order_by(OrgUnit.sort_order, OrgUnit.id)).all()
+    choices = [(u.id, u.path) for u in units]
+    return ([("", _l("（選択してください）"))] if include_blank else []) + choices
+
+
+def coerce_int_or_none(value):
+    return int(value) if value not in (None, "", "None") else None
+
+
+class UserForm(VersionedForm):
+    username = StringField(_l("ユーザー名"), validators=[
+        DataRequired(), Length(max=64),
+        Regexp(r"^[A-Za-z0-9._-]+$", message=_l("ユーザー名は半角英数字と . _ - で入力してください。"))])
+    display_name = StringField(_l("氏名"), validators=[DataRequired(), Length(max=100)])
+    email = StringField(_l("メールアドレス"), validators=[Optional(), Length(max=254),
+                                                    Email(message=_l("メールアドレスの形式が正しくありません。"))])
+    unit_id = SelectField(_l("所属"), coerce=coerce_int_or_none,
+                          validators=[DataRequired(message=_l("所属を選択してください。"))])
+    roles = MultiCheckboxField(_l("役割"), validators=[DataRequired(message=_l("役割を一つ以上選んでください。"))])
+    locale = SelectField(_l("表示言語"), choices=[SelectChoice("ja", "日本語"), SelectChoice("en", "English")])
+
+
+class NewUserForm(UserForm):
+    new_password, confirm_password = new_password_fields()
+
+
+class ResetPasswordForm(FlaskForm):
+    new_password, confirm_password = new_password_fields()
+
+
+class UnitForm(VersionedForm):
+    name = StringField(_l("名称"), validators=[DataRequired(), Length(max=100)])
+    name_en = StringField(_l("英語名"), validators=[Optional(), Length(max=100)])
+    parent_id = SelectField(_l("上位組織"), coerce=coerce_int_or_none, validators=[Optional()])
+    sort_order = IntegerField(_l("表示順"), default=0, validators=[Optional(), NumberRange(min=0, max=9999)])
+    active = BooleanField(_l("有効"), default=True)

@@ -1,0 +1,57 @@
+"""Japanese first, English complete: locale choice and date filters."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Flask, session
+from flask_babel import Babel, format_date, format_datetime, get_locale
+from flask_login import current_user
+
+from core.timeutil import fiscal_year, fiscal_year_label, today, wareki
+
+LOCALES = {"ja": "日本語", "en": "English"}
+
+babel = Babel()
+
+
+def select_locale() -> str:
+    """The signed-in user's choice, else the visitor's (kept in the session
+    cookie), else Japanese."""
+    if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
+        return current_user.locale
+    lang = session.get("lang")
+    return lang if lang in LOCALES else "ja"
+
+
+def locale_code() -> str:
+    return str(get_locale() or "ja")
+
+
+def date_filter(value: dt.date | dt.datetime | None, era: bool = False) -> str:
+    """2026年11月26日 (ja), 26 Nov 2026 (en); ``era=True`` gives 令和8年11月26日."""
+    if value is None:
+        return "—"
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if locale_code().startswith("ja"):
+        return wareki(value) if era else f"{value.year}年{value.month}月{value.day}日"
+    return format_date(value, "d MMM y")
+
+
+def datetime_filter(value: dt.datetime | None) -> str:
+    """Stored UTC, shown in Japan time."""
+    if value is None:
+        return "—"
+    if locale_code().startswith("ja"):
+        return format_datetime(value, "y年M月d日 HH:mm")
+    return format_datetime(value, "d MMM y HH:mm")
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.filters["date"] = date_filter
+    app.jinja_env.filters["datetime"] = datetime_filter
+    app.jinja_env.filters["fiscal_year"] = lambda day: fiscal_year_label(fiscal_year(day), locale_code())
+    app.jinja_env.globals["LOCALES"] = LOCALES
+    app.jinja_env.globals["locale_code"] = locale_code
+    app.jinja_env.globals["today"] = today

@@ -1,0 +1,89 @@
+"""One way to search, filter, sort and page a register, shared by every
+list page (templates/_macros/lists.html draws the controls)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+from urllib.parse import urlencode
+
+from flask import request, url_for
+from sqlalchemy import Select, or_
+
+from core.db import db
+
+PER_PAGE_CHOICES = (20, 50, 100)
+
+
+def like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+@dataclass
+class ListView:
+    """A register's list: ``search`` columns, named ``filters`` (a name →
+    function taking the statement and the value), ``sorts`` (a name → column)."""
+
+    search: list[Any] = field(default_factory=list)
+    filters: dict[str, Callable[[Select, str], Select]] = field(default_factory=dict)
+    sorts: dict[str, Any] = field(default_factory=dict)
+    default_sort: str = ""
+    default_desc: bool = False
+
+    def apply(self, stmt: Select):
+        """Read q, filters, sort, dir, page, per_page from the query string
+        and return (pagination, state) for the template."""
+        args = request.args
+        state: dict[str, Any] = {"q": args.get("q", "").strip()[:100]}
+        if state["q"] and self.search:
+            pattern = like_pattern(state["q"])
+            stmt = stmt.where(or_(*[col.ilike(pattern, escape="\\") for col in self.search]))
+        for name, apply_filter in self.filters.items():
+            value = args.get(name, "").strip()[:100]
+            state[name] = value
+            if value:
+                stmt = apply_filter(stmt, value)
+        sort = args.get("sort", self.default_sort)
+        if sort not in self.sorts:
+            sort = self.default_sort
+        desc = args.get("dir", "desc" if self.default_desc else "asc") == "desc"
+        if sort:
+            column = self.sorts[sort]
+            stmt = stmt.order_by(column.desc() if desc else column.asc())
+        state.update(sort=sort, dir="desc" if desc else "asc")
+        try:
+            per_page = int(args.get("per_page", PER_PAGE_CHOICES[0]))
+        except ValueError:
+            per_page = PER_PAGE_CHOICES[0]
+        if per_page not in PER_PAGE_CHOICES:
+            per_page = PER_PAGE_CHOICES[0]
+        pagination = db.paginate(stmt, per_page=per_page, error_out=False, count=True)
+        state["per_page"] = per_page
+        return pagination, ListState(state)
+
+
+class ListState(dict):
+    """The list's current query, able to build links that change one part."""
+
+    def url(self, **changes) -> str:
+        params = {k: v for k, v in {**self, **changes}.items() if v not in ("", None)}
+        return url_for(request.endpoint, **(request.view_args or {})) + "?" + urlencode(params)
+
+    def sort_url(self, name: str) -> str:
+        direction = "desc" if self.get("sort") == name and self.get("dir") == "asc" else "asc"
+        return self.url(sort=name, dir=direction, page=None)
+
+
+def enum_filter(column, enum_cls) -> Callable[[Select, str], Select]:
+    """Filter on an enum column; an unknown value filters nothing."""
+    def apply(stmt: Select, value: str) -> Select:
+        member = enum_cls.parse(value)
+        return stmt.where(column == member) if member is not None else stmt
+    return apply
+
+
+def id_filter(column) -> Callable[[Select, str], Select]:
+    """Filter on a foreign key given as digits; anything else filters nothing."""
+    def apply(stmt: Select, value: str) -> Select:
+        return stmt.where(column == int(value)) if value.isdigit() else stmt
+    return apply

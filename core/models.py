@@ -1,0 +1,180 @@
+"""Accounts, roles, organisational units, the audit trail and catalogues
+shared by every domain."""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import secrets
+from typing import Any, Optional
+
+from flask_babel import lazy_gettext as _l
+from flask_login import UserMixin
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import TimestampMixin, VersionMixin, db
+from core.timeutil import utcnow
+
+
+class Role(str, enum.Enum):
+    ADMIN = "admin"
+    PROCUREMENT = "procurement"
+    VERIFIER = "verifier"
+    SOCIAL = "social"
+    AUDITOR = "auditor"
+
+    @property
+    def label(self) -> str:
+        return str(ROLE_LABELS[self])
+
+
+ROLE_LABELS = {
+    Role.ADMIN: _l("管理者"),
+    Role.PROCUREMENT: _l("調達担当"),
+    Role.VERIFIER: _l("確認担当"),
+    Role.SOCIAL: _l("SNS担当"),
+    Role.AUDITOR: _l("監査担当"),
+}
+
+
+class Audited:
+    """Marks a model whose inserts, updates and deletes are written to the
+    audit trail automatically (see core.audit).  ``__audit_ignore__`` names
+    bookkeeping columns that do not make an entry on their own;
+    ``__audit_redact__`` names columns whose values are never copied."""
+
+    __audit_ignore__: frozenset[str] = frozenset({"created_at", "updated_at", "version"})
+    __audit_redact__: frozenset[str] = frozenset()
+
+
+class OrgUnit(Audited, TimestampMixin, VersionMixin, db.Model):
+    """組織: 消防本部, its sections, fire stations and branch offices."""
+
+    __tablename__ = "org_units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    name_en: Mapped[Optional[str]] = mapped_column(String(100))
+    parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("org_units.id"), index=True)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    parent: Mapped[Optional[OrgUnit]] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[OrgUnit]] = relationship(back_populates="parent", order_by="OrgUnit.sort_order")
+    users: Mapped[list[User]] = relationship(back_populates="unit")
+
+
+    @property
+    def path(self) -> str:
+        """消防本部 › 総務課"""
+        return f"{self.parent.name} › {self.name}" if self.parent else self.name
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(Audited, UserMixin, TimestampMixin, VersionMixin, db.Model):
+    __tablename__ = "users"
+    __audit_ignore__ = Audited.__audit_ignore__ | {
+        "failed_logins", "locked_until", "last_login_at", "session_token"}
+    __audit_redact__ = frozenset({"password_hash"})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[Optional[str]] = mapped_column(String(254))
+    unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("org_units.id"), index=True)
+    # The five roles are fixed by the product; a sorted, comma-separated list
+    # keeps the audit diff readable ("procurement" → "procurement,verifier").
+    roles: Mapped[str] = mapped_column(String(100), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    locale: Mapped[str] = mapped_column(String(5), default="ja")
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    last_login_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    password_changed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    # Part of the login cookie: rotating it ends every other session.
+    session_token: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(16))
+
+    unit: Mapped[Optional[OrgUnit]] = relationship(back_populates="users")
+
+
+    # Flask-Login: the cookie holds "id:session_token".
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return self.active
+
+    @property
+    def role_set(self) -> frozenset[Role]:
+        return frozenset(Role(r) for r in self.roles.split(",") if r)
+
+    def set_roles(self, roles) -> None:
+        self.roles = ",".join(sorted({Role(r).value for r in roles}))
+
+    def has_role(self, *roles: Role) -> bool:
+        return bool(self.role_set & set(roles))
+
+    def is_locked(self, now: dt.datetime | None = None) -> bool:
+        return self.locked_until is not None and self.locked_until > (now or utcnow())
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class ClassificationLevel(TimestampMixin, VersionMixin, db.Model):
+    """Information-asset classification levels (DOMAIN.md §1).  Data, not
+    code: seeded by migration with the MIC R6.10 scheme, editable by admin."""
+
+    __tablename__ = "classification_levels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(10), unique=True)
+    axis: Mapped[str] = mapped_column(String(15))  # confidentiality / integrity / availability
+    label_ja: Mapped[str] = mapped_column(String(50))
+    label_en: Mapped[str] = mapped_column(String(50))
+    rank: Mapped[int] = mapped_column(Integer)  # higher = more protection needed
+    description: Mapped[Optional[str]] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+    def label(self, locale: str = "ja") -> str:
+        return self.label_en if locale.startswith("en") else self.label_ja
+
+
+class AuditEntry(db.Model):
+    """One append-only, hash-chained entry of the audit trail.  Written only
+    through core.audit (Core inserts), never through the ORM unit of work."""
+
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)
+    username: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    object_type: Mapped[Optional[str]] = mapped_column(String(40))
+    object_id: Mapped[Optional[str]] = mapped_column(String(40))
+    changes: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    ip: Mapped[Optional[str]] = mapped_column(String(45))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    user: Mapped[Optional[User]] = relationship()
+
+    __table_args__ = (Index("ix_audit_entries_object", "object_type", "object_id"),)
+
+
+class AuditHead(db.Model):
+    """The single row that holds the chain's head.  Updating it first locks
+    the chain, so concurrent writers (several app servers) append in turn."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,2 @@
+"""SNS Official social-media accounts."""
+from social.views import bp  # noqa: F401

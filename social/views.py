@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from core import audit
+from core.auth import SOCIAL_READERS, access
+from core.dashboard import Panel, Tile, panel
+from core.db import db
+from core.lists import ListView, enum_filter, id_filter
+from social.models import AccountStatus, Platform, SocialAccount
+
+bp = Blueprint("social", __name__, url_prefix="/social")
+
+LIST = ListView(
+    search=[SocialAccount.name, SocialAccount.handle, SocialAccount.url],
+    filters={
+        "status": enum_filter(SocialAccount.status, AccountStatus),
+        "platform": enum_filter(SocialAccount.platform, Platform),
+    },
+    sorts={"name": SocialAccount.name, "platform": SocialAccount.platform, "last_post": SocialAccount.last_post_on},
+    default_sort="name",
+)
+
+
+@bp.route("/")
+@access(SOCIAL_READERS)
+def index():
+    pagination, state = LIST.apply(select(SocialAccount))
+    return render_template("social/index.html", pagination=pagination, state=state,
+                           statuses=AccountStatus.choices(), platforms=Platform.choices())
+
+
+@bp.route("/<int:account_id>")
+@access(SOCIAL_READERS)
+def detail(account_id: int):
+    account = db.session.get(SocialAccount, account_id) or abort(404)
+    return render_template("social/detail.html", account=account, audit_entries=audit.history(account))
+
+
+@panel(40)
+def dashboard_panel(user) -> Panel:
+    counts = dict(db.session.execute(select(SocialAccount.status, func.count()).group_by(SocialAccount.status)).all())
+    return Panel(_l("SNS公式アカウント"), "social.index", [
+        Tile(status.label, counts.get(status, 0), "social.index", {"status": status.value}) for status in AccountStatus])

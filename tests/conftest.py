@@ -1,0 +1,179 @@
+"""Test fixtures: a fresh app and database for every test.
+
+The schema is built once per session by running the migrations (never
+``create_all``), then copied for each test: a file copy on SQLite, a
+``CREATE DATABASE … TEMPLATE`` on PostgreSQL when ITAKU_TEST_DATABASE_URL
+names a server.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import uuid
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from app import create_app
+from core.db import db
+from core.models import Role
+
+PG_URL = os.environ.get("ITAKU_TEST_DATABASE_URL")
+PASSWORD = "correct-horse-battery"
+DEMO_PASSWORD = "itaku-demo-2026"
+
+BASE_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret-key",
+    "WTF_CSRF_ENABLED": False,
+    "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # the real default (scrypt) is slow by design
+    "DEMO_PASSWORD": DEMO_PASSWORD,
+}
+
+
+def _pg_admin():
+    return create_engine(make_url(PG_URL), isolation_level="AUTOCOMMIT")
+
+
+def pytest_configure(config):
+    """Keep the developer's own settings out of the tests, and keep the
+    tests' files out of the repository's instance/ folder."""
+    for name in list(os.environ):
+        if name.startswith("ITAKU_") and name != "ITAKU_TEST_DATABASE_URL":
+            del os.environ[name]
+    os.environ["ITAKU_INSTANCE_PATH"] = tempfile.mkdtemp(prefix="itaku-test-instance-")
+
+
+def _migrate(url: str) -> None:
+    app = create_app({**BASE_CONFIG, "DATABASE_URL": url})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory):
+    if PG_URL:
+        name = f"itaku_tpl_{os.getpid()}"
+        admin = _pg_admin()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        _migrate(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
+        yield ("postgresql", name)
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    else:
+        path = tmp_path_factory.mktemp("template") / "itaku.db"
+        _migrate(f"sqlite:///{path}")
+        yield ("sqlite", path)
+
+
+def _config_overrides(request) -> dict:
+    marker = request.node.get_closest_marker("config")
+    return dict(marker.kwargs) if marker else {}
+
+
+@pytest.fixture
+def app(template_db, tmp_path, request):
+    kind, template = template_db
+    if kind == "sqlite":
+        path = tmp_path / "itaku.db"
+        shutil.copyfile(template, path)
+        url = f"sqlite:///{path}"
+    else:
+        name = f"itaku_t_{uuid.uuid4().hex[:12]}"
+        with _pg_admin().connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    app = create_app({**BASE_CONFIG, "DATABASE_URL": url, "STORAGE_PATH": str(tmp_path / "files"),
+                      **_config_overrides(request)})
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    if kind == "postgresql":
+        admin = _pg_admin()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def users(app):
+    """One active user per role, named after it, in 総務課; password PASSWORD."""
+    from core import accounts
+    from core.models import OrgUnit
+
+    with app.app_context():
+        unit = OrgUnit(name="総務課")
+        db.session.add(unit)
+        created = {}
+        for role in Role:
+            user = accounts.create_user(username=role.value, display_name=f"{role.value} user",
+                                        password=PASSWORD, roles=[role], unit=unit)
+            created[role.value] = user.id
+        db.session.commit()
+    return created
+
+
+@pytest.fixture
+def demo(app):
+    """The demo data set (units, users, registers)."""
+    from core.demo import load
+
+    with app.app_context():
+        load(DEMO_PASSWORD)
+        db.session.commit()
+    return app
+
+
+class Auth:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, username: str, password: str = PASSWORD, follow: bool = False):
+        return self.client.post("/login", data={"username": username, "password": password},
+                                follow_redirects=follow)
+
+    def logout(self):
+        return self.client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return Auth(client)
+
+
+def login_as(client, role: str | Role, password: str = PASSWORD):
+    """Sign ``client`` in as the user named after ``role``; fail loudly if refused."""
+    name = role.value if isinstance(role, Role) else role
+    data = {"username": name, "password": password}
+    if client.application.config["WTF_CSRF_ENABLED"]:
+        data["csrf_token"] = csrf_token(client, "/login")
+    response = client.post("/login", data=data)
+    assert response.status_code == 302, f"login as {name} refused"
+    return response
+
+
+def csrf_token(client, path: str) -> str:
+    """Read the CSRF token from a rendered form."""
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'id="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+@pytest.fixture(autouse=True)
+def _push_request_context():
+    """Overrides pytest-flask's fixture of this name, which keeps one request
+    context open for the whole test: Flask would then reuse its app context,
+    and Flask-Login's user cached on ``g``, for every request, leaking one
+    client's login into another's."""
+    yield

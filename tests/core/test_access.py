@@ -1,0 +1,119 @@
+"""Deny by default: every route × anonymous and every role."""
+from __future__ import annotations
+
+import pytest
+
+from core.auth import rule_for
+from core.models import Role
+from tests.conftest import DEMO_PASSWORD, login_as
+
+ANY = "any signed-in user"
+PUBLIC = "public"
+CONTRACT_READERS = {Role.ADMIN, Role.PROCUREMENT, Role.VERIFIER, Role.AUDITOR}
+
+# Who may use each blueprint's pages: written out here, independently of the
+# rules declared on the views, so a wrong declaration fails this test.
+EXPECTED = {
+    "auth.login": PUBLIC,
+    "auth.set_language": PUBLIC,
+    "auth.logout": ANY,
+    "auth.account": ANY,
+    "dashboard": ANY,
+    "vendors": CONTRACT_READERS,
+    "contracts": CONTRACT_READERS,
+    "cloud": set(Role),
+    "social": {Role.ADMIN, Role.SOCIAL, Role.AUDITOR},
+    "checklists": set(Role),
+    "audit": {Role.ADMIN, Role.AUDITOR},
+    "admin": {Role.ADMIN},
+}
+
+
+def expected_for(endpoint: str):
+    if endpoint in EXPECTED:
+        return EXPECTED[endpoint]
+    blueprint = endpoint.split(".")[0]
+    assert blueprint in EXPECTED, f"{endpoint}: add its blueprint to EXPECTED in this test"
+    return EXPECTED[blueprint]
+
+
+def routes(app):
+    """(endpoint, method, url) for every route but static files; URL
+    arguments are filled with id 1, which the demo data has for every kind."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static" or rule.endpoint.endswith(".static"):
+            continue
+        url = rule.rule
+        for argument in rule.arguments:
+            url = url.replace(f"<int:{argument}>", "1").replace(f"<{argument}>", "1")
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            found.append((rule.endpoint, method, url))
+    return found
+
+
+def test_every_endpoint_declares_who_may_use_it(app):
+    with app.test_request_context():
+        missing = [endpoint for endpoint in app.view_functions if rule_for(endpoint) is None]
+    assert missing == []
+
+
+def test_a_route_without_a_rule_is_refused_even_to_admin(demo):
+    app = demo
+    app.add_url_rule("/undeclared", "undeclared", lambda: "secret")
+    client = app.test_client()
+    login_as(client, "admin", DEMO_PASSWORD)
+    response = client.get("/undeclared")
+    assert response.status_code == 403
+    assert b"secret" not in response.data
+
+
+@pytest.mark.config(WTF_CSRF_ENABLED=True)
+def test_route_role_sweep(demo):
+    app = demo
+    all_routes = routes(app)
+    assert len(all_routes) > 20
+    anonymous = app.test_client()
+    clients = {}
+    for role in Role:
+        clients[role] = app.test_client()
+        login_as(clients[role], role, DEMO_PASSWORD)
+    failures = []
+    for endpoint, method, url in all_routes:
+        expected = expected_for(endpoint)
+        response = anonymous.open(url, method=method)
+        response.close()  # a streamed response holds its request context until closed
+        if expected == PUBLIC:
+            if response.status_code in (401, 403) or "/login?next" in response.headers.get("Location", ""):
+                failures.append(f"anonymous {method} {url}: {response.status_code}, should be public")
+        elif not (response.status_code == 302 and "/login" in response.headers["Location"]):
+            failures.append(f"anonymous {method} {url}: {response.status_code}, should go to login")
+        for role, client in clients.items():
+            allowed = expected in (PUBLIC, ANY) or role in expected
+            response = client.open(url, method=method)
+            response.close()
+            if not allowed and response.status_code != 403:
+                failures.append(f"{role.value} {method} {url}: {response.status_code}, should be 403")
+            if allowed:
+                # GET pages render; a POST without its CSRF token is refused
+                # with 400 before it can change anything.
+                ok = {"GET": (200, 302), "POST": (400,)}[method]
+                if response.status_code not in ok:
+                    failures.append(f"{role.value} {method} {url}: {response.status_code}, expected {ok}")
+    assert failures == [], "\n".join(failures)
+
+
+@pytest.mark.parametrize("role, visible, hidden", [
+    (Role.AUDITOR, ["/vendors/", "/audit/", "/checklists/", "/social/"], ["/admin/"]),
+    (Role.SOCIAL, ["/social/", "/cloud/"], ["/vendors/", "/contracts/", "/audit/", "/admin/"]),
+    (Role.PROCUREMENT, ["/vendors/", "/contracts/", "/contracts/verification"], ["/social/", "/audit/", "/admin/"]),
+    (Role.ADMIN, ["/vendors/", "/social/", "/audit/", "/admin/"], []),
+])
+def test_navigation_shows_only_what_the_role_may_use(client, users, role, visible, hidden):
+    login_as(client, role)
+    html = client.get("/").get_data(as_text=True)
+    nav = html[html.index('id="main-nav"'):html.index("</nav>")]
+    for href in visible:
+        assert f'href="{href}"' in nav, href
+    for href in hidden:
+        assert f'href="{href}"' not in nav, href
