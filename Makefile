@@ -36,11 +36,11 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(VENV)/bin/pyth
 	touch $(VENV)/.installed $@
 
 translations: install  ## compile the message catalogues (.po → .mo)
-	$(BIN)/pybabel compile --quiet --use-fuzzy -d translations 2>/dev/null || $(BIN)/pybabel compile -d translations
+	$(BIN)/pybabel compile -d translations
 
 extract-messages: install  ## refresh translations/messages.pot and the English catalogue after changing texts
-	$(BIN)/pybabel extract --quiet -F babel.cfg -k _l -o translations/messages.pot .
-	$(BIN)/pybabel update --quiet -i translations/messages.pot -d translations --no-fuzzy-matching
+	$(BIN)/pybabel extract --ignore-dirs=".*" -F babel.cfg -k _l -o translations/messages.pot app.py core vendors contracts cloud social templates
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -60,11 +60,12 @@ def fiscal_year_label(year: int, locale: str = "ja") -> str:
     """2026 → 令和8年度 (ja) or FY2026 (en)."""
     if locale.startswith("en"):
         return f"FY{year}"
-    # Named after the era in force at the year's end, so 2019 (the year the
-    # era changed in May) is 令和元年度, as bodies renamed it.
-    last_day = fiscal_year_range(year)[1]
+    # Named after the era in force on 1 April — except that an era which
+    # begins later in that same calendar year names the year as its first
+    # (FY2019 is 令和元年度, as bodies renamed it; FY1988 stays 昭和63年度).
+    first_day, last_day = fiscal_year_range(year)
     for start, kanji, _ in ERAS:
-        if last_day >= start:
-            era_year = year - start.year + 1
-            return f"{kanji}{'元' if era_year == 1 else era_year}年度"
-    raise ValueError(f"{year} is before the Meiji era")
+        if first_day < start <= last_day and start.year == year:
+            return f"{kanji}元年度"
+    kanji, _, era_year = era_of(first_day)
+    return f"{kanji}{'元' if era_year == 1 else era_year}年度"

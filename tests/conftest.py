@@ -177,3 +177,12 @@ def _push_request_context():
     and Flask-Login's user cached on ``g``, for every request, leaking one
     client's login into another's."""
     yield
+
+
+@pytest.fixture
+def client(app):
+    """Overrides pytest-flask's ``client``, which opens the client in a
+    ``with`` block: that keeps each request's context (and ``g``) alive until
+    the next request, so a second client in the same test would run as the
+    first one's user."""
+    return app.test_client()
