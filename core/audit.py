@@ -196,9 +196,11 @@ def _labels(session: Session) -> dict[Any, str]:
 
 def _object_entry(session: Session, obj: Audited, action: str, changes: dict[str, Any]) -> dict[str, Any]:
     action = _labels(session).pop(obj, None) or action
-    identity = inspect(obj).identity
+    # New rows have their key by now, though not yet their identity.
+    key = inspect(obj).mapper.primary_key_from_instance(obj)
+    object_id = "-".join(str(part) for part in key) if key and None not in key else None
     return {"action": action, "object_type": type(obj).__tablename__,
-            "object_id": str(identity[0]) if identity else None, "changes": changes or None}
+            "object_id": object_id, "changes": changes or None}
 
 
 @event.listens_for(Session, "after_flush")

@@ -6,6 +6,7 @@ import sys
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from core import accounts, audit
@@ -22,6 +23,7 @@ def register(app: Flask) -> None:
 
 
 @click.command("demo")
+@with_appcontext
 def demo():
     """Load the demo data (once: running it again changes nothing)."""
     from core.demo import USERS, load
@@ -39,6 +41,7 @@ def demo():
 
 
 @click.command("create-admin")
+@with_appcontext
 @click.argument("username")
 @click.option("--name", "display_name", help="Display name (default: the user name).")
 @click.option("--unit", "unit_name", help="Name of an existing organisational unit.")
@@ -63,6 +66,7 @@ def create_admin(username: str, display_name: str | None, unit_name: str | None,
 
 
 @click.command("audit-verify")
+@with_appcontext
 def audit_verify():
     """Check the whole audit chain; exit 1 at the first broken entry."""
     report = audit.verify_chain(db.session.connection())
@@ -75,6 +79,7 @@ def audit_verify():
 
 
 @click.command("backup")
+@with_appcontext
 @click.argument("directory", required=False, type=click.Path(file_okay=False))
 def backup_command(directory: str | None):
     """Copy the SQLite database and stored files to DIRECTORY (default

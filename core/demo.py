@@ -149,6 +149,8 @@ def _load_registers(units, users, levels) -> None:
          None, "C1", ServiceStatus.REQUESTED, "広報用写真の共有"),
         ("無料翻訳サイト", None, "無料翻訳サービス運営者", ServiceModel.SAAS, Agreement.TERMS,
          None, "C1", ServiceStatus.REJECTED, "外国人住民向け文書の翻訳"),
+        ("旧ファイル転送サービス", "北日本クラウドサービス株式会社", None, ServiceModel.SAAS, Agreement.CONTRACT,
+         None, "C2", ServiceStatus.RETIRED, "大容量ファイルの受け渡し（電子メールサービスへ移行済み）"),
     )
     for name, vendor, provider, model, agreement, contract, ceiling, status, purpose in service_rows:
         _get_or_create(CloudService, {"name": name}, vendor=vendors.get(vendor), provider_name=provider,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Flask, session
+from flask import Flask, has_request_context, session
 from flask_babel import Babel, format_date, format_datetime, get_locale
 from flask_login import current_user
 
@@ -16,7 +16,9 @@ babel = Babel()
 
 def select_locale() -> str:
     """The signed-in user's choice, else the visitor's (kept in the session
-    cookie), else Japanese."""
+    cookie), else Japanese — also outside a request (CLI commands)."""
+    if not has_request_context():
+        return "ja"
     if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
         return current_user.locale
     lang = session.get("lang")
