@@ -8,7 +8,7 @@ import datetime as dt
 import secrets
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from core import audit
@@ -51,20 +51,25 @@ def authenticate(username: str, password: str) -> User | None:
         audit.log("login_failed", user, changes={"reason": "locked"})
         return None
     if not check_password_hash(user.password_hash, password):
-        user.failed_logins += 1
-        audit.log("login_failed", user, changes={"reason": "wrong password", "failed_logins": user.failed_logins})
-        if user.failed_logins >= cfg["LOGIN_MAX_FAILURES"]:
-            user.locked_until = now + dt.timedelta(minutes=cfg["LOGIN_LOCK_MINUTES"])
-            user.failed_logins = 0
-            audit.log("lockout", user, changes={"locked_until": user.locked_until})
-        db.session.flush()
+        failures = user.failed_logins + 1
+        audit.log("login_failed", user, changes={"reason": "wrong password", "failed_logins": failures})
+        if failures >= cfg["LOGIN_MAX_FAILURES"]:
+            locked_until = now + dt.timedelta(minutes=cfg["LOGIN_LOCK_MINUTES"])
+            _bookkeep(user, failed_logins=0, locked_until=locked_until)
+            audit.log("lockout", user, changes={"locked_until": locked_until})
+        else:
+            _bookkeep(user, failed_logins=failures)
         return None
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
-    db.session.flush()
+    _bookkeep(user, failed_logins=0, locked_until=None, last_login_at=now)
     audit.log("login", user)
     return user
+
+
+def _bookkeep(user: User, **values) -> None:
+    """Update sign-in bookkeeping without touching the record's version: a
+    user signing in must not make an administrator's open edit form stale.
+    (The events themselves are in the audit trail through audit.log.)"""
+    db.session.execute(update(User).where(User.id == user.id).values(**values))
 
 
 def set_password(user: User, password: str, *, action: str = "password_change") -> None:

@@ -17,6 +17,7 @@ import pytest
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from app import create_app
 from core.db import db
@@ -35,8 +36,14 @@ BASE_CONFIG = {
 }
 
 
-def _pg_admin():
-    return create_engine(make_url(PG_URL), isolation_level="AUTOCOMMIT")
+def _pg_execute(statement: str) -> None:
+    """Run one statement (CREATE/DROP DATABASE) outside a transaction."""
+    engine = create_engine(make_url(PG_URL), isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(statement))
+    finally:
+        engine.dispose()
 
 
 def pytest_configure(config):
@@ -59,15 +66,11 @@ def _migrate(url: str) -> None:
 def template_db(tmp_path_factory):
     if PG_URL:
         name = f"itaku_tpl_{os.getpid()}"
-        admin = _pg_admin()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        _pg_execute(f'DROP DATABASE IF EXISTS "{name}"')
+        _pg_execute(f'CREATE DATABASE "{name}"')
         _migrate(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
         yield ("postgresql", name)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        _pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     else:
         path = tmp_path_factory.mktemp("template") / "itaku.db"
         _migrate(f"sqlite:///{path}")
@@ -88,8 +91,7 @@ def app(template_db, tmp_path, request):
         url = f"sqlite:///{path}"
     else:
         name = f"itaku_t_{uuid.uuid4().hex[:12]}"
-        with _pg_admin().connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        _pg_execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
     app = create_app({**BASE_CONFIG, "DATABASE_URL": url, "STORAGE_PATH": str(tmp_path / "files"),
                       **_config_overrides(request)})
@@ -98,10 +100,7 @@ def app(template_db, tmp_path, request):
         db.session.remove()
         db.engine.dispose()
     if kind == "postgresql":
-        admin = _pg_admin()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        _pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

@@ -1,0 +1,64 @@
+"""The vendor register as it stands in the foundation: list, detail, rules."""
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import DEMO_PASSWORD, login_as
+from vendors.rules import corporate_number_check_digit, is_valid_corporate_number
+
+
+@pytest.mark.parametrize("number, valid", [
+    ("7000012050002", True), ("7000012050003", False), ("700001205000", False), ("70000120500021", False),
+    ("700001205000A", False), ("", False),
+])
+def test_corporate_number_check_digit(number, valid):
+    assert is_valid_corporate_number(number) is valid
+
+
+def test_check_digit_of_a_known_number():
+    assert corporate_number_check_digit("000012050002") == 7
+
+
+@pytest.fixture
+def reader(demo):
+    client = demo.test_client()
+    login_as(client, "procurement", DEMO_PASSWORD)
+    return client
+
+
+def rows(html: str) -> str:
+    return html.split("<tbody>")[1].split("</tbody>")[0]
+
+
+def test_search_by_name_kana_and_corporate_number(reader):
+    assert "道央情報システム" in rows(reader.get("/vendors/?q=道央").get_data(as_text=True))
+    assert "道央情報システム" in rows(reader.get("/vendors/?q=ドウオウ").get_data(as_text=True))
+    body = rows(reader.get("/vendors/?q=430001012345").get_data(as_text=True))
+    assert "道央情報システム" in body and "空知" not in body
+
+
+def test_search_treats_wildcards_as_text(reader):
+    assert "該当するものはありません。" in reader.get("/vendors/?q=%25").get_data(as_text=True)
+
+
+def test_filter_by_status_and_sort(reader):
+    body = rows(reader.get("/vendors/?status=suspended").get_data(as_text=True))
+    assert "サンプル防災設備" in body and "道央" not in body
+    ascending = rows(reader.get("/vendors/?sort=name&dir=asc").get_data(as_text=True))
+    descending = rows(reader.get("/vendors/?sort=name&dir=desc").get_data(as_text=True))
+    assert ascending.index("イシカリ") < ascending.index("ミナト")
+    assert descending.index("ミナト") < descending.index("イシカリ")
+
+
+def test_paging(reader):
+    html = reader.get("/vendors/?per_page=20").get_data(as_text=True)
+    assert "7件中 1–7件を表示" in html
+    # Bad paging input falls back to defaults rather than failing.
+    assert reader.get("/vendors/?page=abc&per_page=-5&sort=nonsense").status_code == 200
+    assert "該当するものはありません。" in reader.get("/vendors/?page=99").get_data(as_text=True)
+
+
+def test_detail_lists_contracts_and_history(reader):
+    html = reader.get("/vendors/1").get_data(as_text=True)
+    assert "高機能消防指令システム保守業務委託" in html and "変更履歴" in html
+    assert reader.get("/vendors/999").status_code == 404
