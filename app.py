@@ -61,6 +61,8 @@ def configure(app: Flask, test_config: dict | None) -> None:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = security.instance_secret_key(app.instance_path)
+    # from_prefixed_env reads values as JSON: a key of digits would be a number.
+    app.config["SECRET_KEY"] = str(app.config["SECRET_KEY"])
     app.config.setdefault("SQLALCHEMY_DATABASE_URI", app.config["DATABASE_URL"])
     if test_config and "DATABASE_URL" in test_config:
         app.config["SQLALCHEMY_DATABASE_URI"] = test_config["DATABASE_URL"]
@@ -77,7 +79,7 @@ def register_extensions(app: Flask) -> None:
     security.init_app(app)
     errors.init_app(app)
     bootstrap.init_app(app)
-    app.jinja_env.globals["ORG_NAME"] = app.config["ORG_NAME"]
+    app.jinja_env.globals["ORG_NAME"] = str(app.config["ORG_NAME"])
 
 
 def register_blueprints(app: Flask) -> None:

@@ -9,7 +9,7 @@ from core import audit
 from core.auth import ALL_ROLES, access
 from core.dashboard import Panel, Tile, panel
 from core.db import db
-from core.lists import ListView, enum_filter, id_filter
+from core.lists import ListView, enum_filter
 
 bp = Blueprint("cloud", __name__, url_prefix="/cloud")
 

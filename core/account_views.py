@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
@@ -33,6 +33,9 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = accounts.authenticate(form.username.data, form.password.data)
+        chosen = session.get("lang")
+        if user is not None and chosen in LOCALES and chosen != user.locale:
+            user.locale = chosen  # the language picked on the sign-in page stays the user's
         db.session.commit()  # failures and lockouts are recorded too
         if user is not None:
             session.clear()

@@ -10,9 +10,17 @@ from sqlalchemy.exc import IntegrityError
 from core import accounts, audit
 from core.auth import access
 from core.db import db
-from core.forms import (STALE_MESSAGE, CSRFForm, NewUserForm, ResetPasswordForm,
-                        UnitForm, UserForm, select_choices, unit_choices)
-from core.lists import ListView, enum_filter, id_filter
+from core.forms import (
+    STALE_MESSAGE,
+    CSRFForm,
+    NewUserForm,
+    ResetPasswordForm,
+    UnitForm,
+    UserForm,
+    select_choices,
+    unit_choices,
+)
+from core.lists import ListView, id_filter
 from core.models import ROLE_LABELS, OrgUnit, Role, User
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -99,7 +107,7 @@ def user_edit(user_id: int):
             flash(STALE_MESSAGE, "warning")
             form = _prepare(UserForm(obj=user, version=user.version, formdata=None))
             form.roles.data = [r.value for r in user.role_set]
-            return render_template("admin/user_form.html", form=form, user=user, reset=ResetPasswordForm(),
+            return render_template("admin/user_form.html", form=form, user=user, reset=ResetPasswordForm(prefix="reset"),
                                    actions=CSRFForm()), 409
         if _username_taken(form.username.data, exclude_id=user.id):
             form.username.errors.append(_("このユーザー名は既に使われています。"))
@@ -116,7 +124,7 @@ def user_edit(user_id: int):
             flash(_("利用者 %(name)s を更新しました。", name=user.username), "success")
             return redirect(url_for("admin.user_edit", user_id=user.id))
     status = 400 if form.errors else 200
-    return render_template("admin/user_form.html", form=form, user=user, reset=ResetPasswordForm(),
+    return render_template("admin/user_form.html", form=form, user=user, reset=ResetPasswordForm(prefix="reset"),
                            actions=CSRFForm()), status
 
 
@@ -124,7 +132,7 @@ def user_edit(user_id: int):
 @access(Role.ADMIN)
 def user_reset_password(user_id: int):
     user = _get(User, user_id)
-    reset = ResetPasswordForm()
+    reset = ResetPasswordForm(prefix="reset")
     reset.policy_username = user.username
     if reset.validate_on_submit():
         accounts.set_password(user, reset.new_password.data, action="password_reset")

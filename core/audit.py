@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from flask import g, has_request_context, request
-from sqlalchemy import Connection, event, inspect, insert, select, update
+from sqlalchemy import Connection, event, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from core.db import db
-from core.models import AuditEntry, AuditHead, Audited
+from core.models import Audited, AuditEntry, AuditHead
 from core.timeutil import utcnow
 
 GENESIS_HASH = "0" * 64

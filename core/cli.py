@@ -36,7 +36,7 @@ def demo():
     else:
         click.echo("Demo data already loaded: nothing changed.")
     click.echo("Demo logins (password: $ITAKU_DEMO_PASSWORD, default itaku-demo-2026):")
-    for username, display_name, _unit, roles in USERS:
+    for username, _name, _unit, roles in USERS:
         click.echo(f"  {username:<12} {', '.join(r.value for r in roles)}")
 
 

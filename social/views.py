@@ -8,7 +8,7 @@ from core import audit
 from core.auth import SOCIAL_READERS, access
 from core.dashboard import Panel, Tile, panel
 from core.db import db
-from core.lists import ListView, enum_filter, id_filter
+from core.lists import ListView, enum_filter
 from social.models import AccountStatus, Platform, SocialAccount
 
 bp = Blueprint("social", __name__, url_prefix="/social")

@@ -119,3 +119,18 @@ def test_unknown_records_are_404(client, users):
     login_as(client, "admin")
     assert client.get("/admin/users/9999").status_code == 404
     assert client.get("/admin/units/9999").status_code == 404
+
+
+def test_admin_resets_a_password_and_ends_the_users_sessions(client, users, app):
+    victim = app.test_client()
+    login_as(victim, "verifier")
+    login_as(client, "admin")
+    short = client.post(f"/admin/users/{users['verifier']}/password",
+                        data={"reset-new_password": "short", "reset-confirm_password": "short"})
+    assert short.status_code == 400 and "パスワードは12文字以上にしてください。" in short.get_data(as_text=True)
+    assert victim.get("/").status_code == 200
+    done = client.post(f"/admin/users/{users['verifier']}/password", follow_redirects=True,
+                       data={"reset-new_password": "reset-by-admin-1", "reset-confirm_password": "reset-by-admin-1"})
+    assert "パスワードを再設定しました" in done.get_data(as_text=True)
+    assert victim.get("/").status_code == 302
+    login_as(app.test_client(), "verifier", "reset-by-admin-1")

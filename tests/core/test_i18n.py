@@ -131,3 +131,12 @@ def test_dates_are_shown_in_the_users_language(app, users):
 
         session["lang"] = "en"
         assert date_filter(dt.date(2026, 11, 26)) == "26 Nov 2026"
+
+
+def test_language_chosen_on_the_sign_in_page_becomes_the_users(client, users, app):
+    client.post("/language", data={"lang": "en", "next": "/login"})
+    login_as(client, "verifier")
+    assert "Dashboard" in client.get("/").get_data(as_text=True)
+    other = app.test_client()
+    login_as(other, "verifier")
+    assert '<html lang="en">' in other.get("/").get_data(as_text=True)
