@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from cloud.models import Agreement, CloudService, ServiceStatus
 from core import audit
 from core.auth import ALL_ROLES, access
-from core.dashboard import Panel, Tile, panel
+from core.dashboard import Panel, panel, status_panel
 from core.db import db
 from core.lists import ListView, enum_filter
 
@@ -41,6 +41,4 @@ def detail(service_id: int):
 
 @panel(30)
 def dashboard_panel(user) -> Panel:
-    counts = dict(db.session.execute(select(CloudService.status, func.count()).group_by(CloudService.status)).all())
-    return Panel(_l("外部サービス"), "cloud.index", [
-        Tile(status.label, counts.get(status, 0), "cloud.index", {"status": status.value}) for status in ServiceStatus])
+    return status_panel(_l("外部サービス"), CloudService.status, ServiceStatus, "cloud.index")

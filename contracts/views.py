@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from contracts.models import Contract, ContractKind, ContractStatus
 from core import audit
 from core.auth import CONTRACT_READERS, access
-from core.dashboard import Panel, Tile, panel
+from core.dashboard import Panel, panel, status_panel
 from core.db import db
 from core.lists import ListView, enum_filter, id_filter
 from vendors.models import Vendor
@@ -61,7 +61,4 @@ def verification():
 
 @panel(20)
 def dashboard_panel(user) -> Panel:
-    counts = dict(db.session.execute(select(Contract.status, func.count()).group_by(Contract.status)).all())
-    return Panel(_l("契約"), "contracts.index", [
-        Tile(status.label, counts.get(status, 0), "contracts.index", {"status": status.value})
-        for status in ContractStatus])
+    return status_panel(_l("契約"), Contract.status, ContractStatus, "contracts.index")

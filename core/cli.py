@@ -35,9 +35,9 @@ def demo():
         click.echo("Demo data loaded: " + ", ".join(f"{k} +{v}" for k, v in added.items() if v))
     else:
         click.echo("Demo data already loaded: nothing changed.")
-    click.echo("Demo logins (password: $ITAKU_DEMO_PASSWORD, default itaku-demo-2026):")
-    for username, _name, _unit, roles in USERS:
-        click.echo(f"  {username:<12} {', '.join(r.value for r in roles)}")
+    click.echo(f"Demo logins (password for each: {current_app.config['DEMO_PASSWORD']}):")
+    for username, display_name, _unit, roles in USERS:
+        click.echo(f"  {username:<12} {', '.join(r.value for r in roles):<12} {display_name}")
 
 
 @click.command("create-admin")

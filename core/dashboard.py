@@ -7,8 +7,10 @@ from typing import Callable
 
 from flask import Blueprint, render_template
 from flask_login import current_user
+from sqlalchemy import func, select
 
 from core.auth import access, can_view
+from core.db import db
 
 bp = Blueprint("dashboard", __name__)
 
@@ -30,6 +32,14 @@ class Panel:
 
 
 _panels: list[tuple[int, Callable[[object], Panel]]] = []
+
+
+def status_panel(title, column, statuses, endpoint: str) -> Panel:
+    """A panel counting a register's records by status, each count linking
+    to the list filtered on that status."""
+    counts = dict(db.session.execute(select(column, func.count()).group_by(column)).all())
+    return Panel(title, endpoint, [
+        Tile(status.label, counts.get(status, 0), endpoint, {"status": status.value}) for status in statuses])
 
 
 def panel(order: int):

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core import audit
 from core.auth import SOCIAL_READERS, access
-from core.dashboard import Panel, Tile, panel
+from core.dashboard import Panel, panel, status_panel
 from core.db import db
 from core.lists import ListView, enum_filter
 from social.models import AccountStatus, Platform, SocialAccount
@@ -41,6 +41,4 @@ def detail(account_id: int):
 
 @panel(40)
 def dashboard_panel(user) -> Panel:
-    counts = dict(db.session.execute(select(SocialAccount.status, func.count()).group_by(SocialAccount.status)).all())
-    return Panel(_l("SNS公式アカウント"), "social.index", [
-        Tile(status.label, counts.get(status, 0), "social.index", {"status": status.value}) for status in AccountStatus])
+    return status_panel(_l("SNS公式アカウント"), SocialAccount.status, AccountStatus, "social.index")

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core import audit
 from core.auth import CONTRACT_READERS, access
-from core.dashboard import Panel, Tile, panel
+from core.dashboard import Panel, panel, status_panel
 from core.db import db
 from core.lists import ListView, enum_filter, id_filter
 from vendors.models import Vendor, VendorStatus
@@ -47,6 +47,4 @@ def detail(vendor_id: int):
 
 @panel(10)
 def dashboard_panel(user) -> Panel:
-    counts = dict(db.session.execute(select(Vendor.status, func.count()).group_by(Vendor.status)).all())
-    return Panel(_l("委託事業者"), "vendors.index", [
-        Tile(status.label, counts.get(status, 0), "vendors.index", {"status": status.value}) for status in VendorStatus])
+    return status_panel(_l("委託事業者"), Vendor.status, VendorStatus, "vendors.index")
