@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, render_template
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -35,7 +35,7 @@ def index():
 @bp.route("/<int:service_id>")
 @access(ALL_ROLES)
 def detail(service_id: int):
-    service = db.session.get(CloudService, service_id) or abort(404)
+    service = db.get_or_404(CloudService, service_id)
     return render_template("cloud/detail.html", service=service, audit_entries=audit.history(service))
 
 

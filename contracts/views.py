@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, render_template
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -45,7 +45,7 @@ def index():
 @bp.route("/<int:contract_id>")
 @access(CONTRACT_READERS)
 def detail(contract_id: int):
-    contract = db.session.get(Contract, contract_id) or abort(404)
+    contract = db.get_or_404(Contract, contract_id)
     return render_template("contracts/detail.html", contract=contract, audit_entries=audit.history(contract))
 
 

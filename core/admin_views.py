@@ -1,7 +1,7 @@
 """管理: users, roles and organisational units (admin only)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -35,10 +35,6 @@ USERS = ListView(
     sorts={"username": User.username, "display_name": User.display_name, "last_login": User.last_login_at},
     default_sort="username",
 )
-
-
-def _get(model, ident):
-    return db.session.get(model, ident) or abort(404)
 
 
 def _role_choices():
@@ -98,7 +94,7 @@ def user_new():
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @access(Role.ADMIN)
 def user_edit(user_id: int):
-    user = _get(User, user_id)
+    user = db.get_or_404(User, user_id)
     form = _prepare(UserForm(obj=user, version=user.version))
     if not form.is_submitted():
         form.roles.data = [r.value for r in user.role_set]
@@ -131,7 +127,7 @@ def user_edit(user_id: int):
 @bp.route("/users/<int:user_id>/password", methods=["POST"])
 @access(Role.ADMIN)
 def user_reset_password(user_id: int):
-    user = _get(User, user_id)
+    user = db.get_or_404(User, user_id)
     reset = ResetPasswordForm(prefix="reset")
     reset.policy_username = user.username
     if reset.validate_on_submit():
@@ -147,7 +143,7 @@ def user_reset_password(user_id: int):
 @bp.route("/users/<int:user_id>/unlock", methods=["POST"])
 @access(Role.ADMIN)
 def user_unlock(user_id: int):
-    user = _get(User, user_id)
+    user = db.get_or_404(User, user_id)
     if CSRFForm().validate_on_submit():
         accounts.unlock(user)
         db.session.commit()
@@ -159,7 +155,7 @@ def user_unlock(user_id: int):
 @access(Role.ADMIN)
 def user_toggle_active(user_id: int):
     """Deactivate or reactivate; users are never deleted (records point to them)."""
-    user = _get(User, user_id)
+    user = db.get_or_404(User, user_id)
     if CSRFForm().validate_on_submit():
         if user.id == current_user.id:
             flash(_("自分自身を無効にすることはできません。"), "warning")
@@ -224,7 +220,7 @@ def unit_new():
 @bp.route("/units/<int:unit_id>", methods=["GET", "POST"])
 @access(Role.ADMIN)
 def unit_edit(unit_id: int):
-    unit = _get(OrgUnit, unit_id)
+    unit = db.get_or_404(OrgUnit, unit_id)
     form = _unit_form(unit, version=unit.version)
     if form.validate_on_submit():
         if form.is_stale(unit):

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, render_template
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -35,7 +35,7 @@ def index():
 @bp.route("/<int:account_id>")
 @access(SOCIAL_READERS)
 def detail(account_id: int):
-    account = db.session.get(SocialAccount, account_id) or abort(404)
+    account = db.get_or_404(SocialAccount, account_id)
     return render_template("social/detail.html", account=account, audit_entries=audit.history(account))
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, render_template
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -39,7 +39,7 @@ def index():
 def detail(vendor_id: int):
     from contracts.models import Contract  # contracts depend on vendors, not the reverse at import time
 
-    vendor = db.session.get(Vendor, vendor_id) or abort(404)
+    vendor = db.get_or_404(Vendor, vendor_id)
     contracts = db.session.scalars(select(Contract).where(Contract.vendor_id == vendor.id)
                                    .order_by(Contract.start_on.desc())).all()
     return render_template("vendors/detail.html", vendor=vendor, contracts=contracts, audit_entries=audit.history(vendor))
