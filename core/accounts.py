@@ -61,7 +61,7 @@ def authenticate(username: str, password: str) -> User | None:
             _bookkeep(user, failed_logins=failures)
         return None
     _bookkeep(user, failed_logins=0, locked_until=None, last_login_at=now)
-    audit.log("login", user)
+    audit.log("login", user, actor=audit.Actor(user.id, user.username))
     return user
 
 

@@ -84,7 +84,8 @@ class Actor:
     username: str
 
 
-SYSTEM = Actor(None, "system")
+SYSTEM = Actor(None, "system")  # outside any request: commands, jobs
+ANONYMOUS = Actor(None, "anonymous")  # a request from someone not signed in
 
 
 def set_actor(actor: Actor) -> None:
@@ -101,6 +102,7 @@ def current_actor() -> Actor:
 
         if current_user and current_user.is_authenticated:
             return Actor(current_user.id, current_user.username)
+        return ANONYMOUS
     return SYSTEM
 
 
@@ -116,7 +118,7 @@ def _client_ip() -> str | None:
 
 # --- writing ----------------------------------------------------------------
 
-def _append(connection: Connection, entries: list[dict[str, Any]]) -> None:
+def _append(connection: Connection, entries: list[dict[str, Any]], actor: Actor | None = None) -> None:
     """Append entries to the chain on ``connection`` (inside its transaction)."""
     if not entries:
         return
@@ -125,7 +127,7 @@ def _append(connection: Connection, entries: list[dict[str, Any]]) -> None:
     connection.execute(update(_head).where(_head.c.id == 1).values(seq=_head.c.seq + len(entries)))
     head = connection.execute(select(_head.c.seq, _head.c.hash).where(_head.c.id == 1)).one()
     seq, prev = head.seq - len(entries), head.hash
-    actor, ip, now = current_actor(), _client_ip(), utcnow()
+    actor, ip, now = actor or current_actor(), _client_ip(), utcnow()
     rows = []
     for entry in entries:
         seq += 1
@@ -141,9 +143,10 @@ def _append(connection: Connection, entries: list[dict[str, Any]]) -> None:
 
 
 def log(action: str, obj: Any = None, *, object_type: str | None = None,
-        object_id: Any = None, changes: dict[str, Any] | None = None) -> None:
+        object_id: Any = None, changes: dict[str, Any] | None = None, actor: Actor | None = None) -> None:
     """Write one entry for an event that is not a row change (login, print…).
-    It joins the current transaction: the caller commits."""
+    It joins the current transaction: the caller commits.  ``actor`` names
+    who acts when that is not the signed-in user (a sign-in itself)."""
     if obj is not None:
         object_type = object_type or type(obj).__tablename__
         object_id = object_id if object_id is not None else getattr(obj, "id", None)
@@ -152,7 +155,7 @@ def log(action: str, obj: Any = None, *, object_type: str | None = None,
         "object_type": object_type,
         "object_id": None if object_id is None else str(object_id),
         "changes": jsonable(changes) if changes else None,
-    }])
+    }], actor)
 
 
 def _columns(obj: Audited) -> Iterable[str]:

@@ -35,8 +35,7 @@ def test_login_and_logout(client, users, auth, app):
     assert client.get("/").status_code == 200
     auth.logout()
     assert client.get("/").status_code == 302
-    actions = [a for a, *_ in entries(app)]
-    assert actions[-2:] == ["login", "logout"]
+    assert [(action, name) for action, name, *_ in entries(app)][-2:] == [("login", "verifier"), ("logout", "verifier")]
 
 
 def test_refusals_all_look_the_same(client, users, auth, app):
@@ -47,7 +46,7 @@ def test_refusals_all_look_the_same(client, users, auth, app):
         assert REFUSED in response.get_data(as_text=True)
     failed = entries(app, "login_failed")
     assert [(name, changes["reason"]) for _a, name, _id, changes in failed] == [
-        ("system", "unknown user"), ("system", "wrong password")]
+        ("anonymous", "unknown user"), ("anonymous", "wrong password")]
 
 
 def test_five_failures_lock_the_account_for_fifteen_minutes(client, users, auth, app, monkeypatch):
