@@ -1,18 +1,51 @@
+"""契約: contract register pages, the clause matrix, signing, exceptions,
+subcontractors, the end-of-contract record and the clause catalogue."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
-from contracts.models import Contract, ContractKind, ContractStatus
-from core import audit
+from contracts import rules
+from contracts.forms import (
+    ClauseForm,
+    ClauseMatrixForm,
+    ContractForm,
+    DecisionForm,
+    DisposalForm,
+    ExceptionRequestForm,
+    SubcontractorForm,
+)
+from contracts.models import Clause, ClauseState, Contract, ContractKind, ContractStatus, Subcontracting, Subcontractor
+from core import approvals, audit, files
+from core.approvals import Approval
 from core.auth import CONTRACT_READERS, access
-from core.dashboard import Panel, panel, status_panel
+from core.dashboard import Panel, Tile, panel, status_panel
 from core.db import db
+from core.forms import STALE_MESSAGE, CSRFForm, select_choices, unit_choices
+from core.i18n import locale_code
 from core.lists import ListView, enum_filter, id_filter
+from core.models import ClassificationLevel, Role, User
+from core.timeutil import today, utcnow
 from vendors.models import Vendor
 
 bp = Blueprint("contracts", __name__, url_prefix="/contracts")
+
+WRITERS = Role.PROCUREMENT
+# Who may decide a clause exception (never the one who asked for it).
+DECIDERS = frozenset({Role.ADMIN, Role.PROCUREMENT})
+
+
+def _gaps_filter(stmt, value):
+    return stmt.where(Contract.status.in_(rules.LIVE), rules.has_gap_expression()) if value == "yes" else stmt
+
+
+def _ending_filter(stmt, value):
+    return stmt.where(rules.ending_within(int(value))) if value.isdigit() and int(value) <= 3650 else stmt
+
 
 LIST = ListView(
     search=[Contract.number, Contract.title, Vendor.name],
@@ -21,6 +54,9 @@ LIST = ListView(
         "kind": enum_filter(Contract.kind, ContractKind),
         "unit": id_filter(Contract.unit_id),
         "vendor": id_filter(Contract.vendor_id),
+        "classification": id_filter(Contract.classification_id),
+        "gaps": _gaps_filter,
+        "ending": _ending_filter,
     },
     sorts={"number": Contract.number, "title": Contract.title, "vendor": Vendor.kana,
            "end": Contract.end_on, "status": Contract.status},
@@ -31,23 +67,326 @@ LIST = ListView(
 UNDER_VERIFICATION = (ContractStatus.SIGNED, ContractStatus.IN_FORCE)
 
 
+def _levels(axis: str):
+    return db.session.scalars(select(ClassificationLevel).where(
+        ClassificationLevel.axis == axis, ClassificationLevel.active).order_by(ClassificationLevel.rank.desc())).all()
+
+
+def _level_choices(axis: str, blank: str | None = None):
+    pairs = [(level.id, level.label(locale_code())) for level in _levels(axis)]
+    return select_choices(([("", blank)] if blank is not None else []) + pairs)
+
+
 @bp.route("/")
 @access(CONTRACT_READERS)
 def index():
-    from core.forms import unit_choices
-
     pagination, state = LIST.apply(select(Contract).join(Contract.vendor))
-    return render_template("contracts/index.html", pagination=pagination, state=state,
+    vendors = [(v.id, v.name) for v in db.session.scalars(select(Vendor).order_by(Vendor.kana))]
+    levels = [(lv.id, lv.label(locale_code())) for lv in _levels("confidentiality")]
+    gap_ids = set(db.session.scalars(select(Contract.id).where(
+        Contract.id.in_([c.id for c in pagination.items]), Contract.status.in_(rules.LIVE),
+        rules.has_gap_expression())))
+    return render_template("contracts/index.html", pagination=pagination, state=state, gap_ids=gap_ids,
                            statuses=ContractStatus.choices(), kinds=ContractKind.choices(),
-                           units=unit_choices(include_blank=False))
+                           units=unit_choices(include_blank=False), vendors=vendors, levels=levels,
+                           gap_choices=[("yes", _("必須条項の不足あり"))],
+                           ending_choices=[("30", _("30日以内")), ("60", _("60日以内")), ("90", _("90日以内"))])
 
 
 @bp.route("/<int:contract_id>")
 @access(CONTRACT_READERS)
 def detail(contract_id: int):
     contract = db.get_or_404(Contract, contract_id)
-    return render_template("contracts/detail.html", contract=contract, audit_entries=audit.history(contract))
+    return _detail(contract)
 
+
+def _detail(contract: Contract, *, exception_form=None, subcontractor_form=None, status_code=200):
+    rows = rules.matrix(contract)
+    mandatory = {c.id for c in rules.mandatory_clauses(contract)}
+    gaps = rules.clause_gaps(contract)
+    excepted = rules.excepted_codes(contract)
+    return render_template(
+        "contracts/detail.html", contract=contract, clauses=rules.active_clauses(), rows=rows, mandatory=mandatory,
+        gaps=gaps, excepted=excepted, exceptions=rules.exceptions(contract), locale=locale_code(),
+        next_statuses=rules.TRANSITIONS[contract.status], actions=CSRFForm(),
+        exception_form=exception_form or ExceptionRequestForm(), decision_form=DecisionForm(),
+        subcontractor_form=subcontractor_form or SubcontractorForm(), can_write=current_user.has_role(WRITERS),
+        can_decide=current_user.has_role(*DECIDERS), audit_entries=audit.history(contract)), status_code
+
+
+def _contract_form(contract: Contract | None = None, **kwargs) -> ContractForm:
+    form = ContractForm(obj=contract, **kwargs)
+    vendors = db.session.scalars(select(Vendor).order_by(Vendor.kana)).all()
+    form.vendor_id.choices = select_choices([("", _("（選択してください）"))] + [(v.id, v.name) for v in vendors])
+    form.unit_id.choices = select_choices(unit_choices())
+    officers = db.session.scalars(select(User).where(User.active).order_by(User.display_name)).all()
+    form.officer_id.choices = select_choices([("", _("（選択してください）"))] + [(u.id, u.display_name) for u in officers])
+    form.classification_id.choices = _level_choices("confidentiality", _("（選択してください）"))
+    form.integrity_id.choices = _level_choices("integrity", "—")
+    form.availability_id.choices = _level_choices("availability", "—")
+    return form
+
+
+def _number_taken(number: str, exclude_id: int | None) -> bool:
+    stmt = select(Contract.id).where(Contract.number == number.strip())
+    if exclude_id:
+        stmt = stmt.where(Contract.id != exclude_id)
+    return db.session.scalar(stmt) is not None
+
+
+def _save(form: ContractForm, contract: Contract) -> Contract | None:
+    if _number_taken(form.number.data, contract.id):
+        form.number.errors.append(_("この契約番号は既に使われています。"))
+        return None
+    try:
+        document = files.store(form.document.data, user=current_user) if form.document.data else None
+    except files.FileRejected as error:
+        form.document.errors.append(str(error))
+        return None
+    contract.number = form.number.data.strip()
+    contract.title = form.title.data.strip()
+    contract.vendor_id = form.vendor_id.data
+    contract.kind = ContractKind(form.kind.data)
+    contract.unit_id = form.unit_id.data
+    contract.officer_id = form.officer_id.data
+    contract.start_on, contract.end_on = form.start_on.data, form.end_on.data
+    contract.classification_id = form.classification_id.data
+    contract.integrity_id, contract.availability_id = form.integrity_id.data, form.availability_id.data
+    contract.handles_personal_info = form.handles_personal_info.data
+    contract.handles_my_number = form.handles_my_number.data
+    contract.work_places = (form.work_places.data or "").strip() or None
+    contract.subcontracting = Subcontracting(form.subcontracting.data)
+    if document is not None:
+        contract.document = document
+    db.session.add(contract)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        form.number.errors.append(_("この契約番号は既に使われています。"))
+        return None
+    return contract
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@access(WRITERS)
+def new():
+    form = _contract_form()
+    if request.method == "GET" and request.args.get("vendor", "").isdigit():
+        form.vendor_id.data = int(request.args["vendor"])
+    if form.validate_on_submit():
+        contract = _save(form, Contract(status=ContractStatus.DRAFT))
+        if contract:
+            flash(_("契約「%(number)s」を登録しました。次にセキュリティ条項を確認してください。", number=contract.number),
+                  "success")
+            return redirect(url_for("contracts.clauses", contract_id=contract.id))
+    return render_template("contracts/form.html", form=form, contract=None), 400 if form.errors else 200
+
+
+@bp.route("/<int:contract_id>/edit", methods=["GET", "POST"])
+@access(WRITERS)
+def edit(contract_id: int):
+    contract = db.get_or_404(Contract, contract_id)
+    form = _contract_form(contract, version=contract.version)
+    if form.validate_on_submit():
+        if form.is_stale(contract):
+            flash(STALE_MESSAGE, "warning")
+            form = _contract_form(contract, version=contract.version, formdata=None)
+            return render_template("contracts/form.html", form=form, contract=contract), 409
+        if _save(form, contract):
+            flash(_("契約「%(number)s」を更新しました。", number=contract.number), "success")
+            return redirect(url_for("contracts.detail", contract_id=contract.id))
+    return render_template("contracts/form.html", form=form, contract=contract), 400 if form.errors else 200
+
+
+@bp.route("/<int:contract_id>/document")
+@access(CONTRACT_READERS)
+def document(contract_id: int):
+    contract = db.get_or_404(Contract, contract_id)
+    if contract.document is None:
+        abort(404)
+    return files.send(contract.document)
+
+
+# --- clause matrix -------------------------------------------------------------
+
+@bp.route("/<int:contract_id>/clauses", methods=["GET", "POST"])
+@access(WRITERS)
+def clauses(contract_id: int):
+    contract = db.get_or_404(Contract, contract_id)
+    catalogue = rules.active_clauses()
+    existing = rules.matrix(contract)
+    form = ClauseMatrixForm(version=contract.version)
+    if request.method == "GET":
+        for clause in catalogue:
+            row = existing.get(clause.id)
+            form.rows.append_entry({"clause_id": clause.id,
+                                    "state": (row.state if row else ClauseState.NOT_INCLUDED).value,
+                                    "article": row.article if row else "", "reason": row.reason if row else ""})
+    by_id = {c.id: c for c in catalogue}
+    entries = [(entry, by_id.get(_int(entry.form.clause_id.data))) for entry in form.rows]
+    mandatory = {c.id for c in rules.mandatory_clauses(contract)}
+    if form.validate_on_submit():
+        if form.is_stale(contract):
+            flash(STALE_MESSAGE, "warning")
+            return redirect(url_for("contracts.clauses", contract_id=contract.id))
+        values = {clause.id: (ClauseState(entry.form.state.data), entry.form.article.data, entry.form.reason.data)
+                  for entry, clause in entries if clause is not None}
+        try:
+            rules.save_matrix(contract, values)
+            # The matrix is part of the contract: touching the contract bumps
+            # its version, so a second matrix form opened earlier is stale.
+            audit.label(contract, "clauses")
+            contract.updated_at = utcnow()
+            db.session.commit()
+        except rules.ContractRuleError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+        else:
+            gaps = rules.clause_gaps(contract)
+            flash(_("セキュリティ条項を保存しました。") + (" " + _("必須条項の不足: %(codes)s", codes=", ".join(
+                c.code for c in gaps)) if gaps else ""), "warning" if gaps else "success")
+            return redirect(url_for("contracts.detail", contract_id=contract.id) + "#clauses")
+    return render_template("contracts/clauses.html", contract=contract, form=form, entries=entries,
+                           mandatory=mandatory, locale=locale_code()), 400 if form.errors else 200
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# --- status, exceptions ---------------------------------------------------------
+
+@bp.route("/<int:contract_id>/status", methods=["POST"])
+@access(WRITERS)
+def change_status(contract_id: int):
+    contract = db.get_or_404(Contract, contract_id)
+    target = ContractStatus.parse(request.form.get("status", ""))
+    if not CSRFForm().validate_on_submit() or target is None:
+        abort(400)
+    try:
+        rules.change_status(contract, target, user=current_user)
+    except rules.ContractRuleError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return _detail(contract, status_code=409)
+    db.session.commit()
+    flash(_("状態を「%(status)s」にしました。", status=target.label), "success")
+    return redirect(url_for("contracts.detail", contract_id=contract.id))
+
+
+@bp.route("/<int:contract_id>/exceptions", methods=["POST"])
+@access(WRITERS)
+def exception_request(contract_id: int):
+    contract = db.get_or_404(Contract, contract_id)
+    form = ExceptionRequestForm()
+    if form.validate_on_submit():
+        try:
+            rules.request_exception(contract, reason=form.reason.data, user=current_user)
+        except rules.ContractRuleError as error:
+            db.session.rollback()
+            form.reason.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("例外を申請しました。申請者以外の担当者が承認します。"), "success")
+            return redirect(url_for("contracts.detail", contract_id=contract.id) + "#exceptions")
+    return _detail(contract, exception_form=form, status_code=400)
+
+
+@bp.route("/<int:contract_id>/exceptions/<int:approval_id>/<any(approve, reject):decision>", methods=["POST"])
+@access(DECIDERS)
+def exception_decide(contract_id: int, approval_id: int, decision: str):
+    contract = db.get_or_404(Contract, contract_id)
+    approval = db.get_or_404(Approval, approval_id)
+    if approval.kind != rules.EXCEPTION or approval.subject_id != contract.id:
+        abort(404)
+    form = DecisionForm()
+    if form.validate_on_submit():
+        try:
+            approvals.decide(approval, approver=current_user, approve=decision == "approve",
+                             comment=form.comment.data)
+        except approvals.ApprovalError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+            return _detail(contract, status_code=409)
+        db.session.commit()
+        flash(_("例外を承認しました。") if decision == "approve" else _("例外を却下しました。"), "success")
+    return redirect(url_for("contracts.detail", contract_id=contract.id) + "#exceptions")
+
+
+# --- subcontractors, disposal ---------------------------------------------------
+
+@bp.route("/<int:contract_id>/subcontractors", methods=["POST"])
+@access(WRITERS)
+def subcontractor_add(contract_id: int):
+    contract = db.get_or_404(Contract, contract_id)
+    form = SubcontractorForm()
+    if form.validate_on_submit():
+        try:
+            rules.add_subcontractor(contract, name=form.name.data, scope=form.scope.data,
+                                    approved_on=form.approved_on.data, approver=current_user)
+        except rules.ContractRuleError as error:
+            db.session.rollback()
+            form.name.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("再委託先を登録しました。"), "success")
+            return redirect(url_for("contracts.detail", contract_id=contract.id) + "#subcontractors")
+    return _detail(contract, subcontractor_form=form, status_code=400)
+
+
+@bp.route("/<int:contract_id>/subcontractors/<int:row_id>/delete", methods=["POST"])
+@access(WRITERS)
+def subcontractor_delete(contract_id: int, row_id: int):
+    row = db.get_or_404(Subcontractor, row_id)
+    if row.contract_id != contract_id:
+        abort(404)
+    if CSRFForm().validate_on_submit():
+        db.session.delete(row)
+        db.session.commit()
+        flash(_("再委託先を削除しました。"), "success")
+    return redirect(url_for("contracts.detail", contract_id=contract_id) + "#subcontractors")
+
+
+@bp.route("/<int:contract_id>/disposal", methods=["GET", "POST"])
+@access(WRITERS)
+def disposal(contract_id: int):
+    """返却・廃棄 (clause C09): date, method and evidence."""
+    contract = db.get_or_404(Contract, contract_id)
+    form = DisposalForm()
+    if request.method == "GET":
+        form.done_on.data = today()
+    if form.validate_on_submit():
+        try:
+            evidence = files.store(form.evidence.data, user=current_user) if form.evidence.data else None
+            rules.record_disposal(contract, done_on=form.done_on.data, method=form.method.data, evidence=evidence,
+                                  user=current_user)
+        except files.FileRejected as error:
+            db.session.rollback()
+            form.evidence.errors.append(str(error))
+        except rules.ContractRuleError as error:
+            db.session.rollback()
+            form.done_on.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("情報資産の返却・廃棄を記録しました。"), "success")
+            return redirect(url_for("contracts.detail", contract_id=contract.id) + "#disposal")
+    return render_template("contracts/disposal.html", form=form, contract=contract), 400 if form.errors else 200
+
+
+@bp.route("/<int:contract_id>/disposal/evidence")
+@access(CONTRACT_READERS)
+def disposal_evidence(contract_id: int):
+    contract = db.get_or_404(Contract, contract_id)
+    if contract.disposal is None or contract.disposal.evidence is None:
+        abort(404)
+    return files.send(contract.disposal.evidence)
+
+
+# --- verification overview -------------------------------------------------------
 
 @bp.route("/verification")
 @access(CONTRACT_READERS)
@@ -59,6 +398,75 @@ def verification():
     return render_template("contracts/verification.html", contracts=contracts)
 
 
+# --- clause catalogue (admin) -------------------------------------------------------
+
+@bp.route("/clauses")
+@access(CONTRACT_READERS)
+def catalogue():
+    clauses = db.session.scalars(select(Clause).order_by(Clause.sort_order, Clause.code)).all()
+    return render_template("contracts/catalogue.html", clauses=clauses, locale=locale_code())
+
+
+def _clause_form(clause: Clause | None = None, **kwargs) -> ClauseForm:
+    form = ClauseForm(obj=clause, **kwargs)
+    form.mandatory_levels.choices = select_choices(
+        [(lv.id, lv.label(locale_code())) for lv in _levels("confidentiality")])
+    if clause is not None and not form.is_submitted():
+        form.mandatory_levels.data = [lv.id for lv in clause.mandatory_levels]
+    return form
+
+
+def _save_clause(form: ClauseForm, clause: Clause) -> Clause | None:
+    code = form.code.data.strip().upper()
+    taken = db.session.scalar(select(Clause.id).where(Clause.code == code, Clause.id != (clause.id or 0)))
+    if taken:
+        form.code.errors.append(_("このコードの条項は既にあります。"))
+        return None
+    clause.code = code
+    for name in ("label_ja", "label_en", "verify_ja", "verify_en"):
+        setattr(clause, name, (getattr(form, name).data or "").strip() or None)
+    clause.mandatory_if_personal = form.mandatory_if_personal.data
+    clause.sort_order = form.sort_order.data or 0
+    if not form.active.data and clause.active:
+        audit.label(clause, "retire")
+    clause.active = form.active.data
+    clause.mandatory_levels = db.session.scalars(select(ClassificationLevel).where(
+        ClassificationLevel.id.in_(form.mandatory_levels.data or []))).all()
+    db.session.add(clause)
+    db.session.commit()
+    return clause
+
+
+@bp.route("/clauses/new", methods=["GET", "POST"])
+@access(Role.ADMIN)
+def clause_new():
+    form = _clause_form()
+    if form.validate_on_submit() and _save_clause(form, Clause()):
+        flash(_("条項を登録しました。"), "success")
+        return redirect(url_for("contracts.catalogue"))
+    return render_template("contracts/clause_form.html", form=form, clause=None), 400 if form.errors else 200
+
+
+@bp.route("/clauses/<int:clause_id>", methods=["GET", "POST"])
+@access(Role.ADMIN)
+def clause_edit(clause_id: int):
+    clause = db.get_or_404(Clause, clause_id)
+    form = _clause_form(clause, version=clause.version)
+    if form.validate_on_submit():
+        if form.is_stale(clause):
+            flash(STALE_MESSAGE, "warning")
+            return render_template("contracts/clause_form.html", clause=clause,
+                                   form=_clause_form(clause, version=clause.version, formdata=None)), 409
+        if _save_clause(form, clause):
+            flash(_("条項を更新しました。"), "success")
+            return redirect(url_for("contracts.catalogue"))
+    return render_template("contracts/clause_form.html", form=form, clause=clause), 400 if form.errors else 200
+
+
 @panel(20)
 def dashboard_panel(user) -> Panel:
-    return status_panel(_l("契約"), Contract.status, ContractStatus, "contracts.index")
+    result = status_panel(_l("契約"), Contract.status, ContractStatus, "contracts.index")
+    result.tiles.append(Tile(_l("必須条項の不足"), rules.gap_count(), "contracts.index", {"gaps": "yes"}, alert=True))
+    ending = db.session.scalar(select(func.count()).select_from(Contract).where(rules.ending_within(60))) or 0
+    result.tiles.append(Tile(_l("60日以内に終了"), ending, "contracts.index", {"ending": "60"}, alert=True))
+    return result

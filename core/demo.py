@@ -13,6 +13,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from core import accounts, timeutil
+from core.approvals import Approval
 from core.db import db
 from core.models import ClassificationLevel, OrgUnit, Role, User
 
@@ -75,12 +76,13 @@ def _counts() -> dict[str, int]:
     from sqlalchemy import func
 
     from cloud.models import CloudService
-    from contracts.models import Contract
+    from contracts.models import Contract, ContractClause, Disposal
     from social.models import SocialAccount
-    from vendors.models import Vendor
+    from vendors.models import Certification, Selection, Vendor
 
     return {model.__tablename__: db.session.scalar(select(func.count()).select_from(model))
-            for model in (OrgUnit, User, Vendor, Contract, CloudService, SocialAccount)}
+            for model in (OrgUnit, User, Vendor, Selection, Certification, Contract, ContractClause, Approval,
+                          Disposal, CloudService, SocialAccount)}
 
 
 def _load_registers(units, users, levels) -> None:
@@ -123,7 +125,7 @@ def _load_registers(units, users, levels) -> None:
         ("R8-002", "消防救急デジタル無線設備保守点検業務", "空知ネットワーク株式会社", ContractKind.MAINTENANCE, "警防課",
          "C2", False, ContractStatus.SIGNED, fy_start, fy_end),
         ("R8-003", "ホームページ運用管理業務委託", "株式会社みなとウェブ制作", ContractKind.OPERATION, "総務課",
-         "C1", False, ContractStatus.DRAFT, today + dt.timedelta(days=30), fy_end),
+         "C2", False, ContractStatus.DRAFT, today + dt.timedelta(days=30), fy_end),
         ("R8-004", "電子メールサービス利用契約", "北日本クラウドサービス株式会社", ContractKind.CLOUD, "総務課",
          "C2", True, ContractStatus.IN_FORCE, fy_start, fy_end),
         ("R7-010", "救急業務統計システム改修業務", "株式会社道央情報システム", ContractKind.DEVELOPMENT, "警防課",
@@ -139,6 +141,8 @@ def _load_registers(units, users, levels) -> None:
             Contract, {"number": number}, title=title, vendor=vendors[vendor], kind=kind, unit=units[unit],
             officer=users["procurement"], classification=levels.get(level), handles_personal_info=personal,
             status=status, start_on=start, end_on=end)
+
+    _load_contract_details(vendors, contracts, users, levels, today)
 
     service_rows = (
         ("電子メールサービス（組合ドメイン）", "北日本クラウドサービス株式会社", None, ServiceModel.SAAS, Agreement.CONTRACT,
@@ -176,3 +180,114 @@ def _load_registers(units, users, levels) -> None:
 
 def demo_password() -> str:
     return current_app.config["DEMO_PASSWORD"]
+
+
+# A one-page PDF, so the demo has a real certificate file to download.
+DEMO_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+            b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+            b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
+            b"trailer<</Root 1 0 R>>\n%%EOF\n")
+
+
+def _load_contract_details(vendors, contracts, users, levels, today) -> None:
+    """Selections, certifications, contacts, clause matrices, an exception,
+    subcontractors and disposal records, consistent with the contract rules:
+    every signed contract has a selected vendor and its mandatory clauses (or
+    an approved exception); every ended contract with classified information
+    has its disposal record."""
+    import io
+
+    from werkzeug.datastructures import FileStorage
+
+    from contracts.models import ClauseState, ContractClause, Disposal, Subcontracting, Subcontractor
+    from contracts.rules import EXCEPTION, active_clauses, mandatory_clauses
+    from core import approvals, files
+    from vendors.models import (
+        Assessment,
+        Certification,
+        CertificationKind,
+        Selection,
+        SelectionAssessment,
+        SelectionDecision,
+        VendorContact,
+    )
+    from vendors.services import active_criteria
+
+    criteria = active_criteria()
+    not_selected = {"合同会社そらちAI研究所"}
+    for name, vendor in vendors.items():
+        if vendor.selections or name in not_selected:
+            continue
+        selection = Selection(vendor=vendor, decided_on=today - dt.timedelta(days=400), decided_by_id=users["procurement"].id,
+                              decision=SelectionDecision.SELECTED, notes="総合評価により選定")
+        for criterion in criteria:
+            result = Assessment.NOT_APPLICABLE if criterion.code in ("SEL05", "SEL06") else Assessment.MET
+            selection.assessments.append(SelectionAssessment(criterion_id=criterion.id, result=result))
+        db.session.add(selection)
+
+    certificate = None
+    dohoku = vendors["株式会社道央情報システム"]
+    if not dohoku.certifications:
+        certificate = files.store(FileStorage(io.BytesIO(DEMO_PDF), filename="ISMS登録証.pdf"), user=users["procurement"])
+    cert_rows = (
+        ("株式会社道央情報システム", CertificationKind.ISMS, "IS 612345", "一般財団法人日本品質保証機構", 400, certificate),
+        ("株式会社道央情報システム", CertificationKind.PMARK, "10820123(05)", "一般財団法人日本情報経済社会推進協会", 45, None),
+        ("空知ネットワーク株式会社", CertificationKind.ISMS, "IS 700001", "BSIグループジャパン株式会社", -10, None),
+        ("北日本クラウドサービス株式会社", CertificationKind.ISMAP, "C21-0042-1", "ISMAP運営委員会", 200, None),
+        ("北日本クラウドサービス株式会社", CertificationKind.ISO27017, "CLOUD 70012", "BSIグループジャパン株式会社", 300, None),
+    )
+    done = {vendor.id for vendor in vendors.values() if vendor.certifications}
+    for vendor_name, kind, number, issuer, days, file in cert_rows:
+        vendor = vendors[vendor_name]
+        if vendor.id not in done:
+            vendor.certifications.append(Certification(kind=kind, number=number, issuer=issuer, file=file,
+                                                       valid_until=today + dt.timedelta(days=days)))
+    for vendor_name, contact in (("株式会社道央情報システム", ("山田 一郎", "公共システム部", "011-222-3333", "yamada@example.co.jp")),
+                                 ("空知ネットワーク株式会社", ("佐藤 花子", "保守サービス課", "0126-22-4444", "sato@example.co.jp"))):
+        vendor = vendors[vendor_name]
+        if not vendor.contacts:
+            name, department, phone, email = contact
+            vendor.contacts.append(VendorContact(name=name, department=department, phone=phone, email=email))
+    db.session.flush()
+
+    catalogue = active_clauses()
+    # (contract, clauses left out of the contract)
+    matrices = {"R8-001": (), "R8-002": ("C12",), "R8-003": ("C08", "C09"), "R8-004": (), "R7-010": (),
+                "R7-014": (), "R6-021": ()}
+    for number, left_out in matrices.items():
+        contract = contracts[number]
+        if contract.clauses:
+            continue
+        mandatory = {clause.id for clause in mandatory_clauses(contract)}
+        for article, clause in enumerate(catalogue, start=5):
+            if clause.code in left_out:
+                state = ClauseState.NOT_INCLUDED
+            elif clause.id in mandatory or clause.code in ("C17", "C18"):
+                state = ClauseState.INCLUDED
+            else:
+                state = ClauseState.NOT_APPLICABLE
+            contract.clauses.append(ContractClause(
+                clause_id=clause.id, state=state, article=f"第{article}条" if state is ClauseState.INCLUDED else None,
+                reason="本業務の内容から該当しない" if state is ClauseState.NOT_APPLICABLE else None))
+    db.session.flush()
+
+    signed = contracts["R8-002"]
+    has_exception = db.session.scalar(select(Approval.id).where(
+        Approval.kind == EXCEPTION, Approval.subject_id == signed.id))
+    if has_exception is None:
+        request = approvals.request(EXCEPTION, signed, requester=users["procurement"], details={"clauses": ["C12"]},
+                                    reason="事業者の標準契約書にC12がなく、次回更新時に追加することで合意済み")
+        approvals.decide(request, approver=users["admin"], approve=True, comment="次回更新時の追加を条件に承認")
+
+    in_force = contracts["R8-001"]
+    if in_force.subcontracting is not Subcontracting.APPROVAL:
+        in_force.subcontracting = Subcontracting.APPROVAL
+        in_force.subcontractors.append(Subcontractor(name="株式会社札幌データセンター", scope="サーバ機器の設置・監視",
+                                                     approved_on=in_force.start_on, approver_id=users["procurement"].id))
+    for number, method in (("R7-010", "委託事業者の環境に複製した統計データを消去し、消去証明書を受領"),
+                           ("R7-014", "記憶媒体を物理破壊し、破壊証明書（写真付き）を受領")):
+        contract = contracts[number]
+        if contract.disposal is None:
+            db.session.add(Disposal(contract=contract, done_on=contract.end_on, method=method,
+                                    recorded_by_id=users["procurement"].id))
+    db.session.flush()

@@ -16,8 +16,18 @@ class LabelledEnum(str, enum.Enum):
         return member
 
     @classmethod
-    def choices(cls) -> list[tuple[str, str]]:
-        return [(m.value, str(m.label)) for m in cls]
+    def choices(cls) -> list[tuple[str, object]]:
+        """(value, lazy label) pairs, for list filters."""
+        return [(m.value, m.label) for m in cls]
+
+    @classmethod
+    def select_choices(cls, blank=None) -> list:
+        """Options for a WTForms SelectField; labels stay lazy so they are
+        translated when the form is drawn, not when the class is defined."""
+        from wtforms import SelectChoice
+
+        options = [SelectChoice(m.value, m.label) for m in cls]
+        return ([SelectChoice("", blank)] if blank is not None else []) + options
 
     @classmethod
     def parse(cls, value: str):

@@ -1,15 +1,20 @@
-"""委託事業者: the vendor register."""
+"""委託事業者: the vendor register, certifications and selection records."""
 from __future__ import annotations
 
+import datetime as dt
 from typing import Optional
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import TimestampMixin, VersionMixin, db
 from core.enums import LabelledEnum, enum_column
-from core.models import Audited, OrgUnit
+from core.files import StoredFile
+from core.models import Audited, OrgUnit, User
+from core.timeutil import today
+
+EXPIRY_WARNING_DAYS = 60
 
 
 class VendorStatus(LabelledEnum):
@@ -18,6 +23,27 @@ class VendorStatus(LabelledEnum):
     ACTIVE = "active", _l("取引中")
     SUSPENDED = "suspended", _l("取引停止")
     ENDED = "ended", _l("終了")
+
+
+class CertificationKind(LabelledEnum):
+    ISMS = "isms", _l("ISMS（ISO/IEC 27001）")
+    ISO27017 = "iso27017", _l("ISO/IEC 27017")
+    PMARK = "pmark", _l("プライバシーマーク")
+    ISMAP = "ismap", _l("ISMAP")
+    ISMAP_LIU = "ismap_liu", _l("ISMAP-LIU")
+    SOC2 = "soc2", _l("SOC 2")
+    OTHER = "other", _l("その他")
+
+
+class Assessment(LabelledEnum):
+    MET = "met", _l("適合")
+    NOT_MET = "not_met", _l("不適合")
+    NOT_APPLICABLE = "na", _l("該当なし")
+
+
+class SelectionDecision(LabelledEnum):
+    SELECTED = "selected", _l("選定する")
+    NOT_SELECTED = "not_selected", _l("選定しない")
 
 
 class Vendor(Audited, TimestampMixin, VersionMixin, db.Model):
@@ -35,6 +61,115 @@ class Vendor(Audited, TimestampMixin, VersionMixin, db.Model):
     notes: Mapped[Optional[str]] = mapped_column(Text)
 
     unit: Mapped[Optional[OrgUnit]] = relationship()
+    contacts: Mapped[list[VendorContact]] = relationship(back_populates="vendor", order_by="VendorContact.id",
+                                                         cascade="all, delete-orphan")
+    certifications: Mapped[list[Certification]] = relationship(
+        back_populates="vendor", order_by="Certification.valid_until", cascade="all, delete-orphan")
+    selections: Mapped[list[Selection]] = relationship(back_populates="vendor", order_by="Selection.id.desc()")
+
+    @property
+    def latest_selection(self) -> Selection | None:
+        return self.selections[0] if self.selections else None
+
+    @property
+    def is_selected(self) -> bool:
+        """A positive selection record (選定) exists: the vendor may be party
+        to a signed contract (policy §6(8))."""
+        latest = self.latest_selection
+        return latest is not None and latest.decision is SelectionDecision.SELECTED
 
     def __str__(self) -> str:
         return self.name
+
+
+class VendorContact(Audited, TimestampMixin, VersionMixin, db.Model):
+    __tablename__ = "vendor_contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    department: Mapped[Optional[str]] = mapped_column(String(100))
+    phone: Mapped[Optional[str]] = mapped_column(String(30))
+    email: Mapped[Optional[str]] = mapped_column(String(254))
+
+    vendor: Mapped[Vendor] = relationship(back_populates="contacts")
+
+
+class Certification(Audited, TimestampMixin, VersionMixin, db.Model):
+    __tablename__ = "certifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id"), index=True)
+    kind: Mapped[CertificationKind] = mapped_column(enum_column(CertificationKind))
+    name: Mapped[Optional[str]] = mapped_column(String(100))  # for "other"
+    number: Mapped[Optional[str]] = mapped_column(String(100))
+    issuer: Mapped[Optional[str]] = mapped_column(String(200))
+    valid_until: Mapped[Optional[dt.date]] = mapped_column(Date, index=True)
+    file_id: Mapped[Optional[int]] = mapped_column(ForeignKey("stored_files.id"))
+
+    vendor: Mapped[Vendor] = relationship(back_populates="certifications")
+    file: Mapped[Optional[StoredFile]] = relationship()
+
+    @property
+    def label(self) -> str:
+        return self.name if self.kind is CertificationKind.OTHER and self.name else str(self.kind.label)
+
+    def state(self, on: dt.date | None = None) -> str:
+        """'expired', 'expiring' (within 60 days) or 'valid'."""
+        on = on or today()
+        if self.valid_until is None:
+            return "valid"
+        if self.valid_until < on:
+            return "expired"
+        if self.valid_until <= on + dt.timedelta(days=EXPIRY_WARNING_DAYS):
+            return "expiring"
+        return "valid"
+
+
+class SelectionCriterion(TimestampMixin, VersionMixin, db.Model):
+    """選定基準 (DOMAIN.md §2.1), seeded by migration; codes are stable keys."""
+
+    __tablename__ = "selection_criteria"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(10), unique=True)
+    label_ja: Mapped[str] = mapped_column(String(200))
+    label_en: Mapped[str] = mapped_column(String(200))
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    def label(self, locale: str = "ja") -> str:
+        return self.label_en if locale.startswith("en") else self.label_ja
+
+
+class Selection(Audited, TimestampMixin, VersionMixin, db.Model):
+    """One selection decision (選定) with every criterion assessed."""
+
+    __tablename__ = "selections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id"), index=True)
+    decided_on: Mapped[dt.date] = mapped_column(Date)
+    decision: Mapped[SelectionDecision] = mapped_column(enum_column(SelectionDecision))
+    decided_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    notes: Mapped[Optional[str]] = mapped_column(Text)
+
+    vendor: Mapped[Vendor] = relationship(back_populates="selections")
+    decided_by: Mapped[User] = relationship()
+    assessments: Mapped[list[SelectionAssessment]] = relationship(
+        back_populates="selection", cascade="all, delete-orphan", order_by="SelectionAssessment.id")
+
+
+class SelectionAssessment(Audited, db.Model):
+    __tablename__ = "selection_assessments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    selection_id: Mapped[int] = mapped_column(ForeignKey("selections.id"), index=True)
+    criterion_id: Mapped[int] = mapped_column(ForeignKey("selection_criteria.id"))
+    result: Mapped[Assessment] = mapped_column(enum_column(Assessment))
+    comment: Mapped[Optional[str]] = mapped_column(String(500))
+
+    selection: Mapped[Selection] = relationship(back_populates="assessments")
+    criterion: Mapped[SelectionCriterion] = relationship()
+
+    __table_args__ = (UniqueConstraint("selection_id", "criterion_id"),)

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    DateField,
+    FieldList,
+    FormField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+
+from contracts.models import ClauseState, ContractKind, Subcontracting
+from core.forms import MultiCheckboxField, VersionedForm, coerce_int_or_none
+from core.validators import date_not_before
+
+
+class ContractForm(VersionedForm):
+    number = StringField(_l("契約番号"), validators=[DataRequired(), Length(max=50)])
+    title = StringField(_l("件名"), validators=[DataRequired(), Length(max=200)])
+    vendor_id = SelectField(_l("委託事業者"), coerce=coerce_int_or_none,
+                            validators=[DataRequired(message=_l("委託事業者を選択してください。"))])
+    kind = SelectField(_l("種別"), choices=ContractKind.select_choices())
+    unit_id = SelectField(_l("担当組織"), coerce=coerce_int_or_none,
+                          validators=[DataRequired(message=_l("担当組織を選択してください。"))])
+    officer_id = SelectField(_l("担当者"), coerce=coerce_int_or_none,
+                             validators=[DataRequired(message=_l("担当者を選択してください。"))])
+    start_on = DateField(_l("契約開始日"), validators=[DataRequired(message=_l("日付を入力してください。"))])
+    end_on = DateField(_l("契約終了日"), validators=[DataRequired(message=_l("日付を入力してください。")),
+                                                    date_not_before("start_on")])
+    classification_id = SelectField(_l("取り扱う情報の機密性（最高）"), coerce=coerce_int_or_none,
+                                    validators=[DataRequired(message=_l("機密性を選択してください。"))])
+    integrity_id = SelectField(_l("完全性"), coerce=coerce_int_or_none, validators=[Optional()])
+    availability_id = SelectField(_l("可用性"), coerce=coerce_int_or_none, validators=[Optional()])
+    handles_personal_info = BooleanField(_l("個人情報を取り扱う"))
+    handles_my_number = BooleanField(_l("個人番号（マイナンバー）を取り扱う"))
+    work_places = TextAreaField(_l("作業場所"), validators=[Optional(), Length(max=2000)])
+    subcontracting = SelectField(_l("再委託"), choices=Subcontracting.select_choices())
+    document = FileField(_l("契約書ファイル（PDF・PNG・JPEG、10MBまで）"))
+
+    def validate_handles_my_number(self, field):
+        if field.data and not self.handles_personal_info.data:
+            raise ValidationError(_l("マイナンバーを取り扱う場合は「個人情報を取り扱う」にもチェックしてください。"))
+
+
+class ClauseRowForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    clause_id = HiddenField()
+    state = SelectField(_l("規定"), choices=ClauseState.select_choices())
+    article = StringField(_l("条項番号"), validators=[Optional(), Length(max=50)])
+    reason = StringField(_l("該当なしの理由"), validators=[Optional(), Length(max=500)])
+
+    def validate_reason(self, field):
+        if self.state.data == ClauseState.NOT_APPLICABLE.value and not (field.data or "").strip():
+            raise ValidationError(_l("「該当なし」には理由が必要です。"))
+
+
+class ClauseMatrixForm(VersionedForm):
+    rows = FieldList(FormField(ClauseRowForm))
+
+
+class ExceptionRequestForm(FlaskForm):
+    reason = TextAreaField(_l("例外の理由"), validators=[DataRequired(message=_l("例外の理由を入力してください。")),
+                                                      Length(max=2000)])
+
+
+class DecisionForm(FlaskForm):
+    comment = TextAreaField(_l("コメント"), validators=[Optional(), Length(max=2000)])
+
+
+class SubcontractorForm(FlaskForm):
+    name = StringField(_l("再委託先"), validators=[DataRequired(), Length(max=200)])
+    scope = StringField(_l("再委託の範囲"), validators=[Optional(), Length(max=500)])
+    approved_on = DateField(_l("承認日"), validators=[DataRequired(message=_l("日付を入力してください。"))])
+
+
+class DisposalForm(FlaskForm):
+    done_on = DateField(_l("実施日"), validators=[DataRequired(message=_l("日付を入力してください。"))])
+    method = TextAreaField(_l("方法（返却・消去・破壊など）"), validators=[DataRequired(), Length(max=500)])
+    evidence = FileField(_l("証明書類（消去証明書など。PDF・PNG・JPEG、10MBまで）"))
+
+
+class ClauseForm(VersionedForm):
+    code = StringField(_l("コード"), validators=[DataRequired(), Length(max=10)])
+    label_ja = StringField(_l("名称（日本語）"), validators=[DataRequired(), Length(max=200)])
+    label_en = StringField(_l("名称（英語）"), validators=[DataRequired(), Length(max=200)])
+    verify_ja = TextAreaField(_l("確認すること（日本語）"), validators=[Optional(), Length(max=2000)])
+    verify_en = TextAreaField(_l("確認すること（英語）"), validators=[Optional(), Length(max=2000)])
+    mandatory_levels = MultiCheckboxField(_l("必須とする機密性"), coerce=int)
+    mandatory_if_personal = BooleanField(_l("個人情報を取り扱う契約では必須"))
+    sort_order = IntegerField(_l("表示順"), default=0, validators=[Optional(), NumberRange(min=0, max=9999)])
+    active = BooleanField(_l("有効"), default=True)

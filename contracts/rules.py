@@ -1,0 +1,184 @@
+"""Contract rules (policy §6(8): a contract that states the security
+requirements).  Services flush and write the audit trail; the view commits."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, exists, func, or_, select
+
+from contracts.models import (
+    Clause,
+    ClauseState,
+    Contract,
+    ContractClause,
+    ContractStatus,
+    Disposal,
+    Subcontractor,
+    clause_levels,
+)
+from core import approvals, audit
+from core.approvals import Approval, Decision
+from core.db import db
+from core.timeutil import today
+
+EXCEPTION = "clause_exception"
+LIVE = (ContractStatus.DRAFT, ContractStatus.SIGNED, ContractStatus.IN_FORCE)
+
+# Allowed moves of the contract's status.
+TRANSITIONS = {
+    ContractStatus.DRAFT: (ContractStatus.SIGNED, ContractStatus.TERMINATED),
+    ContractStatus.SIGNED: (ContractStatus.IN_FORCE, ContractStatus.ENDED, ContractStatus.TERMINATED),
+    ContractStatus.IN_FORCE: (ContractStatus.ENDED, ContractStatus.TERMINATED),
+    ContractStatus.ENDED: (),
+    ContractStatus.TERMINATED: (),
+}
+
+
+class ContractRuleError(ValueError):
+    """A change the rules refuse; the message is for the user."""
+
+
+def is_live(contract: Contract) -> bool:
+    return contract.status in LIVE
+
+
+def active_clauses() -> list[Clause]:
+    return db.session.scalars(select(Clause).where(Clause.active).order_by(Clause.sort_order, Clause.code)).all()
+
+
+def mandatory_clauses(contract: Contract) -> list[Clause]:
+    """Clauses the catalogue makes mandatory for this contract: by its
+    classification level, and C20-like clauses when personal data is handled."""
+    return [clause for clause in active_clauses() if clause.is_mandatory_for(contract)]
+
+
+def matrix(contract: Contract) -> dict[int, ContractClause]:
+    return {row.clause_id: row for row in contract.clauses}
+
+
+def clause_gaps(contract: Contract) -> list[Clause]:
+    """Mandatory clauses the contract does not contain.  "Not applicable"
+    does not satisfy a mandatory clause: that needs an approved exception."""
+    rows = matrix(contract)
+    return [clause for clause in mandatory_clauses(contract)
+            if clause.id not in rows or rows[clause.id].state is not ClauseState.INCLUDED]
+
+
+def has_gap_expression():
+    """SQL: the contract lacks at least one mandatory clause (for lists and
+    the dashboard, so no contract is loaded to count them)."""
+    by_level = select(clause_levels.c.clause_id).where(clause_levels.c.level_id == Contract.classification_id)
+    included = select(ContractClause.clause_id).where(
+        ContractClause.contract_id == Contract.id, ContractClause.state == ClauseState.INCLUDED)
+    return exists().where(
+        Clause.active,
+        or_(Clause.id.in_(by_level), and_(Clause.mandatory_if_personal, Contract.handles_personal_info)),
+        Clause.id.not_in(included))
+
+
+def save_matrix(contract: Contract, rows: dict[int, tuple[ClauseState, str | None, str | None]]) -> None:
+    """Store the clause matrix: (state, article, reason) per clause id.
+    A clause marked not applicable needs its reason."""
+    existing = matrix(contract)
+    for clause_id, (state, article, reason) in rows.items():
+        if state is ClauseState.NOT_APPLICABLE and not (reason or "").strip():
+            raise ContractRuleError(_l("「該当なし」には理由が必要です。"))
+        row = existing.get(clause_id)
+        if row is None:
+            row = ContractClause(clause_id=clause_id)
+            contract.clauses.append(row)
+        row.state = state
+        row.article = (article or "").strip() or None if state is ClauseState.INCLUDED else None
+        row.reason = (reason or "").strip() or None if state is ClauseState.NOT_APPLICABLE else None
+    db.session.flush()
+
+
+# --- exceptions (four-eyes) ---------------------------------------------------
+
+def exceptions(contract: Contract) -> list[Approval]:
+    return db.session.scalars(select(Approval).where(
+        Approval.kind == EXCEPTION, Approval.subject_type == Contract.__tablename__,
+        Approval.subject_id == contract.id).order_by(Approval.id.desc())).all()
+
+
+def excepted_codes(contract: Contract) -> set[str]:
+    """Clause codes covered by an approved exception."""
+    codes: set[str] = set()
+    for approval in exceptions(contract):
+        if approval.decision is Decision.APPROVED:
+            codes |= set((approval.details or {}).get("clauses", []))
+    return codes
+
+
+def request_exception(contract: Contract, *, reason: str, user) -> Approval:
+    """Ask to sign without the missing mandatory clauses; another person decides."""
+    gaps = clause_gaps(contract)
+    if not gaps:
+        raise ContractRuleError(_l("必須条項の不足はありません。例外の申請は不要です。"))
+    if not reason.strip():
+        raise ContractRuleError(_l("例外の理由を入力してください。"))
+    return approvals.request(EXCEPTION, contract, reason=reason.strip(), requester=user,
+                             details={"clauses": [c.code for c in gaps]})
+
+
+# --- status -------------------------------------------------------------------
+
+def change_status(contract: Contract, target: ContractStatus, *, user) -> None:
+    """Move the contract, keeping the rules of issue 3:
+    - 締結済 needs a vendor with a positive selection and every mandatory
+      clause included, or an approved exception covering the missing ones;
+    - 終了 of a contract that handled classified information (above
+      自治体機密性1) needs the return/disposal record (clause C09)."""
+    if target not in TRANSITIONS[contract.status]:
+        raise ContractRuleError(_l("「%(from)s」から「%(to)s」には変更できません。",
+                                   **{"from": contract.status.label, "to": target.label}))
+    if target is ContractStatus.SIGNED:
+        if not contract.vendor.is_selected:
+            raise ContractRuleError(_l("委託事業者の選定記録（選定する）がないため締結できません。"))
+        missing = {c.code for c in clause_gaps(contract)} - excepted_codes(contract)
+        if missing:
+            raise ContractRuleError(_l("必須のセキュリティ条項が不足しているため締結できません（%(codes)s）。"
+                                       "条項を追加するか、例外の承認を受けてください。",
+                                       codes=", ".join(sorted(missing))))
+    if target is ContractStatus.ENDED and contract.handles_classified and contract.disposal is None:
+        raise ContractRuleError(_l("機密性2以上の情報を取り扱った契約は、情報資産の返却・廃棄（C09）を記録してから終了にしてください。"))
+    contract.status = target
+    audit.label(contract, {ContractStatus.SIGNED: "sign", ContractStatus.ENDED: "end",
+                           ContractStatus.TERMINATED: "terminate"}.get(target, "update"))
+    db.session.flush()
+
+
+def record_disposal(contract: Contract, *, done_on: dt.date, method: str, evidence, user) -> Disposal:
+    if contract.disposal is not None:
+        raise ContractRuleError(_l("返却・廃棄は既に記録されています。"))
+    if done_on > today():
+        raise ContractRuleError(_l("実施日に未来の日付は指定できません。"))
+    disposal = Disposal(contract=contract, done_on=done_on, method=method.strip(), evidence=evidence,
+                        recorded_by_id=user.id)
+    db.session.add(disposal)
+    db.session.flush()
+    return disposal
+
+
+def add_subcontractor(contract: Contract, *, name: str, scope: str | None, approved_on, approver) -> Subcontractor:
+    from contracts.models import Subcontracting
+
+    if contract.subcontracting is Subcontracting.PROHIBITED:
+        raise ContractRuleError(_l("この契約は再委託を禁止しています。再委託先を登録するには「承認制」にしてください。"))
+    row = Subcontractor(name=name.strip(), scope=scope or None, approved_on=approved_on,
+                        approver_id=getattr(approver, "id", None))
+    contract.subcontractors.append(row)
+    db.session.flush()
+    return row
+
+
+def gap_count() -> int:
+    """Live contracts lacking a mandatory clause (dashboard)."""
+    return db.session.scalar(select(func.count()).select_from(Contract).where(
+        Contract.status.in_(LIVE), has_gap_expression())) or 0
+
+
+def ending_within(days: int, on: dt.date | None = None):
+    on = on or today()
+    return and_(Contract.status.in_(LIVE), Contract.end_on >= on, Contract.end_on <= on + dt.timedelta(days=days))

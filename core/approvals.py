@@ -1,0 +1,74 @@
+"""Four-eyes decisions: one record for every "someone asks, someone else
+decides" (clause exceptions, cloud approvals, procedure approvals, closing
+corrective measures).  The approver is never the requester."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core import audit
+from core.db import TimestampMixin, VersionMixin, db
+from core.enums import LabelledEnum, enum_column
+from core.models import Audited, User
+from core.timeutil import utcnow
+
+
+class Decision(LabelledEnum):
+    PENDING = "pending", _l("承認待ち")
+    APPROVED = "approved", _l("承認")
+    REJECTED = "rejected", _l("却下")
+
+
+class ApprovalError(ValueError):
+    """A decision the rules refuse; the message is for the user."""
+
+
+class Approval(Audited, TimestampMixin, VersionMixin, db.Model):
+    __tablename__ = "approvals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))  # e.g. "clause_exception"
+    subject_type: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[int] = mapped_column()
+    reason: Mapped[str] = mapped_column(Text)
+    details: Mapped[Optional[dict]] = mapped_column(JSON)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    decision: Mapped[Decision] = mapped_column(enum_column(Decision), default=Decision.PENDING)
+    approver_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    comment: Mapped[Optional[str]] = mapped_column(Text)
+    decided_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+    approver: Mapped[Optional[User]] = relationship(foreign_keys=[approver_id])
+
+    __table_args__ = (Index("ix_approvals_subject", "subject_type", "subject_id", "kind"),)
+
+
+def request(kind: str, subject, *, reason: str, requester: User, details: dict | None = None) -> Approval:
+    approval = Approval(kind=kind, subject_type=type(subject).__tablename__, subject_id=subject.id,
+                        reason=reason, details=details, requested_by_id=requester.id)
+    db.session.add(approval)
+    audit.label(approval, "request")
+    db.session.flush()
+    return approval
+
+
+def decide(approval: Approval, *, approver: User, approve: bool, comment: str | None = None) -> Approval:
+    """Approve or reject a pending request.  Refused when the approver asked
+    for it themselves, or when it has been decided already."""
+    if approval.decision is not Decision.PENDING:
+        raise ApprovalError(_l("この申請は既に決定済みです。"))
+    if approval.requested_by_id == approver.id:
+        raise ApprovalError(_l("申請者本人は承認できません。別の担当者が承認してください。"))
+    approval.decision = Decision.APPROVED if approve else Decision.REJECTED
+    approval.approver_id = approver.id
+    approval.comment = comment or None
+    approval.decided_at = utcnow()
+    audit.label(approval, "approve" if approve else "reject")
+    db.session.flush()
+    return approval

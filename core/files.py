@@ -1,0 +1,89 @@
+"""One store for every uploaded file (certificates, contract documents,
+evidence): type checked by content, size limited, SHA-256 recorded, kept
+under a random name in STORAGE_PATH (outside the web root).  Downloads go
+through the owning record's view, which applies that record's read rule."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from pathlib import Path
+from typing import Optional
+
+from flask import current_app, send_file
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import DateTime, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.datastructures import FileStorage
+
+from core.db import db
+from core.models import Audited
+from core.timeutil import utcnow
+
+# Signatures of the accepted kinds (first bytes of the file).
+SIGNATURES = {
+    "application/pdf": (b"%PDF-",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+}
+DOCUMENT_TYPES = ("application/pdf", "image/png", "image/jpeg")
+MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+
+
+class FileRejected(ValueError):
+    """The upload is refused; the message is for the user."""
+
+
+class StoredFile(Audited, db.Model):
+    __tablename__ = "stored_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    original_name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    storage_key: Mapped[str] = mapped_column(String(80), unique=True)
+    uploaded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    def path(self) -> Path:
+        return Path(current_app.config["STORAGE_PATH"]) / self.storage_key
+
+
+def sniff(head: bytes, allowed: tuple[str, ...]) -> str | None:
+    for content_type in allowed:
+        if any(head.startswith(signature) for signature in SIGNATURES[content_type]):
+            return content_type
+    return None
+
+
+def store(upload: FileStorage, *, allowed: tuple[str, ...] = DOCUMENT_TYPES,
+          max_bytes: int = MAX_DOCUMENT_BYTES, user=None) -> StoredFile:
+    """Check and keep an upload; return its (flushed) record.  The bytes are
+    written before the row, so a failed transaction can leave an orphan file
+    on disk but never a row without its file."""
+    data = upload.read(max_bytes + 1)
+    if not data:
+        raise FileRejected(_l("ファイルが空です。"))
+    if len(data) > max_bytes:
+        raise FileRejected(_l("ファイルは%(mb)sMBまでです。", mb=max_bytes // (1024 * 1024)))
+    content_type = sniff(data[:16], allowed)
+    if content_type is None:
+        raise FileRejected(_l("PDF、PNG、JPEGのファイルを選んでください（中身で判定します）。"))
+    key = f"{secrets.token_hex(1)}/{secrets.token_hex(20)}"
+    path = Path(current_app.config["STORAGE_PATH"]) / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    name = Path(upload.filename or "file").name[-255:]
+    record = StoredFile(original_name=name, content_type=content_type, size=len(data),
+                        sha256=hashlib.sha256(data).hexdigest(), storage_key=key,
+                        uploaded_by_id=getattr(user, "id", None))
+    db.session.add(record)
+    db.session.flush()
+    return record
+
+
+def send(record: StoredFile):
+    """The file as a download, under its original name."""
+    return send_file(record.path(), mimetype=record.content_type, as_attachment=True,
+                     download_name=record.original_name, max_age=0)

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import DateField, FieldList, FormField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import URL, DataRequired, Email, Length, Optional, ValidationError
+
+from core.forms import VersionedForm, coerce_int_or_none
+from core.validators import katakana, phone_number
+from vendors.models import Assessment, CertificationKind, SelectionDecision, VendorStatus
+from vendors.rules import is_valid_corporate_number
+
+
+def corporate_number(form, field):
+    if field.data:
+        value = field.data.strip()
+        if not (len(value) == 13 and value.isdigit()):
+            raise ValidationError(_l("法人番号は13桁の数字で入力してください。"))
+        if not is_valid_corporate_number(value):
+            raise ValidationError(_l("法人番号のチェックデジットが正しくありません。番号を確認してください。"))
+
+
+class VendorForm(VersionedForm):
+    name = StringField(_l("名称（法人名）"), validators=[DataRequired(), Length(max=200)])
+    kana = StringField(_l("フリガナ"), validators=[Optional(), Length(max=200), katakana])
+    corporate_number = StringField(_l("法人番号"), validators=[Optional(), corporate_number],
+                                   description=_l("13桁。国税庁の法人番号（チェックデジットを確認します）。"),
+                                   render_kw={"inputmode": "numeric", "autocomplete": "off"})
+    address = StringField(_l("所在地"), validators=[Optional(), Length(max=300)])
+    representative = StringField(_l("代表者"), validators=[Optional(), Length(max=100)])
+    website = StringField(_l("ウェブサイト"), validators=[
+        Optional(), Length(max=300), URL(require_tld=True, message=_l("URLの形式が正しくありません（https://…）。"))])
+    unit_id = SelectField(_l("担当組織"), coerce=coerce_int_or_none,
+                          validators=[DataRequired(message=_l("担当組織を選択してください。"))])
+    status = SelectField(_l("状態"), choices=VendorStatus.select_choices())
+    notes = TextAreaField(_l("備考"), validators=[Optional(), Length(max=4000)])
+
+
+class ContactForm(FlaskForm):
+    name = StringField(_l("担当者名"), validators=[DataRequired(), Length(max=100)])
+    department = StringField(_l("部署"), validators=[Optional(), Length(max=100)])
+    phone = StringField(_l("電話番号"), validators=[Optional(), Length(max=30), phone_number],
+                        render_kw={"inputmode": "tel", "autocomplete": "off"})
+    email = StringField(_l("メールアドレス"), validators=[
+        Optional(), Length(max=254), Email(message=_l("メールアドレスの形式が正しくありません。"))])
+
+
+class CertificationForm(FlaskForm):
+    kind = SelectField(_l("認証の種類"), choices=CertificationKind.select_choices())
+    name = StringField(_l("認証の名称（その他の場合）"), validators=[Optional(), Length(max=100)])
+    number = StringField(_l("登録番号"), validators=[Optional(), Length(max=100)])
+    issuer = StringField(_l("認証機関"), validators=[Optional(), Length(max=200)])
+    valid_until = DateField(_l("有効期限"), validators=[Optional()])
+    file = FileField(_l("証明書ファイル（PDF・PNG・JPEG、10MBまで）"))
+
+    def validate_name(self, field):
+        if self.kind.data == CertificationKind.OTHER.value and not (field.data or "").strip():
+            raise ValidationError(_l("「その他」の場合は認証の名称を入力してください。"))
+
+
+class AssessmentForm(FlaskForm):
+    class Meta:
+        csrf = False  # part of SelectionForm, which carries the token
+
+    criterion_id = HiddenField()
+    result = SelectField(_l("評価"), choices=Assessment.select_choices(blank=_l("（選択してください）")),
+                         validators=[DataRequired(message=_l("評価を選んでください。"))])
+    comment = StringField(_l("コメント"), validators=[Optional(), Length(max=500)])
+
+    def validate_comment(self, field):
+        if self.result.data == Assessment.NOT_MET.value and not (field.data or "").strip():
+            raise ValidationError(_l("「不適合」にはコメントを入力してください。"))
+
+
+class SelectionForm(FlaskForm):
+    decided_on = DateField(_l("選定日"), validators=[DataRequired(message=_l("日付を入力してください。"))])
+    decision = SelectField(_l("決定"), choices=SelectionDecision.select_choices())
+    notes = TextAreaField(_l("選定理由・備考"), validators=[Optional(), Length(max=4000)])
+    assessments = FieldList(FormField(AssessmentForm))
