@@ -56,7 +56,7 @@ class ClauseRowForm(FlaskForm):
     clause_id = HiddenField()
     state = SelectField(_l("規定"), choices=ClauseState.select_choices())
     article = StringField(_l("条項番号"), validators=[Optional(), Length(max=50)])
-    reason = StringField(_l("該当なしの理由"), validators=[Optional(), Length(max=500)])
+    reason = StringField(_l("該当なしの理由"), validators=[Length(max=500)])
 
     def validate_reason(self, field):
         if self.state.data == ClauseState.NOT_APPLICABLE.value and not (field.data or "").strip():

@@ -288,7 +288,8 @@ def exception_request(contract_id: int):
             rules.request_exception(contract, reason=form.reason.data, user=current_user)
         except rules.ContractRuleError as error:
             db.session.rollback()
-            form.reason.errors.append(str(error))
+            flash(str(error), "danger")
+            return _detail(contract, exception_form=form, status_code=409)
         else:
             db.session.commit()
             flash(_("例外を申請しました。申請者以外の担当者が承認します。"), "success")
@@ -330,7 +331,8 @@ def subcontractor_add(contract_id: int):
                                     approved_on=form.approved_on.data, approver=current_user)
         except rules.ContractRuleError as error:
             db.session.rollback()
-            form.name.errors.append(str(error))
+            flash(str(error), "danger")
+            return _detail(contract, subcontractor_form=form, status_code=409)
         else:
             db.session.commit()
             flash(_("再委託先を登録しました。"), "success")

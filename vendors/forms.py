@@ -48,7 +48,8 @@ class ContactForm(FlaskForm):
 
 class CertificationForm(FlaskForm):
     kind = SelectField(_l("認証の種類"), choices=CertificationKind.select_choices())
-    name = StringField(_l("認証の名称（その他の場合）"), validators=[Optional(), Length(max=100)])
+    # No Optional() where an inline validate_<name> must still run on an empty value.
+    name = StringField(_l("認証の名称（その他の場合）"), validators=[Length(max=100)])
     number = StringField(_l("登録番号"), validators=[Optional(), Length(max=100)])
     issuer = StringField(_l("認証機関"), validators=[Optional(), Length(max=200)])
     valid_until = DateField(_l("有効期限"), validators=[Optional()])
@@ -66,7 +67,7 @@ class AssessmentForm(FlaskForm):
     criterion_id = HiddenField()
     result = SelectField(_l("評価"), choices=Assessment.select_choices(blank=_l("（選択してください）")),
                          validators=[DataRequired(message=_l("評価を選んでください。"))])
-    comment = StringField(_l("コメント"), validators=[Optional(), Length(max=500)])
+    comment = StringField(_l("コメント"), validators=[Length(max=500)])
 
     def validate_comment(self, field):
         if self.result.data == Assessment.NOT_MET.value and not (field.data or "").strip():

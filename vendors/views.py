@@ -91,7 +91,7 @@ def _apply(form: VendorForm, vendor: Vendor) -> None:
     vendor.notes = (form.notes.data or "").strip() or None
 
 
-def _save(form: VendorForm, vendor: Vendor, template: str, status_code: int = 200):
+def _save(form: VendorForm, vendor: Vendor):
     """Validate the rules that need the database, then save; on refusal the
     form comes back with the message and nothing is written."""
     number = (form.corporate_number.data or "").strip() or None
@@ -105,8 +105,9 @@ def _save(form: VendorForm, vendor: Vendor, template: str, status_code: int = 20
         form.status.errors.append(str(error))
         return None
     _apply(form, vendor)
-    if vendor.status is not status:
-        audit.label(vendor, "retire" if status in (VendorStatus.ENDED, VendorStatus.SUSPENDED) else "update")
+    if vendor.id is not None and vendor.status is not status and status in (VendorStatus.ENDED,
+                                                                             VendorStatus.SUSPENDED):
+        audit.label(vendor, "retire")
     vendor.status = status
     db.session.add(vendor)
     try:
@@ -125,7 +126,7 @@ def new():
     if request.method == "GET":
         form.status.data = VendorStatus.CANDIDATE.value
     if form.validate_on_submit():
-        vendor = _save(form, Vendor(), "vendors/form.html")
+        vendor = _save(form, Vendor())
         if vendor:
             flash(_("委託事業者「%(name)s」を登録しました。", name=vendor.name), "success")
             return redirect(url_for("vendors.detail", vendor_id=vendor.id))
@@ -145,7 +146,7 @@ def edit(vendor_id: int):
             form = _vendor_form(vendor, version=vendor.version, formdata=None)
             form.status.data = vendor.status.value
             return render_template("vendors/form.html", form=form, vendor=vendor), 409
-        if _save(form, vendor, "vendors/form.html"):
+        if _save(form, vendor):
             flash(_("委託事業者「%(name)s」を更新しました。", name=vendor.name), "success")
             return redirect(url_for("vendors.detail", vendor_id=vendor.id))
     return render_template("vendors/form.html", form=form, vendor=vendor), 400 if form.errors else 200
@@ -274,7 +275,7 @@ def selection_new(vendor_id: int):
                                       notes=form.notes.data, results=results)
         except services.VendorRuleError as error:
             db.session.rollback()
-            flash(str(error), "danger")
+            form.decision.errors.append(str(error))
         else:
             db.session.commit()
             flash(_("選定記録を登録しました。"), "success")
