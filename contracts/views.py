@@ -111,7 +111,9 @@ def _detail(contract: Contract, *, exception_form=None, subcontractor_form=None,
         next_statuses=rules.TRANSITIONS[contract.status], actions=CSRFForm(),
         exception_form=exception_form or ExceptionRequestForm(), decision_form=DecisionForm(),
         subcontractor_form=subcontractor_form or SubcontractorForm(), can_write=current_user.has_role(WRITERS),
-        can_decide=current_user.has_role(*DECIDERS), audit_entries=audit.history(contract)), status_code
+        can_decide=current_user.has_role(*DECIDERS),
+        audit_entries=audit.history(contract, *contract.clauses, *contract.subcontractors, contract.disposal,
+                                    *rules.exceptions(contract))), status_code
 
 
 def _contract_form(contract: Contract | None = None, **kwargs) -> ContractForm:

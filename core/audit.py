@@ -272,10 +272,18 @@ def verify_chain(connection: Connection, batch: int = 5000) -> ChainReport:
     return ChainReport(checked, head_hash=prev)
 
 
-def history(obj: Any, limit: int = 50) -> list[AuditEntry]:
-    """The newest entries about one record, for its detail page."""
+def history(obj: Any, *parts: Any, limit: int = 100) -> list[AuditEntry]:
+    """The newest entries about one record and the rows that belong to it
+    (a contract's clause rows, its exceptions…), for its detail page."""
+    from sqlalchemy import and_, or_
+
+    by_type: dict[str, set[str]] = {}
+    for item in (obj, *parts):
+        if item is not None and getattr(item, "id", None) is not None:
+            by_type.setdefault(type(item).__tablename__, set()).add(str(item.id))
     return db.session.scalars(
         select(AuditEntry)
-        .where(AuditEntry.object_type == type(obj).__tablename__, AuditEntry.object_id == str(obj.id))
+        .where(or_(*[and_(AuditEntry.object_type == kind, AuditEntry.object_id.in_(ids))
+                     for kind, ids in by_type.items()]))
         .order_by(AuditEntry.seq.desc()).limit(limit)
     ).all()

@@ -71,7 +71,9 @@ def detail(vendor_id: int):
     gaps = {c.id: contract_rules.clause_gaps(c) for c in contracts if contract_rules.is_live(c)}
     return render_template("vendors/detail.html", vendor=vendor, contracts=contracts, gaps=gaps,
                            contact_form=ContactForm(), actions=CSRFForm(),
-                           deletable=not services.has_history(vendor), audit_entries=audit.history(vendor))
+                           deletable=not services.has_history(vendor),
+                           audit_entries=audit.history(vendor, *vendor.contacts, *vendor.certifications,
+                                                       *vendor.selections))
 
 
 def _vendor_form(vendor: Vendor | None = None, **kwargs) -> VendorForm:
