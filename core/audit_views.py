@@ -95,17 +95,24 @@ def export_csv():
         writer = csv.writer(buffer)
         buffer.write("\ufeff")
         writer.writerow(CSV_COLUMNS)
-        for entry in db.session.scalars(stmt):
-            writer.writerow([
-                entry.seq, entry.at.replace(tzinfo=dt.UTC).astimezone(JST).isoformat(timespec="seconds"),
-                entry.username, entry.action, entry.object_type or "", entry.object_id or "",
-                json.dumps(entry.changes, ensure_ascii=False) if entry.changes else "",
-                entry.ip or "", entry.prev_hash, entry.hash])
-            if buffer.tell() > 64 * 1024:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
+        # A client that stops reading closes the generator: close the
+        # (server-side, on PostgreSQL) cursor with it.
+        with db.session.scalars(stmt) as entries:
+            yield from _csv_chunks(entries, writer, buffer)
         yield buffer.getvalue()
 
     return Response(stream_with_context(rows()), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": "attachment; filename=itaku-audit.csv"})
+
+
+def _csv_chunks(entries, writer, buffer):
+    for entry in entries:
+        writer.writerow([
+            entry.seq, entry.at.replace(tzinfo=dt.UTC).astimezone(JST).isoformat(timespec="seconds"),
+            entry.username, entry.action, entry.object_type or "", entry.object_id or "",
+            json.dumps(entry.changes, ensure_ascii=False) if entry.changes else "",
+            entry.ip or "", entry.prev_hash, entry.hash])
+        if buffer.tell() > 64 * 1024:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
