@@ -2,10 +2,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
-    DateField,
     FieldList,
     FormField,
     HiddenField,
@@ -14,10 +13,10 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from contracts.models import ClauseState, ContractKind, Subcontracting
-from core.forms import MultiCheckboxField, VersionedForm, coerce_int_or_none
+from core.forms import DateField, MultiCheckboxField, VersionedForm, coerce_int_or_none
 from core.validators import date_not_before
 
 
@@ -31,8 +30,8 @@ class ContractForm(VersionedForm):
                           validators=[DataRequired(message=_l("担当組織を選択してください。"))])
     officer_id = SelectField(_l("担当者"), coerce=coerce_int_or_none,
                              validators=[DataRequired(message=_l("担当者を選択してください。"))])
-    start_on = DateField(_l("契約開始日"), validators=[DataRequired(message=_l("日付を入力してください。"))])
-    end_on = DateField(_l("契約終了日"), validators=[DataRequired(message=_l("日付を入力してください。")),
+    start_on = DateField(_l("契約開始日"), validators=[InputRequired(message=_l("日付を入力してください。"))])
+    end_on = DateField(_l("契約終了日"), validators=[InputRequired(message=_l("日付を入力してください。")),
                                                     date_not_before("start_on")])
     classification_id = SelectField(_l("取り扱う情報の機密性（最高）"), coerce=coerce_int_or_none,
                                     validators=[DataRequired(message=_l("機密性を選択してください。"))])
@@ -55,8 +54,12 @@ class ClauseRowForm(FlaskForm):
 
     clause_id = HiddenField()
     state = SelectField(_l("規定"), choices=ClauseState.select_choices())
-    article = StringField(_l("条項番号"), validators=[Optional(), Length(max=50)])
+    article = StringField(_l("条項番号"), validators=[Length(max=50)])
     reason = StringField(_l("該当なしの理由"), validators=[Length(max=500)])
+
+    def validate_article(self, field):
+        if self.state.data == ClauseState.INCLUDED.value and not (field.data or "").strip():
+            raise ValidationError(_l("「規定あり」には条項番号を入力してください（例: 第12条）。"))
 
     def validate_reason(self, field):
         if self.state.data == ClauseState.NOT_APPLICABLE.value and not (field.data or "").strip():
@@ -79,13 +82,14 @@ class DecisionForm(FlaskForm):
 class SubcontractorForm(FlaskForm):
     name = StringField(_l("再委託先"), validators=[DataRequired(), Length(max=200)])
     scope = StringField(_l("再委託の範囲"), validators=[Optional(), Length(max=500)])
-    approved_on = DateField(_l("承認日"), validators=[DataRequired(message=_l("日付を入力してください。"))])
+    approved_on = DateField(_l("承認日"), validators=[InputRequired(message=_l("日付を入力してください。"))])
 
 
 class DisposalForm(FlaskForm):
-    done_on = DateField(_l("実施日"), validators=[DataRequired(message=_l("日付を入力してください。"))])
+    done_on = DateField(_l("実施日"), validators=[InputRequired(message=_l("日付を入力してください。"))])
     method = TextAreaField(_l("方法（返却・消去・破壊など）"), validators=[DataRequired(), Length(max=500)])
-    evidence = FileField(_l("証明書類（消去証明書など。PDF・PNG・JPEG、10MBまで）"))
+    evidence = FileField(_l("証明書類（消去証明書など。PDF・PNG・JPEG、10MBまで）"),
+                         validators=[FileRequired(message=_l("返却・消去を証明する書類を添付してください。"))])
 
 
 class ClauseForm(VersionedForm):

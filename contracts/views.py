@@ -365,7 +365,7 @@ def disposal(contract_id: int):
         form.done_on.data = today()
     if form.validate_on_submit():
         try:
-            evidence = files.store(form.evidence.data, user=current_user) if form.evidence.data else None
+            evidence = files.store(form.evidence.data, user=current_user)
             rules.record_disposal(contract, done_on=form.done_on.data, method=form.method.data, evidence=evidence,
                                   user=current_user)
         except files.FileRejected as error:

@@ -288,6 +288,8 @@ def _load_contract_details(vendors, contracts, users, levels, today) -> None:
                            ("R7-014", "記憶媒体を物理破壊し、破壊証明書（写真付き）を受領")):
         contract = contracts[number]
         if contract.disposal is None:
-            db.session.add(Disposal(contract=contract, done_on=contract.end_on, method=method,
+            proof = files.store(FileStorage(io.BytesIO(DEMO_PDF), filename=f"{number}_消去証明書.pdf"),
+                                user=users["procurement"])
+            db.session.add(Disposal(contract=contract, done_on=contract.end_on, method=method, evidence=proof,
                                     recorded_by_id=users["procurement"].id))
     db.session.flush()

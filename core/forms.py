@@ -1,6 +1,7 @@
 """Form building blocks shared by every domain."""
 from __future__ import annotations
 
+import wtforms.fields
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
@@ -136,3 +137,13 @@ class UnitForm(VersionedForm):
     parent_id = SelectField(_l("上位組織"), coerce=coerce_int_or_none, validators=[Optional()])
     sort_order = IntegerField(_l("表示順"), default=0, validators=[Optional(), NumberRange(min=0, max=9999)])
     active = BooleanField(_l("有効"), default=True)
+
+
+class DateField(wtforms.fields.DateField):
+    """A date input whose parse error reads naturally in Japanese and English."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as error:
+            raise ValueError(str(_l("日付はYYYY-MM-DDの形で正しい日付を入力してください。"))) from error

@@ -3,10 +3,10 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, FieldList, FormField, HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import URL, DataRequired, Email, Length, Optional, ValidationError
+from wtforms import FieldList, FormField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import URL, DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
-from core.forms import VersionedForm, coerce_int_or_none
+from core.forms import DateField, VersionedForm, coerce_int_or_none
 from core.validators import katakana, phone_number
 from vendors.models import Assessment, CertificationKind, SelectionDecision, VendorStatus
 from vendors.rules import is_valid_corporate_number
@@ -75,7 +75,7 @@ class AssessmentForm(FlaskForm):
 
 
 class SelectionForm(FlaskForm):
-    decided_on = DateField(_l("選定日"), validators=[DataRequired(message=_l("日付を入力してください。"))])
+    decided_on = DateField(_l("選定日"), validators=[InputRequired(message=_l("日付を入力してください。"))])
     decision = SelectField(_l("決定"), choices=SelectionDecision.select_choices())
     notes = TextAreaField(_l("選定理由・備考"), validators=[Optional(), Length(max=4000)])
     assessments = FieldList(FormField(AssessmentForm))
