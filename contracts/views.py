@@ -29,6 +29,7 @@ from core.forms import STALE_MESSAGE, CSRFForm, select_choices, unit_choices
 from core.i18n import locale_code
 from core.lists import ListView, enum_filter, id_filter
 from core.models import ClassificationLevel, Role, User
+from core.parts import delete_owned
 from core.timeutil import today, utcnow
 from vendors.models import Vendor
 
@@ -345,12 +346,7 @@ def subcontractor_add(contract_id: int):
 @bp.route("/<int:contract_id>/subcontractors/<int:row_id>/delete", methods=["POST"])
 @access(WRITERS)
 def subcontractor_delete(contract_id: int, row_id: int):
-    row = db.get_or_404(Subcontractor, row_id)
-    if row.contract_id != contract_id:
-        abort(404)
-    if CSRFForm().validate_on_submit():
-        db.session.delete(row)
-        db.session.commit()
+    if delete_owned(Subcontractor, row_id, "contract_id", contract_id):
         flash(_("再委託先を削除しました。"), "success")
     return redirect(url_for("contracts.detail", contract_id=contract_id) + "#subcontractors")
 

@@ -17,6 +17,7 @@ from core.forms import STALE_MESSAGE, CSRFForm, select_choices, unit_choices
 from core.i18n import locale_code
 from core.lists import ListView, enum_filter, id_filter
 from core.models import Role
+from core.parts import delete_owned
 from vendors import services
 from vendors.forms import CertificationForm, ContactForm, SelectionForm, VendorForm
 from vendors.models import (
@@ -62,18 +63,21 @@ def index():
 @bp.route("/<int:vendor_id>")
 @access(CONTRACT_READERS)
 def detail(vendor_id: int):
-    from contracts import rules as contract_rules
+    return _detail(db.get_or_404(Vendor, vendor_id))
+
+
+def _detail(vendor: Vendor, contact_form: ContactForm | None = None, status_code: int = 200):
+    from contracts import rules as contract_rules  # contracts build on vendors, not the reverse
     from contracts.models import Contract
 
-    vendor = db.get_or_404(Vendor, vendor_id)
     contracts = db.session.scalars(select(Contract).where(Contract.vendor_id == vendor.id)
                                    .order_by(Contract.start_on.desc())).all()
     gaps = {c.id: contract_rules.clause_gaps(c) for c in contracts if contract_rules.is_live(c)}
     return render_template("vendors/detail.html", vendor=vendor, contracts=contracts, gaps=gaps,
-                           contact_form=ContactForm(), actions=CSRFForm(),
+                           contact_form=contact_form or ContactForm(), actions=CSRFForm(),
                            deletable=not services.has_history(vendor),
                            audit_entries=audit.history(vendor, *vendor.contacts, *vendor.certifications,
-                                                       *vendor.selections))
+                                                       *vendor.selections)), status_code
 
 
 def _vendor_form(vendor: Vendor | None = None, **kwargs) -> VendorForm:
@@ -185,23 +189,13 @@ def contact_add(vendor_id: int):
         db.session.commit()
         flash(_("連絡先を追加しました。"), "success")
         return redirect(url_for("vendors.detail", vendor_id=vendor.id) + "#contacts")
-    from contracts.models import Contract
-
-    contracts = db.session.scalars(select(Contract).where(Contract.vendor_id == vendor.id)).all()
-    return render_template("vendors/detail.html", vendor=vendor, contracts=contracts, gaps={}, contact_form=form,
-                           actions=CSRFForm(), deletable=not services.has_history(vendor),
-                           audit_entries=audit.history(vendor)), 400
+    return _detail(vendor, contact_form=form, status_code=400)
 
 
 @bp.route("/<int:vendor_id>/contacts/<int:contact_id>/delete", methods=["POST"])
 @access(WRITERS)
 def contact_delete(vendor_id: int, contact_id: int):
-    contact = db.get_or_404(VendorContact, contact_id)
-    if contact.vendor_id != vendor_id:
-        abort(404)
-    if CSRFForm().validate_on_submit():
-        db.session.delete(contact)
-        db.session.commit()
+    if delete_owned(VendorContact, contact_id, "vendor_id", vendor_id):
         flash(_("連絡先を削除しました。"), "success")
     return redirect(url_for("vendors.detail", vendor_id=vendor_id) + "#contacts")
 
@@ -232,12 +226,7 @@ def certification_new(vendor_id: int):
 @bp.route("/<int:vendor_id>/certifications/<int:certification_id>/delete", methods=["POST"])
 @access(WRITERS)
 def certification_delete(vendor_id: int, certification_id: int):
-    certification = db.get_or_404(Certification, certification_id)
-    if certification.vendor_id != vendor_id:
-        abort(404)
-    if CSRFForm().validate_on_submit():
-        db.session.delete(certification)
-        db.session.commit()
+    if delete_owned(Certification, certification_id, "vendor_id", vendor_id):
         flash(_("認証を削除しました。"), "success")
     return redirect(url_for("vendors.detail", vendor_id=vendor_id) + "#certifications")
 

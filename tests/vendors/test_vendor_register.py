@@ -206,3 +206,18 @@ def test_auditor_reads_but_cannot_register(demo):
     login_as(client, "auditor", "itaku-demo-2026")
     assert "委託事業者を登録" not in client.get("/vendors/").get_data(as_text=True)
     assert client.post("/vendors/new", data=VENDOR).status_code == 403
+
+
+def test_a_contact_is_removed_only_through_its_own_vendor(buyer, app):
+    first = register_vendor(buyer)
+    second = register_vendor(buyer, name="別の会社", corporate_number="")
+    buyer.post(f"/vendors/{first}/contacts", data={"name": "担当 太郎"})
+    with app.app_context():
+        contact_id = db.session.get(Vendor, first).contacts[0].id
+    assert buyer.post(f"/vendors/{second}/contacts/{contact_id}/delete").status_code == 404
+    buyer.post(f"/vendors/{first}/contacts/{contact_id}/delete")
+    with app.app_context():
+        assert db.session.get(Vendor, first).contacts == []
+        assert db.session.scalar(select(AuditEntry.action).where(
+            AuditEntry.object_type == "vendor_contacts", AuditEntry.object_id == str(contact_id))
+            .order_by(AuditEntry.seq.desc()).limit(1)) == "delete"
