@@ -115,6 +115,8 @@ def excepted_codes(contract: Contract) -> set[str]:
 
 def request_exception(contract: Contract, *, reason: str, user) -> Approval:
     """Ask to sign without the missing mandatory clauses; another person decides."""
+    if contract.status is not ContractStatus.DRAFT:
+        raise ContractRuleError(_l("例外は締結前（起案）の契約についてのみ申請できます。"))
     gaps = clause_gaps(contract)
     if not gaps:
         raise ContractRuleError(_l("必須条項の不足はありません。例外の申請は不要です。"))

@@ -330,3 +330,10 @@ def test_demo_has_every_status_a_gap_and_an_exception(demo):
     assert 'href="/contracts/?gaps=yes"' in dashboard
     listing = client.get("/contracts/?gaps=yes").get_data(as_text=True).split("<tbody>")[1]
     assert "R8-003" in listing and "R8-001" not in listing
+
+
+def test_an_exception_is_only_for_a_draft(buyer, app, selected_vendor):
+    contract_id = register_contract(buyer, app, selected_vendor)
+    sign_and_start(buyer, app, contract_id)
+    response = buyer.post(f"/contracts/{contract_id}/exceptions", data={"reason": "後から"})
+    assert "例外は締結前（起案）の契約についてのみ申請できます。" in response.get_data(as_text=True)
