@@ -85,6 +85,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from cloud import bp as cloud_bp
     from contracts import bp as contracts_bp
+    from contracts import verification_bp
     from core.account_views import bp as auth_bp
     from core.admin_views import bp as admin_bp
     from core.audit_views import bp as audit_bp
@@ -93,7 +94,7 @@ def register_blueprints(app: Flask) -> None:
     from social import bp as social_bp
     from vendors import bp as vendors_bp
 
-    for blueprint in (auth_bp, dashboard_bp, vendors_bp, contracts_bp, cloud_bp, social_bp,
+    for blueprint in (auth_bp, dashboard_bp, vendors_bp, contracts_bp, verification_bp, cloud_bp, social_bp,
                       checklists_bp, audit_bp, admin_bp):
         app.register_blueprint(blueprint)
 

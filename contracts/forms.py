@@ -9,13 +9,15 @@ from wtforms import (
     FormField,
     HiddenField,
     IntegerField,
+    MultipleFileField,
     SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from contracts.models import ClauseState, ContractKind, Subcontracting
+from contracts.models import ClauseState, ContractKind, Method, Result, Subcontracting
+from contracts.schedule import Cycle
 from core.forms import DateField, MultiCheckboxField, VersionedForm, coerce_int_or_none
 from core.validators import date_not_before
 
@@ -41,6 +43,7 @@ class ContractForm(VersionedForm):
     handles_my_number = BooleanField(_l("個人番号（マイナンバー）を取り扱う"))
     work_places = TextAreaField(_l("作業場所"), validators=[Optional(), Length(max=2000)])
     subcontracting = SelectField(_l("再委託"), choices=Subcontracting.select_choices())
+    verification_cycle = SelectField(_l("確認の頻度"), choices=Cycle.select_choices(blank=_l("（機密性に応じた既定）")))
     document = FileField(_l("契約書ファイル（PDF・PNG・JPEG、10MBまで）"))
 
     def validate_handles_my_number(self, field):
@@ -102,3 +105,40 @@ class ClauseForm(VersionedForm):
     mandatory_if_personal = BooleanField(_l("個人情報を取り扱う契約では必須"))
     sort_order = IntegerField(_l("表示順"), default=0, validators=[Optional(), NumberRange(min=0, max=9999)])
     active = BooleanField(_l("有効"), default=True)
+
+
+# --- verification (issue 4) -----------------------------------------------------
+
+class ResultRowForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    result_id = HiddenField()
+    result = SelectField(_l("結果"), choices=Result.select_choices())
+    comment = StringField(_l("コメント"), validators=[Optional(), Length(max=1000)])
+    file = FileField(_l("証拠ファイル"))
+
+
+class VerificationForm(VersionedForm):
+    performed_on = DateField(_l("確認日"), validators=[InputRequired(message=_l("日付を入力してください。"))])
+    method = SelectField(_l("確認方法"), choices=Method.select_choices())
+    rows = FieldList(FormField(ResultRowForm))
+    files = MultipleFileField(_l("確認全体の証拠ファイル（PDF・画像・Office文書、各20MBまで）"))
+    conclusion = TextAreaField(_l("総合所見"), validators=[Optional(), Length(max=4000)])
+    remarks = TextAreaField(_l("備考"), validators=[Optional(), Length(max=4000)])
+
+
+class MeasureForm(VersionedForm):
+    measure = TextAreaField(_l("措置の内容（委託事業者が行うこと）"), validators=[DataRequired(), Length(max=4000)])
+    owner_id = SelectField(_l("担当者"), coerce=coerce_int_or_none, validators=[Optional()])
+    due_on = DateField(_l("期限"), validators=[InputRequired(message=_l("日付を入力してください。"))])
+
+
+class ReportDoneForm(FlaskForm):
+    note = TextAreaField(_l("完了報告の内容"), validators=[DataRequired(), Length(max=4000)])
+    evidence = FileField(_l("完了を示す証拠（PDF・画像・Office文書、20MBまで）"),
+                         validators=[FileRequired(message=_l("完了を示す証拠ファイルを添付してください。"))])
+
+
+class CycleForm(FlaskForm):
+    """Default verification cycle per classification level (admin)."""

@@ -5,9 +5,10 @@ import datetime as dt
 from typing import Optional
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, Column, Date, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import Boolean, Column, Date, DateTime, ForeignKey, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from contracts.schedule import Cycle
 from core.db import TimestampMixin, VersionMixin, db
 from core.enums import LabelledEnum, enum_column
 from core.files import StoredFile
@@ -105,6 +106,8 @@ class Contract(Audited, TimestampMixin, VersionMixin, db.Model):
                                                            default=Subcontracting.PROHIBITED)
     status: Mapped[ContractStatus] = mapped_column(enum_column(ContractStatus), default=ContractStatus.DRAFT, index=True)
     document_id: Mapped[Optional[int]] = mapped_column(ForeignKey("stored_files.id"))
+    # None: the default of the contract's classification level.
+    verification_cycle: Mapped[Optional[Cycle]] = mapped_column(enum_column(Cycle))
 
     vendor: Mapped[Vendor] = relationship()
     unit: Mapped[Optional[OrgUnit]] = relationship()
@@ -117,6 +120,15 @@ class Contract(Audited, TimestampMixin, VersionMixin, db.Model):
     subcontractors: Mapped[list[Subcontractor]] = relationship(back_populates="contract", order_by="Subcontractor.id",
                                                                cascade="all, delete-orphan")
     disposal: Mapped[Optional[Disposal]] = relationship(back_populates="contract", cascade="all, delete-orphan")
+
+    @property
+    def cycle(self) -> Cycle:
+        """The verification cycle in force: the contract's own, else its
+        level's default, else yearly."""
+        if self.verification_cycle is not None:
+            return self.verification_cycle
+        default = self.classification.verification_cycle if self.classification else None
+        return Cycle.parse(default or "") or Cycle.YEARLY
 
     @property
     def handles_classified(self) -> bool:
@@ -174,3 +186,133 @@ class Disposal(Audited, TimestampMixin, VersionMixin, db.Model):
     contract: Mapped[Contract] = relationship(back_populates="disposal")
     evidence: Mapped[Optional[StoredFile]] = relationship()
     recorded_by: Mapped[User] = relationship()
+
+
+# --- verification (確認・措置, issue 4) -----------------------------------------
+
+class Method(LabelledEnum):
+    DOCUMENT = "document", _l("書面確認")
+    REPORT = "report", _l("報告書")
+    ONSITE = "onsite", _l("実地確認")
+    INTERVIEW = "interview", _l("聞き取り")
+
+
+class Result(LabelledEnum):
+    CONFORMS = "conforms", _l("適合")
+    PARTLY = "partly", _l("一部不適合")
+    DOES_NOT = "does_not", _l("不適合")
+    UNCHECKED = "unchecked", _l("未確認")
+    NOT_APPLICABLE = "na", _l("該当なし")
+
+
+NONCONFORMING = (Result.PARTLY, Result.DOES_NOT)
+
+
+class VerificationStatus(LabelledEnum):
+    DRAFT = "draft", _l("下書き")
+    SUBMITTED = "submitted", _l("提出済み")
+
+
+class MeasureStatus(LabelledEnum):
+    OPEN = "open", _l("未着手")
+    IN_PROGRESS = "in_progress", _l("対応中")
+    REPORTED = "reported", _l("完了報告")
+    ACCEPTED = "accepted", _l("確認済")
+
+
+class Verification(Audited, TimestampMixin, VersionMixin, db.Model):
+    """One check of a contractor.  A draft until submitted; a submitted
+    verification never changes — a correction is a new one that names it."""
+
+    __tablename__ = "verifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
+    performed_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    method: Mapped[Method] = mapped_column(enum_column(Method))
+    verifier_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    conclusion: Mapped[Optional[str]] = mapped_column(Text)
+    remarks: Mapped[Optional[str]] = mapped_column(Text)
+    status: Mapped[VerificationStatus] = mapped_column(enum_column(VerificationStatus),
+                                                       default=VerificationStatus.DRAFT, index=True)
+    submitted_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    corrects_id: Mapped[Optional[int]] = mapped_column(ForeignKey("verifications.id"))
+
+    contract: Mapped[Contract] = relationship()
+    verifier: Mapped[User] = relationship()
+    corrects: Mapped[Optional[Verification]] = relationship(remote_side=[id])
+    results: Mapped[list[VerificationResult]] = relationship(back_populates="verification", cascade="all, delete-orphan",
+                                                              order_by="VerificationResult.id")
+    evidence: Mapped[list[Evidence]] = relationship(back_populates="verification", cascade="all, delete-orphan",
+                                                    order_by="Evidence.id")
+    findings: Mapped[list[Finding]] = relationship(back_populates="verification", order_by="Finding.id")
+
+    @property
+    def is_submitted(self) -> bool:
+        return self.status is VerificationStatus.SUBMITTED
+
+
+class VerificationResult(Audited, db.Model):
+    __tablename__ = "verification_results"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    verification_id: Mapped[int] = mapped_column(ForeignKey("verifications.id"), index=True)
+    clause_id: Mapped[int] = mapped_column(ForeignKey("clauses.id"))
+    result: Mapped[Result] = mapped_column(enum_column(Result), default=Result.UNCHECKED)
+    comment: Mapped[Optional[str]] = mapped_column(String(1000))
+
+    verification: Mapped[Verification] = relationship(back_populates="results")
+    clause: Mapped[Clause] = relationship()
+
+    __table_args__ = (UniqueConstraint("verification_id", "clause_id"),)
+
+
+class Evidence(Audited, db.Model):
+    """A file attached to a verification, or to one clause result in it."""
+
+    __tablename__ = "verification_evidence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    verification_id: Mapped[int] = mapped_column(ForeignKey("verifications.id"), index=True)
+    result_id: Mapped[Optional[int]] = mapped_column(ForeignKey("verification_results.id"))
+    file_id: Mapped[int] = mapped_column(ForeignKey("stored_files.id"))
+
+    verification: Mapped[Verification] = relationship(back_populates="evidence")
+    result: Mapped[Optional[VerificationResult]] = relationship()
+    file: Mapped[StoredFile] = relationship()
+
+
+class Finding(Audited, TimestampMixin, VersionMixin, db.Model):
+    """A non-conforming result and the corrective measure (措置) the
+    contractor must take under the contract."""
+
+    __tablename__ = "findings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    verification_id: Mapped[int] = mapped_column(ForeignKey("verifications.id"), index=True)
+    result_id: Mapped[int] = mapped_column(ForeignKey("verification_results.id"), unique=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
+    clause_id: Mapped[int] = mapped_column(ForeignKey("clauses.id"))
+    severity: Mapped[Result] = mapped_column(enum_column(Result))
+    measure: Mapped[str] = mapped_column(Text)  # what the contractor must do
+    owner_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)
+    due_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    status: Mapped[MeasureStatus] = mapped_column(enum_column(MeasureStatus), default=MeasureStatus.OPEN, index=True)
+    reported_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    reported_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    closure_note: Mapped[Optional[str]] = mapped_column(Text)
+    closure_evidence_id: Mapped[Optional[int]] = mapped_column(ForeignKey("stored_files.id"))
+    accepted_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    accepted_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+
+    verification: Mapped[Verification] = relationship(back_populates="findings")
+    contract: Mapped[Contract] = relationship()
+    clause: Mapped[Clause] = relationship()
+    owner: Mapped[Optional[User]] = relationship(foreign_keys=[owner_id])
+    reported_by: Mapped[Optional[User]] = relationship(foreign_keys=[reported_by_id])
+    accepted_by: Mapped[Optional[User]] = relationship(foreign_keys=[accepted_by_id])
+    closure_evidence: Mapped[Optional[StoredFile]] = relationship()
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is not MeasureStatus.ACCEPTED

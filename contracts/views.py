@@ -20,6 +20,7 @@ from contracts.forms import (
     SubcontractorForm,
 )
 from contracts.models import Clause, ClauseState, Contract, ContractKind, ContractStatus, Subcontracting, Subcontractor
+from contracts.schedule import Cycle
 from core import approvals, audit, files
 from core.approvals import Approval
 from core.auth import CONTRACT_READERS, access
@@ -64,10 +65,6 @@ LIST = ListView(
     default_sort="number",
 )
 
-# Contracts whose contractor must be checked periodically (policy §6(8)).
-UNDER_VERIFICATION = (ContractStatus.SIGNED, ContractStatus.IN_FORCE)
-
-
 def _levels(axis: str):
     return db.session.scalars(select(ClassificationLevel).where(
         ClassificationLevel.axis == axis, ClassificationLevel.active).order_by(ClassificationLevel.rank.desc())).all()
@@ -102,7 +99,15 @@ def detail(contract_id: int):
 
 
 def _detail(contract: Contract, *, exception_form=None, subcontractor_form=None, status_code=200):
+    from contracts import verification as checks
+    from contracts.models import Finding, Verification
+
     rows = rules.matrix(contract)
+    [schedule] = checks.schedule([contract])
+    verifications = db.session.scalars(select(Verification).where(Verification.contract_id == contract.id)
+                                       .order_by(Verification.performed_on.desc(), Verification.id.desc())).all()
+    findings = db.session.scalars(select(Finding).where(Finding.contract_id == contract.id)
+                                  .order_by(Finding.due_on)).all()
     mandatory = {c.id for c in rules.mandatory_clauses(contract)}
     gaps = rules.clause_gaps(contract)
     excepted = rules.excepted_codes(contract)
@@ -112,7 +117,8 @@ def _detail(contract: Contract, *, exception_form=None, subcontractor_form=None,
         next_statuses=rules.TRANSITIONS[contract.status], actions=CSRFForm(),
         exception_form=exception_form or ExceptionRequestForm(), decision_form=DecisionForm(),
         subcontractor_form=subcontractor_form or SubcontractorForm(), can_write=current_user.has_role(WRITERS),
-        can_decide=current_user.has_role(*DECIDERS),
+        can_decide=current_user.has_role(*DECIDERS), schedule=schedule, verifications=verifications,
+        findings=findings, today=today(), can_verify=current_user.has_role(Role.VERIFIER),
         audit_entries=audit.history(contract, *contract.clauses, *contract.subcontractors, contract.disposal,
                                     *rules.exceptions(contract))), status_code
 
@@ -159,6 +165,7 @@ def _save(form: ContractForm, contract: Contract) -> Contract | None:
     contract.handles_my_number = form.handles_my_number.data
     contract.work_places = (form.work_places.data or "").strip() or None
     contract.subcontracting = Subcontracting(form.subcontracting.data)
+    contract.verification_cycle = Cycle.parse(form.verification_cycle.data or "")
     if document is not None:
         contract.document = document
     db.session.add(contract)
@@ -384,18 +391,6 @@ def disposal_evidence(contract_id: int):
     if contract.disposal is None or contract.disposal.evidence is None:
         abort(404)
     return files.send(contract.disposal.evidence)
-
-
-# --- verification overview -------------------------------------------------------
-
-@bp.route("/verification")
-@access(CONTRACT_READERS)
-def verification():
-    """確認: the contracts whose contractors are to be checked."""
-    contracts = db.session.scalars(
-        select(Contract).join(Contract.vendor).where(Contract.status.in_(UNDER_VERIFICATION))
-        .order_by(Contract.end_on)).all()
-    return render_template("contracts/verification.html", contracts=contracts)
 
 
 # --- clause catalogue (admin) -------------------------------------------------------

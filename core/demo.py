@@ -143,6 +143,7 @@ def _load_registers(units, users, levels) -> None:
             status=status, start_on=start, end_on=end)
 
     _load_contract_details(vendors, contracts, users, levels, today)
+    _load_verifications(contracts, users, today)
 
     service_rows = (
         ("電子メールサービス（組合ドメイン）", "北日本クラウドサービス株式会社", None, ServiceModel.SAAS, Agreement.CONTRACT,
@@ -292,4 +293,34 @@ def _load_contract_details(vendors, contracts, users, levels, today) -> None:
                                 user=users["procurement"])
             db.session.add(Disposal(contract=contract, done_on=contract.end_on, method=method, evidence=proof,
                                     recorded_by_id=users["procurement"].id))
+    db.session.flush()
+
+
+def _load_verifications(contracts, users, today) -> None:
+    """Submitted verifications that leave one contract overdue (R8-002: never
+    checked), one due soon (R8-004) and one with an open, overdue measure
+    (R8-001: staff training partly done)."""
+    import io
+
+    from werkzeug.datastructures import FileStorage
+
+    from contracts import verification as checks
+    from contracts.models import Result, Verification
+    from core import files
+
+    plans = (("R8-001", 100, {"C05": (Result.PARTLY, "委託先従事者2名の情報セキュリティ研修が未受講")}),
+             ("R8-004", 170, {}))
+    for number, days_ago, exceptions in plans:
+        contract = contracts[number]
+        if db.session.scalar(select(Verification.id).where(Verification.contract_id == contract.id)):
+            continue
+        verification = checks.start(contract, user=users["verifier"])
+        verification.performed_on = today - dt.timedelta(days=days_ago)
+        for row in verification.results:
+            row.result, row.comment = exceptions.get(row.clause.code, (Result.CONFORMS, None))
+        verification.conclusion = "概ね適合。指摘事項は期限を定めて是正を求める。" if exceptions else "すべて適合。"
+        proof = files.store(FileStorage(io.BytesIO(DEMO_PDF), filename=f"{number}_定期報告書.pdf"),
+                            allowed=files.EVIDENCE_TYPES, user=users["verifier"])
+        checks.attach(verification, proof)
+        checks.submit(verification, user=users["verifier"])
     db.session.flush()

@@ -25,9 +25,21 @@ SIGNATURES = {
     "application/pdf": (b"%PDF-",),
     "image/png": (b"\x89PNG\r\n\x1a\n",),
     "image/jpeg": (b"\xff\xd8\xff",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+    # Word/Excel/PowerPoint 97–2003 (OLE compound file)
+    "application/x-ole-storage": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",),
+}
+# Office Open XML files are ZIP archives: told apart by their parts.
+OOXML = {
+    "word/": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xl/": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "ppt/": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
 }
 DOCUMENT_TYPES = ("application/pdf", "image/png", "image/jpeg")
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+# Verification evidence: PDF, images and Office documents up to 20 MB.
+EVIDENCE_TYPES = DOCUMENT_TYPES + ("image/gif", "application/x-ole-storage", *OOXML.values())
+MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
 
 
 class FileRejected(ValueError):
@@ -50,9 +62,31 @@ class StoredFile(Audited, db.Model):
         return Path(current_app.config["STORAGE_PATH"]) / self.storage_key
 
 
-def sniff(head: bytes, allowed: tuple[str, ...]) -> str | None:
+def sniff(data: bytes, allowed: tuple[str, ...]) -> str | None:
+    """The content type read from the bytes themselves, if it is allowed."""
     for content_type in allowed:
-        if any(head.startswith(signature) for signature in SIGNATURES[content_type]):
+        if any(data.startswith(signature) for signature in SIGNATURES.get(content_type, ())):
+            return content_type
+    if data.startswith(b"PK\x03\x04"):
+        ooxml = _office_open_xml(data)
+        if ooxml in allowed:
+            return ooxml
+    return None
+
+
+def _office_open_xml(data: bytes) -> str | None:
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = archive.namelist()
+    except zipfile.BadZipFile:
+        return None
+    if "[Content_Types].xml" not in names:
+        return None
+    for prefix, content_type in OOXML.items():
+        if any(name.startswith(prefix) for name in names):
             return content_type
     return None
 
@@ -67,9 +101,11 @@ def store(upload: FileStorage, *, allowed: tuple[str, ...] = DOCUMENT_TYPES,
         raise FileRejected(_l("ファイルが空です。"))
     if len(data) > max_bytes:
         raise FileRejected(_l("ファイルは%(mb)sMBまでです。", mb=max_bytes // (1024 * 1024)))
-    content_type = sniff(data[:16], allowed)
+    content_type = sniff(data, allowed)
     if content_type is None:
-        raise FileRejected(_l("PDF、PNG、JPEGのファイルを選んでください（中身で判定します）。"))
+        if allowed == DOCUMENT_TYPES:
+            raise FileRejected(_l("PDF、PNG、JPEGのファイルを選んでください（中身で判定します）。"))
+        raise FileRejected(_l("PDF、画像、Office文書のファイルを選んでください（中身で判定します）。"))
     key = f"{secrets.token_hex(1)}/{secrets.token_hex(20)}"
     path = Path(current_app.config["STORAGE_PATH"]) / key
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -139,7 +139,8 @@ class ClassificationLevel(TimestampMixin, VersionMixin, db.Model):
     rank: Mapped[int] = mapped_column(Integer)  # higher = more protection needed
     description: Mapped[Optional[str]] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-
+    # Default verification cycle of contracts at this level (a contracts.schedule.Cycle value).
+    verification_cycle: Mapped[Optional[str]] = mapped_column(String(20))
 
     def label(self, locale: str = "ja") -> str:
         return self.label_en if locale.startswith("en") else self.label_ja

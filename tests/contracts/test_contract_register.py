@@ -27,7 +27,7 @@ def contract_data(app, vendor: int, **overrides) -> dict:
     data = {"number": "R8-100", "title": "指令システム保守", "vendor_id": str(vendor), "kind": "maintenance",
             "unit_id": "1", "officer_id": "2", "start_on": "2026-04-01", "end_on": "2027-03-31",
             "classification_id": str(level_id(app, "C2")), "integrity_id": "", "availability_id": "",
-            "work_places": "受託者の事務所", "subcontracting": "prohibited"}
+            "work_places": "受託者の事務所", "subcontracting": "prohibited", "verification_cycle": ""}
     return {**data, **overrides}
 
 

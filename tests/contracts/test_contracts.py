@@ -17,7 +17,7 @@ def test_contract_list_filters_and_detail(demo):
 def test_verification_page_lists_contracts_in_force_and_signed(demo):
     client = demo.test_client()
     login_as(client, "verifier", DEMO_PASSWORD)
-    html = client.get("/contracts/verification").get_data(as_text=True)
+    html = client.get("/verification/").get_data(as_text=True)
     assert "R8-001" in html and "R8-002" in html
     assert "R7-010" not in html and "R8-003" not in html
 

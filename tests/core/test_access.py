@@ -30,11 +30,18 @@ EXPECTED = {
     "contracts.detail": CONTRACT_READERS,
     "contracts.document": CONTRACT_READERS,
     "contracts.disposal_evidence": CONTRACT_READERS,
-    "contracts.verification": CONTRACT_READERS,
     "contracts.catalogue": CONTRACT_READERS,
     "contracts.exception_decide": {Role.ADMIN, Role.PROCUREMENT},
     "contracts.clause_new": {Role.ADMIN},
     "contracts.clause_edit": {Role.ADMIN},
+    "verification": {Role.VERIFIER},  # recording verifications and measures
+    "verification.index": CONTRACT_READERS,
+    "verification.detail": CONTRACT_READERS,
+    "verification.evidence": CONTRACT_READERS,
+    "verification.findings": CONTRACT_READERS,
+    "verification.finding": CONTRACT_READERS,
+    "verification.finding_evidence": CONTRACT_READERS,
+    "verification.cycles": {Role.ADMIN},
     "cloud": set(Role),
     "social": {Role.ADMIN, Role.SOCIAL, Role.AUDITOR},
     "checklists": set(Role),
@@ -42,9 +49,10 @@ EXPECTED = {
     "admin": {Role.ADMIN},
 }
 # Downloads answer 404 where the demo record has no file attached.
-DOWNLOADS = {"vendors.certification_file", "contracts.document", "contracts.disposal_evidence"}
+DOWNLOADS = {"vendors.certification_file", "contracts.document", "contracts.disposal_evidence",
+             "verification.evidence", "verification.finding_evidence"}
 # Values for URL arguments that are not record ids.
-ARGUMENTS = {"decision": "approve"}
+ARGUMENTS = {"contracts.exception_decide": {"decision": "approve"}, "verification.decide": {"decision": "accept"}}
 
 
 def expected_for(endpoint: str):
@@ -63,7 +71,7 @@ def routes(app):
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static" or rule.endpoint.endswith(".static"):
             continue
-        values = {argument: ARGUMENTS.get(argument, 1) for argument in rule.arguments}
+        values = {argument: ARGUMENTS.get(rule.endpoint, {}).get(argument, 1) for argument in rule.arguments}
         url = adapter.build(rule.endpoint, values)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             found.append((rule.endpoint, method, url))
@@ -124,7 +132,7 @@ def test_route_role_sweep(demo):
 @pytest.mark.parametrize("role, visible, hidden", [
     (Role.AUDITOR, ["/vendors/", "/audit/", "/checklists/", "/social/"], ["/admin/"]),
     (Role.SOCIAL, ["/social/", "/cloud/"], ["/vendors/", "/contracts/", "/audit/", "/admin/"]),
-    (Role.PROCUREMENT, ["/vendors/", "/contracts/", "/contracts/verification"], ["/social/", "/audit/", "/admin/"]),
+    (Role.PROCUREMENT, ["/vendors/", "/contracts/", "/verification/"], ["/social/", "/audit/", "/admin/"]),
     (Role.ADMIN, ["/vendors/", "/social/", "/audit/", "/admin/"], []),
 ])
 def test_navigation_shows_only_what_the_role_may_use(client, users, role, visible, hidden):

@@ -1,0 +1,228 @@
+"""確認・措置: recording verifications of contractors, the findings they open
+and the corrective measures taken under the contract (issue 4, policy §6(8)).
+
+Services flush and write the audit trail; the view commits."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, func, select
+
+from contracts.models import (
+    NONCONFORMING,
+    ClauseState,
+    Contract,
+    ContractStatus,
+    Evidence,
+    Finding,
+    MeasureStatus,
+    Method,
+    Result,
+    Verification,
+    VerificationResult,
+    VerificationStatus,
+)
+from contracts.schedule import Cycle, DueState, due_state, next_due
+from core import approvals, audit
+from core.approvals import Approval, Decision
+from core.db import db
+from core.timeutil import today, utcnow
+
+UNDER_VERIFICATION = (ContractStatus.SIGNED, ContractStatus.IN_FORCE)
+CLOSURE = "measure_closure"
+MEASURE_DAYS = 30  # default time the contractor gets to correct a finding
+
+
+class VerificationError(ValueError):
+    """A change the rules refuse; the message is for the user."""
+
+
+# --- schedule -------------------------------------------------------------------
+
+@dataclass
+class ScheduleRow:
+    contract: Contract
+    cycle: Cycle
+    last_done: dt.date | None
+    due: dt.date | None
+    state: DueState | None
+
+
+def last_completed(contract_ids: list[int]) -> dict[int, dt.date]:
+    """The date of the latest submitted verification of each contract (one query)."""
+    if not contract_ids:
+        return {}
+    rows = db.session.execute(
+        select(Verification.contract_id, func.max(Verification.performed_on))
+        .where(Verification.contract_id.in_(contract_ids), Verification.status == VerificationStatus.SUBMITTED)
+        .group_by(Verification.contract_id)).all()
+    return dict(rows)
+
+
+def schedule(contracts: list[Contract], on: dt.date | None = None) -> list[ScheduleRow]:
+    on = on or today()
+    done = last_completed([c.id for c in contracts])
+    rows = []
+    for contract in contracts:
+        due = None
+        if contract.status in UNDER_VERIFICATION and contract.start_on and contract.end_on:
+            due = next_due(contract.cycle, contract.start_on, contract.end_on, done.get(contract.id))
+        rows.append(ScheduleRow(contract, contract.cycle, done.get(contract.id), due, due_state(due, on)))
+    return rows
+
+
+def contracts_under_verification(unit_id: int | None = None) -> list[Contract]:
+    stmt = select(Contract).where(Contract.status.in_(UNDER_VERIFICATION)).order_by(Contract.number)
+    if unit_id is not None:
+        stmt = stmt.where(Contract.unit_id == unit_id)
+    return db.session.scalars(stmt).all()
+
+
+# --- recording --------------------------------------------------------------------
+
+def start(contract: Contract, *, user) -> Verification:
+    """A draft with one result row per clause the contract includes, each
+    "not checked" until the officer records what was seen."""
+    if contract.status not in UNDER_VERIFICATION and contract.status is not ContractStatus.ENDED:
+        raise VerificationError(_l("締結済・履行中（または終了）の契約について確認を記録できます。"))
+    verification = Verification(contract=contract, performed_on=today(), method=Method.DOCUMENT,
+                                verifier_id=user.id, status=VerificationStatus.DRAFT)
+    included = [row.clause for row in contract.clauses if row.state is ClauseState.INCLUDED and row.clause.active]
+    for clause in sorted(included, key=lambda c: (c.sort_order, c.code)):
+        verification.results.append(VerificationResult(clause_id=clause.id, result=Result.UNCHECKED))
+    db.session.add(verification)
+    db.session.flush()
+    return verification
+
+
+def _editable(verification: Verification) -> None:
+    if verification.is_submitted:
+        raise VerificationError(_l("提出済みの確認は変更できません。訂正する場合は「訂正を作成」してください。"))
+
+
+def save_draft(verification: Verification, *, performed_on: dt.date, method: Method, conclusion: str | None,
+               remarks: str | None, results: dict[int, tuple[Result, str | None]]) -> None:
+    _editable(verification)
+    if performed_on > today():
+        raise VerificationError(_l("確認日に未来の日付は指定できません。"))
+    verification.performed_on = performed_on
+    verification.method = method
+    verification.conclusion = (conclusion or "").strip() or None
+    verification.remarks = (remarks or "").strip() or None
+    for row in verification.results:
+        if row.id in results:
+            row.result, comment = results[row.id]
+            row.comment = (comment or "").strip() or None
+    db.session.flush()
+
+
+def attach(verification: Verification, stored_file, result: VerificationResult | None = None) -> Evidence:
+    _editable(verification)
+    evidence = Evidence(file=stored_file, result=result)
+    verification.evidence.append(evidence)
+    db.session.flush()
+    return evidence
+
+
+def submit(verification: Verification, *, user) -> list[Finding]:
+    """Submit: from now on the verification never changes.  Every partly or
+    not conforming result opens a finding with its corrective measure."""
+    _editable(verification)
+    if not verification.conclusion:
+        raise VerificationError(_l("提出するには総合所見を入力してください。"))
+    for row in verification.results:
+        if row.result in NONCONFORMING and not row.comment:
+            raise VerificationError(_l("不適合・一部不適合には内容（コメント）を記入してください: %(code)s",
+                                       code=row.clause.code))
+    verification.status = VerificationStatus.SUBMITTED
+    verification.submitted_at = utcnow()
+    audit.label(verification, "submit")
+    findings = []
+    for row in verification.results:
+        if row.result in NONCONFORMING:
+            finding = Finding(verification=verification, result_id=row.id, contract_id=verification.contract_id,
+                              clause_id=row.clause_id, severity=row.result,
+                              measure=f"{row.clause.code} {row.clause.label_ja}: {row.comment}",
+                              owner_id=verification.contract.officer_id,
+                              due_on=verification.performed_on + dt.timedelta(days=MEASURE_DAYS))
+            db.session.add(finding)
+            findings.append(finding)
+    db.session.flush()
+    return findings
+
+
+def correct(original: Verification, *, user) -> Verification:
+    """A correction is a new draft that copies the submitted one and names it."""
+    if not original.is_submitted:
+        raise VerificationError(_l("下書きはそのまま編集してください。"))
+    copy = Verification(contract_id=original.contract_id, performed_on=original.performed_on,
+                        method=original.method, verifier_id=user.id, conclusion=original.conclusion,
+                        remarks=original.remarks, corrects_id=original.id, status=VerificationStatus.DRAFT)
+    for row in original.results:
+        copy.results.append(VerificationResult(clause_id=row.clause_id, result=row.result, comment=row.comment))
+    db.session.add(copy)
+    db.session.flush()
+    return copy
+
+
+# --- corrective measures ------------------------------------------------------------
+
+def update_measure(finding: Finding, *, measure: str, owner_id: int | None, due_on: dt.date) -> None:
+    if finding.status in (MeasureStatus.REPORTED, MeasureStatus.ACCEPTED):
+        raise VerificationError(_l("完了報告後の措置は変更できません。"))
+    finding.measure = measure.strip()
+    finding.owner_id = owner_id
+    finding.due_on = due_on
+    if finding.status is MeasureStatus.OPEN:
+        finding.status = MeasureStatus.IN_PROGRESS
+    db.session.flush()
+
+
+def report_done(finding: Finding, *, note: str, evidence, user) -> Approval:
+    """The measure is reported done, with its closure evidence; a verifier
+    other than the reporter accepts or returns it."""
+    if finding.status not in (MeasureStatus.OPEN, MeasureStatus.IN_PROGRESS):
+        raise VerificationError(_l("この措置は既に完了報告されています。"))
+    finding.status = MeasureStatus.REPORTED
+    finding.reported_by_id = user.id
+    finding.reported_at = utcnow()
+    finding.closure_note = note.strip()
+    finding.closure_evidence = evidence
+    audit.label(finding, "report")
+    db.session.flush()
+    return approvals.request(CLOSURE, finding, reason=note.strip(), requester=user,
+                             details={"evidence_id": getattr(evidence, "id", None)})
+
+
+def pending_closure(finding: Finding) -> Approval | None:
+    return db.session.scalar(select(Approval).where(
+        Approval.kind == CLOSURE, Approval.subject_type == Finding.__tablename__, Approval.subject_id == finding.id,
+        Approval.decision == Decision.PENDING))
+
+
+def decide_closure(finding: Finding, *, user, accept: bool, comment: str | None) -> None:
+    """Accepting closure is done by a verifier other than the one who
+    reported it done (four-eyes); a rejection sends it back."""
+    request = pending_closure(finding)
+    if finding.status is not MeasureStatus.REPORTED or request is None:
+        raise VerificationError(_l("完了報告された措置だけを確認できます。"))
+    try:
+        approvals.decide(request, approver=user, approve=accept, comment=comment)
+    except approvals.ApprovalError as error:
+        raise VerificationError(str(error)) from error
+    if accept:
+        finding.status = MeasureStatus.ACCEPTED
+        finding.accepted_by_id = user.id
+        finding.accepted_at = utcnow()
+        audit.label(finding, "accept")
+    else:
+        finding.status = MeasureStatus.IN_PROGRESS
+        audit.label(finding, "return")
+    db.session.flush()
+
+
+def overdue_measures(on: dt.date | None = None):
+    """SQL condition: a measure not accepted whose due date has passed."""
+    return and_(Finding.status != MeasureStatus.ACCEPTED, Finding.due_on < (on or today()))

@@ -1,0 +1,334 @@
+"""確認: the verification schedule, recording verifications, findings and
+corrective measures.  Load → authorise → validate → service → commit."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from contracts import verification as service
+from contracts.forms import MeasureForm, ReportDoneForm, VerificationForm
+from contracts.models import (
+    Contract,
+    Evidence,
+    Finding,
+    MeasureStatus,
+    Method,
+    Result,
+    Verification,
+    VerificationStatus,
+)
+from contracts.schedule import Cycle, DueState
+from core import audit, files
+from core.auth import CONTRACT_READERS, access
+from core.dashboard import Panel, Tile, panel
+from core.db import db
+from core.forms import CSRFForm, select_choices, unit_choices
+from core.i18n import locale_code
+from core.lists import ListView, enum_filter, id_filter
+from core.models import ClassificationLevel, Role, User
+from core.timeutil import today
+
+bp = Blueprint("verification", __name__, url_prefix="/verification")
+
+VERIFIERS = Role.VERIFIER
+
+
+def _scope(user) -> int | None:
+    """The unit whose items a user sees first: their own, or all (None) for
+    administrators and auditors."""
+    return None if user.has_role(Role.ADMIN, Role.AUDITOR) else user.unit_id
+
+
+@bp.route("/")
+@access(CONTRACT_READERS)
+def index():
+    """確認の予定: every contract under verification with its next due date."""
+    unit = request.args.get("unit", "")
+    unit_id = int(unit) if unit.isdigit() else None
+    rows = service.schedule(service.contracts_under_verification(unit_id))
+    state = DueState.parse(request.args.get("state", ""))
+    if state is not None:
+        rows = [row for row in rows if row.state is state]
+    rows.sort(key=lambda row: (row.due is None, row.due or today()))
+    recent = db.session.scalars(select(Verification).order_by(Verification.id.desc()).limit(10)).all()
+    return render_template("verification/index.html", rows=rows, recent=recent, states=DueState.choices(),
+                           units=unit_choices(include_blank=False), state=state, unit=unit,
+                           actions=CSRFForm(), can_record=current_user.has_role(VERIFIERS))
+
+
+@bp.route("/contracts/<int:contract_id>/start", methods=["POST"])
+@access(VERIFIERS)
+def start(contract_id: int):
+    contract = db.get_or_404(Contract, contract_id)
+    if not CSRFForm().validate_on_submit():
+        abort(400)
+    try:
+        verification = service.start(contract, user=current_user)
+    except service.VerificationError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return redirect(url_for("contracts.detail", contract_id=contract.id))
+    db.session.commit()
+    return redirect(url_for("verification.edit", verification_id=verification.id))
+
+
+@bp.route("/<int:verification_id>")
+@access(CONTRACT_READERS)
+def detail(verification_id: int):
+    verification = db.get_or_404(Verification, verification_id)
+    corrections = db.session.scalars(select(Verification).where(Verification.corrects_id == verification.id)).all()
+    return render_template("verification/detail.html", verification=verification, corrections=corrections,
+                           locale=locale_code(), actions=CSRFForm(), can_record=current_user.has_role(VERIFIERS),
+                           audit_entries=audit.history(verification, *verification.results, *verification.evidence,
+                                                       *verification.findings))
+
+
+def _form(verification: Verification) -> VerificationForm:
+    form = VerificationForm(obj=verification, version=verification.version)
+    if not form.is_submitted():
+        form.method.data = verification.method.value
+        for row in verification.results:
+            form.rows.append_entry({"result_id": row.id, "result": row.result.value, "comment": row.comment or ""})
+    return form
+
+
+@bp.route("/<int:verification_id>/edit", methods=["GET", "POST"])
+@access(VERIFIERS)
+def edit(verification_id: int):
+    """The verification form: a result per included clause, with what to
+    verify from the catalogue; save as draft, or submit."""
+    verification = db.get_or_404(Verification, verification_id)
+    if verification.is_submitted:
+        flash(_("提出済みの確認は変更できません。訂正する場合は「訂正を作成」してください。"), "warning")
+        return redirect(url_for("verification.detail", verification_id=verification.id))
+    form = _form(verification)
+    by_id = {row.id: row for row in verification.results}
+    entries = [(entry, by_id.get(_int(entry.form.result_id.data))) for entry in form.rows]
+    if form.validate_on_submit():
+        if form.is_stale(verification):
+            flash(_("これは他の利用者が先に更新しました。最新の内容を表示しています。必要なら改めて変更してください。"), "warning")
+            return redirect(url_for("verification.edit", verification_id=verification.id))
+        try:
+            results = {row.id: (Result(entry.form.result.data), entry.form.comment.data)
+                       for entry, row in entries if row is not None}
+            service.save_draft(verification, performed_on=form.performed_on.data, method=Method(form.method.data),
+                               conclusion=form.conclusion.data, remarks=form.remarks.data, results=results)
+            for entry, row in entries:
+                if row is not None and entry.form.file.data:
+                    service.attach(verification, files.store(entry.form.file.data, allowed=files.EVIDENCE_TYPES,
+                                                             max_bytes=files.MAX_EVIDENCE_BYTES, user=current_user),
+                                   result=row)
+            for upload in form.files.data or []:
+                if upload and upload.filename:
+                    service.attach(verification, files.store(upload, allowed=files.EVIDENCE_TYPES,
+                                                             max_bytes=files.MAX_EVIDENCE_BYTES, user=current_user))
+            findings = service.submit(verification, user=current_user) if "submit" in request.form else []
+        except (service.VerificationError, files.FileRejected) as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+            return render_template("verification/form.html", form=form, verification=verification,
+                                   entries=entries, locale=locale_code()), 400
+        db.session.commit()
+        if "submit" in request.form:
+            flash(_("確認を提出しました。") + (" " + _("%(n)s件の指摘事項を登録しました。", n=len(findings))
+                                              if findings else ""), "success")
+            return redirect(url_for("verification.detail", verification_id=verification.id))
+        flash(_("下書きを保存しました。"), "success")
+        return redirect(url_for("verification.edit", verification_id=verification.id))
+    return render_template("verification/form.html", form=form, verification=verification, entries=entries,
+                           locale=locale_code()), 400 if form.errors else 200
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@bp.route("/<int:verification_id>/correct", methods=["POST"])
+@access(VERIFIERS)
+def correct(verification_id: int):
+    original = db.get_or_404(Verification, verification_id)
+    if not CSRFForm().validate_on_submit():
+        abort(400)
+    try:
+        copy = service.correct(original, user=current_user)
+    except service.VerificationError as error:
+        db.session.rollback()
+        flash(str(error), "warning")
+        return redirect(url_for("verification.edit", verification_id=original.id))
+    db.session.commit()
+    flash(_("訂正用の下書きを作成しました。元の確認は変更されません。"), "success")
+    return redirect(url_for("verification.edit", verification_id=copy.id))
+
+
+@bp.route("/<int:verification_id>/evidence/<int:evidence_id>")
+@access(CONTRACT_READERS)
+def evidence(verification_id: int, evidence_id: int):
+    item = db.get_or_404(Evidence, evidence_id)
+    if item.verification_id != verification_id:
+        abort(404)
+    return files.send(item.file)
+
+
+# --- findings and corrective measures -----------------------------------------------
+
+FINDINGS = ListView(
+    search=[Finding.measure],
+    filters={
+        "status": enum_filter(Finding.status, MeasureStatus),
+        "contract": id_filter(Finding.contract_id),
+        "overdue": lambda stmt, value: stmt.where(service.overdue_measures()) if value == "yes" else stmt,
+    },
+    sorts={"due": Finding.due_on, "status": Finding.status},
+    default_sort="due",
+)
+
+
+@bp.route("/findings")
+@access(CONTRACT_READERS)
+def findings():
+    pagination, state = FINDINGS.apply(select(Finding))
+    return render_template("verification/findings.html", pagination=pagination, state=state,
+                           statuses=MeasureStatus.choices(), overdue_choices=[("yes", _("期限超過のみ"))],
+                           locale=locale_code(), today=today())
+
+
+def _finding_page(finding: Finding, *, measure_form=None, report_form=None, status_code=200):
+    if measure_form is None:
+        measure_form = MeasureForm(obj=finding, version=finding.version)
+    users = db.session.scalars(select(User).where(User.active).order_by(User.display_name)).all()
+    measure_form.owner_id.choices = select_choices([("", "—")] + [(u.id, u.display_name) for u in users])
+    return render_template(
+        "verification/finding.html", finding=finding, measure_form=measure_form,
+        report_form=report_form or ReportDoneForm(), decision_form=CSRFForm(), locale=locale_code(),
+        pending=service.pending_closure(finding), can_record=current_user.has_role(VERIFIERS), today=today(),
+        audit_entries=audit.history(finding)), status_code
+
+
+@bp.route("/findings/<int:finding_id>")
+@access(CONTRACT_READERS)
+def finding(finding_id: int):
+    return _finding_page(db.get_or_404(Finding, finding_id))
+
+
+@bp.route("/findings/<int:finding_id>/measure", methods=["POST"])
+@access(VERIFIERS)
+def measure(finding_id: int):
+    item = db.get_or_404(Finding, finding_id)
+    form = MeasureForm()
+    users = db.session.scalars(select(User.id)).all()
+    form.owner_id.choices = select_choices([("", "—")] + [(u, str(u)) for u in users])
+    if form.validate_on_submit():
+        if form.is_stale(item):
+            flash(_("これは他の利用者が先に更新しました。最新の内容を表示しています。必要なら改めて変更してください。"), "warning")
+            return _finding_page(item, status_code=409)
+        try:
+            service.update_measure(item, measure=form.measure.data, owner_id=form.owner_id.data,
+                                   due_on=form.due_on.data)
+        except service.VerificationError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+            return _finding_page(item, status_code=409)
+        db.session.commit()
+        flash(_("措置を更新しました。"), "success")
+        return redirect(url_for("verification.finding", finding_id=item.id))
+    return _finding_page(item, measure_form=form, status_code=400)
+
+
+@bp.route("/findings/<int:finding_id>/report", methods=["POST"])
+@access(VERIFIERS)
+def report(finding_id: int):
+    item = db.get_or_404(Finding, finding_id)
+    form = ReportDoneForm()
+    if form.validate_on_submit():
+        try:
+            stored = files.store(form.evidence.data, allowed=files.EVIDENCE_TYPES, max_bytes=files.MAX_EVIDENCE_BYTES,
+                                 user=current_user)
+            service.report_done(item, note=form.note.data, evidence=stored, user=current_user)
+        except files.FileRejected as error:
+            db.session.rollback()
+            form.evidence.errors.append(str(error))
+        except service.VerificationError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+            return _finding_page(item, status_code=409)
+        else:
+            db.session.commit()
+            flash(_("完了報告を登録しました。報告者以外の確認担当が確認します。"), "success")
+            return redirect(url_for("verification.finding", finding_id=item.id))
+    return _finding_page(item, report_form=form, status_code=400)
+
+
+@bp.route("/findings/<int:finding_id>/<any(accept, return):decision>", methods=["POST"])
+@access(VERIFIERS)
+def decide(finding_id: int, decision: str):
+    item = db.get_or_404(Finding, finding_id)
+    if not CSRFForm().validate_on_submit():
+        abort(400)
+    try:
+        service.decide_closure(item, user=current_user, accept=decision == "accept",
+                               comment=request.form.get("comment", "")[:2000])
+    except service.VerificationError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return _finding_page(item, status_code=409)
+    db.session.commit()
+    flash(_("措置の完了を確認しました。") if decision == "accept" else _("措置を差し戻しました。"), "success")
+    return redirect(url_for("verification.finding", finding_id=item.id))
+
+
+@bp.route("/findings/<int:finding_id>/evidence")
+@access(CONTRACT_READERS)
+def finding_evidence(finding_id: int):
+    item = db.get_or_404(Finding, finding_id)
+    if item.closure_evidence is None:
+        abort(404)
+    return files.send(item.closure_evidence)
+
+
+# --- default cycles (admin) ----------------------------------------------------------
+
+@bp.route("/cycles", methods=["GET", "POST"])
+@access(Role.ADMIN)
+def cycles():
+    """The default verification cycle of contracts at each confidentiality level."""
+    levels = db.session.scalars(select(ClassificationLevel).where(ClassificationLevel.axis == "confidentiality")
+                                .order_by(ClassificationLevel.rank.desc())).all()
+    form = CSRFForm()
+    if form.validate_on_submit():
+        for level in levels:
+            value = Cycle.parse(request.form.get(f"cycle-{level.id}", ""))
+            if value is not None and level.verification_cycle != value.value:
+                level.verification_cycle = value.value
+        db.session.commit()
+        flash(_("確認の頻度の既定値を保存しました。"), "success")
+        return redirect(url_for("verification.cycles"))
+    return render_template("verification/cycles.html", levels=levels, cycles=Cycle.choices(), form=form,
+                           locale=locale_code())
+
+
+@panel(25)
+def dashboard_panel(user) -> Panel:
+    rows = service.schedule(service.contracts_under_verification(_scope(user)))
+    overdue = sum(1 for row in rows if row.state is DueState.OVERDUE)
+    soon = sum(1 for row in rows if row.state is DueState.DUE_SOON)
+    stmt = select(func.count()).select_from(Finding).where(service.overdue_measures())
+    if _scope(user) is not None:
+        stmt = stmt.join(Contract, Contract.id == Finding.contract_id).where(Contract.unit_id == _scope(user))
+    late_measures = db.session.scalar(stmt) or 0
+    open_measures = db.session.scalar(select(func.count()).select_from(Finding).where(
+        Finding.status != MeasureStatus.ACCEPTED)) or 0
+    return Panel(_l("確認・措置"), "verification.index", [
+        Tile(_l("確認の期限超過"), overdue, "verification.index", {"state": "overdue"}, alert=True),
+        Tile(_l("30日以内に確認期限"), soon, "verification.index", {"state": "due_soon"}, alert=True),
+        Tile(_l("期限を過ぎた措置"), late_measures, "verification.findings", {"overdue": "yes"}, alert=True),
+        Tile(_l("未完了の措置"), open_measures, "verification.findings", {}),
+    ])
+
+
+__all__ = ["bp", "VerificationStatus"]
