@@ -39,6 +39,15 @@ DEFAULTS = {
     "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "translations"),
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # Reminder email (flask remind).
+    "MAIL_SERVER": "localhost",
+    "MAIL_PORT": 25,
+    "MAIL_STARTTLS": False,
+    "MAIL_USERNAME": None,
+    "MAIL_PASSWORD": None,
+    "MAIL_SENDER": "itaku@localhost",
+    # The address users reach Itaku at, for links in reminder emails.
+    "BASE_URL": "http://127.0.0.1:5000",
 }
 
 
@@ -89,13 +98,14 @@ def register_blueprints(app: Flask) -> None:
     from core.account_views import bp as auth_bp
     from core.admin_views import bp as admin_bp
     from core.audit_views import bp as audit_bp
+    from core.calendar_views import bp as calendar_bp
     from core.checklist_views import bp as checklists_bp
     from core.dashboard import bp as dashboard_bp
     from social import bp as social_bp
     from vendors import bp as vendors_bp
 
     for blueprint in (auth_bp, dashboard_bp, vendors_bp, contracts_bp, verification_bp, cloud_bp, social_bp,
-                      checklists_bp, audit_bp, admin_bp):
+                      checklists_bp, audit_bp, admin_bp, calendar_bp):
         app.register_blueprint(blueprint)
 
 

@@ -177,10 +177,12 @@ def add_subcontractor(contract: Contract, *, name: str, scope: str | None, appro
     return row
 
 
-def gap_count() -> int:
-    """Live contracts lacking a mandatory clause (dashboard)."""
-    return db.session.scalar(select(func.count()).select_from(Contract).where(
-        Contract.status.in_(LIVE), has_gap_expression())) or 0
+def gap_count(unit_id: int | None = None) -> int:
+    """Live contracts lacking a mandatory clause (dashboard), of one unit when given."""
+    stmt = select(func.count()).select_from(Contract).where(Contract.status.in_(LIVE), has_gap_expression())
+    if unit_id is not None:
+        stmt = stmt.where(Contract.unit_id == unit_id)
+    return db.session.scalar(stmt) or 0
 
 
 def ending_within(days: int, on: dt.date | None = None):

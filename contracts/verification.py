@@ -226,3 +226,29 @@ def decide_closure(finding: Finding, *, user, accept: bool, comment: str | None)
 def overdue_measures(on: dt.date | None = None):
     """SQL condition: a measure not accepted whose due date has passed."""
     return and_(Finding.status != MeasureStatus.ACCEPTED, Finding.due_on < (on or today()))
+
+
+# --- due items (dashboard, reminders, calendar) ---------------------------------------
+
+def _due_items():
+    from core.due import DueItem
+
+    for row in schedule(contracts_under_verification()):
+        if row.due is not None:
+            contract = row.contract
+            yield DueItem(key=f"verification:{contract.id}:{row.due.isoformat()}", kind="verification",
+                          title=f"確認期限 {contract.number} {contract.title}（{contract.vendor.name}）",
+                          due_on=row.due, owner_id=contract.officer_id, endpoint="contracts.detail",
+                          params={"contract_id": contract.id})
+    open_findings = db.session.scalars(select(Finding).where(Finding.status != MeasureStatus.ACCEPTED)).all()
+    for finding in open_findings:
+        yield DueItem(key=f"measure:{finding.id}:{finding.due_on.isoformat()}", kind="measure",
+                      title=f"措置期限 {finding.contract.number} {finding.clause.code}: {finding.measure[:60]}",
+                      due_on=finding.due_on, owner_id=finding.owner_id or finding.contract.officer_id,
+                      endpoint="verification.finding", params={"finding_id": finding.id})
+
+
+def register_due_items() -> None:
+    from core.due import provider
+
+    provider(_due_items)

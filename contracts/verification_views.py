@@ -23,7 +23,7 @@ from contracts.models import (
 from contracts.schedule import Cycle, DueState
 from core import audit, files
 from core.auth import CONTRACT_READERS, access
-from core.dashboard import Panel, Tile, panel
+from core.dashboard import Panel, Tile, panel, scope_unit
 from core.db import db
 from core.forms import CSRFForm, select_choices, unit_choices
 from core.i18n import locale_code
@@ -32,14 +32,9 @@ from core.models import ClassificationLevel, Role, User
 from core.timeutil import today
 
 bp = Blueprint("verification", __name__, url_prefix="/verification")
+service.register_due_items()
 
 VERIFIERS = Role.VERIFIER
-
-
-def _scope(user) -> int | None:
-    """The unit whose items a user sees first: their own, or all (None) for
-    administrators and auditors."""
-    return None if user.has_role(Role.ADMIN, Role.AUDITOR) else user.unit_id
 
 
 @bp.route("/")
@@ -314,20 +309,27 @@ def cycles():
 
 @panel(25)
 def dashboard_panel(user) -> Panel:
-    rows = service.schedule(service.contracts_under_verification(_scope(user)))
+    unit = scope_unit(user)
+    scoped = {"unit": unit} if unit else {}
+    rows = service.schedule(service.contracts_under_verification(unit))
     overdue = sum(1 for row in rows if row.state is DueState.OVERDUE)
     soon = sum(1 for row in rows if row.state is DueState.DUE_SOON)
     stmt = select(func.count()).select_from(Finding).where(service.overdue_measures())
-    if _scope(user) is not None:
-        stmt = stmt.join(Contract, Contract.id == Finding.contract_id).where(Contract.unit_id == _scope(user))
+    if scope_unit(user) is not None:
+        stmt = stmt.join(Contract, Contract.id == Finding.contract_id).where(Contract.unit_id == scope_unit(user))
     late_measures = db.session.scalar(stmt) or 0
-    open_measures = db.session.scalar(select(func.count()).select_from(Finding).where(
-        Finding.status != MeasureStatus.ACCEPTED)) or 0
+    open_stmt = select(Finding.status, func.count()).group_by(Finding.status)
+    if unit:
+        open_stmt = open_stmt.join(Contract, Contract.id == Finding.contract_id).where(Contract.unit_id == unit)
+    by_status = dict(db.session.execute(open_stmt).all())
+    open_measures = sum(n for status, n in by_status.items() if status is not MeasureStatus.ACCEPTED)
     return Panel(_l("確認・措置"), "verification.index", [
-        Tile(_l("確認の期限超過"), overdue, "verification.index", {"state": "overdue"}, alert=True),
-        Tile(_l("30日以内に確認期限"), soon, "verification.index", {"state": "due_soon"}, alert=True),
+        Tile(_l("確認の期限超過"), overdue, "verification.index", {"state": "overdue", **scoped}, alert=True),
+        Tile(_l("30日以内に確認期限"), soon, "verification.index", {"state": "due_soon", **scoped}, alert=True),
         Tile(_l("期限を過ぎた措置"), late_measures, "verification.findings", {"overdue": "yes"}, alert=True),
-        Tile(_l("未完了の措置"), open_measures, "verification.findings", {}),
+        Tile(_l("未完了の措置"), open_measures, "verification.findings", {}, alert=True),
+        *[Tile(status.label, by_status.get(status, 0), "verification.findings", {"status": status.value})
+          for status in MeasureStatus],
     ])
 
 

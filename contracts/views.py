@@ -24,7 +24,7 @@ from contracts.schedule import Cycle
 from core import approvals, audit, files
 from core.approvals import Approval
 from core.auth import CONTRACT_READERS, access
-from core.dashboard import Panel, Tile, panel, status_panel
+from core.dashboard import Panel, Tile, panel, scope_unit, status_panel
 from core.db import db
 from core.forms import STALE_MESSAGE, CSRFForm, select_choices, unit_choices
 from core.i18n import locale_code
@@ -460,8 +460,14 @@ def clause_edit(clause_id: int):
 
 @panel(20)
 def dashboard_panel(user) -> Panel:
-    result = status_panel(_l("契約"), Contract.status, ContractStatus, "contracts.index")
-    result.tiles.append(Tile(_l("必須条項の不足"), rules.gap_count(), "contracts.index", {"gaps": "yes"}, alert=True))
-    ending = db.session.scalar(select(func.count()).select_from(Contract).where(rules.ending_within(60))) or 0
-    result.tiles.append(Tile(_l("60日以内に終了"), ending, "contracts.index", {"ending": "60"}, alert=True))
+    unit = scope_unit(user)
+    scoped = {"unit": unit} if unit else {}
+    result = status_panel(_l("契約"), Contract.status, ContractStatus, "contracts.index", Contract.unit_id, unit)
+    result.tiles.append(Tile(_l("必須条項の不足"), rules.gap_count(unit), "contracts.index",
+                             {"gaps": "yes", **scoped}, alert=True))
+    stmt = select(func.count()).select_from(Contract).where(rules.ending_within(60))
+    if unit:
+        stmt = stmt.where(Contract.unit_id == unit)
+    result.tiles.append(Tile(_l("60日以内に終了"), db.session.scalar(stmt) or 0, "contracts.index",
+                             {"ending": "60", **scoped}, alert=True))
     return result

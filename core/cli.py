@@ -20,6 +20,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(create_admin)
     app.cli.add_command(audit_verify)
     app.cli.add_command(backup_command)
+    app.cli.add_command(remind)
 
 
 @click.command("demo")
@@ -93,3 +94,14 @@ def backup_command(directory: str | None):
     click.echo(f"Backup written to {result.path}")
     click.echo(f"  database: integrity ok, audit chain ok ({result.audit_entries} entries, head {result.head_hash})")
     click.echo(f"  files: {result.files} copied")
+
+
+@click.command("remind")
+@with_appcontext
+def remind():
+    """Email each responsible person a digest of what is due (for cron)."""
+    from core.reminders import run
+
+    audit.set_actor(audit.Actor(None, "remind"))
+    outcome = run()
+    click.echo(f"Reminders: {outcome.sent} email(s), {outcome.items} item(s).")

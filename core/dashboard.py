@@ -30,16 +30,38 @@ class Panel:
     endpoint: str  # the register the panel summarises; hidden from those who may not read it
     tiles: list[Tile]
 
+    @property
+    def chart(self) -> list[Tile]:
+        """The by-status counts drawn as the panel's bar chart."""
+        return [tile for tile in self.tiles if not tile.alert]
+
+    @property
+    def chart_max(self) -> int:
+        return max([tile.count for tile in self.chart] + [1])
+
+
+def scope_unit(user) -> int | None:
+    """Whose items the dashboard counts: the user's unit, or every unit (None)
+    for administrators and auditors, and for users without a unit."""
+    from core.models import Role
+
+    return None if user.has_role(Role.ADMIN, Role.AUDITOR) else user.unit_id
+
 
 _panels: list[tuple[int, Callable[[object], Panel]]] = []
 
 
-def status_panel(title, column, statuses, endpoint: str) -> Panel:
-    """A panel counting a register's records by status, each count linking
-    to the list filtered on that status."""
-    counts = dict(db.session.execute(select(column, func.count()).group_by(column)).all())
+def status_panel(title, column, statuses, endpoint: str, unit_column=None, unit_id: int | None = None) -> Panel:
+    """A panel counting a register's records by status (within one unit when
+    given), each count linking to the list filtered the same way."""
+    stmt = select(column, func.count()).group_by(column)
+    params = {}
+    if unit_column is not None and unit_id is not None:
+        stmt = stmt.where(unit_column == unit_id)
+        params["unit"] = unit_id
+    counts = dict(db.session.execute(stmt).all())
     return Panel(title, endpoint, [
-        Tile(status.label, counts.get(status, 0), endpoint, {"status": status.value}) for status in statuses])
+        Tile(status.label, counts.get(status, 0), endpoint, {"status": status.value, **params}) for status in statuses])
 
 
 def panel(order: int):
@@ -60,4 +82,4 @@ def index():
         built = build(user)
         if built is not None and can_view(built.endpoint):
             panels.append(built)
-    return render_template("dashboard/index.html", panels=panels)
+    return render_template("dashboard/index.html", panels=panels, scope=user.unit if scope_unit(user) else None)

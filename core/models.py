@@ -77,7 +77,7 @@ class User(Audited, UserMixin, TimestampMixin, VersionMixin, db.Model):
     __tablename__ = "users"
     __audit_ignore__ = Audited.__audit_ignore__ | {
         "failed_logins", "locked_until", "last_login_at", "session_token"}
-    __audit_redact__ = frozenset({"password_hash"})
+    __audit_redact__ = frozenset({"password_hash", "calendar_token_hash"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -96,6 +96,8 @@ class User(Audited, UserMixin, TimestampMixin, VersionMixin, db.Model):
     password_changed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     # Part of the login cookie: rotating it ends every other session.
     session_token: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(16))
+    # SHA-256 of the secret in the user's calendar-feed URL (None: no feed).
+    calendar_token_hash: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
 
     unit: Mapped[Optional[OrgUnit]] = relationship(back_populates="users")
 
@@ -179,3 +181,17 @@ class AuditHead(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class ReminderLog(db.Model):
+    """One reminder sent: never twice for the same item and threshold."""
+
+    __tablename__ = "reminder_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_key: Mapped[str] = mapped_column(String(200))
+    threshold: Mapped[str] = mapped_column(String(10))  # "30", "7", "0" or "overdue"
+    recipient_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    sent_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (Index("uq_reminder_log_item_threshold", "item_key", "threshold", unique=True),)

@@ -100,11 +100,14 @@ def expiring_certifications_filter(on: dt.date | None = None):
     return exists().where(Certification.vendor_id == Vendor.id, Certification.valid_until <= limit)
 
 
-def certification_counts(on: dt.date | None = None) -> tuple[int, int]:
-    """(expired, expiring within 60 days) certifications of vendors still in business."""
+def certification_counts(on: dt.date | None = None, unit_id: int | None = None) -> tuple[int, int]:
+    """(expired, expiring within 60 days) certifications of vendors still in
+    business (managed by one unit when given)."""
     on = on or today()
     limit = on + dt.timedelta(days=EXPIRY_WARNING_DAYS)
     live = select(Vendor.id).where(Vendor.status.not_in((VendorStatus.ENDED,)))
+    if unit_id is not None:
+        live = live.where(Vendor.unit_id == unit_id)
     base = select(func.count()).select_from(Certification).where(Certification.vendor_id.in_(live))
     expired = db.session.scalar(base.where(Certification.valid_until < on))
     expiring = db.session.scalar(base.where(Certification.valid_until >= on, Certification.valid_until <= limit))

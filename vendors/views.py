@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core import audit, files
 from core.auth import CONTRACT_READERS, access
-from core.dashboard import Panel, Tile, panel, status_panel
+from core.dashboard import Panel, Tile, panel, scope_unit, status_panel
 from core.db import db
 from core.forms import STALE_MESSAGE, CSRFForm, select_choices, unit_choices
 from core.i18n import locale_code
@@ -284,8 +284,9 @@ def _int(value) -> int | None:
 
 @panel(10)
 def dashboard_panel(user) -> Panel:
-    result = status_panel(_l("委託事業者"), Vendor.status, VendorStatus, "vendors.index")
-    expired, expiring = services.certification_counts()
+    unit = scope_unit(user)
+    result = status_panel(_l("委託事業者"), Vendor.status, VendorStatus, "vendors.index", Vendor.unit_id, unit)
+    expired, expiring = services.certification_counts(unit_id=unit)
     result.tiles.append(Tile(_l("認証の期限切れ・期限間近"), expired + expiring, "vendors.index",
-                             {"cert": "expiring"}, alert=True))
+                             {"cert": "expiring", **({"unit": unit} if unit else {})}, alert=True))
     return result

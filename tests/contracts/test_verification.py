@@ -189,8 +189,10 @@ def test_a_returned_measure_goes_back_to_in_progress(officer, demo):
 
 def test_overdue_measures_are_flagged_on_the_contract_and_dashboard(officer, demo):
     dashboard = officer.get("/").get_data(as_text=True)
+    # The verifier's dashboard counts their unit (通信指令課), and its links keep that filter.
+    assert "表示の対象: 消防本部 › 通信指令課 の担当分" in dashboard
     assert 'href="/verification/findings?overdue=yes"' in dashboard
-    assert 'href="/verification/?state=overdue"' in dashboard
+    assert 'href="/verification/?state=overdue&amp;unit=' in dashboard
     listing = officer.get("/verification/findings?overdue=yes").get_data(as_text=True).split("<tbody>")[1]
     assert "R8-001" in listing
     page = officer.get(f"/contracts/{contract_id(demo, 'R8-001')}").get_data(as_text=True)
@@ -211,3 +213,14 @@ def test_procurement_reads_but_cannot_record(demo):
     assert client.post(f"/verification/contracts/{contract_id(demo, 'R8-002')}/start").status_code == 403
     with demo.app_context():
         assert db.session.scalar(select(func.count()).select_from(Verification)) == 2
+
+
+def test_dashboard_counts_the_users_unit_and_everything_for_auditors(demo):
+    auditor = demo.test_client()
+    login_as(auditor, "auditor", DEMO_PASSWORD)
+    html = auditor.get("/").get_data(as_text=True)
+    assert "表示の対象" not in html and 'href="/contracts/?gaps=yes"' in html
+    assert '<svg class="mt-2 panel-chart"' in html  # a chart per area
+    social = demo.test_client()
+    login_as(social, "social", DEMO_PASSWORD)  # 予防課: no contracts of its own
+    assert "表示の対象: 消防本部 › 予防課 の担当分" in social.get("/").get_data(as_text=True)

@@ -42,6 +42,8 @@ EXPECTED = {
     "verification.finding": CONTRACT_READERS,
     "verification.finding_evidence": CONTRACT_READERS,
     "verification.cycles": {Role.ADMIN},
+    "calendar.feed": PUBLIC,  # the secret in the URL is the key
+    "calendar": ANY,
     "cloud": set(Role),
     "social": {Role.ADMIN, Role.SOCIAL, Role.AUDITOR},
     "checklists": set(Role),
@@ -50,7 +52,8 @@ EXPECTED = {
 }
 # Downloads answer 404 where the demo record has no file attached.
 DOWNLOADS = {"vendors.certification_file", "contracts.document", "contracts.disposal_evidence",
-             "verification.evidence", "verification.finding_evidence"}
+             "verification.evidence", "verification.finding_evidence",
+             "calendar.feed"}  # and the feed, for a token nobody holds
 # Values for URL arguments that are not record ids.
 ARGUMENTS = {"contracts.exception_decide": {"decision": "approve"}, "verification.decide": {"decision": "accept"}}
 

@@ -25,7 +25,7 @@ def source_messages() -> set[str]:
         if path.is_file():
             method_map, directory = [(path.name, "python")], path.parent
         else:
-            method_map, directory = [("**.py", "python"), ("**.html", "jinja2")], path
+            method_map, directory = [("**.py", "python"), ("**.html", "jinja2"), ("**.txt", "jinja2")], path
         for filename, _lineno, message, _comments, _context in extract_from_dir(
                 directory, method_map, keywords=keywords, directory_filter=lambda _d: True):
             if path.is_file() and filename != path.name:

@@ -198,7 +198,7 @@ def test_certifications_expiring_are_flagged(demo):
     detail = client.get("/vendors/2").get_data(as_text=True)
     assert "期限切れ" in detail
     dashboard = client.get("/").get_data(as_text=True)
-    assert 'href="/vendors/?cert=expiring"' in dashboard
+    assert 'href="/vendors/?cert=expiring' in dashboard
 
 
 def test_auditor_reads_but_cannot_register(demo):

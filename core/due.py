@@ -1,0 +1,36 @@
+"""Due items: "what is due, for whom, by when".  Each domain registers a
+provider; the reminders and the calendar feed read this one interface."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+
+@dataclass(frozen=True)
+class DueItem:
+    key: str  # stable identity: kind, record and due date (a new due date is a new item)
+    kind: str
+    title: str
+    due_on: dt.date
+    owner_id: int | None  # the responsible user; None: administrators are told
+    endpoint: str
+    params: dict = field(default_factory=dict, hash=False, compare=False)
+
+
+_providers: list[Callable[[], Iterable[DueItem]]] = []
+
+
+def provider(build: Callable[[], Iterable[DueItem]]):
+    """Register a function returning the domain's open due items."""
+    _providers.append(build)
+    return build
+
+
+def all_items() -> list[DueItem]:
+    items = [item for build in _providers for item in build()]
+    return sorted(items, key=lambda item: (item.due_on, item.key))
+
+
+def items_for(user_id: int) -> list[DueItem]:
+    return [item for item in all_items() if item.owner_id == user_id]

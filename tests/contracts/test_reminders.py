@@ -1,0 +1,141 @@
+"""Reminders through a real SMTP server (aiosmtpd on 127.0.0.1) and the
+iCalendar feed read back with the icalendar package."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import socket
+from email import message_from_bytes, policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from icalendar import Calendar
+from sqlalchemy import select
+
+from contracts.models import Contract
+from core import reminders
+from core.db import db
+from core.due import DueItem, all_items
+from core.models import ReminderLog
+from tests.conftest import DEMO_PASSWORD, login_as
+
+
+class Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content, policy=policy.default)))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+@pytest.fixture
+def mailing_app(demo, smtp):
+    _inbox, port = smtp
+    demo.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_SENDER="itaku@example.lg.jp",
+                       BASE_URL="https://itaku.example.lg.jp")
+    return demo
+
+
+@pytest.mark.parametrize("days_left, expected", [
+    (31, None), (30, "30"), (8, "30"), (7, "7"), (1, "7"), (0, "0"), (-1, "overdue"), (-40, "overdue"),
+])
+def test_thresholds(days_left, expected):
+    on = dt.date(2026, 11, 26)
+    item = DueItem("k", "verification", "t", on + dt.timedelta(days=days_left), None, "dashboard.index")
+    assert reminders.threshold_for(item, on) == expected
+
+
+def test_one_digest_per_person_and_never_twice(mailing_app, smtp):
+    inbox, _port = smtp
+    app = mailing_app
+    runner = app.test_cli_runner()
+    with app.app_context():
+        due_now = [item for item in all_items() if reminders.threshold_for(item, dt.date.today()) is not None]
+        assert due_now, "the demo has items due"
+    first = runner.invoke(args=["remind"])
+    assert first.exit_code == 0, first.output
+    assert len(inbox.messages) >= 1
+    recipients = [tuple(rcpt) for rcpt, _message in inbox.messages]
+    assert len(recipients) == len(set(recipients))  # one digest per person
+    rcpt, message = next((r, m) for r, m in inbox.messages if r == ["procurement@example.lg.jp"])
+    body = message.get_content()
+    assert message["Subject"].startswith("[Itaku]") and "調達 花子 様" in body
+    assert "R8-001" in body and "期限超過" in body
+    assert "https://itaku.example.lg.jp/contracts/" in body
+    # Same day again: nothing new.
+    second = runner.invoke(args=["remind"])
+    assert "0 email(s)" in second.output
+    assert len(inbox.messages) == len(recipients)
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count()).select_from(ReminderLog)) >= len(due_now)
+
+
+def test_a_new_threshold_sends_again_only_that_item(mailing_app, smtp):
+    inbox, _port = smtp
+    app = mailing_app
+    with app.app_context():
+        item = DueItem("test:1", "verification", "テスト項目", dt.date(2026, 12, 31), None, "dashboard.index")
+        from core import due
+
+        due._providers.append(lambda: [item])
+        try:
+            before = len(inbox.messages)
+            reminders.run(on=dt.date(2026, 12, 1))  # 30 days left
+            texts = [m.get_content() for _r, m in inbox.messages[before:]]
+            assert any("テスト項目" in t for t in texts)
+            before = len(inbox.messages)
+            reminders.run(on=dt.date(2026, 12, 10))  # still the 30-day step: not again
+            assert not any("テスト項目" in m.get_content() for _r, m in inbox.messages[before:])
+            reminders.run(on=dt.date(2026, 12, 24))  # 7 days left: again
+            assert any("テスト項目" in m.get_content() for _r, m in inbox.messages[before:])
+        finally:
+            due._providers.remove(due._providers[-1])
+
+
+def test_items_without_a_responsible_person_go_to_admins(mailing_app, smtp):
+    inbox, _port = smtp
+    app = mailing_app
+    with app.app_context():
+        contract = db.session.scalar(select(Contract).where(Contract.number == "R8-002"))
+        contract.officer_id = None
+        db.session.commit()
+    app.test_cli_runner().invoke(args=["remind"])
+    admin_mail = [m.get_content() for r, m in inbox.messages if r == ["admin@example.lg.jp"]]
+    assert admin_mail and "R8-002" in admin_mail[0]
+
+
+def test_calendar_feed_lists_the_users_due_dates_and_can_be_revoked(demo):
+    client = demo.test_client()
+    login_as(client, "procurement", DEMO_PASSWORD)
+    page = client.post("/account/calendar", follow_redirects=True).get_data(as_text=True)
+    token = re.search(r"/calendar/([A-Za-z0-9_-]+)\.ics", page).group(1)
+    anonymous = demo.test_client()
+    response = anonymous.get(f"/calendar/{token}.ics")
+    assert response.status_code == 200 and response.mimetype == "text/calendar"
+    calendar = Calendar.from_ical(response.data)
+    events = list(calendar.walk("VEVENT"))
+    summaries = [str(event["summary"]) for event in events]
+    assert any("R8-001" in s for s in summaries) and any(s.startswith("措置期限") for s in summaries)
+    assert all(isinstance(event.decoded("dtstart"), dt.date) for event in events)
+    # Only the hash is stored.
+    from core.models import User
+
+    with demo.app_context():
+        stored = db.session.scalar(select(User.calendar_token_hash).where(User.username == "procurement"))
+        assert stored and token not in stored
+    client.post("/account/calendar/revoke")
+    assert anonymous.get(f"/calendar/{token}.ics").status_code == 404
+    assert anonymous.get("/calendar/not-a-token.ics").status_code == 404
