@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from core import audit, files
@@ -68,12 +68,21 @@ def detail(vendor_id: int):
 
 def _detail(vendor: Vendor, contact_form: ContactForm | None = None, status_code: int = 200):
     from contracts import rules as contract_rules  # contracts build on vendors, not the reverse
-    from contracts.models import Contract
+    from contracts import verification as checks
+    from contracts.models import Contract, Finding, Verification
 
     contracts = db.session.scalars(select(Contract).where(Contract.vendor_id == vendor.id)
                                    .order_by(Contract.start_on.desc())).all()
     gaps = {c.id: contract_rules.clause_gaps(c) for c in contracts if contract_rules.is_live(c)}
+    schedule = {row.contract.id: row for row in checks.schedule(contracts)}
+    late = dict(db.session.execute(select(Finding.contract_id, func.count()).where(
+        Finding.contract_id.in_([c.id for c in contracts]), checks.overdue_measures())
+        .group_by(Finding.contract_id)).all())
+    latest = db.session.scalars(select(Verification).join(Contract).where(
+        Contract.vendor_id == vendor.id, Verification.status == checks.VerificationStatus.SUBMITTED)
+        .order_by(Verification.performed_on.desc()).limit(1)).first()
     return render_template("vendors/detail.html", vendor=vendor, contracts=contracts, gaps=gaps,
+                           schedule=schedule, late=late, latest=latest,
                            contact_form=contact_form or ContactForm(), actions=CSRFForm(),
                            deletable=not services.has_history(vendor),
                            audit_entries=audit.history(vendor, *vendor.contacts, *vendor.certifications,

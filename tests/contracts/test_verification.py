@@ -224,3 +224,25 @@ def test_dashboard_counts_the_users_unit_and_everything_for_auditors(demo):
     social = demo.test_client()
     login_as(social, "social", DEMO_PASSWORD)  # 予防課: no contracts of its own
     assert "表示の対象: 消防本部 › 予防課 の担当分" in social.get("/").get_data(as_text=True)
+
+
+def test_the_vendor_page_shows_the_latest_check_and_late_measures(officer, demo):
+    from contracts.models import Contract
+
+    with demo.app_context():
+        vendor_id = db.session.scalar(select(Contract.vendor_id).where(Contract.number == "R8-001"))
+    page = officer.get(f"/vendors/{vendor_id}").get_data(as_text=True)
+    assert "期限を過ぎた措置があります（1件）" in page and "最新の確認" in page and "実地確認" not in page
+
+
+def test_admin_sets_the_default_cycle_per_level(demo):
+    from core.models import ClassificationLevel
+
+    admin = demo.test_client()
+    login_as(admin, "admin", DEMO_PASSWORD)
+    with demo.app_context():
+        c2 = db.session.scalar(select(ClassificationLevel.id).where(ClassificationLevel.code == "C2"))
+    admin.post("/verification/cycles", data={f"cycle-{c2}": "monthly"})
+    page = admin.get("/verification/").get_data(as_text=True)
+    row = page.split("R8-002")[1].split("</tr>")[0]
+    assert "毎月" in row
