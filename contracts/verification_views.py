@@ -327,7 +327,7 @@ def dashboard_panel(user) -> Panel:
         Tile(_l("確認の期限超過"), overdue, "verification.index", {"state": "overdue", **scoped}, alert=True),
         Tile(_l("30日以内に確認期限"), soon, "verification.index", {"state": "due_soon", **scoped}, alert=True),
         Tile(_l("期限を過ぎた措置"), late_measures, "verification.findings", {"overdue": "yes"}, alert=True),
-        Tile(_l("未完了の措置"), open_measures, "verification.findings", {}, alert=True),
+        Tile(_l("未完了の措置"), open_measures, "verification.findings", {}, in_chart=False),
         *[Tile(status.label, by_status.get(status, 0), "verification.findings", {"status": status.value})
           for status in MeasureStatus],
     ])

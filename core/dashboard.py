@@ -22,6 +22,7 @@ class Tile:
     endpoint: str
     params: dict = field(default_factory=dict)
     alert: bool = False  # needs attention: shown with a word and an icon, not colour alone
+    in_chart: bool = True  # a by-status count drawn in the panel's chart (alerts never are)
 
 
 @dataclass
@@ -33,7 +34,7 @@ class Panel:
     @property
     def chart(self) -> list[Tile]:
         """The by-status counts drawn as the panel's bar chart."""
-        return [tile for tile in self.tiles if not tile.alert]
+        return [tile for tile in self.tiles if tile.in_chart and not tile.alert]
 
     @property
     def chart_max(self) -> int:
