@@ -93,3 +93,20 @@ def test_sqlite_connections_enforce_foreign_keys_and_use_wal(app):
     with app.app_context():
         assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_page_titles_are_plain_text(demo):
+    """A title block must hold a title, not markup (a slipped block once put a
+    whole section into <title>)."""
+    import re
+
+    client = demo.test_client()
+    login_as(client, "admin", DEMO_PASSWORD)
+    for endpoint, method, url in routes(demo):
+        if method != "GET":
+            continue
+        response = client.get(url)
+        response.close()
+        if response.status_code == 200 and response.mimetype == "text/html":
+            title = re.search(r"<title>(.*?)</title>", response.get_data(as_text=True), re.S).group(1)
+            assert "<" not in title and len(title) < 200, url
