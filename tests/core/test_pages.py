@@ -102,7 +102,7 @@ def test_page_titles_are_plain_text(demo):
 
     client = demo.test_client()
     login_as(client, "admin", DEMO_PASSWORD)
-    for endpoint, method, url in routes(demo):
+    for _endpoint, method, url in routes(demo):
         if method != "GET":
             continue
         response = client.get(url)
