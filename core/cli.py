@@ -105,3 +105,7 @@ def remind():
     audit.set_actor(audit.Actor(None, "remind"))
     outcome = run()
     click.echo(f"Reminders: {outcome.sent} email(s), {outcome.items} item(s).")
+    if outcome.failed:
+        for failure in outcome.failed:
+            click.echo(f"  not sent (will retry next run): {failure}", err=True)
+        sys.exit(1)

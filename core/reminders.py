@@ -5,7 +5,7 @@ threshold.  Items nobody is responsible for go to the administrators.
 from __future__ import annotations
 
 import smtplib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 
 from flask import current_app, render_template, url_for
@@ -35,6 +35,7 @@ def threshold_for(item: DueItem, on) -> str | None:
 class Outcome:
     sent: int = 0  # emails
     items: int = 0  # item lines in them
+    failed: list[str] = field(default_factory=list)  # "user: reason" for sends that failed
 
 
 def _recipients(item: DueItem, users: dict[int, User], admins: list[User]) -> list[User]:
@@ -62,8 +63,14 @@ def run(on=None) -> Outcome:
     for user_id, entries in digests.items():
         user = users[user_id]
         # Links are built as if for a request to BASE_URL (commands have none).
-        with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
-            _send(user, entries, on)
+        try:
+            with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
+                _send(user, entries, on)
+        except (smtplib.SMTPException, OSError) as error:
+            # Nothing is recorded for this person: the next run tries again.
+            current_app.logger.error("reminder to %s failed: %s", user.username, error)
+            outcome.failed.append(f"{user.username}: {error}")
+            continue
         for item, step in entries:
             if (item.key, step) not in already:
                 db.session.add(ReminderLog(item_key=item.key, threshold=step, recipient_id=user.id))

@@ -139,3 +139,14 @@ def test_calendar_feed_lists_the_users_due_dates_and_can_be_revoked(demo):
     client.post("/account/calendar/revoke")
     assert anonymous.get(f"/calendar/{token}.ics").status_code == 404
     assert anonymous.get("/calendar/not-a-token.ics").status_code == 404
+
+
+def test_an_unreachable_mail_server_records_nothing_and_says_so(demo):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]  # nothing listens here once the probe closes
+    demo.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=closed_port)
+    result = demo.test_cli_runner().invoke(args=["remind"])
+    assert result.exit_code == 1 and "not sent (will retry next run)" in result.output
+    with demo.app_context():
+        assert db.session.scalar(select(db.func.count()).select_from(ReminderLog)) == 0
