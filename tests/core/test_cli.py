@@ -87,8 +87,8 @@ def test_backup_restores_every_record(demo, tmp_path):
         assert result.exit_code != 0 and "pg_dump" in result.output
         return
     storage = Path(demo.config["STORAGE_PATH"])
-    (storage / "ab").mkdir(parents=True)
-    (storage / "ab" / "evidence.pdf").write_bytes(b"%PDF-1.4 demo")
+    (storage / "ab").mkdir(parents=True, exist_ok=True)  # the demo stores files in such folders too
+    (storage / "ab" / "test-evidence.pdf").write_bytes(b"%PDF-1.4 demo")
     runner = demo.test_cli_runner()
     result = runner.invoke(args=["backup", str(tmp_path / "backups")])
     assert result.exit_code == 0, result.output
@@ -101,7 +101,7 @@ def test_backup_restores_every_record(demo, tmp_path):
     restored = create_app({**BASE_CONFIG, "DATABASE_URL": f"sqlite:///{restored_db}",
                            "STORAGE_PATH": str(copy / "files")})
     assert table_counts(restored) == table_counts(demo)
-    assert (copy / "files" / "ab" / "evidence.pdf").read_bytes() == b"%PDF-1.4 demo"
+    assert (copy / "files" / "ab" / "test-evidence.pdf").read_bytes() == b"%PDF-1.4 demo"
     verify = restored.test_cli_runner().invoke(args=["audit-verify"])
     assert verify.exit_code == 0
     login_as(restored.test_client(), "auditor", DEMO_PASSWORD)
