@@ -163,3 +163,38 @@ def test_record_history_shows_on_its_page(demo):
     html = client.get("/vendors/1").get_data(as_text=True)
     history = html[html.index('id="history-heading"'):]
     assert "登録" in history and "ドウオウジョウホウシステム" in history
+
+
+def test_concurrent_writers_never_fork_the_chain(app):
+    """Several workers (threads here, processes or servers in production)
+    append at once: the head row serialises them, so the chain stays whole."""
+    import threading
+
+    from core import audit as trail
+
+    workers, each = 6, 15
+    errors = []
+
+    def work(n):
+        try:
+            with app.app_context():
+                for i in range(each):
+                    trail.set_actor(trail.Actor(None, f"worker{n}"))
+                    db.session.add(OrgUnit(name=f"並行{n}-{i}"))
+                    db.session.flush()
+                    trail.log("print", object_type="test", object_id=f"{n}-{i}")
+                    db.session.commit()
+        except Exception as error:  # reported below, with the thread's own traceback lost
+            errors.append(repr(error))
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with app.app_context():
+        report = audit.verify_chain(db.session.connection())
+        assert report.ok and report.checked == workers * each * 2
+        seqs = db.session.scalars(select(AuditEntry.seq).order_by(AuditEntry.seq)).all()
+        assert seqs == list(range(1, workers * each * 2 + 1))
