@@ -102,7 +102,9 @@ def unit_choices(include_blank: bool = True):
     from core.models import OrgUnit
 
     units = db.session.scalars(select(OrgUnit).where(OrgUnit.active).order_by(OrgUnit.sort_order, OrgUnit.id)).all()
-    choices = [(u.id, u.path) for u in units]
+    from core.i18n import locale_code
+
+    choices = [(u.id, u.path_in(locale_code())) for u in units]
     return ([("", _l("（選択してください）"))] if include_blank else []) + choices
 
 

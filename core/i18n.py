@@ -57,3 +57,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["LOCALES"] = LOCALES
     app.jinja_env.globals["locale_code"] = locale_code
     app.jinja_env.globals["today"] = today
+    app.jinja_env.filters["unit_path"] = lambda unit: unit.path_in(locale_code()) if unit is not None else "—"

@@ -67,7 +67,15 @@ class OrgUnit(Audited, TimestampMixin, VersionMixin, db.Model):
     @property
     def path(self) -> str:
         """消防本部 › 総務課"""
-        return f"{self.parent.name} › {self.name}" if self.parent else self.name
+        return self.path_in("ja")
+
+    def label(self, locale: str = "ja") -> str:
+        return self.name_en if locale.startswith("en") and self.name_en else self.name
+
+    def path_in(self, locale: str = "ja") -> str:
+        """The unit under its parent, in the reader's language where an
+        English name is recorded."""
+        return f"{self.parent.label(locale)} › {self.label(locale)}" if self.parent else self.label(locale)
 
     def __str__(self) -> str:
         return self.name
