@@ -18,7 +18,6 @@ from contracts.models import (
     Method,
     Result,
     Verification,
-    VerificationStatus,
 )
 from contracts.schedule import Cycle, DueState
 from core import audit, files
@@ -331,6 +330,3 @@ def dashboard_panel(user) -> Panel:
         *[Tile(status.label, by_status.get(status, 0), "verification.findings", {"status": status.value})
           for status in MeasureStatus],
     ])
-
-
-__all__ = ["bp", "VerificationStatus"]
