@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from cloud.models import Agreement, CloudService, ServiceStatus
 from core import audit
@@ -27,7 +28,8 @@ LIST = ListView(
 @bp.route("/")
 @access(ALL_ROLES)
 def index():
-    pagination, state = LIST.apply(select(CloudService))
+    pagination, state = LIST.apply(select(CloudService).options(
+        selectinload(CloudService.vendor), selectinload(CloudService.ceiling)))
     return render_template("cloud/index.html", pagination=pagination, state=state,
                            statuses=ServiceStatus.choices(), agreements=Agreement.choices())
 

@@ -139,6 +139,3 @@ class ReportDoneForm(FlaskForm):
     evidence = FileField(_l("完了を示す証拠（PDF・画像・Office文書、20MBまで）"),
                          validators=[FileRequired(message=_l("完了を示す証拠ファイルを添付してください。"))])
 
-
-class CycleForm(FlaskForm):
-    """Default verification cycle per classification level (admin)."""

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, select
+from sqlalchemy.orm import selectinload
 
 from contracts.models import (
     NONCONFORMING,
@@ -74,7 +75,8 @@ def schedule(contracts: list[Contract], on: dt.date | None = None) -> list[Sched
 
 
 def contracts_under_verification(unit_id: int | None = None) -> list[Contract]:
-    stmt = select(Contract).where(Contract.status.in_(UNDER_VERIFICATION)).order_by(Contract.number)
+    stmt = (select(Contract).where(Contract.status.in_(UNDER_VERIFICATION)).order_by(Contract.number)
+            .options(selectinload(Contract.vendor), selectinload(Contract.classification)))
     if unit_id is not None:
         stmt = stmt.where(Contract.unit_id == unit_id)
     return db.session.scalars(stmt).all()
@@ -240,7 +242,8 @@ def _due_items():
                           title=f"確認期限 {contract.number} {contract.title}（{contract.vendor.name}）",
                           due_on=row.due, owner_id=contract.officer_id, endpoint="contracts.detail",
                           params={"contract_id": contract.id})
-    open_findings = db.session.scalars(select(Finding).where(Finding.status != MeasureStatus.ACCEPTED)).all()
+    open_findings = db.session.scalars(select(Finding).where(Finding.status != MeasureStatus.ACCEPTED).options(
+        selectinload(Finding.contract), selectinload(Finding.clause))).all()
     for finding in open_findings:
         yield DueItem(key=f"measure:{finding.id}:{finding.due_on.isoformat()}", kind="measure",
                       title=f"措置期限 {finding.contract.number} {finding.clause.code}: {finding.measure[:60]}",

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from contracts import verification as service
 from contracts.forms import MeasureForm, ReportDoneForm, VerificationForm
@@ -24,10 +25,10 @@ from core import audit, files
 from core.auth import CONTRACT_READERS, access
 from core.dashboard import Panel, Tile, panel, scope_unit
 from core.db import db
-from core.forms import CSRFForm, select_choices, unit_choices
+from core.forms import STALE_MESSAGE, CSRFForm, unit_choices, user_choices
 from core.i18n import locale_code
 from core.lists import ListView, enum_filter, id_filter
-from core.models import ClassificationLevel, Role, User
+from core.models import ClassificationLevel, Role
 from core.timeutil import today
 
 bp = Blueprint("verification", __name__, url_prefix="/verification")
@@ -47,7 +48,9 @@ def index():
     if state is not None:
         rows = [row for row in rows if row.state is state]
     rows.sort(key=lambda row: (row.due is None, row.due or today()))
-    recent = db.session.scalars(select(Verification).order_by(Verification.id.desc()).limit(10)).all()
+    recent = db.session.scalars(select(Verification).options(
+        selectinload(Verification.contract), selectinload(Verification.verifier))
+        .order_by(Verification.id.desc()).limit(10)).all()
     return render_template("verification/index.html", rows=rows, recent=recent, states=DueState.choices(),
                            units=unit_choices(include_blank=False), state=state, unit=unit,
                            actions=CSRFForm(), can_record=current_user.has_role(VERIFIERS))
@@ -103,7 +106,7 @@ def edit(verification_id: int):
     entries = [(entry, by_id.get(_int(entry.form.result_id.data))) for entry in form.rows]
     if form.validate_on_submit():
         if form.is_stale(verification):
-            flash(_("これは他の利用者が先に更新しました。最新の内容を表示しています。必要なら改めて変更してください。"), "warning")
+            flash(STALE_MESSAGE, "warning")
             return redirect(url_for("verification.edit", verification_id=verification.id))
         try:
             results = {row.id: (Result(entry.form.result.data), entry.form.comment.data)
@@ -186,7 +189,8 @@ FINDINGS = ListView(
 @bp.route("/findings")
 @access(CONTRACT_READERS)
 def findings():
-    pagination, state = FINDINGS.apply(select(Finding))
+    pagination, state = FINDINGS.apply(select(Finding).options(
+        selectinload(Finding.contract), selectinload(Finding.clause), selectinload(Finding.owner)))
     return render_template("verification/findings.html", pagination=pagination, state=state,
                            statuses=MeasureStatus.choices(), overdue_choices=[("yes", _("期限超過のみ"))],
                            locale=locale_code(), today=today())
@@ -195,8 +199,7 @@ def findings():
 def _finding_page(finding: Finding, *, measure_form=None, report_form=None, status_code=200):
     if measure_form is None:
         measure_form = MeasureForm(obj=finding, version=finding.version)
-    users = db.session.scalars(select(User).where(User.active).order_by(User.display_name)).all()
-    measure_form.owner_id.choices = select_choices([("", "—")] + [(u.id, u.display_name) for u in users])
+    measure_form.owner_id.choices = user_choices("—")
     return render_template(
         "verification/finding.html", finding=finding, measure_form=measure_form,
         report_form=report_form or ReportDoneForm(), decision_form=CSRFForm(), locale=locale_code(),
@@ -215,11 +218,10 @@ def finding(finding_id: int):
 def measure(finding_id: int):
     item = db.get_or_404(Finding, finding_id)
     form = MeasureForm()
-    users = db.session.scalars(select(User.id)).all()
-    form.owner_id.choices = select_choices([("", "—")] + [(u, str(u)) for u in users])
+    form.owner_id.choices = user_choices("—")
     if form.validate_on_submit():
         if form.is_stale(item):
-            flash(_("これは他の利用者が先に更新しました。最新の内容を表示しています。必要なら改めて変更してください。"), "warning")
+            flash(STALE_MESSAGE, "warning")
             return _finding_page(item, status_code=409)
         try:
             service.update_measure(item, measure=form.measure.data, owner_id=form.owner_id.data,

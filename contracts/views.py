@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager, selectinload
 
 from contracts import rules
 from contracts.forms import (
@@ -26,10 +27,10 @@ from core.approvals import Approval
 from core.auth import CONTRACT_READERS, access
 from core.dashboard import Panel, Tile, panel, scope_unit, status_panel
 from core.db import db
-from core.forms import STALE_MESSAGE, CSRFForm, select_choices, unit_choices
+from core.forms import STALE_MESSAGE, CSRFForm, select_choices, unit_choices, user_choices
 from core.i18n import locale_code
 from core.lists import ListView, enum_filter, id_filter
-from core.models import ClassificationLevel, Role, User
+from core.models import ClassificationLevel, Role
 from core.parts import delete_owned
 from core.timeutil import today, utcnow
 from vendors.models import Vendor
@@ -78,7 +79,8 @@ def _level_choices(axis: str, blank: str | None = None):
 @bp.route("/")
 @access(CONTRACT_READERS)
 def index():
-    pagination, state = LIST.apply(select(Contract).join(Contract.vendor))
+    pagination, state = LIST.apply(select(Contract).join(Contract.vendor).options(
+        contains_eager(Contract.vendor), selectinload(Contract.classification)))
     vendors = [(v.id, v.name) for v in db.session.scalars(select(Vendor).order_by(Vendor.kana))]
     levels = [(lv.id, lv.label(locale_code())) for lv in _levels("confidentiality")]
     gap_ids = set(db.session.scalars(select(Contract.id).where(
@@ -128,8 +130,7 @@ def _contract_form(contract: Contract | None = None, **kwargs) -> ContractForm:
     vendors = db.session.scalars(select(Vendor).order_by(Vendor.kana)).all()
     form.vendor_id.choices = select_choices([("", _("（選択してください）"))] + [(v.id, v.name) for v in vendors])
     form.unit_id.choices = select_choices(unit_choices())
-    officers = db.session.scalars(select(User).where(User.active).order_by(User.display_name)).all()
-    form.officer_id.choices = select_choices([("", _("（選択してください）"))] + [(u.id, u.display_name) for u in officers])
+    form.officer_id.choices = user_choices(_("（選択してください）"))
     form.classification_id.choices = _level_choices("confidentiality", _("（選択してください）"))
     form.integrity_id.choices = _level_choices("integrity", "—")
     form.availability_id.choices = _level_choices("availability", "—")

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from core import accounts, audit
 from core.auth import access
@@ -63,7 +64,7 @@ def index():
 @bp.route("/users")
 @access(Role.ADMIN)
 def users():
-    pagination, state = USERS.apply(select(User))
+    pagination, state = USERS.apply(select(User).options(selectinload(User.unit).selectinload(OrgUnit.parent)))
     return render_template("admin/users.html", pagination=pagination, state=state,
                            units=unit_choices(include_blank=False), roles=_role_choices(), form=CSRFForm())
 

@@ -108,6 +108,17 @@ def unit_choices(include_blank: bool = True):
     return ([("", _l("（選択してください）"))] if include_blank else []) + choices
 
 
+def user_choices(blank) -> list:
+    """Active users as form options, after a blank one labelled ``blank``."""
+    from sqlalchemy import select
+
+    from core.db import db
+    from core.models import User
+
+    users = db.session.scalars(select(User).where(User.active).order_by(User.display_name)).all()
+    return select_choices([("", blank)] + [(u.id, u.display_name) for u in users])
+
+
 def coerce_int_or_none(value):
     return int(value) if value not in (None, "", "None") else None
 

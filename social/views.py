@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from core import audit
 from core.auth import SOCIAL_READERS, access
@@ -27,7 +28,7 @@ LIST = ListView(
 @bp.route("/")
 @access(SOCIAL_READERS)
 def index():
-    pagination, state = LIST.apply(select(SocialAccount))
+    pagination, state = LIST.apply(select(SocialAccount).options(selectinload(SocialAccount.responsible)))
     return render_template("social/index.html", pagination=pagination, state=state,
                            statuses=AccountStatus.choices(), platforms=Platform.choices())
 

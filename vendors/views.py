@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from core import audit, files
 from core.auth import CONTRACT_READERS, access
@@ -16,7 +17,7 @@ from core.db import db
 from core.forms import STALE_MESSAGE, CSRFForm, select_choices, unit_choices
 from core.i18n import locale_code
 from core.lists import ListView, enum_filter, id_filter
-from core.models import Role
+from core.models import OrgUnit, Role
 from core.parts import delete_owned
 from vendors import services
 from vendors.forms import CertificationForm, ContactForm, SelectionForm, VendorForm
@@ -54,7 +55,7 @@ LIST = ListView(
 @bp.route("/")
 @access(CONTRACT_READERS)
 def index():
-    pagination, state = LIST.apply(select(Vendor))
+    pagination, state = LIST.apply(select(Vendor).options(selectinload(Vendor.unit).selectinload(OrgUnit.parent)))
     return render_template("vendors/index.html", pagination=pagination, state=state,
                            statuses=VendorStatus.choices(), units=unit_choices(include_blank=False),
                            certs=[("expiring", _("期限切れ・60日以内に期限"))])
