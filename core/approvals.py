@@ -20,7 +20,13 @@ from core.timeutil import utcnow
 class Decision(LabelledEnum):
     PENDING = "pending", _l("承認待ち")
     APPROVED = "approved", _l("承認")
+    CONDITIONAL = "conditional", _l("条件付承認")
     REJECTED = "rejected", _l("却下")
+    WITHDRAWN = "withdrawn", _l("取下げ")
+
+    @property
+    def granted(self) -> bool:
+        return self in (Decision.APPROVED, Decision.CONDITIONAL)
 
 
 class ApprovalError(ValueError):
@@ -58,17 +64,40 @@ def request(kind: str, subject, *, reason: str, requester: User, details: dict |
     return approval
 
 
-def decide(approval: Approval, *, approver: User, approve: bool, comment: str | None = None) -> Approval:
-    """Approve or reject a pending request.  Refused when the approver asked
-    for it themselves, or when it has been decided already."""
+def decide(approval: Approval, *, approver: User, approve: bool, comment: str | None = None,
+           conditional: bool = False, details: dict | None = None) -> Approval:
+    """Approve (``conditional``: with conditions, stated in the comment) or
+    reject a pending request; ``details`` are stored with the decision.
+    Refused when the approver asked for it themselves, or when it has been
+    decided already."""
     if approval.decision is not Decision.PENDING:
         raise ApprovalError(_l("この申請は既に決定済みです。"))
     if approval.requested_by_id == approver.id:
         raise ApprovalError(_l("申請者本人は承認できません。別の担当者が承認してください。"))
-    approval.decision = Decision.APPROVED if approve else Decision.REJECTED
+    if not approve:
+        outcome = Decision.REJECTED
+    else:
+        outcome = Decision.CONDITIONAL if conditional else Decision.APPROVED
+    approval.decision = outcome
     approval.approver_id = approver.id
     approval.comment = comment or None
     approval.decided_at = utcnow()
-    audit.label(approval, "approve" if approve else "reject")
+    if details:
+        approval.details = {**(approval.details or {}), **details}
+    audit.label(approval, {Decision.APPROVED: "approve", Decision.CONDITIONAL: "approve_conditional",
+                           Decision.REJECTED: "reject"}[outcome])
+    db.session.flush()
+    return approval
+
+
+def withdraw(approval: Approval, *, user: User, comment: str | None = None) -> Approval:
+    """Close a pending request without a decision (its subject was retired)."""
+    if approval.decision is not Decision.PENDING:
+        raise ApprovalError(_l("この申請は既に決定済みです。"))
+    approval.decision = Decision.WITHDRAWN
+    approval.approver_id = user.id
+    approval.comment = comment or None
+    approval.decided_at = utcnow()
+    audit.label(approval, "withdraw")
     db.session.flush()
     return approval

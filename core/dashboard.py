@@ -43,10 +43,11 @@ class Panel:
 
 def scope_unit(user) -> int | None:
     """Whose items the dashboard counts: the user's unit, or every unit (None)
-    for administrators and auditors, and for users without a unit."""
+    for administrators, auditors and approvers (who decide for every unit),
+    and for users without a unit."""
     from core.models import Role
 
-    return None if user.has_role(Role.ADMIN, Role.AUDITOR) else user.unit_id
+    return None if user.has_role(Role.ADMIN, Role.AUDITOR, Role.APPROVER) else user.unit_id
 
 
 _panels: list[tuple[int, Callable[[object], Panel]]] = []

@@ -22,6 +22,9 @@ class Role(str, enum.Enum):
     VERIFIER = "verifier"
     SOCIAL = "social"
     AUDITOR = "auditor"
+    # The approver right: decides requests that need four eyes (cloud services,
+    # operating procedures) besides administrators.
+    APPROVER = "approver"
 
     @property
     def label(self) -> str:
@@ -34,6 +37,7 @@ ROLE_LABELS = {
     Role.VERIFIER: _l("確認担当"),
     Role.SOCIAL: _l("SNS担当"),
     Role.AUDITOR: _l("監査担当"),
+    Role.APPROVER: _l("承認者"),
 }
 
 
