@@ -1,46 +1,449 @@
+"""外部サービス: the register, its usage rules and the approval workflow.
+Load → authorise (the access rule) → validate → rules → commit → redirect."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from flask_login import current_user
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from cloud.models import Agreement, CloudService, ServiceStatus
+from cloud import checklist, rules
+from cloud.forms import (
+    DecisionForm,
+    InformationForm,
+    ResubmitForm,
+    RetireForm,
+    ReviewForm,
+    ServiceForm,
+    UsageRulesForm,
+)
+from cloud.models import (
+    IN_USE,
+    Agreement,
+    CloudInformation,
+    CloudService,
+    CloudServiceUnit,
+    DataLocation,
+    InformationState,
+    IsmapListing,
+    ServiceModel,
+    ServiceStatus,
+    Track,
+)
+from contracts.models import Contract
 from core import audit
+from core.approvals import ApprovalError
 from core.auth import ALL_ROLES, access
-from core.dashboard import Panel, panel, status_panel
+from core.dashboard import Panel, Tile, panel, scope_unit
 from core.db import db
+from core.forms import STALE_MESSAGE, CSRFForm, select_choices, unit_choices, user_choices
+from core.i18n import locale_code
 from core.lists import ListView, enum_filter
+from core.models import ClassificationLevel, OrgUnit, Role
+from core.timeutil import today, utcnow
+from vendors.models import Vendor
 
 bp = Blueprint("cloud", __name__, url_prefix="/cloud")
 
+# Who registers services and asks for their approval, and who decides.
+WRITERS = Role.PROCUREMENT
+DECIDERS = frozenset({Role.ADMIN, Role.APPROVER})
+
+rules.register_due_items()
+
+
+def _track_filter(stmt, value):
+    track = Track.parse(value)
+    return stmt.where(rules.track_expr(track)) if track else stmt
+
+
+def _flag_filter(stmt, value):
+    return stmt.where(rules.flag_expr(value)) if value in rules.FLAG_EXPRESSIONS else stmt
+
+
+def _unit_filter(stmt, value):
+    return stmt.where(rules.used_by_unit_expr(int(value))) if value.isdigit() else stmt
+
+
 LIST = ListView(
-    search=[CloudService.name, CloudService.provider_name],
+    search=[CloudService.name, CloudService.provider_name, Vendor.name],
     filters={
         "status": enum_filter(CloudService.status, ServiceStatus),
         "agreement": enum_filter(CloudService.agreement, Agreement),
+        "track": _track_filter,
+        "flag": _flag_filter,
+        "unit": _unit_filter,
     },
-    sorts={"name": CloudService.name, "status": CloudService.status, "review": CloudService.next_review_on},
+    sorts={"name": CloudService.name, "status": CloudService.status, "review": CloudService.next_review_on,
+           "updated": CloudService.updated_at},
     default_sort="name",
 )
+
+
+def flag_choices():
+    return [("over", _("取扱上限超過")), ("terms", _("約款型で機密性2以上")),
+            ("overdue", _("見直し期限超過")), ("ismap", _("ISMAP登録の期限切れ"))]
 
 
 @bp.route("/")
 @access(ALL_ROLES)
 def index():
-    pagination, state = LIST.apply(select(CloudService).options(
-        selectinload(CloudService.vendor), selectinload(CloudService.ceiling)))
-    return render_template("cloud/index.html", pagination=pagination, state=state,
-                           statuses=ServiceStatus.choices(), agreements=Agreement.choices())
+    pagination, state = LIST.apply(
+        select(CloudService).outerjoin(CloudService.vendor).options(
+            selectinload(CloudService.vendor), selectinload(CloudService.ceiling)))
+    return render_template(
+        "cloud/index.html", pagination=pagination, state=state,
+        flags=rules.flags_of([s.id for s in pagination.items]), class2=rules.class2_rank(),
+        statuses=ServiceStatus.choices(), agreements=Agreement.choices(), tracks=Track.choices(),
+        flag_choices=flag_choices(), units=unit_choices(include_blank=False),
+        can_write=current_user.has_role(WRITERS))
+
+
+def _levels():
+    return db.session.scalars(select(ClassificationLevel).where(
+        ClassificationLevel.axis == "confidentiality", ClassificationLevel.active)
+        .order_by(ClassificationLevel.rank.desc())).all()
+
+
+def _level_choices(blank: str):
+    return select_choices([("", blank)] + [(level.id, level.label(locale_code())) for level in _levels()])
+
+
+def _service(service_id: int) -> CloudService:
+    return db.get_or_404(CloudService, service_id, options=[
+        selectinload(CloudService.information).selectinload(CloudInformation.classification),
+        selectinload(CloudService.unit_links).selectinload(CloudServiceUnit.unit).selectinload(OrgUnit.parent),
+        selectinload(CloudService.rule_versions)])
 
 
 @bp.route("/<int:service_id>")
 @access(ALL_ROLES)
 def detail(service_id: int):
-    service = db.get_or_404(CloudService, service_id)
-    return render_template("cloud/detail.html", service=service, audit_entries=audit.history(service))
+    return _detail(_service(service_id))
 
+
+def _detail(service: CloudService, *, info_form=None, resubmit_form=None, review_form=None, retire_form=None,
+            status_code=200):
+    history = rules.approvals_for(service)
+    previous = rules.last_granted(service) if service.status is ServiceStatus.REQUESTED else None
+    info_form = info_form or InformationForm()
+    info_form.classification_id.choices = _level_choices(_("（選択してください）"))
+    levels = {level.code: level for level in _levels()}
+    return render_template(
+        "cloud/detail.html", service=service, flags=rules.flags(service), track=rules.track(service),
+        blockers=rules.blockers(service), warning_codes=rules.warnings(service), warning_texts=rules.WARNINGS,
+        approvals=history, pending=next((a for a in history if a.decision.value == "pending"), None),
+        previous=previous, levels=levels, info_form=info_form, locale=locale_code(),
+        resubmit_form=resubmit_form or ResubmitForm(), review_form=review_form or ReviewForm(reviewed_on=today()),
+        retire_form=retire_form or RetireForm(), checklist_items=checklist.BY_CODE,
+        answers={answer.value: answer.label for answer in checklist.Answer}, can_write=current_user.has_role(WRITERS),
+        can_decide=current_user.has_role(*DECIDERS), in_use=service.status in IN_USE,
+        audit_entries=audit.history(service, *service.information, *service.rule_versions, *history),
+    ), status_code
+
+
+def _service_form(service: CloudService | None = None, **kwargs) -> ServiceForm:
+    form = ServiceForm(obj=service, **kwargs)
+    if service is not None and "formdata" not in kwargs and not form.is_submitted():
+        form.unit_ids.data = [link.unit_id for link in service.unit_links]
+    vendors = db.session.scalars(select(Vendor).order_by(Vendor.kana)).all()
+    form.vendor_id.choices = select_choices([("", _("（委託事業者でない）"))] + [(v.id, v.name) for v in vendors])
+    contracts = db.session.scalars(select(Contract).order_by(Contract.number)).all()
+    form.contract_id.choices = select_choices([("", "—")] + [(c.id, f"{c.number} {c.title}") for c in contracts])
+    form.ceiling_id.choices = _level_choices(_("（選択してください）"))
+    form.administrator_id.choices = user_choices(_("（未定）"))
+    form.unit_ids.choices = select_choices(unit_choices(include_blank=False))
+    return form
+
+
+def _save(form: ServiceForm, service: CloudService, *, new: bool) -> CloudService | None:
+    contract = db.session.get(Contract, form.contract_id.data) if form.contract_id.data else None
+    if contract is not None and form.vendor_id.data and contract.vendor_id != form.vendor_id.data:
+        form.contract_id.errors.append(_("選んだ契約の委託事業者が、提供者と一致しません。"))
+        return None
+    before = (service.ceiling_id, service.agreement)
+    service.name = form.name.data.strip()
+    service.vendor_id = form.vendor_id.data
+    service.provider_name = None if form.vendor_id.data else form.provider_name.data.strip()
+    service.service_model = ServiceModel(form.service_model.data)
+    service.agreement = Agreement(form.agreement.data)
+    service.contract_id = form.contract_id.data
+    service.ceiling_id = form.ceiling_id.data
+    service.purpose = form.purpose.data.strip()
+    service.administrator_id = form.administrator_id.data
+    service.ismap_listing = IsmapListing(form.ismap_listing.data)
+    listed = service.ismap_listing is not IsmapListing.NONE
+    service.ismap_number = form.ismap_number.data.strip() if listed else None
+    service.ismap_valid_until = form.ismap_valid_until.data if listed else None
+    service.data_location = DataLocation(form.data_location.data)
+    for name in ("other_certifications", "data_region", "governing_law", "jurisdiction", "sla", "subcontractors",
+                 "exit_terms", "log_access", "incident_contact"):
+        setattr(service, name, (getattr(form, name).data or "").strip() or None)
+    service.mfa, service.sso = form.mfa.data, form.sso.data
+    service.review_cycle_months = form.review_cycle_months.data
+    service.next_review_on = form.next_review_on.data
+    rules.set_units(service, set(form.unit_ids.data or []))
+    if new:
+        rules.register(service, current_user)
+    elif before != (service.ceiling_id, service.agreement):
+        rules.changed(service, current_user, _("取扱上限・利用形態の変更"))
+    db.session.commit()
+    return service
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@access(WRITERS)
+def new():
+    form = _service_form()
+    if request.method == "GET":
+        form.unit_ids.data = [current_user.unit_id] if current_user.unit_id else []
+    if form.validate_on_submit():
+        service = _save(form, CloudService(), new=True)
+        if service:
+            flash(_("外部サービス「%(name)s」の利用を申請しました。次に取り扱う情報と利用規定を登録してください。",
+                    name=service.name), "success")
+            return redirect(url_for("cloud.detail", service_id=service.id))
+    return render_template("cloud/form.html", form=form, service=None), 400 if form.errors else 200
+
+
+@bp.route("/<int:service_id>/edit", methods=["GET", "POST"])
+@access(WRITERS)
+def edit(service_id: int):
+    service = _service(service_id)
+    if service.status is ServiceStatus.RETIRED:
+        flash(_("廃止したサービスは変更できません。"), "warning")
+        return redirect(url_for("cloud.detail", service_id=service.id))
+    form = _service_form(service, version=service.version)
+    if form.validate_on_submit():
+        if form.is_stale(service):
+            flash(STALE_MESSAGE, "warning")
+            form = _service_form(service, version=service.version, formdata=None)
+            form.unit_ids.data = [link.unit_id for link in service.unit_links]
+            return render_template("cloud/form.html", form=form, service=service), 409
+        status = service.status
+        if _save(form, service, new=False):
+            flash(_("外部サービス「%(name)s」を更新しました。", name=service.name), "success")
+            if status is not service.status:
+                flash(_("承認済みの内容が変わったため、申請中に戻りました。改めて承認を受けてください。"), "warning")
+            return redirect(url_for("cloud.detail", service_id=service.id))
+    return render_template("cloud/form.html", form=form, service=service), 400 if form.errors else 200
+
+
+# --- information kinds, usage rules ---------------------------------------------------
+
+def _refused(service: CloudService, error: Exception, **forms):
+    db.session.rollback()
+    flash(str(error), "danger")
+    return _detail(_service(service.id), status_code=409, **forms)
+
+
+def _returned_to_request(service: CloudService, status: ServiceStatus) -> None:
+    if status is not service.status and service.status is ServiceStatus.REQUESTED:
+        flash(_("承認済みの内容が変わったため、申請中に戻りました。改めて承認を受けてください。"), "warning")
+
+
+@bp.route("/<int:service_id>/information", methods=["POST"])
+@access(WRITERS)
+def information_add(service_id: int):
+    service = _service(service_id)
+    form = InformationForm()
+    form.classification_id.choices = _level_choices("")
+    if not form.validate_on_submit():
+        return _detail(service, info_form=form, status_code=400)
+    status = service.status
+    try:
+        rules.add_information(service, current_user, name=form.info_name.data,
+                              classification=db.session.get(ClassificationLevel, form.classification_id.data),
+                              state=InformationState(form.state.data), note=form.note.data)
+    except rules.CloudRuleError as error:
+        return _refused(service, error)
+    db.session.commit()
+    flash(_("取り扱う情報を追加しました。"), "success")
+    _returned_to_request(service, status)
+    if rules.over_ceiling(service):
+        flash(_("取扱上限を超える情報があります。このままでは承認できません。"), "danger")
+    return redirect(url_for("cloud.detail", service_id=service.id) + "#information")
+
+
+@bp.route("/<int:service_id>/information/<int:info_id>/delete", methods=["POST"])
+@access(WRITERS)
+def information_delete(service_id: int, info_id: int):
+    service = _service(service_id)
+    info = db.get_or_404(CloudInformation, info_id)
+    if info.service_id != service.id:
+        abort(404)
+    if not CSRFForm().validate_on_submit():
+        abort(400)
+    status = service.status
+    try:
+        rules.remove_information(service, current_user, info)
+    except rules.CloudRuleError as error:
+        return _refused(service, error)
+    db.session.commit()
+    flash(_("取り扱う情報を削除しました。"), "success")
+    _returned_to_request(service, status)
+    return redirect(url_for("cloud.detail", service_id=service.id) + "#information")
+
+
+DEFAULT_RULES = {
+    "users": _l("利用部署の職員のうち、外部サービス管理者が利用を認めた者"),
+    "purposes": _l("登録した利用目的の業務に限る"),
+    "prohibited": _l("取扱上限を超える機密性の情報、個人情報（特に認めたものを除く）、パスワード等の認証情報"),
+    "accounts": _l("組織が管理するアカウントだけを使い、個人で取得したアカウントでの利用を禁止する。"
+                   "異動・退職時は速やかにアカウントを削除する。"),
+}
+
+
+@bp.route("/<int:service_id>/rules")
+@access(ALL_ROLES)
+def rules_history(service_id: int):
+    service = _service(service_id)
+    return render_template("cloud/rules.html", service=service, can_write=current_user.has_role(WRITERS))
+
+
+@bp.route("/<int:service_id>/rules/new", methods=["GET", "POST"])
+@access(WRITERS)
+def rules_new(service_id: int):
+    service = _service(service_id)
+    if service.status is ServiceStatus.RETIRED:
+        flash(_("廃止したサービスは変更できません。"), "warning")
+        return redirect(url_for("cloud.detail", service_id=service.id))
+    current = service.current_rules
+    form = UsageRulesForm(obj=current, version=service.version, data=None if current else {key: str(text) for key, text in DEFAULT_RULES.items()})
+    if form.validate_on_submit():
+        if form.is_stale(service):
+            flash(STALE_MESSAGE, "warning")
+            return redirect(url_for("cloud.rules_new", service_id=service.id))
+        status = service.status
+        try:
+            version = rules.add_rules(service, current_user, users=form.users.data, purposes=form.purposes.data,
+                                      prohibited=form.prohibited.data, accounts=form.accounts.data,
+                                      other=form.other.data)
+            # The rules are part of the service: a second rules form opened
+            # earlier is now stale.
+            audit.label(service, "rules")
+            service.updated_at = utcnow()
+            db.session.commit()
+        except rules.CloudRuleError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+            return redirect(url_for("cloud.detail", service_id=service.id))
+        flash(_("利用規定 第%(number)s版を登録しました。", number=version.number), "success")
+        _returned_to_request(service, status)
+        return redirect(url_for("cloud.detail", service_id=service.id) + "#rules")
+    return render_template("cloud/rules_form.html", service=service, form=form, current=current), \
+        400 if form.errors else 200
+
+
+# --- decisions -------------------------------------------------------------------------
+
+@bp.route("/<int:service_id>/decide", methods=["GET", "POST"])
+@access(DECIDERS)
+def decide(service_id: int):
+    service = _service(service_id)
+    approval = rules.pending(service)
+    if approval is None:
+        flash(_("承認待ちの申請はありません。"), "info")
+        return redirect(url_for("cloud.detail", service_id=service.id))
+    items = checklist.items_for(service.agreement is Agreement.TERMS)
+    form = DecisionForm()
+    if request.method == "GET":
+        for item in items:
+            form.checklist.append_entry({"code": item.code, "answer": checklist.Answer.NOT_CHECKED.value})
+    rows = list(zip(form.checklist, items, strict=False))
+    status_code = 200
+    if form.validate_on_submit():
+        answers = {row.form.code.data: row.form for row in form.checklist}
+        stored = [{"code": item.code, "answer": answers[item.code].answer.data if item.code in answers
+                   else checklist.Answer.NOT_CHECKED.value,
+                   "comment": (answers[item.code].comment.data or "").strip() if item.code in answers else ""}
+                  for item in items]
+        try:
+            rules.decide(service, approval, current_user, outcome=form.outcome.data, comment=form.comment.data,
+                         checklist=stored, acknowledged=form.acknowledged.data)
+        except (rules.CloudRuleError, ApprovalError) as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+            service = _service(service_id)
+            status_code = 409
+        else:
+            db.session.commit()
+            flash(_("「%(name)s」を%(decision)sとしました。", name=service.name, decision=service.status.label),
+                  "success")
+            return redirect(url_for("cloud.detail", service_id=service.id) + "#approvals")
+    elif form.is_submitted():
+        status_code = 400
+    return render_template(
+        "cloud/decide.html", service=service, approval=approval, form=form, rows=rows,
+        blockers=rules.blockers(service), warning_codes=rules.warnings(service), warning_texts=rules.WARNINGS,
+        track=rules.track(service), flags=rules.flags(service), locale=locale_code(),
+        self_request=approval.requested_by_id == current_user.id), status_code
+
+
+@bp.route("/<int:service_id>/resubmit", methods=["POST"])
+@access(WRITERS)
+def resubmit(service_id: int):
+    service = _service(service_id)
+    form = ResubmitForm()
+    if not form.validate_on_submit():
+        return _detail(service, resubmit_form=form, status_code=400)
+    try:
+        rules.resubmit(service, current_user, form.reason.data)
+    except rules.CloudRuleError as error:
+        return _refused(service, error)
+    db.session.commit()
+    flash(_("再申請しました。申請者以外の承認者が決定します。"), "success")
+    return redirect(url_for("cloud.detail", service_id=service.id) + "#approvals")
+
+
+@bp.route("/<int:service_id>/review", methods=["POST"])
+@access(WRITERS)
+def review(service_id: int):
+    service = _service(service_id)
+    form = ReviewForm()
+    if not form.validate_on_submit():
+        return _detail(service, review_form=form, status_code=400)
+    try:
+        rules.record_review(service, on=form.reviewed_on.data)
+    except rules.CloudRuleError as error:
+        return _refused(service, error)
+    db.session.commit()
+    flash(_("見直しを記録しました。次回見直し日は %(date)s です。", date=service.next_review_on.isoformat()), "success")
+    return redirect(url_for("cloud.detail", service_id=service.id))
+
+
+@bp.route("/<int:service_id>/retire", methods=["POST"])
+@access(WRITERS)
+def retire(service_id: int):
+    service = _service(service_id)
+    form = RetireForm()
+    if not form.validate_on_submit():
+        return _detail(service, retire_form=form, status_code=400)
+    try:
+        rules.retire(service, current_user, form.retire_reason.data.strip())
+    except rules.CloudRuleError as error:
+        return _refused(service, error)
+    db.session.commit()
+    flash(_("「%(name)s」を廃止しました。記録は残ります。", name=service.name), "success")
+    return redirect(url_for("cloud.detail", service_id=service.id))
+
+
+# --- dashboard -----------------------------------------------------------------------
 
 @panel(30)
 def dashboard_panel(user) -> Panel:
-    return status_panel(_l("外部サービス"), CloudService.status, ServiceStatus, "cloud.index")
+    unit = scope_unit(user)
+    scoped = {"unit": unit} if unit else {}
+    stmt = select(CloudService.status, func.count()).group_by(CloudService.status)
+    if unit:
+        stmt = stmt.where(rules.used_by_unit_expr(unit))
+    counts = dict(db.session.execute(stmt).all())
+    tiles = [Tile(status.label, counts.get(status, 0), "cloud.index", {"status": status.value, **scoped})
+             for status in ServiceStatus]
+    labels = dict(flag_choices())
+    for name in ("over", "terms", "overdue", "ismap"):
+        tiles.append(Tile(labels[name], rules.count_flag(name, unit), "cloud.index", {"flag": name, **scoped},
+                          alert=True))
+    return Panel(_l("外部サービス"), "cloud.index", tiles)

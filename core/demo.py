@@ -39,6 +39,7 @@ USERS = (
     ("verifier", "確認 次郎", "通信指令課", (Role.VERIFIER,)),
     ("social", "広報 さくら", "予防課", (Role.SOCIAL,)),
     ("auditor", "監査 健一", "組合議会事務局", (Role.AUDITOR,)),
+    ("approver", "承認 誠", "総務課", (Role.APPROVER,)),
 )
 
 
@@ -86,7 +87,6 @@ def _counts() -> dict[str, int]:
 
 
 def _load_registers(units, users, levels) -> None:
-    from cloud.models import Agreement, CloudService, ServiceModel, ServiceStatus
     from contracts.models import Contract, ContractKind, ContractStatus
     from social.models import AccountStatus, Platform, SocialAccount
     from vendors.models import Vendor, VendorStatus
@@ -145,23 +145,7 @@ def _load_registers(units, users, levels) -> None:
     _load_contract_details(vendors, contracts, users, levels, today)
     _load_verifications(contracts, users, today)
 
-    service_rows = (
-        ("電子メールサービス（組合ドメイン）", "北日本クラウドサービス株式会社", None, ServiceModel.SAAS, Agreement.CONTRACT,
-         "R8-004", "C2", ServiceStatus.APPROVED, "職員の業務用電子メール"),
-        ("Web会議サービス", None, "大手Web会議サービス提供事業者", ServiceModel.SAAS, Agreement.TERMS,
-         None, "C1", ServiceStatus.CONDITIONAL, "他機関との打合せ（公開可能な資料のみ）"),
-        ("オンラインストレージ", None, "海外オンラインストレージ事業者", ServiceModel.SAAS, Agreement.TERMS,
-         None, "C1", ServiceStatus.REQUESTED, "広報用写真の共有"),
-        ("無料翻訳サイト", None, "無料翻訳サービス運営者", ServiceModel.SAAS, Agreement.TERMS,
-         None, "C1", ServiceStatus.REJECTED, "外国人住民向け文書の翻訳"),
-        ("旧ファイル転送サービス", "北日本クラウドサービス株式会社", None, ServiceModel.SAAS, Agreement.CONTRACT,
-         None, "C2", ServiceStatus.RETIRED, "大容量ファイルの受け渡し（電子メールサービスへ移行済み）"),
-    )
-    for name, vendor, provider, model, agreement, contract, ceiling, status, purpose in service_rows:
-        _get_or_create(CloudService, {"name": name}, vendor=vendors.get(vendor), provider_name=provider,
-                       service_model=model, agreement=agreement, contract=contracts.get(contract),
-                       ceiling=levels.get(ceiling), administrator=users["admin"], status=status, purpose=purpose,
-                       next_review_on=fy_end)
+    _load_cloud(vendors, contracts, users, units, levels, today)
 
     account_rows = (
         (Platform.X, "○○消防本部 公式", "@example_119", "https://x.com/example_119", AccountStatus.ACTIVE, 1),
@@ -293,6 +277,102 @@ def _load_contract_details(vendors, contracts, users, levels, today) -> None:
                                 user=users["procurement"])
             db.session.add(Disposal(contract=contract, done_on=contract.end_on, method=method, evidence=proof,
                                     recorded_by_id=users["procurement"].id))
+    db.session.flush()
+
+
+# Usage rules shared by the demo services (each service gets its own copy).
+DEMO_RULES = {
+    "users": "利用部署の職員のうち、外部サービス管理者が利用を認めた者",
+    "purposes": "登録した利用目的の業務に限る",
+    "prohibited": "取扱上限を超える機密性の情報、個人番号、パスワード等の認証情報",
+    "accounts": "組織が管理するアカウントだけを使い、個人で取得したアカウントでの利用を禁止する。異動・退職時は速やかに削除する。",
+    "other": None,
+}
+
+
+def _load_cloud(vendors, contracts, users, units, levels, today) -> None:
+    """Services taken through the real workflow (request, information, usage
+    rules, decision by another user), so the demo obeys the rules: approved,
+    conditionally approved, rejected, retired, one over its ceiling and
+    waiting, one whose review is overdue."""
+    from cloud import checklist, rules
+    from cloud.models import Agreement, CloudService, DataLocation, InformationState, IsmapListing, ServiceModel
+
+    C1, C2 = levels["C1"], levels["C2"]
+    PLANNED, HELD = InformationState.PLANNED, InformationState.HELD
+    # name: (service fields, using units, information, decision, comment)
+    specs = {
+        "電子メールサービス（組合ドメイン）": (
+            dict(vendor=vendors["北日本クラウドサービス株式会社"], service_model=ServiceModel.SAAS,
+                 agreement=Agreement.CONTRACT, contract=contracts["R8-004"], ceiling=C2,
+                 purpose="職員の業務用電子メール", ismap_listing=IsmapListing.ISMAP, ismap_number="C22-0123-1",
+                 ismap_valid_until=today + dt.timedelta(days=400), data_location=DataLocation.JAPAN,
+                 data_region="東日本リージョン（東京）・西日本リージョン（大阪）", governing_law="日本法",
+                 jurisdiction="札幌地方裁判所", sla="稼働率99.9%、RTO 4時間、日次バックアップ（30日保持）",
+                 exit_terms="契約終了後30日以内にMBOX形式で返却し、消去証明書を提出", mfa=True, sso=True,
+                 log_access="監査ログを1年間保持し、求めに応じて提供", incident_contact="北日本クラウドサービス 運用窓口 011-000-0000"),
+            ("総務課", "警防課", "予防課", "通信指令課"),
+            (("職員の業務メール", C2, HELD), ("住民・事業者からの問合せメール", C2, HELD)),
+            "approve", ""),
+        "Web会議サービス": (
+            dict(provider_name="大手Web会議サービス提供事業者", service_model=ServiceModel.SAAS, agreement=Agreement.TERMS,
+                 ceiling=C1, purpose="他機関との打合せ（公開可能な資料のみ）", ismap_listing=IsmapListing.ISMAP_LIU,
+                 ismap_number="L23-0045-1", ismap_valid_until=today + dt.timedelta(days=200),
+                 data_location=DataLocation.BOTH, data_region="米国・日本", governing_law="米国カリフォルニア州法",
+                 jurisdiction="サンフランシスコの裁判所", mfa=True),
+            ("総務課", "警防課"),
+            (("打合せの映像・音声（公開可能な資料のみ）", C1, HELD),),
+            "conditional", "画面共有は公開済みの資料に限り、録画機能は使わないことを条件とする。"),
+        "オンラインストレージ": (
+            dict(provider_name="海外オンラインストレージ事業者", service_model=ServiceModel.SAAS, agreement=Agreement.TERMS,
+                 ceiling=C1, purpose="広報用写真の共有", data_location=DataLocation.UNKNOWN),
+            ("予防課",),
+            (("広報用写真（公開予定のもの）", C1, PLANNED), ("災害現場写真（個人が写るもの）", C2, PLANNED)),
+            None, ""),
+        "無料翻訳サイト": (
+            dict(provider_name="無料翻訳サービス運営者", service_model=ServiceModel.SAAS, agreement=Agreement.TERMS,
+                 ceiling=C1, purpose="外国人住民向け文書の翻訳", data_location=DataLocation.ABROAD),
+            ("予防課",),
+            (("公開前の広報文案", C1, PLANNED),),
+            "reject", "規約上、入力した文章を事業者が二次利用できるため。公開済みの文書に限る代替手段を検討すること。"),
+        "防災気象情報配信サービス": (
+            dict(provider_name="気象情報配信事業者", service_model=ServiceModel.SAAS, agreement=Agreement.TERMS,
+                 ceiling=C1, purpose="気象警報・注意報の受信", data_location=DataLocation.JAPAN, review_cycle_months=12),
+            ("通信指令課", "警防課"),
+            (("受信した気象情報（公開情報）", C1, HELD),),
+            "approve", ""),
+        "旧ファイル転送サービス": (
+            dict(vendor=vendors["北日本クラウドサービス株式会社"], service_model=ServiceModel.SAAS,
+                 agreement=Agreement.CONTRACT, contract=contracts["R8-004"], ceiling=C2,
+                 purpose="大容量ファイルの受け渡し（電子メールサービスへ移行済み）", ismap_listing=IsmapListing.ISMAP,
+                 ismap_number="C22-0123-2", ismap_valid_until=today - dt.timedelta(days=30)),
+            ("総務課",),
+            (("委託事業者とのファイル受け渡し", C2, HELD),),
+            "retire", "電子メールサービスへ移行したため"),
+    }
+    answers = [{"code": item.code, "answer": checklist.Answer.CHECKED.value, "comment": ""}
+               for item in checklist.ITEMS]
+    for name, (fields, unit_names, information, decision, comment) in specs.items():
+        if db.session.scalar(select(CloudService.id).where(CloudService.name == name)) is not None:
+            continue
+        service = CloudService(name=name, administrator=users["admin"], **fields)
+        rules.set_units(service, {units[unit].id for unit in unit_names})
+        rules.register(service, users["procurement"])
+        for info_name, level, state in information:
+            rules.add_information(service, users["procurement"], name=info_name, classification=level, state=state,
+                                  note=None)
+        rules.add_rules(service, users["procurement"], **DEMO_RULES)
+        if decision in ("approve", "conditional", "reject", "retire"):
+            outcome = "approve" if decision == "retire" else decision
+            rules.decide(service, rules.pending(service), users["approver"], outcome=outcome,
+                         comment=comment if decision != "retire" else "", checklist=answers,
+                         acknowledged=True, on=today - dt.timedelta(days=400 if decision == "retire" else 60))
+        if decision == "retire":
+            rules.retire(service, users["procurement"], comment)
+    overdue = db.session.scalar(select(CloudService).where(CloudService.name == "防災気象情報配信サービス"))
+    if overdue.next_review_on and overdue.next_review_on >= today:
+        overdue.last_reviewed_on = today - dt.timedelta(days=380)
+        overdue.next_review_on = today - dt.timedelta(days=15)
     db.session.flush()
 
 

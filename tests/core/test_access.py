@@ -44,7 +44,11 @@ EXPECTED = {
     "verification.cycles": {Role.ADMIN},
     "calendar.feed": PUBLIC,  # the secret in the URL is the key
     "calendar": ANY,
-    "cloud": set(Role),
+    "cloud": PROCUREMENT,  # requesting services, their information and usage rules
+    "cloud.index": set(Role),
+    "cloud.detail": set(Role),
+    "cloud.rules_history": set(Role),
+    "cloud.decide": {Role.ADMIN, Role.APPROVER},
     "social": {Role.ADMIN, Role.SOCIAL, Role.AUDITOR},
     "checklists": set(Role),
     "audit": {Role.ADMIN, Role.AUDITOR},

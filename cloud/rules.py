@@ -1,0 +1,438 @@
+"""Rules of the cloud-service register (DOMAIN.md §3, policy §6(8)).
+
+What the app enforces:
+- a 約款・利用規約 service is never approved for 自治体機密性2 or above;
+- a service whose planned or held information exceeds its ceiling is flagged
+  and is never approved;
+- a T-A service without a valid ISMAP / ISMAP-LIU listing or an equivalent
+  certification carries a warning the approver acknowledges in the comment;
+- a service without an administrator (or usage rules, or — under a negotiated
+  contract — the contract record) is never approved;
+- changing the ceiling, the information or the usage rules of an approved
+  service returns it to 申請中 for re-approval;
+- the approver is never the requester (core.approvals).
+
+Each flag exists twice: in Python for one service (its page) and as a SQL
+expression for the list filters and the dashboard counts; the tests check
+that the two agree.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import aliased, selectinload
+
+from cloud.models import (
+    IN_USE,
+    Agreement,
+    CloudInformation,
+    CloudService,
+    CloudServiceUnit,
+    DataLocation,
+    InformationState,
+    IsmapListing,
+    ServiceStatus,
+    Track,
+    UsageRule,
+)
+from contracts.schedule import add_months
+from core import approvals, audit
+from core.approvals import Approval, Decision
+from core.db import db
+from core.models import ClassificationLevel, User
+from core.timeutil import today, utcnow
+
+KIND = "cloud_service"
+# The level from which a service is T-A and terms of service are not enough.
+CLASS2_CODE = "C2"
+
+
+class CloudRuleError(ValueError):
+    """A change or decision the rules refuse; the message is for the user."""
+
+
+def class2_rank() -> int:
+    rank = db.session.scalar(select(ClassificationLevel.rank).where(ClassificationLevel.code == CLASS2_CODE))
+    return rank if rank is not None else 2
+
+
+# --- flags of one service --------------------------------------------------------
+
+def track(service: CloudService) -> Track | None:
+    if service.ceiling is None:
+        return None
+    return Track.TA if service.ceiling.rank >= class2_rank() else Track.TB
+
+
+def over_ceiling(service: CloudService) -> list[CloudInformation]:
+    """The information kinds above the ceiling (all of them when there is none)."""
+    limit = service.ceiling.rank if service.ceiling else -1
+    return [info for info in service.information if info.classification.rank > limit]
+
+
+def terms_violation(service: CloudService) -> bool:
+    """約款・利用規約 service meant for, or holding, class-2-or-above information."""
+    if service.agreement is not Agreement.TERMS:
+        return False
+    threshold = class2_rank()
+    ranks = [info.classification.rank for info in service.information]
+    if service.ceiling is not None:
+        ranks.append(service.ceiling.rank)
+    return any(rank >= threshold for rank in ranks)
+
+
+def review_overdue(service: CloudService, on: dt.date | None = None) -> bool:
+    return (service.status in IN_USE and service.next_review_on is not None
+            and service.next_review_on < (on or today()))
+
+
+def ismap_expired(service: CloudService, on: dt.date | None = None) -> bool:
+    return (service.status is not ServiceStatus.RETIRED and service.ismap_listing is not IsmapListing.NONE
+            and service.ismap_valid_until is not None and service.ismap_valid_until < (on or today()))
+
+
+def ismap_listed(service: CloudService, on: dt.date | None = None) -> bool:
+    """Listed in ISMAP or ISMAP-LIU, and the listing still valid."""
+    return service.ismap_listing is not IsmapListing.NONE and not ismap_expired(service, on)
+
+
+@dataclass
+class Flags:
+    over_ceiling: list[CloudInformation] = field(default_factory=list)
+    terms_violation: bool = False
+    review_overdue: bool = False
+    ismap_expired: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.over_ceiling or self.terms_violation or self.review_overdue or self.ismap_expired)
+
+
+def flags(service: CloudService, on: dt.date | None = None) -> Flags:
+    if service.status is ServiceStatus.RETIRED:
+        return Flags()
+    return Flags(over_ceiling(service), terms_violation(service), review_overdue(service, on),
+                 ismap_expired(service, on))
+
+
+# --- what stands in the way of an approval ---------------------------------------
+
+def blockers(service: CloudService) -> list[str]:
+    """Why the service cannot be approved (with or without conditions)."""
+    reasons = []
+    if service.administrator_id is None:
+        reasons.append(_l("外部サービス管理者が決まっていません。"))
+    if service.ceiling is None:
+        reasons.append(_l("取扱上限（機密性）が決まっていません。"))
+    if terms_violation(service):
+        reasons.append(_l("約款・利用規約による外部サービスでは、自治体機密性2以上の情報を取り扱えません。"))
+    above = over_ceiling(service)
+    if above and service.ceiling is not None:
+        reasons.append(_l("取扱上限を超える情報があります: %(names)s",
+                          names="、".join(info.name for info in above)))
+    if service.current_rules is None:
+        reasons.append(_l("利用規定が登録されていません。"))
+    if service.agreement is Agreement.CONTRACT and service.contract_id is None:
+        reasons.append(_l("個別契約のサービスには契約を登録してください。"))
+    return reasons
+
+
+# Warning codes (stored with the decision) and their messages.
+WARNINGS = {
+    "ismap": _l("機密性2以上を扱う（T-A）サービスですが、有効な ISMAP / ISMAP-LIU 登録も同等の認証もありません。"),
+    "abroad": _l("機密性2以上を扱う（T-A）サービスのデータが国外に保存されます。外国の法令による差押え等のおそれを確認してください。"),
+}
+
+
+def warnings(service: CloudService, on: dt.date | None = None) -> list[str]:
+    """Codes of the warnings the approver must acknowledge in the comment."""
+    if track(service) is not Track.TA:
+        return []
+    codes = []
+    if not ismap_listed(service, on) and not (service.other_certifications or "").strip():
+        codes.append("ismap")
+    if service.data_location in (DataLocation.ABROAD, DataLocation.BOTH, DataLocation.UNKNOWN):
+        codes.append("abroad")
+    return codes
+
+
+# --- SQL: the same flags for lists and counts -------------------------------------
+
+def _rank_of(level_id_column):
+    level = aliased(ClassificationLevel)
+    return select(level.rank).where(level.id == level_id_column).correlate_except(level).scalar_subquery()
+
+
+def over_ceiling_expr():
+    info_level = aliased(ClassificationLevel)
+    return exists(
+        select(CloudInformation.id)
+        .join(info_level, info_level.id == CloudInformation.classification_id)
+        .where(CloudInformation.service_id == CloudService.id,
+               info_level.rank > func.coalesce(_rank_of(CloudService.ceiling_id), -1))
+        .correlate(CloudService))
+
+
+def terms_violation_expr():
+    threshold = class2_rank()
+    info_level = aliased(ClassificationLevel)
+    class2_info = exists(
+        select(CloudInformation.id)
+        .join(info_level, info_level.id == CloudInformation.classification_id)
+        .where(CloudInformation.service_id == CloudService.id, info_level.rank >= threshold)
+        .correlate(CloudService))
+    return and_(CloudService.agreement == Agreement.TERMS,
+                or_(func.coalesce(_rank_of(CloudService.ceiling_id), -1) >= threshold, class2_info))
+
+
+def review_overdue_expr(on: dt.date | None = None):
+    return and_(CloudService.status.in_(IN_USE), CloudService.next_review_on < (on or today()))
+
+
+def ismap_expired_expr(on: dt.date | None = None):
+    return and_(CloudService.status != ServiceStatus.RETIRED, CloudService.ismap_listing != IsmapListing.NONE,
+                CloudService.ismap_valid_until < (on or today()))
+
+
+def track_expr(value: Track):
+    rank = func.coalesce(_rank_of(CloudService.ceiling_id), -1)
+    return rank >= class2_rank() if value is Track.TA else and_(CloudService.ceiling_id.is_not(None),
+                                                                rank < class2_rank())
+
+
+def used_by_unit_expr(unit_id: int):
+    return exists(select(CloudServiceUnit.service_id).where(
+        CloudServiceUnit.service_id == CloudService.id, CloudServiceUnit.unit_id == unit_id).correlate(CloudService))
+
+
+FLAG_EXPRESSIONS = {
+    "over": lambda on: over_ceiling_expr(),
+    "terms": lambda on: terms_violation_expr(),
+    "overdue": review_overdue_expr,
+    "ismap": ismap_expired_expr,
+}
+
+
+def flag_expr(name: str, on: dt.date | None = None):
+    """A flag as a SQL condition; retired services carry none."""
+    return and_(CloudService.status != ServiceStatus.RETIRED, FLAG_EXPRESSIONS[name](on))
+
+
+def flags_of(ids: list[int], on: dt.date | None = None) -> dict[int, set[str]]:
+    """The flags of many services in one query: id → names."""
+    if not ids:
+        return {}
+    names = list(FLAG_EXPRESSIONS)
+    rows = db.session.execute(select(CloudService.id, *[flag_expr(name, on) for name in names])
+                              .where(CloudService.id.in_(ids))).all()
+    return {row[0]: {name for name, value in zip(names, row[1:], strict=True) if value} for row in rows}
+
+
+def count_flag(name: str, unit_id: int | None = None, on: dt.date | None = None) -> int:
+    stmt = select(func.count()).select_from(CloudService).where(flag_expr(name, on))
+    if unit_id is not None:
+        stmt = stmt.where(used_by_unit_expr(unit_id))
+    return db.session.scalar(stmt) or 0
+
+
+# --- the approval workflow ----------------------------------------------------------
+
+def approvals_for(service: CloudService) -> list[Approval]:
+    if service.id is None:
+        return []
+    return db.session.scalars(select(Approval).where(
+        Approval.kind == KIND, Approval.subject_id == service.id,
+        Approval.subject_type == CloudService.__tablename__).options(
+        selectinload(Approval.requested_by), selectinload(Approval.approver))
+        .order_by(Approval.requested_at.desc(), Approval.id.desc())).all()
+
+
+def pending(service: CloudService) -> Approval | None:
+    return next((a for a in approvals_for(service) if a.decision is Decision.PENDING), None)
+
+
+def last_granted(service: CloudService) -> Approval | None:
+    return next((a for a in approvals_for(service) if a.decision.granted), None)
+
+
+def _request(service: CloudService, user: User, reason: str) -> Approval:
+    service.status = ServiceStatus.REQUESTED
+    db.session.flush()
+    return approvals.request(KIND, service, reason=reason, requester=user)
+
+
+def register(service: CloudService, user: User) -> CloudService:
+    """A new service is a request: 申請中 with a pending approval."""
+    db.session.add(service)
+    db.session.flush()
+    _request(service, user, str(_l("新規の利用申請")))
+    return service
+
+
+def changed(service: CloudService, user: User, what: str) -> bool:
+    """Record a change to what was approved (ceiling, information, usage
+    rules): an approved service returns to 申請中.  Returns whether it did."""
+    if service.status is ServiceStatus.RETIRED:
+        raise CloudRuleError(_l("廃止したサービスは変更できません。"))
+    if service.status not in IN_USE:
+        return False
+    _request(service, user, str(_l("承認後の変更による再申請: %(what)s", what=what)))
+    return True
+
+
+def resubmit(service: CloudService, user: User, reason: str) -> Approval:
+    if not (service.status is ServiceStatus.REJECTED
+            or (service.status is ServiceStatus.REQUESTED and pending(service) is None)):
+        raise CloudRuleError(_l("再申請できるのは却下されたサービスだけです。"))
+    return _request(service, user, reason.strip())
+
+
+def add_rules(service: CloudService, user: User, *, users: str, purposes: str, prohibited: str, accounts: str,
+              other: str | None) -> UsageRule:
+    """A new version of the usage rules; the earlier versions stay."""
+    if service.status is ServiceStatus.RETIRED:
+        raise CloudRuleError(_l("廃止したサービスは変更できません。"))
+    number = (db.session.scalar(select(func.max(UsageRule.number)).where(UsageRule.service_id == service.id)) or 0) + 1
+    rules = UsageRule(service=service, number=number, users=users.strip(), purposes=purposes.strip(),
+                      prohibited=prohibited.strip(), accounts=accounts.strip(), other=(other or "").strip() or None,
+                      author_id=user.id)
+    db.session.add(rules)
+    db.session.flush()
+    service.rule_versions.sort(key=lambda version: version.number, reverse=True)
+    changed(service, user, str(_l("利用規定 第%(number)s版", number=number)))
+    return rules
+
+
+def add_information(service: CloudService, user: User, *, name: str, classification: ClassificationLevel,
+                    state: InformationState, note: str | None) -> CloudInformation:
+    if service.status is ServiceStatus.RETIRED:
+        raise CloudRuleError(_l("廃止したサービスは変更できません。"))
+    info = CloudInformation(service=service, name=name.strip(), classification=classification, state=state,
+                            note=(note or "").strip() or None)
+    db.session.add(info)
+    db.session.flush()
+    changed(service, user, str(_l("取り扱う情報の追加: %(name)s", name=info.name)))
+    return info
+
+
+def remove_information(service: CloudService, user: User, info: CloudInformation) -> None:
+    if service.status is ServiceStatus.RETIRED:
+        raise CloudRuleError(_l("廃止したサービスは変更できません。"))
+    service.information.remove(info)
+    db.session.flush()
+    changed(service, user, str(_l("取り扱う情報の削除: %(name)s", name=info.name)))
+
+
+def set_units(service: CloudService, unit_ids: set[int]) -> None:
+    current = {link.unit_id: link for link in service.unit_links}
+    for unit_id, link in current.items():
+        if unit_id not in unit_ids:
+            service.unit_links.remove(link)
+    for unit_id in sorted(unit_ids - set(current)):
+        service.unit_links.append(CloudServiceUnit(unit_id=unit_id))
+
+
+def snapshot(service: CloudService) -> dict:
+    """What a decision approved, kept with it: the ceiling, the information
+    and the usage-rules version."""
+    rules = service.current_rules
+    return {
+        "ceiling": service.ceiling.code if service.ceiling else None,
+        "agreement": service.agreement.value,
+        "information": [{"name": info.name, "classification": info.classification.code, "state": info.state.value}
+                        for info in service.information],
+        "rules_version": rules.number if rules else None,
+    }
+
+
+OUTCOMES = ("approve", "conditional", "reject")
+
+
+def decide(service: CloudService, approval: Approval, user: User, *, outcome: str, comment: str | None,
+           checklist: list[dict], acknowledged: bool, on: dt.date | None = None) -> Approval:
+    """The approver's decision on a pending request, with the §3.4 checklist."""
+    on = on or today()
+    comment = (comment or "").strip()
+    if outcome not in OUTCOMES:
+        raise CloudRuleError(_l("決定を選択してください。"))
+    if service.status is not ServiceStatus.REQUESTED or approval.decision is not Decision.PENDING:
+        raise CloudRuleError(_l("この申請は既に決定済みです。"))
+    if approval.requested_by_id == user.id:
+        raise CloudRuleError(_l("申請者本人は承認できません。別の担当者が承認してください。"))
+    codes: list[str] = []
+    if outcome != "reject":
+        reasons = blockers(service)
+        if reasons:
+            raise CloudRuleError(" ".join(str(reason) for reason in reasons))
+        codes = warnings(service, on)
+        if codes and not (acknowledged and comment):
+            raise CloudRuleError(_l("警告を確認したことをチェックし、判断の理由をコメントに記載してください。"))
+    if outcome == "conditional" and not comment:
+        raise CloudRuleError(_l("条件付承認では、条件をコメントに記載してください。"))
+    if outcome == "reject" and not comment:
+        raise CloudRuleError(_l("却下の理由をコメントに記載してください。"))
+    approvals.decide(approval, approver=user, approve=outcome != "reject", conditional=outcome == "conditional",
+                     comment=comment, details={"checklist": checklist, "warnings": codes,
+                                               "acknowledged": bool(codes) and acknowledged,
+                                               "snapshot": snapshot(service)})
+    if outcome == "reject":
+        service.status = ServiceStatus.REJECTED
+    else:
+        service.status = ServiceStatus.CONDITIONAL if outcome == "conditional" else ServiceStatus.APPROVED
+        rules = service.current_rules
+        rules.approved_at, rules.approval_id = utcnow(), approval.id
+        service.last_reviewed_on = on
+        service.next_review_on = add_months(on, service.review_cycle_months)
+    db.session.flush()
+    return approval
+
+
+def record_review(service: CloudService, *, on: dt.date) -> None:
+    """A periodic review found the service still fit: the next review moves on."""
+    if service.status not in IN_USE:
+        raise CloudRuleError(_l("見直しを記録できるのは承認済みのサービスだけです。"))
+    if on > today():
+        raise CloudRuleError(_l("見直し日に未来の日付は指定できません。"))
+    service.last_reviewed_on = on
+    service.next_review_on = add_months(on, service.review_cycle_months)
+    audit.label(service, "review")
+    db.session.flush()
+
+
+def retire(service: CloudService, user: User, reason: str) -> None:
+    if service.status is ServiceStatus.RETIRED:
+        raise CloudRuleError(_l("このサービスは既に廃止されています。"))
+    request = pending(service)
+    if request is not None:
+        approvals.withdraw(request, user=user, comment=reason)
+    service.status = ServiceStatus.RETIRED
+    audit.label(service, "retire")
+    db.session.flush()
+
+
+# --- due items (reminders, calendar) -------------------------------------------------
+
+def _due_items():
+    from core.due import DueItem
+
+    services = db.session.scalars(select(CloudService).where(CloudService.status != ServiceStatus.RETIRED)).all()
+    for service in services:
+        if service.status in IN_USE and service.next_review_on is not None:
+            yield DueItem(key=f"cloud_review:{service.id}:{service.next_review_on.isoformat()}", kind="cloud_review",
+                          title=f"外部サービスの見直し {service.name}", due_on=service.next_review_on,
+                          owner_id=service.administrator_id, endpoint="cloud.detail",
+                          params={"service_id": service.id})
+        if (service.status in IN_USE and service.ismap_listing is not IsmapListing.NONE
+                and service.ismap_valid_until is not None):
+            yield DueItem(key=f"cloud_ismap:{service.id}:{service.ismap_valid_until.isoformat()}",
+                          kind="cloud_ismap", title=f"ISMAP登録の有効期限 {service.name}",
+                          due_on=service.ismap_valid_until, owner_id=service.administrator_id,
+                          endpoint="cloud.detail", params={"service_id": service.id})
+
+
+def register_due_items() -> None:
+    from core.due import provider
+
+    provider(_due_items)
