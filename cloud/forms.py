@@ -50,11 +50,10 @@ class ServiceForm(VersionedForm):
     sso = BooleanField(_l("シングルサインオン（SSO）に対応"))
     log_access = TextAreaField(_l("調査のためのログの提供"), validators=TEXT)
     incident_contact = StringField(_l("事故時の連絡先"), validators=[Optional(), Length(max=300)])
-    review_cycle_months = IntegerField(_l("見直しの周期（月）"), default=12, validators=[
+    review_cycle_months = IntegerField(_l("見直しの周期（月）"), default=12, description=_l(
+        "次回見直し日は、承認した日・見直しを記録した日からこの周期の後になります。"), validators=[
         InputRequired(message=_l("見直しの周期を月数で入力してください。")),
         NumberRange(min=1, max=60, message=_l("見直しの周期は1〜60か月で入力してください。"))])
-    next_review_on = DateField(_l("次回見直し日"), validators=[Optional()],
-                               description=_l("承認すると、承認日から見直しの周期の後に設定されます。"))
 
     def validate(self, extra_validators=None) -> bool:
         """Field checks, then the checks across fields (each message on the

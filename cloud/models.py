@@ -25,6 +25,8 @@ class ServiceStatus(LabelledEnum):
 
 # A service in use: its review date and ISMAP listing matter.
 IN_USE = (ServiceStatus.APPROVED, ServiceStatus.CONDITIONAL)
+# Services whose rule flags matter: in use or asked for (not rejected, not retired).
+LIVE = (ServiceStatus.REQUESTED, *IN_USE)
 
 
 class ServiceModel(LabelledEnum):

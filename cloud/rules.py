@@ -27,6 +27,7 @@ from sqlalchemy.orm import aliased, selectinload
 
 from cloud.models import (
     IN_USE,
+    LIVE,
     Agreement,
     CloudInformation,
     CloudService,
@@ -90,13 +91,14 @@ def review_overdue(service: CloudService, on: dt.date | None = None) -> bool:
 
 
 def ismap_expired(service: CloudService, on: dt.date | None = None) -> bool:
-    return (service.status is not ServiceStatus.RETIRED and service.ismap_listing is not IsmapListing.NONE
+    return (service.status in LIVE and service.ismap_listing is not IsmapListing.NONE
             and service.ismap_valid_until is not None and service.ismap_valid_until < (on or today()))
 
 
 def ismap_listed(service: CloudService, on: dt.date | None = None) -> bool:
     """Listed in ISMAP or ISMAP-LIU, and the listing still valid."""
-    return service.ismap_listing is not IsmapListing.NONE and not ismap_expired(service, on)
+    return service.ismap_listing is not IsmapListing.NONE and (
+        service.ismap_valid_until is None or service.ismap_valid_until >= (on or today()))
 
 
 @dataclass
@@ -111,7 +113,8 @@ class Flags:
 
 
 def flags(service: CloudService, on: dt.date | None = None) -> Flags:
-    if service.status is ServiceStatus.RETIRED:
+    """A rejected or retired service carries no flags: it is not in use."""
+    if service.status not in LIVE:
         return Flags()
     return Flags(over_ceiling(service), terms_violation(service), review_overdue(service, on),
                  ismap_expired(service, on))
@@ -192,7 +195,7 @@ def review_overdue_expr(on: dt.date | None = None):
 
 
 def ismap_expired_expr(on: dt.date | None = None):
-    return and_(CloudService.status != ServiceStatus.RETIRED, CloudService.ismap_listing != IsmapListing.NONE,
+    return and_(CloudService.status.in_(LIVE), CloudService.ismap_listing != IsmapListing.NONE,
                 CloudService.ismap_valid_until < (on or today()))
 
 
@@ -216,8 +219,8 @@ FLAG_EXPRESSIONS = {
 
 
 def flag_expr(name: str, on: dt.date | None = None):
-    """A flag as a SQL condition; retired services carry none."""
-    return and_(CloudService.status != ServiceStatus.RETIRED, FLAG_EXPRESSIONS[name](on))
+    """A flag as a SQL condition; rejected and retired services carry none."""
+    return and_(CloudService.status.in_(LIVE), FLAG_EXPRESSIONS[name](on))
 
 
 def flags_of(ids: list[int], on: dt.date | None = None) -> dict[int, set[str]]:

@@ -183,7 +183,6 @@ def _save(form: ServiceForm, service: CloudService, *, new: bool) -> CloudServic
         setattr(service, name, (getattr(form, name).data or "").strip() or None)
     service.mfa, service.sso = form.mfa.data, form.sso.data
     service.review_cycle_months = form.review_cycle_months.data
-    service.next_review_on = form.next_review_on.data
     rules.set_units(service, set(form.unit_ids.data or []))
     if new:
         rules.register(service, current_user)

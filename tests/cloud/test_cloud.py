@@ -30,7 +30,7 @@ def service_data(app, **overrides) -> dict:
     data = {"name": "文書共有サービス", "vendor_id": "", "provider_name": "クラウド事業者株式会社",
             "service_model": "saas", "agreement": "terms", "contract_id": "", "ceiling_id": str(level_id(app, "C1")),
             "purpose": "広報資料の共有", "administrator_id": "", "ismap_listing": "none", "ismap_number": "",
-            "ismap_valid_until": "", "data_location": "japan", "review_cycle_months": "12", "next_review_on": ""}
+            "ismap_valid_until": "", "data_location": "japan", "review_cycle_months": "12"}
     return {**data, **overrides}
 
 
@@ -129,6 +129,8 @@ def test_a_terms_of_service_service_is_never_approved_for_class_2(app, parties):
     # Rejecting is always possible.
     assert decide(approver, sid, "reject", "約款型のため").status_code == 302
     assert status(app, sid) is ServiceStatus.REJECTED
+    with app.app_context():  # a rejected service is not in use: only the pending one is flagged
+        assert rules.count_flag("terms") == 1 and rules.count_flag("over") == 0
 
     sid = request_service(requester, app, name="公開資料の共有")
     assert decide(approver, sid, "approve").status_code == 302
