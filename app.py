@@ -46,6 +46,10 @@ DEFAULTS = {
     "MAIL_USERNAME": None,
     "MAIL_PASSWORD": None,
     "MAIL_SENDER": "itaku@localhost",
+    # Social media: the public list of official accounts (/social/official) is
+    # off unless turned on; an account without posts for this many days is flagged.
+    "PUBLIC_ACCOUNT_LIST": False,
+    "SOCIAL_DORMANT_DAYS": 180,
     # The address users reach Itaku at, for links in reminder emails.
     "BASE_URL": "http://127.0.0.1:5000",
 }

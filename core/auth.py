@@ -28,7 +28,7 @@ login_manager.login_message_category = "info"
 # no writing set.
 ALL_ROLES = frozenset(Role)
 CONTRACT_READERS = frozenset({Role.ADMIN, Role.PROCUREMENT, Role.VERIFIER, Role.AUDITOR})
-SOCIAL_READERS = frozenset({Role.ADMIN, Role.SOCIAL, Role.AUDITOR})
+SOCIAL_READERS = frozenset({Role.ADMIN, Role.SOCIAL, Role.AUDITOR, Role.APPROVER})
 AUDIT_READERS = frozenset({Role.ADMIN, Role.AUDITOR})
 
 

@@ -30,6 +30,8 @@ class Panel:
     title: str
     endpoint: str  # the register the panel summarises; hidden from those who may not read it
     tiles: list[Tile]
+    # Urgent items shown in red above all panels (an account taken over…).
+    notices: list[Tile] = field(default_factory=list)
 
     @property
     def chart(self) -> list[Tile]:
@@ -84,4 +86,5 @@ def index():
         built = build(user)
         if built is not None and can_view(built.endpoint):
             panels.append(built)
-    return render_template("dashboard/index.html", panels=panels, scope=user.unit if scope_unit(user) else None)
+    notices = [notice for built in panels for notice in built.notices]
+    return render_template("dashboard/index.html", panels=panels, notices=notices, scope=user.unit if scope_unit(user) else None)

@@ -1,16 +1,17 @@
-"""ソーシャルメディア: the official-account register."""
+"""ソーシャルメディア: the official-account register (DOMAIN.md §4)."""
 from __future__ import annotations
 
 import datetime as dt
 from typing import Optional
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, ForeignKey, String, Text
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import TimestampMixin, VersionMixin, db
 from core.enums import LabelledEnum, enum_column
-from core.models import Audited, OrgUnit, User
+from core.models import Audited, ClassificationLevel, OrgUnit, User
+from core.timeutil import utcnow
 
 
 class Platform(LabelledEnum):
@@ -29,23 +30,165 @@ class AccountStatus(LabelledEnum):
     CLOSED = "closed", _l("廃止")
 
 
+# Accounts that still exist on the platform: their flags matter.
+OPEN = (AccountStatus.ACTIVE, AccountStatus.DORMANT)
+
+
+class MemberRole(LabelledEnum):
+    OPERATOR = "operator", _l("運用担当")
+    HOLDER = "holder", _l("認証情報の保持者")
+
+
 class SocialAccount(Audited, TimestampMixin, VersionMixin, db.Model):
     __tablename__ = "social_accounts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    platform: Mapped[Platform] = mapped_column(enum_column(Platform))
+    platform: Mapped[Platform] = mapped_column(enum_column(Platform), index=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
-    handle: Mapped[Optional[str]] = mapped_column(String(100))
+    handle: Mapped[Optional[str]] = mapped_column(String(100), index=True)
     url: Mapped[str] = mapped_column(String(300), unique=True)
     purpose: Mapped[Optional[str]] = mapped_column(Text)
+    audience: Mapped[Optional[str]] = mapped_column(Text)
     unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("org_units.id"), index=True)
-    # 責任者: exactly one per account (policy §6(8)).
+    # 責任者: exactly one per account (policy §6(8)): one required column.
     responsible_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    deputy_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    hours: Mapped[Optional[str]] = mapped_column(String(200))  # monitoring and reply hours
     status: Mapped[AccountStatus] = mapped_column(enum_column(AccountStatus), default=AccountStatus.ACTIVE, index=True)
-    last_post_on: Mapped[Optional[dt.date]] = mapped_column(Date)
+    last_post_on: Mapped[Optional[dt.date]] = mapped_column(Date, index=True)
+    review_cycle_months: Mapped[int] = mapped_column(Integer, default=12)
+    last_reviewed_on: Mapped[Optional[dt.date]] = mapped_column(Date)
+    next_review_on: Mapped[Optional[dt.date]] = mapped_column(Date, index=True)
+    # 発信できる情報
+    posting_ceiling_id: Mapped[Optional[int]] = mapped_column(ForeignKey("classification_levels.id"))
+    allowed_content: Mapped[Optional[str]] = mapped_column(Text)
+    forbidden_content: Mapped[Optional[str]] = mapped_column(Text)
+    approval_before_posting: Mapped[bool] = mapped_column(Boolean, default=False)
+    forbidden_words: Mapped[Optional[str]] = mapped_column(Text)  # one per line; /…/ is a pattern
+    public_phrases: Mapped[Optional[str]] = mapped_column(Text)  # the body's public numbers, address…
+    # なりすまし対策
+    profile_states_official: Mapped[bool] = mapped_column(Boolean, default=False)
+    website_listing_url: Mapped[Optional[str]] = mapped_column(String(300))
+    verified_badge: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_lookalike_scan_on: Mapped[Optional[dt.date]] = mapped_column(Date)
+    # Credentials — never the password itself.
+    mfa_enabled: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    mfa_method: Mapped[Optional[str]] = mapped_column(String(200))
+    recovery_owned: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_password_change_on: Mapped[Optional[dt.date]] = mapped_column(Date)
+    connected_apps: Mapped[Optional[str]] = mapped_column(Text)
 
     unit: Mapped[Optional[OrgUnit]] = relationship()
-    responsible: Mapped[User] = relationship()
+    responsible: Mapped[User] = relationship(foreign_keys=[responsible_id])
+    deputy: Mapped[Optional[User]] = relationship(foreign_keys=[deputy_id])
+    posting_ceiling: Mapped[Optional[ClassificationLevel]] = relationship()
+    members: Mapped[list[AccountMember]] = relationship(back_populates="account", cascade="all, delete-orphan")
+    procedures: Mapped[list[OperatingProcedure]] = relationship(
+        back_populates="account", cascade="all, delete-orphan", order_by="OperatingProcedure.number.desc()")
+    incidents: Mapped[list[Incident]] = relationship(
+        back_populates="account", cascade="all, delete-orphan", order_by="Incident.occurred_on.desc()")
+
+    def users_in(self, role: MemberRole) -> list[User]:
+        return sorted((m.user for m in self.members if m.role is role), key=lambda user: user.display_name)
+
+    @property
+    def operators(self) -> list[User]:
+        return self.users_in(MemberRole.OPERATOR)
+
+    @property
+    def holders(self) -> list[User]:
+        return self.users_in(MemberRole.HOLDER)
+
+    @property
+    def approved_procedure(self) -> OperatingProcedure | None:
+        return next((p for p in self.procedures if p.approved_at is not None), None)
 
     def __str__(self) -> str:
         return self.name
+
+
+class AccountMember(Audited, db.Model):
+    """A user who operates the account, or holds its credentials."""
+    __tablename__ = "social_account_members"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("social_accounts.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    role: Mapped[MemberRole] = mapped_column(enum_column(MemberRole), primary_key=True)
+
+    account: Mapped[SocialAccount] = relationship(back_populates="members")
+    user: Mapped[User] = relationship()
+
+
+class OperatingProcedure(Audited, TimestampMixin, db.Model):
+    """運用手順: one version, with the items of DOMAIN.md §4.2.  Never edited:
+    a change is a new version, approved by someone other than its author."""
+    __tablename__ = "social_procedures"
+    __table_args__ = (UniqueConstraint("account_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("social_accounts.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    purpose: Mapped[str] = mapped_column(Text)  # purpose, audience, content, posters, hours
+    opening: Mapped[str] = mapped_column(Text)  # opening and material changes approved by …
+    supervision: Mapped[str] = mapped_column(Text)  # the responsible person supervises …
+    posting: Mapped[str] = mapped_column(Text)  # what may be posted
+    impersonation: Mapped[str] = mapped_column(Text)
+    credentials: Mapped[str] = mapped_column(Text)
+    incidents: Mapped[str] = mapped_column(Text)  # takeover and outage response
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    approval_id: Mapped[Optional[int]] = mapped_column(ForeignKey("approvals.id"))
+    approver_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    approved_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+
+    account: Mapped[SocialAccount] = relationship(back_populates="procedures")
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
+    approver: Mapped[Optional[User]] = relationship(foreign_keys=[approver_id])
+
+
+class IncidentKind(LabelledEnum):
+    IMPERSONATION = "impersonation", _l("なりすまし")
+    TAKEOVER = "takeover", _l("乗っ取り")
+    WRONG_POST = "wrong_post", _l("誤投稿")
+    OUTAGE = "outage", _l("サービス停止")
+
+
+# Shown in red on the dashboard while open.
+SEVERE = (IncidentKind.IMPERSONATION, IncidentKind.TAKEOVER)
+
+
+class Incident(Audited, TimestampMixin, VersionMixin, db.Model):
+    __tablename__ = "social_incidents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("social_accounts.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[IncidentKind] = mapped_column(enum_column(IncidentKind), index=True)
+    occurred_on: Mapped[dt.date] = mapped_column(Date)
+    summary: Mapped[str] = mapped_column(Text)  # what happened
+    notified: Mapped[Optional[str]] = mapped_column(Text)  # whom we told
+    checklist: Mapped[Optional[dict]] = mapped_column(JSON)  # DOMAIN §4.6: code → done
+    reported_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    closed_on: Mapped[Optional[dt.date]] = mapped_column(Date, index=True)
+    closing_note: Mapped[Optional[str]] = mapped_column(Text)
+
+    account: Mapped[SocialAccount] = relationship(back_populates="incidents")
+    reported_by: Mapped[User] = relationship()
+    actions: Mapped[list[IncidentAction]] = relationship(
+        back_populates="incident", cascade="all, delete-orphan", order_by="IncidentAction.at")
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_on is None
+
+
+class IncidentAction(Audited, db.Model):
+    """One step of an incident's timeline (append-only)."""
+    __tablename__ = "social_incident_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("social_incidents.id", ondelete="CASCADE"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)
+
+    incident: Mapped[Incident] = relationship(back_populates="actions")
+    user: Mapped[User] = relationship()

@@ -1,28 +1,78 @@
+"""ソーシャルメディア: the account register, operating procedures, incidents,
+the pre-post check and the public list of official accounts."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from core import audit
 from core.auth import SOCIAL_READERS, access
-from core.dashboard import Panel, panel, status_panel
+from core.dashboard import Panel, Tile, panel, scope_unit
 from core.db import db
-from core.lists import ListView, enum_filter
-from social.models import AccountStatus, Platform, SocialAccount
+from core.forms import STALE_MESSAGE, select_choices, unit_choices, user_choices
+from core.i18n import locale_code
+from core.lists import ListView, enum_filter, id_filter
+from core.models import ClassificationLevel, OrgUnit, Role
+from core.timeutil import today, utcnow
+from social import prepost, rules
+from social.forms import (
+    AccountForm,
+    ActionForm,
+    CloseForm,
+    IncidentForm,
+    PrePostForm,
+    ProcedureDecisionForm,
+    ProcedureForm,
+    ResponseForm,
+    ReviewForm,
+)
+from social.models import (
+    OPEN,
+    SEVERE,
+    AccountMember,
+    AccountStatus,
+    Incident,
+    IncidentKind,
+    OperatingProcedure,
+    Platform,
+    SocialAccount,
+)
 
 bp = Blueprint("social", __name__, url_prefix="/social")
+
+WRITERS = Role.SOCIAL
+DECIDERS = frozenset({Role.ADMIN, Role.APPROVER})
+
+rules.register_due_items()
+
+
+def _flag_filter(stmt, value):
+    return stmt.where(rules.flag_expr(value)) if value in rules.FLAG_EXPRESSIONS else stmt
+
 
 LIST = ListView(
     search=[SocialAccount.name, SocialAccount.handle, SocialAccount.url],
     filters={
         "status": enum_filter(SocialAccount.status, AccountStatus),
         "platform": enum_filter(SocialAccount.platform, Platform),
+        "unit": id_filter(SocialAccount.unit_id),
+        "flag": _flag_filter,
     },
-    sorts={"name": SocialAccount.name, "platform": SocialAccount.platform, "last_post": SocialAccount.last_post_on},
+    sorts={"name": SocialAccount.name, "platform": SocialAccount.platform, "last_post": SocialAccount.last_post_on,
+           "review": SocialAccount.next_review_on},
     default_sort="name",
 )
+
+
+def flag_choices():
+    return [("no_procedure", _("承認済みの運用手順なし")), ("mfa_off", _("二要素認証なし")),
+            ("dormant", _("長期間投稿なし")), ("review_overdue", _("見直し期限超過")),
+            ("open_incident", _("なりすまし・乗っ取り対応中"))]
 
 
 @bp.route("/")
@@ -30,16 +80,399 @@ LIST = ListView(
 def index():
     pagination, state = LIST.apply(select(SocialAccount).options(selectinload(SocialAccount.responsible)))
     return render_template("social/index.html", pagination=pagination, state=state,
-                           statuses=AccountStatus.choices(), platforms=Platform.choices())
+                           flags=rules.flags_of([a.id for a in pagination.items]), flag_labels=dict(flag_choices()),
+                           statuses=AccountStatus.choices(), platforms=Platform.choices(),
+                           units=unit_choices(include_blank=False), flag_choices=flag_choices(),
+                           can_write=current_user.has_role(WRITERS))
+
+
+def _account(account_id: int) -> SocialAccount:
+    return db.get_or_404(SocialAccount, account_id, options=[
+        selectinload(SocialAccount.members).selectinload(AccountMember.user),
+        selectinload(SocialAccount.procedures), selectinload(SocialAccount.incidents),
+        selectinload(SocialAccount.unit).selectinload(OrgUnit.parent)])
 
 
 @bp.route("/<int:account_id>")
 @access(SOCIAL_READERS)
 def detail(account_id: int):
-    account = db.get_or_404(SocialAccount, account_id)
-    return render_template("social/detail.html", account=account, audit_entries=audit.history(account))
+    return _detail(_account(account_id))
 
+
+def _detail(account: SocialAccount, *, review_form=None, status_code=200):
+    pending = [p for p in account.procedures if p.approved_at is None and _pending(p)]
+    return render_template(
+        "social/detail.html", account=account, flags=rules.flags(account), flag_labels=dict(flag_choices()),
+        dormant_days=rules.dormant_days(), locale=locale_code(), pending=pending,
+        review_form=review_form or ReviewForm(reviewed_on=today()), can_write=current_user.has_role(WRITERS),
+        audit_entries=audit.history(account, *account.procedures, *account.incidents),
+    ), status_code
+
+
+def _pending(procedure: OperatingProcedure) -> bool:
+    approval = rules.procedure_approval(procedure)
+    return approval is not None and approval.decision.value == "pending"
+
+
+def _levels():
+    return db.session.scalars(select(ClassificationLevel).where(
+        ClassificationLevel.axis == "confidentiality", ClassificationLevel.active)
+        .order_by(ClassificationLevel.rank)).all()
+
+
+def _account_form(account: SocialAccount | None = None, **kwargs) -> AccountForm:
+    form = AccountForm(obj=account, **kwargs)
+    if account is not None and not form.is_submitted() and "formdata" not in kwargs:
+        form.operator_ids.data = [u.id for u in account.operators]
+        form.holder_ids.data = [u.id for u in account.holders]
+    form.unit_id.choices = select_choices(unit_choices())
+    form.responsible_id.choices = user_choices(_("（選択してください）"))
+    form.deputy_id.choices = user_choices(_("（なし）"))
+    people = [(c.value, c.label) for c in user_choices("")[1:]]
+    form.operator_ids.choices = select_choices(people)
+    form.holder_ids.choices = select_choices(people)
+    form.posting_ceiling_id.choices = select_choices(
+        [("", _("（選択してください）"))] + [(lv.id, lv.label(locale_code())) for lv in _levels()])
+    return form
+
+
+ACCOUNT_FIELDS = ("platform", "name", "handle", "url", "purpose", "audience", "unit_id", "hours", "status",
+                  "last_post_on", "review_cycle_months", "next_review_on", "posting_ceiling_id", "allowed_content",
+                  "forbidden_content", "approval_before_posting", "forbidden_words", "public_phrases",
+                  "profile_states_official", "website_listing_url", "verified_badge", "last_lookalike_scan_on",
+                  "mfa_enabled", "mfa_method", "recovery_owned", "last_password_change_on", "connected_apps")
+
+
+def _url_taken(url: str, exclude_id: int | None) -> bool:
+    stmt = select(SocialAccount.id).where(SocialAccount.url == url)
+    if exclude_id:
+        stmt = stmt.where(SocialAccount.id != exclude_id)
+    return db.session.scalar(stmt) is not None
+
+
+def _save(form: AccountForm, account: SocialAccount) -> SocialAccount | None:
+    url = form.url.data.strip()
+    if _url_taken(url, account.id):
+        form.url.errors.append(_("このURLのアカウントは既に登録されています。"))
+        return None
+    for name in ACCOUNT_FIELDS:
+        value = getattr(form, name).data
+        if isinstance(value, str):
+            value = value.strip() or None
+        setattr(account, name, value)
+    account.platform, account.status = Platform(form.platform.data), AccountStatus(form.status.data)
+    account.url = url
+    try:
+        rules.set_people(account, responsible_id=form.responsible_id.data, deputy_id=form.deputy_id.data,
+                         operator_ids=set(form.operator_ids.data or []), holder_ids=set(form.holder_ids.data or []))
+    except rules.SocialRuleError as error:
+        form.responsible_id.errors.append(str(error))
+        db.session.rollback()
+        return None
+    db.session.add(account)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        form.url.errors.append(_("このURLのアカウントは既に登録されています。"))
+        return None
+    return account
+
+
+DEFAULT_POSTING = {
+    "allowed_content": _l("自治体機密性1の情報（公表済みの情報、防災・火災予防の啓発、イベントの案内）"),
+    "forbidden_content": _l("個人情報、未公表の内部情報、著作権・肖像権を侵害するもの、誤解を招く表現"),
+}
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@access(WRITERS)
+def new():
+    form = _account_form()
+    if request.method == "GET":
+        form.unit_id.data = current_user.unit_id
+        form.responsible_id.data = current_user.id
+        c1 = next((lv for lv in _levels() if lv.code == "C1"), None)
+        form.posting_ceiling_id.data = c1.id if c1 else None
+        for name, value in DEFAULT_POSTING.items():
+            getattr(form, name).data = str(value)
+    if form.validate_on_submit():
+        account = _save(form, SocialAccount())
+        if account:
+            flash(_("アカウント「%(name)s」を登録しました。次に運用手順を作成し、承認を受けてください。", name=account.name),
+                  "success")
+            return redirect(url_for("social.detail", account_id=account.id))
+    return render_template("social/form.html", form=form, account=None), 400 if form.errors else 200
+
+
+@bp.route("/<int:account_id>/edit", methods=["GET", "POST"])
+@access(WRITERS)
+def edit(account_id: int):
+    account = _account(account_id)
+    form = _account_form(account, version=account.version)
+    if form.validate_on_submit():
+        if form.is_stale(account):
+            flash(STALE_MESSAGE, "warning")
+            form = _account_form(account, version=account.version, formdata=None)
+            form.operator_ids.data = [u.id for u in account.operators]
+            form.holder_ids.data = [u.id for u in account.holders]
+            return render_template("social/form.html", form=form, account=account), 409
+        if _save(form, account):
+            flash(_("アカウント「%(name)s」を更新しました。", name=account.name), "success")
+            return redirect(url_for("social.detail", account_id=account.id))
+    return render_template("social/form.html", form=form, account=account), 400 if form.errors else 200
+
+
+@bp.route("/<int:account_id>/review", methods=["POST"])
+@access(WRITERS)
+def review(account_id: int):
+    account = _account(account_id)
+    form = ReviewForm()
+    if not form.validate_on_submit():
+        return _detail(account, review_form=form, status_code=400)
+    try:
+        rules.record_review(account, on=form.reviewed_on.data)
+    except rules.SocialRuleError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return _detail(_account(account_id), status_code=409)
+    db.session.commit()
+    flash(_("見直しを記録しました。次回見直し日は %(date)s です。", date=account.next_review_on.isoformat()), "success")
+    return redirect(url_for("social.detail", account_id=account.id))
+
+
+# --- operating procedures --------------------------------------------------------------
+
+@bp.route("/<int:account_id>/procedures")
+@access(SOCIAL_READERS)
+def procedures(account_id: int):
+    return _procedures_page(_account(account_id))
+
+
+def _procedures_page(account: SocialAccount, status_code: int = 200):
+    approvals = {p.id: rules.procedure_approval(p) for p in account.procedures}
+    return render_template("social/procedures.html", account=account, approvals=approvals,
+                           decision_form=ProcedureDecisionForm(), can_decide=current_user.has_role(*DECIDERS),
+                           can_write=current_user.has_role(WRITERS)), status_code
+
+
+@bp.route("/<int:account_id>/procedures/new", methods=["GET", "POST"])
+@access(WRITERS)
+def procedure_new(account_id: int):
+    account = _account(account_id)
+    if account.status is AccountStatus.CLOSED:
+        flash(_("廃止したアカウントは変更できません。"), "warning")
+        return redirect(url_for("social.detail", account_id=account.id))
+    current = account.procedures[0] if account.procedures else None
+    form = ProcedureForm(obj=current, version=account.version,
+                         data=None if current else {k: str(v) for k, v in rules.DEFAULT_PROCEDURE.items()})
+    if form.validate_on_submit():
+        if form.is_stale(account):
+            flash(STALE_MESSAGE, "warning")
+            return redirect(url_for("social.procedure_new", account_id=account.id))
+        procedure = rules.add_procedure(account, current_user, **{name: getattr(form, name).data
+                                                                  for name in rules.PROCEDURE_FIELDS})
+        audit.label(account, "procedure")
+        account.updated_at = utcnow()
+        db.session.commit()
+        flash(_("運用手順 第%(number)s版を作成しました。作成者以外の承認者（管理者・承認者）が承認します。",
+                number=procedure.number), "success")
+        return redirect(url_for("social.procedures", account_id=account.id))
+    return render_template("social/procedure_form.html", account=account, form=form, current=current), \
+        400 if form.errors else 200
+
+
+@bp.route("/<int:account_id>/procedures/<int:procedure_id>/<any(approve, reject):decision>", methods=["POST"])
+@access(DECIDERS)
+def procedure_decide(account_id: int, procedure_id: int, decision: str):
+    account = _account(account_id)
+    procedure = db.get_or_404(OperatingProcedure, procedure_id)
+    if procedure.account_id != account.id:
+        abort(404)
+    form = ProcedureDecisionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        rules.decide_procedure(procedure, current_user, approve=decision == "approve", comment=form.comment.data)
+    except rules.SocialRuleError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return _procedures_page(_account(account_id), 409)
+    db.session.commit()
+    flash(_("運用手順 第%(number)s版を承認しました。", number=procedure.number) if decision == "approve"
+          else _("運用手順 第%(number)s版を差し戻しました。", number=procedure.number), "success")
+    return redirect(url_for("social.procedures", account_id=account.id))
+
+
+# --- incidents ---------------------------------------------------------------------------
+
+@bp.route("/<int:account_id>/incidents/new", methods=["GET", "POST"])
+@access(WRITERS)
+def incident_new(account_id: int):
+    account = _account(account_id)
+    form = IncidentForm()
+    if request.method == "GET":
+        form.occurred_on.data = today()
+    if form.validate_on_submit():
+        try:
+            incident = rules.open_incident(account, current_user, kind=IncidentKind(form.kind.data),
+                                           occurred_on=form.occurred_on.data, summary=form.summary.data,
+                                           notified=form.notified.data)
+        except rules.SocialRuleError as error:
+            db.session.rollback()
+            form.occurred_on.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("事案を記録しました。対応チェックリストに沿って対応を記録してください。"), "success")
+            return redirect(url_for("social.incident", incident_id=incident.id))
+    return render_template("social/incident_form.html", account=account, form=form), 400 if form.errors else 200
+
+
+def _incident(incident_id: int) -> Incident:
+    return db.get_or_404(Incident, incident_id, options=[selectinload(Incident.actions)])
+
+
+def _incident_page(incident: Incident, *, action_form=None, response_form=None, close_form=None, status_code=200):
+    response_form = response_form or ResponseForm(version=incident.version, notified=incident.notified,
+                                                  done=[c for c, on in (incident.checklist or {}).items() if on])
+    response_form.done.choices = select_choices([(code, f"{code} {label}") for code, label in rules.INCIDENT_ITEMS])
+    return render_template("social/incident.html", incident=incident, account=incident.account,
+                           items=rules.INCIDENT_ITEMS, action_form=action_form or ActionForm(),
+                           response_form=response_form, close_form=close_form or CloseForm(closed_on=today()),
+                           can_write=current_user.has_role(WRITERS),
+                           audit_entries=audit.history(incident, *incident.actions)), status_code
+
+
+@bp.route("/incidents/<int:incident_id>")
+@access(SOCIAL_READERS)
+def incident(incident_id: int):
+    return _incident_page(_incident(incident_id))
+
+
+@bp.route("/incidents/<int:incident_id>/actions", methods=["POST"])
+@access(WRITERS)
+def incident_action(incident_id: int):
+    incident = _incident(incident_id)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        return _incident_page(incident, action_form=form, status_code=400)
+    try:
+        rules.add_action(incident, current_user, form.action.data)
+    except rules.SocialRuleError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return _incident_page(_incident(incident_id), status_code=409)
+    db.session.commit()
+    flash(_("対応を記録しました。"), "success")
+    return redirect(url_for("social.incident", incident_id=incident.id) + "#timeline")
+
+
+@bp.route("/incidents/<int:incident_id>/response", methods=["POST"])
+@access(WRITERS)
+def incident_response(incident_id: int):
+    incident = _incident(incident_id)
+    form = ResponseForm()
+    form.done.choices = select_choices([(code, code) for code, _label in rules.INCIDENT_ITEMS])
+    if not form.validate_on_submit():
+        return _incident_page(incident, response_form=form, status_code=400)
+    if form.is_stale(incident):
+        flash(STALE_MESSAGE, "warning")
+        return _incident_page(incident, status_code=409)
+    try:
+        rules.update_response(incident, done=set(form.done.data or []), notified=form.notified.data)
+    except rules.SocialRuleError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return _incident_page(_incident(incident_id), status_code=409)
+    db.session.commit()
+    flash(_("対応状況を保存しました。"), "success")
+    return redirect(url_for("social.incident", incident_id=incident.id))
+
+
+@bp.route("/incidents/<int:incident_id>/close", methods=["POST"])
+@access(WRITERS)
+def incident_close(incident_id: int):
+    incident = _incident(incident_id)
+    form = CloseForm()
+    if not form.validate_on_submit():
+        return _incident_page(incident, close_form=form, status_code=400)
+    try:
+        rules.close_incident(incident, closed_on=form.closed_on.data, note=form.note.data)
+    except rules.SocialRuleError as error:
+        db.session.rollback()
+        form.closed_on.errors.append(str(error))
+        return _incident_page(_incident(incident_id), close_form=form, status_code=409)
+    db.session.commit()
+    flash(_("事案を終了しました。"), "success")
+    return redirect(url_for("social.incident", incident_id=incident.id))
+
+
+# --- the pre-post check -------------------------------------------------------------------
+
+@bp.route("/check", methods=["GET", "POST"])
+@access(WRITERS)
+def check():
+    accounts = db.session.scalars(select(SocialAccount).where(SocialAccount.status.in_(OPEN))
+                                  .order_by(SocialAccount.name)).all()
+    form = PrePostForm()
+    form.account_id.choices = select_choices([("", _("（選択してください）"))] + [
+        (a.id, f"{a.name}（{a.platform.label}）") for a in accounts])
+    if request.method == "GET" and request.args.get("account", "").isdigit():
+        form.account_id.data = int(request.args["account"])
+    hits = None
+    if form.validate_on_submit():
+        account = db.session.get(SocialAccount, form.account_id.data)
+        hits = prepost.check(form.draft.data, forbidden_words=account.forbidden_words,
+                             public_phrases=account.public_phrases)
+        counts: dict[str, int] = {}
+        for hit in hits:
+            counts[hit.kind] = counts.get(hit.kind, 0) + 1
+        # The draft is not kept: only its hash, its length and what was found.
+        audit.log("prepost_check", account, changes={"sha256": prepost.digest(form.draft.data),
+                                                     "characters": len(form.draft.data), "hits": counts})
+        db.session.commit()
+    return render_template("social/check.html", form=form, hits=hits), 400 if form.errors else 200
+
+
+# --- the public list of official accounts ------------------------------------------------------
+
+@bp.route("/official")
+@access(public=True)
+def public_list():
+    """The body's active official accounts, for citizens telling them from
+    impersonators.  Only when ITAKU_PUBLIC_ACCOUNT_LIST is on; it shows the
+    platform, name, handle and URL and nothing else."""
+    if not current_app.config.get("PUBLIC_ACCOUNT_LIST"):
+        abort(404)
+    accounts = db.session.execute(
+        select(SocialAccount.platform, SocialAccount.name, SocialAccount.handle, SocialAccount.url)
+        .where(SocialAccount.status == AccountStatus.ACTIVE)
+        .order_by(SocialAccount.platform, SocialAccount.name)).all()
+    return render_template("social/public.html", accounts=accounts)
+
+
+# --- dashboard --------------------------------------------------------------------------------
 
 @panel(40)
 def dashboard_panel(user) -> Panel:
-    return status_panel(_l("SNS公式アカウント"), SocialAccount.status, AccountStatus, "social.index")
+    unit = scope_unit(user)
+    scoped = {"unit": unit} if unit else {}
+    stmt = select(SocialAccount.status, func.count()).group_by(SocialAccount.status)
+    if unit:
+        stmt = stmt.where(SocialAccount.unit_id == unit)
+    counts = dict(db.session.execute(stmt).all())
+    tiles = [Tile(status.label, counts.get(status, 0), "social.index", {"status": status.value, **scoped})
+             for status in AccountStatus]
+    labels = dict(flag_choices())
+    for name in ("open_incident", "no_procedure", "mfa_off", "dormant", "review_overdue"):
+        tiles.append(Tile(labels[name], rules.count_flag(name, unit), "social.index", {"flag": name, **scoped},
+                          alert=True))
+    severe = select(Incident).where(Incident.closed_on.is_(None), Incident.kind.in_(SEVERE)).options(
+        selectinload(Incident.account)).order_by(Incident.occurred_on)
+    if unit:
+        severe = severe.join(Incident.account).where(SocialAccount.unit_id == unit)
+    notices = [Tile(_l("%(kind)s: %(account)s（%(date)s〜対応中）", kind=i.kind.label, account=i.account.name,
+                       date=i.occurred_on.isoformat()), 1, "social.incident", {"incident_id": i.id}, alert=True)
+               for i in db.session.scalars(severe)]
+    return Panel(_l("SNS公式アカウント"), "social.index", tiles, notices=notices)
+

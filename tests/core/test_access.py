@@ -49,7 +49,13 @@ EXPECTED = {
     "cloud.detail": set(Role),
     "cloud.rules_history": set(Role),
     "cloud.decide": {Role.ADMIN, Role.APPROVER},
-    "social": {Role.ADMIN, Role.SOCIAL, Role.AUDITOR},
+    "social": {Role.SOCIAL},  # every change to the account register, the pre-post check
+    "social.index": {Role.ADMIN, Role.SOCIAL, Role.AUDITOR, Role.APPROVER},
+    "social.detail": {Role.ADMIN, Role.SOCIAL, Role.AUDITOR, Role.APPROVER},
+    "social.procedures": {Role.ADMIN, Role.SOCIAL, Role.AUDITOR, Role.APPROVER},
+    "social.incident": {Role.ADMIN, Role.SOCIAL, Role.AUDITOR, Role.APPROVER},
+    "social.procedure_decide": {Role.ADMIN, Role.APPROVER},
+    "social.public_list": PUBLIC,  # off unless configured: 404
     "checklists": set(Role),
     "audit": {Role.ADMIN, Role.AUDITOR},
     "admin": {Role.ADMIN},
@@ -57,9 +63,11 @@ EXPECTED = {
 # Downloads answer 404 where the demo record has no file attached.
 DOWNLOADS = {"vendors.certification_file", "contracts.document", "contracts.disposal_evidence",
              "verification.evidence", "verification.finding_evidence",
-             "calendar.feed"}  # and the feed, for a token nobody holds
+             "calendar.feed",  # and the feed, for a token nobody holds
+             "social.public_list"}  # and the public account list, off by default
 # Values for URL arguments that are not record ids.
-ARGUMENTS = {"contracts.exception_decide": {"decision": "approve"}, "verification.decide": {"decision": "accept"}}
+ARGUMENTS = {"contracts.exception_decide": {"decision": "approve"}, "verification.decide": {"decision": "accept"},
+             "social.procedure_decide": {"decision": "approve"}}
 
 
 def expected_for(endpoint: str):

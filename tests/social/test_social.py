@@ -1,15 +1,383 @@
+"""Official social-media accounts: one responsible person, versioned operating
+procedures approved by someone else, the pre-post check on Japanese text,
+the public list, incidents, the flags, no passwords, bad input."""
 from __future__ import annotations
 
-from tests.conftest import DEMO_PASSWORD, login_as
+import datetime as dt
+import re
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from core import accounts
+from core.db import db
+from core.due import all_items
+from core.models import AuditEntry, ClassificationLevel, OrgUnit, Role, User
+from core.timeutil import today
+from social import prepost, rules
+from social.models import AccountStatus, Incident, OperatingProcedure, SocialAccount
+from tests.conftest import DEMO_PASSWORD, PASSWORD, login_as
 
 
-def test_social_register_list_and_detail(demo):
+def user_id(app, username: str) -> int:
+    with app.app_context():
+        return db.session.scalar(select(User.id).where(User.username == username))
+
+
+def account_data(app, **overrides) -> dict:
+    with app.app_context():
+        c1 = db.session.scalar(select(ClassificationLevel.id).where(ClassificationLevel.code == "C1"))
+        unit = db.session.scalar(select(OrgUnit.id))
+    data = {"platform": "x", "name": "防災情報", "handle": "@bousai_119", "url": "https://x.com/bousai_119",
+            "purpose": "防災情報の発信", "unit_id": str(unit), "responsible_id": str(user_id(app, "social")),
+            "deputy_id": "", "status": "active", "review_cycle_months": "12", "posting_ceiling_id": str(c1),
+            "mfa_enabled": "y", "mfa_method": "認証アプリ", "connected_apps": "予約投稿ツール（Hootsuite）"}
+    return {**data, **overrides}
+
+
+def account_id(app, url: str = "https://x.com/bousai_119") -> int:
+    with app.app_context():
+        return db.session.scalar(select(SocialAccount.id).where(SocialAccount.url == url))
+
+
+def register(client, app, **overrides) -> int:
+    response = client.post("/social/new", data=account_data(app, **overrides))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return account_id(app, overrides.get("url", "https://x.com/bousai_119"))
+
+
+PROCEDURE = {"purpose": "防災情報を住民に届ける", "opening": "広報担当課長の承認", "supervision": "責任者が年1回見直す",
+             "posting": "機密性1の情報に限る", "impersonation": "公式サイトに掲載し毎月点検",
+             "credentials": "二要素認証、保持者を限定", "incidents": "インシデントとして報告"}
+
+
+def post_procedure(client, app, aid: int, **overrides):
+    with app.app_context():
+        version = db.session.get(SocialAccount, aid).version
+    return client.post(f"/social/{aid}/procedures/new", data={"version": str(version), **PROCEDURE, **overrides})
+
+
+def procedure_ids(app, aid: int) -> list[int]:
+    with app.app_context():
+        return db.session.scalars(select(OperatingProcedure.id).where(OperatingProcedure.account_id == aid)
+                                  .order_by(OperatingProcedure.number)).all()
+
+
+@pytest.fixture
+def social(app, users):
+    client = app.test_client()
+    login_as(client, "social")
+    return client
+
+
+@pytest.fixture
+def approver(app, users):
+    client = app.test_client()
+    login_as(client, "approver")
+    return client
+
+
+# --- the responsible person ----------------------------------------------------------
+
+def test_every_account_has_exactly_one_responsible_person(app, social):
+    response = social.post("/social/new", data=account_data(app, responsible_id=""))
+    assert response.status_code == 400 and "責任者を一人選んでください。" in response.get_data(as_text=True)
+    same = account_data(app, deputy_id=str(user_id(app, "social")))
+    response = social.post("/social/new", data=same)
+    assert response.status_code == 400 and "代理者には責任者と別の人を選んでください。" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(SocialAccount)) == 0
+
+    aid = register(social, app, deputy_id=str(user_id(app, "admin")))
+    detail = social.get(f"/social/{aid}").get_data(as_text=True)
+    assert "social user" in detail.split("責任者")[1][:200]
+    with app.app_context():
+        account = db.session.get(SocialAccount, aid)
+        with pytest.raises(rules.SocialRuleError):
+            rules.set_people(account, responsible_id=None, deputy_id=None, operator_ids=set(), holder_ids=set())
+        db.session.rollback()
+        # The database holds exactly one: a required column, not a list.
+        account.responsible_id = None
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+
+
+# --- operating procedures ------------------------------------------------------------------
+
+def test_procedures_are_versioned_and_approved_by_someone_else(app, social, approver):
+    aid = register(social, app)
+    assert "承認済みの運用手順がありません" in social.get(f"/social/{aid}").get_data(as_text=True)
+    assert post_procedure(social, app, aid).status_code == 302
+    [v1] = procedure_ids(app, aid)
+    # The author may not decide (no approver right), nor may an approver who wrote it.
+    assert social.post(f"/social/{aid}/procedures/{v1}/approve").status_code == 403
+    with app.app_context():
+        accounts.create_user(username="both", display_name="二役", password=PASSWORD,
+                             roles=[Role.SOCIAL, Role.APPROVER], unit=db.session.scalar(select(OrgUnit)))
+        db.session.commit()
+    writer_approver = app.test_client()
+    login_as(writer_approver, "both")
+    assert post_procedure(writer_approver, app, aid, posting="第2版の発信ルール").status_code == 302
+    v1, v2 = procedure_ids(app, aid)
+    response = writer_approver.post(f"/social/{aid}/procedures/{v2}/approve")
+    assert response.status_code == 409 and "申請者本人は承認できません" in response.get_data(as_text=True)
+
+    assert approver.post(f"/social/{aid}/procedures/{v1}/reject", data={"comment": ""}).status_code == 409
+    assert approver.post(f"/social/{aid}/procedures/{v1}/approve", data={"comment": "了"}).status_code == 302
+    with app.app_context():
+        account = db.session.get(SocialAccount, aid)
+        assert account.approved_procedure.number == 1
+        assert account.approved_procedure.approver_id == user_id(app, "approver")
+        assert account.approved_procedure.approved_at is not None
+        assert "no_procedure" not in rules.flags(account).names()
+    # Version 2 waits; version 1 stays the approved one until it is approved.
+    page = social.get(f"/social/{aid}/procedures").get_data(as_text=True)
+    assert "第2版の発信ルール" in page and "機密性1の情報に限る" in page
+    assert "承認待ち" in page.split('id="v2"')[1].split('id="v1"')[0]
+    assert approver.post(f"/social/{aid}/procedures/{v2}/approve").status_code == 302
+    with app.app_context():
+        assert db.session.get(SocialAccount, aid).approved_procedure.number == 2
+        assert db.session.get(OperatingProcedure, v1).posting == "機密性1の情報に限る"  # never overwritten
+        kinds = db.session.scalars(select(AuditEntry.action).where(AuditEntry.object_type == "approvals")).all()
+        assert kinds.count("approve") == 2 and kinds.count("request") == 2
+
+
+# --- the pre-post check ----------------------------------------------------------------------
+
+TRUE_POSITIVES = [
+    ("お問い合わせは担当の携帯090-1234-5678まで", "phone", "090-1234-5678"),
+    ("自宅 ０１２５－２２－９８７６ に連絡", "phone", "0125-22-9876"),
+    ("詳しくは yamada.taro@example.jp へ", "email", "yamada.taro@example.jp"),
+    ("被災者宅（滝川市大町1丁目2番15号）", "address", "滝川市大町1丁目2番15号"),
+    ("〒073-0022 に送付", "address", "〒073-0022"),
+    ("個人番号 1234 5678 9018 を確認", "my_number", "1234 5678 9018"),
+    ("昭和50年4月1日生まれの男性", "birth", "昭和50年4月1日生まれ"),
+    ("生年月日：1980/4/1", "birth", "生年月日:1980/4/1"),
+    ("これは内部資料です", "internal", "内部資料"),
+    ("救急車の搬送先は市立病院", "forbidden", "救急車の搬送先"),
+]
+
+FALSE_POSITIVES = [
+    "火災・救急は119番へ",
+    "2026年12月1日に防災訓練を実施します",
+    "令和8年度の火災予防運動",
+    "避難区域内の2番目の避難所を開設しました",
+    "市内3か所で消火器の使い方講習",
+    "代表電話 0125-22-1234 までお問い合わせください",  # the account's public number
+    "番号 123456789012 は管理番号です",  # twelve digits, wrong check digit
+    "@example_119 をフォローしてください",
+]
+
+
+@pytest.mark.parametrize("text, kind, found", TRUE_POSITIVES)
+def test_the_pre_post_check_finds_personal_data_and_forbidden_words(text, kind, found):
+    hits = prepost.check(text, forbidden_words="/救急.{0,4}搬送先/", public_phrases="0125-22-1234")
+    assert [(hit.kind, hit.text) for hit in hits] == [(kind, found)]
+    assert hits[0].reason and hits[0].label
+
+
+@pytest.mark.parametrize("text", FALSE_POSITIVES)
+def test_the_pre_post_check_leaves_ordinary_public_text_alone(text):
+    assert prepost.check(text, forbidden_words="/救急.{0,4}搬送先/", public_phrases="0125-22-1234") == []
+
+
+def test_the_pre_post_check_page_reports_hits_and_logs_only_a_hash(app, social):
+    aid = register(social, app, forbidden_words="出動中の隊員の氏名")
+    draft = "本日の訓練の様子です。\n参加者 山田太郎さん（090-1111-2222）\n出動中の隊員の氏名は非公開"
+    response = social.post("/social/check", data={"account_id": str(aid), "draft": draft})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "3件の注意点があります" in page
+    assert "090-1111-2222" in page and "出動中の隊員の氏名" in page and "非公開" in page
+    with app.app_context():
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "prepost_check"))
+        assert entry.object_id == str(aid)
+        assert entry.changes["sha256"] == prepost.digest(draft)
+        assert entry.changes["hits"] == {"phone": 1, "forbidden": 1, "internal": 1}
+        stored = " ".join(str(v) for v in entry.changes.values())
+        assert "山田" not in stored and "090" not in stored
+    clean = social.post("/social/check", data={"account_id": str(aid), "draft": "火災予防運動が始まります"})
+    assert "注意点は見つかりませんでした" in clean.get_data(as_text=True)
+    assert social.post("/social/check", data={"account_id": str(aid), "draft": ""}).status_code == 400
+    assert social.post("/social/check", data={"account_id": "999", "draft": "x"}).status_code == 400
+
+
+def test_my_number_check_digit():
+    assert prepost.my_number_valid("123456789018")
+    assert not prepost.my_number_valid("123456789012")
+    assert not prepost.my_number_valid("12345")
+
+
+# --- the public list ---------------------------------------------------------------------------
+
+def test_the_public_list_is_off_by_default(app, demo):
+    assert demo.test_client().get("/social/official").status_code == 404
+
+
+@pytest.mark.config(PUBLIC_ACCOUNT_LIST=True)
+def test_the_public_list_shows_only_active_accounts_and_nothing_internal(app, demo):
+    page = demo.test_client().get("/social/official")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    for url in ("https://x.com/example_119", "https://www.youtube.com/@example119ch", "https://page.line.me/example119"):
+        assert url in html
+    assert "facebook.com/example119" not in html  # dormant
+    assert "instagram.com" not in html  # closed
+    for internal in ("広報 さくら", "管理 太郎", "認証アプリ", "予約投稿ツール", "募金", "運用手順", "0125-22-1234",
+                     "/social/1", "ログアウト"):
+        assert internal not in html.split("<main")[1], internal
+
+
+# --- incidents --------------------------------------------------------------------------------
+
+def test_an_incident_is_recorded_worked_through_and_closed(app, social):
+    aid = register(social, app)
+    response = social.post(f"/social/{aid}/incidents/new", data={
+        "kind": "takeover", "occurred_on": today().isoformat(), "summary": "見覚えのない投稿があった",
+        "notified": "情報セキュリティ担当"})
+    assert response.status_code == 302
+    with app.app_context():
+        iid = db.session.scalar(select(Incident.id))
+    dashboard = social.get("/").get_data(as_text=True)
+    assert "至急対応が必要です" in dashboard and f"/social/incidents/{iid}" in dashboard
+    assert "乗っ取り: 防災情報" in dashboard
+    assert social.post(f"/social/incidents/{iid}/actions", data={"action": "パスワードを再設定した"}).status_code == 302
+    with app.app_context():
+        version = db.session.get(Incident, iid).version
+    assert social.post(f"/social/incidents/{iid}/response", data={
+        "version": str(version), "done": ["INC-01", "INC-03"], "notified": "課長"}).status_code == 302
+    page = social.get(f"/social/incidents/{iid}").get_data(as_text=True)
+    assert "パスワードを再設定した" in page and "乗っ取り" in page
+    with app.app_context():
+        incident = db.session.get(Incident, iid)
+        assert incident.checklist["INC-01"] and incident.checklist["INC-03"] and not incident.checklist["INC-02"]
+    yesterday = (today() - dt.timedelta(days=1)).isoformat()
+    refused = social.post(f"/social/incidents/{iid}/close", data={"closed_on": yesterday, "note": "復旧"})
+    assert refused.status_code == 409 and "終了日は発生日から今日までの日付にしてください" in refused.get_data(as_text=True)
+    assert social.post(f"/social/incidents/{iid}/close", data={"closed_on": today().isoformat(),
+                                                               "note": "復旧した"}).status_code == 302
+    assert "至急対応が必要です" not in social.get("/").get_data(as_text=True)
+    assert social.post(f"/social/incidents/{iid}/actions", data={"action": "追記"}).status_code == 409
+    future = (today() + dt.timedelta(days=1)).isoformat()
+    response = social.post(f"/social/{aid}/incidents/new", data={"kind": "outage", "occurred_on": future,
+                                                                 "summary": "停止"})
+    assert response.status_code == 400 and "発生日に未来の日付は指定できません" in response.get_data(as_text=True)
+
+
+# --- flags, dashboard, reminders ----------------------------------------------------------------
+
+def tile(html: str, query: str) -> int:
+    match = re.search(r'href="/social/\?' + re.escape(query) + r'[^"]*">(?:<span[^>]*>⚠ </span>)?[^<]*</a>\s*'
+                      r'<span class="fw-bold">(\d+)</span>', html)
+    assert match, query
+    return int(match.group(1))
+
+
+def test_the_demo_flags_show_on_the_list_the_dashboard_and_in_reminders(app, demo):
+    client = demo.test_client()
+    login_as(client, "auditor", DEMO_PASSWORD)
+
+    def rows(query):
+        return client.get("/social/" + query).get_data(as_text=True).split("<tbody>")[1].split("</tbody>")[0]
+    assert "防災LINE" in rows("?flag=no_procedure") and "公式" not in rows("?flag=no_procedure")
+    assert "防災LINE" in rows("?flag=mfa_off") and "チャンネル" not in rows("?flag=mfa_off")
+    assert "facebook" not in rows("?flag=dormant") and "○○消防本部" in rows("?flag=dormant")
+    assert "○○消防本部 公式" in rows("?flag=open_incident")
+    assert "予防広報" not in rows("?flag=mfa_off") + rows("?flag=dormant")  # closed accounts carry no flags
+    dashboard = client.get("/").get_data(as_text=True)
+    assert tile(dashboard, "flag=open_incident") == 1 and tile(dashboard, "flag=no_procedure") == 1
+    assert tile(dashboard, "flag=dormant") == 1 and tile(dashboard, "flag=mfa_off") == 1
+    assert "なりすまし: ○○消防本部 公式" in dashboard
+    with app.app_context():
+        accounts_ = db.session.scalars(select(SocialAccount)).all()
+        sql = rules.flags_of([a.id for a in accounts_])
+        for account in accounts_:
+            assert sql[account.id] == rules.flags(account).names(), account.name
+        line = db.session.scalar(select(SocialAccount).where(SocialAccount.url.like("%line.me%")))
+        line.next_review_on = today() - dt.timedelta(days=1)
+        db.session.commit()
+        assert rules.count_flag("review_overdue") == 1
+        keys = {item.key.split(":")[0] for item in all_items() if item.endpoint == "social.detail"}
+        assert keys == {"social_review", "social_scan"}
+    writer = demo.test_client()
+    login_as(writer, "social", DEMO_PASSWORD)
+    assert writer.post(f"/social/{line.id}/review", data={"reviewed_on": today().isoformat()}).status_code == 302
+    with app.app_context():
+        assert rules.count_flag("review_overdue") == 0
+
+
+@pytest.mark.config(SOCIAL_DORMANT_DAYS=5)
+def test_the_dormant_threshold_is_a_setting(app, demo):
+    with app.app_context():
+        names = {a.name for a in db.session.scalars(select(SocialAccount).where(rules.flag_expr("dormant")))}
+    assert names == {"○○消防チャンネル", "○○消防本部"}  # 12 and 240 days; 1 and 3 days are fine
+
+
+def test_the_demo_has_several_platforms_a_dormant_account_and_an_open_impersonation(app, demo):
+    with app.app_context():
+        accounts_ = db.session.scalars(select(SocialAccount)).all()
+        assert len({a.platform for a in accounts_}) >= 4
+        assert any(a.status is AccountStatus.DORMANT for a in accounts_)
+        assert any(i.is_open and i.kind.value == "impersonation" for a in accounts_ for i in a.incidents)
+        for procedure in db.session.scalars(select(OperatingProcedure)):
+            assert procedure.approver_id is None or procedure.approver_id != procedure.author_id
+
+
+# --- bad input ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"connected_apps": "パスワード: Fire119!"}, "パスワードのような文字列"),
+    ({"mfa_method": "Tr0ub4dor&3"}, "パスワードのような文字列"),
+    ({"purpose": "password=hunter2 で共有"}, "パスワードのような文字列"),
+    ({"url": "x.com/bousai"}, "URLの形式が正しくありません"),
+    ({"website_listing_url": "not a url"}, "URLの形式が正しくありません"),
+    ({"forbidden_words": "/[未閉じ/"}, "正規表現として正しくない行があります"),
+    ({"mfa_method": ""}, "二要素認証の方法を入力してください"),
+    ({"review_cycle_months": "0"}, "見直しの周期は1〜60か月で入力してください。"),
+    ({"name": ""}, "このフィールドは必須です。"),
+    ({"last_post_on": "2026-13-01"}, "日付はYYYY-MM-DD"),
+    ({"platform": "myspace"}, "選択肢が正しくありません。"),
+])
+def test_bad_input_gets_a_message_and_saves_nothing(app, social, overrides, message):
+    response = social.post("/social/new", data=account_data(app, **overrides))
+    assert response.status_code == 400 and message in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(SocialAccount)) == 0
+
+
+def test_handles_urls_and_ordinary_text_are_not_mistaken_for_passwords():
+    for text in ("@example_119", "https://x.com/example_119?ref=Top10", "予約投稿ツール（Hootsuite）",
+                 "認証アプリ（Google Authenticator）", "SMS（090-1234-5678）", "sns-admin@example.lg.jp"):
+        assert not rules.looks_like_password(text), text
+    for text in ("パスワード：abcd1234", "PW=Kasai2026", "Fire119!Dept", "初期PWは Aa1!aa11"):
+        assert rules.looks_like_password(text), text
+
+
+def test_a_duplicate_url_and_a_stale_edit_are_refused(app, social):
+    aid = register(social, app)
+    response = social.post("/social/new", data=account_data(app, name="別名"))
+    assert response.status_code == 400 and "このURLのアカウントは既に登録されています" in response.get_data(as_text=True)
+    with app.app_context():
+        version = db.session.get(SocialAccount, aid).version
+    data = account_data(app, version=str(version), name="新しい名前")
+    assert social.post(f"/social/{aid}/edit", data=data).status_code == 302
+    stale = social.post(f"/social/{aid}/edit", data={**data, "name": "古い画面から"})
+    assert stale.status_code == 409
+    with app.app_context():
+        assert db.session.get(SocialAccount, aid).name == "新しい名前"
+
+
+def test_the_register_lists_and_shows_accounts(demo):
     client = demo.test_client()
     login_as(client, "social", DEMO_PASSWORD)
     body = client.get("/social/?status=dormant").get_data(as_text=True).split("<tbody>")[1]
     assert "Facebook" in body and "YouTube" not in body
     detail = client.get("/social/1").get_data(as_text=True)
     assert "広報 さくら" in detail  # the one responsible person
+    for query in ("?status=x", "?platform=x", "?flag=x", "?unit=x", "?page=50", "?sort=review&dir=desc"):
+        assert client.get("/social/" + query).status_code == 200
 
 
 def test_dashboard_counts_link_to_filtered_lists(demo):
