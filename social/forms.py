@@ -21,7 +21,8 @@ def no_password(form, field):
 def patterns_compile(form, field):
     bad = bad_patterns(field.data)
     if bad:
-        raise ValidationError(_l("正規表現として正しくない行があります: %(lines)s", lines="、".join(bad)))
+        raise ValidationError(_l("正規表現として正しくないか、処理に時間がかかりすぎる行があります: %(lines)s",
+                                 lines="、".join(bad)))
 
 
 def text(max_length: int = 4000):

@@ -96,13 +96,21 @@ def compile_word(word: str) -> re.Pattern:
     return re.compile(re.escape(word), re.IGNORECASE)
 
 
+# A repeated group that itself repeats — (a+)+, (\w*)* — can take exponential
+# time on a long draft; such patterns are refused when the account is saved.
+_NESTED_REPEAT = re.compile(r"\([^()]*[+*][^()]*\)\s*[+*{]")
+
+
 def bad_patterns(words: str | None) -> list[str]:
-    """The /…/ lines that are not valid regular expressions."""
+    """The /…/ lines that are not valid, or not safe, regular expressions."""
     bad = []
     for word in lines_of(words):
         try:
             compile_word(word)
         except re.error:
+            bad.append(word)
+            continue
+        if word.startswith("/") and _NESTED_REPEAT.search(word):
             bad.append(word)
     return bad
 

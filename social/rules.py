@@ -53,8 +53,9 @@ _SECRET_LABEL = re.compile(r"(?i)(?:password|passwd|passcode|pwd|pw|パスワー
 
 def looks_like_password(text: str | None) -> bool:
     """A labelled secret ("パスワード: …"), or a token that mixes letters,
-    digits and symbols the way a password does.  Handles (@…), URLs and
-    email addresses are not tokens of that kind."""
+    digits and a symbol the way a password does.  Product names and versions
+    (Microsoft365, ISO/IEC27001, Windows-11), handles (@…), URLs and email
+    addresses are not tokens of that kind."""
     if not text:
         return False
     if _SECRET_LABEL.search(text):
@@ -62,8 +63,7 @@ def looks_like_password(text: str | None) -> bool:
     for token in re.split(r"[\s、,，。（）()「」]+", text):
         if len(token) < 8 or token.startswith("@") or "://" in token or re.fullmatch(r"\S+@\S+\.\S+", token):
             continue
-        classes = sum(bool(re.search(pattern, token)) for pattern in (r"[a-z]", r"[A-Z]", r"\d", r"[^\w\s]"))
-        if classes >= 3 and re.search(r"[A-Za-z]", token) and re.search(r"\d", token):
+        if re.search(r"[A-Za-z]", token) and re.search(r"\d", token) and re.search(r"[!#$%&*+=?^~|@;:]", token):
             return True
     return False
 
