@@ -21,6 +21,8 @@ bootstrap = Bootstrap5()
 
 DEFAULTS = {
     "ORG_NAME": "滝川地区広域消防事務組合",
+    # Printed in the footer of every document (e.g. 取扱注意, 自治体機密性2).
+    "DOCUMENT_MARKING": "取扱注意",
     "DATABASE_URL": "sqlite:///itaku.db",  # relative paths live in instance/
     "STORAGE_PATH": None,  # default: instance/files
     "IDLE_TIMEOUT_MINUTES": 30,

@@ -3,13 +3,14 @@ Load → authorise (the access rule) → validate → rules → commit → redir
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from cloud import checklist, rules
+from cloud import checklist, documents, rules
 from cloud.forms import (
     DecisionForm,
     InformationForm,
@@ -33,7 +34,7 @@ from cloud.models import (
     Track,
 )
 from contracts.models import Contract
-from core import audit
+from core import audit, pdf
 from core.approvals import ApprovalError
 from core.auth import ALL_ROLES, access
 from core.dashboard import Panel, Tile, panel, scope_unit
@@ -116,6 +117,15 @@ def _service(service_id: int) -> CloudService:
         selectinload(CloudService.information).selectinload(CloudInformation.classification),
         selectinload(CloudService.unit_links).selectinload(CloudServiceUnit.unit).selectinload(OrgUnit.parent),
         selectinload(CloudService.rule_versions)])
+
+
+@bp.route("/register.pdf")
+@access(ALL_ROLES)
+def register_pdf():
+    with force_locale("ja"):
+        section = documents.register_section()
+        rendered = pdf.render(section.title, [section], user=current_user)
+    return pdf.send(rendered, "外部サービス台帳.pdf", document="cloud_register", object_type="cloud_services")
 
 
 @bp.route("/<int:service_id>")

@@ -3,6 +3,7 @@ subcontractors, the end-of-contract record and the clause catalogue."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -10,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
 
-from contracts import rules
+from contracts import documents, rules
 from contracts.forms import (
     ClauseForm,
     ClauseMatrixForm,
@@ -22,7 +23,7 @@ from contracts.forms import (
 )
 from contracts.models import Clause, ClauseState, Contract, ContractKind, ContractStatus, Subcontracting, Subcontractor
 from contracts.schedule import Cycle
-from core import approvals, audit, files
+from core import approvals, audit, files, pdf
 from core.approvals import Approval
 from core.auth import CONTRACT_READERS, access
 from core.dashboard import Panel, Tile, panel, scope_unit, status_panel
@@ -208,6 +209,26 @@ def edit(contract_id: int):
             flash(_("契約「%(number)s」を更新しました。", number=contract.number), "success")
             return redirect(url_for("contracts.detail", contract_id=contract.id))
     return render_template("contracts/form.html", form=form, contract=contract), 400 if form.errors else 200
+
+
+@bp.route("/<int:contract_id>/checklist.pdf")
+@access(CONTRACT_READERS)
+def checklist_pdf(contract_id: int):
+    contract = db.get_or_404(Contract, contract_id)
+    with force_locale("ja"):
+        [section] = documents.checklist_sections([contract.id])
+        rendered = pdf.render(section.title, [section], user=current_user)
+    return pdf.send(rendered, f"契約点検表_{contract.number}.pdf", subject=contract, document="contract_checklist")
+
+
+@bp.route("/<int:contract_id>/sheet.pdf")
+@access(CONTRACT_READERS)
+def sheet_pdf(contract_id: int):
+    contract = db.get_or_404(Contract, contract_id)
+    with force_locale("ja"):
+        section = documents.blank_sheet(contract)
+        rendered = pdf.render(section.title, [section], user=current_user)
+    return pdf.send(rendered, f"実地確認シート_{contract.number}.pdf", subject=contract, document="verification_sheet")
 
 
 @bp.route("/<int:contract_id>/document")

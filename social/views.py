@@ -3,6 +3,7 @@ the pre-post check and the public list of official accounts."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -10,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from core import audit
+from core import audit, pdf
 from core.auth import SOCIAL_READERS, access
 from core.dashboard import Panel, Tile, panel, scope_unit
 from core.db import db
@@ -19,7 +20,7 @@ from core.i18n import locale_code
 from core.lists import ListView, enum_filter, id_filter
 from core.models import ClassificationLevel, OrgUnit, Role
 from core.timeutil import today, utcnow
-from social import prepost, rules
+from social import documents, prepost, rules
 from social.forms import (
     AccountForm,
     ActionForm,
@@ -91,6 +92,15 @@ def _account(account_id: int) -> SocialAccount:
         selectinload(SocialAccount.members).selectinload(AccountMember.user),
         selectinload(SocialAccount.procedures), selectinload(SocialAccount.incidents),
         selectinload(SocialAccount.unit).selectinload(OrgUnit.parent)])
+
+
+@bp.route("/register.pdf")
+@access(SOCIAL_READERS)
+def register_pdf():
+    with force_locale("ja"):
+        section = documents.register_section()
+        rendered = pdf.render(section.title, [section], user=current_user)
+    return pdf.send(rendered, "SNS公式アカウント台帳.pdf", document="social_register", object_type="social_accounts")
 
 
 @bp.route("/<int:account_id>")

@@ -195,3 +195,15 @@ def pytest_sessionfinish(session, exitstatus):
     if os.environ.get("CI") == "true" and skipped and exitstatus == 0:
         reporter.write_line(f"CI: {len(skipped)} test(s) skipped; every part must be installed in CI", red=True)
         session.exitstatus = 1
+
+
+def read_pdf(response) -> tuple[int, str]:
+    """(pages, text) of a PDF response, checking it is one."""
+    import io
+
+    from pypdf import PdfReader
+
+    assert response.status_code == 200, response.status_code
+    assert response.mimetype == "application/pdf" and response.data.startswith(b"%PDF-")
+    reader = PdfReader(io.BytesIO(response.data))
+    return len(reader.pages), "\n".join(page.extract_text() for page in reader.pages)

@@ -3,6 +3,7 @@ validate → service → commit → redirect."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -10,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from core import audit, files
+from core import audit, files, pdf
 from core.auth import CONTRACT_READERS, access
 from core.dashboard import Panel, Tile, panel, scope_unit, status_panel
 from core.db import db
@@ -19,7 +20,7 @@ from core.i18n import locale_code
 from core.lists import ListView, enum_filter, id_filter
 from core.models import OrgUnit, Role
 from core.parts import delete_owned
-from vendors import services
+from vendors import documents, services
 from vendors.forms import CertificationForm, ContactForm, SelectionForm, VendorForm
 from vendors.models import (
     Assessment,
@@ -50,6 +51,16 @@ LIST = ListView(
     sorts={"name": Vendor.kana, "status": Vendor.status, "updated": Vendor.updated_at},
     default_sort="name",
 )
+
+
+@bp.route("/<int:vendor_id>/summary.pdf")
+@access(CONTRACT_READERS)
+def summary_pdf(vendor_id: int):
+    vendor = db.get_or_404(Vendor, vendor_id)
+    with force_locale("ja"):
+        [section] = documents.summary_sections([vendor.id])
+        rendered = pdf.render(section.title, [section], user=current_user)
+    return pdf.send(rendered, f"委託事業者の概要_{vendor.name}.pdf", subject=vendor, document="vendor_summary")
 
 
 @bp.route("/")

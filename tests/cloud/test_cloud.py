@@ -489,3 +489,16 @@ def test_a_contract_of_another_provider_is_refused(app, parties, demo):
     response = requester.post("/cloud/new", data=service_data(app, agreement="contract", contract_id=str(contract_id),
                                                               vendor_id=str(other), provider_name=""))
     assert response.status_code == 400 and "提供者と一致しません" in response.get_data(as_text=True)
+
+
+def test_the_register_prints_with_violations_highlighted(app, demo):
+    from tests.conftest import read_pdf
+
+    client = demo.test_client()
+    login_as(client, "approver", DEMO_PASSWORD)
+    pages, text = read_pdf(client.get("/cloud/register.pdf"))
+    compact = re.sub(r"\s+", "", text)
+    assert pages == 1 and "外部サービス台帳" in compact and "登録6件" in compact
+    for expected in ("電子メールサービス（組合ドメイン）", "C22-0123-1", "T-A", "条件付承認", "▲取扱上限超過",
+                     "▲約款型で機密性2以上", "▲見直し期限超過", "災害現場写真（個人が写るもの）（自治体機密性2・予定）"):
+        assert expected in compact, expected

@@ -57,6 +57,13 @@ EXPECTED = {
     "social.procedure_decide": {Role.ADMIN, Role.APPROVER},
     "social.public_list": PUBLIC,  # off unless configured: 404
     "checklists": set(Role),
+    "checklists.self_inspection_pdf": {Role.ADMIN, Role.AUDITOR},
+    "checklists.pack_pdf": {Role.ADMIN, Role.AUDITOR},
+    "contracts.checklist_pdf": CONTRACT_READERS,
+    "contracts.sheet_pdf": CONTRACT_READERS,
+    "vendors.summary_pdf": CONTRACT_READERS,
+    "cloud.register_pdf": set(Role),
+    "social.register_pdf": {Role.ADMIN, Role.SOCIAL, Role.AUDITOR, Role.APPROVER},
     "audit": {Role.ADMIN, Role.AUDITOR},
     "admin": {Role.ADMIN},
 }

@@ -392,3 +392,16 @@ def test_dashboard_counts_link_to_filtered_lists(demo):
     login_as(social, "social", DEMO_PASSWORD)
     html = social.get("/").get_data(as_text=True)
     assert "/social/?status=" in html and "/contracts/?status=" not in html  # panels follow the roles
+
+
+def test_the_register_prints_with_procedure_mfa_measures_and_incidents(app, demo):
+    from tests.conftest import read_pdf
+
+    client = demo.test_client()
+    login_as(client, "auditor", DEMO_PASSWORD)
+    pages, text = read_pdf(client.get("/social/register.pdf"))
+    compact = re.sub(r"\s+", "", text)
+    assert pages == 1 and "SNS公式アカウント台帳" in compact
+    for expected in ("○○消防本部公式", "広報さくら", "第1版", "有効（認証アプリ）", "▲無効", "公式サイト掲載", "認証バッジ",
+                     "なりすまし（", "▲承認済みの運用手順なし", "▲長期間投稿なし"):
+        assert expected in compact, expected

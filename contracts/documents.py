@@ -1,0 +1,252 @@
+"""Printable contract documents (core.pdf): the contract checklist and the
+blank on-site verification sheet.  Built for many contracts at once with a
+fixed number of queries, so the annual audit pack stays fast."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from reportlab.lib.units import mm
+from reportlab.platypus import Spacer
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
+
+from contracts.models import (
+    Clause,
+    ClauseState,
+    Contract,
+    ContractClause,
+    ContractStatus,
+    Finding,
+    MeasureStatus,
+    Method,
+    Result,
+    Subcontracting,
+    Verification,
+    VerificationResult,
+    VerificationStatus,
+)
+from contracts.rules import EXCEPTION, LIVE
+from core.approvals import Approval, Decision
+from core.db import db
+from core.inspection import Scope, facts_provider, pack_part
+from core.pdf import BODY, H2, SMALL, Section, p, pairs, sign_off, table
+from core.timeutil import today
+
+
+def _load(ids: list[int]) -> list[Contract]:
+    return db.session.scalars(select(Contract).where(Contract.id.in_(ids)).options(
+        selectinload(Contract.vendor), selectinload(Contract.unit), selectinload(Contract.officer),
+        selectinload(Contract.classification), selectinload(Contract.clauses).selectinload(ContractClause.clause),
+        selectinload(Contract.subcontractors), selectinload(Contract.disposal)).order_by(Contract.number)).all()
+
+
+def _latest_results(ids: list[int]) -> dict[tuple[int, int], tuple]:
+    """(contract, clause) → (result, date, method) of the newest submitted check."""
+    rows = db.session.execute(
+        select(Verification.contract_id, VerificationResult.clause_id, VerificationResult.result,
+               Verification.performed_on, Verification.method)
+        .join(VerificationResult, VerificationResult.verification_id == Verification.id)
+        .where(Verification.contract_id.in_(ids), Verification.status == VerificationStatus.SUBMITTED,
+               VerificationResult.result != Result.UNCHECKED)
+        .order_by(Verification.performed_on, Verification.id)).all()
+    return {(contract_id, clause_id): (result, on, method) for contract_id, clause_id, result, on, method in rows}
+
+
+def _chunks(ids: list[int], size: int = 500):
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
+def checklist_sections(ids: list[int], *, level: int = 0) -> list[Section]:
+    """契約点検表 for each contract: header, clause matrix with the latest
+    result per clause, open findings, exceptions, subcontractors and the
+    end-of-contract record."""
+    catalogue = db.session.scalars(select(Clause).where(Clause.active).options(selectinload(Clause.mandatory_levels))
+                                   .order_by(Clause.sort_order, Clause.code)).all()
+    labels = {member: str(member.label) for enum in (ClauseState, Result, Method, ContractStatus, Subcontracting)
+              for member in enum}  # translated once, not once per cell
+    sections = []
+    on = today()
+    for chunk in _chunks(ids):
+        contracts = _load(chunk)
+        latest = _latest_results(chunk)
+        findings = defaultdict(list)
+        for finding in db.session.scalars(select(Finding).where(
+                Finding.contract_id.in_(chunk), Finding.status != MeasureStatus.ACCEPTED)
+                .options(selectinload(Finding.clause)).order_by(Finding.due_on)):
+            findings[finding.contract_id].append(finding)
+        exceptions = defaultdict(list)
+        for approval in db.session.scalars(select(Approval).where(
+                Approval.kind == EXCEPTION, Approval.subject_type == Contract.__tablename__,
+                Approval.subject_id.in_(chunk)).order_by(Approval.id)):
+            exceptions[approval.subject_id].append(approval)
+        for contract in contracts:
+            sections.append(_checklist(contract, catalogue, latest, findings[contract.id],
+                                       exceptions[contract.id], on, level, labels))
+    return sections
+
+
+def _checklist(contract, catalogue, latest, findings, exceptions, on, level, labels) -> Section:
+    rows_by_clause = {row.clause_id: row for row in contract.clauses}
+    excepted = {code for a in exceptions if a.decision is Decision.APPROVED for code in (a.details or {}).get("clauses", [])}
+    flow = [pairs([
+        ("契約番号・件名", f"{contract.number}　{contract.title}"),
+        ("委託事業者", contract.vendor.name),
+        ("契約期間", f"{_d(contract.start_on)} 〜 {_d(contract.end_on)}"),
+        ("機密性", contract.classification.label_ja if contract.classification else "—"),
+        ("個人情報", "取り扱う" + ("（個人番号を含む）" if contract.handles_my_number else "")
+         if contract.handles_personal_info else "取り扱わない"),
+        ("担当組織・担当者", f"{contract.unit.name if contract.unit else '—'}・"
+                          f"{contract.officer.display_name if contract.officer else '—'}"),
+        ("状態", labels[contract.status]),
+    ], widths=(38 * mm, 142 * mm)), p("セキュリティ条項と最新の確認結果", H2)]
+    rows, alerts = [], set()
+    for clause in catalogue:
+        row = rows_by_clause.get(clause.id)
+        mandatory = clause.is_mandatory_for(contract)
+        state = row.state if row else ClauseState.NOT_INCLUDED
+        result = latest.get((contract.id, clause.id))
+        note = ""
+        if mandatory and state is not ClauseState.INCLUDED:
+            note = "▲ 必須条項の不足" + ("（例外承認あり）" if clause.code in excepted else "")
+            if clause.code not in excepted:
+                alerts.add(len(rows))
+        if result and result[0] in (Result.PARTLY, Result.DOES_NOT):
+            alerts.add(len(rows))
+        rows.append([f"{clause.code}{'（必須）' if mandatory else ''} {clause.label_ja}",
+                     labels[state] + (f"（{row.article}）" if row and row.article else ""),
+                     f"{labels[result[0]]}（{_d(result[1])} {labels[result[2]]}）" if result else "未確認", note])
+    flow.append(table(["条項", "契約書の規定", "最新の確認結果（日付・方法）", "注記"], rows,
+                      [77 * mm, 29 * mm, 52 * mm, 22 * mm], alerts=alerts))
+    # The rest fits a compact block; findings and exceptions get their
+    # own table only when there are some.
+    if contract.disposal:
+        disposal = (f"{_d(contract.disposal.done_on)} {contract.disposal.method}"
+                    f"（証明書類: {'あり' if contract.disposal.evidence_id else 'なし'}）")
+    else:
+        disposal = "契約期間中（終了時に記録）" if contract.status in LIVE else "▲ 記録なし"
+    late = sum(1 for f in findings if f.due_on < on)
+    flow += [Spacer(1, 2 * mm), pairs([
+        ("未完了の指摘事項と措置", f"{len(findings)}件" + (f"（うち期限超過 {late}件）" if late else "") if findings else "なし"),
+        ("必須条項の例外", "、".join(f"{', '.join((a.details or {}).get('clauses', []))}（{a.decision.label}）"
+                                  for a in exceptions) or "なし"),
+        ("再委託先", "、".join(f"{s.name}（{s.scope or ''}・{_d(s.approved_on)}承認）" for s in contract.subcontractors)
+         or f"なし（再委託: {labels[contract.subcontracting]}）"),
+        ("契約終了時の返却・廃棄", disposal),
+    ], widths=(38 * mm, 142 * mm))]
+    if findings:
+        flow += [p("未完了の指摘事項と措置", H2), table(["条項", "程度", "措置の内容", "期限", "状態"], [
+            [f.clause.code, f.severity.label, f.measure, _d(f.due_on) + (" ▲期限超過" if f.due_on < on else ""),
+             f.status.label] for f in findings],
+            [14 * mm, 22 * mm, 92 * mm, 30 * mm, 22 * mm],
+            alerts={i for i, f in enumerate(findings) if f.due_on < on})]
+    if exceptions:
+        flow += [p("必須条項の例外", H2), table(["対象条項", "理由", "決定"], [
+            [", ".join((a.details or {}).get("clauses", [])), a.reason, a.decision.label] for a in exceptions],
+            [25 * mm, 125 * mm, 30 * mm])]
+    flow.append(sign_off())
+    return Section(f"契約点検表 {contract.number} {contract.title}", flow, level=level, kind="契約点検表")
+
+
+CHECKBOXES = "□適合　□一部不適合\n□不適合　□該当なし"
+
+
+def blank_sheet(contract: Contract) -> Section:
+    """An on-site verification sheet: one row per included clause with what
+    to verify, tick boxes and room for handwritten notes."""
+    included = [row for row in sorted(contract.clauses, key=lambda r: (r.clause.sort_order, r.clause.code))
+                if row.state is ClauseState.INCLUDED]
+    flow = [pairs([
+        ("契約番号・件名", f"{contract.number}　{contract.title}"),
+        ("委託事業者", contract.vendor.name),
+        ("確認日・場所", ""), ("確認方法", "□実地確認　□書面確認　□報告書　□聞き取り"), ("確認者", ""),
+        ("委託事業者の立会者", ""),
+    ], widths=(38 * mm, 228 * mm))]
+    # The empty last cell keeps each row at least 22 mm high: room to write.
+    rows = [[row.clause.code, f"{row.clause.label_ja}（{row.article or ''}）", row.clause.verify_ja or "", CHECKBOXES,
+             Spacer(1, 20 * mm)] for row in included]
+    sheet = table(["コード", "条項（契約書の条）", "確認すること", "結果", "所見・メモ（手書き）"], rows,
+                  [14 * mm, 45 * mm, 90 * mm, 38 * mm, 79 * mm])
+    flow += [p(" ", SMALL), sheet if rows else p("規定ありの条項がありません。", BODY), sign_off(("確認者", "立会者", "承認者"))]
+    return Section(f"実地確認シート {contract.number} {contract.title}", flow, landscape=True, kind="実地確認シート")
+
+
+# --- the audit pack and the self-inspection sheet --------------------------------------
+
+def in_scope(scope: Scope):
+    """Contracts the fiscal year's audit covers: signed, and running at some
+    point of the year (within the unit, when one is chosen)."""
+    stmt = select(Contract.id).where(
+        Contract.status != ContractStatus.DRAFT, or_(Contract.start_on.is_(None), Contract.start_on <= scope.end),
+        or_(Contract.end_on.is_(None), Contract.end_on >= scope.start))
+    if scope.unit_id:
+        stmt = stmt.where(Contract.unit_id == scope.unit_id)
+    return stmt
+
+
+@pack_part(10)
+def _pack_contracts(scope: Scope) -> list[Section]:
+    ids = list(db.session.scalars(in_scope(scope)))
+    sections = checklist_sections(ids, level=1)
+    if sections:
+        sections[0].part = f"契約点検表（{len(sections)}件）"
+    return sections
+
+
+@facts_provider
+def _facts(scope: Scope) -> dict[str, str]:
+    from contracts import verification
+    from contracts.schedule import DueState
+    from vendors.models import Selection, SelectionDecision
+
+    unit = scope.unit_id
+    live = select(Contract).where(Contract.status.in_(LIVE))
+    if unit:
+        live = live.where(Contract.unit_id == unit)
+    contracts = db.session.scalars(live.options(selectinload(Contract.clauses),
+                                                selectinload(Contract.subcontractors))).all()
+    catalogue = db.session.scalars(select(Clause).where(Clause.active).options(selectinload(Clause.mandatory_levels))
+                                   .order_by(Clause.sort_order, Clause.code)).all()
+    missing: dict[str, int] = defaultdict(int)
+    with_gaps = 0
+    for contract in contracts:
+        included = {row.clause_id for row in contract.clauses if row.state is ClauseState.INCLUDED}
+        gaps = [c.code for c in catalogue if c.is_mandatory_for(contract) and c.id not in included]
+        with_gaps += bool(gaps)
+        for code in gaps:
+            missing[code] += 1
+    selected = set(db.session.scalars(select(Selection.vendor_id).where(
+        Selection.decision == SelectionDecision.SELECTED)))
+    signed = [c for c in contracts if c.status is not ContractStatus.DRAFT]
+    rows = verification.schedule(verification.contracts_under_verification(unit))
+    overdue = sum(1 for row in rows if row.state is DueState.OVERDUE)
+    findings = select(Finding).where(Finding.status != MeasureStatus.ACCEPTED)
+    if unit:
+        findings = findings.join(Contract, Contract.id == Finding.contract_id).where(Contract.unit_id == unit)
+    open_findings = db.session.scalars(findings).all()
+    late = sum(1 for f in open_findings if f.due_on < today())
+    ended = select(Contract).where(Contract.status.in_((ContractStatus.ENDED, ContractStatus.TERMINATED)),
+                                   Contract.end_on >= scope.start, Contract.end_on <= scope.end)
+    if unit:
+        ended = ended.where(Contract.unit_id == unit)
+    ended_contracts = db.session.scalars(ended.options(selectinload(Contract.disposal),
+                                                       selectinload(Contract.classification))).all()
+    no_disposal = [c for c in ended_contracts
+                   if c.disposal is None and c.classification is not None and c.classification.rank > 1]
+    subcontracted = sum(1 for c in contracts if c.subcontractors)
+    unclassified = sum(1 for c in contracts if c.classification_id is None)
+    breakdown = "、".join(f"{code}: {n}件" for code, n in sorted(missing.items()))
+    return {
+        "OUT-01": f"締結済・履行中 {len(signed)}件中 {sum(1 for c in signed if c.vendor_id not in selected)}件の"
+                  f"委託事業者に選定の記録なし",
+        "OUT-02": f"有効な契約 {len(contracts)}件中 {with_gaps}件に必須条項の不足" + (f"（{breakdown}）" if breakdown else ""),
+        "OUT-03": f"確認の対象 {len(rows)}件中 {overdue}件が確認期限超過",
+        "OUT-04": f"再委託先を登録した契約 {subcontracted}件",
+        "OUT-05": f"未完了の措置 {len(open_findings)}件（うち期限超過 {late}件）",
+        "OUT-06": f"年度内に終了した契約 {len(ended_contracts)}件中 {len(no_disposal)}件に返却・廃棄の記録なし",
+        "CLS-01": f"有効な契約 {len(contracts)}件中 {unclassified}件に機密性の分類なし",
+    }
+
+
+def _d(day) -> str:
+    return day.strftime("%Y-%m-%d") if day else "—"

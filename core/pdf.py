@@ -1,0 +1,407 @@
+"""Printable documents (reportlab): A4, Japanese in an embedded TrueType font
+(IPAex Gothic, shipped in core/fonts with its licence), the body's name and
+the title on every page, "generated at / by", page n / N and the
+classification marking in the footer, table headers repeated on every page,
+CJK line wrapping, sign-off boxes, PDF bookmarks and a table of contents.
+
+Domains describe a document as :class:`Section` objects (a title, an
+orientation and reportlab flowables); :func:`render` lays one or many
+sections out, so the annual audit pack is the same sections bound together.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from flask import current_app
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen import canvas as pdfcanvas
+from reportlab.platypus import (
+    BaseDocTemplate,
+    Flowable,
+    Frame,
+    KeepTogether,
+    NextPageTemplate,
+    PageBreak,
+    PageTemplate,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
+)
+from reportlab.platypus.tables import CellStyle
+
+FONT = "IPAexGothic"
+FONT_FILE = Path(__file__).parent / "fonts" / "ipaexg.ttf"
+MARGIN = 15 * mm
+
+
+def _register_font() -> None:
+    if FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont(FONT, str(FONT_FILE)))
+        # IPAex has no bold face: bold maps to the same file.
+        pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT, italic=FONT, boldItalic=FONT)
+
+
+_register_font()
+
+# Every table cell defaults to the Japanese font, small type and tight
+# padding.  Setting the defaults once (rather than a FONT/PADDING/VALIGN
+# command per table, applied cell by cell) makes a 1,000-page pack markedly
+# faster to build.  Itaku is the only user of reportlab in its processes.
+CellStyle.fontname, CellStyle.fontsize, CellStyle.leading = FONT, 8, 10.5
+CellStyle.leftPadding = CellStyle.rightPadding = 3
+CellStyle.topPadding, CellStyle.bottomPadding = 1.5, 2
+CellStyle.valign = "TOP"
+
+BODY = ParagraphStyle("body", fontName=FONT, fontSize=9, leading=12.5, wordWrap="CJK")
+SMALL = ParagraphStyle("small", parent=BODY, fontSize=7.5, leading=10)
+CELL = ParagraphStyle("cell", parent=BODY, fontSize=8, leading=10.5)
+H1 = ParagraphStyle("h1", parent=BODY, fontSize=15, leading=20, spaceAfter=6)
+H2 = ParagraphStyle("h2", parent=BODY, fontSize=11.5, leading=16, spaceBefore=8, spaceAfter=4)
+TITLE = ParagraphStyle("title", parent=BODY, fontSize=22, leading=30, alignment=1, spaceAfter=12)
+CENTER = ParagraphStyle("center", parent=BODY, fontSize=11, leading=16, alignment=1)
+
+HEADER_BG = colors.HexColor("#dde4ee")
+ALERT_BG = colors.HexColor("#fde8e8")
+GRID = colors.HexColor("#7a8699")
+
+
+# Signs IPAex does not have, as ones it has (text typed into the app may hold them).
+_GLYPHS = str.maketrans({"⚠": "▲", "☐": "□", "☑": "■", "☒": "■", "✖": "×", "✔": "○", "✓": "○"})
+
+
+def p(text, style: ParagraphStyle = CELL) -> Paragraph:
+    """A wrapped paragraph of plain text (escaped; newlines kept)."""
+    text = escape("" if text is None else str(text).translate(_GLYPHS))
+    return Paragraph(text.replace("\n", "<br/>"), style)
+
+
+_pass = threading.local()  # per thread: a threaded server may build two documents at once
+
+
+class _Table(Table):
+    """A Table that draws its plain-text cells through one text object
+    (reportlab's default starts one per line of every cell: most of the time
+    of a long document), and skips drawing in a layout-only pass (see
+    render: the first pass of a document with contents only needs page
+    numbers)."""
+
+    _text = None
+
+    def draw(self):
+        if getattr(_pass, "layout_only", False):
+            return
+        self._text, self._text_font, self._text_color = self.canv.beginText(), None, None
+        try:
+            super().draw()
+            self.canv.drawText(self._text)
+        finally:
+            self._text = None
+
+    def _drawCell(self, cellval, cellstyle, pos, size):
+        text = self._text
+        if (text is None or isinstance(cellval, (tuple, list, Flowable)) or cellstyle.href or cellstyle.destination
+                or cellstyle.alignment not in ("LEFT", "CENTRE", "CENTER") or cellstyle.valign not in ("TOP", "MIDDLE")):
+            return super()._drawCell(cellval, cellstyle, pos, size)
+        colpos, rowpos = pos
+        colwidth, rowheight = size
+        font = (cellstyle.fontname, cellstyle.fontsize, cellstyle.leading)
+        if font != self._text_font:
+            text.setFont(*font)
+            self._text_font = font
+        if cellstyle.color != self._text_color:
+            text.setFillColor(cellstyle.color)
+            self._text_color = cellstyle.color
+        lines = str(cellval).split("\n")
+        leading, fontsize = cellstyle.leading, cellstyle.fontsize
+        if cellstyle.valign == "TOP":
+            y = rowpos + rowheight - cellstyle.topPadding - fontsize
+        else:
+            y = rowpos + (cellstyle.bottomPadding + rowheight - cellstyle.topPadding + len(lines) * leading) / 2.0 - fontsize
+        for line in lines:
+            if cellstyle.alignment == "LEFT":
+                x = colpos + cellstyle.leftPadding
+            else:
+                x = (colpos + (colwidth + cellstyle.leftPadding - cellstyle.rightPadding) * 0.5
+                     - pdfmetrics.stringWidth(line, cellstyle.fontname, fontsize) / 2)
+            text.setTextOrigin(x, y)
+            text._code.append(text._formatText(line))  # textOut without measuring: the origin is set per line
+            y -= leading
+
+
+_char_widths: dict[str, float] = {}
+# Characters that may not begin a line (kinsoku): they stay with the one before.
+_NO_LINE_START = set("、。，．,.)）」』】〕〉》・ー！？!?：:；;ぁぃぅぇぉっゃゅょァィゥェォッャュョ")
+
+
+def _width(ch: str) -> float:
+    width = _char_widths.get(ch)
+    if width is None:
+        width = _char_widths[ch] = pdfmetrics.stringWidth(ch, FONT, 1000) / 1000
+    return width
+
+
+def wrap_lines(text: str, width: float, size: float) -> list[str]:
+    """Break ``text`` into lines no wider than ``width`` points, between any
+    two characters (as Japanese text breaks), keeping closing punctuation off
+    the start of a line."""
+    lines = []
+    for paragraph in text.split("\n"):
+        line: list[str] = []
+        used = 0.0
+        for ch in paragraph:
+            w = _width(ch) * size
+            if line and used + w > width:
+                carry = [line.pop()] if ch in _NO_LINE_START and len(line) > 1 else []
+                lines.append("".join(line))
+                line, used = carry, sum(_width(c) * size for c in carry)
+            line.append(ch)
+            used += w
+        lines.append("".join(line))
+    return lines
+
+
+def fit(text, width: float, style: ParagraphStyle = CELL):
+    """A table cell: the text as plain lines, wrapped to the column (fast to
+    lay out and draw, and nothing is cut off)."""
+    if isinstance(text, Flowable):
+        return text
+    text = "" if text is None else str(text).translate(_GLYPHS)
+    room = width - 6  # the cell's left and right padding
+    if "\n" not in text and pdfmetrics.stringWidth(text, FONT, style.fontSize) <= room:
+        return text
+    return "\n".join(wrap_lines(text, room, style.fontSize))
+
+
+def table(header: list[str], rows: list[list], widths: list[float], *, alerts: set[int] = frozenset(),
+          style: ParagraphStyle = CELL) -> Table:
+    """A grid whose header row repeats on every page; long cells wrap (CJK);
+    rows listed in ``alerts`` (0-based) are shaded and should say why."""
+    data = [[fit(text, width, style) for text, width in zip(header, widths, strict=True)]]
+    data += [[fit(cell, width, style) for cell, width in zip(row, widths, strict=True)] for row in rows]
+    commands = [("GRID", (0, 0), (-1, -1), 0.4, GRID), ("BACKGROUND", (0, 0), (-1, 0), HEADER_BG)]
+    if style.fontSize != CellStyle.fontsize:
+        commands.append(("FONT", (0, 0), (-1, -1), FONT, style.fontSize, style.leading))
+    commands += [("BACKGROUND", (0, i + 1), (-1, i + 1), ALERT_BG) for i in alerts]
+    result = _Table(data, colWidths=widths, repeatRows=1)
+    result.setStyle(TableStyle(commands))
+    return result
+
+
+def pairs(items: list[tuple[str, object]], widths=(38 * mm, 142 * mm)) -> Table:
+    """A two-column key/value block (a record's header)."""
+    rows = [[fit(key, widths[0]), fit(value if value not in (None, "") else "—", widths[1])] for key, value in items]
+    result = _Table(rows, colWidths=list(widths))
+    result.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, GRID), ("BACKGROUND", (0, 0), (0, -1), HEADER_BG)]))
+    return result
+
+
+def sign_off(labels=("点検者", "確認者", "承認者")) -> Flowable:
+    """Boxes for a name stamp and a date under each role."""
+    gap = "\u3000" * 2
+    box = _Table([list(labels), ["" for _ in labels], [f"日付{gap}年{gap}月{gap}日" for _ in labels]],
+                 colWidths=[40 * mm] * len(labels), rowHeights=[6 * mm, 15 * mm, 6 * mm], hAlign="RIGHT")
+    box.setStyle(TableStyle([("FONT", (0, 0), (-1, 0), FONT, 10), ("FONT", (0, 2), (-1, 2), FONT, 7),
+                             ("ALIGN", (0, 0), (-1, 0), "CENTER"),
+                             ("GRID", (0, 0), (-1, -1), 0.6, GRID), ("BACKGROUND", (0, 0), (-1, 0), HEADER_BG),
+                             ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
+    return KeepTogether([Spacer(1, 4 * mm), box])
+
+
+class Heading(Paragraph):
+    """A section or sub-section heading: it becomes a PDF bookmark and a
+    table-of-contents entry."""
+
+    def __init__(self, text: str, level: int = 0, key: str = ""):
+        super().__init__(escape(text), H1 if level == 0 else H2)
+        self.toc_text, self.level, self.key = text, level, key or f"h{id(self)}"
+
+
+@dataclass
+class Section:
+    title: str
+    flowables: list = field(default_factory=list)
+    landscape: bool = False
+    level: int = 0  # 0: a document; 1: one of many under a part heading (the pack's contracts…)
+    part: str | None = None  # a level-0 heading printed before this section (the first of a part)
+    kind: str = ""  # what kind of document, for the pack's closing counts
+
+
+class _Doc(BaseDocTemplate):
+    def __init__(self, buffer, *, title: str, org: str, marking: str, generated: str):
+        super().__init__(buffer, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN + 6 * mm,
+                         bottomMargin=MARGIN + 4 * mm, title=title, author=org, creator="Itaku")
+        self.doc_title, self.org, self.marking, self.generated = title, org, marking, generated
+        templates = []
+        for name, size in (("portrait", A4), ("landscape", landscape(A4))):
+            width, height = size
+            # No frame padding: a table 180 mm (portrait) or 267 mm (landscape) wide fills the page.
+            frame = Frame(MARGIN, MARGIN + 4 * mm, width - 2 * MARGIN, height - 2 * MARGIN - 10 * mm, id=name,
+                          leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
+            templates.append(PageTemplate(id=name, frames=[frame], pagesize=size, onPage=self._decorate))
+        self.addPageTemplates(templates)
+        self.heading_pages: dict[str, int] = {}
+
+    def _decorate(self, canvas, doc) -> None:
+        width, height = canvas._pagesize
+        canvas.saveState()
+        canvas.setFont(FONT, 8)
+        canvas.setFillColor(colors.HexColor("#333333"))
+        canvas.drawString(MARGIN, height - MARGIN, self.org)
+        canvas.drawRightString(width - MARGIN, height - MARGIN, self.doc_title)
+        canvas.setStrokeColor(GRID)
+        canvas.line(MARGIN, height - MARGIN - 2 * mm, width - MARGIN, height - MARGIN - 2 * mm)
+        canvas.line(MARGIN, MARGIN + 2 * mm, width - MARGIN, MARGIN + 2 * mm)
+        canvas.drawString(MARGIN, MARGIN - 2 * mm, self.generated)
+        if self.marking:
+            canvas.setFont(FONT, 9)
+            canvas.drawCentredString(width / 2, MARGIN - 2 * mm, self.marking)
+        canvas.restoreState()
+
+    def afterFlowable(self, flowable) -> None:
+        if isinstance(flowable, Heading):
+            self.heading_pages[flowable.key] = self.page
+            self.canv.bookmarkPage(flowable.key)
+            self.canv.addOutlineEntry(flowable.toc_text, flowable.key, level=flowable.level, closed=flowable.level > 0)
+
+
+class _NumberedCanvas(pdfcanvas.Canvas):
+    """Draws "n / N" once the number of pages is known."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._pages = []
+
+    def showPage(self):
+        self._pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self):
+        total = len(self._pages)
+        for state in self._pages:
+            self.__dict__.update(state)
+            width, _height = self._pagesize
+            self.setFont(FONT, 8)
+            self.drawRightString(width - MARGIN, MARGIN - 2 * mm, f"{self._pageNumber} / {total}")
+            super().showPage()
+        super().save()
+
+
+@dataclass
+class Rendered:
+    data: bytes
+    pages: int
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def _contents(entries: list[tuple[int, str, str]], pages: dict[str, int]) -> Table:
+    """The table of contents: each heading and its page.  Before the pages
+    are known every number reads 9999, so the contents are as long in the
+    first pass as in the second."""
+    rows = [[("\u3000" * level) + title, str(pages.get(key, 9999))] for level, title, key in entries]
+    result = _Table([[fit(title, 160 * mm, BODY), page] for title, page in rows], colWidths=[160 * mm, 20 * mm])
+    result.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), FONT, BODY.fontSize, BODY.leading),
+                                ("ALIGN", (1, 0), (1, -1), "RIGHT"),
+                                ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#c8cfda")),
+                                ("TOPPADDING", (0, 0), (-1, -1), 1), ("BOTTOMPADDING", (0, 0), (-1, -1), 2)]))
+    return result
+
+
+def render(title: str, sections: list[Section], *, user, cover: list | None = None, toc: bool = False,
+           closing: list | None = None) -> Rendered:
+    """Lay out ``sections`` (each starting on a new page, in its orientation)
+    after an optional cover and table of contents, and return the PDF.
+
+    With contents, the document is laid out twice: a first pass that only
+    lays out (nothing is drawn) finds the page of every heading, then the
+    real pass draws the contents with those numbers."""
+    import io
+
+    from core.timeutil import utcnow
+
+    config = current_app.config
+    local = utcnow().replace(tzinfo=dt.timezone.utc).astimezone(dt.timezone(dt.timedelta(hours=9)))
+    options = dict(title=title, org=str(config["ORG_NAME"]), marking=str(config.get("DOCUMENT_MARKING") or ""),
+                   generated=f"出力 {local:%Y-%m-%d %H:%M} {getattr(user, 'display_name', '')}")
+    story: list = []
+    if cover:
+        story += [*cover, PageBreak()]
+    entries: list[tuple[int, str, str]] = []
+    contents_at = None
+    if toc:
+        story.append(Paragraph("目次", H1))
+        contents_at = len(story)
+        story.append(None)  # the contents, once their page numbers are known
+    current, first = "portrait", None
+    for index, section in enumerate(sections):
+        wanted = "landscape" if section.landscape else "portrait"
+        if story or index:
+            if wanted != current:
+                story.append(NextPageTemplate(wanted))
+            story.append(PageBreak())
+        else:
+            first = wanted
+        current = wanted
+        if section.part:
+            story.append(Heading(section.part, 0, key=f"p{index}"))
+            entries.append((0, section.part, f"p{index}"))
+        story.append(Heading(section.title, section.level, key=f"s{index}"))
+        entries.append((section.level, section.title, f"s{index}"))
+        story += section.flowables
+    if closing:
+        if current != "portrait":
+            story.append(NextPageTemplate("portrait"))
+        story += [PageBreak(), *closing]
+
+    def build(buffer) -> _Doc:
+        doc = _Doc(buffer, **options)
+        if first and first != "portrait":
+            doc.pageTemplates.sort(key=lambda t: t.id != first)
+        doc.build(story[:], canvasmaker=_NumberedCanvas)
+        return doc
+
+    pages: dict[str, int] = {}
+    if toc:
+        story[contents_at] = _contents(entries, pages)
+        _pass.layout_only = True
+        try:
+            pages = build(io.BytesIO()).heading_pages
+        finally:
+            _pass.layout_only = False
+        story[contents_at] = _contents(entries, pages)
+    buffer = io.BytesIO()
+    doc = build(buffer)
+    return Rendered(buffer.getvalue(), doc.page)
+
+
+def send(rendered: Rendered, filename: str, *, subject=None, document: str, object_type: str | None = None,
+         extra: dict | None = None):
+    """Record the print in the audit trail (who, what, when, SHA-256) and
+    return the PDF as a download."""
+    from urllib.parse import quote
+
+    from flask import Response
+
+    from core import audit
+    from core.db import db
+
+    audit.log("print", subject, object_type=object_type if subject is None else None,
+              changes={"document": document, "sha256": rendered.sha256, "pages": rendered.pages, **(extra or {})})
+    db.session.commit()
+    response = Response(rendered.data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(filename)}"
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,89 @@
+"""The official-account register as a document (core.pdf): every account with
+its responsible person, procedure version, MFA, anti-impersonation measures,
+review date and open incidents."""
+from __future__ import annotations
+
+from reportlab.lib.units import mm
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from core.db import db
+from core.inspection import Scope, facts_provider, pack_part
+from core.pdf import SMALL, Section, p, sign_off, table
+from social import rules
+from social.models import AccountMember, SocialAccount
+
+FLAG_TEXT = {"open_incident": "なりすまし・乗っ取り対応中", "no_procedure": "承認済みの運用手順なし",
+             "mfa_off": "二要素認証なし", "dormant": "長期間投稿なし", "review_overdue": "見直し期限超過"}
+
+
+def register_section(*, level: int = 0) -> Section:
+    accounts = db.session.scalars(select(SocialAccount).options(
+        selectinload(SocialAccount.responsible), selectinload(SocialAccount.procedures),
+        selectinload(SocialAccount.incidents), selectinload(SocialAccount.members).selectinload(AccountMember.user))
+        .order_by(SocialAccount.platform, SocialAccount.name)).all()
+    flags = rules.flags_of([a.id for a in accounts])
+    rows, alerts = [], set()
+    for index, account in enumerate(accounts):
+        names = flags.get(account.id, set())
+        if names:
+            alerts.add(index)
+        procedure = account.approved_procedure
+        measures = [label for on, label in ((account.profile_states_official, "プロフィール明記"),
+                                            (account.website_listing_url, "公式サイト掲載"),
+                                            (account.verified_badge, "認証バッジ")) if on]
+        open_incidents = [f"{i.kind.label}（{i.occurred_on}〜）" for i in account.incidents if i.is_open]
+        rows.append([
+            f"{account.name}\n{account.platform.label} {account.handle or ''}\n{account.url}", account.status.label,
+            account.responsible.display_name,
+            f"第{procedure.number}版（{procedure.approved_at:%Y-%m-%d}承認）" if procedure else "▲ なし",
+            f"有効（{account.mfa_method or ''}）" if account.mfa_enabled else "▲ 無効",
+            "・".join(measures) + f"\n点検 {account.last_lookalike_scan_on or '—'}",
+            str(account.last_post_on or "—"), str(account.next_review_on or "—"),
+            "\n".join(open_incidents) or "なし",
+            "\n".join("▲ " + FLAG_TEXT[name] for name in rules.FLAG_EXPRESSIONS if name in names),
+        ])
+    flow = [p(f"登録 {len(accounts)} 件。網掛けの行は対応が必要なアカウントです。", SMALL),
+            table(["アカウント", "状態", "責任者", "運用手順", "二要素認証", "なりすまし対策", "最終投稿", "次回見直し",
+                   "対応中の事案", "要対応"], rows,
+                  [50 * mm, 13 * mm, 20 * mm, 27 * mm, 20 * mm, 32 * mm, 21 * mm, 21 * mm, 28 * mm, 30 * mm],
+                  alerts=alerts),
+            sign_off()]
+    return Section("SNS公式アカウント台帳", flow, landscape=True, level=level, kind="SNS公式アカウント台帳")
+
+
+@pack_part(40)
+def _pack_social(scope: Scope) -> list[Section]:
+    return [register_section()]
+
+
+@facts_provider
+def _facts(scope: Scope) -> dict[str, str]:
+    import datetime as dt
+
+    from sqlalchemy import func
+
+    from core.models import AuditEntry
+    from core.timeutil import today
+    from social.models import OPEN
+
+    stmt = select(SocialAccount).where(SocialAccount.status.in_(OPEN))
+    if scope.unit_id:
+        stmt = stmt.where(SocialAccount.unit_id == scope.unit_id)
+    accounts = db.session.scalars(stmt.options(selectinload(SocialAccount.procedures))).all()
+    n = len(accounts)
+    stale_scan = today() - dt.timedelta(days=rules.SCAN_INTERVAL_DAYS)
+    unscanned = sum(1 for a in accounts if not a.last_lookalike_scan_on or a.last_lookalike_scan_on < stale_scan)
+    checks = db.session.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == "prepost_check",
+        AuditEntry.at >= dt.datetime.combine(scope.start, dt.time()),
+        AuditEntry.at < dt.datetime.combine(scope.end + dt.timedelta(days=1), dt.time()))) or 0
+    return {
+        "SNS-01": f"運用中・休止 {n}件中 {sum(1 for a in accounts if a.approved_procedure is None)}件に承認済みの運用手順なし",
+        "SNS-02": f"{n}件中 公式サイト未掲載 {sum(1 for a in accounts if not a.website_listing_url)}件・"
+                  f"プロフィールに明記なし {sum(1 for a in accounts if not a.profile_states_official)}件",
+        "SNS-03": f"{n}件中 二要素認証なし {sum(1 for a in accounts if not a.mfa_enabled)}件",
+        "SNS-04": f"{n}件中 {unscanned}件が30日以上なりすまし点検なし",
+        "SNS-05": f"最終投稿から{rules.dormant_days()}日超 {rules.count_flag('dormant', scope.unit_id)}件",
+        "SNS-06": f"年度内の投稿前チェック {checks}回",
+    }

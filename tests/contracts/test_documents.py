@@ -1,0 +1,87 @@
+"""The contract checklist, the blank on-site verification sheet and the
+vendor summary: what each shows, who may print it, and the print record."""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from contracts.models import Contract
+from core.db import db
+from core.models import AuditEntry
+from tests.conftest import DEMO_PASSWORD, login_as, read_pdf
+
+
+def contract(app, number: str) -> Contract:
+    with app.app_context():
+        found = db.session.scalar(select(Contract).where(Contract.number == number))
+        db.session.expunge(found)
+        return found
+
+
+def test_the_contract_checklist_shows_matrix_latest_results_findings_and_end(app, demo):
+    client = demo.test_client()
+    login_as(client, "verifier", DEMO_PASSWORD)
+    r8001 = contract(app, "R8-001")
+    response = client.get(f"/contracts/{r8001.id}/checklist.pdf")
+    pages, text = read_pdf(response)
+    compact = re.sub(r"\s+", "", text)
+    assert 1 <= pages <= 3
+    for expected in ("契約点検表", "R8-001", "株式会社道央情報システム", "自治体機密性3B", "セキュリティ条項と最新の確認結果",
+                     "C01", "C20", "規定あり（第5条）", "一部不適合", "書面確認", "未完了の指摘事項と措置", "再委託先",
+                     "株式会社札幌データセンター", "契約終了時の返却・廃棄", "点検者", "確認者", "承認者"):
+        assert expected in compact, expected
+    with app.app_context():
+        entry = db.session.scalar(select(AuditEntry).order_by(AuditEntry.seq.desc()))
+        assert (entry.action, entry.object_type, entry.object_id) == ("print", "contracts", str(r8001.id))
+        assert entry.changes["document"] == "contract_checklist" and len(entry.changes["sha256"]) == 64
+        assert entry.username == "verifier"
+
+
+def test_a_gap_and_an_approved_exception_are_marked(app, demo):
+    client = demo.test_client()
+    login_as(client, "procurement", DEMO_PASSWORD)
+    _pages, text = read_pdf(client.get(f"/contracts/{contract(app, 'R8-002').id}/checklist.pdf"))
+    compact = re.sub(r"\s+", "", text)
+    assert "必須条項の不足（例外承認あり）" in compact and "事業者の標準契約書にC12がなく" in compact
+
+
+def test_the_blank_sheet_has_one_row_per_included_clause_with_tick_boxes(app, demo):
+    client = demo.test_client()
+    login_as(client, "verifier", DEMO_PASSWORD)
+    r8001 = contract(app, "R8-001")
+    with app.app_context():
+        included = [row.clause.code for row in db.session.get(Contract, r8001.id).clauses
+                    if row.state.value == "included"]
+    pages, text = read_pdf(client.get(f"/contracts/{r8001.id}/sheet.pdf"))
+    assert pages >= 2  # 17 rows with room to write do not fit one page
+    compact = re.sub(r"\s+", "", text)
+    assert "実地確認シート" in compact and "所見・メモ（手書き）" in compact
+    assert compact.count("□適合□一部不適合") == len(included)
+    for code in included:
+        assert code in text
+    assert "C14" not in text  # not applicable to this contract: no row
+    assert text.count("確認すること") == pages  # the header row repeats on every page
+
+
+def test_the_vendor_summary_lists_certifications_selection_and_contracts(app, demo):
+    client = demo.test_client()
+    login_as(client, "auditor", DEMO_PASSWORD)
+    vendor_id = contract(app, "R8-001").vendor_id
+    _pages, text = read_pdf(client.get(f"/vendors/{vendor_id}/summary.pdf"))
+    compact = re.sub(r"\s+", "", text)
+    for expected in ("委託事業者の概要", "株式会社道央情報システム", "認証", "選定の記録", "SEL01", "R8-001", "履行中"):
+        assert expected in compact, expected
+
+
+def test_only_contract_readers_print_contract_documents(app, demo):
+    client = demo.test_client()
+    login_as(client, "social", DEMO_PASSWORD)
+    r8001 = contract(app, "R8-001")
+    for url in (f"/contracts/{r8001.id}/checklist.pdf", f"/contracts/{r8001.id}/sheet.pdf",
+                f"/vendors/{r8001.vendor_id}/summary.pdf"):
+        assert client.get(url).status_code == 403
+    assert client.get("/contracts/99999/checklist.pdf").status_code == 403
+    reader = demo.test_client()
+    login_as(reader, "auditor", DEMO_PASSWORD)
+    assert reader.get("/contracts/99999/checklist.pdf").status_code == 404
