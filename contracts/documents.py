@@ -36,8 +36,19 @@ from core.timeutil import today
 def _load(ids: list[int]) -> list[Contract]:
     return db.session.scalars(select(Contract).where(Contract.id.in_(ids)).options(
         selectinload(Contract.vendor), selectinload(Contract.unit), selectinload(Contract.officer),
-        selectinload(Contract.classification), selectinload(Contract.clauses).selectinload(ContractClause.clause),
-        selectinload(Contract.subcontractors), selectinload(Contract.disposal)).order_by(Contract.number)).all()
+        selectinload(Contract.classification), selectinload(Contract.subcontractors),
+        selectinload(Contract.disposal)).order_by(Contract.number)).all()
+
+
+def _matrices(ids: list[int]) -> dict[int, dict[int, tuple]]:
+    """contract → clause → (state, article): plain rows, not ORM objects (a
+    pack reads twenty thousand of them)."""
+    matrices: dict[int, dict[int, tuple]] = defaultdict(dict)
+    for contract_id, clause_id, state, article in db.session.execute(select(
+            ContractClause.contract_id, ContractClause.clause_id, ContractClause.state, ContractClause.article)
+            .where(ContractClause.contract_id.in_(ids))):
+        matrices[contract_id][clause_id] = (state, article)
+    return matrices
 
 
 def _latest_results(ids: list[int]) -> dict[tuple[int, int], tuple]:
@@ -69,6 +80,7 @@ def checklist_sections(ids: list[int], *, level: int = 0) -> list[Section]:
     on = today()
     for chunk in _chunks(ids):
         contracts = _load(chunk)
+        matrices = _matrices(chunk)
         latest = _latest_results(chunk)
         findings = defaultdict(list)
         for finding in db.session.scalars(select(Finding).where(
@@ -81,14 +93,21 @@ def checklist_sections(ids: list[int], *, level: int = 0) -> list[Section]:
                 Approval.subject_id.in_(chunk)).order_by(Approval.id)):
             exceptions[approval.subject_id].append(approval)
         for contract in contracts:
-            sections.append(_checklist(contract, catalogue, latest, findings[contract.id],
+            sections.append(_checklist(contract, matrices[contract.id], catalogue, latest, findings[contract.id],
                                        exceptions[contract.id], on, level, labels))
     return sections
 
 
-def _checklist(contract, catalogue, latest, findings, exceptions, on, level, labels) -> Section:
-    rows_by_clause = {row.clause_id: row for row in contract.clauses}
+def _checklist(contract, matrix, catalogue, latest, findings, exceptions, on, level, labels) -> Section:
     excepted = {code for a in exceptions if a.decision is Decision.APPROVED for code in (a.details or {}).get("clauses", [])}
+    # One header block holds the summary too; findings and exceptions get
+    # their own table only when there are some.
+    if contract.disposal:
+        disposal = (f"{_d(contract.disposal.done_on)} {contract.disposal.method}"
+                    f"（証明書類: {'あり' if contract.disposal.evidence_id else 'なし'}）")
+    else:
+        disposal = "契約期間中（終了時に記録）" if contract.status in LIVE else "▲ 記録なし"
+    late = sum(1 for f in findings if f.due_on < on)
     flow = [pairs([
         ("契約番号・件名", f"{contract.number}　{contract.title}"),
         ("委託事業者", contract.vendor.name),
@@ -99,12 +118,17 @@ def _checklist(contract, catalogue, latest, findings, exceptions, on, level, lab
         ("担当組織・担当者", f"{contract.unit.name if contract.unit else '—'}・"
                           f"{contract.officer.display_name if contract.officer else '—'}"),
         ("状態", labels[contract.status]),
+        ("未完了の指摘事項と措置", f"{len(findings)}件" + (f"（うち期限超過 {late}件）" if late else "") if findings else "なし"),
+        ("必須条項の例外", "、".join(f"{', '.join((a.details or {}).get('clauses', []))}（{a.decision.label}）"
+                                  for a in exceptions) or "なし"),
+        ("再委託先", "、".join(f"{s.name}（{s.scope or ''}・{_d(s.approved_on)}承認）" for s in contract.subcontractors)
+         or f"なし（再委託: {labels[contract.subcontracting]}）"),
+        ("契約終了時の返却・廃棄", disposal),
     ], widths=(38 * mm, 142 * mm)), p("セキュリティ条項と最新の確認結果", H2)]
     rows, alerts = [], set()
     for clause in catalogue:
-        row = rows_by_clause.get(clause.id)
+        state, article = matrix.get(clause.id, (ClauseState.NOT_INCLUDED, None))
         mandatory = clause.is_mandatory_for(contract)
-        state = row.state if row else ClauseState.NOT_INCLUDED
         result = latest.get((contract.id, clause.id))
         note = ""
         if mandatory and state is not ClauseState.INCLUDED:
@@ -114,26 +138,10 @@ def _checklist(contract, catalogue, latest, findings, exceptions, on, level, lab
         if result and result[0] in (Result.PARTLY, Result.DOES_NOT):
             alerts.add(len(rows))
         rows.append([f"{clause.code}{'（必須）' if mandatory else ''} {clause.label_ja}",
-                     labels[state] + (f"（{row.article}）" if row and row.article else ""),
+                     labels[state] + (f"（{article}）" if article else ""),
                      f"{labels[result[0]]}（{_d(result[1])} {labels[result[2]]}）" if result else "未確認", note])
     flow.append(table(["条項", "契約書の規定", "最新の確認結果（日付・方法）", "注記"], rows,
                       [77 * mm, 29 * mm, 52 * mm, 22 * mm], alerts=alerts))
-    # The rest fits a compact block; findings and exceptions get their
-    # own table only when there are some.
-    if contract.disposal:
-        disposal = (f"{_d(contract.disposal.done_on)} {contract.disposal.method}"
-                    f"（証明書類: {'あり' if contract.disposal.evidence_id else 'なし'}）")
-    else:
-        disposal = "契約期間中（終了時に記録）" if contract.status in LIVE else "▲ 記録なし"
-    late = sum(1 for f in findings if f.due_on < on)
-    flow += [Spacer(1, 2 * mm), pairs([
-        ("未完了の指摘事項と措置", f"{len(findings)}件" + (f"（うち期限超過 {late}件）" if late else "") if findings else "なし"),
-        ("必須条項の例外", "、".join(f"{', '.join((a.details or {}).get('clauses', []))}（{a.decision.label}）"
-                                  for a in exceptions) or "なし"),
-        ("再委託先", "、".join(f"{s.name}（{s.scope or ''}・{_d(s.approved_on)}承認）" for s in contract.subcontractors)
-         or f"なし（再委託: {labels[contract.subcontracting]}）"),
-        ("契約終了時の返却・廃棄", disposal),
-    ], widths=(38 * mm, 142 * mm))]
     if findings:
         flow += [p("未完了の指摘事項と措置", H2), table(["条項", "程度", "措置の内容", "期限", "状態"], [
             [f.clause.code, f.severity.label, f.measure, _d(f.due_on) + (" ▲期限超過" if f.due_on < on else ""),
@@ -203,14 +211,17 @@ def _facts(scope: Scope) -> dict[str, str]:
     live = select(Contract).where(Contract.status.in_(LIVE))
     if unit:
         live = live.where(Contract.unit_id == unit)
-    contracts = db.session.scalars(live.options(selectinload(Contract.clauses),
-                                                selectinload(Contract.subcontractors))).all()
+    contracts = db.session.scalars(live.options(selectinload(Contract.subcontractors))).all()
+    matrices: dict[int, dict[int, tuple]] = {}
+    for chunk in _chunks([c.id for c in contracts]):
+        matrices.update(_matrices(chunk))
     catalogue = db.session.scalars(select(Clause).where(Clause.active).options(selectinload(Clause.mandatory_levels))
                                    .order_by(Clause.sort_order, Clause.code)).all()
     missing: dict[str, int] = defaultdict(int)
     with_gaps = 0
     for contract in contracts:
-        included = {row.clause_id for row in contract.clauses if row.state is ClauseState.INCLUDED}
+        included = {clause_id for clause_id, (state, _article) in matrices.get(contract.id, {}).items()
+                    if state is ClauseState.INCLUDED}
         gaps = [c.code for c in catalogue if c.is_mandatory_for(contract) and c.id not in included]
         with_gaps += bool(gaps)
         for code in gaps:

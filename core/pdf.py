@@ -11,8 +11,10 @@ sections out, so the annual audit pack is the same sections bound together.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import threading
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -47,9 +49,32 @@ MARGIN = 15 * mm
 
 def _register_font() -> None:
     if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont(FONT, str(FONT_FILE)))
+        font = TTFont(FONT, str(FONT_FILE))
+        _remember_splits(font)
+        pdfmetrics.registerFont(font)
         # IPAex has no bold face: bold maps to the same file.
         pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT, italic=FONT, boldItalic=FONT)
+
+
+def _remember_splits(font: TTFont) -> None:
+    """Drawing a string maps each character to its place in the embedded
+    subsets (TTFont.splitString).  Within one document a character keeps
+    its place once given, so the same string always maps the same way: the
+    result is remembered per document, which matters when a 1,000-page
+    pack repeats the same clause names and labels on every page."""
+    split = font.splitString
+    cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def remembered(text, doc, encoding="utf-8"):
+        known = cache.get(doc)
+        if known is None:
+            known = cache[doc] = {}
+        result = known.get(text)
+        if result is None:
+            result = known[text] = split(text, doc, encoding)
+        return result
+
+    font.splitString = remembered
 
 
 _register_font()
@@ -176,11 +201,17 @@ def fit(text, width: float, style: ParagraphStyle = CELL):
     lay out and draw, and nothing is cut off)."""
     if isinstance(text, Flowable):
         return text
-    text = "" if text is None else str(text).translate(_GLYPHS)
+    return _fit("" if text is None else str(text), width, style.fontSize)
+
+
+@functools.lru_cache(maxsize=4096)
+def _fit(text: str, width: float, size: float) -> str:
+    # The same labels come back on every page of a pack: remembered.
+    text = text.translate(_GLYPHS)
     room = width - 6  # the cell's left and right padding
-    if "\n" not in text and pdfmetrics.stringWidth(text, FONT, style.fontSize) <= room:
+    if "\n" not in text and pdfmetrics.stringWidth(text, FONT, size) <= room:
         return text
-    return "\n".join(wrap_lines(text, room, style.fontSize))
+    return "\n".join(wrap_lines(text, room, size))
 
 
 def table(header: list[str], rows: list[list], widths: list[float], *, alerts: set[int] = frozenset(),
