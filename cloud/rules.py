@@ -41,6 +41,7 @@ from cloud.models import (
 )
 from contracts.schedule import add_months
 from core import approvals, audit
+from core import flags as core_flags
 from core.approvals import Approval, Decision
 from core.db import db
 from core.models import ClassificationLevel, User
@@ -224,13 +225,8 @@ def flag_expr(name: str, on: dt.date | None = None):
 
 
 def flags_of(ids: list[int], on: dt.date | None = None) -> dict[int, set[str]]:
-    """The flags of many services in one query: id → names."""
-    if not ids:
-        return {}
-    names = list(FLAG_EXPRESSIONS)
-    rows = db.session.execute(select(CloudService.id, *[flag_expr(name, on) for name in names])
-                              .where(CloudService.id.in_(ids))).all()
-    return {row[0]: {name for name, value in zip(names, row[1:], strict=True) if value} for row in rows}
+    """The flags of many records in one query: id → names."""
+    return core_flags.flags_of(CloudService.id, {name: flag_expr(name, on) for name in FLAG_EXPRESSIONS}, ids)
 
 
 def count_flag(name: str, unit_id: int | None = None, on: dt.date | None = None) -> int:

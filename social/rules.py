@@ -23,6 +23,7 @@ from sqlalchemy.orm import selectinload
 
 from contracts.schedule import add_months
 from core import approvals, audit
+from core import flags as core_flags
 from core.approvals import Approval
 from core.db import db
 from core.models import User
@@ -130,12 +131,8 @@ def flag_expr(name: str, on: dt.date | None = None):
 
 
 def flags_of(ids: list[int], on: dt.date | None = None) -> dict[int, set[str]]:
-    if not ids:
-        return {}
-    names = list(FLAG_EXPRESSIONS)
-    rows = db.session.execute(select(SocialAccount.id, *[flag_expr(name, on) for name in names])
-                              .where(SocialAccount.id.in_(ids))).all()
-    return {row[0]: {name for name, value in zip(names, row[1:], strict=True) if value} for row in rows}
+    """The flags of many records in one query: id → names."""
+    return core_flags.flags_of(SocialAccount.id, {name: flag_expr(name, on) for name in FLAG_EXPRESSIONS}, ids)
 
 
 def count_flag(name: str, unit_id: int | None = None, on: dt.date | None = None) -> int:
