@@ -71,3 +71,14 @@ BY_CODE = {item.code: item for item in ITEMS}
 def items_for(terms: bool) -> list[Item]:
     """The items asked of a service: the terms-only risks only of 約款 services."""
     return [item for item in ITEMS if terms or not item.terms_only]
+
+
+def record(terms: bool, answers: dict[str, tuple[str, str | None]]) -> list[dict]:
+    """What a decision stores: every item asked of the service, with its
+    answer (未確認 when missing or unknown) and comment."""
+    rows = []
+    for item in items_for(terms):
+        answer, comment = answers.get(item.code, (None, None))
+        rows.append({"code": item.code, "answer": (Answer.parse(answer or "") or Answer.NOT_CHECKED).value,
+                     "comment": (comment or "").strip()})
+    return rows

@@ -117,9 +117,5 @@ class ResubmitForm(FlaskForm):
                            validators=[DataRequired(), Length(max=2000)])
 
 
-class ReviewForm(FlaskForm):
-    reviewed_on = DateField(_l("見直し日"), validators=[InputRequired(message=_l("日付を入力してください。"))])
-
-
 class RetireForm(FlaskForm):
     retire_reason = TextAreaField(_l("廃止の理由"), validators=[DataRequired(), Length(max=2000)])

@@ -25,6 +25,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
+from cloud import checklist
 from cloud.models import (
     IN_USE,
     LIVE,
@@ -39,13 +40,12 @@ from cloud.models import (
     Track,
     UsageRule,
 )
-from contracts.schedule import add_months
 from core import approvals, audit
 from core import flags as core_flags
 from core.approvals import Approval, Decision
 from core.db import db
 from core.models import ClassificationLevel, User
-from core.timeutil import today, utcnow
+from core.timeutil import add_months, today, utcnow
 
 KIND = "cloud_service"
 # The level from which a service is T-A and terms of service are not enough.
@@ -350,7 +350,7 @@ OUTCOMES = ("approve", "conditional", "reject")
 
 
 def decide(service: CloudService, approval: Approval, user: User, *, outcome: str, comment: str | None,
-           checklist: list[dict], acknowledged: bool, on: dt.date | None = None) -> Approval:
+           answers: dict[str, tuple[str, str | None]], acknowledged: bool, on: dt.date | None = None) -> Approval:
     """The approver's decision on a pending request, with the §3.4 checklist."""
     on = on or today()
     comment = (comment or "").strip()
@@ -373,7 +373,8 @@ def decide(service: CloudService, approval: Approval, user: User, *, outcome: st
     if outcome == "reject" and not comment:
         raise CloudRuleError(_l("却下の理由をコメントに記載してください。"))
     approvals.decide(approval, approver=user, approve=outcome != "reject", conditional=outcome == "conditional",
-                     comment=comment, details={"checklist": checklist, "warnings": codes,
+                     comment=comment, details={"checklist": checklist.record(service.agreement is Agreement.TERMS,
+                                                                             answers), "warnings": codes,
                                                "acknowledged": bool(codes) and acknowledged,
                                                "snapshot": snapshot(service)})
     if outcome == "reject":

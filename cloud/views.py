@@ -7,7 +7,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from cloud import checklist, documents, rules
@@ -16,7 +16,6 @@ from cloud.forms import (
     InformationForm,
     ResubmitForm,
     RetireForm,
-    ReviewForm,
     ServiceForm,
     UsageRulesForm,
 )
@@ -37,9 +36,18 @@ from contracts.models import Contract
 from core import audit, pdf
 from core.approvals import ApprovalError
 from core.auth import ALL_ROLES, access
-from core.dashboard import Panel, Tile, panel, scope_unit
+from core.dashboard import Panel, Tile, panel, scope_unit, status_panel
 from core.db import db
-from core.forms import STALE_MESSAGE, CSRFForm, select_choices, unit_choices, user_choices
+from core.forms import (
+    STALE_MESSAGE,
+    CSRFForm,
+    ReviewForm,
+    classification_levels,
+    level_choices,
+    select_choices,
+    unit_choices,
+    user_choices,
+)
 from core.i18n import locale_code
 from core.lists import ListView, enum_filter
 from core.models import ClassificationLevel, OrgUnit, Role
@@ -102,16 +110,6 @@ def index():
         can_write=current_user.has_role(WRITERS))
 
 
-def _levels():
-    return db.session.scalars(select(ClassificationLevel).where(
-        ClassificationLevel.axis == "confidentiality", ClassificationLevel.active)
-        .order_by(ClassificationLevel.rank.desc())).all()
-
-
-def _level_choices(blank: str):
-    return select_choices([("", blank)] + [(level.id, level.label(locale_code())) for level in _levels()])
-
-
 def _service(service_id: int) -> CloudService:
     return db.get_or_404(CloudService, service_id, options=[
         selectinload(CloudService.information).selectinload(CloudInformation.classification),
@@ -139,8 +137,8 @@ def _detail(service: CloudService, *, info_form=None, resubmit_form=None, review
     history = rules.approvals_for(service)
     previous = rules.last_granted(service) if service.status is ServiceStatus.REQUESTED else None
     info_form = info_form or InformationForm()
-    info_form.classification_id.choices = _level_choices(_("（選択してください）"))
-    levels = {level.code: level for level in _levels()}
+    info_form.classification_id.choices = level_choices(blank=_("（選択してください）"))
+    levels = {level.code: level for level in classification_levels()}
     return render_template(
         "cloud/detail.html", service=service, flags=rules.flags(service), track=rules.track(service),
         blockers=rules.blockers(service), warning_codes=rules.warnings(service), warning_texts=rules.WARNINGS,
@@ -162,7 +160,7 @@ def _service_form(service: CloudService | None = None, **kwargs) -> ServiceForm:
     form.vendor_id.choices = select_choices([("", _("（委託事業者でない）"))] + [(v.id, v.name) for v in vendors])
     contracts = db.session.scalars(select(Contract).order_by(Contract.number)).all()
     form.contract_id.choices = select_choices([("", "—")] + [(c.id, f"{c.number} {c.title}") for c in contracts])
-    form.ceiling_id.choices = _level_choices(_("（選択してください）"))
+    form.ceiling_id.choices = level_choices(blank=_("（選択してください）"))
     form.administrator_id.choices = user_choices(_("（未定）"))
     form.unit_ids.choices = select_choices(unit_choices(include_blank=False))
     return form
@@ -258,7 +256,7 @@ def _returned_to_request(service: CloudService, status: ServiceStatus) -> None:
 def information_add(service_id: int):
     service = _service(service_id)
     form = InformationForm()
-    form.classification_id.choices = _level_choices("")
+    form.classification_id.choices = level_choices(blank="")
     if not form.validate_on_submit():
         return _detail(service, info_form=form, status_code=400)
     status = service.status
@@ -365,13 +363,10 @@ def decide(service_id: int):
     status_code = 200
     if form.validate_on_submit():
         answers = {row.form.code.data: row.form for row in form.checklist}
-        stored = [{"code": item.code, "answer": answers[item.code].answer.data if item.code in answers
-                   else checklist.Answer.NOT_CHECKED.value,
-                   "comment": (answers[item.code].comment.data or "").strip() if item.code in answers else ""}
-                  for item in items]
         try:
             rules.decide(service, approval, current_user, outcome=form.outcome.data, comment=form.comment.data,
-                         checklist=stored, acknowledged=form.acknowledged.data)
+                         answers={code: (row.answer.data, row.comment.data) for code, row in answers.items()},
+                         acknowledged=form.acknowledged.data)
         except (rules.CloudRuleError, ApprovalError) as error:
             db.session.rollback()
             flash(str(error), "danger")
@@ -445,14 +440,10 @@ def retire(service_id: int):
 def dashboard_panel(user) -> Panel:
     unit = scope_unit(user)
     scoped = {"unit": unit} if unit else {}
-    stmt = select(CloudService.status, func.count()).group_by(CloudService.status)
-    if unit:
-        stmt = stmt.where(rules.used_by_unit_expr(unit))
-    counts = dict(db.session.execute(stmt).all())
-    tiles = [Tile(status.label, counts.get(status, 0), "cloud.index", {"status": status.value, **scoped})
-             for status in ServiceStatus]
+    result = status_panel(_l("外部サービス"), CloudService.status, ServiceStatus, "cloud.index", unit_id=unit,
+                          unit_condition=rules.used_by_unit_expr)
     labels = dict(flag_choices())
     for name in ("over", "terms", "overdue", "ismap"):
-        tiles.append(Tile(labels[name], rules.count_flag(name, unit), "cloud.index", {"flag": name, **scoped},
-                          alert=True))
-    return Panel(_l("外部サービス"), "cloud.index", tiles)
+        result.tiles.append(Tile(labels[name], rules.count_flag(name, unit), "cloud.index", {"flag": name, **scoped},
+                                 alert=True))
+    return result

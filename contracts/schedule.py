@@ -4,13 +4,12 @@ confirm periodically that the contractor keeps the measures).
 Pure functions of dates, so every case is tested without a database."""
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 
 from flask_babel import lazy_gettext as _l
 
 from core.enums import LabelledEnum
-from core.timeutil import fiscal_year, fiscal_year_range
+from core.timeutil import add_months, fiscal_year, fiscal_year_range
 
 DUE_SOON_DAYS = 30
 
@@ -30,13 +29,6 @@ class DueState(LabelledEnum):
 
 
 MONTHS = {Cycle.MONTHLY: 1, Cycle.QUARTERLY: 3, Cycle.HALF_YEARLY: 6}
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """Same day-of-month n months later, clipped to the month's end."""
-    month0 = day.month - 1 + months
-    year, month = day.year + month0 // 12, month0 % 12 + 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def next_due(cycle: Cycle, start_on: dt.date, end_on: dt.date, last_done: dt.date | None) -> dt.date | None:

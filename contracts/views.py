@@ -28,7 +28,15 @@ from core.approvals import Approval
 from core.auth import CONTRACT_READERS, access
 from core.dashboard import Panel, Tile, panel, scope_unit, status_panel
 from core.db import db
-from core.forms import STALE_MESSAGE, CSRFForm, select_choices, unit_choices, user_choices
+from core.forms import (
+    STALE_MESSAGE,
+    CSRFForm,
+    classification_levels,
+    level_choices,
+    select_choices,
+    unit_choices,
+    user_choices,
+)
 from core.i18n import locale_code
 from core.lists import ListView, enum_filter, id_filter
 from core.models import ClassificationLevel, Role
@@ -67,23 +75,13 @@ LIST = ListView(
     default_sort="number",
 )
 
-def _levels(axis: str):
-    return db.session.scalars(select(ClassificationLevel).where(
-        ClassificationLevel.axis == axis, ClassificationLevel.active).order_by(ClassificationLevel.rank.desc())).all()
-
-
-def _level_choices(axis: str, blank: str | None = None):
-    pairs = [(level.id, level.label(locale_code())) for level in _levels(axis)]
-    return select_choices(([("", blank)] if blank is not None else []) + pairs)
-
-
 @bp.route("/")
 @access(CONTRACT_READERS)
 def index():
     pagination, state = LIST.apply(select(Contract).join(Contract.vendor).options(
         contains_eager(Contract.vendor), selectinload(Contract.classification)))
     vendors = [(v.id, v.name) for v in db.session.scalars(select(Vendor).order_by(Vendor.kana))]
-    levels = [(lv.id, lv.label(locale_code())) for lv in _levels("confidentiality")]
+    levels = [(lv.id, lv.label(locale_code())) for lv in classification_levels("confidentiality")]
     gap_ids = set(db.session.scalars(select(Contract.id).where(
         Contract.id.in_([c.id for c in pagination.items]), Contract.status.in_(rules.LIVE),
         rules.has_gap_expression())))
@@ -132,9 +130,9 @@ def _contract_form(contract: Contract | None = None, **kwargs) -> ContractForm:
     form.vendor_id.choices = select_choices([("", _("（選択してください）"))] + [(v.id, v.name) for v in vendors])
     form.unit_id.choices = select_choices(unit_choices())
     form.officer_id.choices = user_choices(_("（選択してください）"))
-    form.classification_id.choices = _level_choices("confidentiality", _("（選択してください）"))
-    form.integrity_id.choices = _level_choices("integrity", "—")
-    form.availability_id.choices = _level_choices("availability", "—")
+    form.classification_id.choices = level_choices("confidentiality", _("（選択してください）"))
+    form.integrity_id.choices = level_choices("integrity", "—")
+    form.availability_id.choices = level_choices("availability", "—")
     return form
 
 
@@ -427,7 +425,7 @@ def catalogue():
 def _clause_form(clause: Clause | None = None, **kwargs) -> ClauseForm:
     form = ClauseForm(obj=clause, **kwargs)
     form.mandatory_levels.choices = select_choices(
-        [(lv.id, lv.label(locale_code())) for lv in _levels("confidentiality")])
+        [(lv.id, lv.label(locale_code())) for lv in classification_levels("confidentiality")])
     if clause is not None and not form.is_submitted():
         form.mandatory_levels.data = [lv.id for lv in clause.mandatory_levels]
     return form

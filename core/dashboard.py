@@ -55,13 +55,16 @@ def scope_unit(user) -> int | None:
 _panels: list[tuple[int, Callable[[object], Panel]]] = []
 
 
-def status_panel(title, column, statuses, endpoint: str, unit_column=None, unit_id: int | None = None) -> Panel:
+def status_panel(title, column, statuses, endpoint: str, unit_column=None, unit_id: int | None = None,
+                 unit_condition: Callable | None = None) -> Panel:
     """A panel counting a register's records by status (within one unit when
-    given), each count linking to the list filtered the same way."""
+    given: ``unit_column`` equal to it, or ``unit_condition(unit_id)`` for
+    a register whose records belong to several units), each count linking
+    to the list filtered the same way."""
     stmt = select(column, func.count()).group_by(column)
     params = {}
-    if unit_column is not None and unit_id is not None:
-        stmt = stmt.where(unit_column == unit_id)
+    if unit_id is not None and (unit_column is not None or unit_condition is not None):
+        stmt = stmt.where(unit_condition(unit_id) if unit_condition else unit_column == unit_id)
         params["unit"] = unit_id
     counts = dict(db.session.execute(stmt).all())
     return Panel(title, endpoint, [

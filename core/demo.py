@@ -336,8 +336,7 @@ def _load_cloud(vendors, contracts, users, units, levels, today) -> None:
             (("委託事業者とのファイル受け渡し", C2, HELD),),
             "retire", "電子メールサービスへ移行したため"),
     }
-    answers = [{"code": item.code, "answer": checklist.Answer.CHECKED.value, "comment": ""}
-               for item in checklist.ITEMS]
+    answers = {item.code: (checklist.Answer.CHECKED.value, "") for item in checklist.ITEMS}
     for name, (fields, unit_names, information, decision, comment) in specs.items():
         if db.session.scalar(select(CloudService.id).where(CloudService.name == name)) is not None:
             continue
@@ -351,7 +350,7 @@ def _load_cloud(vendors, contracts, users, units, levels, today) -> None:
         if decision in ("approve", "conditional", "reject", "retire"):
             outcome = "approve" if decision == "retire" else decision
             rules.decide(service, rules.pending(service), users["approver"], outcome=outcome,
-                         comment=comment if decision != "retire" else "", checklist=answers,
+                         comment=comment if decision != "retire" else "", answers=answers,
                          acknowledged=True, on=today - dt.timedelta(days=400 if decision == "retire" else 60))
         if decision == "retire":
             rules.retire(service, users["procurement"], comment)

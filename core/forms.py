@@ -160,3 +160,28 @@ class DateField(wtforms.fields.DateField):
             super().process_formdata(valuelist)
         except ValueError as error:
             raise ValueError(str(_l("日付はYYYY-MM-DDの形で正しい日付を入力してください。"))) from error
+
+
+def classification_levels(axis: str = "confidentiality") -> list:
+    """The active classification levels of one axis, highest first."""
+    from sqlalchemy import select
+
+    from core.db import db
+    from core.models import ClassificationLevel
+
+    return db.session.scalars(select(ClassificationLevel).where(
+        ClassificationLevel.axis == axis, ClassificationLevel.active).order_by(ClassificationLevel.rank.desc())).all()
+
+
+def level_choices(axis: str = "confidentiality", blank=None) -> list[SelectChoice]:
+    """Those levels as form options (after a blank one labelled ``blank``)."""
+    from core.i18n import locale_code
+
+    pairs = [(level.id, level.label(locale_code())) for level in classification_levels(axis)]
+    return select_choices(([("", blank)] if blank is not None else []) + pairs)
+
+
+class ReviewForm(FlaskForm):
+    """Recording a periodic review (cloud services, social-media accounts)."""
+    reviewed_on = DateField(_l("見直し日"), validators=[wtforms.validators.InputRequired(
+        message=_l("日付を入力してください。"))])

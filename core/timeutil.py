@@ -6,6 +6,7 @@ tests can move time by monkeypatching them.
 """
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -69,3 +70,10 @@ def fiscal_year_label(year: int, locale: str = "ja") -> str:
             return f"{kanji}元年度"
     kanji, _, era_year = era_of(first_day)
     return f"{kanji}{'元' if era_year == 1 else era_year}年度"
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """Same day-of-month n months later, clipped to the month's end."""
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))

@@ -102,10 +102,6 @@ class ProcedureDecisionForm(FlaskForm):
     comment = TextAreaField(_l("コメント"), validators=[Optional(), Length(max=2000)])
 
 
-class ReviewForm(FlaskForm):
-    reviewed_on = DateField(_l("見直し日"), validators=[InputRequired(message=_l("日付を入力してください。"))])
-
-
 class IncidentForm(FlaskForm):
     kind = SelectField(_l("種類"), choices=IncidentKind.select_choices())
     occurred_on = DateField(_l("発生日（発見日）"), validators=[InputRequired(message=_l("日付を入力してください。"))])

@@ -21,13 +21,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import selectinload
 
-from contracts.schedule import add_months
 from core import approvals, audit
 from core import flags as core_flags
 from core.approvals import Approval
 from core.db import db
 from core.models import User
-from core.timeutil import today, utcnow
+from core.timeutil import add_months, today, utcnow
 from social.models import (
     OPEN,
     SEVERE,

@@ -7,18 +7,26 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from core import audit, pdf
 from core.auth import SOCIAL_READERS, access
-from core.dashboard import Panel, Tile, panel, scope_unit
+from core.dashboard import Panel, Tile, panel, scope_unit, status_panel
 from core.db import db
-from core.forms import STALE_MESSAGE, select_choices, unit_choices, user_choices
+from core.forms import (
+    STALE_MESSAGE,
+    ReviewForm,
+    classification_levels,
+    level_choices,
+    select_choices,
+    unit_choices,
+    user_choices,
+)
 from core.i18n import locale_code
 from core.lists import ListView, enum_filter, id_filter
-from core.models import ClassificationLevel, OrgUnit, Role
+from core.models import OrgUnit, Role
 from core.timeutil import today, utcnow
 from social import documents, prepost, rules
 from social.forms import (
@@ -30,7 +38,6 @@ from social.forms import (
     ProcedureDecisionForm,
     ProcedureForm,
     ResponseForm,
-    ReviewForm,
 )
 from social.models import (
     OPEN,
@@ -84,7 +91,8 @@ def index():
                            flags=rules.flags_of([a.id for a in pagination.items]), flag_labels=dict(flag_choices()),
                            statuses=AccountStatus.choices(), platforms=Platform.choices(),
                            units=unit_choices(include_blank=False), flag_choices=flag_choices(),
-                           can_write=current_user.has_role(WRITERS))
+                           can_write=current_user.has_role(WRITERS),
+                           public_list=bool(current_app.config.get("PUBLIC_ACCOUNT_LIST")))
 
 
 def _account(account_id: int) -> SocialAccount:
@@ -124,12 +132,6 @@ def _pending(procedure: OperatingProcedure) -> bool:
     return approval is not None and approval.decision.value == "pending"
 
 
-def _levels():
-    return db.session.scalars(select(ClassificationLevel).where(
-        ClassificationLevel.axis == "confidentiality", ClassificationLevel.active)
-        .order_by(ClassificationLevel.rank)).all()
-
-
 def _account_form(account: SocialAccount | None = None, **kwargs) -> AccountForm:
     form = AccountForm(obj=account, **kwargs)
     if account is not None and not form.is_submitted() and "formdata" not in kwargs:
@@ -141,8 +143,7 @@ def _account_form(account: SocialAccount | None = None, **kwargs) -> AccountForm
     people = [(c.value, c.label) for c in user_choices("")[1:]]
     form.operator_ids.choices = select_choices(people)
     form.holder_ids.choices = select_choices(people)
-    form.posting_ceiling_id.choices = select_choices(
-        [("", _("（選択してください）"))] + [(lv.id, lv.label(locale_code())) for lv in _levels()])
+    form.posting_ceiling_id.choices = level_choices(blank=_("（選択してください）"))
     return form
 
 
@@ -202,7 +203,7 @@ def new():
     if request.method == "GET":
         form.unit_id.data = current_user.unit_id
         form.responsible_id.data = current_user.id
-        c1 = next((lv for lv in _levels() if lv.code == "C1"), None)
+        c1 = next((lv for lv in classification_levels() if lv.code == "C1"), None)
         form.posting_ceiling_id.data = c1.id if c1 else None
         for name, value in DEFAULT_POSTING.items():
             getattr(form, name).data = str(value)
@@ -467,16 +468,12 @@ def public_list():
 def dashboard_panel(user) -> Panel:
     unit = scope_unit(user)
     scoped = {"unit": unit} if unit else {}
-    stmt = select(SocialAccount.status, func.count()).group_by(SocialAccount.status)
-    if unit:
-        stmt = stmt.where(SocialAccount.unit_id == unit)
-    counts = dict(db.session.execute(stmt).all())
-    tiles = [Tile(status.label, counts.get(status, 0), "social.index", {"status": status.value, **scoped})
-             for status in AccountStatus]
+    result = status_panel(_l("SNS公式アカウント"), SocialAccount.status, AccountStatus, "social.index",
+                          SocialAccount.unit_id, unit)
     labels = dict(flag_choices())
     for name in ("open_incident", "no_procedure", "mfa_off", "dormant", "review_overdue"):
-        tiles.append(Tile(labels[name], rules.count_flag(name, unit), "social.index", {"flag": name, **scoped},
-                          alert=True))
+        result.tiles.append(Tile(labels[name], rules.count_flag(name, unit), "social.index", {"flag": name, **scoped},
+                                 alert=True))
     severe = select(Incident).where(Incident.closed_on.is_(None), Incident.kind.in_(SEVERE)).options(
         selectinload(Incident.account)).order_by(Incident.occurred_on)
     if unit:
@@ -484,5 +481,6 @@ def dashboard_panel(user) -> Panel:
     notices = [Tile(_l("%(kind)s: %(account)s（%(date)s〜対応中）", kind=i.kind.label, account=i.account.name,
                        date=i.occurred_on.isoformat()), 1, "social.incident", {"incident_id": i.id}, alert=True)
                for i in db.session.scalars(severe)]
-    return Panel(_l("SNS公式アカウント"), "social.index", tiles, notices=notices)
+    result.notices = notices
+    return result
 

@@ -220,6 +220,9 @@ def test_the_public_list_is_off_by_default(app, demo):
 def test_the_public_list_shows_only_active_accounts_and_nothing_internal(app, demo):
     page = demo.test_client().get("/social/official")
     assert page.status_code == 200
+    staff = demo.test_client()
+    login_as(staff, "social", DEMO_PASSWORD)
+    assert 'href="/social/official"' in staff.get("/social/").get_data(as_text=True)  # staff can find it
     html = page.get_data(as_text=True)
     for url in ("https://x.com/example_119", "https://www.youtube.com/@example119ch", "https://page.line.me/example119"):
         assert url in html
