@@ -105,10 +105,58 @@ GRID = colors.HexColor("#7a8699")
 _GLYPHS = str.maketrans({"⚠": "▲", "☐": "□", "☑": "■", "☒": "■", "✖": "×", "✔": "○", "✓": "○"})
 
 
-def p(text, style: ParagraphStyle = CELL) -> Paragraph:
+def p(text, style: ParagraphStyle = CELL) -> Flowable:
     """A wrapped paragraph of plain text (escaped; newlines kept)."""
-    text = escape("" if text is None else str(text).translate(_GLYPHS))
-    return Paragraph(text.replace("\n", "<br/>"), style)
+    text = "" if text is None else str(text).translate(_GLYPHS)
+    if "\n" not in text:
+        return _Line(text, style)
+    return Paragraph(escape(text).replace("\n", "<br/>"), style)
+
+
+class _Line(Flowable):
+    """One line of plain text in a paragraph style, drawn as a string: a
+    pack prints thousands of headings and labels, and a Paragraph parses
+    its markup and breaks its lines each time.  Text wider than the frame
+    becomes a Paragraph after all, so it wraps as any other."""
+
+    def __init__(self, text: str, style: ParagraphStyle):
+        super().__init__()
+        self.text, self.style, self._paragraph = text, style, None
+
+    def wrap(self, availWidth, availHeight):
+        style = self.style
+        if pdfmetrics.stringWidth(self.text, style.fontName, style.fontSize) > availWidth - style.leftIndent:
+            self._paragraph = self._paragraph or Paragraph(escape(self.text), style)
+            self.width, self.height = self._paragraph.wrap(availWidth, availHeight)
+            return self.width, self.height
+        self._paragraph = None
+        self.width, self.height = availWidth, style.leading
+        return self.width, self.height
+
+    def split(self, availWidth, availHeight):
+        self.wrap(availWidth, availHeight)
+        return self._paragraph.split(availWidth, availHeight) if self._paragraph is not None else []
+
+    def getSpaceBefore(self):
+        return self.style.spaceBefore
+
+    def getSpaceAfter(self):
+        return self.style.spaceAfter
+
+    def draw(self):
+        if self._paragraph is not None:
+            self._paragraph.drawOn(self.canv, 0, 0)
+            return
+        style, canvas = self.style, self.canv
+        canvas.setFont(style.fontName, style.fontSize)
+        canvas.setFillColor(style.textColor)
+        y = self.height - style.fontSize  # where a Paragraph puts its first baseline
+        if style.alignment == 1:
+            canvas.drawCentredString(self.width / 2, y, self.text)
+        elif style.alignment == 2:
+            canvas.drawRightString(self.width, y, self.text)
+        else:
+            canvas.drawString(style.leftIndent, y, self.text)
 
 
 _pass = threading.local()  # per thread: a threaded server may build two documents at once
@@ -133,6 +181,22 @@ class _Table(Table):
         finally:
             self._text = None
 
+    def _calc_height(self, availHeight, availWidth, H=None, W=None):
+        # Row heights do not change once measured (the widths are fixed):
+        # a table is measured again in each pass and whenever a page fills.
+        known = self.__dict__.get("_known_heights")
+        if known is None:
+            super()._calc_height(availHeight, availWidth, H, W)
+            if None in self._argH and None not in self._rowHeights:
+                self._known_heights = list(self._rowHeights)
+            return
+        wanted, self._argH = self._argH, known
+        try:
+            super()._calc_height(availHeight, availWidth, H, W)
+        finally:
+            self._argH = wanted
+        self._rowHeights = list(known)
+
     def _drawCell(self, cellval, cellstyle, pos, size):
         text = self._text
         if (text is None or isinstance(cellval, (tuple, list, Flowable)) or cellstyle.href or cellstyle.destination
@@ -147,6 +211,7 @@ class _Table(Table):
         if cellstyle.color != self._text_color:
             text.setFillColor(cellstyle.color)
             self._text_color = cellstyle.color
+        formatted = self.canv.__dict__.setdefault("_itaku_formatted", {})
         lines = str(cellval).split("\n")
         leading, fontsize = cellstyle.leading, cellstyle.fontsize
         if cellstyle.valign == "TOP":
@@ -160,7 +225,15 @@ class _Table(Table):
                 x = (colpos + (colwidth + cellstyle.leftPadding - cellstyle.rightPadding) * 0.5
                      - pdfmetrics.stringWidth(line, cellstyle.fontname, fontsize) / 2)
             text.setTextOrigin(x, y)
-            text._code.append(text._formatText(line))  # textOut without measuring: the origin is set per line
+            # textOut without measuring (the origin is set per line), and the
+            # operators of a line drawn before in this font are reused: a pack
+            # prints the same clause names and labels on a thousand pages.
+            key = (font, text._curSubset, line)
+            known = formatted.get(key)
+            if known is None:
+                known = formatted[key] = (text._formatText(line), text._curSubset)
+            text._code.append(known[0])
+            text._curSubset = known[1]
             y -= leading
 
 
@@ -249,12 +322,12 @@ def sign_off(labels=("点検者", "確認者", "承認者")) -> Flowable:
     return KeepTogether([Spacer(1, 4 * mm), box])
 
 
-class Heading(Paragraph):
+class Heading(_Line):
     """A section or sub-section heading: it becomes a PDF bookmark and a
     table-of-contents entry."""
 
     def __init__(self, text: str, level: int = 0, key: str = ""):
-        super().__init__(escape(text), H1 if level == 0 else H2)
+        super().__init__(text.translate(_GLYPHS), H1 if level == 0 else H2)
         self.toc_text, self.level, self.key = text, level, key or f"h{id(self)}"
 
 
@@ -284,6 +357,8 @@ class _Doc(BaseDocTemplate):
         self.heading_pages: dict[str, int] = {}
 
     def _decorate(self, canvas, doc) -> None:
+        if getattr(_pass, "layout_only", False):
+            return
         width, height = canvas._pagesize
         canvas.saveState()
         canvas.setFont(FONT, 8)
@@ -314,10 +389,15 @@ class _NumberedCanvas(pdfcanvas.Canvas):
         self._pages = []
 
     def showPage(self):
+        if getattr(_pass, "layout_only", False):  # only the page count matters
+            self._startPage()
+            return
         self._pages.append(dict(self.__dict__))
         self._startPage()
 
     def save(self):
+        if getattr(_pass, "layout_only", False):
+            return
         total = len(self._pages)
         for state in self._pages:
             self.__dict__.update(state)
