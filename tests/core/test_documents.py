@@ -133,3 +133,25 @@ def test_the_checklists_page_filters_and_links_each_document(app, demo):
     login_as(social, "social", DEMO_PASSWORD)
     html = social.get("/checklists/").get_data(as_text=True)
     assert "/social/register.pdf" in html and "/contracts/" not in html and "/checklists/pack.pdf" not in html
+
+
+def test_long_headings_wrap_and_repeated_lines_all_print(app, demo):
+    """Headings and labels are drawn as one line only when they fit;
+    repeated cell lines reuse their operators, in whichever size."""
+    from reportlab.lib.units import mm
+
+    from core import pdf
+
+    long_title = "契約点検表 " + "非常に長い件名の業務委託契約" * 8
+    label = "セキュリティ条項と" + "長い説明文" * 30
+    rows = [["同じ条項の名前", "規定あり"] for _ in range(40)]
+    with app.test_request_context():
+        rendered = pdf.render("テスト", [pdf.Section(long_title, [
+            pdf.p(label, pdf.H2), pdf.table(["条項", "規定"], rows, [90 * mm, 90 * mm]),
+            pdf.table(["条項"], [["同じ条項の名前"]] * 5, [180 * mm], style=pdf.SMALL)])], user=None, toc=True)
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(rendered.data)).pages)
+    flat = re.sub(r"\s+", "", text)
+    assert re.sub(r"\s+", "", long_title) in flat and label in flat
+    # wrapped inside the page (180 mm holds about 33 characters at 15 pt, 45 at 11.5 pt)
+    assert max(len(line) for line in text.splitlines()) < 60
+    assert text.count("同じ条項の名前") == 45
