@@ -101,6 +101,7 @@ def register_blueprints(app: Flask) -> None:
     from cloud import bp as cloud_bp
     from contracts import bp as contracts_bp
     from contracts import verification_bp
+    from core import exchange_views
     from core.account_views import bp as auth_bp
     from core.admin_views import bp as admin_bp
     from core.audit_views import bp as audit_bp
@@ -113,6 +114,7 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (auth_bp, dashboard_bp, vendors_bp, contracts_bp, verification_bp, cloud_bp, social_bp,
                       checklists_bp, audit_bp, admin_bp, calendar_bp):
         app.register_blueprint(blueprint)
+    exchange_views.init_app(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -55,3 +55,18 @@ def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no branch
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+
+
+def savepoint():
+    """``db.session.begin_nested()`` that nests on SQLite too.  The sqlite3
+    module opens a transaction only before a write, so a SAVEPOINT issued
+    first would open the transaction itself and its RELEASE would commit
+    it: open the real transaction first (reads before this point stay
+    outside it, so other writers are not held up)."""
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite":
+        driver = connection.connection.dbapi_connection
+        if not driver.in_transaction:
+            connection.exec_driver_sql("BEGIN")
+    return db.session.begin_nested()

@@ -30,10 +30,9 @@ class ListView:
     default_sort: str = ""
     default_desc: bool = False
 
-    def apply(self, stmt: Select):
-        """Read q, filters, sort, dir, page, per_page from the query string
-        and return (pagination, state) for the template."""
-        args = request.args
+    def statement(self, stmt: Select, args) -> tuple[Select, dict[str, Any]]:
+        """``stmt`` searched, filtered and sorted as ``args`` (a query
+        string) asks, and the state read from it; no paging."""
         state: dict[str, Any] = {"q": args.get("q", "").strip()[:100]}
         if state["q"] and self.search:
             pattern = like_pattern(state["q"])
@@ -51,6 +50,13 @@ class ListView:
             column = self.sorts[sort]
             stmt = stmt.order_by(column.desc() if desc else column.asc())
         state.update(sort=sort, dir="desc" if desc else "asc")
+        return stmt, state
+
+    def apply(self, stmt: Select):
+        """Read q, filters, sort, dir, page, per_page from the query string
+        and return (pagination, state) for the template."""
+        args = request.args
+        stmt, state = self.statement(stmt, args)
         try:
             per_page = int(args.get("per_page", PER_PAGE_CHOICES[0]))
         except ValueError:

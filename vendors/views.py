@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from core import audit, files, pdf
 from core.auth import CONTRACT_READERS, access
 from core.dashboard import Panel, Tile, panel, scope_unit, status_panel
-from core.db import db
+from core.db import db, savepoint
 from core.forms import STALE_MESSAGE, CSRFForm, select_choices, unit_choices
 from core.i18n import locale_code
 from core.lists import ListView, enum_filter, id_filter
@@ -101,7 +101,7 @@ def _detail(vendor: Vendor, contact_form: ContactForm | None = None, status_code
                                                        *vendor.selections)), status_code
 
 
-def _vendor_form(vendor: Vendor | None = None, **kwargs) -> VendorForm:
+def vendor_form(vendor: Vendor | None = None, **kwargs) -> VendorForm:
     form = VendorForm(obj=vendor, **kwargs)
     form.unit_id.choices = select_choices(unit_choices())
     return form
@@ -118,9 +118,10 @@ def _apply(form: VendorForm, vendor: Vendor) -> None:
     vendor.notes = (form.notes.data or "").strip() or None
 
 
-def _save(form: VendorForm, vendor: Vendor):
-    """Validate the rules that need the database, then save; on refusal the
-    form comes back with the message and nothing is written."""
+def save(form: VendorForm, vendor: Vendor) -> Vendor | None:
+    """Validate the rules that need the database, then apply and flush (the
+    caller commits); on refusal the form carries the message and None comes
+    back.  The pages, the spreadsheet import and the API all save here."""
     number = (form.corporate_number.data or "").strip() or None
     if services.corporate_number_taken(number, exclude_id=vendor.id):
         form.corporate_number.errors.append(_("この法人番号の事業者は既に登録されています。"))
@@ -138,9 +139,9 @@ def _save(form: VendorForm, vendor: Vendor):
     vendor.status = status
     db.session.add(vendor)
     try:
-        db.session.commit()
+        with savepoint():
+            db.session.flush()
     except IntegrityError:
-        db.session.rollback()
         form.corporate_number.errors.append(_("この法人番号の事業者は既に登録されています。"))
         return None
     return vendor
@@ -149,12 +150,13 @@ def _save(form: VendorForm, vendor: Vendor):
 @bp.route("/new", methods=["GET", "POST"])
 @access(WRITERS)
 def new():
-    form = _vendor_form()
+    form = vendor_form()
     if request.method == "GET":
         form.status.data = VendorStatus.CANDIDATE.value
     if form.validate_on_submit():
-        vendor = _save(form, Vendor())
+        vendor = save(form, Vendor())
         if vendor:
+            db.session.commit()
             flash(_("委託事業者「%(name)s」を登録しました。", name=vendor.name), "success")
             return redirect(url_for("vendors.detail", vendor_id=vendor.id))
     return render_template("vendors/form.html", form=form, vendor=None), 400 if form.errors else 200
@@ -164,16 +166,17 @@ def new():
 @access(WRITERS)
 def edit(vendor_id: int):
     vendor = db.get_or_404(Vendor, vendor_id)
-    form = _vendor_form(vendor, version=vendor.version)
+    form = vendor_form(vendor, version=vendor.version)
     if request.method == "GET":
         form.status.data = vendor.status.value
     if form.validate_on_submit():
         if form.is_stale(vendor):
             flash(STALE_MESSAGE, "warning")
-            form = _vendor_form(vendor, version=vendor.version, formdata=None)
+            form = vendor_form(vendor, version=vendor.version, formdata=None)
             form.status.data = vendor.status.value
             return render_template("vendors/form.html", form=form, vendor=vendor), 409
-        if _save(form, vendor):
+        if save(form, vendor):
+            db.session.commit()
             flash(_("委託事業者「%(name)s」を更新しました。", name=vendor.name), "success")
             return redirect(url_for("vendors.detail", vendor_id=vendor.id))
     return render_template("vendors/form.html", form=form, vendor=vendor), 400 if form.errors else 200

@@ -66,6 +66,11 @@ EXPECTED = {
     "social.register_pdf": {Role.ADMIN, Role.SOCIAL, Role.AUDITOR, Role.APPROVER},
     "audit": {Role.ADMIN, Role.AUDITOR},
     "admin": {Role.ADMIN},
+    # spreadsheets: each register's readers export, its writers import
+    "exchange.vendors_export": CONTRACT_READERS,
+    "exchange.vendors_template": PROCUREMENT,
+    "exchange.vendors_import": PROCUREMENT,
+    "exchange.vendors_confirm": PROCUREMENT,
 }
 # Downloads answer 404 where the demo record has no file attached.
 DOWNLOADS = {"vendors.certification_file", "contracts.document", "contracts.disposal_evidence",
@@ -75,6 +80,7 @@ DOWNLOADS = {"vendors.certification_file", "contracts.document", "contracts.disp
 # Values for URL arguments that are not record ids.
 ARGUMENTS = {"contracts.exception_decide": {"decision": "approve"}, "verification.decide": {"decision": "accept"},
              "social.procedure_decide": {"decision": "approve"}}
+DEFAULT_ARGUMENTS = {"fmt": "csv"}
 
 
 def expected_for(endpoint: str):
@@ -93,7 +99,7 @@ def routes(app):
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static" or rule.endpoint.endswith(".static"):
             continue
-        values = {argument: ARGUMENTS.get(rule.endpoint, {}).get(argument, 1) for argument in rule.arguments}
+        values = {argument: ARGUMENTS.get(rule.endpoint, {}).get(argument, DEFAULT_ARGUMENTS.get(argument, 1)) for argument in rule.arguments}
         url = adapter.build(rule.endpoint, values)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             found.append((rule.endpoint, method, url))

@@ -1,0 +1,273 @@
+"""Spreadsheets in and out: a register's columns written as CSV (UTF-8 with
+a BOM, so Excel opens Japanese text correctly) or XLSX (openpyxl, header
+frozen, widths set, dates as dates), streamed so memory stays flat however
+many rows; and CSV/XLSX files read back into rows of text, whatever
+encoding an office's Excel saved them in (Shift_JIS is common).
+
+Spreadsheet injection: text that starts with = + - @ (or a tab or carriage
+return) is written with a leading apostrophe, so Excel shows it as text
+instead of running it; reading removes that apostrophe again, and any other
+cell that starts with = is kept as text, never evaluated.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import enum
+import io
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator
+
+from flask import Response, stream_with_context
+from flask_babel import lazy_gettext as _l
+
+MAX_IMPORT_BYTES = 10 * 1024 * 1024
+MAX_IMPORT_ROWS = 5000
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a register's spreadsheet (and field of its API).
+
+    ``key`` is the English header and the API's field name, ``ja`` the
+    Japanese header; ``get`` reads the value from a record; ``kind`` is one
+    of text, date, datetime, integer, boolean, enum; ``choices`` lists an
+    enum's values; ``field`` names the form field an import fills (None: the
+    column is only exported)."""
+
+    key: str
+    ja: str
+    get: Callable[[Any], Any]
+    kind: str = "text"
+    width: int = 16
+    field: str | None = None
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    description: str = ""
+
+    def value(self, record) -> Any:
+        value = self.get(record)
+        if isinstance(value, enum.Enum):
+            return value.value
+        return value
+
+
+def escape_formula(text: str) -> str:
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def unescape_formula(text: str) -> str:
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_START) else text
+
+
+def _csv_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, (dt.date, int, float)):
+        return str(value)
+    return escape_formula(str(value))
+
+
+def _csv_stream(columns: list[Column], records: Callable[[], Iterable]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    buffer.write("\ufeff")
+    writer.writerow([column.ja for column in columns])
+    for record in records():  # started here, inside the streamed response's context
+        writer.writerow([_csv_text(column.value(record)) for column in columns])
+        if buffer.tell() > 64 * 1024:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _xlsx_file(columns: list[Column], records: Callable[[], Iterable], title: str):
+    """A write-only workbook (rows go straight to a temporary file, not
+    memory), returned as an open file positioned at the start."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title[:31])
+    sheet.freeze_panes = "A2"
+    for index, column in enumerate(columns, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = column.width
+    bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDE4EE")
+    header = []
+    for column in columns:
+        cell = WriteOnlyCell(sheet, value=column.ja)
+        cell.font, cell.fill = bold, fill
+        header.append(cell)
+    sheet.append(header)
+    formats = {"date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm:ss"}
+    for record in records():
+        row = []
+        for column in columns:
+            value = column.value(record)
+            if isinstance(value, str):
+                # Stored as a string cell: Excel never takes it for a formula.
+                cell = WriteOnlyCell(sheet, value=None)
+                cell.value, cell.data_type = _illegal_free(value), "s"
+            else:
+                cell = WriteOnlyCell(sheet, value=value)
+                if column.kind in formats and value is not None:
+                    cell.number_format = formats[column.kind]
+            row.append(cell)
+        sheet.append(row)
+    spool = tempfile.TemporaryFile()
+    workbook.save(spool)
+    spool.seek(0)
+    return spool
+
+
+def _illegal_free(text: str) -> str:
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return ILLEGAL_CHARACTERS_RE.sub("", text)
+
+
+def export_response(columns: list[Column], records: Callable[[], Iterable], *, fmt: str, filename: str,
+                    title: str) -> Response:
+    """What ``records()`` yields as a CSV or XLSX download (``fmt``),
+    streamed: a CSV row by row; an XLSX through a temporary file."""
+    from urllib.parse import quote
+
+    disposition = f"attachment; filename*=UTF-8''{quote(filename)}.{fmt}"
+    if fmt == "xlsx":
+        spool = _xlsx_file(columns, records, title)
+
+        def chunks():
+            with spool:
+                while block := spool.read(64 * 1024):
+                    yield block
+
+        return Response(chunks(), mimetype=XLSX_MIMETYPE,
+                        headers={"Content-Disposition": disposition, "Cache-Control": "no-store"})
+    return Response(stream_with_context(_csv_stream(columns, records)), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": disposition, "Cache-Control": "no-store"})
+
+
+# --- reading -------------------------------------------------------------------------
+
+
+class FileProblem(ValueError):
+    """The file cannot be read as a spreadsheet; the message is for the user."""
+
+
+@dataclass
+class Sheet:
+    headers: list[str]
+    rows: list[list[str]]  # text cells, as many as headers
+    encoding: str
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    for encoding in ("utf-8-sig", "cp932"):
+        try:
+            return data.decode(encoding), "Shift_JIS" if encoding == "cp932" else "UTF-8"
+        except UnicodeDecodeError:
+            continue
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None or best.encoding in ("utf_8", "ascii"):
+        raise FileProblem(_l("文字コードを判別できません。UTF-8 または Shift_JIS の CSV で保存してください。"))
+    return str(best), best.encoding
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def read(data: bytes, filename: str = "") -> Sheet:
+    """The first sheet of an XLSX, or a CSV, as text rows.  Blank rows are
+    dropped; cells are stripped; a leading apostrophe that protects a
+    formula-like text is removed (see :func:`escape_formula`)."""
+    if not data:
+        raise FileProblem(_l("ファイルが空です。"))
+    if len(data) > MAX_IMPORT_BYTES:
+        raise FileProblem(_l("ファイルが大きすぎます（10MBまで）。"))
+    if data.startswith(b"PK"):
+        rows, encoding = _read_xlsx(data), "XLSX"
+    elif data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise FileProblem(_l("古い Excel 形式（.xls）は読めません。.xlsx または CSV で保存してください。"))
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text": UTF-16, tab-separated
+        rows, encoding = _read_csv(data.decode("utf-16")), "UTF-16"
+    elif b"\x00" in data[:8192]:
+        raise FileProblem(_l("CSV または XLSX ファイルを選んでください。"))
+    else:
+        text, encoding = _decode(data)
+        rows = _read_csv(text)
+    rows = [[unescape_formula(cell.strip()) for cell in row] for row in rows]
+    rows = [row for row in rows if any(row)]
+    if not rows:
+        raise FileProblem(_l("ファイルに行がありません。"))
+    headers, body = rows[0], rows[1:]
+    if not body:
+        raise FileProblem(_l("見出しの行だけで、データの行がありません。"))
+    if len(body) > MAX_IMPORT_ROWS:
+        raise FileProblem(_l("行が多すぎます（%(limit)s行まで）。ファイルを分けてください。", limit=MAX_IMPORT_ROWS))
+    width = len(headers)
+    return Sheet(headers, [(row + [""] * width)[:width] for row in body], encoding)
+
+
+def _read_csv(text: str) -> list[list[str]]:
+    first = text.split("\n", 1)[0]
+    delimiter = "\t" if first.count("\t") > first.count(",") else ","
+    try:
+        return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as error:
+        raise FileProblem(_l("CSV を読めません: %(error)s", error=str(error))) from error
+
+
+def _read_xlsx(data: bytes) -> list[list[str]]:
+    from openpyxl import load_workbook
+
+    try:
+        # Formulas come back as their text ("=SUM(A1:A3)"): never evaluated.
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
+        raise FileProblem(_l("XLSX ファイルを読めません。Excel で開けるか確かめてください。")) from error
+    try:
+        sheet = workbook.worksheets[0]
+        return [[_cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True)]
+    except Exception as error:  # a damaged part of the archive: any of zipfile's or the XML parser's errors
+        raise FileProblem(_l("XLSX ファイルを読めません。Excel で開けるか確かめてください。")) from error
+    finally:
+        workbook.close()
+
+
+def header_map(sheet: Sheet, columns: list[Column]) -> tuple[dict[str, int], list[str]]:
+    """Which position holds each column (Japanese or English header), and
+    the headers of required columns that are missing."""
+    positions: dict[str, int] = {}
+    names = {column.ja: column.key for column in columns} | {column.key: column.key for column in columns}
+    for index, header in enumerate(sheet.headers):
+        key = names.get(header.strip().lstrip("\ufeff"))
+        if key and key not in positions:
+            positions[key] = index
+    missing = [column.ja for column in columns if column.required and column.key not in positions]
+    return positions, missing
+
+
