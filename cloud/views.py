@@ -152,7 +152,7 @@ def _detail(service: CloudService, *, info_form=None, resubmit_form=None, review
     ), status_code
 
 
-def _service_form(service: CloudService | None = None, **kwargs) -> ServiceForm:
+def service_form(service: CloudService | None = None, **kwargs) -> ServiceForm:
     form = ServiceForm(obj=service, **kwargs)
     if service is not None and "formdata" not in kwargs and not form.is_submitted():
         form.unit_ids.data = [link.unit_id for link in service.unit_links]
@@ -166,7 +166,11 @@ def _service_form(service: CloudService | None = None, **kwargs) -> ServiceForm:
     return form
 
 
-def _save(form: ServiceForm, service: CloudService, *, new: bool) -> CloudService | None:
+def save(form: ServiceForm, service: CloudService) -> CloudService | None:
+    """Apply the form and flush (the caller commits): registering is a
+    request for approval; changing what was approved asks again.  The
+    pages, the import and the API save here."""
+    new = service.id is None
     contract = db.session.get(Contract, form.contract_id.data) if form.contract_id.data else None
     if contract is not None and form.vendor_id.data and contract.vendor_id != form.vendor_id.data:
         form.contract_id.errors.append(_("選んだ契約の委託事業者が、提供者と一致しません。"))
@@ -196,19 +200,20 @@ def _save(form: ServiceForm, service: CloudService, *, new: bool) -> CloudServic
         rules.register(service, current_user)
     elif before != (service.ceiling_id, service.agreement):
         rules.changed(service, current_user, _("取扱上限・利用形態の変更"))
-    db.session.commit()
+    db.session.flush()
     return service
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @access(WRITERS)
 def new():
-    form = _service_form()
+    form = service_form()
     if request.method == "GET":
         form.unit_ids.data = [current_user.unit_id] if current_user.unit_id else []
     if form.validate_on_submit():
-        service = _save(form, CloudService(), new=True)
+        service = save(form, CloudService())
         if service:
+            db.session.commit()
             flash(_("外部サービス「%(name)s」の利用を申請しました。次に取り扱う情報と利用規定を登録してください。",
                     name=service.name), "success")
             return redirect(url_for("cloud.detail", service_id=service.id))
@@ -222,15 +227,16 @@ def edit(service_id: int):
     if service.status is ServiceStatus.RETIRED:
         flash(_("廃止したサービスは変更できません。"), "warning")
         return redirect(url_for("cloud.detail", service_id=service.id))
-    form = _service_form(service, version=service.version)
+    form = service_form(service, version=service.version)
     if form.validate_on_submit():
         if form.is_stale(service):
             flash(STALE_MESSAGE, "warning")
-            form = _service_form(service, version=service.version, formdata=None)
+            form = service_form(service, version=service.version, formdata=None)
             form.unit_ids.data = [link.unit_id for link in service.unit_links]
             return render_template("cloud/form.html", form=form, service=service), 409
         status = service.status
-        if _save(form, service, new=False):
+        if save(form, service):
+            db.session.commit()
             flash(_("外部サービス「%(name)s」を更新しました。", name=service.name), "success")
             if status is not service.status:
                 flash(_("承認済みの内容が変わったため、申請中に戻りました。改めて承認を受けてください。"), "warning")

@@ -27,7 +27,7 @@ from core import approvals, audit, files, pdf
 from core.approvals import Approval
 from core.auth import CONTRACT_READERS, access
 from core.dashboard import Panel, Tile, panel, scope_unit, status_panel
-from core.db import db
+from core.db import db, savepoint
 from core.forms import (
     STALE_MESSAGE,
     CSRFForm,
@@ -124,7 +124,7 @@ def _detail(contract: Contract, *, exception_form=None, subcontractor_form=None,
                                     *rules.exceptions(contract))), status_code
 
 
-def _contract_form(contract: Contract | None = None, **kwargs) -> ContractForm:
+def contract_form(contract: Contract | None = None, **kwargs) -> ContractForm:
     form = ContractForm(obj=contract, **kwargs)
     vendors = db.session.scalars(select(Vendor).order_by(Vendor.kana)).all()
     form.vendor_id.choices = select_choices([("", _("（選択してください）"))] + [(v.id, v.name) for v in vendors])
@@ -143,7 +143,10 @@ def _number_taken(number: str, exclude_id: int | None) -> bool:
     return db.session.scalar(stmt) is not None
 
 
-def _save(form: ContractForm, contract: Contract) -> Contract | None:
+def save(form: ContractForm, contract: Contract) -> Contract | None:
+    """Apply the form and flush (the caller commits); None with the message
+    in the form when a rule refuses.  The pages, the import and the API
+    save here."""
     if _number_taken(form.number.data, contract.id):
         form.number.errors.append(_("この契約番号は既に使われています。"))
         return None
@@ -170,9 +173,9 @@ def _save(form: ContractForm, contract: Contract) -> Contract | None:
         contract.document = document
     db.session.add(contract)
     try:
-        db.session.commit()
+        with savepoint():
+            db.session.flush()
     except IntegrityError:
-        db.session.rollback()
         form.number.errors.append(_("この契約番号は既に使われています。"))
         return None
     return contract
@@ -181,12 +184,13 @@ def _save(form: ContractForm, contract: Contract) -> Contract | None:
 @bp.route("/new", methods=["GET", "POST"])
 @access(WRITERS)
 def new():
-    form = _contract_form()
+    form = contract_form()
     if request.method == "GET" and request.args.get("vendor", "").isdigit():
         form.vendor_id.data = int(request.args["vendor"])
     if form.validate_on_submit():
-        contract = _save(form, Contract(status=ContractStatus.DRAFT))
+        contract = save(form, Contract(status=ContractStatus.DRAFT))
         if contract:
+            db.session.commit()
             flash(_("契約「%(number)s」を登録しました。次にセキュリティ条項を確認してください。", number=contract.number),
                   "success")
             return redirect(url_for("contracts.clauses", contract_id=contract.id))
@@ -197,13 +201,14 @@ def new():
 @access(WRITERS)
 def edit(contract_id: int):
     contract = db.get_or_404(Contract, contract_id)
-    form = _contract_form(contract, version=contract.version)
+    form = contract_form(contract, version=contract.version)
     if form.validate_on_submit():
         if form.is_stale(contract):
             flash(STALE_MESSAGE, "warning")
-            form = _contract_form(contract, version=contract.version, formdata=None)
+            form = contract_form(contract, version=contract.version, formdata=None)
             return render_template("contracts/form.html", form=form, contract=contract), 409
-        if _save(form, contract):
+        if save(form, contract):
+            db.session.commit()
             flash(_("契約「%(number)s」を更新しました。", number=contract.number), "success")
             return redirect(url_for("contracts.detail", contract_id=contract.id))
     return render_template("contracts/form.html", form=form, contract=contract), 400 if form.errors else 200

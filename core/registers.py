@@ -237,6 +237,11 @@ class Register:
 def all_registers() -> list[Register]:
     """Every register, described by its domain (imported here, not at the
     top: the domains build on core)."""
+    from cloud import exchange as cloud
+    from contracts import exchange as contracts
+    from core import audit_views
+    from social import exchange as social
     from vendors import exchange as vendors
 
-    return [vendors.register()]
+    return [vendors.register(), *contracts.registers(), cloud.register(), social.register(),
+            audit_views.register()]

@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from core import audit, pdf
 from core.auth import SOCIAL_READERS, access
 from core.dashboard import Panel, Tile, panel, scope_unit, status_panel
-from core.db import db
+from core.db import db, savepoint
 from core.forms import (
     STALE_MESSAGE,
     ReviewForm,
@@ -132,7 +132,7 @@ def _pending(procedure: OperatingProcedure) -> bool:
     return approval is not None and approval.decision.value == "pending"
 
 
-def _account_form(account: SocialAccount | None = None, **kwargs) -> AccountForm:
+def account_form(account: SocialAccount | None = None, **kwargs) -> AccountForm:
     form = AccountForm(obj=account, **kwargs)
     if account is not None and not form.is_submitted() and "formdata" not in kwargs:
         form.operator_ids.data = [u.id for u in account.operators]
@@ -161,30 +161,32 @@ def _url_taken(url: str, exclude_id: int | None) -> bool:
     return db.session.scalar(stmt) is not None
 
 
-def _save(form: AccountForm, account: SocialAccount) -> SocialAccount | None:
+def save(form: AccountForm, account: SocialAccount) -> SocialAccount | None:
+    """Apply the form and flush (the caller commits); None with the message
+    in the form when a rule refuses.  The pages, the import and the API
+    save here."""
     url = form.url.data.strip()
     if _url_taken(url, account.id):
         form.url.errors.append(_("このURLのアカウントは既に登録されています。"))
         return None
-    for name in ACCOUNT_FIELDS:
-        value = getattr(form, name).data
-        if isinstance(value, str):
-            value = value.strip() or None
-        setattr(account, name, value)
-    account.platform, account.status = Platform(form.platform.data), AccountStatus(form.status.data)
-    account.url = url
     try:
-        rules.set_people(account, responsible_id=form.responsible_id.data, deputy_id=form.deputy_id.data,
-                         operator_ids=set(form.operator_ids.data or []), holder_ids=set(form.holder_ids.data or []))
+        with savepoint():
+            for name in ACCOUNT_FIELDS:
+                value = getattr(form, name).data
+                if isinstance(value, str):
+                    value = value.strip() or None
+                setattr(account, name, value)
+            account.platform, account.status = Platform(form.platform.data), AccountStatus(form.status.data)
+            account.url = url
+            rules.set_people(account, responsible_id=form.responsible_id.data, deputy_id=form.deputy_id.data,
+                             operator_ids=set(form.operator_ids.data or []),
+                             holder_ids=set(form.holder_ids.data or []))
+            db.session.add(account)
+            db.session.flush()
     except rules.SocialRuleError as error:
         form.responsible_id.errors.append(str(error))
-        db.session.rollback()
         return None
-    db.session.add(account)
-    try:
-        db.session.commit()
     except IntegrityError:
-        db.session.rollback()
         form.url.errors.append(_("このURLのアカウントは既に登録されています。"))
         return None
     return account
@@ -199,7 +201,7 @@ DEFAULT_POSTING = {
 @bp.route("/new", methods=["GET", "POST"])
 @access(WRITERS)
 def new():
-    form = _account_form()
+    form = account_form()
     if request.method == "GET":
         form.unit_id.data = current_user.unit_id
         form.responsible_id.data = current_user.id
@@ -208,8 +210,9 @@ def new():
         for name, value in DEFAULT_POSTING.items():
             getattr(form, name).data = str(value)
     if form.validate_on_submit():
-        account = _save(form, SocialAccount())
+        account = save(form, SocialAccount())
         if account:
+            db.session.commit()
             flash(_("アカウント「%(name)s」を登録しました。次に運用手順を作成し、承認を受けてください。", name=account.name),
                   "success")
             return redirect(url_for("social.detail", account_id=account.id))
@@ -220,15 +223,16 @@ def new():
 @access(WRITERS)
 def edit(account_id: int):
     account = _account(account_id)
-    form = _account_form(account, version=account.version)
+    form = account_form(account, version=account.version)
     if form.validate_on_submit():
         if form.is_stale(account):
             flash(STALE_MESSAGE, "warning")
-            form = _account_form(account, version=account.version, formdata=None)
+            form = account_form(account, version=account.version, formdata=None)
             form.operator_ids.data = [u.id for u in account.operators]
             form.holder_ids.data = [u.id for u in account.holders]
             return render_template("social/form.html", form=form, account=account), 409
-        if _save(form, account):
+        if save(form, account):
+            db.session.commit()
             flash(_("アカウント「%(name)s」を更新しました。", name=account.name), "success")
             return redirect(url_for("social.detail", account_id=account.id))
     return render_template("social/form.html", form=form, account=account), 400 if form.errors else 200

@@ -135,7 +135,7 @@ def test_auditor_browses_filters_and_exports_the_trail(demo):
     body = csv_response.get_data(as_text=True)
     csv_response.close()
     assert csv_response.mimetype == "text/csv"
-    assert body.startswith("\ufeffseq,at,username,action")
+    assert body.startswith("\ufeff連番,日時,利用者,操作")
     assert body.count("\n") == 1 + 7  # header and the seven demo vendors
     assert "株式会社道央情報システム" in body
     verify_page = client.get("/audit/verify").get_data(as_text=True)

@@ -1,0 +1,164 @@
+"""Contracts, verifications and findings for spreadsheets and the API
+(core.registers).  Contracts import and export; verifications and
+findings are recorded on their pages (with evidence) and only exported."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import contains_eager, selectinload
+
+from contracts.models import (
+    Contract,
+    ContractKind,
+    ContractStatus,
+    Cycle,
+    Finding,
+    MeasureStatus,
+    Method,
+    Result,
+    Subcontracting,
+    Verification,
+    VerificationStatus,
+)
+from core.auth import CONTRACT_READERS
+from core.db import db
+from core.lists import ListView, enum_filter, id_filter
+from core.models import Role
+from core.registers import Field, Register, level_by_code, unit_by_name, user_by_name
+from vendors.models import Vendor
+
+
+def vendor_by_name_or_number(text: str) -> int | None:
+    """A vendor by corporate number, or by its exact name."""
+    found = db.session.scalar(select(Vendor.id).where(Vendor.corporate_number == text))
+    if found is None:
+        ids = db.session.scalars(select(Vendor.id).where(Vendor.name == text).limit(2)).all()
+        found = ids[0] if len(ids) == 1 else None
+    return found
+
+
+def _level(attribute):
+    return lambda c: getattr(c, attribute).label_ja if getattr(c, attribute) else None
+
+
+CONTRACT_FIELDS = [
+    Field("id", "ID", lambda c: c.id, kind="integer", width=7, read_only=True),
+    Field("number", "契約番号", lambda c: c.number, width=14, field="number", required=True,
+          description="unique; the import matches on it"),
+    Field("title", "件名", lambda c: c.title, width=36, field="title", required=True),
+    Field("vendor", "委託事業者", lambda c: c.vendor.name, kind="ref", ref=vendor_by_name_or_number, width=28,
+          field="vendor_id", required=True, description="the vendor's name or corporate number"),
+    Field("kind", "種別", lambda c: c.kind, kind="enum", enum=ContractKind, width=10, field="kind", required=True),
+    Field("unit", "担当組織", lambda c: c.unit.name if c.unit else None, kind="ref", ref=unit_by_name, width=18,
+          field="unit_id", required=True),
+    Field("officer", "担当者", lambda c: c.officer.display_name if c.officer else None, kind="ref",
+          ref=user_by_name, width=14, field="officer_id", required=True, description="user name or full name"),
+    Field("start_on", "契約開始日", lambda c: c.start_on, kind="date", width=12, field="start_on", required=True),
+    Field("end_on", "契約終了日", lambda c: c.end_on, kind="date", width=12, field="end_on", required=True),
+    Field("classification", "機密性", _level("classification"), kind="ref", ref=level_by_code, width=16,
+          field="classification_id", required=True, description="a confidentiality level's code or name"),
+    Field("integrity", "完全性", _level("integrity"), kind="ref", ref=level_by_code, width=12,
+          field="integrity_id"),
+    Field("availability", "可用性", _level("availability"), kind="ref", ref=level_by_code, width=12,
+          field="availability_id"),
+    Field("handles_personal_info", "個人情報", lambda c: c.handles_personal_info, kind="boolean", width=9,
+          field="handles_personal_info"),
+    Field("handles_my_number", "個人番号", lambda c: c.handles_my_number, kind="boolean", width=9,
+          field="handles_my_number"),
+    Field("work_places", "作業場所", lambda c: c.work_places, width=24, field="work_places"),
+    Field("subcontracting", "再委託", lambda c: c.subcontracting, kind="enum", enum=Subcontracting, width=9,
+          field="subcontracting", required=True),
+    Field("verification_cycle", "確認の頻度", lambda c: c.verification_cycle, kind="enum", enum=Cycle, width=10,
+          field="verification_cycle", description="empty: the default of the classification"),
+    Field("status", "状態", lambda c: c.status, kind="enum", enum=ContractStatus, width=9, read_only=True,
+          description="changed by signing, ending and terminating, not by editing"),
+    Field("updated_at", "更新日時", lambda c: c.updated_at, kind="datetime", width=19, read_only=True),
+]
+
+
+def _contracts():
+    return select(Contract).join(Contract.vendor).options(
+        contains_eager(Contract.vendor), selectinload(Contract.unit), selectinload(Contract.officer),
+        selectinload(Contract.classification), selectinload(Contract.integrity),
+        selectinload(Contract.availability))
+
+
+def _match_contract(values: dict[str, str]):
+    number = (values.get("number") or "").strip()
+    return db.session.scalar(select(Contract).where(Contract.number == number)) if number else None
+
+
+def _end_contract(contract: Contract, user) -> None:
+    from contracts import rules
+
+    if contract.status not in (ContractStatus.ENDED, ContractStatus.TERMINATED):
+        rules.change_status(contract, ContractStatus.ENDED, user=user)
+
+
+VERIFICATION_FIELDS = [
+    Field("id", "ID", lambda v: v.id, kind="integer", width=7, read_only=True),
+    Field("contract_number", "契約番号", lambda v: v.contract.number, width=14, read_only=True),
+    Field("contract_title", "件名", lambda v: v.contract.title, width=32, read_only=True),
+    Field("vendor", "委託事業者", lambda v: v.contract.vendor.name, width=28, read_only=True),
+    Field("performed_on", "確認日", lambda v: v.performed_on, kind="date", width=12, read_only=True),
+    Field("method", "方法", lambda v: v.method, kind="enum", enum=Method, width=10, read_only=True),
+    Field("verifier", "確認者", lambda v: v.verifier.display_name if v.verifier else None, width=14,
+          read_only=True),
+    Field("status", "状態", lambda v: v.status, kind="enum", enum=VerificationStatus, width=9, read_only=True),
+    Field("nonconforming", "不適合・一部不適合", lambda v: sum(
+        1 for r in v.results if r.result in (Result.PARTLY, Result.DOES_NOT)), kind="integer", width=10,
+        read_only=True),
+    Field("submitted_at", "提出日時", lambda v: v.submitted_at, kind="datetime", width=19, read_only=True),
+]
+
+VERIFICATIONS = ListView(
+    search=[Contract.number, Contract.title],
+    filters={"status": enum_filter(Verification.status, VerificationStatus),
+             "contract": id_filter(Verification.contract_id), "unit": id_filter(Contract.unit_id)},
+    sorts={"performed": Verification.performed_on, "contract": Contract.number},
+    default_sort="performed", default_desc=True,
+)
+
+
+def _verifications():
+    return select(Verification).join(Verification.contract).options(
+        contains_eager(Verification.contract).selectinload(Contract.vendor), selectinload(Verification.verifier),
+        selectinload(Verification.results))
+
+
+FINDING_FIELDS = [
+    Field("id", "ID", lambda f: f.id, kind="integer", width=7, read_only=True),
+    Field("contract_number", "契約番号", lambda f: f.contract.number, width=14, read_only=True),
+    Field("contract_title", "件名", lambda f: f.contract.title, width=32, read_only=True),
+    Field("clause", "条項", lambda f: f.clause.code if f.clause else None, width=8, read_only=True),
+    Field("severity", "程度", lambda f: f.severity, kind="enum", enum=Result, width=10, read_only=True),
+    Field("measure", "措置の内容", lambda f: f.measure, width=40, read_only=True),
+    Field("owner", "措置の担当", lambda f: f.owner.display_name if f.owner else None, width=14, read_only=True),
+    Field("due_on", "期限", lambda f: f.due_on, kind="date", width=12, read_only=True),
+    Field("status", "状態", lambda f: f.status, kind="enum", enum=MeasureStatus, width=10, read_only=True),
+]
+
+
+def _findings():
+    return select(Finding).options(selectinload(Finding.contract), selectinload(Finding.clause),
+                                   selectinload(Finding.owner))
+
+
+def registers() -> list[Register]:
+    from contracts import verification_views, views
+
+    return [
+        Register(name="contracts", title=_l("契約"), model=Contract, fields=CONTRACT_FIELDS, query=_contracts,
+                 list_view=views.LIST, readers=CONTRACT_READERS, writers=frozenset({Role.PROCUREMENT}),
+                 form=views.contract_form, save=views.save, match=_match_contract, key_label=_l("契約番号"),
+                 retire=_end_contract, endpoint="contracts.detail", list_endpoint="contracts.index",
+                 summary=lambda c: f"{c.number} {c.title}"),
+        Register(name="verifications", title=_l("確認の記録"), model=Verification, fields=VERIFICATION_FIELDS,
+                 query=_verifications, list_view=VERIFICATIONS, readers=CONTRACT_READERS,
+                 url_prefix="/verification/records", endpoint="verification.detail",
+                 list_endpoint="verification.index"),
+        Register(name="findings", title=_l("指摘事項と措置"), model=Finding, fields=FINDING_FIELDS, query=_findings,
+                 list_view=verification_views.FINDINGS, readers=CONTRACT_READERS,
+                 url_prefix="/verification/findings", endpoint="verification.finding",
+                 list_endpoint="verification.findings"),
+    ]

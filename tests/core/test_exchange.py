@@ -1,0 +1,146 @@
+"""Every register's spreadsheets: export → import changes nothing (CSV and
+XLSX), a re-import matches on the natural key, exports follow the list's
+filters, and every export streams for its readers."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from cloud.models import CloudService
+from contracts.models import Contract
+from core.db import db
+from core.models import AuditEntry
+from social.models import SocialAccount
+from tests.conftest import DEMO_PASSWORD, login_as
+from vendors.models import Vendor
+
+IMPORTABLE = [("vendors", "procurement", Vendor), ("contracts", "procurement", Contract),
+              ("cloud", "procurement", CloudService), ("social", "social", SocialAccount)]
+
+
+def signed_in(app, role):
+    client = app.test_client()
+    login_as(client, role, DEMO_PASSWORD)
+    return client
+
+
+def csv_rows(data: bytes) -> list[list[str]]:
+    text = data.decode("utf-8")
+    assert text.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(text[1:])))
+
+
+def import_file(client, name: str, data: bytes, filename: str):
+    preview = client.post(f"/{name}/import", data={"file": (io.BytesIO(data), filename)},
+                          content_type="multipart/form-data")
+    assert preview.status_code == 200, preview.get_data(as_text=True)[-3000:]
+    html = preview.get_data(as_text=True)
+    match = re.search(r'name="token" value="([0-9a-f]+)"', html)
+    assert match, re.findall(r'<td>(\d+)</td><td>エラー</td><td>[^<]*</td>\s*<td>(.*?)</td>', html, re.S)
+    done = client.post(f"/{name}/import/confirm", data={"token": match.group(1), "filename": filename})
+    assert done.status_code == 302
+    return html
+
+
+@pytest.mark.parametrize(("name", "role", "model"), IMPORTABLE)
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_export_then_import_changes_nothing(demo, name, role, model, fmt):
+    client = signed_in(demo, role)
+    exported = client.get(f"/{name}/export.{fmt}").data
+    with demo.app_context():
+        before = db.session.scalar(select(func.count()).select_from(model))
+        audit_before = db.session.scalar(select(func.max(AuditEntry.seq)))
+    html = import_file(client, name, exported, f"{name}.{fmt}")
+    assert f"この内容で取り込む（{before}行）" in html
+    assert re.search(r"新規</span> 0\b", html) and re.search(r"変更</span> 0\b", html)
+    again = client.get(f"/{name}/export.{fmt}").data
+    if fmt == "csv":
+        # updated_at is the only thing allowed to move, and it did not
+        assert csv_rows(again) == csv_rows(exported)
+    with demo.app_context():
+        assert db.session.scalar(select(func.count()).select_from(model)) == before
+        # one entry for the import itself, none for records: nothing changed
+        new = db.session.scalars(select(AuditEntry).where(AuditEntry.seq > audit_before)).all()
+        assert [entry.action for entry in new] == ["import"]
+
+
+def test_a_changed_contract_row_updates_the_contract_with_that_number(demo):
+    client = signed_in(demo, "procurement")
+    rows = csv_rows(client.get("/contracts/export.csv").data)
+    header, first = rows[0], rows[1]
+    first[header.index("件名")] = "件名を取り込みで変更"
+    first[header.index("契約終了日")] = "2031/3/31"  # an Excel-style date is accepted
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([header, first])
+    html = import_file(client, "contracts", buffer.getvalue().encode("cp932"), "contracts.csv")
+    assert re.search(r"変更</span> 1\b", html)
+    with demo.app_context():
+        contract = db.session.scalar(select(Contract).where(Contract.number == first[header.index("契約番号")]))
+        assert contract.title == "件名を取り込みで変更" and contract.end_on.isoformat() == "2031-03-31"
+
+
+def test_a_contract_row_is_held_to_the_form_rules(demo):
+    client = signed_in(demo, "procurement")
+    data = ("契約番号,件名,委託事業者,種別,担当組織,担当者,契約開始日,契約終了日,機密性,再委託,個人情報,個人番号\n"
+            "X-1,件名,存在しない事業者,保守,警防課,procurement,2026-04-01,2026-03-01,C2,禁止,いいえ,はい\n").encode()
+    response = client.post("/contracts/import", data={"file": (io.BytesIO(data), "c.csv")},
+                           content_type="multipart/form-data")
+    html = response.get_data(as_text=True)
+    assert "委託事業者: 「存在しない事業者」は登録されていません。" in html
+    data = data.replace("存在しない事業者".encode(), "株式会社道央情報システム".encode())
+    html = client.post("/contracts/import", data={"file": (io.BytesIO(data), "c.csv")},
+                       content_type="multipart/form-data").get_data(as_text=True)
+    assert "契約終了日" in html and "マイナンバーを取り扱う場合は" in html
+    with demo.app_context():
+        assert db.session.scalar(select(Contract).where(Contract.number == "X-1")) is None
+
+
+def test_a_new_cloud_service_row_is_a_request_for_approval(demo):
+    client = signed_in(demo, "procurement")
+    data = ("サービス名,提供者名,サービス形態,利用形態,取扱上限,利用目的,利用部署,ISMAP登録,データの保存場所,見直しの周期（月）\n"
+            "取込チャット,チャット株式会社,SaaS,約款・利用規約,自治体機密性1,連絡,警防課、総務課,登録なし,国内,12\n").encode()
+    html = import_file(client, "cloud", data, "cloud.csv")
+    assert re.search(r"新規</span> 1\b", html)
+    with demo.app_context():
+        service = db.session.scalar(select(CloudService).where(CloudService.name == "取込チャット"))
+        assert service.status.value == "requested"
+        assert sorted(link.unit.name for link in service.unit_links) == ["総務課", "警防課"]
+    again = import_file(client, "cloud", data, "cloud.csv")  # same name and provider: the same service
+    assert re.search(r"新規</span> 0\b", again)
+
+
+def test_a_social_row_needs_one_responsible_person_and_matches_on_the_url(demo):
+    client = signed_in(demo, "social")
+    rows = csv_rows(client.get("/social/export.csv").data)
+    header, first = rows[0], rows[1]
+    first[header.index("代理者")] = first[header.index("責任者")]
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([header, first])
+    html = client.post("/social/import", data={"file": (io.BytesIO(buffer.getvalue().encode()), "s.csv")},
+                       content_type="multipart/form-data").get_data(as_text=True)
+    assert "代理者には責任者と別の人を選んでください。" in html
+
+
+@pytest.mark.parametrize(("url", "role", "header"), [
+    ("/verification/records/export.csv", "verifier", "契約番号"),
+    ("/verification/findings/export.csv?status=open", "auditor", "措置の内容"),
+    ("/audit/export.xlsx?object_type=vendors", "auditor", None),
+])
+def test_export_only_registers(demo, url, role, header):
+    response = signed_in(demo, role).get(url)
+    assert response.status_code == 200
+    if header:
+        rows = csv_rows(response.data)
+        assert header in rows[0] and len(rows) > 1
+
+
+def test_who_may_import_what(demo):
+    auditor = signed_in(demo, "auditor")
+    assert auditor.get("/contracts/export.xlsx").status_code == 200
+    for name in ("vendors", "contracts", "cloud", "social"):
+        assert auditor.get(f"/{name}/import").status_code == 403
+    assert signed_in(demo, "social").get("/contracts/export.csv").status_code == 403
