@@ -38,6 +38,7 @@ class Outcome:
     state: str
     label: str
     errors: list[tuple[str, str]] = field(default_factory=list)  # (column, message)
+    changed: list[str] = field(default_factory=list)  # the columns a changed row changes
 
 
 @dataclass
@@ -116,8 +117,8 @@ def plan(register: Register, sheet: tabular.Sheet, positions: dict[str, int]) ->
             continue
         touched[saved.id] = line
         if before is not None:
-            after = {f.key: f.cell(saved) for f in writable}
-            outcome.state = CHANGED if after != before else UNCHANGED
+            outcome.changed = [f.ja for f in writable if f.cell(saved) != before[f.key]]
+            outcome.state = CHANGED if outcome.changed else UNCHANGED
     return Plan(outcomes)
 
 

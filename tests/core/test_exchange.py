@@ -78,6 +78,7 @@ def test_a_changed_contract_row_updates_the_contract_with_that_number(demo):
     csv.writer(buffer).writerows([header, first])
     html = import_file(client, "contracts", buffer.getvalue().encode("cp932"), "contracts.csv")
     assert re.search(r"変更</span> 1\b", html)
+    assert re.search(r"<td>変更</td><td>[^<]*</td>\s*<td>件名、契約終了日</td>", html)  # what will change
     with demo.app_context():
         contract = db.session.scalar(select(Contract).where(Contract.number == first[header.index("契約番号")]))
         assert contract.title == "件名を取り込みで変更" and contract.end_on.isoformat() == "2031-03-31"
