@@ -21,6 +21,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(audit_verify)
     app.cli.add_command(backup_command)
     app.cli.add_command(remind)
+    app.cli.add_command(gen_data)
 
 
 @click.command("demo")
@@ -39,6 +40,30 @@ def demo():
     click.echo(f"Demo logins (password for each: {current_app.config['DEMO_PASSWORD']}):")
     for username, display_name, _unit, roles in USERS:
         click.echo(f"  {username:<12} {', '.join(r.value for r in roles):<12} {display_name}")
+
+
+@click.command("gen-data")
+@click.option("--vendors", default=10000, show_default=True)
+@click.option("--contracts", default=50000, show_default=True)
+@click.option("--verifications", default=200000, show_default=True)
+@click.option("--seed", default=7, show_default=True)
+@with_appcontext
+def gen_data(vendors: int, contracts: int, verifications: int, seed: int):
+    """Add a large generated data set (for benchmarks; loads the demo data
+    first if needed).  Never on a real database: it adds thousands of
+    fictitious vendors and contracts."""
+    import time
+
+    from core.demo import load
+    from core.gendata import generate
+
+    started = time.perf_counter()
+    audit.set_actor(audit.Actor(None, "gen-data"))
+    load(current_app.config["DEMO_PASSWORD"])
+    db.session.commit()
+    click.echo(f"Generating {vendors:,} vendors, {contracts:,} contracts, {verifications:,} verifications…")
+    generate(vendors, contracts, verifications, seed=seed, report=click.echo)
+    click.echo(f"gen-data: {time.perf_counter() - started:.1f} s in all")
 
 
 @click.command("create-admin")
