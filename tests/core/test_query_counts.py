@@ -1,0 +1,58 @@
+"""The number of SQL statements a page runs does not grow with the number
+of rows: counted on the demo data, then again after adding a generated
+data set several times its size."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event, func, select
+
+from contracts.models import Contract, ContractStatus
+from core.db import db
+from core.gendata import generate
+from tests.conftest import DEMO_PASSWORD, login_as
+
+PAGES = [
+    "/", "/vendors/", "/vendors/?q=株式会社", "/contracts/", "/contracts/?unit={unit}&status=in_force",
+    "/contracts/{contract}", "/verification/", "/verification/findings", "/cloud/", "/social/", "/audit/",
+]
+
+
+class Counter:
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, *_args):
+        self.count += 1
+
+
+def counts(app, client, values) -> dict[str, int]:
+    found = {}
+    with app.app_context():
+        engine = db.engine
+    for page in PAGES:
+        url = page.format(**values)
+        client.get(url)  # warm: caches filled on first use (labels, levels) are not the point
+        counter = Counter()
+        event.listen(engine, "before_cursor_execute", counter)
+        try:
+            response = client.get(url)
+        finally:
+            event.remove(engine, "before_cursor_execute", counter)
+        assert response.status_code == 200, url
+        found[page] = counter.count
+    return found
+
+
+@pytest.mark.parametrize("role", ["admin", "auditor"])
+def test_queries_per_page_do_not_grow_with_the_data(demo, role):
+    client = demo.test_client()
+    login_as(client, role, DEMO_PASSWORD)
+    with demo.app_context():
+        contract = db.session.scalar(select(Contract).where(Contract.status == ContractStatus.IN_FORCE).limit(1))
+        values = {"unit": contract.unit_id, "contract": contract.id}
+    small = counts(demo, client, values)
+    with demo.app_context():
+        generate(100, 400, 800, report=lambda _line: None)
+        assert db.session.scalar(select(func.count()).select_from(Contract)) > 400
+    large = counts(demo, client, values)
+    assert large == small
