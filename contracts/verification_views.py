@@ -312,9 +312,8 @@ def cycles():
 def dashboard_panel(user) -> Panel:
     unit = scope_unit(user)
     scoped = {"unit": unit} if unit else {}
-    rows = service.schedule(service.contracts_under_verification(unit))
-    overdue = sum(1 for row in rows if row.state is DueState.OVERDUE)
-    soon = sum(1 for row in rows if row.state is DueState.DUE_SOON)
+    due = service.due_counts(unit)
+    overdue, soon = due[DueState.OVERDUE], due[DueState.DUE_SOON]
     stmt = select(func.count()).select_from(Finding).where(service.overdue_measures())
     if scope_unit(user) is not None:
         stmt = stmt.join(Contract, Contract.id == Finding.contract_id).where(Contract.unit_id == scope_unit(user))
