@@ -4,12 +4,14 @@ security clauses and is signed, the verifier records a check with an
 evidence file, and the contract checklist PDF shows it all."""
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 
 import pytest
 
 from core.demo import DEMO_PDF
+from core.timeutil import today
 from tests.browser.conftest import expect, login, logout
 from vendors.rules import corporate_number_check_digit
 
@@ -66,9 +68,9 @@ def register_contract(page) -> None:
     page.get_by_label("件名").fill(TITLE)
     page.get_by_label("種別").select_option(label="運用")
     page.get_by_label("担当組織").select_option(label="消防本部 › 総務課")
-    page.get_by_label("担当者", exact=False).first.select_option(label="調達 花子")
-    page.get_by_label("契約開始日").fill("2026-04-01")
-    page.get_by_label("契約終了日").fill("2027-03-31")
+    page.get_by_label(re.compile(r"^担当者")).select_option(label="調達 花子")
+    page.get_by_label("契約開始日").fill((today() - dt.timedelta(days=30)).isoformat())
+    page.get_by_label("契約終了日").fill((today() + dt.timedelta(days=335)).isoformat())
     page.get_by_label("取り扱う情報の機密性（最高）").select_option(label="自治体機密性2")
     page.get_by_label("個人情報を取り扱う", exact=True).check()
     page.get_by_role("button", name="保存").click()
