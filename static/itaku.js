@@ -10,9 +10,10 @@ document.addEventListener("submit", function (event) {
 
 /* A table wider than the window scrolls sideways inside its .table-responsive
    wrapper. Keyboard users can scroll it only once it has focus, so a wrapper
-   that scrolls becomes a focusable region named by the table's caption
-   (WCAG 2.1.1; axe "scrollable-region-focusable"). One that fits stays out of
-   the tab order. */
+   that scrolls becomes focusable, a group named by the table's caption (WCAG
+   2.1.1; axe "scrollable-region-focusable"). A group, not a region: the
+   section around the table is already the landmark of that name. One that
+   fits stays out of the tab order. */
 (function () {
   var named = 0;
   function update() {
@@ -24,7 +25,7 @@ document.addEventListener("submit", function (event) {
           caption.id = caption.id || "table-caption-" + (++named);
           wrapper.setAttribute("aria-labelledby", caption.id);
         }
-        wrapper.setAttribute("role", "region");
+        wrapper.setAttribute("role", "group");
         wrapper.setAttribute("tabindex", "0");
       } else if (!scrolls && wrapper.hasAttribute("tabindex")) {
         wrapper.removeAttribute("tabindex");

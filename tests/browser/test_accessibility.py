@@ -159,7 +159,7 @@ def test_a_table_wider_than_the_screen_scrolls_with_the_keyboard(demo, page):
     with demo.app_context():
         page.goto(contract("R8-001")())
     resize(page, PHONE)
-    history = page.get_by_role("region", name="変更履歴").get_by_role("region", name="変更履歴")
+    history = page.get_by_role("group", name="変更履歴")
     history.focus()
     expect(history).to_be_focused()
     page.keyboard.press("ArrowRight")
