@@ -7,3 +7,37 @@ document.addEventListener("submit", function (event) {
     event.preventDefault();
   }
 });
+
+/* A table wider than the window scrolls sideways inside its .table-responsive
+   wrapper. Keyboard users can scroll it only once it has focus, so a wrapper
+   that scrolls becomes focusable, a group named by the table's caption (WCAG
+   2.1.1; axe "scrollable-region-focusable"). A group, not a region: the
+   section around the table is already the landmark of that name. One that
+   fits stays out of the tab order. */
+(function () {
+  var named = 0;
+  function update() {
+    document.querySelectorAll(".table-responsive").forEach(function (wrapper) {
+      var scrolls = wrapper.scrollWidth > wrapper.clientWidth;
+      if (scrolls && !wrapper.hasAttribute("tabindex")) {
+        var caption = wrapper.querySelector("caption");
+        if (caption) {
+          caption.id = caption.id || "table-caption-" + (++named);
+          wrapper.setAttribute("aria-labelledby", caption.id);
+        }
+        wrapper.setAttribute("role", "group");
+        wrapper.setAttribute("tabindex", "0");
+      } else if (!scrolls && wrapper.hasAttribute("tabindex")) {
+        wrapper.removeAttribute("tabindex");
+        wrapper.removeAttribute("role");
+        wrapper.removeAttribute("aria-labelledby");
+      }
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", update);
+  } else {
+    update();
+  }
+  window.addEventListener("resize", update);
+})();

@@ -50,7 +50,7 @@ def pytest_configure(config):
     """Keep the developer's own settings out of the tests, and keep the
     tests' files out of the repository's instance/ folder."""
     for name in list(os.environ):
-        if name.startswith("ITAKU_") and name != "ITAKU_TEST_DATABASE_URL":
+        if name.startswith("ITAKU_") and not name.startswith("ITAKU_TEST_"):
             del os.environ[name]
     os.environ["ITAKU_INSTANCE_PATH"] = tempfile.mkdtemp(prefix="itaku-test-instance-")
 
