@@ -77,6 +77,14 @@ def submit_empty(page) -> None:
     expect(page.get_by_role("alert").filter(has_text="入力内容に誤りがあります")).to_be_visible()
 
 
+def upload_with_errors(page) -> None:
+    """Upload a spreadsheet with a bad row, to see the import preview."""
+    page.set_input_files("#file", {"name": "vendors.csv", "mimeType": "text/csv",
+                                   "buffer": "名称,担当組織,状態\n株式会社テスト,存在しない課,候補\n".encode()})
+    page.get_by_role("button", name="内容を確認する").click()
+    expect(page.get_by_role("alert").filter(has_text="取り込めません")).to_be_visible()
+
+
 @dataclass(frozen=True)
 class Case:
     user: str | None  # None: not signed in
@@ -107,6 +115,8 @@ PAGES = {
     "social-list": Case("social", "/social/"),
     "social-detail": Case("social", social_account("○○消防本部 公式")),
     "social-form": Case("social", "/social/new"),
+    "vendors-import": Case("procurement", "/vendors/import"),
+    "vendors-import-preview": Case("procurement", "/vendors/import", then=upload_with_errors),
 }
 
 
