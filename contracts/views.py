@@ -80,7 +80,11 @@ LIST = ListView(
 def index():
     pagination, state = LIST.apply(select(Contract).join(Contract.vendor).options(
         contains_eager(Contract.vendor), selectinload(Contract.classification)))
-    vendors = [(v.id, v.name) for v in db.session.scalars(select(Vendor).order_by(Vendor.kana))]
+    # A body may have thousands of vendors: no list of them all.  The vendor
+    # filter comes from a vendor's page; the search box finds vendor names.
+    chosen = request.args.get("vendor", "")
+    vendors = [(v.id, v.name) for v in db.session.scalars(select(Vendor).where(Vendor.id == int(chosen)))] \
+        if chosen.isdigit() else []
     levels = [(lv.id, lv.label(locale_code())) for lv in classification_levels("confidentiality")]
     gap_ids = set(db.session.scalars(select(Contract.id).where(
         Contract.id.in_([c.id for c in pagination.items]), Contract.status.in_(rules.LIVE),
