@@ -181,7 +181,7 @@ def add_subcontractor(contract: Contract, *, name: str, scope: str | None, appro
 
 def gap_count(unit_id: int | None = None) -> int:
     """Live contracts lacking a mandatory clause (dashboard), of one unit when given."""
-    stmt = select(func.count()).select_from(Contract).where(Contract.status.in_(LIVE), has_gap_expression())
+    stmt = select(func.count()).select_from(Contract).where(Contract.status.in_(LIVE), Contract.has_gap)
     if unit_id is not None:
         stmt = stmt.where(Contract.unit_id == unit_id)
     return db.session.scalar(stmt) or 0

@@ -52,7 +52,7 @@ DECIDERS = frozenset({Role.ADMIN, Role.PROCUREMENT})
 
 
 def _gaps_filter(stmt, value):
-    return stmt.where(Contract.status.in_(rules.LIVE), rules.has_gap_expression()) if value == "yes" else stmt
+    return stmt.where(Contract.status.in_(rules.LIVE), Contract.has_gap) if value == "yes" else stmt
 
 
 def _ending_filter(stmt, value):
@@ -88,7 +88,7 @@ def index():
     levels = [(lv.id, lv.label(locale_code())) for lv in classification_levels("confidentiality")]
     gap_ids = set(db.session.scalars(select(Contract.id).where(
         Contract.id.in_([c.id for c in pagination.items]), Contract.status.in_(rules.LIVE),
-        rules.has_gap_expression())))
+        Contract.has_gap)))
     return render_template("contracts/index.html", pagination=pagination, state=state, gap_ids=gap_ids,
                            statuses=ContractStatus.choices(), kinds=ContractKind.choices(),
                            units=unit_choices(include_blank=False), vendors=vendors, levels=levels,

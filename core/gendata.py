@@ -111,6 +111,7 @@ def generate(vendors: int, contracts: int, verifications: int, *, seed: int = 7,
     units, users, clauses, levels — must exist: run ``flask demo`` first)
     and commit.  Returns the counts of rows written per table."""
     from cloud.models import Agreement, CloudService, IsmapListing, ServiceModel, ServiceStatus
+    from contracts import gaps
     from contracts.models import (
         Clause,
         ClauseState,
@@ -194,6 +195,7 @@ def generate(vendors: int, contracts: int, verifications: int, *, seed: int = 7,
                        "reason": "業務内容から該当しない" if state is ClauseState.NOT_APPLICABLE else None, **stamps}
 
     tick("contract_clauses", _insert(ContractClause, clause_rows()))
+    gaps.refresh(db.session.connection(), set(contract_ids))  # bulk rows pass no ORM event
 
     # verifications (mostly submitted, some drafts), results and findings
     first_verification = _next_id(Verification)

@@ -181,7 +181,8 @@ class AuditEntry(db.Model):
 
     user: Mapped[Optional[User]] = relationship()
 
-    __table_args__ = (Index("ix_audit_entries_object", "object_type", "object_id"),)
+    __table_args__ = (Index("ix_audit_entries_object", "object_type", "object_id"),
+                      Index("ix_audit_entries_username", "username"))
 
 
 class AuditHead(db.Model):
