@@ -262,3 +262,10 @@ def all_registers() -> list[Register]:
 
     return [vendors.register()]
 
+
+def api_registers() -> list[Register]:
+    """What the JSON API serves: every register above, and the read-only
+    ones that have no spreadsheet (verifications and findings)."""
+    from contracts import verification_api
+
+    return [*all_registers(), *verification_api.registers()]

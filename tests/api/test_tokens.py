@@ -1,5 +1,6 @@
 """API tokens: created on the account page and shown once, kept only as a
-hash, revoked after a confirmation; both audited."""
+hash, revoked after a confirmation, bound to the user's current roles and
+state; the API takes a token and nothing else."""
 from __future__ import annotations
 
 import hashlib
@@ -10,10 +11,14 @@ import pytest
 from sqlalchemy import select
 
 from core.db import db
-from core.models import ApiToken, AuditEntry
+from core.models import ApiToken, AuditEntry, Role, User
 from tests.conftest import api_token, csrf_token, login_as
 
 TOKEN = re.compile(r"itaku_[A-Za-z0-9_-]{43}")
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
 
 
 def create_token(client, name: str = "月次集計"):
@@ -88,3 +93,66 @@ def test_nobody_revokes_anothers_token(app, client, users):
     assert client.post(f"/account/tokens/{token_id}/revoke").status_code == 404
     with app.app_context():
         assert db.session.get(ApiToken, token_id).revoked_at is None
+
+
+# --- the token at the API ------------------------------------------------------------
+
+def test_the_token_signs_the_api_in_and_its_use_is_noted(app, client, users):
+    login_as(client, "procurement")
+    [secret] = TOKEN.findall(create_token(client).get_data(as_text=True))
+    assert app.test_client().get("/api/v1/vendors", headers=bearer(secret)).status_code == 200
+    with app.app_context():
+        assert db.session.scalars(select(ApiToken)).one().last_used_at is not None
+    assert "月次集計" in client.get("/account").get_data(as_text=True)
+
+
+def test_a_revoked_token_stops_working(app, client, users):
+    secret = api_token(app, "procurement")
+    assert app.test_client().get("/api/v1/vendors", headers=bearer(secret)).status_code == 200
+    login_as(client, "procurement")
+    with app.app_context():
+        token_id = db.session.scalar(select(ApiToken.id))
+    client.post(f"/account/tokens/{token_id}/revoke")
+    assert app.test_client().get("/api/v1/vendors", headers=bearer(secret)).status_code == 401
+
+
+def test_a_token_acts_with_its_users_roles_and_state_at_each_request(app, users):
+    secret = api_token(app, "procurement")
+    api = app.test_client()
+    assert api.get("/api/v1/vendors", headers=bearer(secret)).status_code == 200
+    with app.app_context():
+        user = db.session.get(User, users["procurement"])
+        user.set_roles([Role.SOCIAL])
+        db.session.commit()
+    assert api.get("/api/v1/vendors", headers=bearer(secret)).status_code == 403
+    with app.app_context():
+        user = db.session.get(User, users["procurement"])
+        user.set_roles([Role.PROCUREMENT])
+        user.active = False
+        db.session.commit()
+    response = api.get("/api/v1/vendors", headers=bearer(secret))
+    assert response.status_code == 401 and response.mimetype == "application/problem+json"
+
+
+@pytest.mark.parametrize("authorization", ["", "Bearer", "Bearer itaku_wrong", "Basic cHJvY3VyZW1lbnQ6eA==",
+                                           "itaku_" + "x" * 43])
+def test_without_a_valid_bearer_token_the_api_answers_401(app, users, authorization):
+    response = app.test_client().get("/api/v1/vendors", headers={"Authorization": authorization})
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert response.get_json()["status"] == 401
+
+
+def test_the_api_never_takes_the_session_cookie(app, client, users):
+    login_as(client, "procurement")
+    response = client.get("/api/v1/vendors")
+    assert response.status_code == 401 and response.mimetype == "application/problem+json"
+    assert "Set-Cookie" not in response.headers  # the session is neither read nor written
+    assert client.post("/api/v1/vendors", json={"name": "x"}).status_code == 401
+    assert client.get("/vendors/").status_code == 200  # the browser is still signed in
+
+
+def test_a_token_opens_no_page(app, users):
+    secret = api_token(app, "procurement")
+    response = app.test_client().get("/vendors/", headers=bearer(secret))
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
