@@ -72,7 +72,7 @@ def _add(bp: Blueprint, kind: str, method: str, path: str, allow: Callable, view
     view = allow(view)
     view.itaku_operation = Operation(kind, method, PREFIX + path, view.itaku_access, register)
     endpoint = f"{register.name}_{kind}" if register else kind
-    bp.add_url_rule(path.replace("{record_id}", f"<int(max={MAX_ID}):record_id>"), endpoint, view, methods=[method])
+    bp.add_url_rule(path.replace("{record_id}", "<int:record_id>"), endpoint, view, methods=[method])
 
 
 def _register_routes(bp: Blueprint, register: Register) -> None:
@@ -111,7 +111,12 @@ def _record_response(register: Register, record, status: int = 200):
 
 
 def _load(register: Register, record_id: int):
-    record = db.session.scalar(register.query().where(register.model.id == record_id))
+    # Ids beyond MAX_ID are refused here, not by the URL converter: for a
+    # number its converter refuses, werkzeug answers a PATCH with 405 (as if
+    # GET would take it) instead of 404.
+    record = None
+    if record_id <= MAX_ID:
+        record = db.session.scalar(register.query().where(register.model.id == record_id))
     if record is None:
         raise Problem(404)
     return record
