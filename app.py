@@ -101,7 +101,7 @@ def register_blueprints(app: Flask) -> None:
     from cloud import bp as cloud_bp
     from contracts import bp as contracts_bp
     from contracts import verification_bp
-    from core import exchange_views
+    from core import api, exchange_views
     from core.account_views import bp as auth_bp
     from core.admin_views import bp as admin_bp
     from core.audit_views import bp as audit_bp
@@ -115,6 +115,7 @@ def register_blueprints(app: Flask) -> None:
                       checklists_bp, audit_bp, admin_bp, calendar_bp):
         app.register_blueprint(blueprint)
     exchange_views.init_app(app)
+    csrf.exempt(api.init_app(app))  # signed in by token only, never by the cookie
 
 
 def register_commands(app: Flask) -> None:

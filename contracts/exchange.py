@@ -18,6 +18,7 @@ from contracts.models import (
     Result,
     Subcontracting,
     Verification,
+    VerificationResult,
     VerificationStatus,
 )
 from core.auth import CONTRACT_READERS
@@ -25,6 +26,7 @@ from core.db import db
 from core.lists import ListView, enum_filter, id_filter
 from core.models import Role
 from core.registers import Field, Register, level_by_code, unit_by_name, user_by_name
+from core.timeutil import today
 from vendors.models import Vendor
 
 
@@ -95,27 +97,36 @@ def _end_contract(contract: Contract, user) -> None:
         rules.change_status(contract, ContractStatus.ENDED, user=user)
 
 
+def _contract(record) -> str:
+    return str(record.contract)
+
+
 VERIFICATION_FIELDS = [
     Field("id", "ID", lambda v: v.id, kind="integer", width=7, read_only=True),
-    Field("contract_number", "契約番号", lambda v: v.contract.number, width=14, read_only=True),
-    Field("contract_title", "件名", lambda v: v.contract.title, width=32, read_only=True),
-    Field("vendor", "委託事業者", lambda v: v.contract.vendor.name, width=28, read_only=True),
-    Field("performed_on", "確認日", lambda v: v.performed_on, kind="date", width=12, read_only=True),
-    Field("method", "方法", lambda v: v.method, kind="enum", enum=Method, width=10, read_only=True),
-    Field("verifier", "確認者", lambda v: v.verifier.display_name if v.verifier else None, width=14,
-          read_only=True),
-    Field("status", "状態", lambda v: v.status, kind="enum", enum=VerificationStatus, width=9, read_only=True),
+    Field("contract_id", "契約ID", lambda v: v.contract_id, kind="integer", width=7, required=True),
+    Field("contract", "契約", _contract, width=36, required=True),
+    Field("vendor", "委託事業者", lambda v: v.contract.vendor.name, width=28, required=True),
+    Field("performed_on", "確認日", lambda v: v.performed_on, kind="date", width=12, required=True),
+    Field("method", "方法", lambda v: v.method, kind="enum", enum=Method, width=10, required=True),
+    Field("verifier", "確認者", lambda v: v.verifier.display_name, width=14, required=True),
+    Field("status", "状態", lambda v: v.status, kind="enum", enum=VerificationStatus, width=9, required=True),
+    Field("submitted_at", "提出日時", lambda v: v.submitted_at, kind="datetime", width=19),
+    Field("corrects_id", "訂正対象の確認ID", lambda v: v.corrects_id, kind="integer", width=9),
+    Field("conclusion", "結論", lambda v: v.conclusion, width=30),
+    Field("remarks", "備考", lambda v: v.remarks, width=24),
     Field("nonconforming", "不適合・一部不適合", lambda v: sum(
         1 for r in v.results if r.result in (Result.PARTLY, Result.DOES_NOT)), kind="integer", width=10,
-        read_only=True),
-    Field("submitted_at", "提出日時", lambda v: v.submitted_at, kind="datetime", width=19, read_only=True),
+        required=True),
+    Field("results", "結果", lambda v: [f"{r.clause.code}:{r.result.value}" for r in v.results], many=True,
+          width=40, description="each clause checked, as CODE:result (" + ", ".join(r.value for r in Result) + ")"),
+    Field("updated_at", "更新日時", lambda v: v.updated_at, kind="datetime", width=19, required=True),
 ]
 
 VERIFICATIONS = ListView(
     search=[Contract.number, Contract.title],
     filters={"status": enum_filter(Verification.status, VerificationStatus),
              "contract": id_filter(Verification.contract_id), "unit": id_filter(Contract.unit_id)},
-    sorts={"performed": Verification.performed_on, "contract": Contract.number},
+    sorts={"performed": Verification.performed_on, "contract": Contract.number, "updated": Verification.updated_at},
     default_sort="performed", default_desc=True,
 )
 
@@ -123,19 +134,25 @@ VERIFICATIONS = ListView(
 def _verifications():
     return select(Verification).join(Verification.contract).options(
         contains_eager(Verification.contract).selectinload(Contract.vendor), selectinload(Verification.verifier),
-        selectinload(Verification.results))
+        selectinload(Verification.results).selectinload(VerificationResult.clause))
 
 
 FINDING_FIELDS = [
     Field("id", "ID", lambda f: f.id, kind="integer", width=7, read_only=True),
-    Field("contract_number", "契約番号", lambda f: f.contract.number, width=14, read_only=True),
-    Field("contract_title", "件名", lambda f: f.contract.title, width=32, read_only=True),
-    Field("clause", "条項", lambda f: f.clause.code if f.clause else None, width=8, read_only=True),
-    Field("severity", "程度", lambda f: f.severity, kind="enum", enum=Result, width=10, read_only=True),
-    Field("measure", "措置の内容", lambda f: f.measure, width=40, read_only=True),
-    Field("owner", "措置の担当", lambda f: f.owner.display_name if f.owner else None, width=14, read_only=True),
-    Field("due_on", "期限", lambda f: f.due_on, kind="date", width=12, read_only=True),
-    Field("status", "状態", lambda f: f.status, kind="enum", enum=MeasureStatus, width=10, read_only=True),
+    Field("verification_id", "確認ID", lambda f: f.verification_id, kind="integer", width=7, required=True),
+    Field("contract_id", "契約ID", lambda f: f.contract_id, kind="integer", width=7, required=True),
+    Field("contract", "契約", _contract, width=36, required=True),
+    Field("clause", "条項", lambda f: f.clause.code, width=8, required=True),
+    Field("severity", "程度", lambda f: f.severity, kind="enum", enum=Result, width=10, required=True),
+    Field("measure", "措置の内容", lambda f: f.measure, width=40, required=True),
+    Field("owner", "措置の担当", lambda f: f.owner.display_name if f.owner else None, width=14),
+    Field("due_on", "期限", lambda f: f.due_on, kind="date", width=12, required=True),
+    Field("status", "状態", lambda f: f.status, kind="enum", enum=MeasureStatus, width=10, required=True),
+    Field("overdue", "期限超過", lambda f: f.is_open and f.due_on < today(), kind="boolean", width=8),
+    Field("reported_at", "完了報告日時", lambda f: f.reported_at, kind="datetime", width=19),
+    Field("closure_note", "完了報告", lambda f: f.closure_note, width=30),
+    Field("accepted_at", "確認日時", lambda f: f.accepted_at, kind="datetime", width=19),
+    Field("updated_at", "更新日時", lambda f: f.updated_at, kind="datetime", width=19, required=True),
 ]
 
 

@@ -3,15 +3,16 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from core import accounts, audit
+from core import accounts, api_tokens, audit
 from core.auth import access
 from core.db import db
-from core.forms import ChangePasswordForm, CSRFForm, LoginForm
+from core.forms import ApiTokenForm, ChangePasswordForm, CSRFForm, LoginForm
 from core.i18n import LOCALES
+from core.models import ApiToken
 
 bp = Blueprint("auth", __name__)
 
@@ -62,12 +63,25 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+def _password_form(user) -> ChangePasswordForm:
+    form = ChangePasswordForm()
+    form.policy_username = user.username
+    return form
+
+
+def _account_page(user, form: ChangePasswordForm, token_form: ApiTokenForm | None = None, new_token=None):
+    """The user's own page; ``new_token`` is (token, secret) right after
+    creating one, the only time the secret is shown."""
+    return render_template("auth/account.html", form=form, user=user,
+                           token_form=token_form or ApiTokenForm(prefix="token", formdata=None),
+                           tokens=api_tokens.active_tokens(user), new_token=new_token)
+
+
 @bp.route("/account", methods=["GET", "POST"])
 @access(any_user=True)
 def account():
     user = current_user._get_current_object()
-    form = ChangePasswordForm()
-    form.policy_username = user.username
+    form = _password_form(user)
     if form.validate_on_submit():
         from werkzeug.security import check_password_hash
 
@@ -80,7 +94,35 @@ def account():
             flash(_("パスワードを変更しました。ほかの端末のセッションは終了しました。"), "success")
             return redirect(url_for("auth.account"))
     status = 400 if form.errors else 200
-    return render_template("auth/account.html", form=form, user=user), status
+    return _account_page(user, form), status
+
+
+@bp.route("/account/tokens", methods=["POST"])
+@access(any_user=True)
+def token_create():
+    """A new API token.  Its secret is on this answer (not stored, not put
+    in the session cookie, not cached) and never shown again."""
+    user = current_user._get_current_object()
+    token_form = ApiTokenForm(prefix="token")
+    if not token_form.validate_on_submit():
+        return _account_page(user, _password_form(user), token_form), 400
+    token, secret = api_tokens.issue(user, token_form.name.data)
+    db.session.commit()
+    return _account_page(user, _password_form(user), new_token=(token, secret)), 200, {"Cache-Control": "no-store"}
+
+
+@bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
+@access(any_user=True)
+def token_revoke(token_id: int):
+    token = db.get_or_404(ApiToken, token_id)
+    if token.user_id != current_user.id:
+        abort(404)
+    if not CSRFForm().validate_on_submit():
+        abort(400)
+    api_tokens.revoke(token)
+    db.session.commit()
+    flash(_("APIトークン「%(name)s」を無効にしました。", name=token.name), "success")
+    return redirect(url_for("auth.account") + "#api-tokens")
 
 
 @bp.route("/language", methods=["POST"])

@@ -4,6 +4,11 @@ Every view declares its rule with :func:`access`.  One ``before_request``
 hook enforces the rules for the whole app, and refuses any endpoint that has
 none, so a route added without a rule is closed (and the route × role test
 in tests/core/test_access.py fails until it gets one).
+
+Pages sign in with the session cookie; the JSON API under ``/api/`` with a
+bearer token (core.api_tokens) and nothing else: there the session is
+neither read nor written, so a browser's cookie opens no API route and a
+token opens no page.
 """
 from __future__ import annotations
 
@@ -12,10 +17,12 @@ from dataclasses import dataclass
 from typing import Callable
 
 from flask import Flask, abort, current_app, flash, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, logout_user
 from sqlalchemy import select
 
+from core import api_tokens
 from core.db import db
 from core.models import Role, User
 
@@ -80,8 +87,23 @@ def can_view(endpoint: str) -> bool:
     return can(current_user, rule_for(endpoint))
 
 
+API_PATH = "/api/"
+
+
+def is_api(path: str) -> bool:
+    return path.startswith(API_PATH)
+
+
+class _SessionsOutsideTheApi(SecureCookieSessionInterface):
+    """The cookie session for pages; none (Flask's null session) for API
+    requests, so only their token can sign them in."""
+
+    def open_session(self, app, request):
+        return None if is_api(request.path) else super().open_session(app, request)
+
+
 def _expire_idle_session() -> None:
-    if not current_user.is_authenticated:
+    if not current_user.is_authenticated or is_api(request.path):  # a token request has no session
         return
     now = int(time.time())
     last_seen = session.get("last_seen", now)
@@ -104,6 +126,8 @@ def _enforce():
     if rule.public:
         return None
     if not current_user.is_authenticated:
+        if is_api(request.path):
+            abort(401)
         return login_manager.unauthorized()
     if not can(current_user, rule):
         abort(403)
@@ -121,7 +145,17 @@ def _load_user(cookie_id: str) -> User | None:
     return user
 
 
+@login_manager.request_loader
+def _load_token_user(req) -> User | None:
+    """Flask-Login asks this when the session names nobody: on API
+    requests (which have no session) it reads the bearer token."""
+    if not is_api(req.path):
+        return None
+    return api_tokens.user_for(req.headers.get("Authorization", ""))
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = _SessionsOutsideTheApi()
     login_manager.init_app(app)
     # Registered before CSRFProtect, so a forbidden POST is a 403 whatever
     # its token.

@@ -80,14 +80,20 @@ def panel(order: int):
     return decorate
 
 
-@bp.route("/")
-@access(any_user=True)
-def index():
-    user = current_user._get_current_object()
+def visible_panels(user) -> list[Panel]:
+    """The panels ``user`` may see, in order (the page and the API)."""
     panels = []
     for _order, build in _panels:
         built = build(user)
         if built is not None and can_view(built.endpoint):
             panels.append(built)
+    return panels
+
+
+@bp.route("/")
+@access(any_user=True)
+def index():
+    user = current_user._get_current_object()
+    panels = visible_panels(user)
     notices = [notice for built in panels for notice in built.notices]
     return render_template("dashboard/index.html", panels=panels, notices=notices, scope=user.unit if scope_unit(user) else None)

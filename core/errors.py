@@ -1,12 +1,15 @@
-"""Error pages in the site's layout and the user's language, no trace."""
+"""Error pages in the site's layout and the user's language, no trace;
+under /api/, problem documents (core.problems) instead of pages."""
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from core import problems
+from core.auth import is_api
 from core.db import db
 
 MESSAGES = {
@@ -33,10 +36,17 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(StaleDataError)
     def stale(error):
         db.session.rollback()
-        return render_error(409)
+        return problems.response(409) if is_api(request.path) else render_error(409)
+
+    @app.errorhandler(problems.Problem)
+    def problem(error):
+        return problems.response(error.status, error.detail, error.errors)
 
     @app.errorhandler(HTTPException)
     def http_error(error):
+        if is_api(request.path):
+            allowed = getattr(error, "valid_methods", None)
+            return problems.response(error.code, headers={"Allow": ", ".join(allowed)} if allowed else None)
         if error.code in MESSAGES:
             return render_error(error.code)
         return error
@@ -46,4 +56,4 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(InternalServerError)
     def server_error(error):
         db.session.rollback()
-        return render_error(500)
+        return problems.response(500) if is_api(request.path) else render_error(500)

@@ -21,13 +21,12 @@ from pathlib import Path
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from werkzeug.datastructures import MultiDict
 
 from core import audit, registers, tabular
 from core.auth import access
 from core.db import db, savepoint
 from core.forms import CSRFForm
-from core.registers import Register, ValueProblem
+from core.registers import Register
 
 NEW, CHANGED, UNCHANGED, ERROR = "new", "changed", "unchanged", "error"
 
@@ -87,16 +86,8 @@ def plan(register: Register, sheet: tabular.Sheet, positions: dict[str, int]) ->
             outcome.errors.append((str(register.key_label),
                                    _("%(line)s行目と同じ記録を指しています。", line=touched[existing.id])))
             continue
-        formdata = MultiDict()
-        for f in writable:
-            raw = values[f.key] if f.key in positions else (f.cell(existing) if existing is not None else "")
-            try:
-                value = f.form_value(raw)
-            except ValueProblem as error:
-                outcome.errors.append((f.ja, str(error)))
-                continue
-            for item in value if isinstance(value, list) else [value]:
-                formdata.add(f.field, item)
+        formdata, problems = register.formdata(values, existing)
+        outcome.errors += [(f.ja, message) for f, message in problems]
         if outcome.errors:
             outcome.state = ERROR
             continue

@@ -76,6 +76,11 @@ class ChangePasswordForm(FlaskForm):
     new_password, confirm_password = new_password_fields()
 
 
+class ApiTokenForm(FlaskForm):
+    name = StringField(_l("トークンの名前"), validators=[DataRequired(), Length(max=100)],
+                       description=_l("何に使うかがわかる名前（例: 月次集計スクリプト）。"))
+
+
 # --- administration -----------------------------------------------------------
 
 from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, SelectMultipleField  # noqa: E402

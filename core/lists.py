@@ -2,6 +2,7 @@
 list page (templates/_macros/lists.html draws the controls)."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import urlencode
@@ -33,12 +34,12 @@ class ListView:
     def statement(self, stmt: Select, args) -> tuple[Select, dict[str, Any]]:
         """``stmt`` searched, filtered and sorted as ``args`` (a query
         string) asks, and the state read from it; no paging."""
-        state: dict[str, Any] = {"q": args.get("q", "").strip()[:100]}
+        state: dict[str, Any] = {"q": _arg(args, "q")}
         if state["q"] and self.search:
             pattern = like_pattern(state["q"])
             stmt = stmt.where(or_(*[col.ilike(pattern, escape="\\") for col in self.search]))
         for name, apply_filter in self.filters.items():
-            value = args.get(name, "").strip()[:100]
+            value = _arg(args, name)
             state[name] = value
             if value:
                 stmt = apply_filter(stmt, value)
@@ -68,6 +69,12 @@ class ListView:
         return pagination, ListState(state)
 
 
+def _arg(args, name: str) -> str:
+    """A query-string value as the list uses it: at most 100 characters,
+    without NUL (no text column can hold one; PostgreSQL refuses the query)."""
+    return args.get(name, "").replace("\x00", "").strip()[:100]
+
+
 class ListState(dict):
     """The list's current query, able to build links that change one part."""
 
@@ -89,7 +96,8 @@ def enum_filter(column, enum_cls) -> Callable[[Select, str], Select]:
 
 
 def id_filter(column) -> Callable[[Select, str], Select]:
-    """Filter on a foreign key given as digits; anything else filters nothing."""
+    """Filter on a foreign key given as digits (ASCII, few enough for a
+    database integer); anything else filters nothing."""
     def apply(stmt: Select, value: str) -> Select:
-        return stmt.where(column == int(value)) if value.isdigit() else stmt
+        return stmt.where(column == int(value)) if re.fullmatch(r"[0-9]{1,18}", value) else stmt
     return apply

@@ -139,6 +139,27 @@ class User(Audited, UserMixin, TimestampMixin, VersionMixin, db.Model):
         return self.display_name
 
 
+class ApiToken(Audited, db.Model):
+    """A personal token for the JSON API (core.api).  Only the SHA-256 of
+    the secret is kept; the token acts as its user with the roles the user
+    has at each request, and stops working when revoked or when the user is
+    deactivated."""
+
+    __tablename__ = "api_tokens"
+    __audit_ignore__ = Audited.__audit_ignore__ | {"last_used_at"}
+    __audit_redact__ = frozenset({"token_hash"})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_used_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    revoked_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship()
+
+
 class ClassificationLevel(TimestampMixin, VersionMixin, db.Model):
     """Information-asset classification levels (DOMAIN.md §1).  Data, not
     code: seeded by migration with the MIC R6.10 scheme, editable by admin."""

@@ -20,6 +20,7 @@ from typing import Any, Callable
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
+from werkzeug.datastructures import MultiDict
 
 from core.db import db
 from core.tabular import Column
@@ -63,7 +64,9 @@ class Field(Column):
             return bool(value)
         if self.many:
             return list(value or [])
-        if isinstance(value, (dt.date, dt.datetime)):
+        if isinstance(value, dt.datetime):  # stored as naive UTC: said so, as RFC 3339 wants
+            return value.replace(tzinfo=dt.UTC).isoformat()
+        if isinstance(value, dt.date):
             return value.isoformat()
         return value
 
@@ -227,6 +230,24 @@ class Register:
 
     def writable_fields(self) -> list[Field]:
         return [f for f in self.fields if f.field and not f.read_only]
+
+    def formdata(self, values: dict[str, Any], record=None) -> tuple[MultiDict, list[tuple[Field, str]]]:
+        """The form input for ``values`` (spreadsheet cells or JSON values
+        keyed by Field.key): a writable field not among them keeps
+        ``record``'s value (blank for a new record).  Values that cannot be
+        taken come back as (field, message) instead."""
+        formdata: MultiDict = MultiDict()
+        problems = []
+        for f in self.writable_fields():
+            raw = values[f.key] if f.key in values else (f.cell(record) if record is not None else "")
+            try:
+                value = f.form_value(raw)
+            except ValueProblem as error:
+                problems.append((f, str(error)))
+                continue
+            for item in value if isinstance(value, list) else [value]:
+                formdata.add(f.field, item)
+        return formdata, problems
 
     def filtered(self, args) -> Select:
         """The list page's query for ``args`` (its search, filters and

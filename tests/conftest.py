@@ -160,6 +160,20 @@ def login_as(client, role: str | Role, password: str = PASSWORD):
     return response
 
 
+def api_token(app, username: str) -> str:
+    """A new API token of the user ``username``; returns its secret."""
+    from sqlalchemy import select
+
+    from core import api_tokens
+    from core.models import User
+
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == username))
+        _token, secret = api_tokens.issue(user, f"{username}'s test token")
+        db.session.commit()
+    return secret
+
+
 def csrf_token(client, path: str) -> str:
     """Read the CSRF token from a rendered form."""
     html = client.get(path).get_data(as_text=True)

@@ -127,7 +127,7 @@ def test_a_social_row_needs_one_responsible_person_and_matches_on_the_url(demo):
 
 
 @pytest.mark.parametrize(("url", "role", "header"), [
-    ("/verification/records/export.csv", "verifier", "契約番号"),
+    ("/verification/records/export.csv", "verifier", "委託事業者"),
     ("/verification/findings/export.csv?status=open", "auditor", "措置の内容"),
     ("/audit/export.xlsx?object_type=vendors", "auditor", None),
 ])

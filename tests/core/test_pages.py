@@ -110,3 +110,12 @@ def test_page_titles_are_plain_text(demo):
         if response.status_code == 200 and response.mimetype == "text/html":
             title = re.search(r"<title>(.*?)</title>", response.get_data(as_text=True), re.S).group(1)
             assert "<" not in title and len(title) < 200, url
+
+
+@pytest.mark.parametrize("query", ["unit=%C2%B2", "unit=99999999999999999999999", "q=a%00b", "status=%00"])
+def test_odd_list_filters_filter_nothing(demo, query):
+    """A superscript digit, a number too large for a database integer and a
+    NUL (which PostgreSQL refuses in any text) were server errors."""
+    client = demo.test_client()
+    login_as(client, "auditor", DEMO_PASSWORD)
+    assert client.get(f"/vendors/?{query}").status_code == 200
