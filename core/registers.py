@@ -13,6 +13,7 @@ either gives back, turned into what the form field takes: an id, a code).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -48,8 +49,7 @@ class Field(Column):
     def cell(self, record) -> Any:
         value = self.get(record)
         if self.kind == "enum" and value is not None:
-            with force_locale("ja"):
-                return str(value.label)
+            return _japanese(value)
         if self.kind == "boolean":
             return "はい" if value else "いいえ"
         if self.many:
@@ -143,17 +143,38 @@ def _text(raw) -> str:
     return str(raw).strip()
 
 
-def _enum_value(enum_cls, text: str) -> str:
-    folded = text.strip().lower()
-    for member in enum_cls:
-        if folded == member.value.lower():
-            return member.value
-        for locale in ("ja", "en"):
-            with force_locale(locale):
-                if folded == str(member.label).lower():
-                    return member.value
+def _japanese(member) -> str:
+    """An enum member's Japanese label (asked once: an export of 50,000
+    rows would otherwise switch the locale for every cell).  Keyed by the
+    class too: members are strings, and VendorStatus.ACTIVE equals
+    AccountStatus.ACTIVE as a string."""
+    return _japanese_of(type(member), member.value)
+
+
+@functools.lru_cache(maxsize=None)
+def _japanese_of(enum_cls, value: str) -> str:
     with force_locale("ja"):
-        allowed = "、".join(str(m.label) for m in enum_cls)
+        return str(enum_cls(value).label)
+
+
+@functools.lru_cache(maxsize=None)
+def _enum_names(enum_cls) -> dict[str, str]:
+    """Every way a spreadsheet may name a member (its code, Japanese and
+    English labels, any case) → its code."""
+    names = {}
+    for member in enum_cls:
+        for locale in ("en", "ja"):
+            with force_locale(locale):
+                names[str(member.label).lower()] = member.value
+        names[member.value.lower()] = member.value
+    return names
+
+
+def _enum_value(enum_cls, text: str) -> str:
+    found = _enum_names(enum_cls).get(text.strip().lower())
+    if found is not None:
+        return found
+    allowed = "、".join(_japanese(m) for m in enum_cls)
     raise ValueProblem(_l("「%(value)s」は選べません（%(allowed)s）。", value=text, allowed=allowed))
 
 
