@@ -81,13 +81,19 @@ def _csv_stream(columns: list[Column], records: Callable[[], Iterable]) -> Itera
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
     writer.writerow([column.ja for column in columns])
-    for record in records():  # started here, inside the streamed response's context
-        writer.writerow([_csv_text(column.value(record)) for column in columns])
-        if buffer.tell() > 64 * 1024:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    result = records()  # started here, inside the streamed response's context
+    try:
+        for record in result:
+            writer.writerow([_csv_text(column.value(record)) for column in columns])
+            if buffer.tell() > 64 * 1024:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+    finally:
+        # A client that stops reading closes this generator: close the
+        # (server-side, on PostgreSQL) cursor with it.
+        getattr(result, "close", lambda: None)()
 
 
 def _xlsx_file(columns: list[Column], records: Callable[[], Iterable], title: str):
