@@ -100,7 +100,12 @@ class Clause(Audited, TimestampMixin, VersionMixin, db.Model):
 class Contract(Audited, TimestampMixin, VersionMixin, db.Model):
     __tablename__ = "contracts"
     # the list filtered by unit and status, in number order (scripts/explain.py)
-    __table_args__ = (Index("ix_contracts_unit_status_number", "unit_id", "status", "number"),)
+    __table_args__ = (Index("ix_contracts_unit_status_number", "unit_id", "status", "number"),
+                      # the dashboard's due counts and the verification schedule, per unit or all
+                      Index("ix_contracts_unit_verification_due_on", "unit_id", "verification_due_on"),
+                      # the dashboard's counts of live contracts lacking a clause / ending soon, from the index alone
+                      Index("ix_contracts_has_gap_status_unit", "has_gap", "status", "unit_id"),
+                      Index("ix_contracts_end_on_status_unit", "end_on", "status", "unit_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(50), unique=True)
@@ -110,7 +115,7 @@ class Contract(Audited, TimestampMixin, VersionMixin, db.Model):
     unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("org_units.id"), index=True)
     officer_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)
     start_on: Mapped[Optional[dt.date]] = mapped_column(Date)
-    end_on: Mapped[Optional[dt.date]] = mapped_column(Date, index=True)
+    end_on: Mapped[Optional[dt.date]] = mapped_column(Date)
     classification_id: Mapped[Optional[int]] = mapped_column(ForeignKey("classification_levels.id"), index=True)
     integrity_id: Mapped[Optional[int]] = mapped_column(ForeignKey("classification_levels.id"))
     availability_id: Mapped[Optional[int]] = mapped_column(ForeignKey("classification_levels.id"))
@@ -118,7 +123,7 @@ class Contract(Audited, TimestampMixin, VersionMixin, db.Model):
     # Lacks a mandatory clause: derived from the matrix, the classification
     # and the catalogue, kept current by contracts.gaps after every flush
     # that touches them, so lists and the dashboard count it by index.
-    has_gap: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), index=True)
+    has_gap: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     handles_my_number: Mapped[bool] = mapped_column(Boolean, default=False)
     work_places: Mapped[Optional[str]] = mapped_column(Text)
     subcontracting: Mapped[Subcontracting] = mapped_column(enum_column(Subcontracting),
@@ -127,6 +132,10 @@ class Contract(Audited, TimestampMixin, VersionMixin, db.Model):
     document_id: Mapped[Optional[int]] = mapped_column(ForeignKey("stored_files.id"))
     # None: the default of the contract's classification level.
     verification_cycle: Mapped[Optional[Cycle]] = mapped_column(enum_column(Cycle))
+    # When the next verification is due (None: none is): derived from the
+    # status, the dates, the cycle and the latest submitted verification,
+    # kept current by contracts.due after every flush that touches them.
+    verification_due_on: Mapped[Optional[dt.date]] = mapped_column(Date, index=True)
 
     vendor: Mapped[Vendor] = relationship()
     unit: Mapped[Optional[OrgUnit]] = relationship()

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import selectinload
 
+from contracts.due import UNDER_VERIFICATION
 from contracts.models import (
     NONCONFORMING,
     ClauseState,
@@ -25,14 +26,12 @@ from contracts.models import (
     VerificationResult,
     VerificationStatus,
 )
-from contracts.schedule import Cycle, DueState, due_state, next_due
+from contracts.schedule import DUE_SOON_DAYS, Cycle, DueState, due_state
 from core import approvals, audit
 from core.approvals import Approval, Decision
 from core.db import db
-from core.models import ClassificationLevel
 from core.timeutil import today, utcnow
 
-UNDER_VERIFICATION = (ContractStatus.SIGNED, ContractStatus.IN_FORCE)
 CLOSURE = "measure_closure"
 MEASURE_DAYS = 30  # default time the contractor gets to correct a finding
 
@@ -66,36 +65,27 @@ def last_completed(contract_ids: list[int]) -> dict[int, dt.date]:
 def schedule(contracts: list[Contract], on: dt.date | None = None) -> list[ScheduleRow]:
     on = on or today()
     done = last_completed([c.id for c in contracts])
-    rows = []
-    for contract in contracts:
-        due = None
-        if contract.status in UNDER_VERIFICATION and contract.start_on and contract.end_on:
-            due = next_due(contract.cycle, contract.start_on, contract.end_on, done.get(contract.id))
-        rows.append(ScheduleRow(contract, contract.cycle, done.get(contract.id), due, due_state(due, on)))
-    return rows
+    return [ScheduleRow(contract, contract.cycle, done.get(contract.id), contract.verification_due_on,
+                        due_state(contract.verification_due_on, on)) for contract in contracts]
+
+
+def due_state_conditions(on: dt.date) -> dict[DueState, object]:
+    """contracts.schedule.due_state in SQL, on the stored due date: a
+    condition per state (plain ranges of the date, so an index serves them)."""
+    due, soon = Contract.verification_due_on, on + dt.timedelta(days=DUE_SOON_DAYS)
+    return {DueState.OVERDUE: due < on, DueState.DUE_SOON: and_(due >= on, due <= soon),
+            DueState.SCHEDULED: due > soon}
 
 
 def due_counts(unit_id: int | None = None, on: dt.date | None = None) -> dict[DueState, int]:
     """How many contracts under verification are in each due state: the
-    dashboard's figures, from plain rows (one query, no contract loaded)."""
-    on = on or today()
-    last = (select(Verification.contract_id, func.max(Verification.performed_on).label("done"))
-            .where(Verification.status == VerificationStatus.SUBMITTED).group_by(Verification.contract_id).subquery())
-    stmt = (select(Contract.verification_cycle, ClassificationLevel.verification_cycle, Contract.start_on,
-                   Contract.end_on, last.c.done)
-            .outerjoin(ClassificationLevel, ClassificationLevel.id == Contract.classification_id)
-            .outerjoin(last, last.c.contract_id == Contract.id)
-            .where(Contract.status.in_(UNDER_VERIFICATION), Contract.start_on.is_not(None),
-                   Contract.end_on.is_not(None)))
-    if unit_id is not None:
-        stmt = stmt.where(Contract.unit_id == unit_id)
-    counts = dict.fromkeys(DueState, 0)
-    for own, default, start_on, end_on, done in db.session.execute(stmt):
-        cycle = own or Cycle.parse(default or "") or Cycle.YEARLY
-        state = due_state(next_due(cycle, start_on, end_on, done), on)
-        if state is not None:
-            counts[state] += 1
-    return counts
+    dashboard's figures, each a count over a range of the due-date index
+    (one statement; aggregate FILTERs would read every row of the index)."""
+    conditions = due_state_conditions(on or today())
+    unit = [Contract.unit_id == unit_id] if unit_id is not None else []
+    counts = [select(func.count()).select_from(Contract).where(condition, *unit).scalar_subquery()
+              for condition in conditions.values()]
+    return dict(zip(conditions, db.session.execute(select(*counts)).one(), strict=True))
 
 
 def contracts_under_verification(unit_id: int | None = None) -> list[Contract]:
@@ -104,6 +94,14 @@ def contracts_under_verification(unit_id: int | None = None) -> list[Contract]:
     if unit_id is not None:
         stmt = stmt.where(Contract.unit_id == unit_id)
     return db.session.scalars(stmt).all()
+
+
+def schedule_statement():
+    """Contracts under verification, those with nothing left to check last
+    (a list sorts them further by due date or number)."""
+    return (select(Contract).where(Contract.status.in_(UNDER_VERIFICATION))
+            .order_by(Contract.verification_due_on.is_(None))
+            .options(selectinload(Contract.vendor), selectinload(Contract.classification)))
 
 
 # --- recording --------------------------------------------------------------------

@@ -37,22 +37,26 @@ service.register_due_items()
 VERIFIERS = Role.VERIFIER
 
 
+def _due_filter(stmt, value: str):
+    state = DueState.parse(value)
+    return stmt.where(service.due_state_conditions(today())[state]) if state is not None else stmt
+
+
+SCHEDULE = ListView(filters={"state": _due_filter, "unit": id_filter(Contract.unit_id)},
+                    sorts={"due": Contract.verification_due_on, "number": Contract.number}, default_sort="due")
+
+
 @bp.route("/")
 @access(CONTRACT_READERS)
 def index():
-    """確認の予定: every contract under verification with its next due date."""
-    unit = request.args.get("unit", "")
-    unit_id = int(unit) if unit.isdigit() else None
-    rows = service.schedule(service.contracts_under_verification(unit_id))
-    state = DueState.parse(request.args.get("state", ""))
-    if state is not None:
-        rows = [row for row in rows if row.state is state]
-    rows.sort(key=lambda row: (row.due is None, row.due or today()))
+    """確認の予定: the contracts under verification, soonest due first, a page at a time."""
+    pagination, state = SCHEDULE.apply(service.schedule_statement())
+    rows = service.schedule(pagination.items)
     recent = db.session.scalars(select(Verification).options(
         selectinload(Verification.contract), selectinload(Verification.verifier))
         .order_by(Verification.id.desc()).limit(10)).all()
     return render_template("verification/index.html", rows=rows, recent=recent, states=DueState.choices(),
-                           units=unit_choices(include_blank=False), state=state, unit=unit,
+                           units=unit_choices(include_blank=False), pagination=pagination, state=state,
                            actions=CSRFForm(), can_record=current_user.has_role(VERIFIERS))
 
 

@@ -111,7 +111,7 @@ def generate(vendors: int, contracts: int, verifications: int, *, seed: int = 7,
     units, users, clauses, levels — must exist: run ``flask demo`` first)
     and commit.  Returns the counts of rows written per table."""
     from cloud.models import Agreement, CloudService, IsmapListing, ServiceModel, ServiceStatus
-    from contracts import gaps
+    from contracts import due, gaps
     from contracts.models import (
         Clause,
         ClauseState,
@@ -210,6 +210,7 @@ def generate(vendors: int, contracts: int, verifications: int, *, seed: int = 7,
                    "submitted_at": None if draft else now, **stamps}
 
     tick("verifications", _insert(Verification, verification_rows()))
+    due.refresh(db.session.connection(), set(contract_ids))
     checked = clauses[:10]
     first_result = _next_id(VerificationResult)
 

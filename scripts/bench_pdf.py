@@ -28,7 +28,7 @@ def generate(n_contracts: int, n_vendors: int) -> None:
     """Bulk-insert the data set (Core inserts: thousands of rows a second)."""
     from sqlalchemy import insert, select
 
-    from contracts import gaps
+    from contracts import due, gaps
     from contracts.models import (
         Clause,
         ClauseState,
@@ -108,6 +108,7 @@ def generate(n_contracts: int, n_vendors: int) -> None:
     if findings:
         db.session.execute(insert(Finding), findings)
     gaps.refresh(db.session.connection(), set(contract_ids))  # bulk rows pass no ORM event
+    due.refresh(db.session.connection(), set(contract_ids))
     db.session.commit()
 
 

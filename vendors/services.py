@@ -105,10 +105,11 @@ def certification_counts(on: dt.date | None = None, unit_id: int | None = None) 
     business (managed by one unit when given)."""
     on = on or today()
     limit = on + dt.timedelta(days=EXPIRY_WARNING_DAYS)
-    live = select(Vendor.id).where(Vendor.status.not_in((VendorStatus.ENDED,)))
+    # certifications by their date (index), each vendor by its key: one pass
+    stmt = (select(func.count().filter(Certification.valid_until < on), func.count().filter(Certification.valid_until >= on))
+            .join(Vendor, Vendor.id == Certification.vendor_id)
+            .where(Certification.valid_until <= limit, Vendor.status.not_in((VendorStatus.ENDED,))))
     if unit_id is not None:
-        live = live.where(Vendor.unit_id == unit_id)
-    base = select(func.count()).select_from(Certification).where(Certification.vendor_id.in_(live))
-    expired = db.session.scalar(base.where(Certification.valid_until < on))
-    expiring = db.session.scalar(base.where(Certification.valid_until >= on, Certification.valid_until <= limit))
-    return expired or 0, expiring or 0
+        stmt = stmt.where(Vendor.unit_id == unit_id)
+    expired, expiring = db.session.execute(stmt).one()
+    return expired, expiring

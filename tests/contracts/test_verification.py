@@ -246,20 +246,3 @@ def test_admin_sets_the_default_cycle_per_level(demo):
     page = admin.get("/verification/").get_data(as_text=True)
     row = page.split("R8-002")[1].split("</tr>")[0]
     assert "毎月" in row
-
-
-def test_dashboard_due_counts_agree_with_the_schedule(demo):
-    """The dashboard counts from plain rows; the schedule page from the
-    contracts themselves: on generated data of every kind they agree."""
-    from collections import Counter
-
-    from contracts import verification as service
-    from core.gendata import generate
-
-    with demo.app_context():
-        generate(30, 300, 500, report=lambda _line: None)
-        rows = service.schedule(service.contracts_under_verification())
-        expected = Counter(row.state for row in rows if row.state is not None)
-        counts = service.due_counts()
-        assert {state: n for state, n in counts.items() if n} == dict(expected)
-        assert counts[service.DueState.OVERDUE] > 0 and counts[service.DueState.SCHEDULED] > 0
