@@ -22,7 +22,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
 from cloud import checklist
@@ -229,11 +229,16 @@ def flags_of(ids: list[int], on: dt.date | None = None) -> dict[int, set[str]]:
     return core_flags.flags_of(CloudService.id, {name: flag_expr(name, on) for name in FLAG_EXPRESSIONS}, ids)
 
 
-def count_flag(name: str, unit_id: int | None = None, on: dt.date | None = None) -> int:
+def count_flag_query(name: str, unit_id: int | None = None, on: dt.date | None = None) -> Select:
+    """SELECT count of the live records carrying a flag (of one unit when given)."""
     stmt = select(func.count()).select_from(CloudService).where(flag_expr(name, on))
     if unit_id is not None:
         stmt = stmt.where(used_by_unit_expr(unit_id))
-    return db.session.scalar(stmt) or 0
+    return stmt
+
+
+def count_flag(name: str, unit_id: int | None = None, on: dt.date | None = None) -> int:
+    return db.session.scalar(count_flag_query(name, unit_id, on)) or 0
 
 
 # --- the approval workflow ----------------------------------------------------------

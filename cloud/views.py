@@ -450,6 +450,6 @@ def dashboard_panel(user) -> Panel:
                           unit_condition=rules.used_by_unit_expr)
     labels = dict(flag_choices())
     for name in ("over", "terms", "overdue", "ismap"):
-        result.tiles.append(Tile(labels[name], rules.count_flag(name, unit), "cloud.index", {"flag": name, **scoped},
+        result.tiles.append(Tile(labels[name], rules.count_flag_query(name, unit), "cloud.index", {"flag": name, **scoped},
                                  alert=True))
     return result

@@ -318,7 +318,8 @@ class Finding(Audited, TimestampMixin, VersionMixin, db.Model):
 
     __tablename__ = "findings"
     # overdue measures: due before today and not accepted
-    __table_args__ = (Index("ix_findings_due_on_status", "due_on", "status"),)
+    # overdue measures: each open status's range of due dates, from the index alone
+    __table_args__ = (Index("ix_findings_status_due_on", "status", "due_on"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     verification_id: Mapped[int] = mapped_column(ForeignKey("verifications.id"), index=True)

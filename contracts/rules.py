@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import Select, and_, exists, func, or_, select
 
 from contracts.models import (
     Clause,
@@ -179,12 +179,10 @@ def add_subcontractor(contract: Contract, *, name: str, scope: str | None, appro
     return row
 
 
-def gap_count(unit_id: int | None = None) -> int:
-    """Live contracts lacking a mandatory clause (dashboard), of one unit when given."""
+def gap_count_query(unit_id: int | None = None) -> Select:
+    """SELECT count: live contracts lacking a mandatory clause (dashboard), of one unit when given."""
     stmt = select(func.count()).select_from(Contract).where(Contract.status.in_(LIVE), Contract.has_gap)
-    if unit_id is not None:
-        stmt = stmt.where(Contract.unit_id == unit_id)
-    return db.session.scalar(stmt) or 0
+    return stmt.where(Contract.unit_id == unit_id) if unit_id is not None else stmt
 
 
 def ending_within(days: int, on: dt.date | None = None):

@@ -8,7 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import selectinload
 
 from contracts.due import UNDER_VERIFICATION
@@ -77,15 +77,19 @@ def due_state_conditions(on: dt.date) -> dict[DueState, object]:
             DueState.SCHEDULED: due > soon}
 
 
-def due_counts(unit_id: int | None = None, on: dt.date | None = None) -> dict[DueState, int]:
-    """How many contracts under verification are in each due state: the
-    dashboard's figures, each a count over a range of the due-date index
-    (one statement; aggregate FILTERs would read every row of the index)."""
-    conditions = due_state_conditions(on or today())
+def due_count_queries(unit_id: int | None = None, on: dt.date | None = None) -> dict[DueState, Select]:
+    """SELECT count per due state of the contracts under verification (the
+    dashboard's figures): each a range of the due-date index (aggregate
+    FILTERs over one pass would read every row of it)."""
     unit = [Contract.unit_id == unit_id] if unit_id is not None else []
-    counts = [select(func.count()).select_from(Contract).where(condition, *unit).scalar_subquery()
-              for condition in conditions.values()]
-    return dict(zip(conditions, db.session.execute(select(*counts)).one(), strict=True))
+    return {state: select(func.count()).select_from(Contract).where(condition, *unit)
+            for state, condition in due_state_conditions(on or today()).items()}
+
+
+def due_counts(unit_id: int | None = None, on: dt.date | None = None) -> dict[DueState, int]:
+    queries = due_count_queries(unit_id, on)
+    row = db.session.execute(select(*[query.scalar_subquery() for query in queries.values()])).one()
+    return dict(zip(queries, row, strict=True))
 
 
 def contracts_under_verification(unit_id: int | None = None) -> list[Contract]:
@@ -249,7 +253,8 @@ def decide_closure(finding: Finding, *, user, accept: bool, comment: str | None)
 
 def overdue_measures(on: dt.date | None = None):
     """SQL condition: a measure not accepted whose due date has passed."""
-    return and_(Finding.status != MeasureStatus.ACCEPTED, Finding.due_on < (on or today()))
+    still_open = [status for status in MeasureStatus if status is not MeasureStatus.ACCEPTED]
+    return and_(Finding.status.in_(still_open), Finding.due_on < (on or today()))
 
 
 # --- due items (dashboard, reminders, calendar) ---------------------------------------

@@ -316,22 +316,22 @@ def cycles():
 def dashboard_panel(user) -> Panel:
     unit = scope_unit(user)
     scoped = {"unit": unit} if unit else {}
-    due = service.due_counts(unit)
-    overdue, soon = due[DueState.OVERDUE], due[DueState.DUE_SOON]
-    stmt = select(func.count()).select_from(Finding).where(service.overdue_measures())
-    if scope_unit(user) is not None:
-        stmt = stmt.join(Contract, Contract.id == Finding.contract_id).where(Contract.unit_id == scope_unit(user))
-    late_measures = db.session.scalar(stmt) or 0
-    open_stmt = select(Finding.status, func.count()).group_by(Finding.status)
+    due = service.due_count_queries(unit)
+    findings = select(func.count()).select_from(Finding)
     if unit:
-        open_stmt = open_stmt.join(Contract, Contract.id == Finding.contract_id).where(Contract.unit_id == unit)
-    by_status = dict(db.session.execute(open_stmt).all())
-    open_measures = sum(n for status, n in by_status.items() if status is not MeasureStatus.ACCEPTED)
+        findings = findings.join(Contract, Contract.id == Finding.contract_id).where(Contract.unit_id == unit)
+    by_status = [Tile(status.label, findings.where(Finding.status == status), "verification.findings",
+                      {"status": status.value}) for status in MeasureStatus]
+    still_open = [tile for tile, status in zip(by_status, MeasureStatus, strict=True)
+                  if status is not MeasureStatus.ACCEPTED]
     return Panel(_l("確認・措置"), "verification.index", [
-        Tile(_l("確認の期限超過"), overdue, "verification.index", {"state": "overdue", **scoped}, alert=True),
-        Tile(_l("30日以内に確認期限"), soon, "verification.index", {"state": "due_soon", **scoped}, alert=True),
-        Tile(_l("期限を過ぎた措置"), late_measures, "verification.findings", {"overdue": "yes"}, alert=True),
-        Tile(_l("未完了の措置"), open_measures, "verification.findings", {}, in_chart=False),
-        *[Tile(status.label, by_status.get(status, 0), "verification.findings", {"status": status.value})
-          for status in MeasureStatus],
+        Tile(_l("確認の期限超過"), due[DueState.OVERDUE], "verification.index", {"state": "overdue", **scoped},
+             alert=True),
+        Tile(_l("30日以内に確認期限"), due[DueState.DUE_SOON], "verification.index", {"state": "due_soon", **scoped},
+             alert=True),
+        Tile(_l("期限を過ぎた措置"), findings.where(service.overdue_measures()), "verification.findings",
+             {"overdue": "yes"}, alert=True),
+        Tile(_l("未完了の措置"), lambda: sum(tile.count for tile in still_open), "verification.findings", {},
+             in_chart=False),
+        *by_status,
     ])

@@ -492,11 +492,11 @@ def dashboard_panel(user) -> Panel:
     unit = scope_unit(user)
     scoped = {"unit": unit} if unit else {}
     result = status_panel(_l("契約"), Contract.status, ContractStatus, "contracts.index", Contract.unit_id, unit)
-    result.tiles.append(Tile(_l("必須条項の不足"), rules.gap_count(unit), "contracts.index",
+    result.tiles.append(Tile(_l("必須条項の不足"), rules.gap_count_query(unit), "contracts.index",
                              {"gaps": "yes", **scoped}, alert=True))
     stmt = select(func.count()).select_from(Contract).where(rules.ending_within(60))
     if unit:
         stmt = stmt.where(Contract.unit_id == unit)
-    result.tiles.append(Tile(_l("60日以内に終了"), db.session.scalar(stmt) or 0, "contracts.index",
+    result.tiles.append(Tile(_l("60日以内に終了"), stmt, "contracts.index",
                              {"ending": "60", **scoped}, alert=True))
     return result

@@ -1,5 +1,7 @@
 """The dashboard.  Domains add their panels through :func:`panel`, so core
-never imports a domain."""
+never imports a domain.  A tile's count may be given as a count statement:
+all of them are then run together, as scalar sub-queries of one SELECT, so
+the whole dashboard is one round trip to the database."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -7,7 +9,7 @@ from typing import Callable
 
 from flask import Blueprint, render_template
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from core.auth import access, can_view
 from core.db import db
@@ -18,7 +20,9 @@ bp = Blueprint("dashboard", __name__)
 @dataclass
 class Tile:
     label: str
-    count: int
+    # a SELECT count(*) …: run with the page's others; or a function of
+    # other tiles' counts, called once they are known (count_all)
+    count: int | Select | Callable[[], int]
     endpoint: str
     params: dict = field(default_factory=dict)
     alert: bool = False  # needs attention: shown with a word and an icon, not colour alone
@@ -61,14 +65,27 @@ def status_panel(title, column, statuses, endpoint: str, unit_column=None, unit_
     given: ``unit_column`` equal to it, or ``unit_condition(unit_id)`` for
     a register whose records belong to several units), each count linking
     to the list filtered the same way."""
-    stmt = select(column, func.count()).group_by(column)
+    stmt = select(func.count()).select_from(column.class_)
     params = {}
     if unit_id is not None and (unit_column is not None or unit_condition is not None):
         stmt = stmt.where(unit_condition(unit_id) if unit_condition else unit_column == unit_id)
         params["unit"] = unit_id
-    counts = dict(db.session.execute(stmt).all())
     return Panel(title, endpoint, [
-        Tile(status.label, counts.get(status, 0), endpoint, {"status": status.value, **params}) for status in statuses])
+        Tile(status.label, stmt.where(column == status), endpoint, {"status": status.value, **params})
+        for status in statuses])
+
+
+def count_all(tiles: list[Tile]) -> None:
+    """Replace every count statement among ``tiles`` by its figure (one
+    SELECT), then every count derived from them."""
+    pending = [tile for tile in tiles if isinstance(tile.count, Select)]
+    if pending:
+        row = db.session.execute(select(*[tile.count.scalar_subquery() for tile in pending])).one()
+        for tile, count in zip(pending, row, strict=True):
+            tile.count = count or 0
+    for tile in tiles:
+        if callable(tile.count):
+            tile.count = tile.count()
 
 
 def panel(order: int):
@@ -87,6 +104,7 @@ def visible_panels(user) -> list[Panel]:
         built = build(user)
         if built is not None and can_view(built.endpoint):
             panels.append(built)
+    count_all([tile for built in panels for tile in (*built.tiles, *built.notices)])
     return panels
 
 

@@ -476,7 +476,7 @@ def dashboard_panel(user) -> Panel:
                           SocialAccount.unit_id, unit)
     labels = dict(flag_choices())
     for name in ("open_incident", "no_procedure", "mfa_off", "dormant", "review_overdue"):
-        result.tiles.append(Tile(labels[name], rules.count_flag(name, unit), "social.index", {"flag": name, **scoped},
+        result.tiles.append(Tile(labels[name], rules.count_flag_query(name, unit), "social.index", {"flag": name, **scoped},
                                  alert=True))
     severe = select(Incident).where(Incident.closed_on.is_(None), Incident.kind.in_(SEVERE)).options(
         selectinload(Incident.account)).order_by(Incident.occurred_on)

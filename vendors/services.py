@@ -100,16 +100,11 @@ def expiring_certifications_filter(on: dt.date | None = None):
     return exists().where(Certification.vendor_id == Vendor.id, Certification.valid_until <= limit)
 
 
-def certification_counts(on: dt.date | None = None, unit_id: int | None = None) -> tuple[int, int]:
-    """(expired, expiring within 60 days) certifications of vendors still in
-    business (managed by one unit when given)."""
-    on = on or today()
-    limit = on + dt.timedelta(days=EXPIRY_WARNING_DAYS)
-    # certifications by their date (index), each vendor by its key: one pass
-    stmt = (select(func.count().filter(Certification.valid_until < on), func.count().filter(Certification.valid_until >= on))
-            .join(Vendor, Vendor.id == Certification.vendor_id)
+def expiring_certifications_count(on: dt.date | None = None, unit_id: int | None = None):
+    """SELECT count: certifications expired or expiring within 60 days, of
+    vendors still in business (managed by one unit when given); the
+    certifications by their date (index), each vendor by its key."""
+    limit = (on or today()) + dt.timedelta(days=EXPIRY_WARNING_DAYS)
+    stmt = (select(func.count()).select_from(Certification).join(Vendor, Vendor.id == Certification.vendor_id)
             .where(Certification.valid_until <= limit, Vendor.status.not_in((VendorStatus.ENDED,))))
-    if unit_id is not None:
-        stmt = stmt.where(Vendor.unit_id == unit_id)
-    expired, expiring = db.session.execute(stmt).one()
-    return expired, expiring
+    return stmt.where(Vendor.unit_id == unit_id) if unit_id is not None else stmt

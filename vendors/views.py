@@ -310,7 +310,7 @@ def _int(value) -> int | None:
 def dashboard_panel(user) -> Panel:
     unit = scope_unit(user)
     result = status_panel(_l("委託事業者"), Vendor.status, VendorStatus, "vendors.index", Vendor.unit_id, unit)
-    expired, expiring = services.certification_counts(unit_id=unit)
-    result.tiles.append(Tile(_l("認証の期限切れ・期限間近"), expired + expiring, "vendors.index",
+    result.tiles.append(Tile(_l("認証の期限切れ・期限間近"), services.expiring_certifications_count(unit_id=unit),
+                             "vendors.index",
                              {"cert": "expiring", **({"unit": unit} if unit else {})}, alert=True))
     return result

@@ -1,6 +1,6 @@
 """the stored date each contract's next verification is due, with the
 indexes the dashboard's due counts and the verification schedule use; the
-dashboard's other contract counts read covering indexes
+dashboard's other counts (contracts, overdue measures) read covering indexes
 
 Revision ID: 0009
 Revises: 0008
@@ -52,9 +52,13 @@ def upgrade():
     op.drop_index("ix_contracts_has_gap", "contracts")
     op.create_index("ix_contracts_end_on_status_unit", "contracts", ["end_on", "status", "unit_id"])
     op.drop_index("ix_contracts_end_on", "contracts")
+    op.create_index("ix_findings_status_due_on", "findings", ["status", "due_on"])
+    op.drop_index("ix_findings_due_on_status", "findings")
 
 
 def downgrade():
+    op.create_index("ix_findings_due_on_status", "findings", ["due_on", "status"])
+    op.drop_index("ix_findings_status_due_on", "findings")
     op.create_index("ix_contracts_end_on", "contracts", ["end_on"])
     op.drop_index("ix_contracts_end_on_status_unit", "contracts")
     op.create_index("ix_contracts_has_gap", "contracts", ["has_gap"])

@@ -317,7 +317,7 @@ def test_demo_has_every_status_a_gap_and_an_exception(demo):
     with demo.app_context():
         statuses = set(db.session.scalars(select(Contract.status).distinct()))
         assert statuses == set(ContractStatus)
-        assert rules.gap_count() >= 1
+        assert db.session.scalar(rules.gap_count_query()) >= 1
         assert db.session.scalar(select(func.count()).select_from(Approval).where(
             Approval.decision == Decision.APPROVED)) >= 1
         for contract in db.session.scalars(select(Contract).where(
