@@ -4,8 +4,8 @@ findings are recorded on their pages (with evidence) and only exported."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy import Select, select
+from sqlalchemy.orm import aliased, contains_eager, selectinload
 
 from contracts.models import (
     Contract,
@@ -24,7 +24,7 @@ from contracts.models import (
 from core.auth import CONTRACT_READERS
 from core.db import db
 from core.lists import ListView, enum_filter, id_filter
-from core.models import Role
+from core.models import ClassificationLevel, OrgUnit, Role, User
 from core.registers import Field, Register, level_by_code, unit_by_name, user_by_name
 from core.timeutil import today
 from vendors.models import Vendor
@@ -43,38 +43,50 @@ def _level(attribute):
     return lambda c: getattr(c, attribute).label_ja if getattr(c, attribute) else None
 
 
+# The three levels a contract names come from one table: joined under three names for the export's rows.
+_CLASSIFICATION, _INTEGRITY, _AVAILABILITY = (aliased(ClassificationLevel, name=name)
+                                              for name in ("classification", "integrity", "availability"))
+
 CONTRACT_FIELDS = [
-    Field("id", "ID", lambda c: c.id, kind="integer", width=7, read_only=True),
+    Field("id", "ID", lambda c: c.id, kind="integer", width=7, read_only=True, source=Contract.id),
     Field("number", "契約番号", lambda c: c.number, width=14, field="number", required=True,
-          description="unique; the import matches on it"),
-    Field("title", "件名", lambda c: c.title, width=36, field="title", required=True),
+          description="unique; the import matches on it", source=Contract.number),
+    Field("title", "件名", lambda c: c.title, width=36, field="title", required=True, source=Contract.title),
     Field("vendor", "委託事業者", lambda c: c.vendor.name, kind="ref", ref=vendor_by_name_or_number, width=28,
-          field="vendor_id", required=True, description="the vendor's name or corporate number"),
-    Field("kind", "種別", lambda c: c.kind, kind="enum", enum=ContractKind, width=10, field="kind", required=True),
+          field="vendor_id", required=True, description="the vendor's name or corporate number", source=Vendor.name),
+    Field("kind", "種別", lambda c: c.kind, kind="enum", enum=ContractKind, width=10, field="kind", required=True,
+          source=Contract.kind),
     Field("unit", "担当組織", lambda c: c.unit.name if c.unit else None, kind="ref", ref=unit_by_name, width=18,
-          field="unit_id", required=True),
+          field="unit_id", required=True, source=OrgUnit.name),
     Field("officer", "担当者", lambda c: c.officer.display_name if c.officer else None, kind="ref",
-          ref=user_by_name, width=14, field="officer_id", required=True, description="user name or full name"),
-    Field("start_on", "契約開始日", lambda c: c.start_on, kind="date", width=12, field="start_on", required=True),
-    Field("end_on", "契約終了日", lambda c: c.end_on, kind="date", width=12, field="end_on", required=True),
+          ref=user_by_name, width=14, field="officer_id", required=True, description="user name or full name",
+          source=User.display_name),
+    Field("start_on", "契約開始日", lambda c: c.start_on, kind="date", width=12, field="start_on", required=True,
+          source=Contract.start_on),
+    Field("end_on", "契約終了日", lambda c: c.end_on, kind="date", width=12, field="end_on", required=True,
+          source=Contract.end_on),
     Field("classification", "機密性", _level("classification"), kind="ref", ref=level_by_code, width=16,
-          field="classification_id", required=True, description="a confidentiality level's code or name"),
+          field="classification_id", required=True, description="a confidentiality level's code or name",
+          source=_CLASSIFICATION.label_ja),
     Field("integrity", "完全性", _level("integrity"), kind="ref", ref=level_by_code, width=12,
-          field="integrity_id"),
+          field="integrity_id", source=_INTEGRITY.label_ja),
     Field("availability", "可用性", _level("availability"), kind="ref", ref=level_by_code, width=12,
-          field="availability_id"),
+          field="availability_id", source=_AVAILABILITY.label_ja),
     Field("handles_personal_info", "個人情報", lambda c: c.handles_personal_info, kind="boolean", width=9,
-          field="handles_personal_info"),
+          field="handles_personal_info", source=Contract.handles_personal_info),
     Field("handles_my_number", "個人番号", lambda c: c.handles_my_number, kind="boolean", width=9,
-          field="handles_my_number"),
-    Field("work_places", "作業場所", lambda c: c.work_places, width=24, field="work_places"),
+          field="handles_my_number", source=Contract.handles_my_number),
+    Field("work_places", "作業場所", lambda c: c.work_places, width=24, field="work_places",
+          source=Contract.work_places),
     Field("subcontracting", "再委託", lambda c: c.subcontracting, kind="enum", enum=Subcontracting, width=9,
-          field="subcontracting", required=True),
+          field="subcontracting", required=True, source=Contract.subcontracting),
     Field("verification_cycle", "確認の頻度", lambda c: c.verification_cycle, kind="enum", enum=Cycle, width=10,
-          field="verification_cycle", description="empty: the default of the classification"),
+          field="verification_cycle", description="empty: the default of the classification",
+          source=Contract.verification_cycle),
     Field("status", "状態", lambda c: c.status, kind="enum", enum=ContractStatus, width=9, read_only=True,
-          description="changed by signing, ending and terminating, not by editing"),
-    Field("updated_at", "更新日時", lambda c: c.updated_at, kind="datetime", width=19, read_only=True),
+          description="changed by signing, ending and terminating, not by editing", source=Contract.status),
+    Field("updated_at", "更新日時", lambda c: c.updated_at, kind="datetime", width=19, read_only=True,
+          source=Contract.updated_at),
 ]
 
 
@@ -83,6 +95,14 @@ def _contracts():
         contains_eager(Contract.vendor), selectinload(Contract.unit), selectinload(Contract.officer),
         selectinload(Contract.classification), selectinload(Contract.integrity),
         selectinload(Contract.availability))
+
+
+def _contract_row_joins(stmt: Select) -> Select:
+    """The tables the export's columns read beyond the contract and its vendor."""
+    return (stmt.outerjoin(Contract.unit).outerjoin(Contract.officer)
+            .outerjoin(Contract.classification.of_type(_CLASSIFICATION))
+            .outerjoin(Contract.integrity.of_type(_INTEGRITY))
+            .outerjoin(Contract.availability.of_type(_AVAILABILITY)))
 
 
 def _match_contract(values: dict[str, str]):
@@ -169,7 +189,7 @@ def registers() -> list[Register]:
                  list_view=views.LIST, readers=CONTRACT_READERS, writers=frozenset({Role.PROCUREMENT}),
                  form=views.contract_form, save=views.save, match=_match_contract, key_label=_l("契約番号"),
                  retire=_end_contract, endpoint="contracts.detail", list_endpoint="contracts.index",
-                 summary=lambda c: f"{c.number} {c.title}"),
+                 summary=lambda c: f"{c.number} {c.title}", row_joins=_contract_row_joins),
         Register(name="verifications", title=_l("確認の記録"), model=Verification, fields=VERIFICATION_FIELDS,
                  query=_verifications, list_view=VERIFICATIONS, readers=CONTRACT_READERS,
                  url_prefix="/verification/records", endpoint="verification.detail",

@@ -57,9 +57,8 @@ def _args():
 
 
 def export(register: Register, fmt: str):
-    stmt = register.filtered(request.args).execution_options(yield_per=500)
-    return tabular.export_response(register.fields, lambda: db.session.scalars(stmt), fmt=fmt, filename=f"itaku-{register.name}",
-                                   title=register.name)
+    return tabular.export_response(register.fields, register.rows(request.args), fmt=fmt,
+                                   filename=f"itaku-{register.name}", title=register.name)
 
 
 def template(register: Register, fmt: str):

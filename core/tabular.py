@@ -14,11 +14,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import enum
+import functools
 import io
 import tempfile
 import zipfile
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator
+from itertools import islice
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from flask import Response, stream_with_context
 from flask_babel import lazy_gettext as _l
@@ -37,7 +39,9 @@ class Column:
     Japanese header; ``get`` reads the value from a record; ``kind`` is one
     of text, date, datetime, integer, boolean, enum; ``choices`` lists an
     enum's values; ``field`` names the form field an import fills (None: the
-    column is only exported)."""
+    column is only exported); ``source`` is the SQL expression holding what
+    ``get`` reads, for exports that select rows instead of loading records
+    (core.registers)."""
 
     key: str
     ja: str
@@ -48,12 +52,22 @@ class Column:
     required: bool = False
     choices: tuple[str, ...] = ()
     description: str = ""
+    source: Any = None
 
-    def value(self, record) -> Any:
-        value = self.get(record)
+    def show(self, value) -> Any:
+        """What ``get`` returned, as the spreadsheet shows it."""
         if isinstance(value, enum.Enum):
             return value.value
         return value
+
+    def csv_converter(self) -> Callable[[Any], str]:
+        """A function from what ``get`` returned to the CSV cell, made once
+        per export: enums and booleans have a handful of values, each
+        formatted once."""
+        show = self.show
+        if self.kind in ("enum", "boolean"):
+            return functools.cache(lambda value: csv_text(show(value)))
+        return lambda value: csv_text(show(value))
 
 
 def escape_formula(text: str) -> str:
@@ -64,7 +78,9 @@ def unescape_formula(text: str) -> str:
     return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_START) else text
 
 
-def _csv_text(value) -> str:
+def csv_text(value) -> str:
+    if value.__class__ is str:  # most cells: checked first
+        return escape_formula(value)
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -76,15 +92,17 @@ def _csv_text(value) -> str:
     return escape_formula(str(value))
 
 
-def _csv_stream(columns: list[Column], records: Callable[[], Iterable]) -> Iterator[str]:
+def _csv_stream(columns: list[Column], rows: Callable[[], Iterable[Sequence]]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
     writer.writerow([column.ja for column in columns])
-    result = records()  # started here, inside the streamed response's context
+    texts = [column.csv_converter() for column in columns]
+    result = rows()  # started here, inside the streamed response's context
     try:
-        for record in result:
-            writer.writerow([_csv_text(column.value(record)) for column in columns])
+        pending = iter(result)
+        while chunk := list(islice(pending, 500)):
+            writer.writerows([[text(value) for text, value in zip(texts, row, strict=True)] for row in chunk])
             if buffer.tell() > 64 * 1024:
                 yield buffer.getvalue()
                 buffer.seek(0)
@@ -96,7 +114,7 @@ def _csv_stream(columns: list[Column], records: Callable[[], Iterable]) -> Itera
         getattr(result, "close", lambda: None)()
 
 
-def _xlsx_file(columns: list[Column], records: Callable[[], Iterable], title: str):
+def _xlsx_file(columns: list[Column], rows: Callable[[], Iterable[Sequence]], title: str):
     """A write-only workbook (rows go straight to a temporary file, not
     memory), returned as an open file positioned at the start."""
     from openpyxl import Workbook
@@ -117,20 +135,24 @@ def _xlsx_file(columns: list[Column], records: Callable[[], Iterable], title: st
         header.append(cell)
     sheet.append(header)
     formats = {"date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm:ss"}
-    for record in records():
-        row = []
-        for column in columns:
-            value = column.value(record)
-            if isinstance(value, str):
-                # Stored as a string cell: Excel never takes it for a formula.
-                cell = WriteOnlyCell(sheet, value=None)
-                cell.value, cell.data_type = _illegal_free(value), "s"
-            else:
-                cell = WriteOnlyCell(sheet, value=value)
-                if column.kind in formats and value is not None:
-                    cell.number_format = formats[column.kind]
-            row.append(cell)
-        sheet.append(row)
+    result = rows()
+    try:
+        for raw in result:
+            row = []
+            for column, stored in zip(columns, raw, strict=True):
+                value = column.show(stored)
+                if isinstance(value, str):
+                    # Stored as a string cell: Excel never takes it for a formula.
+                    cell = WriteOnlyCell(sheet, value=None)
+                    cell.value, cell.data_type = _illegal_free(value), "s"
+                else:
+                    cell = WriteOnlyCell(sheet, value=value)
+                    if column.kind in formats and value is not None:
+                        cell.number_format = formats[column.kind]
+                row.append(cell)
+            sheet.append(row)
+    finally:
+        getattr(result, "close", lambda: None)()
     spool = tempfile.TemporaryFile()
     workbook.save(spool)
     spool.seek(0)
@@ -143,15 +165,16 @@ def _illegal_free(text: str) -> str:
     return ILLEGAL_CHARACTERS_RE.sub("", text)
 
 
-def export_response(columns: list[Column], records: Callable[[], Iterable], *, fmt: str, filename: str,
+def export_response(columns: list[Column], rows: Callable[[], Iterable[Sequence]], *, fmt: str, filename: str,
                     title: str) -> Response:
-    """What ``records()`` yields as a CSV or XLSX download (``fmt``),
-    streamed: a CSV row by row; an XLSX through a temporary file."""
+    """What ``rows()`` yields (per row, what each column's ``get`` returns,
+    in column order) as a CSV or XLSX download (``fmt``), streamed: a CSV
+    in pieces of 64 KB; an XLSX through a temporary file."""
     from urllib.parse import quote
 
     disposition = f"attachment; filename*=UTF-8''{quote(filename)}.{fmt}"
     if fmt == "xlsx":
-        spool = _xlsx_file(columns, records, title)
+        spool = _xlsx_file(columns, rows, title)
 
         def chunks():
             with spool:
@@ -160,7 +183,7 @@ def export_response(columns: list[Column], records: Callable[[], Iterable], *, f
 
         return Response(chunks(), mimetype=XLSX_MIMETYPE,
                         headers={"Content-Disposition": disposition, "Cache-Control": "no-store"})
-    return Response(stream_with_context(_csv_stream(columns, records)), mimetype="text/csv; charset=utf-8",
+    return Response(stream_with_context(_csv_stream(columns, rows)), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": disposition, "Cache-Control": "no-store"})
 
 

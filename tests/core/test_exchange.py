@@ -168,3 +168,30 @@ def test_a_large_export_streams_in_pieces(demo):
     assert len(chunks) >= 3  # 64 KB pieces
     body = b"".join(c if isinstance(c, bytes) else c.encode() for c in chunks).decode("utf-8")
     assert body.count("株式会社大量") == 3000
+
+
+def test_the_contract_export_is_the_filtered_list_with_names_and_labels(demo):
+    """Every contract the list's filters find, in its order, once, with the
+    names of what it points to (blank where it points to nothing)."""
+    from contracts.models import ContractStatus
+
+    with demo.app_context():
+        in_force = db.session.scalars(select(Contract.number).where(Contract.status == ContractStatus.IN_FORCE)
+                                      .order_by(Contract.number.desc())).all()
+        contract = db.session.scalar(select(Contract).where(Contract.status == ContractStatus.IN_FORCE)
+                                     .order_by(Contract.number).limit(1))
+        contract.unit, contract.officer, contract.integrity, contract.availability = None, None, None, None
+        contract.work_places = "=HYPERLINK(\"http://example.com\")"
+        db.session.commit()
+        expected = {"ID": str(contract.id), "契約番号": contract.number, "件名": contract.title,
+                    "委託事業者": contract.vendor.name, "担当組織": "", "担当者": "", "完全性": "", "可用性": "",
+                    "機密性": contract.classification.label_ja, "状態": "履行中",
+                    "個人情報": "はい" if contract.handles_personal_info else "いいえ",
+                    "契約開始日": contract.start_on.isoformat(), "作業場所": "'=HYPERLINK(\"http://example.com\")",
+                    "更新日時": contract.updated_at.isoformat(sep=" ", timespec="seconds")}
+    assert len(in_force) > 1
+    rows = csv_rows(signed_in(demo, "auditor").get("/contracts/export.csv?status=in_force&sort=number&dir=desc").data)
+    header, body = rows[0], rows[1:]
+    assert [row[header.index("契約番号")] for row in body] == in_force
+    row = dict(zip(header, next(row for row in body if row[1] == contract.number), strict=True))
+    assert {key: row[key] for key in expected} == expected
