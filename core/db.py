@@ -5,7 +5,7 @@ import datetime as dt
 import sqlite3
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Integer, MetaData, event
+from sqlalchemy import DateTime, Integer, MetaData, event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
@@ -70,3 +70,20 @@ def savepoint():
         if not driver.in_transaction:
             connection.exec_driver_sql("BEGIN")
     return db.session.begin_nested()
+
+
+def distinct_values(attribute) -> list:
+    """The distinct values (not NULL) of an indexed column, in order.
+
+    SQLite answers SELECT DISTINCT by skipping through the index (its
+    skip-scan, given statistics).  PostgreSQL (before 18) reads every row
+    (the trail's 260,000 entries: 35–120 ms a filter), so there the index is
+    skipped by hand: a recursive query, one seek per value."""
+    column = attribute.property.columns[0] if hasattr(attribute, "property") else attribute
+    if db.session.get_bind().dialect.name == "sqlite":
+        return db.session.scalars(select(column).distinct().where(column.is_not(None)).order_by(column)).all()
+    other = column.table.alias().c[column.name]
+    skip = select(func.min(column).label("value")).cte("skip", recursive=True)
+    skip = skip.union_all(select(select(func.min(other)).where(other > skip.c.value).scalar_subquery())
+                          .where(skip.c.value.is_not(None)))
+    return db.session.scalars(select(skip.c.value).where(skip.c.value.is_not(None)).order_by(skip.c.value)).all()
