@@ -108,16 +108,17 @@ def _detail(contract: Contract, *, exception_form=None, subcontractor_form=None,
     from contracts.models import Finding, Verification
 
     rows = rules.matrix(contract)
+    catalogue = rules.active_clauses()
     [schedule] = checks.schedule([contract])
     verifications = db.session.scalars(select(Verification).where(Verification.contract_id == contract.id)
                                        .order_by(Verification.performed_on.desc(), Verification.id.desc())).all()
     findings = db.session.scalars(select(Finding).where(Finding.contract_id == contract.id)
                                   .order_by(Finding.due_on)).all()
-    mandatory = {c.id for c in rules.mandatory_clauses(contract)}
-    gaps = rules.clause_gaps(contract)
+    mandatory = {c.id for c in rules.mandatory_clauses(contract, catalogue)}
+    gaps = rules.clause_gaps(contract, catalogue)
     excepted = rules.excepted_codes(contract)
     return render_template(
-        "contracts/detail.html", contract=contract, clauses=rules.active_clauses(), rows=rows, mandatory=mandatory,
+        "contracts/detail.html", contract=contract, clauses=catalogue, rows=rows, mandatory=mandatory,
         gaps=gaps, excepted=excepted, exceptions=rules.exceptions(contract), locale=locale_code(),
         next_statuses=rules.TRANSITIONS[contract.status], actions=CSRFForm(),
         exception_form=exception_form or ExceptionRequestForm(), decision_form=DecisionForm(),
@@ -264,7 +265,7 @@ def clauses(contract_id: int):
                                     "article": row.article if row else "", "reason": row.reason if row else ""})
     by_id = {c.id: c for c in catalogue}
     entries = [(entry, by_id.get(_int(entry.form.clause_id.data))) for entry in form.rows]
-    mandatory = {c.id for c in rules.mandatory_clauses(contract)}
+    mandatory = {c.id for c in rules.mandatory_clauses(contract, catalogue)}
     if form.validate_on_submit():
         if form.is_stale(contract):
             flash(STALE_MESSAGE, "warning")
