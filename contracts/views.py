@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from contracts import documents, rules
 from contracts.forms import (
@@ -78,8 +78,15 @@ LIST = ListView(
 @bp.route("/")
 @access(CONTRACT_READERS)
 def index():
-    pagination, state = LIST.apply(select(Contract).join(Contract.vendor).options(
-        contains_eager(Contract.vendor), selectinload(Contract.classification)))
+    # The vendor is joined into the filter only when the search or the sort
+    # reads its columns: otherwise counting a unit's 2,000 contracts would
+    # read their 2,000 vendors too (every contract has one: the count is the
+    # same).  joinedload joins it to the page's rows alone.
+    if request.args.get("q", "").strip() or request.args.get("sort") == "vendor":
+        stmt = select(Contract).join(Contract.vendor).options(contains_eager(Contract.vendor))
+    else:
+        stmt = select(Contract).options(joinedload(Contract.vendor))
+    pagination, state = LIST.apply(stmt.options(selectinload(Contract.classification)))
     # A body may have thousands of vendors: no list of them all.  The vendor
     # filter comes from a vendor's page; the search box finds vendor names.
     chosen = request.args.get("vendor", "")
