@@ -112,10 +112,11 @@ def exceptions(contract: Contract) -> list[Approval]:
         Approval.subject_id == contract.id).order_by(Approval.id.desc())).all()
 
 
-def excepted_codes(contract: Contract) -> set[str]:
-    """Clause codes covered by an approved exception."""
+def excepted_codes(contract: Contract, approvals: list[Approval] | None = None) -> set[str]:
+    """Clause codes covered by an approved exception.  ``approvals``: the
+    contract's exceptions() already loaded by the caller."""
     codes: set[str] = set()
-    for approval in exceptions(contract):
+    for approval in exceptions(contract) if approvals is None else approvals:
         if approval.decision is Decision.APPROVED:
             codes |= set((approval.details or {}).get("clauses", []))
     return codes
