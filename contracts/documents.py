@@ -11,7 +11,6 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from contracts.models import (
-    Clause,
     ClauseState,
     Contract,
     ContractClause,
@@ -25,7 +24,7 @@ from contracts.models import (
     VerificationResult,
     VerificationStatus,
 )
-from contracts.rules import EXCEPTION, LIVE
+from contracts.rules import EXCEPTION, LIVE, active_clauses
 from core.approvals import Approval, Decision
 from core.db import db
 from core.inspection import Scope, facts_provider, pack_part
@@ -72,8 +71,7 @@ def checklist_sections(ids: list[int], *, level: int = 0) -> list[Section]:
     """契約点検表 for each contract: header, clause matrix with the latest
     result per clause, open findings, exceptions, subcontractors and the
     end-of-contract record."""
-    catalogue = db.session.scalars(select(Clause).where(Clause.active).options(selectinload(Clause.mandatory_levels))
-                                   .order_by(Clause.sort_order, Clause.code)).all()
+    catalogue = active_clauses()
     labels = {member: str(member.label) for enum in (ClauseState, Result, Method, ContractStatus, Subcontracting)
               for member in enum}  # translated once, not once per cell
     sections = []
@@ -215,8 +213,7 @@ def _facts(scope: Scope) -> dict[str, str]:
     matrices: dict[int, dict[int, tuple]] = {}
     for chunk in _chunks([c.id for c in contracts]):
         matrices.update(_matrices(chunk))
-    catalogue = db.session.scalars(select(Clause).where(Clause.active).options(selectinload(Clause.mandatory_levels))
-                                   .order_by(Clause.sort_order, Clause.code)).all()
+    catalogue = active_clauses()
     missing: dict[str, int] = defaultdict(int)
     with_gaps = 0
     for contract in contracts:

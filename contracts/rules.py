@@ -6,6 +6,7 @@ import datetime as dt
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from contracts.models import (
     Clause,
@@ -44,24 +45,29 @@ def is_live(contract: Contract) -> bool:
 
 
 def active_clauses() -> list[Clause]:
-    return db.session.scalars(select(Clause).where(Clause.active).order_by(Clause.sort_order, Clause.code)).all()
+    """The catalogue in its order, with the levels each clause is mandatory
+    for (two statements, not one more per clause when they are read)."""
+    return db.session.scalars(select(Clause).where(Clause.active).options(selectinload(Clause.mandatory_levels))
+                              .order_by(Clause.sort_order, Clause.code)).all()
 
 
-def mandatory_clauses(contract: Contract) -> list[Clause]:
+def mandatory_clauses(contract: Contract, catalogue: list[Clause] | None = None) -> list[Clause]:
     """Clauses the catalogue makes mandatory for this contract: by its
-    classification level, and C20-like clauses when personal data is handled."""
-    return [clause for clause in active_clauses() if clause.is_mandatory_for(contract)]
+    classification level, and C20-like clauses when personal data is handled.
+    ``catalogue``: active_clauses() already loaded by the caller."""
+    return [clause for clause in (active_clauses() if catalogue is None else catalogue)
+            if clause.is_mandatory_for(contract)]
 
 
 def matrix(contract: Contract) -> dict[int, ContractClause]:
     return {row.clause_id: row for row in contract.clauses}
 
 
-def clause_gaps(contract: Contract) -> list[Clause]:
+def clause_gaps(contract: Contract, catalogue: list[Clause] | None = None) -> list[Clause]:
     """Mandatory clauses the contract does not contain.  "Not applicable"
     does not satisfy a mandatory clause: that needs an approved exception."""
     rows = matrix(contract)
-    return [clause for clause in mandatory_clauses(contract)
+    return [clause for clause in mandatory_clauses(contract, catalogue)
             if clause.id not in rows or rows[clause.id].state is not ClauseState.INCLUDED]
 
 
@@ -106,10 +112,11 @@ def exceptions(contract: Contract) -> list[Approval]:
         Approval.subject_id == contract.id).order_by(Approval.id.desc())).all()
 
 
-def excepted_codes(contract: Contract) -> set[str]:
-    """Clause codes covered by an approved exception."""
+def excepted_codes(contract: Contract, approvals: list[Approval] | None = None) -> set[str]:
+    """Clause codes covered by an approved exception.  ``approvals``: the
+    contract's exceptions() already loaded by the caller."""
     codes: set[str] = set()
-    for approval in exceptions(contract):
+    for approval in exceptions(contract) if approvals is None else approvals:
         if approval.decision is Decision.APPROVED:
             codes |= set((approval.details or {}).get("clauses", []))
     return codes

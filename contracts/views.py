@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from contracts import documents, rules
 from contracts.forms import (
@@ -78,8 +78,15 @@ LIST = ListView(
 @bp.route("/")
 @access(CONTRACT_READERS)
 def index():
-    pagination, state = LIST.apply(select(Contract).join(Contract.vendor).options(
-        contains_eager(Contract.vendor), selectinload(Contract.classification)))
+    # The vendor is joined into the filter only when the search or the sort
+    # reads its columns: otherwise counting a unit's 2,000 contracts would
+    # read their 2,000 vendors too (every contract has one: the count is the
+    # same).  joinedload joins it to the page's rows alone.
+    if request.args.get("q", "").strip() or request.args.get("sort") == "vendor":
+        stmt = select(Contract).join(Contract.vendor).options(contains_eager(Contract.vendor))
+    else:
+        stmt = select(Contract).options(joinedload(Contract.vendor))
+    pagination, state = LIST.apply(stmt.options(selectinload(Contract.classification)))
     # A body may have thousands of vendors: no list of them all.  The vendor
     # filter comes from a vendor's page; the search box finds vendor names.
     chosen = request.args.get("vendor", "")
@@ -99,7 +106,9 @@ def index():
 @bp.route("/<int:contract_id>")
 @access(CONTRACT_READERS)
 def detail(contract_id: int):
-    contract = db.get_or_404(Contract, contract_id)
+    # The page shows these: joined here, not one statement each later.
+    contract = db.first_or_404(select(Contract).where(Contract.id == contract_id).options(
+        joinedload(Contract.vendor), joinedload(Contract.unit), joinedload(Contract.officer)))
     return _detail(contract)
 
 
@@ -108,24 +117,26 @@ def _detail(contract: Contract, *, exception_form=None, subcontractor_form=None,
     from contracts.models import Finding, Verification
 
     rows = rules.matrix(contract)
+    catalogue = rules.active_clauses()
     [schedule] = checks.schedule([contract])
     verifications = db.session.scalars(select(Verification).where(Verification.contract_id == contract.id)
                                        .order_by(Verification.performed_on.desc(), Verification.id.desc())).all()
     findings = db.session.scalars(select(Finding).where(Finding.contract_id == contract.id)
                                   .order_by(Finding.due_on)).all()
-    mandatory = {c.id for c in rules.mandatory_clauses(contract)}
-    gaps = rules.clause_gaps(contract)
-    excepted = rules.excepted_codes(contract)
+    mandatory = {c.id for c in rules.mandatory_clauses(contract, catalogue)}
+    gaps = rules.clause_gaps(contract, catalogue)
+    exceptions = rules.exceptions(contract)
+    excepted = rules.excepted_codes(contract, exceptions)
     return render_template(
-        "contracts/detail.html", contract=contract, clauses=rules.active_clauses(), rows=rows, mandatory=mandatory,
-        gaps=gaps, excepted=excepted, exceptions=rules.exceptions(contract), locale=locale_code(),
+        "contracts/detail.html", contract=contract, clauses=catalogue, rows=rows, mandatory=mandatory,
+        gaps=gaps, excepted=excepted, exceptions=exceptions, locale=locale_code(),
         next_statuses=rules.TRANSITIONS[contract.status], actions=CSRFForm(),
         exception_form=exception_form or ExceptionRequestForm(), decision_form=DecisionForm(),
         subcontractor_form=subcontractor_form or SubcontractorForm(), can_write=current_user.has_role(WRITERS),
         can_decide=current_user.has_role(*DECIDERS), schedule=schedule, verifications=verifications,
         findings=findings, today=today(), can_verify=current_user.has_role(Role.VERIFIER),
         audit_entries=audit.history(contract, *contract.clauses, *contract.subcontractors, contract.disposal,
-                                    *rules.exceptions(contract))), status_code
+                                    *exceptions)), status_code
 
 
 def contract_form(contract: Contract | None = None, **kwargs) -> ContractForm:
@@ -264,7 +275,7 @@ def clauses(contract_id: int):
                                     "article": row.article if row else "", "reason": row.reason if row else ""})
     by_id = {c.id: c for c in catalogue}
     entries = [(entry, by_id.get(_int(entry.form.clause_id.data))) for entry in form.rows]
-    mandatory = {c.id for c in rules.mandatory_clauses(contract)}
+    mandatory = {c.id for c in rules.mandatory_clauses(contract, catalogue)}
     if form.validate_on_submit():
         if form.is_stale(contract):
             flash(STALE_MESSAGE, "warning")

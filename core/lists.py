@@ -20,6 +20,16 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
+def _contains(column, pattern: str):
+    """Case-insensitive LIKE.  SQLite's LIKE already ignores the case of
+    ASCII letters, and its lower() folds nothing more, so ilike's
+    ``lower(column) LIKE lower(?)`` finds the same rows there at three times
+    the cost of a plain LIKE (a search scans every vendor)."""
+    if db.engine.dialect.name == "sqlite":
+        return column.like(pattern, escape="\\")
+    return column.ilike(pattern, escape="\\")
+
+
 @dataclass
 class ListView:
     """A register's list: ``search`` columns, named ``filters`` (a name →
@@ -37,7 +47,7 @@ class ListView:
         state: dict[str, Any] = {"q": _arg(args, "q")}
         if state["q"] and self.search:
             pattern = like_pattern(state["q"])
-            stmt = stmt.where(or_(*[col.ilike(pattern, escape="\\") for col in self.search]))
+            stmt = stmt.where(or_(*[_contains(col, pattern) for col in self.search]))
         for name, apply_filter in self.filters.items():
             value = _arg(args, name)
             state[name] = value

@@ -84,8 +84,10 @@ def _detail(vendor: Vendor, contact_form: ContactForm | None = None, status_code
     from contracts.models import Contract, Finding, Verification
 
     contracts = db.session.scalars(select(Contract).where(Contract.vendor_id == vendor.id)
+                                   .options(selectinload(Contract.clauses))
                                    .order_by(Contract.start_on.desc())).all()
-    gaps = {c.id: contract_rules.clause_gaps(c) for c in contracts if contract_rules.is_live(c)}
+    catalogue = contract_rules.active_clauses()
+    gaps = {c.id: contract_rules.clause_gaps(c, catalogue) for c in contracts if contract_rules.is_live(c)}
     schedule = {row.contract.id: row for row in checks.schedule(contracts)}
     late = dict(db.session.execute(select(Finding.contract_id, func.count()).where(
         Finding.contract_id.in_([c.id for c in contracts]), checks.overdue_measures())

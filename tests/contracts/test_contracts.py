@@ -27,3 +27,21 @@ def test_contract_search_by_vendor_name(demo):
     login_as(client, "auditor", DEMO_PASSWORD)
     body = client.get("/contracts/?q=空知").get_data(as_text=True).split("<tbody>")[1]
     assert "R8-002" in body and "R8-001" not in body
+
+
+def test_contract_list_names_vendors_and_sorts_by_their_reading(demo):
+    client = demo.test_client()
+    login_as(client, "auditor", DEMO_PASSWORD)
+    body = client.get("/contracts/?status=in_force").get_data(as_text=True).split("<tbody>")[1]
+    assert "<td>株式会社道央情報システム</td>" in body
+    body = client.get("/contracts/?sort=vendor").get_data(as_text=True).split("<tbody>")[1]
+    # イシカリ, キタニホン, ソラチ, ドウオウ, ミナト
+    assert body.index("R7-014") < body.index("R8-004") < body.index("R8-002") < body.index("R8-001") \
+        < body.index("R8-003")
+
+
+def test_search_ignores_the_case_of_latin_letters(demo):
+    client = demo.test_client()
+    login_as(client, "auditor", DEMO_PASSWORD)
+    body = client.get("/contracts/?q=r8-00").get_data(as_text=True).split("<tbody>")[1]
+    assert "R8-001" in body and "R8-004" in body and "R7-010" not in body

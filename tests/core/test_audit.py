@@ -198,3 +198,22 @@ def test_concurrent_writers_never_fork_the_chain(app):
         assert report.ok and report.checked == workers * each * 2
         seqs = db.session.scalars(select(AuditEntry.seq).order_by(AuditEntry.seq)).all()
         assert seqs == list(range(1, workers * each * 2 + 1))
+
+
+def test_the_trail_names_actions_and_objects_in_the_readers_language(demo):
+    with demo.app_context():
+        audit.log("frobnicate", object_type="widgets", object_id=7)  # unknown to the labels: shown as stored
+        db.session.commit()
+    client = demo.test_client()
+    login_as(client, "auditor", "itaku-demo-2026")
+    rows = client.get("/audit/?action=create&object_type=vendors").get_data(as_text=True).split("<tbody>")[1]
+    assert "<td>登録</td><td>委託事業者 #1</td>" in rows
+    unknown = client.get("/audit/?object_type=widgets").get_data(as_text=True)
+    assert "<td>frobnicate</td><td>widgets #7</td>" in unknown.split("<tbody>")[1]
+    assert '<option value="frobnicate">frobnicate</option>' in unknown
+    client.post("/language", data={"lang": "en", "next": "/audit/"})
+    page = client.get("/audit/?action=create&object_type=vendors").get_data(as_text=True)
+    assert "<td>Created</td><td>Vendors #1</td>" in page.split("<tbody>")[1]
+    assert '<option value="login">Sign in</option>' in page
+    history = client.get("/vendors/1").get_data(as_text=True).split('id="history-heading"')[1]
+    assert "<td>Created</td><td>Vendors</td>" in history
