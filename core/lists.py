@@ -8,7 +8,7 @@ from typing import Any, Callable
 from urllib.parse import urlencode
 
 from flask import request, url_for
-from sqlalchemy import Select, or_
+from sqlalchemy import Select, inspect, or_
 
 from core.db import db
 
@@ -60,6 +60,12 @@ class ListView:
         if sort:
             column = self.sorts[sort]
             stmt = stmt.order_by(column.desc() if desc else column.asc())
+            # Rows that tie on the sort (a status, a date) keep one order, so
+            # paging neither repeats nor skips one and an export lists them as
+            # the pages did: the key last (in SQLite's indexes it already is).
+            entity = stmt.column_descriptions[0].get("entity")
+            if entity is not None:
+                stmt = stmt.order_by(*[key.desc() if desc else key.asc() for key in inspect(entity).primary_key])
         state.update(sort=sort, dir="desc" if desc else "asc")
         return stmt, state
 
