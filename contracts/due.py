@@ -16,16 +16,15 @@ the record's version or the audit trail.
 """
 from __future__ import annotations
 
-from sqlalchemy import bindparam, event, func, inspect, select, update
+from sqlalchemy import bindparam, func, inspect, select, update
 from sqlalchemy.orm import Session
 
+from contracts.derived import ALL, keep_current
 from contracts.models import Contract, ContractStatus, Verification, VerificationStatus
 from contracts.schedule import Cycle, next_due
 from core.models import ClassificationLevel
 
 UNDER_VERIFICATION = (ContractStatus.SIGNED, ContractStatus.IN_FORCE)
-_PENDING = "itaku_due_refresh"
-ALL = "all"
 CHUNK = 2000  # contracts per statement: well inside every driver's limit on bound parameters
 CONTRACT_FIELDS = ("status", "start_on", "end_on", "verification_cycle", "classification_id", "classification")
 VERIFICATION_FIELDS = ("status", "performed_on", "contract_id", "contract")
@@ -80,31 +79,16 @@ def _changed(obj, names) -> bool:
     return any(state.attrs[name].history.has_changes() for name in names)
 
 
-@event.listens_for(Session, "before_flush")
-def _collect(session: Session, _context, _instances) -> None:
-    wanted = session.info.setdefault(_PENDING, set())
-    if wanted == ALL:
-        return
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(obj, ClassificationLevel) and _changed(obj, ("verification_cycle",)):
-            session.info[_PENDING] = ALL
-            return
-        if isinstance(obj, Contract) and (obj in session.new or _changed(obj, CONTRACT_FIELDS)):
-            wanted.add(obj)
-        elif isinstance(obj, Verification) and (obj in session.new or obj in session.deleted
-                                                or _changed(obj, VERIFICATION_FIELDS)):
-            wanted.add(obj.contract if obj.contract_id is None else obj.contract_id)
-            previous = inspect(obj).attrs["contract_id"].history.deleted
-            wanted.update(cid for cid in previous if cid is not None)
+def _touched(session: Session, obj):
+    if isinstance(obj, ClassificationLevel) and _changed(obj, ("verification_cycle",)):
+        return ALL
+    if isinstance(obj, Contract) and (obj in session.new or _changed(obj, CONTRACT_FIELDS)):
+        return [obj]
+    if isinstance(obj, Verification) and (obj in session.new or obj in session.deleted
+                                          or _changed(obj, VERIFICATION_FIELDS)):
+        previous = inspect(obj).attrs["contract_id"].history.deleted
+        return [obj.contract if obj.contract_id is None else obj.contract_id, *previous]
+    return ()
 
 
-@event.listens_for(Session, "after_flush_postexec")
-def _refresh(session: Session, _context) -> None:
-    wanted = session.info.pop(_PENDING, None)
-    if not wanted:
-        return
-    ids = ALL if wanted == ALL else {item.id if isinstance(item, Contract) else item for item in wanted} - {None}
-    refresh(session.connection(), ids)
-    for obj in list(session.identity_map.values()):
-        if isinstance(obj, Contract) and (ids == ALL or obj.id in ids):
-            session.expire(obj, ["verification_due_on"])
+keep_current("verification_due_on", _touched, refresh)

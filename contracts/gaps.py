@@ -12,13 +12,11 @@ not an edit, so it does not move the record's version or the audit trail.
 """
 from __future__ import annotations
 
-from sqlalchemy import case, event, inspect, update
+from sqlalchemy import case, inspect, update
 from sqlalchemy.orm import Session
 
+from contracts.derived import ALL, keep_current
 from contracts.models import Clause, Contract, ContractClause
-
-_PENDING = "itaku_gap_refresh"
-ALL = "all"
 
 
 def refresh(connection, contract_ids=ALL) -> None:
@@ -36,31 +34,14 @@ def _contract_changes(obj) -> bool:
                for name in ("classification_id", "handles_personal_info", "classification"))
 
 
-@event.listens_for(Session, "before_flush")
-def _collect(session: Session, _context, _instances) -> None:
-    wanted = session.info.setdefault(_PENDING, set())
-    if wanted == ALL:
-        return
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(obj, Clause):
-            session.info[_PENDING] = ALL
-            return
-        if isinstance(obj, ContractClause):
-            if obj.contract_id is not None:
-                wanted.add(obj.contract_id)
-            elif obj.contract is not None:
-                wanted.add(obj.contract)
-        elif isinstance(obj, Contract) and (obj in session.new or _contract_changes(obj)):
-            wanted.add(obj)
+def _touched(session: Session, obj):
+    if isinstance(obj, Clause):
+        return ALL
+    if isinstance(obj, ContractClause):
+        return [obj.contract_id if obj.contract_id is not None else obj.contract]
+    if isinstance(obj, Contract) and (obj in session.new or _contract_changes(obj)):
+        return [obj]
+    return ()
 
 
-@event.listens_for(Session, "after_flush_postexec")
-def _refresh(session: Session, _context) -> None:
-    wanted = session.info.pop(_PENDING, None)
-    if not wanted:
-        return
-    ids = ALL if wanted == ALL else {item.id if isinstance(item, Contract) else item for item in wanted}
-    refresh(session.connection(), ids)
-    for obj in list(session.identity_map.values()):
-        if isinstance(obj, Contract) and (ids == ALL or obj.id in ids):
-            session.expire(obj, ["has_gap"])
+keep_current("has_gap", _touched, refresh)
