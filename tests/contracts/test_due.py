@@ -143,6 +143,7 @@ def test_the_migration_fills_in_the_dates(demo):
     with demo.app_context():
         expected = stored()
         assert any(expected.values())
+        db.session.remove()  # end the read's transaction: the migration alters the table (PostgreSQL waits)
         downgrade(revision="0008")
         db.session.remove()
         upgrade()
