@@ -5,6 +5,9 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app app
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+# make test runs the suite in parallel workers, one per core (pytest-xdist);
+# TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= auto
 
 .PHONY: run test lint install install-dev translations extract-messages clean
 
@@ -16,7 +19,7 @@ run: install translations  ## install, migrate, load demo data and serve on http
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: install-dev translations  ## run the whole suite (PostgreSQL too when ITAKU_TEST_DATABASE_URL is set)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install-dev  ## style and likely-bug checks (ruff)
 	$(BIN)/ruff check .

@@ -77,6 +77,36 @@ def template_db(tmp_path_factory):
         yield ("sqlite", path)
 
 
+@pytest.fixture(scope="session")
+def demo_template(template_db, tmp_path_factory):
+    """The demo data set loaded once per session (per xdist worker) into a
+    second template, with the files it stores: tests that ask for ``demo``
+    start from a copy of it instead of loading it again (about half a
+    second each on SQLite, more on PostgreSQL)."""
+    kind, template = template_db
+    storage = tmp_path_factory.mktemp("demo-files")
+    if kind == "sqlite":
+        path = tmp_path_factory.mktemp("demo-template") / "itaku.db"
+        shutil.copyfile(template, path)
+        url, copy = f"sqlite:///{path}", path
+    else:
+        copy = f"itaku_demo_{os.getpid()}"
+        _pg_execute(f'DROP DATABASE IF EXISTS "{copy}"')
+        _pg_execute(f'CREATE DATABASE "{copy}" TEMPLATE "{template}"')
+        url = make_url(PG_URL).set(database=copy).render_as_string(hide_password=False)
+    app = create_app({**BASE_CONFIG, "DATABASE_URL": url, "STORAGE_PATH": str(storage)})
+    with app.app_context():
+        from core.demo import load
+
+        load(DEMO_PASSWORD)
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    yield (kind, copy, storage)
+    if kind == "postgresql":
+        _pg_execute(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)')
+
+
 def _config_overrides(request) -> dict:
     marker = request.node.get_closest_marker("config")
     return dict(marker.kwargs) if marker else {}
@@ -85,6 +115,11 @@ def _config_overrides(request) -> dict:
 @pytest.fixture
 def app(template_db, tmp_path, request):
     kind, template = template_db
+    storage = tmp_path / "files"
+    if "demo" in request.fixturenames:
+        # Start from the demo template (see demo_template), files included.
+        kind, template, demo_files = request.getfixturevalue("demo_template")
+        shutil.copytree(demo_files, storage)
     if kind == "sqlite":
         path = tmp_path / "itaku.db"
         shutil.copyfile(template, path)
@@ -93,7 +128,7 @@ def app(template_db, tmp_path, request):
         name = f"itaku_t_{uuid.uuid4().hex[:12]}"
         _pg_execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    app = create_app({**BASE_CONFIG, "DATABASE_URL": url, "STORAGE_PATH": str(tmp_path / "files"),
+    app = create_app({**BASE_CONFIG, "DATABASE_URL": url, "STORAGE_PATH": str(storage),
                       **_config_overrides(request)})
     yield app
     with app.app_context():
@@ -105,17 +140,26 @@ def app(template_db, tmp_path, request):
 
 @pytest.fixture
 def users(app):
-    """One active user per role, named after it, in 総務課; password PASSWORD."""
+    """One active user per role, named after it, in 総務課; password PASSWORD.
+    With the demo too, its users of those names get that password and role."""
+    from sqlalchemy import select
+
     from core import accounts
-    from core.models import OrgUnit
+    from core.models import OrgUnit, User
 
     with app.app_context():
-        unit = OrgUnit(name="総務課")
+        unit = db.session.scalar(select(OrgUnit).where(OrgUnit.name == "総務課")) or OrgUnit(name="総務課")
         db.session.add(unit)
         created = {}
         for role in Role:
-            user = accounts.create_user(username=role.value, display_name=f"{role.value} user",
-                                        password=PASSWORD, roles=[role], unit=unit)
+            user = db.session.scalar(select(User).where(User.username == role.value))
+            if user is None:
+                user = accounts.create_user(username=role.value, display_name=f"{role.value} user",
+                                            password=PASSWORD, roles=[role], unit=unit)
+            else:
+                user.password_hash = accounts.hash_password(PASSWORD)
+                user.set_roles([role])
+                db.session.flush()
             created[role.value] = user.id
         db.session.commit()
     return created
@@ -123,12 +167,8 @@ def users(app):
 
 @pytest.fixture
 def demo(app):
-    """The demo data set (units, users, registers)."""
-    from core.demo import load
-
-    with app.app_context():
-        load(DEMO_PASSWORD)
-        db.session.commit()
+    """The demo data set (units, users, registers): the ``app`` fixture
+    starts such a test from a copy of the demo template."""
     return app
 
 
