@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
@@ -21,7 +22,7 @@ def no_password(form, field):
 def patterns_compile(form, field):
     bad = bad_patterns(field.data)
     if bad:
-        raise ValidationError(_l("正規表現として正しくないか、処理に時間がかかりすぎる行があります: %(lines)s",
+        raise ValidationError(_("正規表現として正しくないか、処理に時間がかかりすぎる行があります: %(lines)s",
                                  lines="、".join(bad)))
 
 
