@@ -139,3 +139,49 @@ def test_a_message_with_a_hostile_value_renders_it_as_text(app, builder, payload
     assert messages and all(type(message) is str for message in messages), messages
     assert payload not in html
     assert str(escape(payload)) in html
+
+
+# --- the same, through the pages that show them -------------------------------------
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_the_dashboard_names_an_account_with_an_open_incident_as_text(app, demo, payload):
+    from sqlalchemy import select
+
+    from core.db import db
+    from social.models import SEVERE, Incident
+    from tests.conftest import DEMO_PASSWORD, login_as
+
+    with app.app_context():
+        incident = db.session.scalars(select(Incident).where(Incident.closed_on.is_(None),
+                                                             Incident.kind.in_(SEVERE))).first()
+        incident.account.name = payload
+        db.session.commit()
+    client = app.test_client()
+    login_as(client, "admin", DEMO_PASSWORD)
+    html = client.get("/").get_data(as_text=True)
+    assert payload not in html
+    assert str(escape(payload)) in html
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_the_reason_of_a_re_approval_names_the_information_as_text(app, demo, payload):
+    from sqlalchemy import select
+
+    from cloud.models import IN_USE, CloudService
+    from core.db import db
+    from core.models import ClassificationLevel
+    from tests.conftest import DEMO_PASSWORD, login_as
+
+    with app.app_context():
+        service = db.session.scalars(select(CloudService).where(CloudService.status.in_(IN_USE))
+                                     .order_by(CloudService.id)).first()
+        sid, level = service.id, db.session.scalar(select(ClassificationLevel.id)
+                                                    .where(ClassificationLevel.code == "C1"))
+    client = app.test_client()
+    login_as(client, "procurement", DEMO_PASSWORD)
+    response = client.post(f"/cloud/{sid}/information", data={
+        "info_name": payload, "classification_id": str(level), "state": "planned", "note": ""},
+        follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert "取り扱う情報の追加: " + str(escape(payload)) in html  # the pending request's reason
+    assert payload not in html
