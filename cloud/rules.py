@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
@@ -134,7 +135,7 @@ def blockers(service: CloudService) -> list[str]:
         reasons.append(_l("約款・利用規約による外部サービスでは、自治体機密性2以上の情報を取り扱えません。"))
     above = over_ceiling(service)
     if above and service.ceiling is not None:
-        reasons.append(_l("取扱上限を超える情報があります: %(names)s",
+        reasons.append(_("取扱上限を超える情報があります: %(names)s",
                           names="、".join(info.name for info in above)))
     if service.current_rules is None:
         reasons.append(_l("利用規定が登録されていません。"))
@@ -282,7 +283,7 @@ def changed(service: CloudService, user: User, what: str) -> bool:
         raise CloudRuleError(_l("廃止したサービスは変更できません。"))
     if service.status not in IN_USE:
         return False
-    _request(service, user, str(_l("承認後の変更による再申請: %(what)s", what=what)))
+    _request(service, user, _("承認後の変更による再申請: %(what)s", what=what))
     return True
 
 
@@ -305,7 +306,7 @@ def add_rules(service: CloudService, user: User, *, users: str, purposes: str, p
     db.session.add(rules)
     db.session.flush()
     service.rule_versions.sort(key=lambda version: version.number, reverse=True)
-    changed(service, user, str(_l("利用規定 第%(number)s版", number=number)))
+    changed(service, user, _("利用規定 第%(number)s版", number=number))
     return rules
 
 
@@ -317,7 +318,7 @@ def add_information(service: CloudService, user: User, *, name: str, classificat
                             note=(note or "").strip() or None)
     db.session.add(info)
     db.session.flush()
-    changed(service, user, str(_l("取り扱う情報の追加: %(name)s", name=info.name)))
+    changed(service, user, _("取り扱う情報の追加: %(name)s", name=info.name))
     return info
 
 
@@ -326,7 +327,7 @@ def remove_information(service: CloudService, user: User, info: CloudInformation
         raise CloudRuleError(_l("廃止したサービスは変更できません。"))
     service.information.remove(info)
     db.session.flush()
-    changed(service, user, str(_l("取り扱う情報の削除: %(name)s", name=info.name)))
+    changed(service, user, _("取り扱う情報の削除: %(name)s", name=info.name))
 
 
 def set_units(service: CloudService, unit_ids: set[int]) -> None:

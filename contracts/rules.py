@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import selectinload
@@ -144,14 +145,14 @@ def change_status(contract: Contract, target: ContractStatus, *, user) -> None:
     - 終了 of a contract that handled classified information (above
       自治体機密性1) needs the return/disposal record (clause C09)."""
     if target not in TRANSITIONS[contract.status]:
-        raise ContractRuleError(_l("「%(from)s」から「%(to)s」には変更できません。",
+        raise ContractRuleError(_("「%(from)s」から「%(to)s」には変更できません。",
                                    **{"from": contract.status.label, "to": target.label}))
     if target is ContractStatus.SIGNED:
         if not contract.vendor.is_selected:
             raise ContractRuleError(_l("委託事業者の選定記録（選定する）がないため締結できません。"))
         missing = {c.code for c in clause_gaps(contract)} - excepted_codes(contract)
         if missing:
-            raise ContractRuleError(_l("必須のセキュリティ条項が不足しているため締結できません（%(codes)s）。"
+            raise ContractRuleError(_("必須のセキュリティ条項が不足しているため締結できません（%(codes)s）。"
                                        "条項を追加するか、例外の承認を受けてください。",
                                        codes=", ".join(sorted(missing))))
     if target is ContractStatus.ENDED and contract.handles_classified and contract.disposal is None:

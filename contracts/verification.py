@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import selectinload
@@ -162,7 +163,7 @@ def submit(verification: Verification, *, user) -> list[Finding]:
         raise VerificationError(_l("提出するには総合所見を入力してください。"))
     for row in verification.results:
         if row.result in NONCONFORMING and not row.comment:
-            raise VerificationError(_l("不適合・一部不適合には内容（コメント）を記入してください: %(code)s",
+            raise VerificationError(_("不適合・一部不適合には内容（コメント）を記入してください: %(code)s",
                                        code=row.clause.code))
     verification.status = VerificationStatus.SUBMITTED
     verification.submitted_at = utcnow()

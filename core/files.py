@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Optional
 
 from flask import current_app, send_file
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -100,7 +101,7 @@ def store(upload: FileStorage, *, allowed: tuple[str, ...] = DOCUMENT_TYPES,
     if not data:
         raise FileRejected(_l("ファイルが空です。"))
     if len(data) > max_bytes:
-        raise FileRejected(_l("ファイルは%(mb)sMBまでです。", mb=max_bytes // (1024 * 1024)))
+        raise FileRejected(_("ファイルは%(mb)sMBまでです。", mb=max_bytes // (1024 * 1024)))
     content_type = sniff(data, allowed)
     if content_type is None:
         if allowed == DOCUMENT_TYPES:

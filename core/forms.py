@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import wtforms.fields
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
@@ -31,7 +32,7 @@ STALE_MESSAGE = _l("これは他の利用者が先に更新しました。最新
 def check_password_policy(password: str, username: str, min_length: int) -> str | None:
     """The password rule of the foundation issue; returns an error or None."""
     if len(password) < min_length:
-        return str(_l("パスワードは%(n)s文字以上にしてください。", n=min_length))
+        return _("パスワードは%(n)s文字以上にしてください。", n=min_length)
     if username and password.casefold() == username.casefold():
         return str(_l("パスワードにユーザー名は使えません。"))
     return None

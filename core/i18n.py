@@ -1,4 +1,22 @@
-"""Japanese first, English complete: locale choice and date filters."""
+"""Japanese first, English complete: locale choice and date filters.
+
+How a message is built (the one pattern; tests/core/test_messages.py checks it):
+
+- ``_l("…")`` (flask_babel.lazy_gettext) only for *static* text: labels,
+  validator messages, module-level constants.  Never with parameters:
+  a LazyString has ``__html__``, so Jinja trusts it as markup and would insert
+  any value formatted into it unescaped (stored XSS).
+- A message that carries values is built when it is needed, inside the
+  request or command, with ``_("… %(name)s", name=value)``
+  (flask_babel.gettext).  That returns a plain ``str``, which Jinja escapes
+  as a whole, values included; flash(), form errors and exceptions carry it
+  as it is.
+- In templates, ``{{ _("… %(name)s", name=value) }}`` is safe: Jinja's
+  new-style gettext escapes the values.
+- A message that must itself contain markup is formatted with
+  ``markupsafe.Markup("<b>%(name)s</b>") % {"name": value}``, which escapes
+  the values.  Nothing else may produce ``Markup`` or use ``|safe``.
+"""
 from __future__ import annotations
 
 import datetime as dt

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from flask_babel import force_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 from werkzeug.datastructures import MultiDict
@@ -109,7 +110,7 @@ class Field(Column):
     def _one_ref(self, text: str) -> str:
         found = self.ref(text)
         if found is None:
-            raise ValueProblem(_l("「%(value)s」は登録されていません。", value=text))
+            raise ValueProblem(_("「%(value)s」は登録されていません。", value=text))
         return str(found)
 
     def schema(self) -> dict:
@@ -179,7 +180,7 @@ def _enum_value(enum_cls, text: str) -> str:
     if found is not None:
         return found
     allowed = "、".join(_japanese(m) for m in enum_cls)
-    raise ValueProblem(_l("「%(value)s」は選べません（%(allowed)s）。", value=text, allowed=allowed))
+    raise ValueProblem(_("「%(value)s」は選べません（%(allowed)s）。", value=text, allowed=allowed))
 
 
 def _date_text(text: str) -> str:

@@ -23,6 +23,7 @@ from itertools import islice
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from flask import Response, stream_with_context
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 MAX_IMPORT_BYTES = 10 * 1024 * 1024
@@ -256,7 +257,7 @@ def read(data: bytes, filename: str = "") -> Sheet:
     if not body:
         raise FileProblem(_l("見出しの行だけで、データの行がありません。"))
     if len(body) > MAX_IMPORT_ROWS:
-        raise FileProblem(_l("行が多すぎます（%(limit)s行まで）。ファイルを分けてください。", limit=MAX_IMPORT_ROWS))
+        raise FileProblem(_("行が多すぎます（%(limit)s行まで）。ファイルを分けてください。", limit=MAX_IMPORT_ROWS))
     width = len(headers)
     return Sheet(headers, [(row + [""] * width)[:width] for row in body], encoding)
 
@@ -267,7 +268,7 @@ def _read_csv(text: str) -> list[list[str]]:
     try:
         return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as error:
-        raise FileProblem(_l("CSV を読めません: %(error)s", error=str(error))) from error
+        raise FileProblem(_("CSV を読めません: %(error)s", error=str(error))) from error
 
 
 def _read_xlsx(data: bytes) -> list[list[str]]:

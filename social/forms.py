@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
@@ -21,8 +22,8 @@ def no_password(form, field):
 def patterns_compile(form, field):
     bad = bad_patterns(field.data)
     if bad:
-        raise ValidationError(_l("正規表現として正しくないか、処理に時間がかかりすぎる行があります: %(lines)s",
-                                 lines="、".join(bad)))
+        raise ValidationError(_("正規表現として正しくないか、この機能では使えない書き方（後方参照・先読み・後読み）の行があります: "
+                                "%(lines)s", lines="、".join(bad)))
 
 
 def text(max_length: int = 4000):

@@ -15,6 +15,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+import re2
 from flask_babel import lazy_gettext as _l
 
 KINDS = {
@@ -88,29 +89,37 @@ def lines_of(text: str | None) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
 
-def compile_word(word: str) -> re.Pattern:
-    """A forbidden word: plain text, or a regular expression written /like this/."""
+def _re2_options():
+    options = re2.Options()
+    options.case_sensitive = False
+    options.log_errors = False  # a refused pattern is the user's, answered in the form
+    return options
+
+
+_RE2_OPTIONS = _re2_options()
+
+
+def compile_word(word: str):
+    """A forbidden word: plain text, or a regular expression written /like this/.
+
+    A user's expression runs on RE2, whose time grows linearly with the draft
+    whatever the pattern: (a+)+$ or (a|a)*$ would backtrack for ever on
+    Python's engine, and guessing which patterns do cannot be done reliably.
+    RE2 has no back-references or look-around; such a pattern raises
+    re2.error and is refused when the account is saved (bad_patterns)."""
     word = normalise(word)
     if len(word) > 2 and word.startswith("/") and word.endswith("/"):
-        return re.compile(word[1:-1], re.IGNORECASE)
+        return re2.compile(word[1:-1], _RE2_OPTIONS)
     return re.compile(re.escape(word), re.IGNORECASE)
 
 
-# A repeated group that itself repeats — (a+)+, (\w*)* — can take exponential
-# time on a long draft; such patterns are refused when the account is saved.
-_NESTED_REPEAT = re.compile(r"\([^()]*[+*][^()]*\)\s*[+*{]")
-
-
 def bad_patterns(words: str | None) -> list[str]:
-    """The /…/ lines that are not valid, or not safe, regular expressions."""
+    """The /…/ lines that are not regular expressions RE2 can run."""
     bad = []
     for word in lines_of(words):
         try:
             compile_word(word)
-        except re.error:
-            bad.append(word)
-            continue
-        if word.startswith("/") and _NESTED_REPEAT.search(word):
+        except re2.error:
             bad.append(word)
     return bad
 
@@ -118,6 +127,9 @@ def bad_patterns(words: str | None) -> list[str]:
 def check(text: str, *, forbidden_words: str | None = None, public_phrases: str | None = None) -> list[Hit]:
     """Every hit in ``text``, in the order they appear."""
     public = [normalise(phrase) for phrase in lines_of(public_phrases)]
+    # A line saved before patterns ran on RE2 may not compile on it: skipped
+    # here, refused when the account is next saved.
+    forbidden = [compile_word(word) for word in lines_of(forbidden_words) if not bad_patterns(word)]
     hits: list[Hit] = []
     for number, line in enumerate(normalise(text).splitlines(), start=1):
         found: list[tuple[int, str, str]] = []
@@ -125,8 +137,8 @@ def check(text: str, *, forbidden_words: str | None = None, public_phrases: str 
             found += [(m.start(), kind, m.group(0)) for m in pattern.finditer(line)]
         found += [(m.start(), "my_number", m.group(0)) for m in _MY_NUMBER.finditer(line)
                   if my_number_valid(re.sub(r"\D", "", m.group(0)))]
-        for word in lines_of(forbidden_words):
-            found += [(m.start(), "forbidden", m.group(0)) for m in compile_word(word).finditer(line) if m.group(0)]
+        for pattern in forbidden:
+            found += [(m.start(), "forbidden", m.group(0)) for m in pattern.finditer(line) if m.group(0)]
         found += [(m.start(), "internal", m.group(0)) for word in INTERNAL_WORDS
                   for m in re.finditer(re.escape(word), line)]
         for _start, kind, matched in sorted(found):

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, exists, func, select
 from sqlalchemy.orm import selectinload
@@ -196,7 +197,7 @@ def add_procedure(account: SocialAccount, user: User, **texts: str) -> Operating
     db.session.add(procedure)
     db.session.flush()
     account.procedures.sort(key=lambda p: p.number, reverse=True)
-    approval = approvals.request(PROCEDURE, procedure, reason=str(_l("運用手順 第%(number)s版の承認", number=number)),
+    approval = approvals.request(PROCEDURE, procedure, reason=_("運用手順 第%(number)s版の承認", number=number),
                                  requester=user)
     procedure.approval_id = approval.id
     return procedure

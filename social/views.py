@@ -482,7 +482,7 @@ def dashboard_panel(user) -> Panel:
         selectinload(Incident.account)).order_by(Incident.occurred_on)
     if unit:
         severe = severe.join(Incident.account).where(SocialAccount.unit_id == unit)
-    notices = [Tile(_l("%(kind)s: %(account)s（%(date)s〜対応中）", kind=i.kind.label, account=i.account.name,
+    notices = [Tile(_("%(kind)s: %(account)s（%(date)s〜対応中）", kind=i.kind.label, account=i.account.name,
                        date=i.occurred_on.isoformat()), 1, "social.incident", {"incident_id": i.id}, alert=True)
                for i in db.session.scalars(severe)]
     result.notices = notices

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, select
 
@@ -59,7 +60,7 @@ def record_selection(vendor: Vendor, *, decided_on: dt.date, decision: Selection
     criteria = active_criteria()
     missing = [c.code for c in criteria if c.id not in results]
     if missing:
-        raise VendorRuleError(_l("すべての選定基準を評価してください: %(codes)s", codes=", ".join(missing)))
+        raise VendorRuleError(_("すべての選定基準を評価してください: %(codes)s", codes=", ".join(missing)))
     selection = Selection(vendor=vendor, decided_on=decided_on, decision=decision, decided_by_id=user.id,
                           notes=notes or None)
     for criterion in criteria:

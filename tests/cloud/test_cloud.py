@@ -502,3 +502,31 @@ def test_the_register_prints_with_violations_highlighted(app, demo):
     for expected in ("電子メールサービス（組合ドメイン）", "C22-0123-1", "T-A", "条件付承認", "▲取扱上限超過",
                      "▲約款型で機密性2以上", "▲見直し期限超過", "災害現場写真（個人が写るもの）（自治体機密性2・予定）"):
         assert expected in compact, expected
+
+
+# --- hostile input ----------------------------------------------------------------
+
+SCRIPT = "<script>alert(1)</script>"
+
+
+def test_an_information_name_in_the_approval_blockers_is_escaped(app, parties):
+    """An information kind above the ceiling is named in 「このままでは承認で
+    きません」 on every page that lists the blockers: its name is text, never
+    markup (issue 15 §1)."""
+    requester, approver = parties
+    sid = request_service(requester, app, info=((SCRIPT, "C3A"),))
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
+    with app.app_context():
+        version = db.session.get(CloudService, sid).version
+    pages = {
+        "detail": requester.get(f"/cloud/{sid}"),
+        "decide": approver.get(f"/cloud/{sid}/decide"),
+        # Refused posts show the service page again, blockers included.
+        "information": requester.post(f"/cloud/{sid}/information", data={"info_name": "", "state": "planned"}),
+        "review": requester.post(f"/cloud/{sid}/review", data={"reviewed_on": "not a date", "version": version}),
+    }
+    for name, response in pages.items():
+        html = response.get_data(as_text=True)
+        assert "取扱上限を超える情報があります" in html, name
+        assert SCRIPT not in html, f"{name}: the information name is inserted as markup"
+        assert escaped in html, name

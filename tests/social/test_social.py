@@ -4,7 +4,11 @@ the public list, incidents, the flags, no passwords, bad input."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -337,7 +341,7 @@ def test_the_demo_has_several_platforms_a_dormant_account_and_an_open_impersonat
     ({"url": "x.com/bousai"}, "URLの形式が正しくありません"),
     ({"website_listing_url": "not a url"}, "URLの形式が正しくありません"),
     ({"forbidden_words": "/[未閉じ/"}, "正規表現として正しくないか"),
-    ({"forbidden_words": "/(a+)+$/"}, "処理に時間がかかりすぎる行があります"),
+    ({"forbidden_words": "/(救急)\\1/"}, "後方参照・先読み・後読み"),
     ({"mfa_method": ""}, "二要素認証の方法を入力してください"),
     ({"review_cycle_months": "0"}, "見直しの周期は1〜60か月で入力してください。"),
     ({"name": ""}, "このフィールドは必須です。"),
@@ -408,3 +412,42 @@ def test_the_register_prints_with_procedure_mfa_measures_and_incidents(app, demo
     for expected in ("○○消防本部公式", "広報さくら", "第1版", "有効（認証アプリ）", "▲無効", "公式サイト掲載", "認証バッジ",
                      "なりすまし（", "▲承認済みの運用手順なし", "▲長期間投稿なし"):
         assert expected in compact, expected
+
+
+# --- forbidden-word patterns run in linear time (issue 15 §6) ---------------------------------
+
+EVIL_PATTERNS = "/(a+)+$/\n/((a+))+$/\n/(a|a)*$/\n/(\\w*)*!x$/"
+
+
+def test_patterns_that_backtrack_for_ever_elsewhere_are_accepted_and_checked_quickly(app, social):
+    """A pattern that takes Python's engine exponential time (34 × a + ! ran
+    30 s) runs on a linear-time engine: the account saves, the check answers.
+    The check runs in a child process so that a regression fails on the
+    timeout (far above the milliseconds it takes) instead of hanging."""
+    aid = register(social, app, forbidden_words=EVIL_PATTERNS)
+    with app.app_context():
+        assert "/((a+))+$/" in db.session.get(SocialAccount, aid).forbidden_words
+    code = ("import json, sys; from social.prepost import check\n"
+            "words = sys.stdin.read()\n"
+            "print(json.dumps([[h.kind, h.text] for text in ('a' * 34 + '!', 'a' * 5000 + '!', '見出し aaa')"
+            " for h in check(text, forbidden_words=words)]))")
+    result = subprocess.run([sys.executable, "-c", code], input=EVIL_PATTERNS, capture_output=True, text=True,
+                            timeout=60, cwd=Path(__file__).resolve().parents[2])
+    assert result.returncode == 0, result.stderr
+    # Only 「見出し aaa」 ends in a's: (a+)+$, ((a+))+$ and (a|a)*$ find them.
+    assert json.loads(result.stdout) == [["forbidden", "aaa"]] * 3
+
+
+@pytest.mark.parametrize("lang, message", [
+    ("ja", "正規表現として正しくないか、この機能では使えない書き方（後方参照・先読み・後読み）の行があります"),
+    ("en", "not supported here (back-references, look-ahead, look-behind)"),
+])
+def test_patterns_the_linear_engine_cannot_run_are_refused_with_a_clear_message(app, social, lang, message):
+    social.post("/language", data={"lang": lang, "next": "/"})
+    words = "出動中\n/(救急)\\1/\n/(?=救急)搬送/\n/(?<!市)病院/\n/救急.{0,4}搬送先/"
+    response = social.post("/social/new", data=account_data(app, forbidden_words=words))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and message in html
+    assert "/(救急)\\1/、/(?=救急)搬送/、/(?&lt;!市)病院/" in html  # exactly the three, and escaped
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(SocialAccount)) == 0
