@@ -11,7 +11,7 @@ from flask import current_app
 from sqlalchemy import case, func, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from core import audit
+from core import api_tokens, audit
 from core.db import db
 from core.models import User
 from core.timeutil import utcnow
@@ -109,6 +109,32 @@ def set_password(user: User, password: str, *, action: str = "password_change") 
     user.failed_logins = 0
     user.locked_until = None
     audit.label(user, action)
+    db.session.flush()
+
+
+def end_sessions(user: User) -> None:
+    """Sign-out (issue 15 §6): end the session on the server, not only in
+    the browser, by rotating the token every login cookie of the user
+    carries (core.auth._load_user compares it), so a copy of the cookie is
+    worth nothing afterwards.  This ends the user's other sessions too: the
+    price of keeping no per-session record, and in an office where each
+    person signs in from one desk a sign-out meaning "out everywhere" is
+    what one expects.  An UPDATE of its own: the record's version stays, so
+    an administrator's open edit form of the user does not go stale."""
+    db.session.execute(update(User).where(User.id == user.id).values(session_token=secrets.token_hex(16))
+                       .execution_options(synchronize_session=False))
+
+
+def set_active(user: User, active: bool) -> None:
+    """Deactivate or reactivate.  Deactivation ends every session and
+    revokes every API token of the user, so re-activating brings none of
+    them back: the user signs in afresh and issues new tokens."""
+    user.active = active
+    if not active:
+        user.session_token = secrets.token_hex(16)
+        for token in api_tokens.active_tokens(user):
+            api_tokens.revoke(token)
+    audit.label(user, "activate" if active else "deactivate")
     db.session.flush()
 
 
