@@ -1,10 +1,8 @@
 """Database handle, declarative base and per-connection SQLite settings."""
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import sqlite3
-from contextvars import ContextVar
 
 from flask import has_request_context, request
 from flask_sqlalchemy import SQLAlchemy
@@ -84,13 +82,12 @@ def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no branch
 #   write of a GET (a print's audit entry, a token's last use) still waits
 #   instead of failing;
 # * savepoint() below, the one place that reads then writes inside an
-#   explicit transaction, opens it with BEGIN IMMEDIATE wherever it runs;
-#   :func:`immediate` does the same for any other block (a CLI command
-#   that checks then writes).
+#   explicit transaction, opens it with BEGIN IMMEDIATE wherever it runs.
+#   A command that must check then write atomically does the write first
+#   (e.g. reminders claim with INSERT … ON CONFLICT DO NOTHING).
 # PostgreSQL needs none of this: its writers wait on row locks.
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_force_immediate: ContextVar[bool] = ContextVar("itaku_sqlite_immediate", default=False)
 
 
 def _writing_request() -> bool:
@@ -102,23 +99,8 @@ def _sqlite_begin(connection):
     if connection.dialect.name != "sqlite":
         return
     driver = connection.connection.dbapi_connection
-    if not driver.in_transaction and (_force_immediate.get() or _writing_request()):
+    if not driver.in_transaction and _writing_request():
         connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-@contextlib.contextmanager
-def immediate():
-    """Run the block in a transaction that holds SQLite's write lock from its
-    first statement (ending the session's current transaction first): for
-    code outside a writing request that reads, then writes on what it read.
-    The block's caller commits as usual."""
-    if db.session.get_bind().dialect.name == "sqlite":
-        db.session.commit()
-    token = _force_immediate.set(True)
-    try:
-        yield
-    finally:
-        _force_immediate.reset(token)
 
 
 def savepoint():
