@@ -54,7 +54,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(problems.Problem)
     def problem(error):
-        return problems.response(error.status, error.detail, error.errors)
+        return problems.response(error.status, error.detail, error.errors, error.headers)
 
     @app.errorhandler(HTTPException)
     def http_error(error):
