@@ -132,10 +132,11 @@ def set_active(user: User, active: bool) -> None:
     user.active = active
     if not active:
         user.session_token = secrets.token_hex(16)
+    audit.label(user, "activate" if active else "deactivate")
+    db.session.flush()  # the user's own entry first, under its label
+    if not active:
         for token in api_tokens.active_tokens(user):
             api_tokens.revoke(token)
-    audit.label(user, "activate" if active else "deactivate")
-    db.session.flush()
 
 
 def unlock(user: User) -> None:
