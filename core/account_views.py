@@ -55,7 +55,9 @@ def login():
 @access(any_user=True)
 def logout():
     if CSRFForm().validate_on_submit():
-        audit.log("logout", current_user._get_current_object())
+        user = current_user._get_current_object()
+        audit.log("logout", user)
+        accounts.end_sessions(user)
         db.session.commit()
         logout_user()
         session.clear()

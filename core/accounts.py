@@ -8,10 +8,10 @@ import datetime as dt
 import secrets
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from core import audit
+from core import api_tokens, audit
 from core.db import db
 from core.models import User
 from core.timeutil import utcnow
@@ -35,7 +35,6 @@ def authenticate(username: str, password: str) -> User | None:
     """Sign-in rule (foundation issue): after MAX failures in a row the
     account is locked for LOCK minutes; every failure, lockout and sign-in
     is in the audit trail; the caller shows one message for every refusal."""
-    cfg = current_app.config
     now = utcnow()
     user = find_user(username)
     if user is None:
@@ -51,25 +50,54 @@ def authenticate(username: str, password: str) -> User | None:
         audit.log("login_failed", user, changes={"reason": "locked"})
         return None
     if not check_password_hash(user.password_hash, password):
-        failures = user.failed_logins + 1
-        audit.log("login_failed", user, changes={"reason": "wrong password", "failed_logins": failures})
-        if failures >= cfg["LOGIN_MAX_FAILURES"]:
-            locked_until = now + dt.timedelta(minutes=cfg["LOGIN_LOCK_MINUTES"])
-            _bookkeep(user, failed_logins=0, locked_until=locked_until)
-            audit.log("lockout", user, changes={"locked_until": locked_until})
-        else:
-            _bookkeep(user, failed_logins=failures)
+        _count_failure(user, now)
         return None
-    _bookkeep(user, failed_logins=0, locked_until=None, last_login_at=now)
+    # Only while still unlocked: a lock taken meanwhile by parallel failures holds.
+    if _bookkeep(user, now, failed_logins=0, locked_until=None, last_login_at=now) is None:
+        audit.log("login_failed", user, changes={"reason": "locked"})
+        return None
     audit.log("login", user, actor=audit.Actor(user.id, user.username))
     return user
 
 
-def _bookkeep(user: User, **values) -> None:
-    """Update sign-in bookkeeping without touching the record's version: a
-    user signing in must not make an administrator's open edit form stale.
-    (The events themselves are in the audit trail through audit.log.)"""
-    db.session.execute(update(User).where(User.id == user.id).values(**values))
+def _unlocked(now: dt.datetime):
+    return or_(User.locked_until.is_(None), User.locked_until <= now)
+
+
+def _count_failure(user: User, now: dt.datetime) -> None:
+    """Count one wrong password in the database itself, so failures sent
+    at the same moment to several workers or servers all count: one UPDATE
+    adds one and, when that reaches the limit, locks in the same statement.
+    Only the request whose UPDATE crossed the limit sees ``locked_until``
+    set in what it RETURNs, so only it writes the ``lockout`` entry; one
+    that finds the account already locked matches no row."""
+    cfg = current_app.config
+    failures = User.failed_logins + 1
+    reached = failures >= cfg["LOGIN_MAX_FAILURES"]
+    locked_until = now + dt.timedelta(minutes=cfg["LOGIN_LOCK_MINUTES"])
+    row = db.session.execute(
+        update(User).where(User.id == user.id, _unlocked(now))
+        .values(failed_logins=case((reached, 0), else_=failures),
+                locked_until=case((reached, locked_until), else_=User.locked_until))
+        .returning(User.failed_logins, User.locked_until)
+        .execution_options(synchronize_session=False)).one_or_none()
+    if row is None:
+        audit.log("login_failed", user, changes={"reason": "locked"})
+        return
+    locked = row.locked_until is not None and row.locked_until > now
+    audit.log("login_failed", user, changes={
+        "reason": "wrong password", "failed_logins": cfg["LOGIN_MAX_FAILURES"] if locked else row.failed_logins})
+    if locked:
+        audit.log("lockout", user, changes={"locked_until": locked_until})
+
+
+def _bookkeep(user: User, now: dt.datetime, **values):
+    """Update sign-in bookkeeping, if the account is not locked, without
+    touching the record's version: a user signing in must not make an
+    administrator's open edit form stale.  (The events themselves are in
+    the audit trail through audit.log.)  None when it was locked."""
+    return db.session.execute(update(User).where(User.id == user.id, _unlocked(now)).values(**values)
+                              .returning(User.id).execution_options(synchronize_session=False)).scalar()
 
 
 def set_password(user: User, password: str, *, action: str = "password_change") -> None:
@@ -82,6 +110,33 @@ def set_password(user: User, password: str, *, action: str = "password_change") 
     user.locked_until = None
     audit.label(user, action)
     db.session.flush()
+
+
+def end_sessions(user: User) -> None:
+    """Sign-out (issue 15 §6): end the session on the server, not only in
+    the browser, by rotating the token every login cookie of the user
+    carries (core.auth._load_user compares it), so a copy of the cookie is
+    worth nothing afterwards.  This ends the user's other sessions too: the
+    price of keeping no per-session record, and in an office where each
+    person signs in from one desk a sign-out meaning "out everywhere" is
+    what one expects.  An UPDATE of its own: the record's version stays, so
+    an administrator's open edit form of the user does not go stale."""
+    db.session.execute(update(User).where(User.id == user.id).values(session_token=secrets.token_hex(16))
+                       .execution_options(synchronize_session=False))
+
+
+def set_active(user: User, active: bool) -> None:
+    """Deactivate or reactivate.  Deactivation ends every session and
+    revokes every API token of the user, so re-activating brings none of
+    them back: the user signs in afresh and issues new tokens."""
+    user.active = active
+    if not active:
+        user.session_token = secrets.token_hex(16)
+    audit.label(user, "activate" if active else "deactivate")
+    db.session.flush()  # the user's own entry first, under its label
+    if not active:
+        for token in api_tokens.active_tokens(user):
+            api_tokens.revoke(token)
 
 
 def unlock(user: User) -> None:

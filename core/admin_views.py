@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from core import accounts, audit
+from core import accounts
 from core.auth import access
 from core.db import db
 from core.forms import (
@@ -161,8 +161,7 @@ def user_toggle_active(user_id: int):
         if user.id == current_user.id:
             flash(_("自分自身を無効にすることはできません。"), "warning")
         else:
-            user.active = not user.active
-            audit.label(user, "activate" if user.active else "deactivate")
+            accounts.set_active(user, not user.active)
             db.session.commit()
             flash(_("%(name)s を有効にしました。", name=user.username) if user.active
                   else _("%(name)s を無効にしました。", name=user.username), "success")

@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from core import openapi, registers
+from core import idempotency, openapi, registers
 from core.auth import access
 from core.dashboard import Tile, scope_unit, visible_panels
 from core.db import db
@@ -69,7 +69,7 @@ def operations() -> list[Operation]:
 def _add(bp: Blueprint, kind: str, method: str, path: str, allow: Callable, view: Callable,
          register: Register | None = None) -> None:
     """Route ``view`` with its access rule (``allow``) and its description."""
-    view = allow(view)
+    view = allow(idempotency.idempotent(view) if method == "POST" else view)
     view.itaku_operation = Operation(kind, method, PREFIX + path, view.itaku_access, register)
     endpoint = f"{register.name}_{kind}" if register else kind
     bp.add_url_rule(path.replace("{record_id}", "<int:record_id>"), endpoint, view, methods=[method])
@@ -196,7 +196,8 @@ def _json_object() -> dict[str, Any]:
 
 def _save(register: Register, record, body: dict[str, Any]):
     """Validate ``body`` with the register's form and save rule; fields it
-    does not name keep ``record``'s values.  Nothing is written on refusal."""
+    does not name keep ``record``'s values.  Nothing is written on refusal;
+    the caller commits, with its answer (core.idempotency.commit)."""
     writable = {f.key: f for f in register.writable_fields()}
     known = {f.key for f in register.fields}
     errors: list[dict[str, Any]] = []
@@ -221,7 +222,6 @@ def _save(register: Register, record, body: dict[str, Any]):
         keys = {f.field: f.key for f in register.fields if f.field}
         raise Problem(422, errors=[{"field": keys.get(name, name), "message": message}
                                    for name, messages in form.errors.items() for message in messages])
-    db.session.commit()
     return saved
 
 
@@ -229,7 +229,7 @@ def create(register: Register):
     record = _save(register, None, _json_object())
     response = _record_response(register, record, 201)
     response.headers["Location"] = url_for(f"api.{register.name}_{READ}", record_id=record.id)
-    return response
+    return idempotency.commit(response)
 
 
 def update(register: Register, record_id: int):
@@ -238,7 +238,7 @@ def update(register: Register, record_id: int):
     record = _load(register, record_id)
     if request.if_match and str(getattr(record, "version", "")) not in request.if_match:
         raise Problem(412)
-    return _record_response(register, _save(register, record, _json_object()))
+    return idempotency.commit(_record_response(register, _save(register, record, _json_object())))
 
 
 def retire(register: Register, record_id: int):
@@ -251,8 +251,7 @@ def retire(register: Register, record_id: int):
     except ValueError as refusal:  # every domain's rule error is a ValueError
         db.session.rollback()
         raise Problem(409, str(refusal)) from refusal
-    db.session.commit()
-    return _record_response(register, record)
+    return idempotency.commit(_record_response(register, record))
 
 
 # --- dashboard ------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 
+from flask import has_request_context, request
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Integer, MetaData, event, func, select
 from sqlalchemy.engine import Engine
@@ -57,18 +58,62 @@ def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no branch
         cursor.close()
 
 
+# --- SQLite transactions -------------------------------------------------------------
+#
+# SQLite has one writer at a time.  A transaction that reads and then writes
+# must take the write lock at its start (BEGIN IMMEDIATE): begun deferred, its
+# first write has to upgrade a read snapshot, and if another writer committed
+# meanwhile SQLite refuses at once ("database is locked") rather than waiting
+# out busy_timeout.  So:
+#
+# * a request that may write (any method but GET, HEAD and OPTIONS) begins
+#   its transactions with BEGIN IMMEDIATE: it waits its turn (busy_timeout,
+#   10 s) at its first statement, then reads and writes without being
+#   refused.  The lock is held until the view commits (and, for what the
+#   template loads afterwards, until the request ends): a few milliseconds
+#   for a form, the password hash's time for a sign-in (scrypt, ~50 ms).
+#   A long import holds it for its whole confirm (issue 15 §4 moves those
+#   off the request);
+# * reads (GET…), CLI commands and scripts keep the sqlite3 module's own
+#   way: each read outside any transaction, and a deferred BEGIN issued
+#   just before the first write, which waits its turn like IMMEDIATE since
+#   no read precedes it inside the transaction.  So a page or a long
+#   read-only command (audit-verify) never holds up writers, and the rare
+#   write of a GET (a print's audit entry, a token's last use) still waits
+#   instead of failing;
+# * savepoint() below, the one place that reads then writes inside an
+#   explicit transaction, opens it with BEGIN IMMEDIATE wherever it runs.
+#   A command that must check then write atomically does the write first
+#   (e.g. reminders claim with INSERT … ON CONFLICT DO NOTHING).
+# PostgreSQL needs none of this: its writers wait on row locks.
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _writing_request() -> bool:
+    return has_request_context() and request.method not in SAFE_METHODS
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(connection):
+    if connection.dialect.name != "sqlite":
+        return
+    driver = connection.connection.dbapi_connection
+    if not driver.in_transaction and _writing_request():
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
 
 def savepoint():
     """``db.session.begin_nested()`` that nests on SQLite too.  The sqlite3
     module opens a transaction only before a write, so a SAVEPOINT issued
     first would open the transaction itself and its RELEASE would commit
-    it: open the real transaction first (reads before this point stay
-    outside it, so other writers are not held up)."""
+    it: open the real transaction first, with the write lock (the save rule
+    inside reads before it writes; see above)."""
     connection = db.session.connection()
     if connection.dialect.name == "sqlite":
         driver = connection.connection.dbapi_connection
         if not driver.in_transaction:
-            connection.exec_driver_sql("BEGIN")
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
     return db.session.begin_nested()
 
 

@@ -2,7 +2,7 @@
 under /api/, problem documents (core.problems) instead of pages."""
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask, current_app, g, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from core import problems
 from core.auth import is_api
 from core.db import db
+from core.forms import stale_input
 
 MESSAGES = {
     400: (_l("リクエストが正しくありません"), _l("入力内容を確認して、もう一度お試しください。")),
@@ -29,18 +30,31 @@ def render_error(code: int, detail=None):
 
 
 def init_app(app: Flask) -> None:
+    app.jinja_env.globals["stale_input"] = stale_input
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return render_error(400, _l("フォームの有効期限が切れたか、不正な送信です。画面を開き直してから送信してください。"))
 
     @app.errorhandler(StaleDataError)
     def stale(error):
+        """Someone saved the record between this save's version check and its
+        UPDATE (the version column refused it).  An edit form (one that
+        posts the version it was opened at) is shown again exactly as when
+        the view's own check finds it stale: the view runs once more, on
+        the newer data, and its check now answers with the form (409), the
+        newer values and the user's typing.  Anything else: the 409 page."""
         db.session.rollback()
-        return problems.response(409) if is_api(request.path) else render_error(409)
+        if is_api(request.path):
+            return problems.response(409)
+        if request.form.get("version", "").isdigit() and not g.get("itaku_stale_retried"):
+            g.itaku_stale_retried = True
+            view = current_app.view_functions[request.endpoint]
+            return current_app.ensure_sync(view)(**(request.view_args or {}))
+        return render_error(409)
 
     @app.errorhandler(problems.Problem)
     def problem(error):
-        return problems.response(error.status, error.detail, error.errors)
+        return problems.response(error.status, error.detail, error.errors, error.headers)
 
     @app.errorhandler(HTTPException)
     def http_error(error):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import wtforms.fields
+from flask import g, has_request_context, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -20,10 +21,41 @@ class VersionedForm(FlaskForm):
     version = HiddenField()
 
     def is_stale(self, obj) -> bool:
+        """True when ``obj`` was saved by someone else since the form was
+        opened.  The view then shows the form again with the newer stored
+        values; what the user typed is kept for that page (see
+        :func:`stale_input`), so both versions are on screen."""
         try:
-            return int(self.version.data) != obj.version
+            stale = int(self.version.data) != obj.version
         except (TypeError, ValueError):
-            return True
+            stale = True
+        if stale and has_request_context() and request.method == "POST":
+            g.itaku_stale_input = request.form.copy()
+        return stale
+
+
+_NOT_SHOWN = frozenset({"HiddenField", "PasswordField", "CSRFTokenField", "FileField", "MultipleFileField",
+                        "SubmitField", "BooleanField"})
+
+
+def stale_input(field) -> str | None:
+    """What the user typed into ``field`` in a save refused as stale, when
+    it differs from the newer value now in the field (for the field's
+    macro, which shows it beside the field); None otherwise.  A choice
+    shows its label."""
+    typed = g.get("itaku_stale_input")
+    if typed is None or field.type in _NOT_SHOWN or field.name not in typed:
+        return None
+    values = typed.getlist(field.name)
+    if hasattr(field, "iter_choices"):
+        choices = {str(value): str(label) for value, label, *_rest in field.iter_choices()}
+        current = field.data if isinstance(field.data, list) else [field.data]
+        if sorted(values) == sorted(str(v) for v in current if v not in (None, "")):
+            return None
+        return "、".join(choices.get(v, v) for v in values)
+    text = values[0] if values else ""
+    shown = field._value() if hasattr(field, "_value") else str(field.data or "")
+    return None if text.strip() == (shown or "").strip() else text
 
 
 STALE_MESSAGE = _l("これは他の利用者が先に更新しました。最新の内容を表示しています。必要なら改めて変更してください。")

@@ -51,13 +51,22 @@ PROBLEMS = {
     401: ("Unauthorized", "No token, or a token that is unknown, revoked or whose user is deactivated."),
     403: ("Forbidden", "The token's user has no role that may do this."),
     404: ("NotFound", "No such record."),
-    409: ("Conflict", "Someone else saved the record at the same moment; read it again."),
+    409: ("Conflict", "Someone else saved the record at the same moment (read it again), or the first request "
+                      "with this Idempotency-Key is still running (retry after Retry-After)."),
     412: ("PreconditionFailed", "The record is no longer at the version If-Match names."),
     413: ("ContentTooLarge", "The body is larger than 1 MiB."),
     415: ("UnsupportedMediaType", "The body is not sent as application/json."),
     422: ("UnprocessableContent", "The body is not an object, names unknown or read-only fields, or fails "
                                   "the register's rules (the same as its form's); nothing was written."),
     500: ("ServerError", "An unexpected error; nothing was written."),
+}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"},
+    "description": "A key of the client's (e.g. a UUID) that makes a retry safe: the same key with the same "
+                   "request (method, path, body) within 24 hours gets the first success's answer again instead "
+                   "of doing the work twice; with another request it is a 422; while the first is still running, "
+                   "a 409 with Retry-After. Refusals are not kept, so a corrected request may reuse the key.",
 }
 ANSWERS = {  # which problems each kind of route may answer with (401 unless public)
     LIST: (400, 403), READ: (403, 404), CREATE: (400, 403, 413, 415, 422),
@@ -159,7 +168,9 @@ def _success(op: Operation) -> tuple[str, dict]:
 def _operation(op: Operation) -> dict:
     register = op.register
     status, success = _success(op)
-    problems = (*ANSWERS[op.kind], *(() if op.rule.public else (401,)), 500)
+    problems = {*ANSWERS[op.kind], *(() if op.rule.public else (401,)), 500}
+    if op.method == "POST":
+        problems |= {400, 409, 422}  # a malformed key; its first request still running; another request's key
     operation = {
         "operationId": f"{register.name}_{op.kind}" if register else op.kind,
         "tags": [register.name] if register else ["general"],
@@ -173,6 +184,8 @@ def _operation(op: Operation) -> dict:
     if op.kind == UPDATE:
         operation["parameters"] = [{"name": "If-Match", "in": "header", "schema": {"type": "string"},
                                     "description": "save only while the record's ETag is still this"}]
+    if op.method == "POST":
+        operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
     if op.rule.public:
         operation["security"] = []
     elif op.rule.roles:

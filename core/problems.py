@@ -32,9 +32,10 @@ DETAILS = {  # the pages' wording where it fits a program too
 class Problem(Exception):
     """Raised by an API view to answer with a problem document."""
 
-    def __init__(self, status: int, detail=None, errors: list[dict[str, str]] | None = None):
+    def __init__(self, status: int, detail=None, errors: list[dict[str, str]] | None = None,
+                 headers: dict[str, str] | None = None):
         super().__init__(status)
-        self.status, self.detail, self.errors = status, detail, errors
+        self.status, self.detail, self.errors, self.headers = status, detail, errors, headers
 
 
 def response(status: int, detail=None, errors: list[dict[str, str]] | None = None, headers=None):

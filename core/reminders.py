@@ -10,12 +10,14 @@ from email.message import EmailMessage
 
 from flask import current_app, render_template, url_for
 from flask_babel import force_locale
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.db import db
 from core.due import DueItem, all_items
 from core.models import ReminderLog, Role, User
-from core.timeutil import today
+from core.timeutil import today, utcnow
 
 THRESHOLDS = (30, 7, 0)
 
@@ -46,20 +48,31 @@ def _recipients(item: DueItem, users: dict[int, User], admins: list[User]) -> li
 
 
 def run(on=None) -> Outcome:
-    """Send what is due today and record it; a failed send records nothing
-    for that recipient, so the next run tries again."""
+    """Send what is due today, each (item, threshold) once even when two
+    runs start together (two servers' cron, or cron and a manual run):
+    record first, then send.  Each (item, threshold) is claimed with an
+    insert that skips what another run claimed already (the unique index
+    decides, in the database), the claims are committed, and only what this
+    run claimed is sent.  An item none of whose recipients could be reached
+    is released again, so the next run tries it again."""
     on = on or today()
-    already = set(db.session.execute(select(ReminderLog.item_key, ReminderLog.threshold)).all())
     users = {u.id: u for u in db.session.scalars(select(User).where(User.active))}
     admins = [u for u in users.values() if u.has_role(Role.ADMIN) and u.email]
-    digests: dict[int, list[tuple[DueItem, str]]] = {}
+    due: dict[tuple[str, str], tuple[DueItem, list[User]]] = {}
     for item in all_items():
         step = threshold_for(item, on)
-        if step is None or (item.key, step) in already:
-            continue
-        for user in _recipients(item, users, admins):
-            digests.setdefault(user.id, []).append((item, step))
+        recipients = _recipients(item, users, admins) if step is not None else []
+        if recipients:
+            due[(item.key, step)] = (item, recipients)
+    claimed = _claim({key: recipients[0].id for key, (_item, recipients) in due.items()})
+    db.session.commit()
+    digests: dict[int, list[tuple[DueItem, str]]] = {}
+    for key in claimed:
+        item, recipients = due[key]
+        for user in recipients:
+            digests.setdefault(user.id, []).append((item, key[1]))
     outcome = Outcome()
+    delivered: set[tuple[str, str]] = set()
     for user_id, entries in digests.items():
         user = users[user_id]
         # Links are built as if for a request to BASE_URL (commands have none).
@@ -67,18 +80,40 @@ def run(on=None) -> Outcome:
             with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
                 _send(user, entries, on)
         except (smtplib.SMTPException, OSError) as error:
-            # Nothing is recorded for this person: the next run tries again.
             current_app.logger.error("reminder to %s failed: %s", user.username, error)
             outcome.failed.append(f"{user.username}: {error}")
             continue
-        for item, step in entries:
-            if (item.key, step) not in already:
-                db.session.add(ReminderLog(item_key=item.key, threshold=step, recipient_id=user.id))
-                already.add((item.key, step))
-        db.session.commit()
+        delivered.update((item.key, step) for item, step in entries)
         outcome.sent += 1
         outcome.items += len(entries)
+    _release(claimed - delivered)
+    db.session.commit()
     return outcome
+
+
+def _claim(wanted: dict[tuple[str, str], int | None]) -> set[tuple[str, str]]:
+    """Insert a log row for each wanted (item key, threshold) — with its
+    first recipient — unless one exists; the keys this call inserted."""
+    if not wanted:
+        return set()
+    dialect = db.session.get_bind().dialect.name
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    now = utcnow()
+    rows = [{"item_key": key, "threshold": step, "recipient_id": recipient, "sent_at": now}
+            for (key, step), recipient in wanted.items()]
+    claimed = set()
+    for start in range(0, len(rows), 500):  # within SQLite's limit of bound parameters
+        stmt = (insert(ReminderLog).values(rows[start:start + 500])
+                .on_conflict_do_nothing(index_elements=["item_key", "threshold"])
+                .returning(ReminderLog.item_key, ReminderLog.threshold))
+        claimed |= {(row.item_key, row.threshold) for row in db.session.execute(stmt)}
+    return claimed
+
+
+def _release(keys: set[tuple[str, str]]) -> None:
+    """Give back claims whose mail went out to nobody."""
+    for key, step in keys:
+        db.session.execute(delete(ReminderLog).where(ReminderLog.item_key == key, ReminderLog.threshold == step))
 
 
 def _send(user: User, entries: list[tuple[DueItem, str]], on) -> None:

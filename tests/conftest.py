@@ -261,3 +261,17 @@ def read_pdf(response) -> tuple[int, str]:
     assert response.mimetype == "application/pdf" and response.data.startswith(b"%PDF-")
     reader = PdfReader(io.BytesIO(response.data))
     return len(reader.pages), "\n".join(page.extract_text() for page in reader.pages)
+
+
+@pytest.fixture
+def served_app(app):
+    """gunicorn (4 workers, CSRF on) serving the ``app`` fixture's database,
+    for tests of races: yields a tests.served.Served (``.url``, ``.login``,
+    ``.csrf``); stopped by PID at the end.  Create data through ``app``
+    (e.g. the ``users`` fixture) before or after: both use one database."""
+    from tests.served import serve, settings_of
+
+    with app.app_context():
+        db.engine.dispose()  # SQLite: nothing of ours stays open on the file
+    with serve(settings_of(app)) as served:
+        yield served

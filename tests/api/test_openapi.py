@@ -62,7 +62,7 @@ def test_access_and_errors_are_declared(app):
     assert spec["paths"]["/api/v1/openapi.json"]["get"]["security"] == []
     create = spec["paths"]["/api/v1/vendors"]["post"]
     assert create["description"] == "Roles: procurement"
-    assert set(create["responses"]) == {"201", "400", "401", "403", "413", "415", "422", "500"}
+    assert set(create["responses"]) == {"201", "400", "401", "403", "409", "413", "415", "422", "500"}  # 409: Idempotency-Key in use
     assert create["responses"]["422"] == {"$ref": "#/components/responses/UnprocessableContent"}
     problem = spec["components"]["responses"]["UnprocessableContent"]["content"]
     assert problem == {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}

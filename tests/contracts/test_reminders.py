@@ -150,3 +150,41 @@ def test_an_unreachable_mail_server_records_nothing_and_says_so(demo):
     assert result.exit_code == 1 and "not sent (will retry next run)" in result.output
     with demo.app_context():
         assert db.session.scalar(select(db.func.count()).select_from(ReminderLog)) == 0
+
+
+def test_two_runs_at_the_same_moment_send_each_reminder_once(mailing_app, smtp):
+    """Two servers' cron (or cron and a manual run) start `remind` together
+    (issue 15 §3): two apps with their own engines and connections, released
+    by a barrier.  Neither crashes, and nobody gets a digest twice."""
+    import threading
+
+    from app import create_app
+
+    inbox, _port = smtp
+    apps = [create_app(dict(mailing_app.config)) for _ in range(2)]
+    barrier = threading.Barrier(2)
+    outcomes, errors = [], []
+
+    def run(app):
+        try:
+            with app.app_context():
+                barrier.wait(timeout=30)
+                outcomes.append(reminders.run())
+        except Exception as error:  # noqa: BLE001 - the test reports any crash
+            errors.append(error)
+        finally:
+            with app.app_context():
+                db.engine.dispose()
+
+    threads = [threading.Thread(target=run, args=(app,)) for app in apps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert len(outcomes) == 2 and not any(outcome.failed for outcome in outcomes)
+    recipients = [tuple(rcpt) for rcpt, _message in inbox.messages]
+    assert recipients and len(recipients) == len(set(recipients)), recipients
+    assert sum(outcome.sent for outcome in outcomes) == len(inbox.messages)
+    with mailing_app.app_context():
+        assert reminders.run().sent == 0  # everything due was recorded
