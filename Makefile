@@ -6,7 +6,7 @@ FLASK  := $(BIN)/flask --app app
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint install install-dev translations extract-messages clean
+.PHONY: run test lint scaleout install install-dev translations extract-messages clean
 
 run: install translations  ## install, migrate, load demo data and serve on http://127.0.0.1:5000
 	$(FLASK) db upgrade
@@ -17,6 +17,9 @@ run: install translations  ## install, migrate, load demo data and serve on http
 
 test: install-dev translations  ## run the whole suite (PostgreSQL too when ITAKU_TEST_DATABASE_URL is set)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+scaleout: install-dev translations  ## two app servers behind nginx on one PostgreSQL, and the checks that they act as one
+	$(BIN)/python scripts/scaleout.py $(SCALEOUT_ARGS)
 
 lint: install-dev  ## style and likely-bug checks (ruff)
 	$(BIN)/ruff check .
