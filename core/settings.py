@@ -85,6 +85,15 @@ def text(*, empty: bool = False, optional: bool = False) -> Callable:
     return parse
 
 
+def secret_key(value):
+    """Text or bytes (Flask takes both; its tutorial writes bytes); None or empty: generated."""
+    if value in (None, "", b""):
+        return None
+    if isinstance(value, bytes) or (isinstance(value, str) and value.isprintable()):
+        return value
+    raise ValueError("must be text without control characters")
+
+
 def one_of(*choices: str) -> Callable:
     def parse(value) -> str:
         for choice in choices:
@@ -145,7 +154,7 @@ def time_zone(value) -> str:
 MB = 1024 * 1024
 # name: (default, parse, hide the value in messages)
 SETTINGS: dict[str, tuple[object, Callable, bool]] = {
-    "SECRET_KEY": (None, text(optional=True), True),  # None: generated once into instance/secret_key
+    "SECRET_KEY": (None, secret_key, True),  # None: generated once into instance/secret_key
     "ORG_NAME": ("滝川地区広域消防事務組合", text(), False),
     # Printed in the footer of every document (e.g. 取扱注意, 自治体機密性2).
     "DOCUMENT_MARKING": ("取扱注意", text(empty=True), False),

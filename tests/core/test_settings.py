@@ -157,6 +157,12 @@ def test_the_secret_key_is_never_shown(env):
     assert refused() == "ITAKU_SECRET_KEY: must be text without control characters"
 
 
+def test_a_secret_key_may_be_bytes_in_the_instance_config(env, tmp_path):
+    (tmp_path / "instance").mkdir()
+    (tmp_path / "instance" / "config.py").write_text("SECRET_KEY = b'\\x00\\xffkey'\n")
+    assert create_app({"DATABASE_URL": "sqlite://"}).config["SECRET_KEY"] == b"\x00\xffkey"
+
+
 def test_instance_config_is_checked_and_named(env, tmp_path):
     instance = tmp_path / "instance"
     instance.mkdir()
