@@ -13,7 +13,8 @@ in front of both (--port); and an SMTP sink (--port + 3).  Then it checks:
   b  a file uploaded through A downloads through B, byte for byte;
   c  a form opened on A and saved after B's save is refused as stale;
   d  parallel wrong passwords spread over both servers lock the account;
-  e  `flask remind` started on both at once sends each reminder once;
+  e  `flask remind` started on both at once (the app loaded, then one signal) sends each
+     reminder once;
   f  a large vendor import on A does not stall sign-ins on B (worst wait <= 2 s).
 
 One line per check, PASS or FAIL with the figures; the exit status is 1 if any failed.
@@ -35,6 +36,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -388,6 +390,21 @@ def check_d(c: Cluster) -> tuple[bool, str]:
                 f"({'signed in' if right.status_code == 302 else 'refused'})")
 
 
+REMIND_AT_ONCE = """
+import os, sys, time, traceback
+from app import create_app
+app = create_app()
+print("ready", flush=True)
+while not os.path.exists(sys.argv[1]):
+    time.sleep(0.002)
+result = app.test_cli_runner().invoke(args=["remind"])
+print(result.output, end="")
+if result.exception is not None and not isinstance(result.exception, SystemExit):
+    traceback.print_exception(result.exception, file=sys.stdout)
+sys.exit(result.exit_code)
+"""
+
+
 class Sink:
     """An SMTP server in this process that keeps every message it is given."""
 
@@ -420,11 +437,17 @@ def check_e(c: Cluster) -> tuple[bool, str]:
     """`flask remind` started on both at once sends each reminder once."""
     sink = Sink(c.smtp_port)
     try:
-        runs = {name: subprocess.Popen([str(BIN / "flask"), "--app", "app", "remind"], cwd=ROOT, env=c.env[name],
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                for name in c.servers}
-        results = {name: (*run.communicate(timeout=120), run.returncode) for name, run in runs.items()}
-        results = {name: (code, out, err) for name, (out, err, code) in results.items()}
+        # Each process loads the app first (seconds, and not the same on both), then both start
+        # `remind` at one signal: the runs overlap every time, as two servers' cron jobs can.
+        go = c.tmp / "remind-go"
+        logs = {name: c.tmp / f"remind-{name}.log" for name in c.servers}
+        runs = {name: c.stack.spawn(f"remind {name}", [sys.executable, "-c", REMIND_AT_ONCE, str(go)], logs[name],
+                                    cwd=ROOT, env=c.env[name]) for name in c.servers}
+        deadline = time.monotonic() + 60
+        while not all("ready" in log.read_text() for log in logs.values()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        go.touch()
+        results = {name: (run.wait(timeout=120), logs[name].read_text()) for name, run in runs.items()}
         time.sleep(0.5)
     finally:
         sink.stop()
@@ -438,11 +461,11 @@ def check_e(c: Cluster) -> tuple[bool, str]:
         logged = conn.execute("SELECT count(*) FROM reminder_log").fetchone()[0]
 
     def describe(name):
-        code, out, err = results[name]
-        errors = [line for line in err.splitlines() if re.match(r"\w+(\.\w+)*(Error|Exception)\b", line)]
-        said = out.strip().rstrip(".") or "no summary"
+        code, output = results[name]
+        errors = [line for line in output.splitlines() if re.match(r"\w+(\.\w+)*(Error|Exception)\b", line)]
+        said = next((line.rstrip(".") for line in output.splitlines() if line.startswith("Reminders:")), "no summary")
         return f"run {name} exit {code} ({said}{'; ' + errors[-1][:200] if code and errors else ''})"
-    ok = bool(per_entry) and not twice and all(code == 0 for code, _out, _err in results.values())
+    ok = bool(per_entry) and not twice and all(code == 0 for code, _output in results.values())
     return ok, (f"{len(sink.messages)} email(s) for {len(per_entry)} (recipient, item) pair(s), "
                 f"{len(twice)} pair(s) sent more than once; {logged} row(s) in reminder_log; "
                 f"{describe('A')}; {describe('B')}")
@@ -552,6 +575,13 @@ def main() -> int:
     if unknown := [name for name in chosen if name not in CHECKS]:
         parser.error(f"unknown check(s): {', '.join(unknown)} (choose from {', '.join(CHECKS)})")
 
+    for port in (args.pg_port, *range(args.port, args.port + 4)):
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do: TIME_WAIT is no conflict
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                parser.error(f"port {port} is in use: choose others with --pg-port and --port")
     tmp = Path(tempfile.mkdtemp(prefix="itaku-scaleout-"))
     tmp.chmod(0o755)  # the postgres user and nginx's workers must reach their folders
     stack = Stack()
