@@ -273,10 +273,11 @@ def csrf(page: str) -> str:
 
 def sign_in(base: str, username: str, password: str = PASSWORD,
             timeout: float = 60) -> tuple[requests.Response, float]:
-    """A fresh sign-in on ``base``: the answer to the POST (not followed) and how long it took."""
+    """A fresh sign-in on ``base`` as a person makes it (open the page, send the form): the answer
+    to the POST (not followed) and how long both took."""
     session = requests.Session()
-    token = csrf(session.get(f"{base}/login", timeout=timeout).text)
     started = time.monotonic()
+    token = csrf(session.get(f"{base}/login", timeout=timeout).text)
     response = session.post(f"{base}/login", data={"csrf_token": token, "username": username, "password": password},
                             allow_redirects=False, timeout=timeout)
     return response, time.monotonic() - started
