@@ -9,7 +9,7 @@ PORT   ?= 5000
 # TEST_WORKERS=0 runs it in one process.
 TEST_WORKERS ?= auto
 
-.PHONY: run test lint install install-dev translations extract-messages clean
+.PHONY: run test lint scaleout install install-dev translations extract-messages clean
 
 run: install translations  ## install, migrate, load demo data and serve on http://127.0.0.1:5000
 	$(FLASK) db upgrade
@@ -20,6 +20,9 @@ run: install translations  ## install, migrate, load demo data and serve on http
 
 test: install-dev translations  ## run the whole suite (PostgreSQL too when ITAKU_TEST_DATABASE_URL is set)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+
+scaleout: install-dev translations  ## two app servers behind nginx on one PostgreSQL, and the checks that they act as one
+	$(BIN)/python scripts/scaleout.py $(SCALEOUT_ARGS)
 
 lint: install-dev  ## style and likely-bug checks (ruff)
 	$(BIN)/ruff check .
