@@ -125,7 +125,9 @@ def _read_upload() -> tuple[bytes, str]:
 
 
 def _prepare(register: Register, data: bytes):
-    sheet = tabular.read(data)
+    # The register's columns and a few more (a file's own notes columns):
+    # a wider header is refused before its rows cost memory.
+    sheet = tabular.read(data, max_columns=len(register.fields) + 20)
     positions, missing = tabular.header_map(sheet, register.writable_fields())
     if missing:
         raise tabular.FileProblem(_("必要な列がありません: %(columns)s（テンプレートの見出しを使ってください）",
