@@ -148,8 +148,9 @@ def import_page(register: Register):
     except tabular.FileProblem as error:
         flash(str(error), "danger")
         return render_template("exchange/import.html", register=register, form=form), 400
-    result = plan(register, sheet, positions)
-    db.session.rollback()  # a preview writes nothing
+    with audit.deferred():  # rolled back: the trail's head is never locked
+        result = plan(register, sheet, positions)
+        db.session.rollback()  # a preview writes nothing
     token = secrets.token_hex(16)
     path = _pending_path(token)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -173,7 +174,12 @@ def confirm(register: Register):
     except tabular.FileProblem as error:
         flash(str(error), "danger")
         return redirect(url_for(f"exchange.{register.name}_import"))
-    result = plan(register, sheet, positions)
+    with audit.deferred():  # the entries are appended in one step at the commit
+        result = plan(register, sheet, positions)
+        return _finish(register, form, result, data, sheet, token, filename, path)
+
+
+def _finish(register, form, result, data, sheet, token, filename, path):
     if not result.ok:
         # The data changed since the preview: nothing is written, the new findings are shown.
         db.session.rollback()
