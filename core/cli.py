@@ -22,6 +22,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(backup_command)
     app.cli.add_command(remind)
     app.cli.add_command(gen_data)
+    app.cli.add_command(jobs_group)
 
 
 @click.command("demo")
@@ -134,3 +135,19 @@ def remind():
         for failure in outcome.failed:
             click.echo(f"  not sent (will retry next run): {failure}", err=True)
         sys.exit(1)
+
+
+@click.group("jobs")
+def jobs_group():
+    """Jobs that run off the request path (large spreadsheet imports)."""
+
+
+@jobs_group.command("run")
+@with_appcontext
+def jobs_run():
+    """Run every job that waits (or whose process died), then exit (for
+    cron or a systemd timer; the app also runs them itself)."""
+    from core.jobs import run_claimable
+
+    ran = run_claimable(current_app._get_current_object())
+    click.echo(f"Jobs: {ran} run.")

@@ -9,24 +9,34 @@ shows for the same query string), and for its writers
 An import is planned in a transaction that is rolled back for the preview
 and committed on confirmation: the very same code decides both, so what
 the preview says is what happens.  The upload waits between the two under
-STORAGE_PATH/imports (no state in the process), named for its user.
+STORAGE_PATH/imports (no state in the process), named for its user.  The
+trail's entries of an import are appended in one step at its commit
+(``audit.deferred``).  An import of more than IMPORT_INLINE_ROWS rows (300)
+runs both steps as a job off the request path (core.jobs), whose page
+``/<name>/import/job/<token>`` polls it.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select, update
 
-from core import audit, registers, tabular
+from core import audit, jobs, registers, tabular
 from core.auth import access
 from core.db import db, savepoint
-from core.forms import CSRFForm
+from core.forms import CSRFForm, choices_kept
+from core.i18n import locale_code
+from core.models import ImportJob
 from core.registers import Register
+from core.timeutil import utcnow
 
 NEW, CHANGED, UNCHANGED, ERROR = "new", "changed", "unchanged", "error"
 
@@ -51,6 +61,15 @@ class Plan:
     def ok(self) -> bool:
         return not any(o.state == ERROR for o in self.outcomes)
 
+    def to_json(self) -> list[dict]:
+        return [{"line": o.line, "state": o.state, "label": o.label, "errors": o.errors, "changed": o.changed}
+                for o in self.outcomes]
+
+    @classmethod
+    def from_json(cls, outcomes: list[dict]) -> Plan:
+        return cls([Outcome(o["line"], o["state"], o["label"], [tuple(e) for e in o["errors"]], o["changed"])
+                    for o in outcomes])
+
 
 def _args():
     return {k: v for k, v in request.args.items() if k not in ("page", "per_page")}
@@ -68,13 +87,24 @@ def template(register: Register, fmt: str):
 
 # --- import ---------------------------------------------------------------------------
 
-def plan(register: Register, sheet: tabular.Sheet, positions: dict[str, int]) -> Plan:
+def plan(register: Register, sheet: tabular.Sheet, positions: dict[str, int],
+         progress: Callable[[int], None] | None = None) -> Plan:
     """Validate and apply every row inside savepoints, in the caller's
-    transaction (which commits or rolls back)."""
+    transaction (which commits or rolls back; the caller runs it in
+    ``audit.deferred()``, so the trail is locked only at a commit).
+    ``progress(rows done)`` is called every 50 rows."""
+    with choices_kept():
+        return _plan(register, sheet, positions, progress or (lambda _done: None))
+
+
+def _plan(register: Register, sheet: tabular.Sheet, positions: dict[str, int],
+          progress: Callable[[int], None]) -> Plan:
     outcomes: list[Outcome] = []
     touched: dict[int, int] = {}  # record id → the line that wrote it
     writable = register.writable_fields()
     for line, row in enumerate(sheet.rows, start=2):
+        if line % 50 == 0:
+            progress(line - 2)
         values = {key: row[index] for key, index in positions.items()}
         existing = register.match(values)
         outcome = Outcome(line, NEW if existing is None else UNCHANGED,
@@ -109,11 +139,14 @@ def plan(register: Register, sheet: tabular.Sheet, positions: dict[str, int]) ->
         if before is not None:
             outcome.changed = [f.ja for f in writable if f.cell(saved) != before[f.key]]
             outcome.state = CHANGED if outcome.changed else UNCHANGED
+        # Written (flushed) and done with: out of the session, whose every
+        # savepoint and flush would otherwise look through all the rows so far.
+        db.session.expunge(saved)
     return Plan(outcomes)
 
 
 def _pending_path(token: str) -> Path:
-    return Path(current_app.config["STORAGE_PATH"]) / "imports" / f"{current_user.id}-{token}"
+    return jobs.pending_path(current_user.id, token)
 
 
 def _read_upload() -> tuple[bytes, str]:
@@ -135,6 +168,16 @@ def _prepare(register: Register, data: bytes):
     return sheet, positions
 
 
+def _ignored(sheet: tabular.Sheet, positions: dict[str, int]) -> list[str]:
+    return [h for i, h in enumerate(sheet.headers) if i not in positions.values() and h]
+
+
+def _inline_rows() -> int:
+    """Up to this many rows an import is checked and applied within the
+    request; a larger one runs as a job (core.jobs) that the page polls."""
+    return int(current_app.config.get("IMPORT_INLINE_ROWS", 300))
+
+
 def import_page(register: Register):
     form = CSRFForm()
     if request.method == "GET":
@@ -148,16 +191,29 @@ def import_page(register: Register):
     except tabular.FileProblem as error:
         flash(str(error), "danger")
         return render_template("exchange/import.html", register=register, form=form), 400
-    with audit.deferred():  # rolled back: the trail's head is never locked
-        result = plan(register, sheet, positions)
-        db.session.rollback()  # a preview writes nothing
     token = secrets.token_hex(16)
     path = _pending_path(token)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
+    if len(sheet.rows) > _inline_rows():
+        db.session.add(ImportJob(token=token, register=register.name, user_id=current_user.id, phase="preview",
+                                 status="queued", filename=filename, locale=locale_code()[:10],
+                                 rows=len(sheet.rows)))
+        db.session.commit()
+        jobs.kick()
+        return redirect(url_for(f"exchange.{register.name}_job", token=token), 303)
+    with audit.deferred():  # rolled back: the trail's head is never locked
+        result = plan(register, sheet, positions)
+        db.session.rollback()  # a preview writes nothing
     return render_template("exchange/import.html", register=register, form=form, plan=result, token=token,
-                           filename=filename, encoding=sheet.encoding,
-                           ignored=[h for i, h in enumerate(sheet.headers) if i not in positions.values() and h])
+                           filename=filename, encoding=sheet.encoding, ignored=_ignored(sheet, positions))
+
+
+def _job_of(register: Register, token: str) -> ImportJob | None:
+    if not (token.isalnum() and len(token) == 32):
+        return None
+    return db.session.scalar(select(ImportJob).where(
+        ImportJob.token == token, ImportJob.user_id == current_user.id, ImportJob.register == register.name))
 
 
 def confirm(register: Register):
@@ -167,6 +223,16 @@ def confirm(register: Register):
     if not form.validate_on_submit() or path is None or not path.is_file():
         flash(_("取り込むファイルが見つかりません。もう一度アップロードしてください。"), "warning")
         return redirect(url_for(f"exchange.{register.name}_import"))
+    job = _job_of(register, token)
+    if job is not None:
+        # A large import: its job goes on to the confirmation, once (a second
+        # click, or a second tab, finds it already past its preview).
+        db.session.execute(update(ImportJob).where(
+            ImportJob.id == job.id, ImportJob.phase == "preview", ImportJob.status == "done",
+        ).values(phase="confirm", status="queued", result=None, lease_until=None))
+        db.session.commit()
+        jobs.kick()
+        return redirect(url_for(f"exchange.{register.name}_job", token=token), 303)
     data = path.read_bytes()
     filename = request.form.get("filename", "")[:200]
     try:
@@ -176,24 +242,96 @@ def confirm(register: Register):
         return redirect(url_for(f"exchange.{register.name}_import"))
     with audit.deferred():  # the entries are appended in one step at the commit
         result = plan(register, sheet, positions)
-        return _finish(register, form, result, data, sheet, token, filename, path)
+        if not result.ok:
+            # The data changed since the preview: nothing is written, the new findings are shown.
+            db.session.rollback()
+            flash(_CHANGED_SINCE(), "danger")
+            return render_template("exchange/import.html", register=register, form=form, plan=result,
+                                   token=token, filename=filename, encoding=sheet.encoding, ignored=[]), 409
+        _log_import(register, filename, data, result)
+        db.session.commit()
+    path.unlink(missing_ok=True)
+    flash(_imported(result.count(NEW), result.count(CHANGED), result.count(UNCHANGED)), "success")
+    return redirect(url_for(register.list_endpoint))
 
 
-def _finish(register, form, result, data, sheet, token, filename, path):
-    if not result.ok:
-        # The data changed since the preview: nothing is written, the new findings are shown.
-        db.session.rollback()
-        flash(_("確認の後にデータが変わったため、取り込みませんでした。内容を確かめてください。"), "danger")
-        return render_template("exchange/import.html", register=register, form=form, plan=result, token=token,
-                               filename=filename, encoding=sheet.encoding, ignored=[]), 409
+def _CHANGED_SINCE() -> str:
+    return _("確認の後にデータが変わったため、取り込みませんでした。内容を確かめてください。")
+
+
+def _imported(new: int, changed: int, unchanged: int) -> str:
+    return _("取り込みました: 新規 %(new)s件、変更 %(changed)s件、変更なし %(unchanged)s件。",
+             new=new, changed=changed, unchanged=unchanged)
+
+
+def _log_import(register: Register, filename: str, data: bytes, result: Plan) -> None:
     audit.log("import", None, object_type=register.model.__tablename__, changes={
         "file": filename, "sha256": hashlib.sha256(data).hexdigest(), "rows": len(result.outcomes),
         "new": result.count(NEW), "changed": result.count(CHANGED), "unchanged": result.count(UNCHANGED)})
-    db.session.commit()
-    path.unlink(missing_ok=True)
-    flash(_("取り込みました: 新規 %(new)s件、変更 %(changed)s件、変更なし %(unchanged)s件。",
-            new=result.count(NEW), changed=result.count(CHANGED), unchanged=result.count(UNCHANGED)), "success")
+
+
+def job_page(register: Register, token: str):
+    """A large import's page while its job runs (it reloads itself every two
+    seconds), then the preview or the outcome."""
+    form = CSRFForm()
+    job = _job_of(register, token)
+    if job is None:
+        flash(_("取り込むファイルが見つかりません。もう一度アップロードしてください。"), "warning")
+        return redirect(url_for(f"exchange.{register.name}_import"))
+    if job.status in ("queued", "running"):
+        jobs.kick_if_stale(job)
+        response = make_response(render_template("exchange/import_job.html", register=register, job=job,
+                                                 done=min(jobs.progress(job), job.rows)))
+        response.headers["Refresh"] = "2"
+        return response
+    result = job.result or {}
+    if job.status == "failed":
+        flash(result.get("message") or _("取り込みの処理に失敗しました。何も書き込んでいません。もう一度お試しください。"),
+              "danger")
+        return render_template("exchange/import.html", register=register, form=form), 400
+    if job.phase == "preview" or result.get("conflict"):
+        if result.get("conflict"):
+            flash(_CHANGED_SINCE(), "danger")
+        status = 409 if result.get("conflict") else 200
+        return render_template("exchange/import.html", register=register, form=form,
+                               plan=Plan.from_json(result["outcomes"]), token=token, filename=job.filename,
+                               encoding=result.get("encoding", ""), ignored=result.get("ignored", [])), status
+    flash(_imported(result["new"], result["changed"], result["unchanged"]), "success")
     return redirect(url_for(register.list_endpoint))
+
+
+def run_job(job: ImportJob) -> None:
+    """Check (phase preview) or apply (phase confirm) a job's import, in one
+    transaction, and record the outcome (core.jobs runs this)."""
+    register = next(r for r in registers.all_registers() if r.name == job.register)
+    job_id, phase, filename = job.id, job.phase, job.filename
+    path = jobs.pending_path(job.user_id, job.token)
+    try:
+        data = path.read_bytes()
+        sheet, positions = _prepare(register, data)
+    except (OSError, tabular.FileProblem) as error:
+        message = str(error) if isinstance(error, tabular.FileProblem) else None
+        _record(job_id, "failed", {"message": message})
+        return
+    progress = functools.partial(jobs.report_progress, job.user_id, job.token)
+    with audit.deferred():
+        result = plan(register, sheet, positions, progress)
+        if phase == "preview" or not result.ok:
+            db.session.rollback()  # a preview writes nothing; nor does a confirmation whose data changed
+            _record(job_id, "done", {"outcomes": result.to_json(), "encoding": sheet.encoding,
+                                     "ignored": _ignored(sheet, positions), "conflict": phase != "preview"})
+            return
+        _log_import(register, filename, data, result)
+        # The job's outcome commits with the import itself: both or neither.
+        _record(job_id, "done", {"new": result.count(NEW), "changed": result.count(CHANGED),
+                                 "unchanged": result.count(UNCHANGED)})
+    path.unlink(missing_ok=True)
+
+
+def _record(job_id: int, status: str, result: dict) -> None:
+    db.session.execute(update(ImportJob).where(ImportJob.id == job_id).values(
+        status=status, result=result, lease_until=None, updated_at=utcnow()))
+    db.session.commit()
 
 
 def init_app(app) -> None:
@@ -226,9 +364,13 @@ def _routes(bp: Blueprint, register: Register) -> None:
     def do_confirm():
         return confirm(register)
 
+    def do_job(token: str):
+        return job_page(register, token)
+
     bp.add_url_rule(f"{prefix}/import/template.<any(csv, xlsx):fmt>", f"{name}_template",
                     access(register.writers)(do_template))
     bp.add_url_rule(f"{prefix}/import", f"{name}_import", access(register.writers)(do_import),
                     methods=["GET", "POST"])
     bp.add_url_rule(f"{prefix}/import/confirm", f"{name}_confirm", access(register.writers)(do_confirm),
                     methods=["POST"])
+    bp.add_url_rule(f"{prefix}/import/job/<token>", f"{name}_job", access(register.writers)(do_job))
