@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -53,6 +54,7 @@ class Outcome:
 @dataclass
 class Plan:
     outcomes: list[Outcome]
+    end: int = 0  # the index of the first row not planned (a chunk's end)
 
     def count(self, state: str) -> int:
         return sum(1 for o in self.outcomes if o.state == state)
@@ -88,21 +90,27 @@ def template(register: Register, fmt: str):
 # --- import ---------------------------------------------------------------------------
 
 def plan(register: Register, sheet: tabular.Sheet, positions: dict[str, int],
-         progress: Callable[[int], None] | None = None) -> Plan:
+         progress: Callable[[int], None] | None = None, *, start: int = 0, seconds: float | None = None,
+         touched: dict[int, int] | None = None) -> Plan:
     """Validate and apply every row inside savepoints, in the caller's
     transaction (which commits or rolls back; the caller runs it in
     ``audit.deferred()``, so the trail is locked only at a commit).
-    ``progress(rows done)`` is called every 50 rows."""
+    ``progress(rows done)`` is called every 50 rows.  A chunk of the rows:
+    from index ``start``, stopping after ``seconds`` (the plan's ``end`` is
+    the index of the first row not done), ``touched`` carried from chunk to
+    chunk."""
     with choices_kept():
-        return _plan(register, sheet, positions, progress or (lambda _done: None))
+        return _plan(register, sheet, positions, progress or (lambda _done: None), start,
+                     None if seconds is None else time.monotonic() + seconds, {} if touched is None else touched)
 
 
 def _plan(register: Register, sheet: tabular.Sheet, positions: dict[str, int],
-          progress: Callable[[int], None]) -> Plan:
-    outcomes: list[Outcome] = []
-    touched: dict[int, int] = {}  # record id → the line that wrote it
+          progress: Callable[[int], None], start: int, deadline: float | None, touched: dict[int, int]) -> Plan:
+    outcomes: list[Outcome] = []  # touched: record id → the line that wrote it
     writable = register.writable_fields()
-    for line, row in enumerate(sheet.rows, start=2):
+    for line, row in enumerate(sheet.rows[start:], start=start + 2):
+        if deadline is not None and outcomes and time.monotonic() > deadline:
+            return Plan(outcomes, end=line - 2)
         if line % 50 == 0:
             progress(line - 2)
         values = {key: row[index] for key, index in positions.items()}
@@ -142,7 +150,7 @@ def _plan(register: Register, sheet: tabular.Sheet, positions: dict[str, int],
         # Written (flushed) and done with: out of the session, whose every
         # savepoint and flush would otherwise look through all the rows so far.
         db.session.expunge(saved)
-    return Plan(outcomes)
+    return Plan(outcomes, end=len(sheet.rows))
 
 
 def _pending_path(token: str) -> Path:
@@ -290,7 +298,12 @@ def job_page(register: Register, token: str):
               "danger")
         return render_template("exchange/import.html", register=register, form=form), 400
     if job.phase == "preview" or result.get("conflict"):
-        if result.get("conflict"):
+        if result.get("partial"):
+            flash(_("確認の後にデータが変わったため、%(line)s行目から先は取り込みませんでした。それより前の行は"
+                    "取り込み済みです（新規 %(new)s件、変更 %(changed)s件）。ファイルを直してもう一度取り込むと、"
+                    "取り込み済みの行は「変更なし」になります。", line=result["outcomes"][0]["line"],
+                    new=result["partial"]["new"], changed=result["partial"]["changed"]), "danger")
+        elif result.get("conflict"):
             flash(_CHANGED_SINCE(), "danger")
         status = 409 if result.get("conflict") else 200
         return render_template("exchange/import.html", register=register, form=form,
@@ -300,11 +313,23 @@ def job_page(register: Register, token: str):
     return redirect(url_for(register.list_endpoint))
 
 
+def _chunk_seconds() -> float | None:
+    """How long a job works in one transaction (None: the whole import in
+    one).  SQLite has one writer at a time: there a job works in chunks of
+    about half a second, so others' saves and sign-ins wait that long at
+    most.  PostgreSQL locks rows, not the database: there the whole import
+    is one transaction, all or nothing."""
+    configured = current_app.config.get("IMPORT_CHUNK_SECONDS")
+    if configured is not None:
+        return float(configured) or None
+    return 0.5 if db.engine.dialect.name == "sqlite" else None
+
+
 def run_job(job: ImportJob) -> None:
-    """Check (phase preview) or apply (phase confirm) a job's import, in one
-    transaction, and record the outcome (core.jobs runs this)."""
+    """Check (phase preview) or apply (phase confirm) a job's import and
+    record the outcome (core.jobs runs this)."""
     register = next(r for r in registers.all_registers() if r.name == job.register)
-    job_id, phase, filename = job.id, job.phase, job.filename
+    job_id, phase, filename, state = job.id, job.phase, job.filename, dict(job.result or {})
     path = jobs.pending_path(job.user_id, job.token)
     try:
         data = path.read_bytes()
@@ -314,18 +339,67 @@ def run_job(job: ImportJob) -> None:
         _record(job_id, "failed", {"message": message})
         return
     progress = functools.partial(jobs.report_progress, job.user_id, job.token)
-    with audit.deferred():
-        result = plan(register, sheet, positions, progress)
-        if phase == "preview" or not result.ok:
-            db.session.rollback()  # a preview writes nothing; nor does a confirmation whose data changed
-            _record(job_id, "done", {"outcomes": result.to_json(), "encoding": sheet.encoding,
-                                     "ignored": _ignored(sheet, positions), "conflict": phase != "preview"})
-            return
-        _log_import(register, filename, data, result)
-        # The job's outcome commits with the import itself: both or neither.
-        _record(job_id, "done", {"new": result.count(NEW), "changed": result.count(CHANGED),
-                                 "unchanged": result.count(UNCHANGED)})
+    seconds = _chunk_seconds()
+    if phase == "preview":
+        # Each chunk rolled back: nothing is written.  Records that exist
+        # keep their ids from chunk to chunk; new ones do not.
+        outcomes: list[Outcome] = []
+        start, existing_touched = 0, {}
+        while start < len(sheet.rows):
+            with audit.deferred():
+                touched = dict(existing_touched)
+                result = plan(register, sheet, positions, progress, start=start, seconds=seconds, touched=touched)
+                db.session.rollback()
+            kept = {o.line for o in result.outcomes if o.state in (CHANGED, UNCHANGED)}
+            existing_touched.update((k, v) for k, v in touched.items() if v in kept)
+            outcomes += result.outcomes
+            start = result.end
+            _yield_to_others(seconds)
+        _record(job_id, "done", {"outcomes": Plan(outcomes).to_json(), "encoding": sheet.encoding,
+                                 "ignored": _ignored(sheet, positions)})
+        return
+    # The confirmation: one transaction, or (SQLite) one per chunk, each
+    # committed with how far the job got, so a job whose process died
+    # resumes after the last chunk committed.
+    counts = state.get("counts") or {NEW: 0, CHANGED: 0, UNCHANGED: 0}
+    start = int(state.get("next", 0))
+    while True:
+        with audit.deferred():
+            result = plan(register, sheet, positions, progress, start=start, seconds=seconds)
+            if not result.ok:
+                db.session.rollback()  # this chunk writes nothing; earlier chunks (SQLite) stay
+                if start:
+                    _log_import_counts(register, filename, data, start, counts, partial=True)
+                _record(job_id, "done", {"outcomes": result.to_json(), "encoding": sheet.encoding, "ignored": [],
+                                         "conflict": True, "partial": counts if start else None})
+                return
+            for state_name in counts:
+                counts[state_name] += result.count(state_name)
+            if result.end < len(sheet.rows):
+                # A chunk and how far the job got commit together.
+                db.session.execute(update(ImportJob).where(ImportJob.id == job_id).values(
+                    result={"next": result.end, "counts": counts}, updated_at=utcnow()))
+                db.session.commit()
+                start = result.end
+                _yield_to_others(seconds)
+                continue
+            _log_import_counts(register, filename, data, len(sheet.rows), counts)
+            # The job's outcome commits with the import (or its last chunk): both or neither.
+            _record(job_id, "done", counts)
+            break
     path.unlink(missing_ok=True)
+
+
+def _log_import_counts(register: Register, filename: str, data: bytes, rows: int, counts: dict,
+                       partial: bool = False) -> None:
+    audit.log("import", None, object_type=register.model.__tablename__, changes={
+        "file": filename, "sha256": hashlib.sha256(data).hexdigest(), "rows": rows, **counts,
+        **({"partial": True} if partial else {})})
+
+
+def _yield_to_others(seconds: float | None) -> None:
+    if seconds is not None:
+        time.sleep(0.05)  # between two chunks: writers waiting for SQLite's lock go first
 
 
 def _record(job_id: int, status: str, result: dict) -> None:

@@ -157,3 +157,40 @@ def test_flask_jobs_run_runs_what_waits(demo):
     with demo.app_context():
         job = db.session.scalar(select(ImportJob).where(ImportJob.token == token))
         assert job.status == "done" and len(job.result["outcomes"]) == ROWS
+
+
+@pytest.mark.config(IMPORT_INLINE_ROWS=20, IMPORT_CHUNK_SECONDS=0.0001)
+def test_in_chunks_an_import_is_whole_and_the_trail_valid(demo):
+    """In chunks (SQLite's way: here one row each), the preview still writes
+    nothing and the confirmation imports every row once."""
+    client = signed_in(demo)
+    before = counts(demo)
+    upload = client.post("/vendors/import", data={"file": (io.BytesIO(vendor_csv()), "big.csv")},
+                         content_type="multipart/form-data")
+    html = poll(client, upload.headers["Location"]).get_data(as_text=True)
+    assert f"この内容で取り込む（{ROWS}行）" in html and counts(demo) == before
+    token = re.search(r'name="token" value="([0-9a-f]+)"', html).group(1)
+    client.post("/vendors/import/confirm", data={"token": token, "filename": "big.csv"})
+    assert poll(client, upload.headers["Location"]).status_code == 302
+    assert counts(demo)[0] == before[0] + ROWS
+    with demo.app_context():
+        assert audit.verify_chain(db.session.connection()).ok
+        last = db.session.scalar(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1))
+        assert last.action == "import" and last.changes["new"] == ROWS
+
+
+@pytest.mark.config(IMPORT_INLINE_ROWS=20, IMPORT_CHUNK_SECONDS=0.0001)
+def test_a_chunked_confirmation_resumes_after_its_last_committed_chunk(demo):
+    from core.timeutil import utcnow
+
+    token = _waiting_job(demo, phase="confirm", status="running", lease=utcnow() - dt.timedelta(seconds=1))
+    with demo.app_context():
+        job = db.session.scalar(select(ImportJob).where(ImportJob.token == token))
+        job.result = {"next": 45, "counts": {"new": 45, "changed": 0, "unchanged": 0}}
+        db.session.commit()
+    before = counts(demo)
+    assert poll(signed_in(demo), f"/vendors/import/job/{token}").status_code == 302
+    assert counts(demo)[0] == before[0] + ROWS - 45
+    with demo.app_context():
+        names = set(db.session.scalars(select(Vendor.name).where(Vendor.name.like("ジョブ試験%"))))
+        assert names == {f"ジョブ試験{i}株式会社" for i in range(45, ROWS)}
