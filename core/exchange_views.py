@@ -362,10 +362,10 @@ def run_job(job: ImportJob) -> None:
     # committed with how far the job got, so a job whose process died
     # resumes after the last chunk committed.
     counts = state.get("counts") or {NEW: 0, CHANGED: 0, UNCHANGED: 0}
-    start = int(state.get("next", 0))
+    start, touched = int(state.get("next", 0)), {}  # committed chunks' records keep their ids
     while True:
         with audit.deferred():
-            result = plan(register, sheet, positions, progress, start=start, seconds=seconds)
+            result = plan(register, sheet, positions, progress, start=start, seconds=seconds, touched=touched)
             if not result.ok:
                 db.session.rollback()  # this chunk writes nothing; earlier chunks (SQLite) stay
                 if start:
