@@ -10,6 +10,13 @@ Entries form a hash chain: each stores the SHA-256 of its own canonical
 content, which includes the previous entry's hash.  Appending first updates
 the single ``audit_head`` row, which serialises writers on PostgreSQL (row
 lock) and on SQLite (write lock), so the chain never forks.
+
+A long transaction (a spreadsheet import) runs :func:`deferred`: its
+entries are collected as it flushes and appended in one step when it
+commits, so the head row is held for milliseconds, not for the whole
+import; entries of a savepoint that is rolled back, or of a transaction
+that is rolled back, are dropped with it (a preview never touches the
+chain).
 """
 from __future__ import annotations
 
@@ -18,8 +25,9 @@ import decimal
 import enum
 import hashlib
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from flask import g, has_request_context, request
 from sqlalchemy import Connection, event, insert, inspect, select, update
@@ -150,12 +158,77 @@ def log(action: str, obj: Any = None, *, object_type: str | None = None,
     if obj is not None:
         object_type = object_type or type(obj).__tablename__
         object_id = object_id if object_id is not None else getattr(obj, "id", None)
-    _append(db.session.connection(), [{
+    entry = {
         "action": action,
         "object_type": object_type,
         "object_id": None if object_id is None else str(object_id),
         "changes": jsonable(changes) if changes else None,
-    }], actor)
+    }
+    session = db.session()
+    if _deferring(session):
+        _defer(session, [entry], actor)
+    else:
+        _append(db.session.connection(), [entry], actor)
+
+
+# --- deferred appending (long transactions) ---------------------------------
+
+_DEFERRED, _PENDING = "audit_deferred", "audit_pending"
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """Within this block, the session's entries wait and are appended to the
+    chain in one step when its transaction commits (see the module's
+    docstring).  Entries collected here are appended at that commit even if
+    it comes after the block."""
+    info = db.session.info
+    info[_DEFERRED] = info.get(_DEFERRED, 0) + 1
+    try:
+        yield
+    finally:
+        info[_DEFERRED] -= 1
+
+
+def _deferring(session: Session) -> bool:
+    # Once entries wait, later ones wait too: the chain keeps their order.
+    return bool(session.info.get(_DEFERRED) or session.info.get(_PENDING))
+
+
+def _defer(session: Session, entries: list[dict[str, Any]], actor: Actor | None = None) -> None:
+    actor, ip = actor or current_actor(), _client_ip()
+    transaction = session.get_nested_transaction()  # the savepoint (if any) they belong to
+    session.info.setdefault(_PENDING, []).extend(
+        (transaction, {"user_id": actor.user_id, "username": actor.username, "ip": ip, **entry})
+        for entry in entries)
+
+
+@event.listens_for(Session, "before_commit")
+def _append_deferred(session: Session) -> None:
+    if session.in_nested_transaction() or not session.info.get(_PENDING):
+        return  # a savepoint's release: its entries wait for the real commit
+    session.flush()  # the commit's own flush comes after this hook: its entries too
+    pending = session.info.pop(_PENDING, [])
+    _append(session.connection(), [entry for _transaction, entry in pending])
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_deferred(session: Session, previous_transaction) -> None:
+    pending = session.info.get(_PENDING)
+    if not pending:
+        return
+    if previous_transaction.parent is None:  # the whole transaction
+        session.info.pop(_PENDING, None)
+    elif previous_transaction.nested:  # a savepoint: its entries, and those of savepoints within it
+        session.info[_PENDING] = [(t, e) for t, e in pending if not _within(t, previous_transaction)]
+
+
+def _within(transaction, ancestor) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 def _columns(obj: Audited) -> Iterable[str]:
@@ -221,7 +294,9 @@ def _capture(session: Session, _flush_context) -> None:
     for obj in session.deleted:
         if isinstance(obj, Audited):
             entries.append(_object_entry(session, obj, "delete", _snapshot(obj)))
-    if entries:
+    if entries and _deferring(session):
+        _defer(session, entries)
+    elif entries:
         _append(session.connection(), entries)
 
 

@@ -1,5 +1,6 @@
-"""Commands: ``flask --app app demo | create-admin | audit-verify | backup``
-(``db upgrade`` comes from Flask-Migrate)."""
+"""Commands: ``flask --app app demo | create-admin | audit-verify | check |
+cleanup-files | backup | remind | jobs run`` (``db upgrade`` comes from
+Flask-Migrate)."""
 from __future__ import annotations
 
 import sys
@@ -22,6 +23,9 @@ def register(app: Flask) -> None:
     app.cli.add_command(backup_command)
     app.cli.add_command(remind)
     app.cli.add_command(gen_data)
+    app.cli.add_command(jobs_group)
+    app.cli.add_command(check)
+    app.cli.add_command(cleanup_files)
 
 
 @click.command("demo")
@@ -134,3 +138,74 @@ def remind():
         for failure in outcome.failed:
             click.echo(f"  not sent (will retry next run): {failure}", err=True)
         sys.exit(1)
+
+
+@click.group("jobs")
+def jobs_group():
+    """Jobs that run off the request path (large spreadsheet imports)."""
+
+
+@jobs_group.command("run")
+@with_appcontext
+def jobs_run():
+    """Run every job that waits (or whose process died), then exit (for
+    cron or a systemd timer; the app also runs them itself)."""
+    from core.jobs import run_claimable
+
+    ran = run_claimable(current_app._get_current_object())
+    click.echo(f"Jobs: {ran} run.")
+
+
+@click.command("check")
+@with_appcontext
+@click.option("--older-than", default=24.0, show_default=True, help="Hours after which a leftover counts.")
+def check(older_than: float):
+    """Check the audit chain and the stored files: report files nothing
+    refers to (remove them with cleanup-files); exit 1 if the chain is
+    broken or a stored file is missing."""
+    import datetime as dt
+
+    from core import files
+
+    report = audit.verify_chain(db.session.connection())
+    if report.ok:
+        click.echo(f"audit chain OK: {report.checked} entries")
+    else:
+        click.echo(f"audit chain BROKEN at entry #{report.broken_seq}: {report.reason}", err=True)
+    found = files.leftovers(dt.timedelta(hours=older_than))
+    click.echo(f"{len(found.files)} leftover file(s) older than {older_than:g} h"
+               + (" (remove them with: flask cleanup-files)" if found.files else ""))
+    for path in found.files:
+        click.echo(f"  {path}")
+    if found.missing:
+        click.echo(f"{len(found.missing)} stored file(s) missing:", err=True)
+        for key in found.missing:
+            click.echo(f"  {key}", err=True)
+    if not report.ok or found.missing:
+        sys.exit(1)
+
+
+@click.command("cleanup-files")
+@with_appcontext
+@click.option("--older-than", default=24.0, show_default=True,
+              help="Only files older than this many hours (an upload in use is never that old).")
+@click.option("--dry-run", is_flag=True, help="List what would be removed, remove nothing.")
+def cleanup_files(older_than: float, dry_run: bool):
+    """Remove uploads of imports never confirmed and stored files no record
+    refers to (written before a transaction that failed)."""
+    import datetime as dt
+
+    from core import files
+
+    age = dt.timedelta(hours=older_than)
+    if dry_run:
+        found = files.leftovers(age).files
+        for path in found:
+            click.echo(f"  {path}")
+        click.echo(f"cleanup-files: would remove {len(found)} file(s) older than {older_than:g} h")
+        return
+    removed = files.remove_leftovers(age)
+    db.session.commit()
+    for path in removed:
+        click.echo(f"  {path}")
+    click.echo(f"cleanup-files: removed {len(removed)} file(s) older than {older_than:g} h")

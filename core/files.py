@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import secrets
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 from flask import current_app, send_file
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import DateTime, ForeignKey, Integer, String
+from sqlalchemy import DateTime, ForeignKey, Integer, String, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.datastructures import FileStorage
 
@@ -124,3 +127,59 @@ def send(record: StoredFile):
     """The file as a download, under its original name."""
     return send_file(record.path(), mimetype=record.content_type, as_attachment=True,
                      download_name=record.original_name, max_age=0)
+
+
+# --- leftovers -------------------------------------------------------------------------
+
+_KEY = re.compile(r"[0-9a-f]{2}/[0-9a-f]{40}")
+
+
+@dataclass
+class Leftovers:
+    """Files nothing refers to, older than the threshold: uploads of
+    imports never confirmed (STORAGE_PATH/imports), and stored files whose
+    row was never committed (:func:`store` writes the bytes first); and the
+    keys of rows whose file is missing (never removed here: reported)."""
+
+    files: list[Path]
+    missing: list[str]
+
+
+def leftovers(older_than: dt.timedelta) -> Leftovers:
+    """What :func:`remove_leftovers` would remove.  Only files older than
+    ``older_than`` count, so an upload still being previewed, or a file whose
+    transaction has not committed yet, is never taken."""
+    from core.models import ImportJob
+
+    root = Path(current_app.config["STORAGE_PATH"])
+    cutoff = time.time() - older_than.total_seconds()
+    known = set(db.session.scalars(select(StoredFile.storage_key)))
+    found: list[Path] = []
+    on_disk: set[str] = set()
+    for path in sorted(root.glob("??/*")):
+        key = path.relative_to(root).as_posix()
+        if not (path.is_file() and _KEY.fullmatch(key)):
+            continue
+        on_disk.add(key)
+        if key not in known and path.stat().st_mtime < cutoff:
+            found.append(path)
+    waiting = {f"{user_id}-{token}" for user_id, token in db.session.execute(
+        select(ImportJob.user_id, ImportJob.token).where(ImportJob.status.in_(("queued", "running"))))}
+    imports = root / "imports"
+    for path in sorted(imports.iterdir()) if imports.is_dir() else []:
+        if path.is_file() and path.name.split(".")[0] not in waiting and path.stat().st_mtime < cutoff:
+            found.append(path)
+    return Leftovers(found, sorted(known - on_disk))
+
+
+def remove_leftovers(older_than: dt.timedelta) -> list[Path]:
+    """Remove the leftover files (see :func:`leftovers`) and the records of
+    import jobs finished before the threshold; the files removed."""
+    from core.models import ImportJob
+
+    found = leftovers(older_than).files
+    for path in found:
+        path.unlink(missing_ok=True)
+    db.session.execute(delete(ImportJob).where(ImportJob.status.in_(("done", "failed")),
+                                               ImportJob.updated_at < utcnow() - older_than))
+    return found

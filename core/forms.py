@@ -1,8 +1,10 @@
 """Form building blocks shared by every domain."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import wtforms.fields
-from flask import g, has_request_context, request
+from flask import g, has_app_context, has_request_context, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -131,9 +133,36 @@ def select_choices(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
+@contextmanager
+def choices_kept():
+    """Within this block the choice lists below are read once (an import
+    builds a form for every row; the units and users do not change
+    meanwhile)."""
+    g.itaku_choices = {}
+    try:
+        yield
+    finally:
+        g.pop("itaku_choices", None)
+
+
+def _kept(key, build):
+    kept = g.get("itaku_choices") if has_app_context() else None
+    if kept is None:
+        return build()
+    if key not in kept:
+        kept[key] = build()
+    return kept[key]
+
+
 def unit_choices(include_blank: bool = True):
     """(id, path) of the active units, for filters; wrap with
     select_choices for a form field."""
+    from core.i18n import locale_code
+
+    return _kept(("units", include_blank, locale_code()), lambda: _unit_choices(include_blank))
+
+
+def _unit_choices(include_blank: bool):
     from sqlalchemy import select
 
     from core.db import db
@@ -148,6 +177,10 @@ def unit_choices(include_blank: bool = True):
 
 def user_choices(blank) -> list:
     """Active users as form options, after a blank one labelled ``blank``."""
+    return _kept(("users", str(blank)), lambda: _user_choices(blank))
+
+
+def _user_choices(blank) -> list:
     from sqlalchemy import select
 
     from core.db import db

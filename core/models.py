@@ -249,3 +249,28 @@ class ReminderLog(db.Model):
     sent_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     __table_args__ = (Index("uq_reminder_log_item_threshold", "item_key", "threshold", unique=True),)
+
+
+class ImportJob(db.Model):
+    """A large spreadsheet import checked (phase ``preview``) and then
+    applied (phase ``confirm``) off the request path (core.jobs); the
+    upload waits under STORAGE_PATH/imports.  ``status``: queued, running,
+    done, failed; a running job whose lease ran out (its process died) is
+    claimed again.  ``result`` holds the preview's outcomes or the
+    confirmation's counts.  Bookkeeping, not audited: the import itself is."""
+
+    __tablename__ = "import_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    register: Mapped[str] = mapped_column(String(40))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    phase: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    lease_until: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    filename: Mapped[str] = mapped_column(String(200))
+    locale: Mapped[str] = mapped_column(String(10))
+    rows: Mapped[int] = mapped_column(Integer)
+    result: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

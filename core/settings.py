@@ -183,6 +183,9 @@ SETTINGS: dict[str, tuple[object, Callable, bool]] = {
     # off unless turned on; an account without posts for this many days is flagged.
     "PUBLIC_ACCOUNT_LIST": (False, boolean, False),
     "SOCIAL_DORMANT_DAYS": (180, whole(1, 3650), False),
+    # A spreadsheet import of more rows than this runs as a job the page polls
+    # (core.jobs), not within the request.
+    "IMPORT_INLINE_ROWS": (300, whole(1, 5000, " of rows"), False),
     # The address users reach Itaku at, for links in reminder emails.
     "BASE_URL": ("http://127.0.0.1:5000", web_address, False),
 }

@@ -17,6 +17,7 @@ import enum
 import functools
 import io
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass
 from itertools import islice
@@ -28,6 +29,14 @@ from flask_babel import lazy_gettext as _l
 
 MAX_IMPORT_BYTES = 10 * 1024 * 1024
 MAX_IMPORT_ROWS = 5000
+MAX_IMPORT_COLUMNS = 100  # a register's import passes its own: its columns and a few more
+MAX_PHYSICAL_ROWS = MAX_IMPORT_ROWS + 5000  # blank rows included
+MAX_READ_SECONDS = 10.0
+# An XLSX is a ZIP archive: limits on what it may unpack to.
+MAX_XLSX_ENTRIES = 500
+MAX_XLSX_PART = 32 * 1024 * 1024
+MAX_XLSX_TOTAL = 64 * 1024 * 1024
+MAX_XLSX_RATIO = 100
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -230,16 +239,24 @@ def _cell_text(value) -> str:
     return str(value)
 
 
-def read(data: bytes, filename: str = "") -> Sheet:
+def read(data: bytes, filename: str = "", *, max_columns: int = MAX_IMPORT_COLUMNS,
+         seconds: float = MAX_READ_SECONDS) -> Sheet:
     """The first sheet of an XLSX, or a CSV, as text rows.  Blank rows are
     dropped; cells are stripped; a leading apostrophe that protects a
-    formula-like text is removed (see :func:`escape_formula`)."""
+    formula-like text is removed (see :func:`escape_formula`).
+
+    Hostile files are refused before they cost memory or time: rows are
+    read one at a time and reading stops past MAX_IMPORT_ROWS; a header
+    wider than ``max_columns`` is refused and rows are cut to the header's
+    width as they are read; an XLSX is checked as an archive before it is
+    parsed (:func:`_check_archive`) and its declared dimension is ignored;
+    and reading stops after ``seconds``."""
     if not data:
         raise FileProblem(_l("ファイルが空です。"))
     if len(data) > MAX_IMPORT_BYTES:
         raise FileProblem(_l("ファイルが大きすぎます（10MBまで）。"))
     if data.startswith(b"PK"):
-        rows, encoding = _read_xlsx(data), "XLSX"
+        rows, encoding = _read_xlsx(data, max_columns), "XLSX"
     elif data.startswith(b"\xd0\xcf\x11\xe0"):
         raise FileProblem(_l("古い Excel 形式（.xls）は読めません。.xlsx または CSV で保存してください。"))
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text": UTF-16, tab-separated
@@ -249,39 +266,102 @@ def read(data: bytes, filename: str = "") -> Sheet:
     else:
         text, encoding = _decode(data)
         rows = _read_csv(text)
-    rows = [[unescape_formula(cell.strip()) for cell in row] for row in rows]
-    rows = [row for row in rows if any(row)]
-    if not rows:
+    headers, body = _bounded(rows, max_columns, time.monotonic() + seconds)
+    if headers is None:
         raise FileProblem(_l("ファイルに行がありません。"))
-    headers, body = rows[0], rows[1:]
     if not body:
         raise FileProblem(_l("見出しの行だけで、データの行がありません。"))
-    if len(body) > MAX_IMPORT_ROWS:
-        raise FileProblem(_("行が多すぎます（%(limit)s行まで）。ファイルを分けてください。", limit=MAX_IMPORT_ROWS))
-    width = len(headers)
-    return Sheet(headers, [(row + [""] * width)[:width] for row in body], encoding)
+    return Sheet(headers, body, encoding)
 
 
-def _read_csv(text: str) -> list[list[str]]:
+def _bounded(rows: Iterable[Sequence[Any]], max_columns: int, deadline: float) -> tuple[list[str] | None,
+                                                                                          list[list[str]]]:
+    """The header and the non-blank rows (text cells, as many as the
+    header), read one at a time within the limits of :func:`read`."""
+    headers: list[str] | None = None
+    body: list[list[str]] = []
+    width = 0
+    try:
+        for count, raw in enumerate(rows):
+            if count % 256 == 0 and time.monotonic() > deadline:
+                raise FileProblem(_l("ファイルの読み込みに時間がかかりすぎました。ファイルを分けてください。"))
+            if count > MAX_PHYSICAL_ROWS:  # blank rows too: a stray cell far below the data
+                raise FileProblem(_too_many_rows())
+            if headers is None:
+                cells = [_clean(cell) for cell in islice(raw, max_columns + 1)]
+                while cells and not cells[-1]:
+                    cells.pop()
+                if not cells:
+                    continue
+                if len(cells) > max_columns:
+                    raise FileProblem(_("列が多すぎます（%(limit)s列まで）。テンプレートの見出しを使ってください。",
+                                        limit=max_columns))
+                headers, width = cells, len(cells)
+                continue
+            row = [_clean(cell) for cell in islice(raw, width)]
+            if not any(row):
+                continue
+            if len(body) == MAX_IMPORT_ROWS:
+                raise FileProblem(_too_many_rows())
+            body.append(row + [""] * (width - len(row)))
+    finally:
+        getattr(rows, "close", lambda: None)()
+    return headers, body
+
+
+def _clean(cell) -> str:
+    return unescape_formula(_cell_text(cell).strip())
+
+
+def _too_many_rows():
+    return _("行が多すぎます（%(limit)s行まで）。ファイルを分けてください。", limit=MAX_IMPORT_ROWS)
+
+
+def _read_csv(text: str) -> Iterator[list[str]]:
     first = text.split("\n", 1)[0]
     delimiter = "\t" if first.count("\t") > first.count(",") else ","
     try:
-        return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     except csv.Error as error:
         raise FileProblem(_("CSV を読めません: %(error)s", error=str(error))) from error
 
 
-def _read_xlsx(data: bytes) -> list[list[str]]:
+def _check_archive(data: bytes) -> None:
+    """Refuse an XLSX whose parts would unpack to more than the limits
+    (a ZIP bomb), judged from the archive's directory before anything is
+    unpacked.  The sizes it declares are what zipfile then holds each part
+    to (a part that unpacks to more fails its check)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as error:
+        raise FileProblem(_l("XLSX ファイルを読めません。Excel で開けるか確かめてください。")) from error
+    total = sum(entry.file_size for entry in entries)
+    if (len(entries) > MAX_XLSX_ENTRIES or total > MAX_XLSX_TOTAL
+            or any(entry.file_size > MAX_XLSX_PART for entry in entries)
+            or any(entry.file_size > 1024 * 1024 and entry.file_size > MAX_XLSX_RATIO * max(entry.compress_size, 1)
+                   for entry in entries)):
+        raise FileProblem(_l("XLSX ファイルが展開すると大きすぎるか、不自然に圧縮されています。"
+                             "Excel で保存し直すか、ファイルを分けてください。"))
+
+
+def _read_xlsx(data: bytes, max_columns: int) -> Iterator[Sequence[Any]]:
     from openpyxl import load_workbook
 
+    _check_archive(data)
     try:
         # Formulas come back as their text ("=SUM(A1:A3)"): never evaluated.
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
+    except Exception as error:  # a damaged archive: any of zipfile's or the XML parser's errors
         raise FileProblem(_l("XLSX ファイルを読めません。Excel で開けるか確かめてください。")) from error
     try:
         sheet = workbook.worksheets[0]
-        return [[_cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True)]
+        # The size the sheet declares is not trusted: read rows as they come,
+        # never more columns than a header may have.
+        sheet.reset_dimensions()
+        yield from sheet.iter_rows(values_only=True, max_col=max_columns + 1)
+    except FileProblem:
+        raise
     except Exception as error:  # a damaged part of the archive: any of zipfile's or the XML parser's errors
         raise FileProblem(_l("XLSX ファイルを読めません。Excel で開けるか確かめてください。")) from error
     finally:
