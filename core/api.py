@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from core import openapi, registers
+from core import hygiene, openapi, registers
 from core.auth import access
 from core.dashboard import Tile, scope_unit, visible_panels
 from core.db import db
@@ -179,8 +179,6 @@ def _type_problem(f: Field, value) -> LazyString | None:
         return None if isinstance(value, int) and not isinstance(value, bool) else TYPE_MESSAGES["integer"]
     if not isinstance(value, str):
         return TYPE_MESSAGES["text"]
-    if "\x00" in value:
-        return _l("使えない文字（NUL）が含まれています。")
     return None
 
 
@@ -202,6 +200,9 @@ def _save(register: Register, record, body: dict[str, Any]):
     errors: list[dict[str, Any]] = []
     values = {}
     for key, value in body.items():
+        if hygiene.in_json(key) or hygiene.in_json(value):  # the JSON layer's one check (core.hygiene)
+            errors.append({"field": hygiene.shown(key), "message": hygiene.MESSAGE})
+            continue
         if key in writable:
             problem = _type_problem(writable[key], value)
         else:

@@ -39,4 +39,7 @@ def instance_secret_key(instance_path: str) -> str:
 
 
 def init_app(app: Flask) -> None:
+    from core.hygiene import refuse_bad_characters
+
+    app.before_request(refuse_bad_characters)
     app.after_request(_headers)

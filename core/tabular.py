@@ -242,12 +242,17 @@ def read(data: bytes, filename: str = "") -> Sheet:
     elif data.startswith(b"\xd0\xcf\x11\xe0"):
         raise FileProblem(_l("古い Excel 形式（.xls）は読めません。.xlsx または CSV で保存してください。"))
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text": UTF-16, tab-separated
-        rows, encoding = _read_csv(data.decode("utf-16")), "UTF-16"
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError as error:  # an odd byte count, a lone surrogate
+            raise FileProblem(_l("UTF-16 のファイルとして読めません（途中で切れているか、壊れた文字があります）。"
+                                 "UTF-8 の CSV で保存し直してください。")) from error
+        rows, encoding = _read_csv(_without_nul(text)), "UTF-16"
     elif b"\x00" in data[:8192]:
         raise FileProblem(_l("CSV または XLSX ファイルを選んでください。"))
     else:
         text, encoding = _decode(data)
-        rows = _read_csv(text)
+        rows = _read_csv(_without_nul(text))
     rows = [[unescape_formula(cell.strip()) for cell in row] for row in rows]
     rows = [row for row in rows if any(row)]
     if not rows:
@@ -259,6 +264,14 @@ def read(data: bytes, filename: str = "") -> Sheet:
         raise FileProblem(_l("行が多すぎます（%(limit)s行まで）。ファイルを分けてください。", limit=MAX_IMPORT_ROWS))
     width = len(headers)
     return Sheet(headers, [(row + [""] * width)[:width] for row in body], encoding)
+
+
+def _without_nul(text: str) -> str:
+    """The text, unless it holds a NUL anywhere (no text column can store
+    one: PostgreSQL refuses it)."""
+    if "\x00" in text:
+        raise FileProblem(_l("ファイルに使えない文字（NUL）が含まれています。CSV または XLSX ファイルを選んでください。"))
+    return text
 
 
 def _read_csv(text: str) -> list[list[str]]:

@@ -1,0 +1,153 @@
+"""Hostile input: NUL bytes and lone surrogates, integers that only look
+like integers, non-ASCII digits, control characters in redirect targets and
+file names, and the smaller notes of issue 15 (sections 5 and 6).  Every one
+answered with a clear message (or ignored), never a 500."""
+from __future__ import annotations
+
+import io
+import zlib
+
+import pytest
+from itsdangerous import base64_decode
+from sqlalchemy import func, select, update
+
+from core.db import db
+from core.files import StoredFile
+from core.models import ApiToken, AuditEntry, OrgUnit, User
+from tests.conftest import login_as
+from vendors.models import Vendor
+
+PDF = b"%PDF-1.4\n% test\n%%EOF\n"
+BAD_TEXT_JA = "使えない文字"
+BAD_TEXT_EN = "characters that cannot be used"
+VENDOR = {"name": "株式会社テスト情報", "kana": "テストジョウホウ", "corporate_number": "",
+          "address": "", "representative": "", "website": "", "unit_id": "1", "status": "candidate", "notes": ""}
+
+
+def count(app, model) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model))
+
+
+def _vendor(client) -> int:
+    response = client.post("/vendors/new", data=VENDOR)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return int(response.headers["Location"].rstrip("/").split("/")[-1])
+
+
+@pytest.fixture
+def admin(client, users):
+    login_as(client, "admin")
+    return client
+
+
+@pytest.fixture
+def buyer(client, users):
+    login_as(client, "procurement")
+    return client
+
+
+# --- NUL bytes and lone surrogates: one check for forms, one for JSON ------------------
+
+def test_nul_in_the_anonymous_sign_in_is_refused_clearly(client, users):
+    response = client.post("/login", data={"username": "adm\x00in", "password": "x"})
+    assert response.status_code == 400
+    assert BAD_TEXT_JA in response.get_data(as_text=True)
+
+
+def test_the_refusal_is_in_english_for_an_english_visitor(client, users):
+    client.post("/language", data={"lang": "en", "next": "/login"})
+    response = client.post("/login", data={"username": "adm\x00in", "password": "x"})
+    assert response.status_code == 400
+    assert BAD_TEXT_EN in response.get_data(as_text=True)
+
+
+def test_nul_in_the_vendor_form_saves_nothing(buyer, app):
+    before = count(app, Vendor)
+    response = buyer.post("/vendors/new", data={**VENDOR, "name": "株式会社\x00テスト"})
+    assert response.status_code == 400
+    assert BAD_TEXT_JA in response.get_data(as_text=True)
+    assert count(app, Vendor) == before
+
+
+def test_nul_in_a_unit_name_saves_nothing(admin, app):
+    before = count(app, OrgUnit)
+    response = admin.post("/admin/units/new", data={"name": "警防\x00課", "sort_order": "1", "active": "y"})
+    assert response.status_code == 400
+    assert BAD_TEXT_JA in response.get_data(as_text=True)
+    assert count(app, OrgUnit) == before
+
+
+def test_nul_in_a_query_string_is_refused(buyer):
+    response = buyer.get("/vendors/?status=\x00")
+    assert response.status_code == 400 and BAD_TEXT_JA in response.get_data(as_text=True)
+
+
+def test_nul_in_an_uploads_file_name_saves_nothing(buyer, app):
+    vendor_id = _vendor(buyer)
+    before = count(app, StoredFile)
+    response = buyer.post(f"/vendors/{vendor_id}/certifications/new", content_type="multipart/form-data", data={
+        "kind": "isms", "number": "IS 1", "issuer": "認証機関", "valid_until": "2027-06-30",
+        "file": (io.BytesIO(PDF), "a\x00b.pdf")})
+    assert response.status_code == 400 and BAD_TEXT_JA in response.get_data(as_text=True)
+    assert count(app, StoredFile) == before
+
+
+def _import(client, data: bytes, name: str = "vendors.csv"):
+    return client.post("/vendors/import", data={"file": (io.BytesIO(data), name)},
+                       content_type="multipart/form-data")
+
+
+def test_an_import_with_nul_after_its_first_8_kb_is_refused(buyer, app):
+    rows = "".join(f"株式会社テスト{i},総務課,候補\n" for i in range(400))
+    data = ("名称,担当組織,状態\n" + rows).encode() + "株式会社\x00ヌル,総務課,候補\n".encode()
+    assert len(data) > 8192 and b"\x00" not in data[:8192]
+    before = count(app, Vendor)
+    response = _import(buyer, data)
+    assert response.status_code == 400
+    assert "NUL" in response.get_data(as_text=True)
+    assert count(app, Vendor) == before
+
+
+@pytest.mark.parametrize("data", [
+    "\ufeff名称\t担当組織\t状態\n株式会社A\t総務課\t候補\n".encode("utf-16-le") + b"\x00\xd8" + "x\n".encode("utf-16-le"),
+    "\ufeff名称\t担当組織\t状態\n株式会社A\t総務課\t候補\n".encode("utf-16-le") + b"A",
+], ids=["lone-surrogate", "odd-length"])
+def test_broken_utf16_imports_get_a_clear_message(buyer, app, data):
+    response = _import(buyer, data)
+    assert response.status_code == 400
+    assert "UTF-16" in response.get_data(as_text=True)
+
+
+@pytest.fixture
+def api(client, users, app):
+    from tests.conftest import api_token
+
+    return client, {"Authorization": f"Bearer {api_token(app, 'procurement')}"}
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"name": "a\ud800b", "unit": "総務課", "status": "candidate"}, "name"),
+    ({"name": "a\x00b", "unit": "総務課", "status": "candidate"}, "name"),
+    ({"name": "株式会社A", "unit": "総務課", "status": "candidate", "certifications": ["\udfff"]}, "certifications"),
+    ({"name": "株式会社A", "unit": "総務課", "status": "candidate", "x\ud800": 1}, "x\ufffd"),
+], ids=["surrogate", "nul", "surrogate-in-list", "surrogate-in-key"])
+def test_bad_characters_in_json_are_a_422_problem(api, app, body, field):
+    import json
+
+    client, token = api
+    before = count(app, Vendor)
+    response = client.post("/api/v1/vendors", data=json.dumps(body), content_type="application/json", headers=token)
+    assert response.status_code == 422 and response.mimetype == "application/problem+json"
+    errors = {e["field"]: e["message"] for e in response.get_json()["errors"]}
+    assert BAD_TEXT_JA in errors[field]
+    assert count(app, Vendor) == before
+
+
+def test_nul_in_an_api_query_is_a_400_problem(api):
+    client, token = api
+    response = client.get("/api/v1/vendors?q=a%00b", headers=token)
+    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+    assert BAD_TEXT_JA in response.get_json()["detail"]
+
+
