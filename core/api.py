@@ -13,7 +13,6 @@ and is audited as its token's user.  Errors are problem documents
 """
 from __future__ import annotations
 
-import re
 from typing import Any, Callable
 
 from flask import Blueprint, current_app, jsonify, request, url_for
@@ -27,6 +26,7 @@ from core.auth import access
 from core.dashboard import Tile, scope_unit, visible_panels
 from core.db import db
 from core.i18n import locale_code
+from core.lists import int_arg
 from core.openapi import (
     CREATE,
     DASHBOARD,
@@ -126,9 +126,10 @@ def _number_arg(name: str, default: int, maximum: int) -> int:
     text = request.args.get(name)
     if text is None:
         return default
-    if not re.fullmatch(r"[0-9]{1,10}", text) or not 1 <= int(text) <= maximum:
+    number = int_arg(text, minimum=1, maximum=maximum)
+    if number is None:
         raise Problem(400, errors=[{"field": name, "message": _("1から%(max)sまでの整数で指定してください。", max=maximum)}])
-    return int(text)
+    return number
 
 
 def _choice_arg(name: str, choices) -> None:

@@ -151,3 +151,53 @@ def test_nul_in_an_api_query_is_a_400_problem(api):
     assert BAD_TEXT_JA in response.get_json()["detail"]
 
 
+# --- strict integers in query strings ------------------------------------------------
+
+HUGE = "99999999999999999999999"
+PAGES = ["/vendors/", "/contracts/", "/cloud/", "/social/", "/verification/", "/audit/", "/admin/users"]
+
+
+@pytest.mark.parametrize("path", PAGES)
+@pytest.mark.parametrize("page", [HUGE, "²", "-1"])
+def test_a_bad_page_number_shows_the_list(admin, path, page):
+    response = admin.get(f"{path}?page={page}")
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("query", [f"{name}={value}" for name in ("vendor", "ending", "unit", "classification")
+                                   for value in ("²", HUGE, "2147483648")])
+def test_bad_contract_filters_are_ignored(admin, query):
+    assert admin.get(f"/contracts/?{query}").status_code == 200
+
+
+@pytest.mark.parametrize("role, path", [
+    ("admin", "/cloud/?unit=²"), ("admin", f"/cloud/?unit={HUGE}"), ("procurement", "/contracts/new?vendor=²"),
+    ("procurement", f"/contracts/new?vendor={HUGE}"), ("social", "/social/check?account=²"),
+    ("social", f"/social/check?account={HUGE}"), ("admin", "/checklists/?vendor=²"),
+    ("admin", f"/checklists/?vendor={HUGE}")])
+def test_bad_numbers_in_other_pages_are_ignored(client, users, role, path):
+    login_as(client, role)
+    assert client.get(path).status_code == 200
+
+
+@pytest.mark.parametrize("query", ["fy=²", f"fy={HUGE}", "unit=²", f"unit={HUGE}"])
+def test_a_bad_checklist_scope_is_not_found(admin, query):
+    assert admin.get(f"/checklists/?{query}").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/api/v1/contracts?vendor=²", "/api/v1/contracts?ending=²",
+                                  f"/api/v1/contracts?unit={HUGE}", "/api/v1/cloud?unit=²",
+                                  f"/api/v1/cloud?unit={HUGE}", f"/api/v1/contracts?ending={HUGE}"])
+def test_bad_numbers_in_api_filters_are_ignored(api, path):
+    client, token = api
+    response = client.get(path, headers=token)
+    assert response.status_code == 200 and "items" in response.get_json()
+
+
+@pytest.mark.parametrize("page", [HUGE, "²"])
+def test_a_bad_api_page_is_a_400_problem(api, page):
+    client, token = api
+    response = client.get(f"/api/v1/vendors?page={page}", headers=token)
+    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+
+
