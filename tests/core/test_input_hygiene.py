@@ -201,3 +201,30 @@ def test_a_bad_api_page_is_a_400_problem(api, page):
     assert response.status_code == 400 and response.mimetype == "application/problem+json"
 
 
+# --- non-ASCII digits in numeric fields ----------------------------------------------
+
+@pytest.mark.parametrize("number", ["²000012050002", "٧٠٠٠٠١٢٠٥٠٠٠٢", "７０００\u00b9２０５０００２"])
+def test_non_ascii_digits_in_a_corporate_number_get_a_clear_message(buyer, app, number):
+    before = count(app, Vendor)
+    response = buyer.post("/vendors/new", data={**VENDOR, "corporate_number": number})
+    assert response.status_code == 400
+    assert "法人番号" in response.get_data(as_text=True)
+    assert count(app, Vendor) == before
+
+
+def test_full_width_digits_are_folded_before_the_check(buyer, app):
+    response = buyer.post("/vendors/new", data={**VENDOR, "corporate_number": "７０００\uff10１２０５０００２"})
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(Vendor.corporate_number).where(Vendor.name == VENDOR["name"])) \
+            == "7000012050002"
+
+
+def test_non_ascii_digits_in_the_api_are_a_422_problem(api, app):
+    client, token = api
+    response = client.post("/api/v1/vendors", headers=token, json={
+        "name": "株式会社A", "unit": "総務課", "status": "candidate", "corporate_number": "²000012050002"})
+    assert response.status_code == 422
+    assert "corporate_number" in {e["field"] for e in response.get_json()["errors"]}
+
+
