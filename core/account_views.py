@@ -18,8 +18,12 @@ bp = Blueprint("auth", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site: never an absolute or scheme-relative URL."""
-    if target:
+    """Only a path on this site: never an absolute or scheme-relative URL.
+    Control characters and backslashes are refused too: a CR/LF cannot go
+    into the Location header (it was a 500), and browsers drop tabs and
+    newlines and read ``\\`` as ``/``, so ``/\\evil.example`` or
+    ``/<TAB>/evil.example`` would lead off the site."""
+    if target and not any(ch < " " or ch in "\x7f\\" for ch in target):
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
             return target

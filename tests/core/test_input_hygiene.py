@@ -228,3 +228,23 @@ def test_non_ascii_digits_in_the_api_are_a_422_problem(api, app):
     assert "corporate_number" in {e["field"] for e in response.get_json()["errors"]}
 
 
+# --- redirect targets ----------------------------------------------------------------
+
+@pytest.mark.parametrize("target", ["/vendors/%0d%0aSet-Cookie:%20x=1", "/vendors/%0aX", "/\\evil.example",
+                                    "/%09/evil.example", "/\\\\evil.example"])
+def test_control_characters_and_backslashes_in_next_are_refused(client, users, target):
+    response = client.post(f"/login?next={target}", data={"username": "admin", "password": "correct-horse-battery"})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+    assert "Set-Cookie: x" not in str(response.headers)
+    response = client.post("/language", data={"lang": "en", "next": target.replace("%0d", "\r").replace(
+        "%0a", "\n").replace("%09", "\t").replace("%20", " ")})
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+
+
+def test_a_plain_next_still_works(client, users):
+    response = client.post("/login?next=/vendors/%3Fq%3Dx", data={"username": "admin",
+                                                                  "password": "correct-horse-battery"})
+    assert response.headers["Location"] == "/vendors/?q=x"
+
+
