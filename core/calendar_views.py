@@ -16,6 +16,7 @@ from sqlalchemy import select
 from core.auth import access
 from core.db import db
 from core.due import items_for
+from core.files import content_disposition
 from core.forms import CSRFForm
 from core.models import User
 from core.timeutil import utcnow
@@ -51,7 +52,7 @@ def feed(token: str):
         event.add("url", base + url_for(item.endpoint, **item.params))
         calendar.add_component(event)
     return Response(calendar.to_ical(), mimetype="text/calendar",
-                    headers={"Content-Disposition": "inline; filename=itaku.ics", "Cache-Control": "no-store"})
+                    headers={"Content-Disposition": content_disposition("itaku.ics", "inline"), "Cache-Control": "no-store"})
 
 
 @bp.route("/account/calendar", methods=["POST"])

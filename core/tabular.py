@@ -170,9 +170,9 @@ def export_response(columns: list[Column], rows: Callable[[], Iterable[Sequence]
     """What ``rows()`` yields (per row, what each column's ``get`` returns,
     in column order) as a CSV or XLSX download (``fmt``), streamed: a CSV
     in pieces of 64 KB; an XLSX through a temporary file."""
-    from urllib.parse import quote
+    from core.files import content_disposition
 
-    disposition = f"attachment; filename*=UTF-8''{quote(filename)}.{fmt}"
+    disposition = content_disposition(f"{filename}.{fmt}")
     if fmt == "xlsx":
         spool = _xlsx_file(columns, rows, title)
 

@@ -248,3 +248,89 @@ def test_a_plain_next_still_works(client, users):
     assert response.headers["Location"] == "/vendors/?q=x"
 
 
+# --- file names ----------------------------------------------------------------------
+
+def _certificate(client, vendor_id: int, filename: str):
+    response = client.post(f"/vendors/{vendor_id}/certifications/new", content_type="multipart/form-data", data={
+        "kind": "isms", "number": "IS 1", "issuer": "認証機関", "valid_until": "2027-06-30",
+        "file": (io.BytesIO(PDF), filename)})
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def _download(client, app, vendor_id: int):
+    from vendors.models import Certification
+
+    with app.app_context():
+        certification = db.session.scalars(select(Certification).where(Certification.vendor_id == vendor_id)).one()
+    return client.get(f"/vendors/{vendor_id}/certifications/{certification.id}/file")
+
+
+def _raw_certificate(client, vendor_id: int, disposition: bytes):
+    """An upload whose part header is written by hand: a browser or a test
+    client never sends a CR/LF in a name, but ``filename*`` (RFC 5987) is
+    percent-decoded by Werkzeug, so an attacker's client can."""
+    fields = {"kind": "isms", "number": "IS 1", "issuer": "認証機関", "valid_until": "2027-06-30"}
+    body = b"".join(f'--B\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+                    for k, v in fields.items())
+    body += (b'--B\r\nContent-Disposition: form-data; name="file"; ' + disposition
+             + b"\r\nContent-Type: application/pdf\r\n\r\n" + PDF + b"\r\n--B--\r\n")
+    return client.post(f"/vendors/{vendor_id}/certifications/new", data=body,
+                       content_type="multipart/form-data; boundary=B")
+
+
+def test_a_file_named_with_cr_lf_is_stored_and_downloads_cleanly(buyer, app):
+    vendor_id = _vendor(buyer)
+    response = _raw_certificate(buyer, vendor_id, b"filename*=UTF-8''evil%0D%0ASet-Cookie%3A%20a%3Db%07.pdf")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    with app.app_context():
+        name = db.session.scalars(select(StoredFile.original_name)).one()
+    assert name == "evilSet-Cookie: a=b.pdf"
+    with _download(buyer, app, vendor_id) as response:
+        assert response.status_code == 200 and response.data == PDF
+        assert not any(cookie.startswith("a=") for cookie in response.headers.getlist("Set-Cookie"))
+        assert response.headers["Content-Disposition"] == 'attachment; filename="evilSet-Cookie: a=b.pdf"'
+
+
+def test_nul_in_an_encoded_file_name_is_refused(buyer, app):
+    vendor_id = _vendor(buyer)
+    before = count(app, StoredFile)
+    response = _raw_certificate(buyer, vendor_id, b"filename*=UTF-8''a%00b.pdf")
+    assert response.status_code == 400 and BAD_TEXT_JA in response.get_data(as_text=True)
+    assert count(app, StoredFile) == before
+
+
+def test_a_stored_name_with_control_characters_still_downloads(buyer, app):
+    vendor_id = _vendor(buyer)
+    _certificate(buyer, vendor_id, "登録証.pdf")
+    with app.app_context():
+        db.session.execute(update(StoredFile).values(original_name="a\r\nb\x00c.pdf"))
+        db.session.commit()
+    with _download(buyer, app, vendor_id) as response:
+        assert response.status_code == 200 and response.data == PDF
+        assert response.headers["Content-Disposition"] == "attachment; filename=abc.pdf"
+
+
+def test_a_name_of_only_control_characters_gets_a_name(app):
+    from core.files import display_name
+
+    with app.app_context():
+        assert display_name("\r\n") == "file"
+        assert display_name("../../x\r.pdf") == "x.pdf"
+        assert display_name("ｱｲｳ.pdf") == "アイウ.pdf"
+        assert len(display_name("あ" * 300 + ".pdf")) <= 255 and display_name("あ" * 300 + ".pdf").endswith(".pdf")
+
+
+def test_downloads_share_one_content_disposition(buyer, app):
+    vendor_id = _vendor(buyer)
+    with app.app_context():
+        db.session.execute(update(Vendor).values(name="株式会社\r\nSet-Cookie: x=1"))
+        db.session.commit()
+    pdf = buyer.get(f"/vendors/{vendor_id}/summary.pdf")
+    assert pdf.status_code == 200
+    assert pdf.headers["Content-Disposition"] == (
+        "inline; filename=\"_Set-Cookie: x=1.pdf\"; filename*=UTF-8''%E5%A7%94%E8%A8%97%E4%BA%8B%E6%A5%AD%E8%80%85%E3%81%AE"
+        "%E6%A6%82%E8%A6%81_%E6%A0%AA%E5%BC%8F%E4%BC%9A%E7%A4%BESet-Cookie%3A%20x%3D1.pdf")
+    with buyer.get("/vendors/export.csv") as csv:
+        assert csv.headers["Content-Disposition"] == "attachment; filename=itaku-vendors.csv"
+
+
