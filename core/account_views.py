@@ -73,12 +73,19 @@ def _password_form(user) -> ChangePasswordForm:
     return form
 
 
-def _account_page(user, form: ChangePasswordForm, token_form: ApiTokenForm | None = None, new_token=None):
+def _account_page(user, form: ChangePasswordForm, token_form: ApiTokenForm | None = None, new_token=None,
+                  calendar_url: str | None = None):
     """The user's own page; ``new_token`` is (token, secret) right after
-    creating one, the only time the secret is shown."""
+    creating one, ``calendar_url`` the calendar's secret URL right after
+    making it: the only times either is shown."""
     return render_template("auth/account.html", form=form, user=user,
                            token_form=token_form or ApiTokenForm(prefix="token", formdata=None),
-                           tokens=api_tokens.active_tokens(user), new_token=new_token)
+                           tokens=api_tokens.active_tokens(user), new_token=new_token, calendar_url=calendar_url)
+
+
+def account_page(user, calendar_url: str | None = None):
+    """The user's own page as first shown (core.calendar_views uses it)."""
+    return _account_page(user, _password_form(user), calendar_url=calendar_url)
 
 
 @bp.route("/account", methods=["GET", "POST"])

@@ -65,9 +65,12 @@ def create_link():
     user = current_user._get_current_object()
     user.calendar_token_hash = _hash(token)
     db.session.commit()
-    flash(_("カレンダーのURLを作成しました。この画面を離れると再表示できません: %(url)s",
-            url=url_for("calendar.feed", token=token, _external=True)), "success")
-    return redirect(url_for("auth.account"))
+    # Shown on this answer only (not cached), never flashed: a flash lands
+    # in the session cookie, which is signed but not encrypted.
+    from core.account_views import account_page
+
+    return account_page(user, calendar_url=url_for("calendar.feed", token=token, _external=True)), 200, \
+        {"Cache-Control": "no-store"}
 
 
 @bp.route("/account/calendar/revoke", methods=["POST"])

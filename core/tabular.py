@@ -17,6 +17,7 @@ import enum
 import functools
 import io
 import tempfile
+import unicodedata
 import zipfile
 from dataclasses import dataclass
 from itertools import islice
@@ -70,12 +71,22 @@ class Column:
         return lambda value: csv_text(show(value))
 
 
+def _starts_formula(text: str) -> bool:
+    """Whether a spreadsheet could read ``text`` as a formula: its first
+    character, NFKC-folded, is one of FORMULA_START (Excel takes a
+    full-width ＝ typed in Japanese as =)."""
+    if not text:
+        return False
+    first = text[0]
+    return first in FORMULA_START or (first >= "\x80" and unicodedata.normalize("NFKC", first).startswith(FORMULA_START))
+
+
 def escape_formula(text: str) -> str:
-    return "'" + text if text.startswith(FORMULA_START) else text
+    return "'" + text if _starts_formula(text) else text
 
 
 def unescape_formula(text: str) -> str:
-    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_START) else text
+    return text[1:] if text.startswith("'") and _starts_formula(text[1:]) else text
 
 
 def csv_text(value) -> str:
@@ -183,7 +194,7 @@ def export_response(columns: list[Column], rows: Callable[[], Iterable[Sequence]
 
         return Response(chunks(), mimetype=XLSX_MIMETYPE,
                         headers={"Content-Disposition": disposition, "Cache-Control": "no-store"})
-    return Response(stream_with_context(_csv_stream(columns, rows)), mimetype="text/csv; charset=utf-8",
+    return Response(stream_with_context(_csv_stream(columns, rows)), content_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": disposition, "Cache-Control": "no-store"})
 
 

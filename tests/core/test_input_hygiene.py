@@ -334,3 +334,87 @@ def test_downloads_share_one_content_disposition(buyer, app):
         assert csv.headers["Content-Disposition"] == "attachment; filename=itaku-vendors.csv"
 
 
+# --- smaller notes -------------------------------------------------------------------
+
+def test_signed_in_pages_are_not_cached(client, users):
+    assert "no-store" not in client.get("/login").headers.get("Cache-Control", "")
+    login_as(client, "admin")
+    assert client.get("/vendors/").headers["Cache-Control"] == "no-store"
+    assert client.get("/").headers["Cache-Control"] == "no-store"
+    with client.get("/static/itaku.css") as static:
+        assert "no-store" not in static.headers.get("Cache-Control", "")
+
+
+def test_the_csv_names_its_charset_once(buyer):
+    assert buyer.get("/vendors/export.csv").headers["Content-Type"] == "text/csv; charset=utf-8"
+
+
+@pytest.mark.parametrize("text", ["＝1+1", "＋81", "－1", "＠SUM(A1)", "﹦1", "⁼1"])
+def test_formula_look_alikes_are_escaped_and_unescaped(text):
+    from core.tabular import escape_formula, unescape_formula
+
+    assert escape_formula(text) == "'" + text
+    assert unescape_formula("'" + text) == text
+    assert escape_formula("株式会社") == "株式会社" and unescape_formula("'株式会社") == "'株式会社"
+
+
+def test_an_administrator_revokes_a_users_api_tokens(admin, app):
+    from core import api_tokens
+
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == "social"))
+        token, secret = api_tokens.issue(user, "集計スクリプト")
+        db.session.commit()
+        user_id, token_id = user.id, token.id
+    page = admin.get(f"/admin/users/{user_id}").get_data(as_text=True)
+    assert "集計スクリプト" in page
+    assert admin.get("/api/v1/social", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+    response = admin.post(f"/admin/users/{user_id}/tokens/{token_id}/revoke")
+    assert response.status_code == 302
+    assert admin.get("/api/v1/social", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+    with app.app_context():
+        assert db.session.get(ApiToken, token_id).revoked_at is not None
+        entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "revoke")
+                                   .order_by(AuditEntry.seq.desc())).first()
+        assert entry is not None and entry.username == "admin"
+    assert f"/tokens/{token_id}/revoke" not in admin.get(f"/admin/users/{user_id}").get_data(as_text=True)
+
+
+def test_only_administrators_revoke_others_tokens(client, users, app):
+    from core import api_tokens
+
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == "social"))
+        token, _secret = api_tokens.issue(user, "t")
+        db.session.commit()
+        user_id, token_id = user.id, token.id
+    login_as(client, "procurement")
+    assert client.post(f"/admin/users/{user_id}/tokens/{token_id}/revoke").status_code == 403
+    client.post("/logout")
+    login_as(client, "admin")
+    other = users["auditor"]
+    assert client.post(f"/admin/users/{other}/tokens/{token_id}/revoke").status_code == 404
+    with app.app_context():
+        assert db.session.get(ApiToken, token_id).revoked_at is None
+
+
+def _session_data(client) -> bytes:
+    cookie = client.get_cookie("session")
+    payload = cookie.value.split(".")
+    if cookie.value.startswith("."):
+        return zlib.decompress(base64_decode(payload[1]))
+    return base64_decode(payload[0])
+
+
+def test_the_calendar_url_is_shown_on_the_page_not_kept_in_the_cookie(client, users):
+    login_as(client, "auditor")
+    response = client.post("/account/calendar")
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    html = response.get_data(as_text=True)
+    import re
+
+    url = re.search(r'value="(http://localhost/calendar/[^"]+\.ics)"', html).group(1)
+    token = url.rsplit("/", 1)[1].removesuffix(".ics")
+    assert token.encode() not in _session_data(client)
+    assert client.get(url.replace("http://localhost", "")).status_code == 200
+    assert token not in client.get("/account").get_data(as_text=True)  # shown once
