@@ -104,8 +104,7 @@ def user_edit(user_id: int):
             flash(STALE_MESSAGE, "warning")
             form = _prepare(UserForm(obj=user, version=user.version, formdata=None))
             form.roles.data = [r.value for r in user.role_set]
-            return _user_page(form=form, user=user, reset=ResetPasswordForm(prefix="reset"),
-                                   actions=CSRFForm()), 409
+            return _user_page(form=form, user=user, reset=ResetPasswordForm(prefix="reset"), actions=CSRFForm()), 409
         if _username_taken(form.username.data, exclude_id=user.id):
             form.username.errors.append(_("このユーザー名は既に使われています。"))
         elif user.id == current_user.id and Role.ADMIN.value not in form.roles.data:
@@ -121,8 +120,7 @@ def user_edit(user_id: int):
             flash(_("利用者 %(name)s を更新しました。", name=user.username), "success")
             return redirect(url_for("admin.user_edit", user_id=user.id))
     status = 400 if form.errors else 200
-    return _user_page(form=form, user=user, reset=ResetPasswordForm(prefix="reset"),
-                           actions=CSRFForm()), status
+    return _user_page(form=form, user=user, reset=ResetPasswordForm(prefix="reset"), actions=CSRFForm()), status
 
 
 def _user_page(**context):

@@ -1,5 +1,5 @@
-"""Characters no text field may hold, refused where text comes in: one
-check of every request's query string, form fields and upload names
+"""Characters no stored text may hold, refused where text to be stored
+comes in: one check of every request's form fields and upload names
 (before any view runs), and one of every JSON body (core.api).
 
 A NUL byte cannot be stored in a PostgreSQL text column (the driver raises),
@@ -7,6 +7,10 @@ and a lone UTF-16 surrogate (``"\\ud800"`` in JSON) cannot be encoded as
 UTF-8 by either database's driver: both were 500s.  URL-encoded and
 multipart bodies cannot carry a surrogate (Werkzeug decodes them with
 replacement), JSON can.
+
+Query strings only choose what a page shows: there a bad value is ignored
+as every odd filter value is (core.lists strips NUL from list filters,
+int_arg reads numbers, the sign-in's ``next`` refuses control characters).
 """
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from typing import Any
 from flask import request
 from flask_babel import lazy_gettext as _l
 
-from core import errors, problems
+from core import errors
 from core.auth import is_api
 
 BAD_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
@@ -43,21 +47,19 @@ def shown(key: str) -> str:
     return BAD_CHARACTERS.sub("\ufffd", key)
 
 
-def _request_texts():
-    yield from request.args.items(multi=True)
-    yield from (request.view_args or {}).items()
-    if not is_api(request.path):  # the API reads JSON only, with its own body limit
-        yield from request.form.items(multi=True)
-        yield from ((name, upload.filename or "") for name, upload in request.files.items(multi=True))
+def _form_texts():
+    yield from request.form.items(multi=True)
+    yield from ((name, upload.filename or "") for name, upload in request.files.items(multi=True))
 
 
 def refuse_bad_characters():
-    """before_request: a 400 with a clear message (a problem document under
-    /api/) when the query string, a form field or an upload's name holds a
-    NUL or a lone surrogate.  Nothing is read or written."""
-    for key, value in _request_texts():
-        if is_bad(str(key)) or (isinstance(value, str) and is_bad(value)):
-            if is_api(request.path):
-                return problems.response(400, MESSAGE)
+    """before_request: a 400 with a clear message when a form field (its
+    name or value) or an upload's name holds a NUL or a lone surrogate.
+    Nothing is read or written.  The API reads JSON only, under its own
+    body limit: its form is never parsed here."""
+    if request.method in ("GET", "HEAD", "OPTIONS") or is_api(request.path):
+        return None
+    for key, value in _form_texts():
+        if is_bad(key) or is_bad(value):
             return errors.render_error(400, MESSAGE)
     return None
