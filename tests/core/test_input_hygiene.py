@@ -291,7 +291,7 @@ def test_a_stored_name_with_control_characters_still_downloads(buyer, app):
     vendor_id = _vendor(buyer)
     _certificate(buyer, vendor_id, "登録証.pdf")
     with app.app_context():
-        db.session.execute(update(StoredFile).values(original_name="a\r\nb\x00c.pdf"))
+        db.session.execute(update(StoredFile).values(original_name="a\r\nb\x07c.pdf"))
         db.session.commit()
     with _download(buyer, app, vendor_id) as response:
         assert response.status_code == 200 and response.data == PDF
