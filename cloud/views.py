@@ -49,7 +49,7 @@ from core.forms import (
     user_choices,
 )
 from core.i18n import locale_code
-from core.lists import ListView, enum_filter
+from core.lists import ListView, enum_filter, int_arg
 from core.models import ClassificationLevel, OrgUnit, Role
 from core.timeutil import today, utcnow
 from vendors.models import Vendor
@@ -73,7 +73,8 @@ def _flag_filter(stmt, value):
 
 
 def _unit_filter(stmt, value):
-    return stmt.where(rules.used_by_unit_expr(int(value))) if value.isdigit() else stmt
+    unit_id = int_arg(value)
+    return stmt.where(rules.used_by_unit_expr(unit_id)) if unit_id is not None else stmt
 
 
 LIST = ListView(

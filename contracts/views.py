@@ -38,7 +38,7 @@ from core.forms import (
     user_choices,
 )
 from core.i18n import locale_code
-from core.lists import ListView, enum_filter, id_filter
+from core.lists import ListView, enum_filter, id_filter, int_arg
 from core.models import ClassificationLevel, Role
 from core.parts import delete_owned
 from core.timeutil import today, utcnow
@@ -56,7 +56,8 @@ def _gaps_filter(stmt, value):
 
 
 def _ending_filter(stmt, value):
-    return stmt.where(rules.ending_within(int(value))) if value.isdigit() and int(value) <= 3650 else stmt
+    days = int_arg(value, maximum=3650)
+    return stmt.where(rules.ending_within(days)) if days is not None else stmt
 
 
 LIST = ListView(
@@ -89,9 +90,9 @@ def index():
     pagination, state = LIST.apply(stmt.options(selectinload(Contract.classification)))
     # A body may have thousands of vendors: no list of them all.  The vendor
     # filter comes from a vendor's page; the search box finds vendor names.
-    chosen = request.args.get("vendor", "")
-    vendors = [(v.id, v.name) for v in db.session.scalars(select(Vendor).where(Vendor.id == int(chosen)))] \
-        if chosen.isdigit() else []
+    chosen = int_arg(request.args.get("vendor"))
+    vendors = [(v.id, v.name) for v in db.session.scalars(select(Vendor).where(Vendor.id == chosen))] \
+        if chosen is not None else []
     levels = [(lv.id, lv.label(locale_code())) for lv in classification_levels("confidentiality")]
     gap_ids = set(db.session.scalars(select(Contract.id).where(
         Contract.id.in_([c.id for c in pagination.items]), Contract.status.in_(rules.LIVE),
@@ -200,8 +201,8 @@ def save(form: ContractForm, contract: Contract) -> Contract | None:
 @access(WRITERS)
 def new():
     form = contract_form()
-    if request.method == "GET" and request.args.get("vendor", "").isdigit():
-        form.vendor_id.data = int(request.args["vendor"])
+    if request.method == "GET" and (vendor_id := int_arg(request.args.get("vendor"))) is not None:
+        form.vendor_id.data = vendor_id
     if form.validate_on_submit():
         contract = save(form, Contract(status=ContractStatus.DRAFT))
         if contract:

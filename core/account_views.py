@@ -18,8 +18,12 @@ bp = Blueprint("auth", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site: never an absolute or scheme-relative URL."""
-    if target:
+    """Only a path on this site: never an absolute or scheme-relative URL.
+    Control characters and backslashes are refused too: a CR/LF cannot go
+    into the Location header (it was a 500), and browsers drop tabs and
+    newlines and read ``\\`` as ``/``, so ``/\\evil.example`` or
+    ``/<TAB>/evil.example`` would lead off the site."""
+    if target and not any(ch < " " or ch in "\x7f\\" for ch in target):
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
             return target
@@ -71,12 +75,19 @@ def _password_form(user) -> ChangePasswordForm:
     return form
 
 
-def _account_page(user, form: ChangePasswordForm, token_form: ApiTokenForm | None = None, new_token=None):
+def _account_page(user, form: ChangePasswordForm, token_form: ApiTokenForm | None = None, new_token=None,
+                  calendar_url: str | None = None):
     """The user's own page; ``new_token`` is (token, secret) right after
-    creating one, the only time the secret is shown."""
+    creating one, ``calendar_url`` the calendar's secret URL right after
+    making it: the only times either is shown."""
     return render_template("auth/account.html", form=form, user=user,
                            token_form=token_form or ApiTokenForm(prefix="token", formdata=None),
-                           tokens=api_tokens.active_tokens(user), new_token=new_token)
+                           tokens=api_tokens.active_tokens(user), new_token=new_token, calendar_url=calendar_url)
+
+
+def account_page(user, calendar_url: str | None = None):
+    """The user's own page as first shown (core.calendar_views uses it)."""
+    return _account_page(user, _password_form(user), calendar_url=calendar_url)
 
 
 @bp.route("/account", methods=["GET", "POST"])

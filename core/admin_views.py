@@ -1,14 +1,14 @@
 """管理: users, roles and organisational units (admin only)."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from core import accounts
+from core import accounts, api_tokens
 from core.auth import access
 from core.db import db
 from core.forms import (
@@ -22,7 +22,7 @@ from core.forms import (
     unit_choices,
 )
 from core.lists import ListView, id_filter
-from core.models import ROLE_LABELS, OrgUnit, Role, User
+from core.models import ROLE_LABELS, ApiToken, OrgUnit, Role, User
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -104,8 +104,7 @@ def user_edit(user_id: int):
             flash(STALE_MESSAGE, "warning")
             form = _prepare(UserForm(obj=user, version=user.version, formdata=None))
             form.roles.data = [r.value for r in user.role_set]
-            return render_template("admin/user_form.html", form=form, user=user, reset=ResetPasswordForm(prefix="reset"),
-                                   actions=CSRFForm()), 409
+            return _user_page(form=form, user=user, reset=ResetPasswordForm(prefix="reset"), actions=CSRFForm()), 409
         if _username_taken(form.username.data, exclude_id=user.id):
             form.username.errors.append(_("このユーザー名は既に使われています。"))
         elif user.id == current_user.id and Role.ADMIN.value not in form.roles.data:
@@ -121,8 +120,27 @@ def user_edit(user_id: int):
             flash(_("利用者 %(name)s を更新しました。", name=user.username), "success")
             return redirect(url_for("admin.user_edit", user_id=user.id))
     status = 400 if form.errors else 200
-    return render_template("admin/user_form.html", form=form, user=user, reset=ResetPasswordForm(prefix="reset"),
-                           actions=CSRFForm()), status
+    return _user_page(form=form, user=user, reset=ResetPasswordForm(prefix="reset"), actions=CSRFForm()), status
+
+
+def _user_page(**context):
+    """An existing user's page, with the user's live API tokens."""
+    return render_template("admin/user_form.html", tokens=api_tokens.active_tokens(context["user"]), **context)
+
+
+@bp.route("/users/<int:user_id>/tokens/<int:token_id>/revoke", methods=["POST"])
+@access(Role.ADMIN)
+def user_token_revoke(user_id: int, token_id: int):
+    """An administrator ends any user's API token (a leaked one, a script
+    no longer used); audited as the administrator's act."""
+    token = db.get_or_404(ApiToken, token_id)
+    if token.user_id != user_id:
+        abort(404)
+    if CSRFForm().validate_on_submit():
+        api_tokens.revoke(token)
+        db.session.commit()
+        flash(_("APIトークン「%(name)s」を無効にしました。", name=token.name), "success")
+    return redirect(url_for("admin.user_edit", user_id=user_id) + "#api-tokens")
 
 
 @bp.route("/users/<int:user_id>/password", methods=["POST"])
@@ -138,7 +156,7 @@ def user_reset_password(user_id: int):
         return redirect(url_for("admin.user_edit", user_id=user.id))
     form = _prepare(UserForm(obj=user, version=user.version, formdata=None))
     form.roles.data = [r.value for r in user.role_set]
-    return render_template("admin/user_form.html", form=form, user=user, reset=reset, actions=CSRFForm()), 400
+    return _user_page(form=form, user=user, reset=reset, actions=CSRFForm()), 400
 
 
 @bp.route("/users/<int:user_id>/unlock", methods=["POST"])

@@ -13,7 +13,6 @@ and is audited as its token's user.  Errors are problem documents
 """
 from __future__ import annotations
 
-import re
 from typing import Any, Callable
 
 from flask import Blueprint, current_app, jsonify, request, url_for
@@ -22,11 +21,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from core import idempotency, openapi, registers
+from core import hygiene, idempotency, openapi, registers
 from core.auth import access
 from core.dashboard import Tile, scope_unit, visible_panels
 from core.db import db
 from core.i18n import locale_code
+from core.lists import int_arg
 from core.openapi import (
     CREATE,
     DASHBOARD,
@@ -126,9 +126,10 @@ def _number_arg(name: str, default: int, maximum: int) -> int:
     text = request.args.get(name)
     if text is None:
         return default
-    if not re.fullmatch(r"[0-9]{1,10}", text) or not 1 <= int(text) <= maximum:
+    number = int_arg(text, minimum=1, maximum=maximum)
+    if number is None:
         raise Problem(400, errors=[{"field": name, "message": _("1から%(max)sまでの整数で指定してください。", max=maximum)}])
-    return int(text)
+    return number
 
 
 def _choice_arg(name: str, choices) -> None:
@@ -179,8 +180,6 @@ def _type_problem(f: Field, value) -> LazyString | None:
         return None if isinstance(value, int) and not isinstance(value, bool) else TYPE_MESSAGES["integer"]
     if not isinstance(value, str):
         return TYPE_MESSAGES["text"]
-    if "\x00" in value:
-        return _l("使えない文字（NUL）が含まれています。")
     return None
 
 
@@ -203,6 +202,9 @@ def _save(register: Register, record, body: dict[str, Any]):
     errors: list[dict[str, Any]] = []
     values = {}
     for key, value in body.items():
+        if hygiene.in_json(key) or hygiene.in_json(value):  # the JSON layer's one check (core.hygiene)
+            errors.append({"field": hygiene.shown(key), "message": hygiene.MESSAGE})
+            continue
         if key in writable:
             problem = _type_problem(writable[key], value)
         else:

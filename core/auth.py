@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from core import api_tokens
 from core.db import db
+from core.lists import int_arg
 from core.models import Role, User
 
 login_manager = LoginManager()
@@ -136,10 +137,11 @@ def _enforce():
 
 @login_manager.user_loader
 def _load_user(cookie_id: str) -> User | None:
-    user_id, _, token = cookie_id.partition(":")
-    if not user_id.isdigit() or not token:
+    text, _, token = cookie_id.partition(":")
+    user_id = int_arg(text)
+    if user_id is None or not token:
         return None
-    user = db.session.scalar(select(User).where(User.id == int(user_id)))
+    user = db.session.scalar(select(User).where(User.id == user_id))
     if user is None or not user.active or user.session_token != token:
         return None
     return user

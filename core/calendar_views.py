@@ -16,6 +16,7 @@ from sqlalchemy import select
 from core.auth import access
 from core.db import db
 from core.due import items_for
+from core.files import content_disposition
 from core.forms import CSRFForm
 from core.models import User
 from core.timeutil import utcnow
@@ -51,7 +52,7 @@ def feed(token: str):
         event.add("url", base + url_for(item.endpoint, **item.params))
         calendar.add_component(event)
     return Response(calendar.to_ical(), mimetype="text/calendar",
-                    headers={"Content-Disposition": "inline; filename=itaku.ics", "Cache-Control": "no-store"})
+                    headers={"Content-Disposition": content_disposition("itaku.ics", "inline"), "Cache-Control": "no-store"})
 
 
 @bp.route("/account/calendar", methods=["POST"])
@@ -64,9 +65,12 @@ def create_link():
     user = current_user._get_current_object()
     user.calendar_token_hash = _hash(token)
     db.session.commit()
-    flash(_("カレンダーのURLを作成しました。この画面を離れると再表示できません: %(url)s",
-            url=url_for("calendar.feed", token=token, _external=True)), "success")
-    return redirect(url_for("auth.account"))
+    # Shown on this answer only (not cached), never flashed: a flash lands
+    # in the session cookie, which is signed but not encrypted.
+    from core.account_views import account_page
+
+    return account_page(user, calendar_url=url_for("calendar.feed", token=token, _external=True)), 200, \
+        {"Cache-Control": "no-store"}
 
 
 @bp.route("/account/calendar/revoke", methods=["POST"])

@@ -12,6 +12,7 @@ from core import inspection, pdf
 from core.auth import ALL_ROLES, AUDIT_READERS, access, can_view
 from core.db import db
 from core.forms import unit_choices
+from core.lists import int_arg
 from core.models import OrgUnit
 from core.timeutil import fiscal_year, fiscal_year_label, today
 
@@ -22,14 +23,12 @@ def _scope() -> inspection.Scope:
     """The fiscal year and unit from the query string (the current year and
     every unit by default); anything else is refused with 404."""
     current = fiscal_year(today())
-    fy = request.args.get("fy", "")
-    unit = request.args.get("unit", "")
-    if (fy and not (fy.isdigit() and 2000 <= int(fy) <= current + 1)) or (unit and not unit.isdigit()):
+    fy, unit = request.args.get("fy", ""), request.args.get("unit", "")
+    year = int_arg(fy, minimum=2000, maximum=current + 1) if fy else current
+    unit_id = int_arg(unit) if unit else None
+    if year is None or (unit and (unit_id is None or db.session.get(OrgUnit, unit_id) is None)):
         abort(404)
-    unit_id = int(unit) if unit else None
-    if unit_id is not None and db.session.get(OrgUnit, unit_id) is None:
-        abort(404)
-    return inspection.Scope(int(fy) if fy else current, unit_id)
+    return inspection.Scope(year, unit_id)
 
 
 @bp.route("/")
@@ -46,8 +45,8 @@ def index():
         from vendors.models import Vendor
 
         stmt = select(Contract).where(Contract.id.in_(in_scope(scope))).options(selectinload(Contract.vendor))
-        if vendor.isdigit():
-            stmt = stmt.where(Contract.vendor_id == int(vendor))
+        if (vendor_id := int_arg(vendor)) is not None:
+            stmt = stmt.where(Contract.vendor_id == vendor_id)
         contracts = db.session.scalars(stmt.order_by(Contract.number).limit(500)).all()
         vendors = db.session.scalars(select(Vendor).order_by(Vendor.kana)).all()
     return render_template("checklists/index.html", items=inspection.ITEMS, scope=scope, years=years,

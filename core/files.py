@@ -9,9 +9,11 @@ import hashlib
 import re
 import secrets
 import time
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
+from urllib.parse import quote
 
 from flask import current_app, send_file
 from flask_babel import gettext as _
@@ -19,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import DateTime, ForeignKey, Integer, String, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.datastructures import FileStorage
+from werkzeug.http import dump_options_header
 
 from core.db import db
 from core.models import Audited
@@ -114,8 +117,7 @@ def store(upload: FileStorage, *, allowed: tuple[str, ...] = DOCUMENT_TYPES,
     path = Path(current_app.config["STORAGE_PATH"]) / key
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
-    name = Path(upload.filename or "file").name[-255:]
-    record = StoredFile(original_name=name, content_type=content_type, size=len(data),
+    record = StoredFile(original_name=display_name(upload.filename), content_type=content_type, size=len(data),
                         sha256=hashlib.sha256(data).hexdigest(), storage_key=key,
                         uploaded_by_id=getattr(user, "id", None))
     db.session.add(record)
@@ -123,10 +125,37 @@ def store(upload: FileStorage, *, allowed: tuple[str, ...] = DOCUMENT_TYPES,
     return record
 
 
+def display_name(name: str | None, limit: int = 255, upload: bool = True) -> str:
+    """A file's name as kept and sent back: its last path part (for a name
+    the app builds, ``upload=False``: slashes become _), NFKC, without
+    control or format characters (a CR/LF made every download of the file a
+    500; a right-to-left override disguises an extension), at most ``limit``
+    characters with its extension kept, and never empty."""
+    text = unicodedata.normalize("NFKC", name or "")
+    text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
+    text = text.replace("\\", "/").rsplit("/", 1)[-1].strip() if upload else text.replace("/", "_").replace("\\", "_").strip()
+    if len(text) > limit:
+        stem, dot, extension = text.rpartition(".")
+        text = f"{stem[:limit - len(extension) - 1]}.{extension}" if dot and len(extension) < 16 else text[:limit]
+    return text or "file"
+
+
+def content_disposition(filename: str, kind: str = "attachment") -> str:
+    """The Content-Disposition of a download named ``filename``, encoded as
+    werkzeug's send_file does: an ASCII ``filename`` and, for any other
+    name, an RFC 6266 ``filename*`` in UTF-8."""
+    name = display_name(filename, upload=False)
+    if name.isascii():
+        return dump_options_header(kind, {"filename": name})
+    simple = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    return dump_options_header(kind, {"filename": simple, "filename*": f"UTF-8''{quote(name, safe='!#$&+^`|~')}"})
+
+
 def send(record: StoredFile):
-    """The file as a download, under its original name."""
+    """The file as a download, under its original name (cleaned again:
+    rows kept before names were cleaned at upload still download)."""
     return send_file(record.path(), mimetype=record.content_type, as_attachment=True,
-                     download_name=record.original_name, max_age=0)
+                     download_name=display_name(record.original_name), max_age=0)
 
 
 # --- leftovers -------------------------------------------------------------------------

@@ -13,6 +13,18 @@ from sqlalchemy import Select, inspect, or_
 from core.db import db
 
 PER_PAGE_CHOICES = (20, 50, 100)
+MAX_INT = 2**31 - 1  # a database integer: no id (or page) lies beyond it
+
+
+def int_arg(text: str | None, minimum: int = 0, maximum: int = MAX_INT) -> int | None:
+    """The one reading of an integer from a query string or form: ASCII
+    digits within [minimum, maximum], else None.  ``str.isdigit()`` also
+    takes ² and ٣ (which ``int()`` refuses or reads), and a number beyond a
+    database integer overflows the query: both were 500s."""
+    if text is None or not re.fullmatch(r"[0-9]{1,10}", text):
+        return None
+    number = int(text)
+    return number if minimum <= number <= maximum else None
 
 
 def like_pattern(text: str) -> str:
@@ -74,13 +86,11 @@ class ListView:
         and return (pagination, state) for the template."""
         args = request.args
         stmt, state = self.statement(stmt, args)
-        try:
-            per_page = int(args.get("per_page", PER_PAGE_CHOICES[0]))
-        except ValueError:
-            per_page = PER_PAGE_CHOICES[0]
+        per_page = int_arg(args.get("per_page"))
         if per_page not in PER_PAGE_CHOICES:
             per_page = PER_PAGE_CHOICES[0]
-        pagination = db.paginate(stmt, per_page=per_page, error_out=False, count=True)
+        page = int_arg(args.get("page"), minimum=1) or 1
+        pagination = db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=True)
         state["per_page"] = per_page
         return pagination, ListState(state)
 
@@ -112,8 +122,8 @@ def enum_filter(column, enum_cls) -> Callable[[Select, str], Select]:
 
 
 def id_filter(column) -> Callable[[Select, str], Select]:
-    """Filter on a foreign key given as digits (ASCII, few enough for a
-    database integer); anything else filters nothing."""
+    """Filter on a foreign key (see int_arg); anything else filters nothing."""
     def apply(stmt: Select, value: str) -> Select:
-        return stmt.where(column == int(value)) if re.fullmatch(r"[0-9]{1,18}", value) else stmt
+        number = int_arg(value)
+        return stmt.where(column == number) if number is not None else stmt
     return apply

@@ -502,17 +502,16 @@ def send(rendered: Rendered, filename: str, *, subject=None, document: str, obje
          extra: dict | None = None):
     """Record the print in the audit trail (who, what, when, SHA-256) and
     return the PDF as a download."""
-    from urllib.parse import quote
-
     from flask import Response
 
     from core import audit
     from core.db import db
+    from core.files import content_disposition
 
     audit.log("print", subject, object_type=object_type if subject is None else None,
               changes={"document": document, "sha256": rendered.sha256, "pages": rendered.pages, **(extra or {})})
     db.session.commit()
     response = Response(rendered.data, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(filename)}"
+    response.headers["Content-Disposition"] = content_disposition(filename, "inline")
     response.headers["Cache-Control"] = "no-store"
     return response

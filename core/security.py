@@ -21,7 +21,17 @@ def _headers(response):
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if response.mimetype == "text/html" and "Cache-Control" not in response.headers and _signed_in():
+        # A signed-in page holds the register's data: never kept by the
+        # browser or a proxy (the back button after sign-out shows nothing).
+        response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _signed_in() -> bool:
+    from flask_login import current_user
+
+    return bool(current_user and current_user.is_authenticated)
 
 
 def instance_secret_key(instance_path: str) -> str:
@@ -39,4 +49,7 @@ def instance_secret_key(instance_path: str) -> str:
 
 
 def init_app(app: Flask) -> None:
+    from core.hygiene import refuse_bad_characters
+
+    app.before_request(refuse_bad_characters)
     app.after_request(_headers)

@@ -18,6 +18,7 @@ import functools
 import io
 import tempfile
 import time
+import unicodedata
 import zipfile
 from dataclasses import dataclass
 from itertools import islice
@@ -80,12 +81,22 @@ class Column:
         return lambda value: csv_text(show(value))
 
 
+def _starts_formula(text: str) -> bool:
+    """Whether a spreadsheet could read ``text`` as a formula: its first
+    character, NFKC-folded, is one of FORMULA_START (Excel takes a
+    full-width ＝ typed in Japanese as =)."""
+    if not text:
+        return False
+    first = text[0]
+    return first in FORMULA_START or (first >= "\x80" and unicodedata.normalize("NFKC", first).startswith(FORMULA_START))
+
+
 def escape_formula(text: str) -> str:
-    return "'" + text if text.startswith(FORMULA_START) else text
+    return "'" + text if _starts_formula(text) else text
 
 
 def unescape_formula(text: str) -> str:
-    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_START) else text
+    return text[1:] if text.startswith("'") and _starts_formula(text[1:]) else text
 
 
 def csv_text(value) -> str:
@@ -180,9 +191,9 @@ def export_response(columns: list[Column], rows: Callable[[], Iterable[Sequence]
     """What ``rows()`` yields (per row, what each column's ``get`` returns,
     in column order) as a CSV or XLSX download (``fmt``), streamed: a CSV
     in pieces of 64 KB; an XLSX through a temporary file."""
-    from urllib.parse import quote
+    from core.files import content_disposition
 
-    disposition = f"attachment; filename*=UTF-8''{quote(filename)}.{fmt}"
+    disposition = content_disposition(f"{filename}.{fmt}")
     if fmt == "xlsx":
         spool = _xlsx_file(columns, rows, title)
 
@@ -193,7 +204,7 @@ def export_response(columns: list[Column], rows: Callable[[], Iterable[Sequence]
 
         return Response(chunks(), mimetype=XLSX_MIMETYPE,
                         headers={"Content-Disposition": disposition, "Cache-Control": "no-store"})
-    return Response(stream_with_context(_csv_stream(columns, rows)), mimetype="text/csv; charset=utf-8",
+    return Response(stream_with_context(_csv_stream(columns, rows)), content_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": disposition, "Cache-Control": "no-store"})
 
 
@@ -260,12 +271,17 @@ def read(data: bytes, filename: str = "", *, max_columns: int = MAX_IMPORT_COLUM
     elif data.startswith(b"\xd0\xcf\x11\xe0"):
         raise FileProblem(_l("古い Excel 形式（.xls）は読めません。.xlsx または CSV で保存してください。"))
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text": UTF-16, tab-separated
-        rows, encoding = _read_csv(data.decode("utf-16")), "UTF-16"
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError as error:  # an odd byte count, a lone surrogate
+            raise FileProblem(_l("UTF-16 のファイルとして読めません（途中で切れているか、壊れた文字があります）。"
+                                 "UTF-8 の CSV で保存し直してください。")) from error
+        rows, encoding = _read_csv(_without_nul(text)), "UTF-16"
     elif b"\x00" in data[:8192]:
         raise FileProblem(_l("CSV または XLSX ファイルを選んでください。"))
     else:
         text, encoding = _decode(data)
-        rows = _read_csv(text)
+        rows = _read_csv(_without_nul(text))
     headers, body = _bounded(rows, max_columns, time.monotonic() + seconds)
     if headers is None:
         raise FileProblem(_l("ファイルに行がありません。"))
@@ -315,6 +331,14 @@ def _clean(cell) -> str:
 
 def _too_many_rows():
     return _("行が多すぎます（%(limit)s行まで）。ファイルを分けてください。", limit=MAX_IMPORT_ROWS)
+
+
+def _without_nul(text: str) -> str:
+    """The text, unless it holds a NUL anywhere (no text column can store
+    one: PostgreSQL refuses it)."""
+    if "\x00" in text:
+        raise FileProblem(_l("ファイルに使えない文字（NUL）が含まれています。CSV または XLSX ファイルを選んでください。"))
+    return text
 
 
 def _read_csv(text: str) -> Iterator[list[str]]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from flask_babel import lazy_gettext as _l
 from wtforms.validators import ValidationError
@@ -30,3 +31,16 @@ def date_not_before(other: str, message=None):
         if field.data and start and field.data < start:
             raise ValidationError(message or _l("終了日は開始日以降の日付にしてください。"))
     return check
+
+
+def digits(field, message, length: int | None = None) -> str:
+    """The field's text NFKC-folded (full-width ２ and superscript ² become 2;
+    the field keeps the folded text) and checked to be ASCII digits only (of
+    ``length`` if given), else ValidationError(``message``).  ``str.isdigit()``
+    alone also takes ² and ٣, which ``int()`` refuses or misreads."""
+    value = unicodedata.normalize("NFKC", field.data or "").strip()
+    field.data = value
+    if not re.fullmatch(r"[0-9]+", value) or (length is not None and len(value) != length):
+        raise ValidationError(message)
+    return value
+

@@ -25,7 +25,7 @@ from core.forms import (
     user_choices,
 )
 from core.i18n import locale_code
-from core.lists import ListView, enum_filter, id_filter
+from core.lists import ListView, enum_filter, id_filter, int_arg
 from core.models import OrgUnit, Role
 from core.timeutil import today, utcnow
 from social import documents, prepost, rules
@@ -432,8 +432,8 @@ def check():
     form = PrePostForm()
     form.account_id.choices = select_choices([("", _("（選択してください）"))] + [
         (a.id, f"{a.name}（{a.platform.label}）") for a in accounts])
-    if request.method == "GET" and request.args.get("account", "").isdigit():
-        form.account_id.data = int(request.args["account"])
+    if request.method == "GET" and (account_id := int_arg(request.args.get("account"))) is not None:
+        form.account_id.data = account_id
     hits = None
     if form.validate_on_submit():
         account = db.session.get(SocialAccount, form.account_id.data)

@@ -7,16 +7,14 @@ from wtforms import FieldList, FormField, HiddenField, SelectField, StringField,
 from wtforms.validators import URL, DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
 from core.forms import DateField, VersionedForm, coerce_int_or_none
-from core.validators import katakana, phone_number
+from core.validators import digits, katakana, phone_number
 from vendors.models import Assessment, CertificationKind, SelectionDecision, VendorStatus
 from vendors.rules import is_valid_corporate_number
 
 
 def corporate_number(form, field):
     if field.data:
-        value = field.data.strip()
-        if not (len(value) == 13 and value.isdigit()):
-            raise ValidationError(_l("法人番号は13桁の数字で入力してください。"))
+        value = digits(field, _l("法人番号は13桁の数字で入力してください。"), length=13)
         if not is_valid_corporate_number(value):
             raise ValidationError(_l("法人番号のチェックデジットが正しくありません。番号を確認してください。"))
 

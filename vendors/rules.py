@@ -12,4 +12,5 @@ def corporate_number_check_digit(base12: str) -> int:
 
 def is_valid_corporate_number(value: str) -> bool:
     """13 digits whose first digit is the check digit of the other twelve."""
-    return len(value) == 13 and value.isdigit() and int(value[0]) == corporate_number_check_digit(value[1:])
+    return len(value) == 13 and value.isascii() and value.isdigit() \
+        and int(value[0]) == corporate_number_check_digit(value[1:])
