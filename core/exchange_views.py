@@ -289,7 +289,8 @@ def job_page(register: Register, token: str):
     if job.status in ("queued", "running"):
         jobs.kick_if_stale(job)
         response = make_response(render_template("exchange/import_job.html", register=register, job=job,
-                                                 done=min(jobs.progress(job), job.rows)))
+                                                 done=min(jobs.progress(job), job.rows),
+                                                 chunked=_chunk_seconds() is not None))
         response.headers["Refresh"] = "2"
         return response
     result = job.result or {}

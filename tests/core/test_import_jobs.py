@@ -194,3 +194,19 @@ def test_a_chunked_confirmation_resumes_after_its_last_committed_chunk(demo):
     with demo.app_context():
         names = set(db.session.scalars(select(Vendor.name).where(Vendor.name.like("ジョブ試験%"))))
         assert names == {f"ジョブ試験{i}株式会社" for i in range(45, ROWS)}
+
+
+@pytest.mark.parametrize(("chunk_seconds", "says"), [
+    (0.5, "少しずつ書き込み、止まっても続きから再開します"),  # SQLite's way
+    (0, "終わるまで何も書き込まれません"),  # one transaction: PostgreSQL's way
+])
+def test_a_running_confirmation_says_truly_whether_rows_are_written_as_it_goes(demo, chunk_seconds, says):
+    from core.timeutil import utcnow
+
+    demo.config["IMPORT_CHUNK_SECONDS"] = chunk_seconds
+    token = _waiting_job(demo, phase="confirm", status="running", lease=utcnow() + dt.timedelta(minutes=5))
+    page = signed_in(demo).get(f"/vendors/import/job/{token}")
+    html = page.get_data(as_text=True)
+    assert "Refresh" in page.headers and says in html
+    other = {"少しずつ書き込み、止まっても続きから再開します", "終わるまで何も書き込まれません"} - {says}
+    assert other.pop() not in html
