@@ -295,8 +295,14 @@ def job_page(register: Register, token: str):
         return response
     result = job.result or {}
     if job.status == "failed":
-        flash(result.get("message") or _("取り込みの処理に失敗しました。何も書き込んでいません。もう一度お試しください。"),
-              "danger")
+        if result.get("next"):  # a chunked confirmation that failed after committing some chunks
+            flash(_("取り込みの処理が途中で失敗しました。%(line)s行目より前の行は取り込み済みです（新規 %(new)s件、"
+                    "変更 %(changed)s件）。同じファイルをもう一度取り込むと、取り込み済みの行は「変更なし」になります。",
+                    line=result["next"] + 2, new=result["counts"]["new"], changed=result["counts"]["changed"]),
+                  "danger")
+        else:
+            flash(result.get("message") or _("取り込みの処理に失敗しました。何も書き込んでいません。もう一度お試しください。"),
+                  "danger")
         return render_template("exchange/import.html", register=register, form=form), 400
     if job.phase == "preview" or result.get("conflict"):
         if result.get("partial"):

@@ -127,8 +127,12 @@ def run_claimable(app: Flask) -> int:
             except Exception:  # the job fails with a message; the worker goes on
                 log.exception("import job %s failed", job_id)
                 db.session.rollback()
+                # A chunked confirmation (SQLite) may have committed some chunks: keep how far it
+                # got, so its page says which rows are in.
+                done = db.session.get(ImportJob, job_id).result or {}
+                kept = {key: done[key] for key in ("next", "counts") if done.get("next")}
                 db.session.execute(update(ImportJob).where(ImportJob.id == job_id).values(
-                    status="failed", result={"error": "internal"}, updated_at=utcnow()))
+                    status="failed", result={"error": "internal", **kept}, updated_at=utcnow()))
                 db.session.commit()
             finally:
                 db.session.remove()

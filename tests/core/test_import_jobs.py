@@ -210,3 +210,24 @@ def test_a_running_confirmation_says_truly_whether_rows_are_written_as_it_goes(d
     assert "Refresh" in page.headers and says in html
     other = {"少しずつ書き込み、止まっても続きから再開します", "終わるまで何も書き込まれません"} - {says}
     assert other.pop() not in html
+
+
+@pytest.mark.config(IMPORT_INLINE_ROWS=20, IMPORT_CHUNK_SECONDS=0.0001)
+def test_a_chunked_confirmation_that_fails_part_way_says_which_rows_are_in(demo, monkeypatch):
+    """SQLite commits a confirmation chunk by chunk: when it then fails, the
+    page must not claim that nothing was written."""
+    from core import exchange_views
+
+    token = _waiting_job(demo, phase="confirm")
+
+    def fails_after_a_chunk(job):
+        job.result = {"next": 45, "counts": {"new": 45, "changed": 0, "unchanged": 0}}
+        db.session.commit()
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(exchange_views, "run_job", fails_after_a_chunk)
+    assert jobs.run_claimable(demo) == 1
+    page = signed_in(demo).get(f"/vendors/import/job/{token}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 400 and "何も書き込んでいません" not in html
+    assert "47行目より前の行は取り込み済みです（新規 45件、変更 0件）" in html
