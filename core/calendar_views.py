@@ -13,6 +13,7 @@ from flask_login import current_user
 from icalendar import Calendar, Event
 from sqlalchemy import select
 
+from core.account_views import account_page
 from core.auth import access
 from core.db import db
 from core.due import items_for
@@ -67,8 +68,6 @@ def create_link():
     db.session.commit()
     # Shown on this answer only (not cached), never flashed: a flash lands
     # in the session cookie, which is signed but not encrypted.
-    from core.account_views import account_page
-
     return account_page(user, calendar_url=url_for("calendar.feed", token=token, _external=True)), 200, \
         {"Cache-Control": "no-store"}
 

@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from core import accounts, audit
+from core import accounts, audit, files, jobs
 from core.db import db
 from core.forms import check_password_policy
 from core.models import OrgUnit, Role
@@ -150,9 +150,7 @@ def jobs_group():
 def jobs_run():
     """Run every job that waits (or whose process died), then exit (for
     cron or a systemd timer; the app also runs them itself)."""
-    from core.jobs import run_claimable
-
-    ran = run_claimable(current_app._get_current_object())
+    ran = jobs.run_claimable(current_app._get_current_object())
     click.echo(f"Jobs: {ran} run.")
 
 
@@ -164,8 +162,6 @@ def check(older_than: float):
     refers to (remove them with cleanup-files); exit 1 if the chain is
     broken or a stored file is missing."""
     import datetime as dt
-
-    from core import files
 
     report = audit.verify_chain(db.session.connection())
     if report.ok:
@@ -194,8 +190,6 @@ def cleanup_files(older_than: float, dry_run: bool):
     """Remove uploads of imports never confirmed and stored files no record
     refers to (written before a transaction that failed)."""
     import datetime as dt
-
-    from core import files
 
     age = dt.timedelta(hours=older_than)
     if dry_run:

@@ -422,6 +422,7 @@ def init_app(app) -> None:
     for register in registers.all_registers():
         _routes(bp, register)
     app.register_blueprint(bp)
+    jobs.init_app(app, run_job)
 
 
 def _routes(bp: Blueprint, register: Register) -> None:

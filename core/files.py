@@ -24,7 +24,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.http import dump_options_header
 
 from core.db import db
-from core.models import Audited
+from core.models import Audited, ImportJob
 from core.timeutil import utcnow
 
 # Signatures of the accepted kinds (first bytes of the file).
@@ -178,8 +178,6 @@ def leftovers(older_than: dt.timedelta) -> Leftovers:
     """What :func:`remove_leftovers` would remove.  Only files older than
     ``older_than`` count, so an upload still being previewed, or a file whose
     transaction has not committed yet, is never taken."""
-    from core.models import ImportJob
-
     root = Path(current_app.config["STORAGE_PATH"])
     cutoff = time.time() - older_than.total_seconds()
     known = set(db.session.scalars(select(StoredFile.storage_key)))
@@ -204,8 +202,6 @@ def leftovers(older_than: dt.timedelta) -> Leftovers:
 def remove_leftovers(older_than: dt.timedelta) -> list[Path]:
     """Remove the leftover files (see :func:`leftovers`) and the records of
     import jobs finished before the threshold; the files removed."""
-    from core.models import ImportJob
-
     found = leftovers(older_than).files
     for path in found:
         path.unlink(missing_ok=True)

@@ -216,8 +216,6 @@ def test_a_running_confirmation_says_truly_whether_rows_are_written_as_it_goes(d
 def test_a_chunked_confirmation_that_fails_part_way_says_which_rows_are_in(demo, monkeypatch):
     """SQLite commits a confirmation chunk by chunk: when it then fails, the
     page must not claim that nothing was written."""
-    from core import exchange_views
-
     token = _waiting_job(demo, phase="confirm")
 
     def fails_after_a_chunk(job):
@@ -225,7 +223,7 @@ def test_a_chunked_confirmation_that_fails_part_way_says_which_rows_are_in(demo,
         db.session.commit()
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr(exchange_views, "run_job", fails_after_a_chunk)
+    monkeypatch.setitem(demo.extensions, jobs.RUNNER, fails_after_a_chunk)
     assert jobs.run_claimable(demo) == 1
     page = signed_in(demo).get(f"/vendors/import/job/{token}")
     html = page.get_data(as_text=True)
