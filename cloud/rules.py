@@ -46,6 +46,7 @@ from core import flags as core_flags
 from core.approvals import Approval, Decision
 from core.db import db
 from core.models import ClassificationLevel, User
+from core.refusals import Refusal
 from core.timeutil import add_months, today, utcnow
 
 KIND = "cloud_service"
@@ -53,7 +54,7 @@ KIND = "cloud_service"
 CLASS2_CODE = "C2"
 
 
-class CloudRuleError(ValueError):
+class CloudRuleError(Refusal):
     """A change or decision the rules refuse; the message is for the user."""
 
 

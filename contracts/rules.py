@@ -22,6 +22,7 @@ from contracts.models import (
 from core import approvals, audit
 from core.approvals import Approval, Decision
 from core.db import db
+from core.refusals import Refusal
 from core.timeutil import today
 
 EXCEPTION = "clause_exception"
@@ -37,7 +38,7 @@ TRANSITIONS = {
 }
 
 
-class ContractRuleError(ValueError):
+class ContractRuleError(Refusal):
     """A change the rules refuse; the message is for the user."""
 
 

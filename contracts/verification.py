@@ -31,13 +31,14 @@ from contracts.schedule import DUE_SOON_DAYS, Cycle, DueState, due_state
 from core import approvals, audit
 from core.approvals import Approval, Decision
 from core.db import db
+from core.refusals import Refusal
 from core.timeutil import today, utcnow
 
 CLOSURE = "measure_closure"
 MEASURE_DAYS = 30  # default time the contractor gets to correct a finding
 
 
-class VerificationError(ValueError):
+class VerificationError(Refusal):
     """A change the rules refuse; the message is for the user."""
 
 

@@ -41,6 +41,7 @@ from core.openapi import (
     Operation,
 )
 from core.problems import Problem
+from core.refusals import Refusal
 from core.registers import Field, Register
 
 PREFIX = "/api/v1"
@@ -250,9 +251,9 @@ def retire(register: Register, record_id: int):
     record = _load(register, record_id)
     try:
         register.retire(record, current_user._get_current_object())
-    except ValueError as refusal:  # every domain's rule error is a ValueError
+    except Refusal as refusal:  # a rule's refusal, never any other error (that is a bug: a 500)
         db.session.rollback()
-        raise Problem(409, str(refusal)) from refusal
+        raise Problem(refusal.status, str(refusal)) from refusal
     return idempotency.commit(_record_response(register, record))
 
 

@@ -14,6 +14,7 @@ from core import audit
 from core.db import TimestampMixin, VersionMixin, db
 from core.enums import LabelledEnum, enum_column
 from core.models import Audited, User
+from core.refusals import Refusal
 from core.timeutil import utcnow
 
 
@@ -29,7 +30,7 @@ class Decision(LabelledEnum):
         return self in (Decision.APPROVED, Decision.CONDITIONAL)
 
 
-class ApprovalError(ValueError):
+class ApprovalError(Refusal):
     """A decision the rules refuse; the message is for the user."""
 
 

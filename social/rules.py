@@ -27,6 +27,7 @@ from core import flags as core_flags
 from core.approvals import Approval
 from core.db import db
 from core.models import User
+from core.refusals import Refusal
 from core.timeutil import add_months, today, utcnow
 from social.models import (
     OPEN,
@@ -43,7 +44,7 @@ from social.models import (
 PROCEDURE = "social_procedure"
 
 
-class SocialRuleError(ValueError):
+class SocialRuleError(Refusal):
     """A change the rules refuse; the message is for the user."""
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import exists, func, select
 
 from core import audit
 from core.db import db
+from core.refusals import Refusal
 from core.timeutil import today
 from vendors.models import (
     EXPIRY_WARNING_DAYS,
@@ -24,7 +25,7 @@ from vendors.models import (
 )
 
 
-class VendorRuleError(ValueError):
+class VendorRuleError(Refusal):
     """A change the rules refuse; the message is for the user."""
 
 

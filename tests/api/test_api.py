@@ -7,10 +7,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from core import registers
 from core.db import db
 from core.models import AuditEntry, User
 from tests.conftest import api_token
 from vendors.models import Vendor, VendorStatus
+from vendors.services import VendorRuleError
 
 PROBLEM = "application/problem+json"
 
@@ -329,3 +331,32 @@ def test_every_register_is_served_and_retiring_keeps_the_domain_rules(demo, api)
     assert again.status_code == 409 and "既に廃止" in again.get_json()["detail"]
     accounts = client.get("/api/v1/social", headers=headers["social"]).get_json()
     assert accounts["total"] == 5 and all("responsible" in item for item in accounts["items"])
+
+
+
+@pytest.mark.parametrize("raised", [VendorRuleError("この委託事業者は終了できません。"),
+                                    ValueError("invalid literal for int(): internal detail")])
+def test_only_a_rule_s_refusal_is_a_409_never_a_programming_error(demo, raised):
+    """A domain rule's refusal (core.refusals.Refusal) is a 409 problem with
+    its message; any other ValueError is a bug and is never shown to the
+    client as if it were a rule: it propagates (a plain 500 in production)."""
+    import dataclasses
+
+    from flask import g
+
+    from core import api as api_module
+    from core.problems import Problem
+
+    def retire(record, user):
+        raise raised
+
+    with demo.test_request_context("/api/v1/vendors/2/retire", method="POST"):
+        g._login_user = db.session.scalar(select(User).where(User.username == "procurement"))
+        vendors = next(r for r in registers.all_registers() if r.name == "vendors")
+        if isinstance(raised, VendorRuleError):
+            with pytest.raises(Problem) as refused:
+                api_module.retire(dataclasses.replace(vendors, retire=retire), 2)
+            assert refused.value.status == 409 and "終了できません" in refused.value.detail
+        else:
+            with pytest.raises(ValueError, match="internal detail"):
+                api_module.retire(dataclasses.replace(vendors, retire=retire), 2)
