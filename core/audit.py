@@ -286,7 +286,9 @@ def _capture(session: Session, _flush_context) -> None:
     for obj in session.new:
         if isinstance(obj, Audited):
             entries.append(_object_entry(session, obj, "create", _snapshot(obj)))
-    for obj in session.dirty:
+    # session.dirty is a set (its order changes from run to run): by kind and id, the
+    # trail and its hashes are the same whenever the same changes are made.
+    for obj in sorted(session.dirty, key=lambda o: (type(o).__name__, inspect(o).identity or ())):
         if isinstance(obj, Audited) and session.is_modified(obj, include_collections=False):
             changes = _diff(obj)
             if obj in labels or set(changes) - obj.__audit_ignore__:

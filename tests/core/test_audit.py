@@ -217,3 +217,20 @@ def test_the_trail_names_actions_and_objects_in_the_readers_language(demo):
     assert '<option value="login">Sign in</option>' in page
     history = client.get("/vendors/1").get_data(as_text=True).split('id="history-heading"')[1]
     assert "<td>Created</td><td>Vendors</td>" in history
+
+
+def test_the_updates_of_one_save_are_entered_in_a_stable_order(app):
+    """Records changed together appear in the trail by kind and id, not in
+    whatever order the session happens to hold them (which changed from run
+    to run, and with it every later hash)."""
+    with app.app_context():
+        units = [OrgUnit(name=f"課{i:02d}") for i in range(30)]
+        db.session.add_all(units)
+        db.session.commit()
+        names = {unit: unit.name for unit in units}  # loaded first: no flush between the changes
+        for unit in reversed(units):
+            unit.name = names[unit] + "（改）"
+        db.session.commit()
+        entries = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "update")
+                                     .order_by(AuditEntry.seq)).all()
+        assert [int(e.object_id) for e in entries] == sorted(unit.id for unit in units)
