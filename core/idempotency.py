@@ -15,7 +15,9 @@ second record.
   The same key with another request is refused (422).  While the first
   request is still running, a second with its key gets 409 with
   ``Retry-After: 1`` (it does not wait: a worker is not held up for
-  another's request); its retry gets the answer.
+  another's request); its retry gets the answer.  A claim left without an
+  answer for over a minute (its worker was killed; its work rolled back)
+  is taken over by the next retry, which does the work.
 * Only successes are kept: a refused request (4xx) or an error releases its
   key, so the corrected request can be sent with the same key.
 * Keys are kept 24 hours (:data:`TTL`); an older one counts as new.  Rows
@@ -42,6 +44,9 @@ from core.timeutil import utcnow
 
 HEADER = "Idempotency-Key"
 TTL = dt.timedelta(hours=24)
+# A claim without an answer older than this was left by a request that died
+# (gunicorn kills a worker after its 30 s timeout): a retry takes it over.
+ABANDONED = dt.timedelta(minutes=1)
 _VALID_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 _KEPT_HEADERS = ("Content-Type", "Location", "ETag")
 
@@ -64,9 +69,13 @@ def _claim(key: str, fingerprint: str) -> IdempotencyKey | Response:
     user_id = current_user.id
     found = select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
     record = db.session.scalar(found)
-    if record is not None and record.created_at <= utcnow() - TTL:
-        db.session.delete(record)  # expired: the key is new again
-        db.session.flush()
+    now = utcnow()
+    if record is not None and (record.created_at <= now - TTL
+                               or (record.status is None and record.created_at <= now - ABANDONED)):
+        # Expired, or claimed by a request that never finished (its worker
+        # died; its work rolled back): the key is new again.  Of two retries
+        # doing this at once, the unique index lets one claim it (below).
+        db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == record.id))
         record = None
     if record is None:
         record = IdempotencyKey(user_id=user_id, key=key, fingerprint=fingerprint)

@@ -95,3 +95,25 @@ def test_first_attempts_at_the_same_moment_create_one_record(app, users, served_
             assert answer.headers.get("Retry-After")
     retry = requests.post(served_app.url + "/api/v1/vendors", json=VENDOR, headers=headers, timeout=60)
     assert retry.status_code == 201 and retry.json()["id"] in created
+
+
+def test_a_claim_left_by_a_process_that_died_is_taken_over(app, users, client):
+    """A worker killed between claiming the key and committing its work
+    leaves a claim without an answer (and no record: the work rolled back).
+    The client's retry must not be told "in progress" for a day: once the
+    claim is older than any request can run, the retry does the work."""
+    import datetime as dt
+
+    from core.models import IdempotencyKey, User
+    from core.timeutil import utcnow
+
+    headers = bearer(app, key="order-2026-crash")
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == "procurement"))
+        db.session.add(IdempotencyKey(user_id=user.id, key="order-2026-crash", fingerprint="0" * 64,
+                                      created_at=utcnow() - dt.timedelta(minutes=2)))
+        db.session.commit()
+    before = vendors(app)
+    retry = client.post("/api/v1/vendors", json=VENDOR, headers=headers)
+    assert retry.status_code == 201 and vendors(app) == before + 1
+    assert client.post("/api/v1/vendors", json=VENDOR, headers=headers).get_json() == retry.get_json()
