@@ -4,12 +4,17 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import wtforms.fields
-from flask import g, has_app_context, has_request_context, request
+from flask import current_app, g, has_app_context, has_request_context, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+
+from core.db import db
+from core.i18n import locale_code
+from core.models import ClassificationLevel, OrgUnit, User
 
 
 class CSRFForm(FlaskForm):
@@ -78,8 +83,6 @@ class PasswordPolicy:
     (set by the view for an existing user)."""
 
     def __call__(self, form, field):
-        from flask import current_app
-
         if "username" in form:
             username = form["username"].data or ""
         else:
@@ -157,20 +160,11 @@ def _kept(key, build):
 def unit_choices(include_blank: bool = True):
     """(id, path) of the active units, for filters; wrap with
     select_choices for a form field."""
-    from core.i18n import locale_code
-
     return _kept(("units", include_blank, locale_code()), lambda: _unit_choices(include_blank))
 
 
 def _unit_choices(include_blank: bool):
-    from sqlalchemy import select
-
-    from core.db import db
-    from core.models import OrgUnit
-
     units = db.session.scalars(select(OrgUnit).where(OrgUnit.active).order_by(OrgUnit.sort_order, OrgUnit.id)).all()
-    from core.i18n import locale_code
-
     choices = [(u.id, u.path_in(locale_code())) for u in units]
     return ([("", _l("（選択してください）"))] if include_blank else []) + choices
 
@@ -181,11 +175,6 @@ def user_choices(blank) -> list:
 
 
 def _user_choices(blank) -> list:
-    from sqlalchemy import select
-
-    from core.db import db
-    from core.models import User
-
     users = db.session.scalars(select(User).where(User.active).order_by(User.display_name)).all()
     return select_choices([("", blank)] + [(u.id, u.display_name) for u in users])
 
@@ -235,19 +224,12 @@ class DateField(wtforms.fields.DateField):
 
 def classification_levels(axis: str = "confidentiality") -> list:
     """The active classification levels of one axis, highest first."""
-    from sqlalchemy import select
-
-    from core.db import db
-    from core.models import ClassificationLevel
-
     return db.session.scalars(select(ClassificationLevel).where(
         ClassificationLevel.axis == axis, ClassificationLevel.active).order_by(ClassificationLevel.rank.desc())).all()
 
 
 def level_choices(axis: str = "confidentiality", blank=None) -> list[SelectChoice]:
     """Those levels as form options (after a blank one labelled ``blank``)."""
-    from core.i18n import locale_code
-
     pairs = [(level.id, level.label(locale_code())) for level in classification_levels(axis)]
     return select_choices(([("", blank)] if blank is not None else []) + pairs)
 

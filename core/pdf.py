@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from flask import current_app
+from flask import Response, current_app
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
@@ -41,6 +41,10 @@ from reportlab.platypus import (
     TableStyle,
 )
 from reportlab.platypus.tables import CellStyle
+
+from core import audit
+from core.db import db
+from core.files import content_disposition
 
 FONT = "IPAexGothic"
 FONT_FILE = Path(__file__).parent / "fonts" / "ipaexg.ttf"
@@ -502,12 +506,6 @@ def send(rendered: Rendered, filename: str, *, subject=None, document: str, obje
          extra: dict | None = None):
     """Record the print in the audit trail (who, what, when, SHA-256) and
     return the PDF as a download."""
-    from flask import Response
-
-    from core import audit
-    from core.db import db
-    from core.files import content_disposition
-
     audit.log("print", subject, object_type=object_type if subject is None else None,
               changes={"document": document, "sha256": rendered.sha256, "pages": rendered.pages, **(extra or {})})
     db.session.commit()

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from flask import Flask
 
+from core.hygiene import refuse_bad_characters
+
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 
@@ -49,7 +51,5 @@ def instance_secret_key(instance_path: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    from core.hygiene import refuse_bad_characters
-
     app.before_request(refuse_bad_characters)
     app.after_request(_headers)

@@ -28,6 +28,8 @@ from flask import Response, stream_with_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from core.files import content_disposition
+
 MAX_IMPORT_BYTES = 10 * 1024 * 1024
 MAX_IMPORT_ROWS = 5000
 MAX_IMPORT_COLUMNS = 100  # a register's import passes its own: its columns and a few more
@@ -191,8 +193,6 @@ def export_response(columns: list[Column], rows: Callable[[], Iterable[Sequence]
     """What ``rows()`` yields (per row, what each column's ``get`` returns,
     in column order) as a CSV or XLSX download (``fmt``), streamed: a CSV
     in pieces of 64 KB; an XLSX through a temporary file."""
-    from core.files import content_disposition
-
     disposition = content_disposition(f"{filename}.{fmt}")
     if fmt == "xlsx":
         spool = _xlsx_file(columns, rows, title)
