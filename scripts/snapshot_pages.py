@@ -37,6 +37,7 @@ import contextlib
 import datetime as dt
 import difflib
 import filecmp
+import importlib
 import io
 import os
 import random
@@ -47,10 +48,20 @@ import tempfile
 import time
 import types
 from pathlib import Path
+from unittest import mock
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+import time_machine  # noqa: E402
+from flask_migrate import upgrade  # noqa: E402
+from itsdangerous import URLSafeTimedSerializer  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+
+from app import create_app  # noqa: E402
+from core import demo, files, timeutil  # noqa: E402
+from core.db import db  # noqa: E402
 
 FROZEN_AT = dt.datetime(2026, 6, 15, 10, 0, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
 PASSWORD = "snapshot-demo-password"
@@ -98,11 +109,6 @@ def skip_reason(rule) -> str | None:
 
 def page_paths(app) -> tuple[list[str], list[tuple[str, str]]]:
     """The paths to GET, in a fixed order, and the (rule, reason) of the routes skipped."""
-    import importlib
-
-    from sqlalchemy import func, select
-
-    from core.db import db
 
     paths, skipped = [], []
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint)):
@@ -130,7 +136,6 @@ def file_name(path: str) -> str:
 
 def csrf_normaliser(app, client):
     """Replace the signed CSRF token of the client's current session by a placeholder."""
-    from itsdangerous import URLSafeTimedSerializer
 
     field = app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
     secret = app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key
@@ -156,11 +161,6 @@ def form_token(client, path: str) -> str:
 
 def record(out: Path, quiet: bool = False) -> None:
     """Build the database and write every page of every role and language into ``out``."""
-    from unittest import mock
-
-    import time_machine
-
-    from core import files
 
     seeded = random.Random(0)
     reproducible_secrets = types.SimpleNamespace(token_hex=lambda n: seeded.randbytes(n).hex())
@@ -172,12 +172,6 @@ def record(out: Path, quiet: bool = False) -> None:
         for name in [n for n in os.environ if n.startswith("ITAKU_")]:
             del os.environ[name]
         os.environ["ITAKU_INSTANCE_PATH"] = str(work / "instance")
-
-        from flask_migrate import upgrade
-
-        from app import create_app
-        from core import demo, timeutil
-        from core.db import db
 
         app = create_app({
             "SECRET_KEY": "snapshot-secret-key",
