@@ -1,0 +1,152 @@
+"""The house: where a domain plugs in.
+
+Each domain package (``vendors``, ``contracts``, ``cloud``, ``social``) has an
+``init_app(app)`` that registers its blueprints and adds what it contributes to
+the app's one :class:`Registry`, ``app.extensions["itaku"]``.  The features
+that span domains — the dashboard, due items (reminders and the calendar feed),
+the self-inspection sheet and the audit pack, the spreadsheet and API
+registers, the demo data, the blocks a domain adds to another's pages — read
+only this registry, so ``core`` imports no domain and nothing is registered as
+a side effect of an import.
+
+    def init_app(app):
+        app.register_blueprint(bp)
+        house = plugins.registry(app)
+        house.add_panel(20, dashboard_panel)
+        house.add_due(due_items)
+
+Every list is kept in the order of its ``order`` argument (then the order of
+registration), so what a page shows does not depend on the order the domains
+were set up in.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from flask import Flask, current_app
+
+KEY = "itaku"
+
+
+@dataclass(frozen=True)
+class Document:
+    """A printable document offered on the checklists page (a register's PDF…)."""
+    order: int
+    label: Any  # a lazy string: shown in the user's language
+    endpoint: str
+
+
+def _ordered(items: list, order: int, item) -> None:
+    items.append((order, len(items), item))
+    items.sort(key=lambda entry: entry[:2])
+
+
+def _items(items: list) -> list:
+    return [entry[2] for entry in items]
+
+
+@dataclass
+class Registry:
+    """What the domains contributed.  Read through the properties (in order);
+    add through the ``add_*`` methods."""
+
+    _panels: list = field(default_factory=list)
+    _due: list = field(default_factory=list)
+    _facts: list = field(default_factory=list)
+    _pack_parts: list = field(default_factory=list)
+    _registers: list = field(default_factory=list)
+    _seeders: list = field(default_factory=list)
+    _generators: list = field(default_factory=list)
+    _documents: list = field(default_factory=list)
+    _sections: dict = field(default_factory=dict)
+    _references: dict = field(default_factory=dict)
+
+    # --- adding ------------------------------------------------------------------------
+    def add_panel(self, order: int, build: Callable[[Any], Any]) -> None:
+        """A dashboard panel: ``build(user)`` → core.dashboard.Panel, or None to show none."""
+        _ordered(self._panels, order, build)
+
+    def add_due(self, build: Callable[[], Iterable[Any]], order: int = 0) -> None:
+        """Due items (reminders, calendar): ``build()`` → the domain's open core.due.DueItem."""
+        _ordered(self._due, order, build)
+
+    def add_facts(self, build: Callable[[Any], dict[str, str]], order: int = 0) -> None:
+        """What the records say about self-inspection items: ``build(scope)`` → {code: text}."""
+        _ordered(self._facts, order, build)
+
+    def add_pack_part(self, order: int, build: Callable[[Any], list]) -> None:
+        """Sections of the annual audit pack: ``build(scope)`` → [core.pdf.Section]."""
+        _ordered(self._pack_parts, order, build)
+
+    def add_registers(self, build: Callable[[], list], order: int = 0) -> None:
+        """Spreadsheet and API registers: ``build()`` → [core.registers.Register]."""
+        _ordered(self._registers, order, build)
+
+    def add_seeder(self, order: int, seed: Callable[..., Any]) -> None:
+        """Demo data: ``seed(demo)`` adds the domain's records through its services."""
+        _ordered(self._seeders, order, seed)
+
+    def add_generator(self, order: int, generate: Callable[..., Any]) -> None:
+        """Generated data at scale (``flask gen-data``, the benchmarks): ``generate(plan)``."""
+        _ordered(self._generators, order, generate)
+
+    def add_document(self, document: Document) -> None:
+        _ordered(self._documents, document.order, document)
+
+    def add_section(self, page: str, order: int, build: Callable[..., Any]) -> None:
+        """A block on another domain's page: ``page`` names the slot (e.g.
+        ``"vendors.detail"``); ``build(**context)`` returns its HTML (Markup), or '' for none."""
+        _ordered(self._sections.setdefault(page, []), order, build)
+
+    def add_reference(self, model: str, check: Callable[[Any], bool]) -> None:
+        """Records of this domain that point to another's: ``check(record)`` is
+        true when one does (a vendor with contracts is not deleted…)."""
+        self._references.setdefault(model, []).append(check)
+
+    # --- reading -----------------------------------------------------------------------
+    @property
+    def panels(self) -> list[Callable]:
+        return _items(self._panels)
+
+    @property
+    def due(self) -> list[Callable]:
+        return _items(self._due)
+
+    @property
+    def facts(self) -> list[Callable]:
+        return _items(self._facts)
+
+    @property
+    def pack_parts(self) -> list[Callable]:
+        return _items(self._pack_parts)
+
+    @property
+    def seeders(self) -> list[Callable]:
+        return _items(self._seeders)
+
+    @property
+    def generators(self) -> list[Callable]:
+        return _items(self._generators)
+
+    @property
+    def documents(self) -> list[Document]:
+        return _items(self._documents)
+
+    def registers(self) -> list:
+        return [register for build in _items(self._registers) for register in build()]
+
+    def sections(self, page: str) -> list[Callable]:
+        return _items(self._sections.get(page, []))
+
+    def referenced(self, model: str, record) -> bool:
+        return any(check(record) for check in self._references.get(model, []))
+
+
+def init_app(app: Flask) -> Registry:
+    return app.extensions.setdefault(KEY, Registry())
+
+
+def registry(app: Flask | None = None) -> Registry:
+    """The registry of ``app`` (default: the current app)."""
+    return (app or current_app).extensions[KEY]
