@@ -10,7 +10,11 @@ from flask_bootstrap import Bootstrap5
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 
-from core import auth, errors, i18n, security, settings
+import cloud
+import contracts
+import social
+import vendors
+from core import auth, errors, i18n, plugins, security, settings
 from core.db import db
 
 ROOT = Path(__file__).resolve().parent
@@ -18,6 +22,10 @@ ROOT = Path(__file__).resolve().parent
 csrf = CSRFProtect()
 migrate = Migrate()
 bootstrap = Bootstrap5()
+
+# The domains, each plugged in by its init_app (core/plugins.py): contracts build on
+# vendors, cloud and social on both.
+DOMAINS = (vendors, contracts, cloud, social)
 
 # The settings an administrator sets (typed and checked: core/settings.py), and Flask's
 # own that Itaku fixes.
@@ -35,6 +43,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     configure(app, test_config)
     register_extensions(app)
     register_blueprints(app)
+    register_domains(app)
     register_commands(app)
     return app
 
@@ -67,13 +76,11 @@ def register_extensions(app: Flask) -> None:
     security.init_app(app)
     errors.init_app(app)
     bootstrap.init_app(app)
+    plugins.init_app(app)
     app.jinja_env.globals["ORG_NAME"] = str(app.config["ORG_NAME"])
 
 
 def register_blueprints(app: Flask) -> None:
-    from cloud import bp as cloud_bp
-    from contracts import bp as contracts_bp
-    from contracts import verification_bp
     from core import api, exchange_views
     from core.account_views import bp as auth_bp
     from core.admin_views import bp as admin_bp
@@ -81,14 +88,16 @@ def register_blueprints(app: Flask) -> None:
     from core.calendar_views import bp as calendar_bp
     from core.checklist_views import bp as checklists_bp
     from core.dashboard import bp as dashboard_bp
-    from social import bp as social_bp
-    from vendors import bp as vendors_bp
 
-    for blueprint in (auth_bp, dashboard_bp, vendors_bp, contracts_bp, verification_bp, cloud_bp, social_bp,
-                      checklists_bp, audit_bp, admin_bp, calendar_bp):
+    for blueprint in (auth_bp, dashboard_bp, checklists_bp, audit_bp, admin_bp, calendar_bp):
         app.register_blueprint(blueprint)
     exchange_views.init_app(app)
     csrf.exempt(api.init_app(app))  # signed in by token only, never by the cookie
+
+
+def register_domains(app: Flask) -> None:
+    for domain in DOMAINS:
+        domain.init_app(app)
 
 
 def register_commands(app: Flask) -> None:

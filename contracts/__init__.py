@@ -1,4 +1,12 @@
 """契約 Contracts: register, security clauses, verification."""
-from contracts import due, gaps  # noqa: F401,E402  (the stored gap flag and due date follow every change)
-from contracts.verification_views import bp as verification_bp  # noqa: F401
-from contracts.views import bp  # noqa: F401
+from flask import Flask
+
+from contracts import due, gaps  # noqa: F401  (the stored gap flag and due date follow every change)
+from contracts.verification_views import bp as verification_bp
+from contracts.views import bp
+
+
+def init_app(app: Flask) -> None:
+    """Plug contracts and their verification into the app (core/plugins.py)."""
+    app.register_blueprint(bp)
+    app.register_blueprint(verification_bp)

@@ -1,2 +1,9 @@
 """SNS Official social-media accounts."""
-from social.views import bp  # noqa: F401
+from flask import Flask
+
+from social.views import bp
+
+
+def init_app(app: Flask) -> None:
+    """Plug the domain into the app (core/plugins.py)."""
+    app.register_blueprint(bp)

@@ -1,2 +1,9 @@
 """委託事業者 Vendors: register, certifications, selection."""
-from vendors.views import bp  # noqa: F401
+from flask import Flask
+
+from vendors.views import bp
+
+
+def init_app(app: Flask) -> None:
+    """Plug the domain into the app (core/plugins.py)."""
+    app.register_blueprint(bp)
