@@ -14,3 +14,9 @@ class Refusal(ValueError):
     """A domain rule refused the change; ``str(error)`` is the user's message."""
 
     status = 409  # the API's answer: the request is sound, the record's state refuses it
+
+    def __init__(self, message, *, field: str | None = None):
+        super().__init__(message)
+        # The form field the refusal is about, when it is about one: a form
+        # shows the message beside that field (core.registers' save).
+        self.field = field

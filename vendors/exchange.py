@@ -5,11 +5,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from core import audit
 from core.auth import CONTRACT_READERS
 from core.db import db
 from core.models import OrgUnit, Role
 from core.registers import Field, Register, unit_by_name
+from vendors import services
+from vendors.forms import vendor_form
+from vendors.lists import LIST
 from vendors.models import Vendor, VendorStatus
 
 
@@ -49,17 +51,10 @@ def _match(values: dict[str, str]):
                                                   Vendor.name == (values.get("name") or "").strip()).limit(1))
 
 
-def _retire(vendor: Vendor, user) -> None:
-    if vendor.status is not VendorStatus.ENDED:
-        audit.label(vendor, "retire")
-        vendor.status = VendorStatus.ENDED
-
-
 def register() -> Register:
-    from vendors import views
-
     return Register(
-        name="vendors", title=_l("委託事業者"), model=Vendor, fields=FIELDS, query=_query, list_view=views.LIST,
-        readers=CONTRACT_READERS, writers=frozenset({Role.PROCUREMENT}), form=views.vendor_form, save=views.save,
-        match=_match, key_label=_l("法人番号（ない場合は名称）"), retire=_retire, endpoint="vendors.detail",
+        name="vendors", title=_l("委託事業者"), model=Vendor, fields=FIELDS, query=_query, list_view=LIST,
+        readers=CONTRACT_READERS, writers=frozenset({Role.PROCUREMENT}), form=vendor_form,
+        save=services.save_from_form,
+        match=_match, key_label=_l("法人番号（ない場合は名称）"), retire=services.retire, endpoint="vendors.detail",
         list_endpoint="vendors.index", summary=lambda v: v.name)

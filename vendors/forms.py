@@ -6,9 +6,9 @@ from flask_wtf.file import FileField
 from wtforms import FieldList, FormField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import URL, DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
-from core.forms import DateField, VersionedForm, coerce_int_or_none
+from core.forms import DateField, VersionedForm, coerce_int_or_none, select_choices, unit_choices
 from core.validators import digits, katakana, phone_number
-from vendors.models import Assessment, CertificationKind, SelectionDecision, VendorStatus
+from vendors.models import Assessment, CertificationKind, SelectionDecision, Vendor, VendorStatus
 from vendors.rules import is_valid_corporate_number
 
 
@@ -33,6 +33,13 @@ class VendorForm(VersionedForm):
                           validators=[DataRequired(message=_l("担当組織を選択してください。"))])
     status = SelectField(_l("状態"), choices=VendorStatus.select_choices())
     notes = TextAreaField(_l("備考"), validators=[Optional(), Length(max=4000)])
+
+
+def vendor_form(vendor: Vendor | None = None, **kwargs) -> VendorForm:
+    """The vendor form with its choices filled (the pages, the spreadsheet import and the API)."""
+    form = VendorForm(obj=vendor, **kwargs)
+    form.unit_id.choices = select_choices(unit_choices())
+    return form
 
 
 class ContactForm(FlaskForm):

@@ -1,5 +1,6 @@
 """Vendor rules that change data.  They flush and write the audit trail
-(through the models); the view commits."""
+(through the models); the view commits.  The pages, the spreadsheet import
+and the API all write vendors here."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,20 +8,23 @@ import datetime as dt
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, select
+from sqlalchemy.exc import IntegrityError
 
-from core import audit
-from core.db import db
+from core import audit, files
+from core.db import db, savepoint
 from core.refusals import Refusal
 from core.timeutil import today
 from vendors.models import (
     EXPIRY_WARNING_DAYS,
     Assessment,
     Certification,
+    CertificationKind,
     Selection,
     SelectionAssessment,
     SelectionCriterion,
     SelectionDecision,
     Vendor,
+    VendorContact,
     VendorStatus,
 )
 
@@ -46,7 +50,82 @@ def check_status(vendor: Vendor, status: VendorStatus) -> None:
     """選定済 and 取引中 need a positive selection record (policy §6(8):
     the contractor is selected before a contract is signed)."""
     if status in NEEDS_SELECTION and not vendor.is_selected:
-        raise VendorRuleError(_l("選定済・取引中にするには、先に選定記録（選定する）を登録してください。"))
+        raise VendorRuleError(_l("選定済・取引中にするには、先に選定記録（選定する）を登録してください。"),
+                              field="status")
+
+
+def _text(value: str | None) -> str | None:
+    return (value or "").strip() or None
+
+
+def save_vendor(vendor: Vendor, values: dict) -> Vendor:
+    """Apply the vendor form's values (``form.data``) and flush.  The
+    corporate number is unique (checked first, then caught again at the
+    database); a status that says the vendor was chosen needs its selection
+    (check_status); ending or suspending a vendor is audited as retiring it."""
+    number = _text(values["corporate_number"])
+    if corporate_number_taken(number, exclude_id=vendor.id):
+        raise VendorRuleError(_("この法人番号の事業者は既に登録されています。"), field="corporate_number")
+    status = VendorStatus(values["status"])
+    check_status(vendor, status)
+    vendor.name = values["name"].strip()
+    vendor.kana = _text(values["kana"])
+    vendor.corporate_number = number
+    vendor.address = _text(values["address"])
+    vendor.representative = _text(values["representative"])
+    vendor.website = _text(values["website"])
+    vendor.unit_id = values["unit_id"]
+    vendor.notes = _text(values["notes"])
+    if vendor.id is not None and vendor.status is not status and status in (VendorStatus.ENDED,
+                                                                             VendorStatus.SUSPENDED):
+        audit.label(vendor, "retire")
+    vendor.status = status
+    db.session.add(vendor)
+    try:
+        with savepoint():
+            db.session.flush()
+    except IntegrityError as error:
+        raise VendorRuleError(_("この法人番号の事業者は既に登録されています。"), field="corporate_number") from error
+    return vendor
+
+
+def save_from_form(form, vendor: Vendor) -> Vendor | None:
+    """Save from a validated vendor form (core.registers.Register.save): a
+    refusal goes beside its field and None comes back."""
+    try:
+        return save_vendor(vendor, form.data)
+    except VendorRuleError as error:
+        form[error.field].errors.append(str(error))
+        return None
+
+
+def add_contact(vendor: Vendor, *, name: str, department: str | None, phone: str | None,
+                email: str | None) -> VendorContact:
+    contact = VendorContact(name=name.strip(), department=department or None, phone=phone or None,
+                            email=email or None)
+    vendor.contacts.append(contact)
+    db.session.flush()
+    return contact
+
+
+def add_certification(vendor: Vendor, *, kind: str, name: str | None, number: str | None, issuer: str | None,
+                      valid_until: dt.date | None, upload, user) -> Certification:
+    """A certification (ISMS, Privacy Mark…) with its certificate file when
+    one is given; a rejected file (files.FileRejected) records nothing."""
+    stored = files.store(upload, user=user) if upload else None
+    certification = Certification(kind=CertificationKind(kind), name=_text(name), number=number or None,
+                                  issuer=issuer or None, valid_until=valid_until, file=stored)
+    vendor.certifications.append(certification)
+    db.session.flush()
+    return certification
+
+
+def retire(vendor: Vendor, user) -> None:
+    """End the business with the vendor (状態: 終了) instead of deleting it
+    (the spreadsheet import's and the API's retire)."""
+    if vendor.status is not VendorStatus.ENDED:
+        audit.label(vendor, "retire")
+        vendor.status = VendorStatus.ENDED
 
 
 def active_criteria() -> list[SelectionCriterion]:

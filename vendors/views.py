@@ -8,24 +8,23 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from core import audit, files, pdf
 from core.auth import CONTRACT_READERS, access
 from core.dashboard import Panel, Tile, panel, scope_unit, status_panel
-from core.db import db, savepoint
-from core.forms import STALE_MESSAGE, CSRFForm, select_choices, unit_choices
+from core.db import db
+from core.forms import STALE_MESSAGE, CSRFForm, unit_choices
 from core.i18n import locale_code
-from core.lists import ListView, enum_filter, id_filter
 from core.models import OrgUnit, Role
 from core.parts import delete_owned
+from core.timeutil import today
 from vendors import documents, services
-from vendors.forms import CertificationForm, ContactForm, SelectionForm, VendorForm
+from vendors.forms import CertificationForm, ContactForm, SelectionForm, vendor_form
+from vendors.lists import LIST
 from vendors.models import (
     Assessment,
     Certification,
-    CertificationKind,
     SelectionDecision,
     Vendor,
     VendorContact,
@@ -35,22 +34,6 @@ from vendors.models import (
 bp = Blueprint("vendors", __name__, url_prefix="/vendors")
 
 WRITERS = Role.PROCUREMENT
-
-
-def _certification_filter(stmt, value):
-    return stmt.where(services.expiring_certifications_filter()) if value == "expiring" else stmt
-
-
-LIST = ListView(
-    search=[Vendor.name, Vendor.kana, Vendor.corporate_number],
-    filters={
-        "status": enum_filter(Vendor.status, VendorStatus),
-        "unit": id_filter(Vendor.unit_id),
-        "cert": _certification_filter,
-    },
-    sorts={"name": Vendor.kana, "status": Vendor.status, "updated": Vendor.updated_at},
-    default_sort="name",
-)
 
 
 @bp.route("/<int:vendor_id>/summary.pdf")
@@ -103,52 +86,6 @@ def _detail(vendor: Vendor, contact_form: ContactForm | None = None, status_code
                                                        *vendor.selections)), status_code
 
 
-def vendor_form(vendor: Vendor | None = None, **kwargs) -> VendorForm:
-    form = VendorForm(obj=vendor, **kwargs)
-    form.unit_id.choices = select_choices(unit_choices())
-    return form
-
-
-def _apply(form: VendorForm, vendor: Vendor) -> None:
-    vendor.name = form.name.data.strip()
-    vendor.kana = (form.kana.data or "").strip() or None
-    vendor.corporate_number = (form.corporate_number.data or "").strip() or None
-    vendor.address = (form.address.data or "").strip() or None
-    vendor.representative = (form.representative.data or "").strip() or None
-    vendor.website = (form.website.data or "").strip() or None
-    vendor.unit_id = form.unit_id.data
-    vendor.notes = (form.notes.data or "").strip() or None
-
-
-def save(form: VendorForm, vendor: Vendor) -> Vendor | None:
-    """Validate the rules that need the database, then apply and flush (the
-    caller commits); on refusal the form carries the message and None comes
-    back.  The pages, the spreadsheet import and the API all save here."""
-    number = (form.corporate_number.data or "").strip() or None
-    if services.corporate_number_taken(number, exclude_id=vendor.id):
-        form.corporate_number.errors.append(_("この法人番号の事業者は既に登録されています。"))
-        return None
-    status = VendorStatus(form.status.data)
-    try:
-        services.check_status(vendor, status)
-    except services.VendorRuleError as error:
-        form.status.errors.append(str(error))
-        return None
-    _apply(form, vendor)
-    if vendor.id is not None and vendor.status is not status and status in (VendorStatus.ENDED,
-                                                                             VendorStatus.SUSPENDED):
-        audit.label(vendor, "retire")
-    vendor.status = status
-    db.session.add(vendor)
-    try:
-        with savepoint():
-            db.session.flush()
-    except IntegrityError:
-        form.corporate_number.errors.append(_("この法人番号の事業者は既に登録されています。"))
-        return None
-    return vendor
-
-
 @bp.route("/new", methods=["GET", "POST"])
 @access(WRITERS)
 def new():
@@ -156,7 +93,7 @@ def new():
     if request.method == "GET":
         form.status.data = VendorStatus.CANDIDATE.value
     if form.validate_on_submit():
-        vendor = save(form, Vendor())
+        vendor = services.save_from_form(form, Vendor())
         if vendor:
             db.session.commit()
             flash(_("委託事業者「%(name)s」を登録しました。", name=vendor.name), "success")
@@ -177,7 +114,7 @@ def edit(vendor_id: int):
             form = vendor_form(vendor, version=vendor.version, formdata=None)
             form.status.data = vendor.status.value
             return render_template("vendors/form.html", form=form, vendor=vendor), 409
-        if save(form, vendor):
+        if services.save_from_form(form, vendor):
             db.session.commit()
             flash(_("委託事業者「%(name)s」を更新しました。", name=vendor.name), "success")
             return redirect(url_for("vendors.detail", vendor_id=vendor.id))
@@ -210,8 +147,8 @@ def contact_add(vendor_id: int):
     vendor = db.get_or_404(Vendor, vendor_id)
     form = ContactForm()
     if form.validate_on_submit():
-        vendor.contacts.append(VendorContact(name=form.name.data.strip(), department=form.department.data or None,
-                                             phone=form.phone.data or None, email=form.email.data or None))
+        services.add_contact(vendor, name=form.name.data, department=form.department.data, phone=form.phone.data,
+                             email=form.email.data)
         db.session.commit()
         flash(_("連絡先を追加しました。"), "success")
         return redirect(url_for("vendors.detail", vendor_id=vendor.id) + "#contacts")
@@ -235,14 +172,12 @@ def certification_new(vendor_id: int):
     form = CertificationForm()
     if form.validate_on_submit():
         try:
-            stored = files.store(form.file.data, user=current_user) if form.file.data else None
+            services.add_certification(vendor, kind=form.kind.data, name=form.name.data, number=form.number.data,
+                                       issuer=form.issuer.data, valid_until=form.valid_until.data,
+                                       upload=form.file.data, user=current_user)
         except files.FileRejected as error:
             form.file.errors.append(str(error))
         else:
-            vendor.certifications.append(Certification(
-                kind=CertificationKind(form.kind.data), name=(form.name.data or "").strip() or None,
-                number=form.number.data or None, issuer=form.issuer.data or None,
-                valid_until=form.valid_until.data, file=stored))
             db.session.commit()
             flash(_("認証を登録しました。"), "success")
             return redirect(url_for("vendors.detail", vendor_id=vendor.id) + "#certifications")
@@ -276,8 +211,6 @@ def selection_new(vendor_id: int):
     criteria = services.active_criteria()
     form = SelectionForm()
     if request.method == "GET":
-        from core.timeutil import today
-
         form.decided_on.data = today()
         for criterion in criteria:
             form.assessments.append_entry({"criterion_id": criterion.id})
