@@ -7,6 +7,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 from sqlalchemy.orm import aliased, contains_eager, selectinload
 
+from contracts import services
+from contracts.forms import contract_form
+from contracts.lists import FINDINGS, LIST
 from contracts.models import (
     Contract,
     ContractKind,
@@ -110,13 +113,6 @@ def _match_contract(values: dict[str, str]):
     return db.session.scalar(select(Contract).where(Contract.number == number)) if number else None
 
 
-def _end_contract(contract: Contract, user) -> None:
-    from contracts import rules
-
-    if contract.status not in (ContractStatus.ENDED, ContractStatus.TERMINATED):
-        rules.change_status(contract, ContractStatus.ENDED, user=user)
-
-
 def _contract(record) -> str:
     return str(record.contract)
 
@@ -182,20 +178,18 @@ def _findings():
 
 
 def registers() -> list[Register]:
-    from contracts import verification_views, views
-
     return [
         Register(name="contracts", title=_l("契約"), model=Contract, fields=CONTRACT_FIELDS, query=_contracts,
-                 list_view=views.LIST, readers=CONTRACT_READERS, writers=frozenset({Role.PROCUREMENT}),
-                 form=views.contract_form, save=views.save, match=_match_contract, key_label=_l("契約番号"),
-                 retire=_end_contract, endpoint="contracts.detail", list_endpoint="contracts.index",
+                 list_view=LIST, readers=CONTRACT_READERS, writers=frozenset({Role.PROCUREMENT}),
+                 form=contract_form, save=services.save_from_form, match=_match_contract, key_label=_l("契約番号"),
+                 retire=services.end, endpoint="contracts.detail", list_endpoint="contracts.index",
                  summary=lambda c: f"{c.number} {c.title}", row_joins=_contract_row_joins),
         Register(name="verifications", title=_l("確認の記録"), model=Verification, fields=VERIFICATION_FIELDS,
                  query=_verifications, list_view=VERIFICATIONS, readers=CONTRACT_READERS,
                  url_prefix="/verification/records", endpoint="verification.detail",
                  list_endpoint="verification.index"),
         Register(name="findings", title=_l("指摘事項と措置"), model=Finding, fields=FINDING_FIELDS, query=_findings,
-                 list_view=verification_views.FINDINGS, readers=CONTRACT_READERS,
+                 list_view=FINDINGS, readers=CONTRACT_READERS,
                  url_prefix="/verification/findings", endpoint="verification.finding",
                  list_endpoint="verification.findings"),
     ]

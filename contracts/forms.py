@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
+from sqlalchemy import select
 from wtforms import (
     BooleanField,
     FieldList,
@@ -16,10 +18,21 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from contracts.models import ClauseState, ContractKind, Method, Result, Subcontracting
+from contracts.models import ClauseState, Contract, ContractKind, Method, Result, Subcontracting
 from contracts.schedule import Cycle
-from core.forms import DateField, MultiCheckboxField, VersionedForm, coerce_int_or_none
+from core.db import db
+from core.forms import (
+    DateField,
+    MultiCheckboxField,
+    VersionedForm,
+    coerce_int_or_none,
+    level_choices,
+    select_choices,
+    unit_choices,
+    user_choices,
+)
 from core.validators import date_not_before
+from vendors.models import Vendor
 
 
 class ContractForm(VersionedForm):
@@ -49,6 +62,19 @@ class ContractForm(VersionedForm):
     def validate_handles_my_number(self, field):
         if field.data and not self.handles_personal_info.data:
             raise ValidationError(_l("マイナンバーを取り扱う場合は「個人情報を取り扱う」にもチェックしてください。"))
+
+
+def contract_form(contract: Contract | None = None, **kwargs) -> ContractForm:
+    """The contract form with its choices filled (the pages, the spreadsheet import and the API)."""
+    form = ContractForm(obj=contract, **kwargs)
+    vendors = db.session.scalars(select(Vendor).order_by(Vendor.kana)).all()
+    form.vendor_id.choices = select_choices([("", _("（選択してください）"))] + [(v.id, v.name) for v in vendors])
+    form.unit_id.choices = select_choices(unit_choices())
+    form.officer_id.choices = user_choices(_("（選択してください）"))
+    form.classification_id.choices = level_choices("confidentiality", _("（選択してください）"))
+    form.integrity_id.choices = level_choices("integrity", "—")
+    form.availability_id.choices = level_choices("availability", "—")
+    return form
 
 
 class ClauseRowForm(FlaskForm):

@@ -16,6 +16,7 @@ from contracts.models import (
     ContractClause,
     ContractStatus,
     Disposal,
+    Subcontracting,
     Subcontractor,
     clause_levels,
 )
@@ -89,23 +90,6 @@ def has_gap_expression():
         ~included).correlate(Contract)
 
 
-def save_matrix(contract: Contract, rows: dict[int, tuple[ClauseState, str | None, str | None]]) -> None:
-    """Store the clause matrix: (state, article, reason) per clause id.
-    A clause marked not applicable needs its reason."""
-    existing = matrix(contract)
-    for clause_id, (state, article, reason) in rows.items():
-        if state is ClauseState.NOT_APPLICABLE and not (reason or "").strip():
-            raise ContractRuleError(_l("「該当なし」には理由が必要です。"))
-        row = existing.get(clause_id)
-        if row is None:
-            row = ContractClause(clause_id=clause_id)
-            contract.clauses.append(row)
-        row.state = state
-        row.article = (article or "").strip() or None if state is ClauseState.INCLUDED else None
-        row.reason = (reason or "").strip() or None if state is ClauseState.NOT_APPLICABLE else None
-    db.session.flush()
-
-
 # --- exceptions (four-eyes) ---------------------------------------------------
 
 def exceptions(contract: Contract) -> list[Approval]:
@@ -177,8 +161,6 @@ def record_disposal(contract: Contract, *, done_on: dt.date, method: str, eviden
 
 
 def add_subcontractor(contract: Contract, *, name: str, scope: str | None, approved_on, approver) -> Subcontractor:
-    from contracts.models import Subcontracting
-
     if contract.subcontracting is Subcontracting.PROHIBITED:
         raise ContractRuleError(_l("この契約は再委託を禁止しています。再委託先を登録するには「承認制」にしてください。"))
     row = Subcontractor(name=name.strip(), scope=scope or None, approved_on=approved_on,

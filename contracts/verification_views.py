@@ -9,8 +9,10 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from contracts import verification as service
+from contracts import services
+from contracts import verification as checks
 from contracts.forms import MeasureForm, ReportDoneForm, VerificationForm
+from contracts.lists import FINDINGS
 from contracts.models import (
     Contract,
     Evidence,
@@ -27,19 +29,19 @@ from core.dashboard import Panel, Tile, panel, scope_unit
 from core.db import db
 from core.forms import STALE_MESSAGE, CSRFForm, unit_choices, user_choices
 from core.i18n import locale_code
-from core.lists import ListView, enum_filter, id_filter
+from core.lists import ListView, id_filter
 from core.models import ClassificationLevel, Role
 from core.timeutil import today
 
 bp = Blueprint("verification", __name__, url_prefix="/verification")
-service.register_due_items()
+checks.register_due_items()
 
 VERIFIERS = Role.VERIFIER
 
 
 def _due_filter(stmt, value: str):
     state = DueState.parse(value)
-    return stmt.where(service.due_state_conditions(today())[state]) if state is not None else stmt
+    return stmt.where(checks.due_state_conditions(today())[state]) if state is not None else stmt
 
 
 SCHEDULE = ListView(filters={"state": _due_filter, "unit": id_filter(Contract.unit_id)},
@@ -50,8 +52,8 @@ SCHEDULE = ListView(filters={"state": _due_filter, "unit": id_filter(Contract.un
 @access(CONTRACT_READERS)
 def index():
     """確認の予定: the contracts under verification, soonest due first, a page at a time."""
-    pagination, state = SCHEDULE.apply(service.schedule_statement())
-    rows = service.schedule(pagination.items)
+    pagination, state = SCHEDULE.apply(checks.schedule_statement())
+    rows = checks.schedule(pagination.items)
     recent = db.session.scalars(select(Verification).options(
         selectinload(Verification.contract), selectinload(Verification.verifier))
         .order_by(Verification.id.desc()).limit(10)).all()
@@ -67,8 +69,8 @@ def start(contract_id: int):
     if not CSRFForm().validate_on_submit():
         abort(400)
     try:
-        verification = service.start(contract, user=current_user)
-    except service.VerificationError as error:
+        verification = checks.start(contract, user=current_user)
+    except checks.VerificationError as error:
         db.session.rollback()
         flash(str(error), "danger")
         return redirect(url_for("contracts.detail", contract_id=contract.id))
@@ -112,22 +114,17 @@ def edit(verification_id: int):
         if form.is_stale(verification):
             flash(STALE_MESSAGE, "warning")
             return redirect(url_for("verification.edit", verification_id=verification.id))
+        results = {row.id: (Result(entry.form.result.data), entry.form.comment.data)
+                   for entry, row in entries if row is not None}
+        # Evidence for a result row, then for the whole verification.
+        evidence = [(row, entry.form.file.data) for entry, row in entries if row is not None and entry.form.file.data]
+        evidence += [(None, upload) for upload in form.files.data or [] if upload and upload.filename]
         try:
-            results = {row.id: (Result(entry.form.result.data), entry.form.comment.data)
-                       for entry, row in entries if row is not None}
-            service.save_draft(verification, performed_on=form.performed_on.data, method=Method(form.method.data),
-                               conclusion=form.conclusion.data, remarks=form.remarks.data, results=results)
-            for entry, row in entries:
-                if row is not None and entry.form.file.data:
-                    service.attach(verification, files.store(entry.form.file.data, allowed=files.EVIDENCE_TYPES,
-                                                             max_bytes=files.MAX_EVIDENCE_BYTES, user=current_user),
-                                   result=row)
-            for upload in form.files.data or []:
-                if upload and upload.filename:
-                    service.attach(verification, files.store(upload, allowed=files.EVIDENCE_TYPES,
-                                                             max_bytes=files.MAX_EVIDENCE_BYTES, user=current_user))
-            findings = service.submit(verification, user=current_user) if "submit" in request.form else []
-        except (service.VerificationError, files.FileRejected) as error:
+            findings = services.record_verification(
+                verification, performed_on=form.performed_on.data, method=Method(form.method.data),
+                conclusion=form.conclusion.data, remarks=form.remarks.data, results=results, evidence=evidence,
+                submit="submit" in request.form, user=current_user)
+        except (checks.VerificationError, files.FileRejected) as error:
             db.session.rollback()
             flash(str(error), "danger")
             return render_template("verification/form.html", form=form, verification=verification,
@@ -157,8 +154,8 @@ def correct(verification_id: int):
     if not CSRFForm().validate_on_submit():
         abort(400)
     try:
-        copy = service.correct(original, user=current_user)
-    except service.VerificationError as error:
+        copy = checks.correct(original, user=current_user)
+    except checks.VerificationError as error:
         db.session.rollback()
         flash(str(error), "warning")
         return redirect(url_for("verification.edit", verification_id=original.id))
@@ -178,18 +175,6 @@ def evidence(verification_id: int, evidence_id: int):
 
 # --- findings and corrective measures -----------------------------------------------
 
-FINDINGS = ListView(
-    search=[Finding.measure],
-    filters={
-        "status": enum_filter(Finding.status, MeasureStatus),
-        "contract": id_filter(Finding.contract_id),
-        "overdue": lambda stmt, value: stmt.where(service.overdue_measures()) if value == "yes" else stmt,
-    },
-    sorts={"due": Finding.due_on, "status": Finding.status},
-    default_sort="due",
-)
-
-
 @bp.route("/findings")
 @access(CONTRACT_READERS)
 def findings():
@@ -207,7 +192,7 @@ def _finding_page(finding: Finding, *, measure_form=None, report_form=None, stat
     return render_template(
         "verification/finding.html", finding=finding, measure_form=measure_form,
         report_form=report_form or ReportDoneForm(), decision_form=CSRFForm(), locale=locale_code(),
-        pending=service.pending_closure(finding), can_record=current_user.has_role(VERIFIERS), today=today(),
+        pending=checks.pending_closure(finding), can_record=current_user.has_role(VERIFIERS), today=today(),
         audit_entries=audit.history(finding)), status_code
 
 
@@ -228,9 +213,9 @@ def measure(finding_id: int):
             flash(STALE_MESSAGE, "warning")
             return _finding_page(item, status_code=409)
         try:
-            service.update_measure(item, measure=form.measure.data, owner_id=form.owner_id.data,
+            checks.update_measure(item, measure=form.measure.data, owner_id=form.owner_id.data,
                                    due_on=form.due_on.data)
-        except service.VerificationError as error:
+        except checks.VerificationError as error:
             db.session.rollback()
             flash(str(error), "danger")
             return _finding_page(item, status_code=409)
@@ -247,13 +232,11 @@ def report(finding_id: int):
     form = ReportDoneForm()
     if form.validate_on_submit():
         try:
-            stored = files.store(form.evidence.data, allowed=files.EVIDENCE_TYPES, max_bytes=files.MAX_EVIDENCE_BYTES,
-                                 user=current_user)
-            service.report_done(item, note=form.note.data, evidence=stored, user=current_user)
+            services.report_done(item, note=form.note.data, upload=form.evidence.data, user=current_user)
         except files.FileRejected as error:
             db.session.rollback()
             form.evidence.errors.append(str(error))
-        except service.VerificationError as error:
+        except checks.VerificationError as error:
             db.session.rollback()
             flash(str(error), "danger")
             return _finding_page(item, status_code=409)
@@ -271,9 +254,9 @@ def decide(finding_id: int, decision: str):
     if not CSRFForm().validate_on_submit():
         abort(400)
     try:
-        service.decide_closure(item, user=current_user, accept=decision == "accept",
+        checks.decide_closure(item, user=current_user, accept=decision == "accept",
                                comment=request.form.get("comment", "")[:2000])
-    except service.VerificationError as error:
+    except checks.VerificationError as error:
         db.session.rollback()
         flash(str(error), "danger")
         return _finding_page(item, status_code=409)
@@ -301,10 +284,8 @@ def cycles():
                                 .order_by(ClassificationLevel.rank.desc())).all()
     form = CSRFForm()
     if form.validate_on_submit():
-        for level in levels:
-            value = Cycle.parse(request.form.get(f"cycle-{level.id}", ""))
-            if value is not None and level.verification_cycle != value.value:
-                level.verification_cycle = value.value
+        services.set_default_cycles({level: Cycle.parse(request.form.get(f"cycle-{level.id}", ""))
+                                     for level in levels})
         db.session.commit()
         flash(_("確認の頻度の既定値を保存しました。"), "success")
         return redirect(url_for("verification.cycles"))
@@ -316,7 +297,7 @@ def cycles():
 def dashboard_panel(user) -> Panel:
     unit = scope_unit(user)
     scoped = {"unit": unit} if unit else {}
-    due = service.due_count_queries(unit)
+    due = checks.due_count_queries(unit)
     findings = select(func.count()).select_from(Finding)
     if unit:
         findings = findings.join(Contract, Contract.id == Finding.contract_id).where(Contract.unit_id == unit)
@@ -329,7 +310,7 @@ def dashboard_panel(user) -> Panel:
              alert=True),
         Tile(_l("30日以内に確認期限"), due[DueState.DUE_SOON], "verification.index", {"state": "due_soon", **scoped},
              alert=True),
-        Tile(_l("期限を過ぎた措置"), findings.where(service.overdue_measures()), "verification.findings",
+        Tile(_l("期限を過ぎた措置"), findings.where(checks.overdue_measures()), "verification.findings",
              {"overdue": "yes"}, alert=True),
         Tile(_l("未完了の措置"), lambda: sum(tile.count for tile in still_open), "verification.findings", {},
              in_chart=False),

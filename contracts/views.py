@@ -8,40 +8,41 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
-from contracts import documents, rules
+from contracts import documents, rules, services
+from contracts import verification as checks
 from contracts.forms import (
     ClauseForm,
     ClauseMatrixForm,
-    ContractForm,
     DecisionForm,
     DisposalForm,
     ExceptionRequestForm,
     SubcontractorForm,
+    contract_form,
 )
-from contracts.models import Clause, ClauseState, Contract, ContractKind, ContractStatus, Subcontracting, Subcontractor
-from contracts.schedule import Cycle
+from contracts.lists import LIST
+from contracts.models import (
+    Clause,
+    ClauseState,
+    Contract,
+    ContractKind,
+    ContractStatus,
+    Finding,
+    Subcontractor,
+    Verification,
+)
 from core import approvals, audit, files, pdf
 from core.approvals import Approval
 from core.auth import CONTRACT_READERS, access
 from core.dashboard import Panel, Tile, panel, scope_unit, status_panel
-from core.db import db, savepoint
-from core.forms import (
-    STALE_MESSAGE,
-    CSRFForm,
-    classification_levels,
-    level_choices,
-    select_choices,
-    unit_choices,
-    user_choices,
-)
+from core.db import db
+from core.forms import STALE_MESSAGE, CSRFForm, classification_levels, select_choices, unit_choices
 from core.i18n import locale_code
-from core.lists import ListView, enum_filter, id_filter, int_arg
-from core.models import ClassificationLevel, Role
+from core.lists import int_arg
+from core.models import Role
 from core.parts import delete_owned
-from core.timeutil import today, utcnow
+from core.timeutil import today
 from vendors.models import Vendor
 
 bp = Blueprint("contracts", __name__, url_prefix="/contracts")
@@ -50,31 +51,6 @@ WRITERS = Role.PROCUREMENT
 # Who may decide a clause exception (never the one who asked for it).
 DECIDERS = frozenset({Role.ADMIN, Role.PROCUREMENT})
 
-
-def _gaps_filter(stmt, value):
-    return stmt.where(Contract.status.in_(rules.LIVE), Contract.has_gap) if value == "yes" else stmt
-
-
-def _ending_filter(stmt, value):
-    days = int_arg(value, maximum=3650)
-    return stmt.where(rules.ending_within(days)) if days is not None else stmt
-
-
-LIST = ListView(
-    search=[Contract.number, Contract.title, Vendor.name],
-    filters={
-        "status": enum_filter(Contract.status, ContractStatus),
-        "kind": enum_filter(Contract.kind, ContractKind),
-        "unit": id_filter(Contract.unit_id),
-        "vendor": id_filter(Contract.vendor_id),
-        "classification": id_filter(Contract.classification_id),
-        "gaps": _gaps_filter,
-        "ending": _ending_filter,
-    },
-    sorts={"number": Contract.number, "title": Contract.title, "vendor": Vendor.kana,
-           "end": Contract.end_on, "status": Contract.status},
-    default_sort="number",
-)
 
 @bp.route("/")
 @access(CONTRACT_READERS)
@@ -114,9 +90,6 @@ def detail(contract_id: int):
 
 
 def _detail(contract: Contract, *, exception_form=None, subcontractor_form=None, status_code=200):
-    from contracts import verification as checks
-    from contracts.models import Finding, Verification
-
     rows = rules.matrix(contract)
     catalogue = rules.active_clauses()
     [schedule] = checks.schedule([contract])
@@ -140,63 +113,6 @@ def _detail(contract: Contract, *, exception_form=None, subcontractor_form=None,
                                     *exceptions)), status_code
 
 
-def contract_form(contract: Contract | None = None, **kwargs) -> ContractForm:
-    form = ContractForm(obj=contract, **kwargs)
-    vendors = db.session.scalars(select(Vendor).order_by(Vendor.kana)).all()
-    form.vendor_id.choices = select_choices([("", _("（選択してください）"))] + [(v.id, v.name) for v in vendors])
-    form.unit_id.choices = select_choices(unit_choices())
-    form.officer_id.choices = user_choices(_("（選択してください）"))
-    form.classification_id.choices = level_choices("confidentiality", _("（選択してください）"))
-    form.integrity_id.choices = level_choices("integrity", "—")
-    form.availability_id.choices = level_choices("availability", "—")
-    return form
-
-
-def _number_taken(number: str, exclude_id: int | None) -> bool:
-    stmt = select(Contract.id).where(Contract.number == number.strip())
-    if exclude_id:
-        stmt = stmt.where(Contract.id != exclude_id)
-    return db.session.scalar(stmt) is not None
-
-
-def save(form: ContractForm, contract: Contract) -> Contract | None:
-    """Apply the form and flush (the caller commits); None with the message
-    in the form when a rule refuses.  The pages, the import and the API
-    save here."""
-    if _number_taken(form.number.data, contract.id):
-        form.number.errors.append(_("この契約番号は既に使われています。"))
-        return None
-    try:
-        document = files.store(form.document.data, user=current_user) if form.document.data else None
-    except files.FileRejected as error:
-        form.document.errors.append(str(error))
-        return None
-    contract.number = form.number.data.strip()
-    contract.title = form.title.data.strip()
-    contract.vendor_id = form.vendor_id.data
-    contract.kind = ContractKind(form.kind.data)
-    contract.unit_id = form.unit_id.data
-    contract.officer_id = form.officer_id.data
-    contract.start_on, contract.end_on = form.start_on.data, form.end_on.data
-    contract.classification_id = form.classification_id.data
-    contract.integrity_id, contract.availability_id = form.integrity_id.data, form.availability_id.data
-    contract.handles_personal_info = form.handles_personal_info.data
-    contract.handles_my_number = form.handles_my_number.data
-    contract.work_places = (form.work_places.data or "").strip() or None
-    contract.subcontracting = Subcontracting(form.subcontracting.data)
-    contract.verification_cycle = Cycle.parse(form.verification_cycle.data or "")
-    if document is not None:
-        contract.document = document
-    db.session.add(contract)
-    try:
-        with savepoint():
-            db.session.flush()
-    except IntegrityError:
-        form.number.errors.append(_("この契約番号は既に使われています。"))
-        return None
-    return contract
-
-
 @bp.route("/new", methods=["GET", "POST"])
 @access(WRITERS)
 def new():
@@ -204,7 +120,7 @@ def new():
     if request.method == "GET" and (vendor_id := int_arg(request.args.get("vendor"))) is not None:
         form.vendor_id.data = vendor_id
     if form.validate_on_submit():
-        contract = save(form, Contract(status=ContractStatus.DRAFT))
+        contract = services.save_from_form(form, Contract(status=ContractStatus.DRAFT))
         if contract:
             db.session.commit()
             flash(_("契約「%(number)s」を登録しました。次にセキュリティ条項を確認してください。", number=contract.number),
@@ -223,7 +139,7 @@ def edit(contract_id: int):
             flash(STALE_MESSAGE, "warning")
             form = contract_form(contract, version=contract.version, formdata=None)
             return render_template("contracts/form.html", form=form, contract=contract), 409
-        if save(form, contract):
+        if services.save_from_form(form, contract):
             db.session.commit()
             flash(_("契約「%(number)s」を更新しました。", number=contract.number), "success")
             return redirect(url_for("contracts.detail", contract_id=contract.id))
@@ -284,11 +200,7 @@ def clauses(contract_id: int):
         values = {clause.id: (ClauseState(entry.form.state.data), entry.form.article.data, entry.form.reason.data)
                   for entry, clause in entries if clause is not None}
         try:
-            rules.save_matrix(contract, values)
-            # The matrix is part of the contract: touching the contract bumps
-            # its version, so a second matrix form opened earlier is stale.
-            audit.label(contract, "clauses")
-            contract.updated_at = utcnow()
+            services.save_matrix(contract, values)
             db.session.commit()
         except rules.ContractRuleError as error:
             db.session.rollback()
@@ -409,9 +321,8 @@ def disposal(contract_id: int):
         form.done_on.data = today()
     if form.validate_on_submit():
         try:
-            evidence = files.store(form.evidence.data, user=current_user)
-            rules.record_disposal(contract, done_on=form.done_on.data, method=form.method.data, evidence=evidence,
-                                  user=current_user)
+            services.record_disposal(contract, done_on=form.done_on.data, method=form.method.data,
+                                     upload=form.evidence.data, user=current_user)
         except files.FileRejected as error:
             db.session.rollback()
             form.evidence.errors.append(str(error))
@@ -453,24 +364,12 @@ def _clause_form(clause: Clause | None = None, **kwargs) -> ClauseForm:
 
 
 def _save_clause(form: ClauseForm, clause: Clause) -> Clause | None:
-    code = form.code.data.strip().upper()
-    taken = db.session.scalar(select(Clause.id).where(Clause.code == code, Clause.id != (clause.id or 0)))
-    if taken:
-        form.code.errors.append(_("このコードの条項は既にあります。"))
+    """services.save_clause, its refusal beside the field it is about."""
+    try:
+        return services.save_clause(clause, form.data)
+    except rules.ContractRuleError as error:
+        form[error.field].errors.append(str(error))
         return None
-    clause.code = code
-    for name in ("label_ja", "label_en", "verify_ja", "verify_en"):
-        setattr(clause, name, (getattr(form, name).data or "").strip() or None)
-    clause.mandatory_if_personal = form.mandatory_if_personal.data
-    clause.sort_order = form.sort_order.data or 0
-    if not form.active.data and clause.active:
-        audit.label(clause, "retire")
-    clause.active = form.active.data
-    clause.mandatory_levels = db.session.scalars(select(ClassificationLevel).where(
-        ClassificationLevel.id.in_(form.mandatory_levels.data or []))).all()
-    db.session.add(clause)
-    db.session.commit()
-    return clause
 
 
 @bp.route("/clauses/new", methods=["GET", "POST"])
@@ -478,6 +377,7 @@ def _save_clause(form: ClauseForm, clause: Clause) -> Clause | None:
 def clause_new():
     form = _clause_form()
     if form.validate_on_submit() and _save_clause(form, Clause()):
+        db.session.commit()
         flash(_("条項を登録しました。"), "success")
         return redirect(url_for("contracts.catalogue"))
     return render_template("contracts/clause_form.html", form=form, clause=None), 400 if form.errors else 200
@@ -494,6 +394,7 @@ def clause_edit(clause_id: int):
             return render_template("contracts/clause_form.html", clause=clause,
                                    form=_clause_form(clause, version=clause.version, formdata=None)), 409
         if _save_clause(form, clause):
+            db.session.commit()
             flash(_("条項を更新しました。"), "success")
             return redirect(url_for("contracts.catalogue"))
     return render_template("contracts/clause_form.html", form=form, clause=clause), 400 if form.errors else 200

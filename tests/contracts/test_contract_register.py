@@ -7,8 +7,8 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from contracts import rules
-from contracts.models import Clause, Contract, ContractStatus
+from contracts import rules, services
+from contracts.models import Clause, ClauseState, Contract, ContractStatus
 from core.approvals import Approval, Decision
 from core.db import db
 from core.models import AuditEntry, ClassificationLevel
@@ -93,6 +93,26 @@ def test_register_a_contract_with_its_clause_matrix(buyer, app, selected_vendor)
     document = buyer.get(f"/contracts/{contract_id}/document")
     assert document.data == b"%PDF-1.7 contract"
     document.close()
+
+
+def test_the_matrix_saved_outside_the_page_bumps_the_version_and_is_audited_as_clauses(buyer, app,
+                                                                                     selected_vendor):
+    """Every caller of the matrix's save, not only its page: the contract's
+    version moves (a matrix form opened earlier is stale) and the audit
+    trail names the change."""
+    contract_id = register_contract(buyer, app, selected_vendor)
+    with app.app_context():
+        contract = db.session.get(Contract, contract_id)
+        version = contract.version
+        rows = {clause.id: (ClauseState.INCLUDED, f"第{i + 1}条", None)
+                for i, clause in enumerate(rules.active_clauses())}
+        services.save_matrix(contract, rows)
+        db.session.commit()
+        assert db.session.get(Contract, contract_id).version == version + 1
+        assert db.session.scalar(select(AuditEntry.action).where(
+            AuditEntry.object_type == "contracts", AuditEntry.object_id == str(contract_id))
+            .order_by(AuditEntry.seq.desc()).limit(1)) == "clauses"
+    assert gaps(app, contract_id) == []
 
 
 @pytest.mark.parametrize("level, personal, expected", [

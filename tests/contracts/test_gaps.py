@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from contracts import rules
+from contracts import rules, services
 from contracts.models import Clause, ClauseState, Contract
 from core.db import db
 from core.gendata import generate
@@ -28,10 +28,10 @@ def test_the_flag_follows_the_matrix_the_contract_and_the_catalogue(demo):
         contract = db.session.scalar(select(Contract).where(Contract.number == "R8-001"))
         assert contract.has_gap is False and rules.clause_gaps(contract) == []
         first = next(row for row in contract.clauses if row.clause.is_mandatory_for(contract))
-        rules.save_matrix(contract, {first.clause_id: (ClauseState.NOT_INCLUDED, None, None)})
+        services.save_matrix(contract, {first.clause_id: (ClauseState.NOT_INCLUDED, None, None)})
         db.session.commit()
         assert contract.has_gap is True and agree()
-        rules.save_matrix(contract, {first.clause_id: (ClauseState.INCLUDED, "第5条", None)})
+        services.save_matrix(contract, {first.clause_id: (ClauseState.INCLUDED, "第5条", None)})
         db.session.commit()
         assert contract.has_gap is False
         # a higher classification brings more mandatory clauses
