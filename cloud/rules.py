@@ -12,9 +12,9 @@ What the app enforces:
   service returns it to 申請中 for re-approval;
 - the approver is never the requester (core.approvals).
 
-Each flag exists twice: in Python for one service (its page) and as a SQL
-expression for the list filters and the dashboard counts; the tests check
-that the two agree.
+The flags (FLAGS, core.flags) exist in Python for one service (its page)
+and as SQL conditions for the list filters and the dashboard counts; the
+tests check that the two agree.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
 from cloud import checklist
@@ -116,11 +116,12 @@ class Flags:
 
 
 def flags(service: CloudService, on: dt.date | None = None) -> Flags:
-    """A rejected or retired service carries no flags: it is not in use."""
-    if service.status not in LIVE:
-        return Flags()
-    return Flags(over_ceiling(service), terms_violation(service), review_overdue(service, on),
-                 ismap_expired(service, on))
+    """The service's flags (FLAGS) as its page shows them, with the
+    information above the ceiling.  A rejected or retired service carries
+    none: it is not in use."""
+    names = FLAGS.of(service, on)
+    return Flags(over_ceiling(service) if "over" in names else [], "terms" in names, "overdue" in names,
+                 "ismap" in names)
 
 
 # --- what stands in the way of an approval ---------------------------------------
@@ -213,34 +214,14 @@ def used_by_unit_expr(unit_id: int):
         CloudServiceUnit.service_id == CloudService.id, CloudServiceUnit.unit_id == unit_id).correlate(CloudService))
 
 
-FLAG_EXPRESSIONS = {
-    "over": lambda on: over_ceiling_expr(),
-    "terms": lambda on: terms_violation_expr(),
-    "overdue": review_overdue_expr,
-    "ismap": ismap_expired_expr,
-}
-
-
-def flag_expr(name: str, on: dt.date | None = None):
-    """A flag as a SQL condition; rejected and retired services carry none."""
-    return and_(CloudService.status.in_(LIVE), FLAG_EXPRESSIONS[name](on))
-
-
-def flags_of(ids: list[int], on: dt.date | None = None) -> dict[int, set[str]]:
-    """The flags of many records in one query: id → names."""
-    return core_flags.flags_of(CloudService.id, {name: flag_expr(name, on) for name in FLAG_EXPRESSIONS}, ids)
-
-
-def count_flag_query(name: str, unit_id: int | None = None, on: dt.date | None = None) -> Select:
-    """SELECT count of the live records carrying a flag (of one unit when given)."""
-    stmt = select(func.count()).select_from(CloudService).where(flag_expr(name, on))
-    if unit_id is not None:
-        stmt = stmt.where(used_by_unit_expr(unit_id))
-    return stmt
-
-
-def count_flag(name: str, unit_id: int | None = None, on: dt.date | None = None) -> int:
-    return db.session.scalar(count_flag_query(name, unit_id, on)) or 0
+FLAGS = core_flags.FlagSet(CloudService.status, LIVE, [
+    core_flags.Flag("over", _l("取扱上限超過"), lambda service, on: bool(over_ceiling(service)),
+                    lambda on: over_ceiling_expr()),
+    core_flags.Flag("terms", _l("約款型で機密性2以上"), lambda service, on: terms_violation(service),
+                    lambda on: terms_violation_expr()),
+    core_flags.Flag("overdue", _l("見直し期限超過"), review_overdue, review_overdue_expr, sign="✖"),
+    core_flags.Flag("ismap", _l("ISMAP登録の期限切れ"), ismap_expired, ismap_expired_expr, sign="✖"),
+], unit=used_by_unit_expr)
 
 
 # --- the approval workflow ----------------------------------------------------------

@@ -68,10 +68,6 @@ def _track_filter(stmt, value):
     return stmt.where(rules.track_expr(track)) if track else stmt
 
 
-def _flag_filter(stmt, value):
-    return stmt.where(rules.flag_expr(value)) if value in rules.FLAG_EXPRESSIONS else stmt
-
-
 def _unit_filter(stmt, value):
     unit_id = int_arg(value)
     return stmt.where(rules.used_by_unit_expr(unit_id)) if unit_id is not None else stmt
@@ -83,18 +79,13 @@ LIST = ListView(
         "status": enum_filter(CloudService.status, ServiceStatus),
         "agreement": enum_filter(CloudService.agreement, Agreement),
         "track": _track_filter,
-        "flag": _flag_filter,
+        "flag": rules.FLAGS.filter,
         "unit": _unit_filter,
     },
     sorts={"name": CloudService.name, "status": CloudService.status, "review": CloudService.next_review_on,
            "updated": CloudService.updated_at},
     default_sort="name",
 )
-
-
-def flag_choices():
-    return [("over", _("取扱上限超過")), ("terms", _("約款型で機密性2以上")),
-            ("overdue", _("見直し期限超過")), ("ismap", _("ISMAP登録の期限切れ"))]
 
 
 @bp.route("/")
@@ -105,9 +96,9 @@ def index():
             selectinload(CloudService.vendor), selectinload(CloudService.ceiling)))
     return render_template(
         "cloud/index.html", pagination=pagination, state=state,
-        flags=rules.flags_of([s.id for s in pagination.items]), class2=rules.class2_rank(),
+        flags=rules.FLAGS.of_ids([s.id for s in pagination.items]), flag_set=rules.FLAGS, class2=rules.class2_rank(),
         statuses=ServiceStatus.choices(), agreements=Agreement.choices(), tracks=Track.choices(),
-        flag_choices=flag_choices(), units=unit_choices(include_blank=False),
+        flag_choices=rules.FLAGS.choices(), units=unit_choices(include_blank=False),
         can_write=current_user.has_role(WRITERS))
 
 
@@ -449,8 +440,7 @@ def dashboard_panel(user) -> Panel:
     scoped = {"unit": unit} if unit else {}
     result = status_panel(_l("外部サービス"), CloudService.status, ServiceStatus, "cloud.index", unit_id=unit,
                           unit_condition=rules.used_by_unit_expr)
-    labels = dict(flag_choices())
-    for name in ("over", "terms", "overdue", "ismap"):
-        result.tiles.append(Tile(labels[name], rules.count_flag_query(name, unit), "cloud.index", {"flag": name, **scoped},
-                                 alert=True))
+    for flag in rules.FLAGS:
+        result.tiles.append(Tile(flag.label, rules.FLAGS.count_query(flag.name, unit), "cloud.index",
+                                 {"flag": flag.name, **scoped}, alert=True))
     return result

@@ -7,19 +7,18 @@
 - no password is ever stored: free-text fields refuse what looks like one;
 - flags: review overdue, no approved procedure, MFA off, dormant for longer
   than ``SOCIAL_DORMANT_DAYS`` since the last post, an open impersonation or
-  takeover incident.  Each flag exists in Python (one account) and in SQL
-  (lists and counts); the tests check they agree.
+  takeover incident.  Each flag (FLAGS, core.flags) exists in Python (one
+  account) and in SQL (lists and counts); the tests check they agree.
 """
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, exists, func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import selectinload
 
 from core import approvals, audit
@@ -70,41 +69,11 @@ def looks_like_password(text: str | None) -> bool:
     return False
 
 
-# --- flags of one account ---------------------------------------------------------------
+# --- flags ---------------------------------------------------------------------------------
 
 def dormant_days() -> int:
     return int(current_app.config.get("SOCIAL_DORMANT_DAYS", 180))
 
-
-@dataclass
-class Flags:
-    review_overdue: bool = False
-    no_procedure: bool = False
-    mfa_off: bool = False
-    dormant: bool = False
-    open_incident: bool = False
-
-    def names(self) -> set[str]:
-        return {name for name, on in vars(self).items() if on}
-
-    def __bool__(self) -> bool:
-        return bool(self.names())
-
-
-def flags(account: SocialAccount, on: dt.date | None = None) -> Flags:
-    on = on or today()
-    if account.status not in OPEN:
-        return Flags()
-    return Flags(
-        review_overdue=account.next_review_on is not None and account.next_review_on < on,
-        no_procedure=account.approved_procedure is None,
-        mfa_off=not account.mfa_enabled,
-        dormant=account.last_post_on is not None and account.last_post_on < on - dt.timedelta(days=dormant_days()),
-        open_incident=any(i.is_open and i.kind in SEVERE for i in account.incidents),
-    )
-
-
-# --- the same flags in SQL ---------------------------------------------------------------
 
 def _approved_procedure_exists():
     return exists(select(OperatingProcedure.id).where(
@@ -118,34 +87,25 @@ def _open_severe_incident():
         .correlate(SocialAccount))
 
 
-FLAG_EXPRESSIONS = {
-    "review_overdue": lambda on: SocialAccount.next_review_on < on,
-    "no_procedure": lambda on: ~_approved_procedure_exists(),
-    "mfa_off": lambda on: SocialAccount.mfa_enabled.is_(False),
-    "dormant": lambda on: SocialAccount.last_post_on < on - dt.timedelta(days=dormant_days()),
-    "open_incident": lambda on: _open_severe_incident(),
-}
+def _dormant(account: SocialAccount, on: dt.date) -> bool:
+    return account.last_post_on is not None and account.last_post_on < on - dt.timedelta(days=dormant_days())
 
 
-def flag_expr(name: str, on: dt.date | None = None):
-    return and_(SocialAccount.status.in_(OPEN), FLAG_EXPRESSIONS[name](on or today()))
-
-
-def flags_of(ids: list[int], on: dt.date | None = None) -> dict[int, set[str]]:
-    """The flags of many records in one query: id → names."""
-    return core_flags.flags_of(SocialAccount.id, {name: flag_expr(name, on) for name in FLAG_EXPRESSIONS}, ids)
-
-
-def count_flag_query(name: str, unit_id: int | None = None, on: dt.date | None = None) -> Select:
-    """SELECT count of the live records carrying a flag (of one unit when given)."""
-    stmt = select(func.count()).select_from(SocialAccount).where(flag_expr(name, on))
-    if unit_id is not None:
-        stmt = stmt.where(SocialAccount.unit_id == unit_id)
-    return stmt
-
-
-def count_flag(name: str, unit_id: int | None = None, on: dt.date | None = None) -> int:
-    return db.session.scalar(count_flag_query(name, unit_id, on)) or 0
+# In the order the badges and the dashboard show them: the most urgent first.
+FLAGS = core_flags.FlagSet(SocialAccount.status, OPEN, [
+    core_flags.Flag("open_incident", _l("なりすまし・乗っ取り対応中"),
+                    lambda account, on: any(i.is_open and i.kind in SEVERE for i in account.incidents),
+                    lambda on: _open_severe_incident()),
+    core_flags.Flag("no_procedure", _l("承認済みの運用手順なし"), lambda account, on: account.approved_procedure is None,
+                    lambda on: ~_approved_procedure_exists()),
+    core_flags.Flag("mfa_off", _l("二要素認証なし"), lambda account, on: not account.mfa_enabled,
+                    lambda on: SocialAccount.mfa_enabled.is_(False)),
+    core_flags.Flag("dormant", _l("長期間投稿なし"), _dormant,
+                    lambda on: SocialAccount.last_post_on < on - dt.timedelta(days=dormant_days())),
+    core_flags.Flag("review_overdue", _l("見直し期限超過"),
+                    lambda account, on: account.next_review_on is not None and account.next_review_on < on,
+                    lambda on: SocialAccount.next_review_on < on),
+], unit=lambda unit_id: SocialAccount.unit_id == unit_id)
 
 
 # --- people ------------------------------------------------------------------------------

@@ -59,17 +59,13 @@ DECIDERS = frozenset({Role.ADMIN, Role.APPROVER})
 rules.register_due_items()
 
 
-def _flag_filter(stmt, value):
-    return stmt.where(rules.flag_expr(value)) if value in rules.FLAG_EXPRESSIONS else stmt
-
-
 LIST = ListView(
     search=[SocialAccount.name, SocialAccount.handle, SocialAccount.url],
     filters={
         "status": enum_filter(SocialAccount.status, AccountStatus),
         "platform": enum_filter(SocialAccount.platform, Platform),
         "unit": id_filter(SocialAccount.unit_id),
-        "flag": _flag_filter,
+        "flag": rules.FLAGS.filter,
     },
     sorts={"name": SocialAccount.name, "platform": SocialAccount.platform, "last_post": SocialAccount.last_post_on,
            "review": SocialAccount.next_review_on},
@@ -77,10 +73,8 @@ LIST = ListView(
 )
 
 
-def flag_choices():
-    return [("no_procedure", _("承認済みの運用手順なし")), ("mfa_off", _("二要素認証なし")),
-            ("dormant", _("長期間投稿なし")), ("review_overdue", _("見直し期限超過")),
-            ("open_incident", _("なりすまし・乗っ取り対応中"))]
+# The list's filter menu starts with the procedure (the badges, the most urgent).
+FLAG_MENU = ("no_procedure", "mfa_off", "dormant", "review_overdue", "open_incident")
 
 
 @bp.route("/")
@@ -88,9 +82,9 @@ def flag_choices():
 def index():
     pagination, state = LIST.apply(select(SocialAccount).options(selectinload(SocialAccount.responsible)))
     return render_template("social/index.html", pagination=pagination, state=state,
-                           flags=rules.flags_of([a.id for a in pagination.items]), flag_labels=dict(flag_choices()),
+                           flags=rules.FLAGS.of_ids([a.id for a in pagination.items]), flag_set=rules.FLAGS,
                            statuses=AccountStatus.choices(), platforms=Platform.choices(),
-                           units=unit_choices(include_blank=False), flag_choices=flag_choices(),
+                           units=unit_choices(include_blank=False), flag_choices=rules.FLAGS.choices(FLAG_MENU),
                            can_write=current_user.has_role(WRITERS),
                            public_list=bool(current_app.config.get("PUBLIC_ACCOUNT_LIST")))
 
@@ -120,7 +114,7 @@ def detail(account_id: int):
 def _detail(account: SocialAccount, *, review_form=None, status_code=200):
     pending = [p for p in account.procedures if p.approved_at is None and _pending(p)]
     return render_template(
-        "social/detail.html", account=account, flags=rules.flags(account), flag_labels=dict(flag_choices()),
+        "social/detail.html", account=account, flags=rules.FLAGS.of(account),
         dormant_days=rules.dormant_days(), locale=locale_code(), pending=pending,
         review_form=review_form or ReviewForm(reviewed_on=today()), can_write=current_user.has_role(WRITERS),
         audit_entries=audit.history(account, *account.procedures, *account.incidents),
@@ -474,10 +468,9 @@ def dashboard_panel(user) -> Panel:
     scoped = {"unit": unit} if unit else {}
     result = status_panel(_l("SNS公式アカウント"), SocialAccount.status, AccountStatus, "social.index",
                           SocialAccount.unit_id, unit)
-    labels = dict(flag_choices())
-    for name in ("open_incident", "no_procedure", "mfa_off", "dormant", "review_overdue"):
-        result.tiles.append(Tile(labels[name], rules.count_flag_query(name, unit), "social.index", {"flag": name, **scoped},
-                                 alert=True))
+    for flag in rules.FLAGS:
+        result.tiles.append(Tile(flag.label, rules.FLAGS.count_query(flag.name, unit), "social.index",
+                                 {"flag": flag.name, **scoped}, alert=True))
     severe = select(Incident).where(Incident.closed_on.is_(None), Incident.kind.in_(SEVERE)).options(
         selectinload(Incident.account)).order_by(Incident.occurred_on)
     if unit:
