@@ -41,13 +41,13 @@ from cloud.models import (
     Track,
     UsageRule,
 )
-from core import approvals, audit
+from core import approvals, audit, review
 from core import flags as core_flags
 from core.approvals import Approval, Decision
 from core.db import db
 from core.models import ClassificationLevel, User
 from core.refusals import Refusal
-from core.timeutil import add_months, today, utcnow
+from core.timeutil import today, utcnow
 
 KIND = "cloud_service"
 # The level from which a service is T-A and terms of service are not enough.
@@ -371,8 +371,7 @@ def decide(service: CloudService, approval: Approval, user: User, *, outcome: st
         service.status = ServiceStatus.CONDITIONAL if outcome == "conditional" else ServiceStatus.APPROVED
         rules = service.current_rules
         rules.approved_at, rules.approval_id = utcnow(), approval.id
-        service.last_reviewed_on = on
-        service.next_review_on = add_months(on, service.review_cycle_months)
+        review.schedule(service, on)  # an approval is the first review
     db.session.flush()
     return approval
 
@@ -381,12 +380,7 @@ def record_review(service: CloudService, *, on: dt.date) -> None:
     """A periodic review found the service still fit: the next review moves on."""
     if service.status not in IN_USE:
         raise CloudRuleError(_l("見直しを記録できるのは承認済みのサービスだけです。"))
-    if on > today():
-        raise CloudRuleError(_l("見直し日に未来の日付は指定できません。"))
-    service.last_reviewed_on = on
-    service.next_review_on = add_months(on, service.review_cycle_months)
-    audit.label(service, "review")
-    db.session.flush()
+    review.record(service, on=on, refusal=CloudRuleError)
 
 
 def retire(service: CloudService, user: User, reason: str) -> None:

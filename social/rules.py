@@ -21,13 +21,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import selectinload
 
-from core import approvals, audit
+from core import approvals, audit, review
 from core import flags as core_flags
 from core.approvals import Approval
 from core.db import db
 from core.models import User
 from core.refusals import Refusal
-from core.timeutil import add_months, today, utcnow
+from core.timeutil import today, utcnow
 from social.models import (
     OPEN,
     SEVERE,
@@ -186,14 +186,10 @@ def decide_procedure(procedure: OperatingProcedure, user: User, *, approve: bool
 # --- reviews, incidents ---------------------------------------------------------------------
 
 def record_review(account: SocialAccount, *, on: dt.date) -> None:
+    """A periodic review of the account (core.review); a closed account is not reviewed."""
     if account.status is AccountStatus.CLOSED:
         raise SocialRuleError(_l("廃止したアカウントは変更できません。"))
-    if on > today():
-        raise SocialRuleError(_l("見直し日に未来の日付は指定できません。"))
-    account.last_reviewed_on = on
-    account.next_review_on = add_months(on, account.review_cycle_months)
-    audit.label(account, "review")
-    db.session.flush()
+    review.record(account, on=on, refusal=SocialRuleError)
 
 
 INCIDENT_ITEMS = (
