@@ -281,7 +281,7 @@ def _load_cloud(vendors, contracts, users, units, levels, today) -> None:
     rules, decision by another user), so the demo obeys the rules: approved,
     conditionally approved, rejected, retired, one over its ceiling and
     waiting, one whose review is overdue."""
-    from cloud import checklist, rules
+    from cloud import checklist, rules, services
     from cloud.models import Agreement, CloudService, DataLocation, InformationState, IsmapListing, ServiceModel
 
     C1, C2 = levels["C1"], levels["C2"]
@@ -341,19 +341,19 @@ def _load_cloud(vendors, contracts, users, units, levels, today) -> None:
         if db.session.scalar(select(CloudService.id).where(CloudService.name == name)) is not None:
             continue
         service = CloudService(name=name, administrator=users["admin"], **fields)
-        rules.set_units(service, {units[unit].id for unit in unit_names})
-        rules.register(service, users["procurement"])
+        services.set_units(service, {units[unit].id for unit in unit_names})
+        services.register(service, users["procurement"])
         for info_name, level, state in information:
-            rules.add_information(service, users["procurement"], name=info_name, classification=level, state=state,
-                                  note=None)
-        rules.add_rules(service, users["procurement"], **DEMO_RULES)
+            services.add_information(service, users["procurement"], name=info_name, classification=level,
+                                     state=state, note=None)
+        services.add_rules(service, users["procurement"], **DEMO_RULES, touch=False)
         if decision in ("approve", "conditional", "reject", "retire"):
             outcome = "approve" if decision == "retire" else decision
-            rules.decide(service, rules.pending(service), users["approver"], outcome=outcome,
-                         comment=comment if decision != "retire" else "", answers=answers,
-                         acknowledged=True, on=today - dt.timedelta(days=400 if decision == "retire" else 60))
+            services.decide(service, rules.pending(service), users["approver"], outcome=outcome,
+                            comment=comment if decision != "retire" else "", answers=answers,
+                            acknowledged=True, on=today - dt.timedelta(days=400 if decision == "retire" else 60))
         if decision == "retire":
-            rules.retire(service, users["procurement"], comment)
+            services.retire(service, users["procurement"], comment)
     overdue = db.session.scalar(select(CloudService).where(CloudService.name == "防災気象情報配信サービス"))
     if overdue.next_review_on and overdue.next_review_on >= today:
         overdue.last_reviewed_on = today - dt.timedelta(days=380)
