@@ -9,6 +9,9 @@
   than ``SOCIAL_DORMANT_DAYS`` since the last post, an open impersonation or
   takeover incident.  Each flag (FLAGS, core.flags) exists in Python (one
   account) and in SQL (lists and counts); the tests check they agree.
+
+This module says what the rules find; social.services makes the changes
+they govern.
 """
 from __future__ import annotations
 
@@ -16,29 +19,15 @@ import datetime as dt
 import re
 
 from flask import current_app
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import selectinload
 
-from core import approvals, audit, review
 from core import flags as core_flags
 from core.approvals import Approval
 from core.db import db
-from core.models import User
 from core.refusals import Refusal
-from core.timeutil import today, utcnow
-from social.models import (
-    OPEN,
-    SEVERE,
-    AccountMember,
-    AccountStatus,
-    Incident,
-    IncidentAction,
-    MemberRole,
-    OperatingProcedure,
-    SocialAccount,
-)
+from social.models import OPEN, SEVERE, Incident, OperatingProcedure, SocialAccount
 
 PROCEDURE = "social_procedure"
 
@@ -108,26 +97,6 @@ FLAGS = core_flags.FlagSet(SocialAccount.status, OPEN, [
 ], unit=lambda unit_id: SocialAccount.unit_id == unit_id)
 
 
-# --- people ------------------------------------------------------------------------------
-
-def set_people(account: SocialAccount, *, responsible_id: int, deputy_id: int | None, operator_ids: set[int],
-               holder_ids: set[int]) -> None:
-    """The one responsible person, an optional deputy (someone else), the
-    operators and the credential holders."""
-    if not responsible_id:
-        raise SocialRuleError(_l("責任者を一人選んでください。"))
-    if deputy_id and deputy_id == responsible_id:
-        raise SocialRuleError(_l("代理者には責任者と別の人を選んでください。"))
-    account.responsible_id, account.deputy_id = responsible_id, deputy_id or None
-    wanted = {(uid, MemberRole.OPERATOR) for uid in operator_ids} | {(uid, MemberRole.HOLDER) for uid in holder_ids}
-    current = {(m.user_id, m.role): m for m in account.members}
-    for key, member in current.items():
-        if key not in wanted:
-            account.members.remove(member)
-    for user_id, role in sorted(wanted - set(current), key=lambda key: (key[1].value, key[0])):
-        account.members.append(AccountMember(user_id=user_id, role=role))
-
-
 # --- operating procedures ----------------------------------------------------------------
 
 PROCEDURE_FIELDS = ("purpose", "opening", "supervision", "posting", "impersonation", "credentials", "incidents")
@@ -147,50 +116,11 @@ DEFAULT_PROCEDURE = {
 }
 
 
-def add_procedure(account: SocialAccount, user: User, **texts: str) -> OperatingProcedure:
-    """A new version, waiting for approval; earlier versions stay."""
-    if account.status is AccountStatus.CLOSED:
-        raise SocialRuleError(_l("廃止したアカウントは変更できません。"))
-    number = (db.session.scalar(select(func.max(OperatingProcedure.number))
-                                .where(OperatingProcedure.account_id == account.id)) or 0) + 1
-    procedure = OperatingProcedure(account=account, number=number, author_id=user.id,
-                                   **{name: texts[name].strip() for name in PROCEDURE_FIELDS})
-    db.session.add(procedure)
-    db.session.flush()
-    account.procedures.sort(key=lambda p: p.number, reverse=True)
-    approval = approvals.request(PROCEDURE, procedure, reason=_("運用手順 第%(number)s版の承認", number=number),
-                                 requester=user)
-    procedure.approval_id = approval.id
-    return procedure
-
-
 def procedure_approval(procedure: OperatingProcedure) -> Approval | None:
     return db.session.get(Approval, procedure.approval_id) if procedure.approval_id else None
 
 
-def decide_procedure(procedure: OperatingProcedure, user: User, *, approve: bool, comment: str | None) -> None:
-    approval = procedure_approval(procedure)
-    if approval is None:
-        raise SocialRuleError(_l("この版には承認の申請がありません。"))
-    if not approve and not (comment or "").strip():
-        raise SocialRuleError(_l("差し戻す理由をコメントに記載してください。"))
-    try:
-        approvals.decide(approval, approver=user, approve=approve, comment=(comment or "").strip())
-    except approvals.ApprovalError as error:
-        raise SocialRuleError(str(error)) from error
-    if approve:
-        procedure.approved_at, procedure.approver_id = utcnow(), user.id
-    db.session.flush()
-
-
-# --- reviews, incidents ---------------------------------------------------------------------
-
-def record_review(account: SocialAccount, *, on: dt.date) -> None:
-    """A periodic review of the account (core.review); a closed account is not reviewed."""
-    if account.status is AccountStatus.CLOSED:
-        raise SocialRuleError(_l("廃止したアカウントは変更できません。"))
-    review.record(account, on=on, refusal=SocialRuleError)
-
+# --- incidents: the response checklist ----------------------------------------------------
 
 INCIDENT_ITEMS = (
     ("INC-01", _l("責任者と情報セキュリティの担当に報告した")),
@@ -201,46 +131,6 @@ INCIDENT_ITEMS = (
     ("INC-06", _l("緊急の情報（災害・避難など）を公式サイトにも掲載した")),
     ("INC-07", _l("再発防止策（二要素認証・保持者の見直しなど）を決めた")),
 )
-
-
-def open_incident(account: SocialAccount, user: User, *, kind, occurred_on: dt.date, summary: str,
-                  notified: str | None) -> Incident:
-    if occurred_on > today():
-        raise SocialRuleError(_l("発生日に未来の日付は指定できません。"))
-    incident = Incident(account=account, kind=kind, occurred_on=occurred_on, summary=summary.strip(),
-                        notified=(notified or "").strip() or None, reported_by_id=user.id,
-                        checklist={code: False for code, _label in INCIDENT_ITEMS})
-    db.session.add(incident)
-    db.session.flush()
-    return incident
-
-
-def add_action(incident: Incident, user: User, text: str) -> IncidentAction:
-    if not incident.is_open:
-        raise SocialRuleError(_l("終了した事案には記録を追加できません。"))
-    action = IncidentAction(incident=incident, user_id=user.id, text=text.strip(), at=utcnow())
-    db.session.add(action)
-    incident.updated_at = utcnow()  # a second form opened earlier is now stale
-    db.session.flush()
-    return action
-
-
-def update_response(incident: Incident, *, done: set[str], notified: str | None) -> None:
-    if not incident.is_open:
-        raise SocialRuleError(_l("終了した事案は変更できません。"))
-    incident.checklist = {code: code in done for code, _label in INCIDENT_ITEMS}
-    incident.notified = (notified or "").strip() or None
-    db.session.flush()
-
-
-def close_incident(incident: Incident, *, closed_on: dt.date, note: str) -> None:
-    if not incident.is_open:
-        raise SocialRuleError(_l("この事案は既に終了しています。"))
-    if closed_on < incident.occurred_on or closed_on > today():
-        raise SocialRuleError(_l("終了日は発生日から今日までの日付にしてください。"))
-    incident.closed_on, incident.closing_note = closed_on, note.strip()
-    audit.label(incident, "close")
-    db.session.flush()
 
 
 # --- due items (reminders, calendar) --------------------------------------------------------

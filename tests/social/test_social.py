@@ -19,7 +19,7 @@ from core.db import db
 from core.due import all_items
 from core.models import AuditEntry, ClassificationLevel, OrgUnit, Role, User
 from core.timeutil import today
-from social import prepost, rules
+from social import prepost, rules, services
 from social.models import AccountStatus, Incident, OperatingProcedure, SocialAccount
 from tests.conftest import DEMO_PASSWORD, PASSWORD, login_as
 
@@ -99,7 +99,7 @@ def test_every_account_has_exactly_one_responsible_person(app, social):
     with app.app_context():
         account = db.session.get(SocialAccount, aid)
         with pytest.raises(rules.SocialRuleError):
-            rules.set_people(account, responsible_id=None, deputy_id=None, operator_ids=set(), holder_ids=set())
+            services.set_people(account, responsible_id=None, deputy_id=None, operator_ids=set(), holder_ids=set())
         db.session.rollback()
         # The database holds exactly one: a required column, not a list.
         account.responsible_id = None
