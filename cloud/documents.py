@@ -14,7 +14,6 @@ from core.inspection import Scope, facts_provider, pack_part
 from core.pdf import SMALL, Section, p, sign_off, table
 
 TRACK = {"ta": "T-A", "tb": "T-B"}
-FLAG_TEXT = {"over": "取扱上限超過", "terms": "約款型で機密性2以上", "overdue": "見直し期限超過", "ismap": "ISMAP登録の期限切れ"}
 
 
 def register_section(*, level: int = 0) -> Section:
@@ -22,7 +21,7 @@ def register_section(*, level: int = 0) -> Section:
         selectinload(CloudService.vendor), selectinload(CloudService.ceiling),
         selectinload(CloudService.information).selectinload(CloudInformation.classification),
         selectinload(CloudService.administrator)).order_by(CloudService.name)).all()
-    flags = rules.flags_of([s.id for s in services])
+    flags = rules.FLAGS.of_ids([s.id for s in services])
     rows, alerts = [], set()
     for index, service in enumerate(services):
         names = flags.get(service.id, set())
@@ -38,7 +37,7 @@ def register_section(*, level: int = 0) -> Section:
             (service.ceiling.label_ja if service.ceiling else "—") + ("\n" + TRACK[track.value] if track else ""),
             info or "—", ismap, service.administrator.display_name if service.administrator else "▲ 未定",
             service.status.label, str(service.next_review_on or "—"),
-            "\n".join("▲ " + FLAG_TEXT[name] for name in sorted(names)),
+            "\n".join(f"▲ {rules.FLAGS[name].label}" for name in sorted(names)),
         ])
     flow = [p(f"登録 {len(services)} 件。網掛けの行は規則に反する点があるサービスです。", SMALL),
             table(["サービス・提供者", "利用形態", "取扱上限・区分", "取り扱う情報（機密性・状況）", "ISMAP",
@@ -70,8 +69,8 @@ def _facts(scope: Scope) -> dict[str, str]:
     return {
         "CLD-01": f"登録 {sum(by_status.values())}件（承認 {by_status.get(ServiceStatus.APPROVED, 0)}・条件付承認 "
                   f"{by_status.get(ServiceStatus.CONDITIONAL, 0)}・申請中 {by_status.get(ServiceStatus.REQUESTED, 0)}）",
-        "CLD-02": f"取扱上限超過 {rules.count_flag('over', scope.unit_id)}件・約款型で機密性2以上 "
-                  f"{rules.count_flag('terms', scope.unit_id)}件",
-        "CLD-04": f"ISMAP登録の期限切れ {rules.count_flag('ismap', scope.unit_id)}件",
+        "CLD-02": f"取扱上限超過 {rules.FLAGS.count('over', scope.unit_id)}件・約款型で機密性2以上 "
+                  f"{rules.FLAGS.count('terms', scope.unit_id)}件",
+        "CLD-04": f"ISMAP登録の期限切れ {rules.FLAGS.count('ismap', scope.unit_id)}件",
         "CLD-06": f"利用中 {len(services)}件中 {sum(1 for s in services if not s.exit_terms)}件に終了時の条件の記録なし",
     }

@@ -4,9 +4,11 @@ approval, as on the page; changing what was approved asks again."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from cloud import services, views
 from cloud.models import (
     Agreement,
     CloudService,
@@ -101,20 +103,18 @@ def _match(values: dict[str, str]):
     return db.session.scalar(stmt.order_by(CloudService.id).limit(1)) if name else None
 
 
-def _retire(service: CloudService, user) -> None:
-    from cloud import rules
+def _save(form, service: CloudService) -> CloudService | None:
+    """A row or a request saves as the page does, as the user who sends it."""
+    return services.save(form, service, current_user)
 
-    rules.retire(service, user, str(_l("一括処理（API）で廃止")))
+
+def _retire(service: CloudService, user) -> None:
+    services.retire(service, user, str(_l("一括処理（API）で廃止")))
 
 
 def register() -> Register:
-    from cloud import views
-
     return Register(
         name="cloud", title=_l("外部サービス"), model=CloudService, fields=FIELDS, query=_query,
         list_view=views.LIST, readers=ALL_ROLES, writers=frozenset({Role.PROCUREMENT}), form=views.service_form,
-        save=views.save, match=_match, key_label=_l("サービス名と提供者"), retire=_retire,
+        save=_save, match=_match, key_label=_l("サービス名と提供者"), retire=_retire,
         endpoint="cloud.detail", list_endpoint="cloud.index", summary=lambda s: s.name)
-
-
-

@@ -12,9 +12,12 @@ What the app enforces:
   service returns it to 申請中 for re-approval;
 - the approver is never the requester (core.approvals).
 
-Each flag exists twice: in Python for one service (its page) and as a SQL
-expression for the list filters and the dashboard counts; the tests check
-that the two agree.
+The flags (FLAGS, core.flags) exist in Python for one service (its page)
+and as SQL conditions for the list filters and the dashboard counts; the
+tests check that the two agree.
+
+This module says what the rules find (flags, blockers, warnings, the
+approval history); cloud.services makes the changes they govern.
 """
 from __future__ import annotations
 
@@ -23,10 +26,9 @@ from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
-from cloud import checklist
 from cloud.models import (
     IN_USE,
     LIVE,
@@ -35,19 +37,16 @@ from cloud.models import (
     CloudService,
     CloudServiceUnit,
     DataLocation,
-    InformationState,
     IsmapListing,
     ServiceStatus,
     Track,
-    UsageRule,
 )
-from core import approvals, audit
 from core import flags as core_flags
 from core.approvals import Approval, Decision
 from core.db import db
-from core.models import ClassificationLevel, User
+from core.models import ClassificationLevel
 from core.refusals import Refusal
-from core.timeutil import add_months, today, utcnow
+from core.timeutil import today
 
 KIND = "cloud_service"
 # The level from which a service is T-A and terms of service are not enough.
@@ -116,11 +115,12 @@ class Flags:
 
 
 def flags(service: CloudService, on: dt.date | None = None) -> Flags:
-    """A rejected or retired service carries no flags: it is not in use."""
-    if service.status not in LIVE:
-        return Flags()
-    return Flags(over_ceiling(service), terms_violation(service), review_overdue(service, on),
-                 ismap_expired(service, on))
+    """The service's flags (FLAGS) as its page shows them, with the
+    information above the ceiling.  A rejected or retired service carries
+    none: it is not in use."""
+    names = FLAGS.of(service, on)
+    return Flags(over_ceiling(service) if "over" in names else [], "terms" in names, "overdue" in names,
+                 "ismap" in names)
 
 
 # --- what stands in the way of an approval ---------------------------------------
@@ -213,34 +213,14 @@ def used_by_unit_expr(unit_id: int):
         CloudServiceUnit.service_id == CloudService.id, CloudServiceUnit.unit_id == unit_id).correlate(CloudService))
 
 
-FLAG_EXPRESSIONS = {
-    "over": lambda on: over_ceiling_expr(),
-    "terms": lambda on: terms_violation_expr(),
-    "overdue": review_overdue_expr,
-    "ismap": ismap_expired_expr,
-}
-
-
-def flag_expr(name: str, on: dt.date | None = None):
-    """A flag as a SQL condition; rejected and retired services carry none."""
-    return and_(CloudService.status.in_(LIVE), FLAG_EXPRESSIONS[name](on))
-
-
-def flags_of(ids: list[int], on: dt.date | None = None) -> dict[int, set[str]]:
-    """The flags of many records in one query: id → names."""
-    return core_flags.flags_of(CloudService.id, {name: flag_expr(name, on) for name in FLAG_EXPRESSIONS}, ids)
-
-
-def count_flag_query(name: str, unit_id: int | None = None, on: dt.date | None = None) -> Select:
-    """SELECT count of the live records carrying a flag (of one unit when given)."""
-    stmt = select(func.count()).select_from(CloudService).where(flag_expr(name, on))
-    if unit_id is not None:
-        stmt = stmt.where(used_by_unit_expr(unit_id))
-    return stmt
-
-
-def count_flag(name: str, unit_id: int | None = None, on: dt.date | None = None) -> int:
-    return db.session.scalar(count_flag_query(name, unit_id, on)) or 0
+FLAGS = core_flags.FlagSet(CloudService.status, LIVE, [
+    core_flags.Flag("over", _l("取扱上限超過"), lambda service, on: bool(over_ceiling(service)),
+                    lambda on: over_ceiling_expr()),
+    core_flags.Flag("terms", _l("約款型で機密性2以上"), lambda service, on: terms_violation(service),
+                    lambda on: terms_violation_expr()),
+    core_flags.Flag("overdue", _l("見直し期限超過"), review_overdue, review_overdue_expr, sign="✖"),
+    core_flags.Flag("ismap", _l("ISMAP登録の期限切れ"), ismap_expired, ismap_expired_expr, sign="✖"),
+], unit=used_by_unit_expr)
 
 
 # --- the approval workflow ----------------------------------------------------------
@@ -263,83 +243,6 @@ def last_granted(service: CloudService) -> Approval | None:
     return next((a for a in approvals_for(service) if a.decision.granted), None)
 
 
-def _request(service: CloudService, user: User, reason: str) -> Approval:
-    service.status = ServiceStatus.REQUESTED
-    db.session.flush()
-    return approvals.request(KIND, service, reason=reason, requester=user)
-
-
-def register(service: CloudService, user: User) -> CloudService:
-    """A new service is a request: 申請中 with a pending approval."""
-    db.session.add(service)
-    db.session.flush()
-    _request(service, user, str(_l("新規の利用申請")))
-    return service
-
-
-def changed(service: CloudService, user: User, what: str) -> bool:
-    """Record a change to what was approved (ceiling, information, usage
-    rules): an approved service returns to 申請中.  Returns whether it did."""
-    if service.status is ServiceStatus.RETIRED:
-        raise CloudRuleError(_l("廃止したサービスは変更できません。"))
-    if service.status not in IN_USE:
-        return False
-    _request(service, user, _("承認後の変更による再申請: %(what)s", what=what))
-    return True
-
-
-def resubmit(service: CloudService, user: User, reason: str) -> Approval:
-    if not (service.status is ServiceStatus.REJECTED
-            or (service.status is ServiceStatus.REQUESTED and pending(service) is None)):
-        raise CloudRuleError(_l("再申請できるのは却下されたサービスだけです。"))
-    return _request(service, user, reason.strip())
-
-
-def add_rules(service: CloudService, user: User, *, users: str, purposes: str, prohibited: str, accounts: str,
-              other: str | None) -> UsageRule:
-    """A new version of the usage rules; the earlier versions stay."""
-    if service.status is ServiceStatus.RETIRED:
-        raise CloudRuleError(_l("廃止したサービスは変更できません。"))
-    number = (db.session.scalar(select(func.max(UsageRule.number)).where(UsageRule.service_id == service.id)) or 0) + 1
-    rules = UsageRule(service=service, number=number, users=users.strip(), purposes=purposes.strip(),
-                      prohibited=prohibited.strip(), accounts=accounts.strip(), other=(other or "").strip() or None,
-                      author_id=user.id)
-    db.session.add(rules)
-    db.session.flush()
-    service.rule_versions.sort(key=lambda version: version.number, reverse=True)
-    changed(service, user, _("利用規定 第%(number)s版", number=number))
-    return rules
-
-
-def add_information(service: CloudService, user: User, *, name: str, classification: ClassificationLevel,
-                    state: InformationState, note: str | None) -> CloudInformation:
-    if service.status is ServiceStatus.RETIRED:
-        raise CloudRuleError(_l("廃止したサービスは変更できません。"))
-    info = CloudInformation(service=service, name=name.strip(), classification=classification, state=state,
-                            note=(note or "").strip() or None)
-    db.session.add(info)
-    db.session.flush()
-    changed(service, user, _("取り扱う情報の追加: %(name)s", name=info.name))
-    return info
-
-
-def remove_information(service: CloudService, user: User, info: CloudInformation) -> None:
-    if service.status is ServiceStatus.RETIRED:
-        raise CloudRuleError(_l("廃止したサービスは変更できません。"))
-    service.information.remove(info)
-    db.session.flush()
-    changed(service, user, _("取り扱う情報の削除: %(name)s", name=info.name))
-
-
-def set_units(service: CloudService, unit_ids: set[int]) -> None:
-    current = {link.unit_id: link for link in service.unit_links}
-    for unit_id, link in current.items():
-        if unit_id not in unit_ids:
-            service.unit_links.remove(link)
-    for unit_id in sorted(unit_ids - set(current)):
-        service.unit_links.append(CloudServiceUnit(unit_id=unit_id))
-
-
 def snapshot(service: CloudService) -> dict:
     """What a decision approved, kept with it: the ceiling, the information
     and the usage-rules version."""
@@ -351,72 +254,6 @@ def snapshot(service: CloudService) -> dict:
                         for info in service.information],
         "rules_version": rules.number if rules else None,
     }
-
-
-OUTCOMES = ("approve", "conditional", "reject")
-
-
-def decide(service: CloudService, approval: Approval, user: User, *, outcome: str, comment: str | None,
-           answers: dict[str, tuple[str, str | None]], acknowledged: bool, on: dt.date | None = None) -> Approval:
-    """The approver's decision on a pending request, with the §3.4 checklist."""
-    on = on or today()
-    comment = (comment or "").strip()
-    if outcome not in OUTCOMES:
-        raise CloudRuleError(_l("決定を選択してください。"))
-    if service.status is not ServiceStatus.REQUESTED or approval.decision is not Decision.PENDING:
-        raise CloudRuleError(_l("この申請は既に決定済みです。"))
-    if approval.requested_by_id == user.id:
-        raise CloudRuleError(_l("申請者本人は承認できません。別の担当者が承認してください。"))
-    codes: list[str] = []
-    if outcome != "reject":
-        reasons = blockers(service)
-        if reasons:
-            raise CloudRuleError(" ".join(str(reason) for reason in reasons))
-        codes = warnings(service, on)
-        if codes and not (acknowledged and comment):
-            raise CloudRuleError(_l("警告を確認したことをチェックし、判断の理由をコメントに記載してください。"))
-    if outcome == "conditional" and not comment:
-        raise CloudRuleError(_l("条件付承認では、条件をコメントに記載してください。"))
-    if outcome == "reject" and not comment:
-        raise CloudRuleError(_l("却下の理由をコメントに記載してください。"))
-    approvals.decide(approval, approver=user, approve=outcome != "reject", conditional=outcome == "conditional",
-                     comment=comment, details={"checklist": checklist.record(service.agreement is Agreement.TERMS,
-                                                                             answers), "warnings": codes,
-                                               "acknowledged": bool(codes) and acknowledged,
-                                               "snapshot": snapshot(service)})
-    if outcome == "reject":
-        service.status = ServiceStatus.REJECTED
-    else:
-        service.status = ServiceStatus.CONDITIONAL if outcome == "conditional" else ServiceStatus.APPROVED
-        rules = service.current_rules
-        rules.approved_at, rules.approval_id = utcnow(), approval.id
-        service.last_reviewed_on = on
-        service.next_review_on = add_months(on, service.review_cycle_months)
-    db.session.flush()
-    return approval
-
-
-def record_review(service: CloudService, *, on: dt.date) -> None:
-    """A periodic review found the service still fit: the next review moves on."""
-    if service.status not in IN_USE:
-        raise CloudRuleError(_l("見直しを記録できるのは承認済みのサービスだけです。"))
-    if on > today():
-        raise CloudRuleError(_l("見直し日に未来の日付は指定できません。"))
-    service.last_reviewed_on = on
-    service.next_review_on = add_months(on, service.review_cycle_months)
-    audit.label(service, "review")
-    db.session.flush()
-
-
-def retire(service: CloudService, user: User, reason: str) -> None:
-    if service.status is ServiceStatus.RETIRED:
-        raise CloudRuleError(_l("このサービスは既に廃止されています。"))
-    request = pending(service)
-    if request is not None:
-        approvals.withdraw(request, user=user, comment=reason)
-    service.status = ServiceStatus.RETIRED
-    audit.label(service, "retire")
-    db.session.flush()
 
 
 # --- due items (reminders, calendar) -------------------------------------------------

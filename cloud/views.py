@@ -1,5 +1,6 @@
 """外部サービス: the register, its usage rules and the approval workflow.
-Load → authorise (the access rule) → validate → rules → commit → redirect."""
+Load → authorise (the access rule) → validate → cloud.services → commit →
+redirect."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -10,7 +11,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from cloud import checklist, documents, rules
+from cloud import checklist, documents, rules, services
 from cloud.forms import (
     DecisionForm,
     InformationForm,
@@ -25,10 +26,7 @@ from cloud.models import (
     CloudInformation,
     CloudService,
     CloudServiceUnit,
-    DataLocation,
     InformationState,
-    IsmapListing,
-    ServiceModel,
     ServiceStatus,
     Track,
 )
@@ -51,7 +49,7 @@ from core.forms import (
 from core.i18n import locale_code
 from core.lists import ListView, enum_filter, int_arg
 from core.models import ClassificationLevel, OrgUnit, Role
-from core.timeutil import today, utcnow
+from core.timeutil import today
 from vendors.models import Vendor
 
 bp = Blueprint("cloud", __name__, url_prefix="/cloud")
@@ -68,10 +66,6 @@ def _track_filter(stmt, value):
     return stmt.where(rules.track_expr(track)) if track else stmt
 
 
-def _flag_filter(stmt, value):
-    return stmt.where(rules.flag_expr(value)) if value in rules.FLAG_EXPRESSIONS else stmt
-
-
 def _unit_filter(stmt, value):
     unit_id = int_arg(value)
     return stmt.where(rules.used_by_unit_expr(unit_id)) if unit_id is not None else stmt
@@ -83,18 +77,13 @@ LIST = ListView(
         "status": enum_filter(CloudService.status, ServiceStatus),
         "agreement": enum_filter(CloudService.agreement, Agreement),
         "track": _track_filter,
-        "flag": _flag_filter,
+        "flag": rules.FLAGS.filter,
         "unit": _unit_filter,
     },
     sorts={"name": CloudService.name, "status": CloudService.status, "review": CloudService.next_review_on,
            "updated": CloudService.updated_at},
     default_sort="name",
 )
-
-
-def flag_choices():
-    return [("over", _("取扱上限超過")), ("terms", _("約款型で機密性2以上")),
-            ("overdue", _("見直し期限超過")), ("ismap", _("ISMAP登録の期限切れ"))]
 
 
 @bp.route("/")
@@ -105,9 +94,9 @@ def index():
             selectinload(CloudService.vendor), selectinload(CloudService.ceiling)))
     return render_template(
         "cloud/index.html", pagination=pagination, state=state,
-        flags=rules.flags_of([s.id for s in pagination.items]), class2=rules.class2_rank(),
+        flags=rules.FLAGS.of_ids([s.id for s in pagination.items]), flag_set=rules.FLAGS, class2=rules.class2_rank(),
         statuses=ServiceStatus.choices(), agreements=Agreement.choices(), tracks=Track.choices(),
-        flag_choices=flag_choices(), units=unit_choices(include_blank=False),
+        flag_choices=rules.FLAGS.choices(), units=unit_choices(include_blank=False),
         can_write=current_user.has_role(WRITERS))
 
 
@@ -167,44 +156,6 @@ def service_form(service: CloudService | None = None, **kwargs) -> ServiceForm:
     return form
 
 
-def save(form: ServiceForm, service: CloudService) -> CloudService | None:
-    """Apply the form and flush (the caller commits): registering is a
-    request for approval; changing what was approved asks again.  The
-    pages, the import and the API save here."""
-    new = service.id is None
-    contract = db.session.get(Contract, form.contract_id.data) if form.contract_id.data else None
-    if contract is not None and form.vendor_id.data and contract.vendor_id != form.vendor_id.data:
-        form.contract_id.errors.append(_("選んだ契約の委託事業者が、提供者と一致しません。"))
-        return None
-    before = (service.ceiling_id, service.agreement)
-    service.name = form.name.data.strip()
-    service.vendor_id = form.vendor_id.data
-    service.provider_name = None if form.vendor_id.data else form.provider_name.data.strip()
-    service.service_model = ServiceModel(form.service_model.data)
-    service.agreement = Agreement(form.agreement.data)
-    service.contract_id = form.contract_id.data
-    service.ceiling_id = form.ceiling_id.data
-    service.purpose = form.purpose.data.strip()
-    service.administrator_id = form.administrator_id.data
-    service.ismap_listing = IsmapListing(form.ismap_listing.data)
-    listed = service.ismap_listing is not IsmapListing.NONE
-    service.ismap_number = form.ismap_number.data.strip() if listed else None
-    service.ismap_valid_until = form.ismap_valid_until.data if listed else None
-    service.data_location = DataLocation(form.data_location.data)
-    for name in ("other_certifications", "data_region", "governing_law", "jurisdiction", "sla", "subcontractors",
-                 "exit_terms", "log_access", "incident_contact"):
-        setattr(service, name, (getattr(form, name).data or "").strip() or None)
-    service.mfa, service.sso = form.mfa.data, form.sso.data
-    service.review_cycle_months = form.review_cycle_months.data
-    rules.set_units(service, set(form.unit_ids.data or []))
-    if new:
-        rules.register(service, current_user)
-    elif before != (service.ceiling_id, service.agreement):
-        rules.changed(service, current_user, _("取扱上限・利用形態の変更"))
-    db.session.flush()
-    return service
-
-
 @bp.route("/new", methods=["GET", "POST"])
 @access(WRITERS)
 def new():
@@ -212,7 +163,7 @@ def new():
     if request.method == "GET":
         form.unit_ids.data = [current_user.unit_id] if current_user.unit_id else []
     if form.validate_on_submit():
-        service = save(form, CloudService())
+        service = services.save(form, CloudService(), current_user)
         if service:
             db.session.commit()
             flash(_("外部サービス「%(name)s」の利用を申請しました。次に取り扱う情報と利用規定を登録してください。",
@@ -236,7 +187,7 @@ def edit(service_id: int):
             form.unit_ids.data = [link.unit_id for link in service.unit_links]
             return render_template("cloud/form.html", form=form, service=service), 409
         status = service.status
-        if save(form, service):
+        if services.save(form, service, current_user):
             db.session.commit()
             flash(_("外部サービス「%(name)s」を更新しました。", name=service.name), "success")
             if status is not service.status:
@@ -268,7 +219,7 @@ def information_add(service_id: int):
         return _detail(service, info_form=form, status_code=400)
     status = service.status
     try:
-        rules.add_information(service, current_user, name=form.info_name.data,
+        services.add_information(service, current_user, name=form.info_name.data,
                               classification=db.session.get(ClassificationLevel, form.classification_id.data),
                               state=InformationState(form.state.data), note=form.note.data)
     except rules.CloudRuleError as error:
@@ -292,7 +243,7 @@ def information_delete(service_id: int, info_id: int):
         abort(400)
     status = service.status
     try:
-        rules.remove_information(service, current_user, info)
+        services.remove_information(service, current_user, info)
     except rules.CloudRuleError as error:
         return _refused(service, error)
     db.session.commit()
@@ -332,13 +283,9 @@ def rules_new(service_id: int):
             return redirect(url_for("cloud.rules_new", service_id=service.id))
         status = service.status
         try:
-            version = rules.add_rules(service, current_user, users=form.users.data, purposes=form.purposes.data,
-                                      prohibited=form.prohibited.data, accounts=form.accounts.data,
-                                      other=form.other.data)
-            # The rules are part of the service: a second rules form opened
-            # earlier is now stale.
-            audit.label(service, "rules")
-            service.updated_at = utcnow()
+            version = services.add_rules(service, current_user, users=form.users.data, purposes=form.purposes.data,
+                                         prohibited=form.prohibited.data, accounts=form.accounts.data,
+                                         other=form.other.data)
             db.session.commit()
         except rules.CloudRuleError as error:
             db.session.rollback()
@@ -371,7 +318,7 @@ def decide(service_id: int):
     if form.validate_on_submit():
         answers = {row.form.code.data: row.form for row in form.checklist}
         try:
-            rules.decide(service, approval, current_user, outcome=form.outcome.data, comment=form.comment.data,
+            services.decide(service, approval, current_user, outcome=form.outcome.data, comment=form.comment.data,
                          answers={code: (row.answer.data, row.comment.data) for code, row in answers.items()},
                          acknowledged=form.acknowledged.data)
         except (rules.CloudRuleError, ApprovalError) as error:
@@ -401,7 +348,7 @@ def resubmit(service_id: int):
     if not form.validate_on_submit():
         return _detail(service, resubmit_form=form, status_code=400)
     try:
-        rules.resubmit(service, current_user, form.reason.data)
+        services.resubmit(service, current_user, form.reason.data)
     except rules.CloudRuleError as error:
         return _refused(service, error)
     db.session.commit()
@@ -417,7 +364,7 @@ def review(service_id: int):
     if not form.validate_on_submit():
         return _detail(service, review_form=form, status_code=400)
     try:
-        rules.record_review(service, on=form.reviewed_on.data)
+        services.record_review(service, on=form.reviewed_on.data)
     except rules.CloudRuleError as error:
         return _refused(service, error)
     db.session.commit()
@@ -433,7 +380,7 @@ def retire(service_id: int):
     if not form.validate_on_submit():
         return _detail(service, retire_form=form, status_code=400)
     try:
-        rules.retire(service, current_user, form.retire_reason.data.strip())
+        services.retire(service, current_user, form.retire_reason.data.strip())
     except rules.CloudRuleError as error:
         return _refused(service, error)
     db.session.commit()
@@ -449,8 +396,7 @@ def dashboard_panel(user) -> Panel:
     scoped = {"unit": unit} if unit else {}
     result = status_panel(_l("外部サービス"), CloudService.status, ServiceStatus, "cloud.index", unit_id=unit,
                           unit_condition=rules.used_by_unit_expr)
-    labels = dict(flag_choices())
-    for name in ("over", "terms", "overdue", "ismap"):
-        result.tiles.append(Tile(labels[name], rules.count_flag_query(name, unit), "cloud.index", {"flag": name, **scoped},
-                                 alert=True))
+    for flag in rules.FLAGS:
+        result.tiles.append(Tile(flag.label, rules.FLAGS.count_query(flag.name, unit), "cloud.index",
+                                 {"flag": flag.name, **scoped}, alert=True))
     return result

@@ -281,7 +281,7 @@ def _load_cloud(vendors, contracts, users, units, levels, today) -> None:
     rules, decision by another user), so the demo obeys the rules: approved,
     conditionally approved, rejected, retired, one over its ceiling and
     waiting, one whose review is overdue."""
-    from cloud import checklist, rules
+    from cloud import checklist, rules, services
     from cloud.models import Agreement, CloudService, DataLocation, InformationState, IsmapListing, ServiceModel
 
     C1, C2 = levels["C1"], levels["C2"]
@@ -341,19 +341,19 @@ def _load_cloud(vendors, contracts, users, units, levels, today) -> None:
         if db.session.scalar(select(CloudService.id).where(CloudService.name == name)) is not None:
             continue
         service = CloudService(name=name, administrator=users["admin"], **fields)
-        rules.set_units(service, {units[unit].id for unit in unit_names})
-        rules.register(service, users["procurement"])
+        services.set_units(service, {units[unit].id for unit in unit_names})
+        services.register(service, users["procurement"])
         for info_name, level, state in information:
-            rules.add_information(service, users["procurement"], name=info_name, classification=level, state=state,
-                                  note=None)
-        rules.add_rules(service, users["procurement"], **DEMO_RULES)
+            services.add_information(service, users["procurement"], name=info_name, classification=level,
+                                     state=state, note=None)
+        services.add_rules(service, users["procurement"], **DEMO_RULES, touch=False)
         if decision in ("approve", "conditional", "reject", "retire"):
             outcome = "approve" if decision == "retire" else decision
-            rules.decide(service, rules.pending(service), users["approver"], outcome=outcome,
-                         comment=comment if decision != "retire" else "", answers=answers,
-                         acknowledged=True, on=today - dt.timedelta(days=400 if decision == "retire" else 60))
+            services.decide(service, rules.pending(service), users["approver"], outcome=outcome,
+                            comment=comment if decision != "retire" else "", answers=answers,
+                            acknowledged=True, on=today - dt.timedelta(days=400 if decision == "retire" else 60))
         if decision == "retire":
-            rules.retire(service, users["procurement"], comment)
+            services.retire(service, users["procurement"], comment)
     overdue = db.session.scalar(select(CloudService).where(CloudService.name == "防災気象情報配信サービス"))
     if overdue.next_review_on and overdue.next_review_on >= today:
         overdue.last_reviewed_on = today - dt.timedelta(days=380)
@@ -365,7 +365,7 @@ def _load_social(units, users, levels, today) -> None:
     """Official accounts on several platforms: procedures approved by someone
     other than their author (one still waiting), one account without MFA,
     one dormant, one closed, and an open impersonation incident."""
-    from social import rules
+    from social import rules, services
     from social.models import AccountStatus, IncidentKind, Platform, SocialAccount
 
     procedure = {name: str(text).replace("目的: \n対象: \n発信内容: \n", "目的: 火災予防・防災情報の発信\n対象: 管内の住民\n"
@@ -400,28 +400,28 @@ def _load_social(units, users, levels, today) -> None:
             review_cycle_months=12, last_reviewed_on=today - dt.timedelta(days=200),
             next_review_on=today + dt.timedelta(days=165))
         db.session.add(account)
-        rules.set_people(account, responsible_id=author.id, deputy_id=users["admin"].id,
-                         operator_ids={author.id}, holder_ids={author.id})
+        services.set_people(account, responsible_id=author.id, deputy_id=users["admin"].id,
+                            operator_ids={author.id}, holder_ids={author.id})
         db.session.flush()
-        version = rules.add_procedure(account, author, **procedure)
+        version = services.add_procedure(account, author, touch=False, **procedure)
         if approved:
-            rules.decide_procedure(version, approver, approve=True, comment="")
+            services.decide_procedure(version, approver, approve=True, comment="")
         account.status = status
         if platform is Platform.X:
-            incident = rules.open_incident(
+            incident = services.open_incident(
                 account, author, kind=IncidentKind.IMPERSONATION, occurred_on=today - dt.timedelta(days=2),
                 summary="「@example_ll9」（数字の1を小文字のlに置き換えた名前）が当本部を名乗り、募金を呼びかけている。",
                 notified="情報セキュリティ担当（総務課）、予防課長")
-            rules.add_action(incident, author, "X社の報告フォームからなりすましとして報告した。")
-            rules.add_action(incident, author, "公式サイトと防災LINEで、なりすましアカウントへの注意を呼びかけた。")
-            rules.update_response(incident, done={"INC-01", "INC-02", "INC-05"}, notified=incident.notified)
+            services.add_action(incident, author, "X社の報告フォームからなりすましとして報告した。")
+            services.add_action(incident, author, "公式サイトと防災LINEで、なりすましアカウントへの注意を呼びかけた。")
+            services.update_response(incident, done={"INC-01", "INC-02", "INC-05"}, notified=incident.notified)
         if platform is Platform.YOUTUBE:
-            incident = rules.open_incident(
+            incident = services.open_incident(
                 account, author, kind=IncidentKind.WRONG_POST, occurred_on=today - dt.timedelta(days=40),
                 summary="訓練動画の概要欄に、公開前のイベント日程を誤って記載した。", notified="予防課長")
-            rules.add_action(incident, author, "概要欄を修正し、訂正のお知らせを掲載した。")
-            rules.close_incident(incident, closed_on=today - dt.timedelta(days=39),
-                                 note="投稿前チェックを必ず行い、公開日を確認することにした。")
+            services.add_action(incident, author, "概要欄を修正し、訂正のお知らせを掲載した。")
+            services.close_incident(incident, closed_on=today - dt.timedelta(days=39),
+                                    note="投稿前チェックを必ず行い、公開日を確認することにした。")
     db.session.flush()
 
 

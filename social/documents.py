@@ -13,8 +13,8 @@ from core.pdf import SMALL, Section, p, sign_off, table
 from social import rules
 from social.models import AccountMember, SocialAccount
 
-FLAG_TEXT = {"open_incident": "なりすまし・乗っ取り対応中", "no_procedure": "承認済みの運用手順なし",
-             "mfa_off": "二要素認証なし", "dormant": "長期間投稿なし", "review_overdue": "見直し期限超過"}
+# The order the printed register has always listed the flags in.
+FLAG_ORDER = ("review_overdue", "no_procedure", "mfa_off", "dormant", "open_incident")
 
 
 def register_section(*, level: int = 0) -> Section:
@@ -22,7 +22,7 @@ def register_section(*, level: int = 0) -> Section:
         selectinload(SocialAccount.responsible), selectinload(SocialAccount.procedures),
         selectinload(SocialAccount.incidents), selectinload(SocialAccount.members).selectinload(AccountMember.user))
         .order_by(SocialAccount.platform, SocialAccount.name)).all()
-    flags = rules.flags_of([a.id for a in accounts])
+    flags = rules.FLAGS.of_ids([a.id for a in accounts])
     rows, alerts = [], set()
     for index, account in enumerate(accounts):
         names = flags.get(account.id, set())
@@ -41,7 +41,7 @@ def register_section(*, level: int = 0) -> Section:
             "・".join(measures) + f"\n点検 {account.last_lookalike_scan_on or '—'}",
             str(account.last_post_on or "—"), str(account.next_review_on or "—"),
             "\n".join(open_incidents) or "なし",
-            "\n".join("▲ " + FLAG_TEXT[name] for name in rules.FLAG_EXPRESSIONS if name in names),
+            "\n".join(f"▲ {flag.label}" for flag in rules.FLAGS.ordered(FLAG_ORDER) if flag.name in names),
         ])
     flow = [p(f"登録 {len(accounts)} 件。網掛けの行は対応が必要なアカウントです。", SMALL),
             table(["アカウント", "状態", "責任者", "運用手順", "二要素認証", "なりすまし対策", "最終投稿", "次回見直し",
@@ -84,6 +84,6 @@ def _facts(scope: Scope) -> dict[str, str]:
                   f"プロフィールに明記なし {sum(1 for a in accounts if not a.profile_states_official)}件",
         "SNS-03": f"{n}件中 二要素認証なし {sum(1 for a in accounts if not a.mfa_enabled)}件",
         "SNS-04": f"{n}件中 {unscanned}件が30日以上なりすまし点検なし",
-        "SNS-05": f"最終投稿から{rules.dormant_days()}日超 {rules.count_flag('dormant', scope.unit_id)}件",
+        "SNS-05": f"最終投稿から{rules.dormant_days()}日超 {rules.FLAGS.count('dormant', scope.unit_id)}件",
         "SNS-06": f"年度内の投稿前チェック {checks}回",
     }

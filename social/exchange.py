@@ -6,11 +6,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from core import audit
 from core.auth import SOCIAL_READERS
 from core.db import db
 from core.models import Role
 from core.registers import Field, Register, level_by_code, unit_by_name, user_by_name
+from social import services, views
 from social.models import AccountMember, AccountStatus, Platform, SocialAccount
 
 
@@ -88,17 +88,12 @@ def _match(values: dict[str, str]):
 
 
 def _retire(account: SocialAccount, user) -> None:
-    if account.status is not AccountStatus.CLOSED:
-        audit.label(account, "retire")
-        account.status = AccountStatus.CLOSED
-        db.session.flush()
+    services.close(account)
 
 
 def register() -> Register:
-    from social import views
-
     return Register(
         name="social", title=_l("ソーシャルメディア"), model=SocialAccount, fields=FIELDS, query=_query,
         list_view=views.LIST, readers=SOCIAL_READERS, writers=frozenset({Role.SOCIAL}), form=views.account_form,
-        save=views.save, match=_match, key_label=_l("アカウントのURL"), retire=_retire,
+        save=services.save, match=_match, key_label=_l("アカウントのURL"), retire=_retire,
         endpoint="social.detail", list_endpoint="social.index", summary=lambda a: a.name)

@@ -7,39 +7,27 @@
 - no password is ever stored: free-text fields refuse what looks like one;
 - flags: review overdue, no approved procedure, MFA off, dormant for longer
   than ``SOCIAL_DORMANT_DAYS`` since the last post, an open impersonation or
-  takeover incident.  Each flag exists in Python (one account) and in SQL
-  (lists and counts); the tests check they agree.
+  takeover incident.  Each flag (FLAGS, core.flags) exists in Python (one
+  account) and in SQL (lists and counts); the tests check they agree.
+
+This module says what the rules find; social.services makes the changes
+they govern.
 """
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
 
 from flask import current_app
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, exists, func, select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import selectinload
 
-from core import approvals, audit
 from core import flags as core_flags
 from core.approvals import Approval
 from core.db import db
-from core.models import User
 from core.refusals import Refusal
-from core.timeutil import add_months, today, utcnow
-from social.models import (
-    OPEN,
-    SEVERE,
-    AccountMember,
-    AccountStatus,
-    Incident,
-    IncidentAction,
-    MemberRole,
-    OperatingProcedure,
-    SocialAccount,
-)
+from social.models import OPEN, SEVERE, Incident, OperatingProcedure, SocialAccount
 
 PROCEDURE = "social_procedure"
 
@@ -70,41 +58,11 @@ def looks_like_password(text: str | None) -> bool:
     return False
 
 
-# --- flags of one account ---------------------------------------------------------------
+# --- flags ---------------------------------------------------------------------------------
 
 def dormant_days() -> int:
     return int(current_app.config.get("SOCIAL_DORMANT_DAYS", 180))
 
-
-@dataclass
-class Flags:
-    review_overdue: bool = False
-    no_procedure: bool = False
-    mfa_off: bool = False
-    dormant: bool = False
-    open_incident: bool = False
-
-    def names(self) -> set[str]:
-        return {name for name, on in vars(self).items() if on}
-
-    def __bool__(self) -> bool:
-        return bool(self.names())
-
-
-def flags(account: SocialAccount, on: dt.date | None = None) -> Flags:
-    on = on or today()
-    if account.status not in OPEN:
-        return Flags()
-    return Flags(
-        review_overdue=account.next_review_on is not None and account.next_review_on < on,
-        no_procedure=account.approved_procedure is None,
-        mfa_off=not account.mfa_enabled,
-        dormant=account.last_post_on is not None and account.last_post_on < on - dt.timedelta(days=dormant_days()),
-        open_incident=any(i.is_open and i.kind in SEVERE for i in account.incidents),
-    )
-
-
-# --- the same flags in SQL ---------------------------------------------------------------
 
 def _approved_procedure_exists():
     return exists(select(OperatingProcedure.id).where(
@@ -118,54 +76,25 @@ def _open_severe_incident():
         .correlate(SocialAccount))
 
 
-FLAG_EXPRESSIONS = {
-    "review_overdue": lambda on: SocialAccount.next_review_on < on,
-    "no_procedure": lambda on: ~_approved_procedure_exists(),
-    "mfa_off": lambda on: SocialAccount.mfa_enabled.is_(False),
-    "dormant": lambda on: SocialAccount.last_post_on < on - dt.timedelta(days=dormant_days()),
-    "open_incident": lambda on: _open_severe_incident(),
-}
+def _dormant(account: SocialAccount, on: dt.date) -> bool:
+    return account.last_post_on is not None and account.last_post_on < on - dt.timedelta(days=dormant_days())
 
 
-def flag_expr(name: str, on: dt.date | None = None):
-    return and_(SocialAccount.status.in_(OPEN), FLAG_EXPRESSIONS[name](on or today()))
-
-
-def flags_of(ids: list[int], on: dt.date | None = None) -> dict[int, set[str]]:
-    """The flags of many records in one query: id → names."""
-    return core_flags.flags_of(SocialAccount.id, {name: flag_expr(name, on) for name in FLAG_EXPRESSIONS}, ids)
-
-
-def count_flag_query(name: str, unit_id: int | None = None, on: dt.date | None = None) -> Select:
-    """SELECT count of the live records carrying a flag (of one unit when given)."""
-    stmt = select(func.count()).select_from(SocialAccount).where(flag_expr(name, on))
-    if unit_id is not None:
-        stmt = stmt.where(SocialAccount.unit_id == unit_id)
-    return stmt
-
-
-def count_flag(name: str, unit_id: int | None = None, on: dt.date | None = None) -> int:
-    return db.session.scalar(count_flag_query(name, unit_id, on)) or 0
-
-
-# --- people ------------------------------------------------------------------------------
-
-def set_people(account: SocialAccount, *, responsible_id: int, deputy_id: int | None, operator_ids: set[int],
-               holder_ids: set[int]) -> None:
-    """The one responsible person, an optional deputy (someone else), the
-    operators and the credential holders."""
-    if not responsible_id:
-        raise SocialRuleError(_l("責任者を一人選んでください。"))
-    if deputy_id and deputy_id == responsible_id:
-        raise SocialRuleError(_l("代理者には責任者と別の人を選んでください。"))
-    account.responsible_id, account.deputy_id = responsible_id, deputy_id or None
-    wanted = {(uid, MemberRole.OPERATOR) for uid in operator_ids} | {(uid, MemberRole.HOLDER) for uid in holder_ids}
-    current = {(m.user_id, m.role): m for m in account.members}
-    for key, member in current.items():
-        if key not in wanted:
-            account.members.remove(member)
-    for user_id, role in sorted(wanted - set(current), key=lambda key: (key[1].value, key[0])):
-        account.members.append(AccountMember(user_id=user_id, role=role))
+# In the order the badges and the dashboard show them: the most urgent first.
+FLAGS = core_flags.FlagSet(SocialAccount.status, OPEN, [
+    core_flags.Flag("open_incident", _l("なりすまし・乗っ取り対応中"),
+                    lambda account, on: any(i.is_open and i.kind in SEVERE for i in account.incidents),
+                    lambda on: _open_severe_incident()),
+    core_flags.Flag("no_procedure", _l("承認済みの運用手順なし"), lambda account, on: account.approved_procedure is None,
+                    lambda on: ~_approved_procedure_exists()),
+    core_flags.Flag("mfa_off", _l("二要素認証なし"), lambda account, on: not account.mfa_enabled,
+                    lambda on: SocialAccount.mfa_enabled.is_(False)),
+    core_flags.Flag("dormant", _l("長期間投稿なし"), _dormant,
+                    lambda on: SocialAccount.last_post_on < on - dt.timedelta(days=dormant_days())),
+    core_flags.Flag("review_overdue", _l("見直し期限超過"),
+                    lambda account, on: account.next_review_on is not None and account.next_review_on < on,
+                    lambda on: SocialAccount.next_review_on < on),
+], unit=lambda unit_id: SocialAccount.unit_id == unit_id)
 
 
 # --- operating procedures ----------------------------------------------------------------
@@ -187,54 +116,11 @@ DEFAULT_PROCEDURE = {
 }
 
 
-def add_procedure(account: SocialAccount, user: User, **texts: str) -> OperatingProcedure:
-    """A new version, waiting for approval; earlier versions stay."""
-    if account.status is AccountStatus.CLOSED:
-        raise SocialRuleError(_l("廃止したアカウントは変更できません。"))
-    number = (db.session.scalar(select(func.max(OperatingProcedure.number))
-                                .where(OperatingProcedure.account_id == account.id)) or 0) + 1
-    procedure = OperatingProcedure(account=account, number=number, author_id=user.id,
-                                   **{name: texts[name].strip() for name in PROCEDURE_FIELDS})
-    db.session.add(procedure)
-    db.session.flush()
-    account.procedures.sort(key=lambda p: p.number, reverse=True)
-    approval = approvals.request(PROCEDURE, procedure, reason=_("運用手順 第%(number)s版の承認", number=number),
-                                 requester=user)
-    procedure.approval_id = approval.id
-    return procedure
-
-
 def procedure_approval(procedure: OperatingProcedure) -> Approval | None:
     return db.session.get(Approval, procedure.approval_id) if procedure.approval_id else None
 
 
-def decide_procedure(procedure: OperatingProcedure, user: User, *, approve: bool, comment: str | None) -> None:
-    approval = procedure_approval(procedure)
-    if approval is None:
-        raise SocialRuleError(_l("この版には承認の申請がありません。"))
-    if not approve and not (comment or "").strip():
-        raise SocialRuleError(_l("差し戻す理由をコメントに記載してください。"))
-    try:
-        approvals.decide(approval, approver=user, approve=approve, comment=(comment or "").strip())
-    except approvals.ApprovalError as error:
-        raise SocialRuleError(str(error)) from error
-    if approve:
-        procedure.approved_at, procedure.approver_id = utcnow(), user.id
-    db.session.flush()
-
-
-# --- reviews, incidents ---------------------------------------------------------------------
-
-def record_review(account: SocialAccount, *, on: dt.date) -> None:
-    if account.status is AccountStatus.CLOSED:
-        raise SocialRuleError(_l("廃止したアカウントは変更できません。"))
-    if on > today():
-        raise SocialRuleError(_l("見直し日に未来の日付は指定できません。"))
-    account.last_reviewed_on = on
-    account.next_review_on = add_months(on, account.review_cycle_months)
-    audit.label(account, "review")
-    db.session.flush()
-
+# --- incidents: the response checklist ----------------------------------------------------
 
 INCIDENT_ITEMS = (
     ("INC-01", _l("責任者と情報セキュリティの担当に報告した")),
@@ -245,46 +131,6 @@ INCIDENT_ITEMS = (
     ("INC-06", _l("緊急の情報（災害・避難など）を公式サイトにも掲載した")),
     ("INC-07", _l("再発防止策（二要素認証・保持者の見直しなど）を決めた")),
 )
-
-
-def open_incident(account: SocialAccount, user: User, *, kind, occurred_on: dt.date, summary: str,
-                  notified: str | None) -> Incident:
-    if occurred_on > today():
-        raise SocialRuleError(_l("発生日に未来の日付は指定できません。"))
-    incident = Incident(account=account, kind=kind, occurred_on=occurred_on, summary=summary.strip(),
-                        notified=(notified or "").strip() or None, reported_by_id=user.id,
-                        checklist={code: False for code, _label in INCIDENT_ITEMS})
-    db.session.add(incident)
-    db.session.flush()
-    return incident
-
-
-def add_action(incident: Incident, user: User, text: str) -> IncidentAction:
-    if not incident.is_open:
-        raise SocialRuleError(_l("終了した事案には記録を追加できません。"))
-    action = IncidentAction(incident=incident, user_id=user.id, text=text.strip(), at=utcnow())
-    db.session.add(action)
-    incident.updated_at = utcnow()  # a second form opened earlier is now stale
-    db.session.flush()
-    return action
-
-
-def update_response(incident: Incident, *, done: set[str], notified: str | None) -> None:
-    if not incident.is_open:
-        raise SocialRuleError(_l("終了した事案は変更できません。"))
-    incident.checklist = {code: code in done for code, _label in INCIDENT_ITEMS}
-    incident.notified = (notified or "").strip() or None
-    db.session.flush()
-
-
-def close_incident(incident: Incident, *, closed_on: dt.date, note: str) -> None:
-    if not incident.is_open:
-        raise SocialRuleError(_l("この事案は既に終了しています。"))
-    if closed_on < incident.occurred_on or closed_on > today():
-        raise SocialRuleError(_l("終了日は発生日から今日までの日付にしてください。"))
-    incident.closed_on, incident.closing_note = closed_on, note.strip()
-    audit.label(incident, "close")
-    db.session.flush()
 
 
 # --- due items (reminders, calendar) --------------------------------------------------------

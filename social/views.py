@@ -1,5 +1,7 @@
 """ソーシャルメディア: the account register, operating procedures, incidents,
-the pre-post check and the public list of official accounts."""
+the pre-post check and the public list of official accounts.  Load →
+authorise (the access rule) → validate → social.services → commit →
+redirect."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -8,13 +10,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from core import audit, pdf
 from core.auth import SOCIAL_READERS, access
 from core.dashboard import Panel, Tile, panel, scope_unit, status_panel
-from core.db import db, savepoint
+from core.db import db
 from core.forms import (
     STALE_MESSAGE,
     ReviewForm,
@@ -27,8 +28,8 @@ from core.forms import (
 from core.i18n import locale_code
 from core.lists import ListView, enum_filter, id_filter, int_arg
 from core.models import OrgUnit, Role
-from core.timeutil import today, utcnow
-from social import documents, prepost, rules
+from core.timeutil import today
+from social import documents, prepost, rules, services
 from social.forms import (
     AccountForm,
     ActionForm,
@@ -59,17 +60,13 @@ DECIDERS = frozenset({Role.ADMIN, Role.APPROVER})
 rules.register_due_items()
 
 
-def _flag_filter(stmt, value):
-    return stmt.where(rules.flag_expr(value)) if value in rules.FLAG_EXPRESSIONS else stmt
-
-
 LIST = ListView(
     search=[SocialAccount.name, SocialAccount.handle, SocialAccount.url],
     filters={
         "status": enum_filter(SocialAccount.status, AccountStatus),
         "platform": enum_filter(SocialAccount.platform, Platform),
         "unit": id_filter(SocialAccount.unit_id),
-        "flag": _flag_filter,
+        "flag": rules.FLAGS.filter,
     },
     sorts={"name": SocialAccount.name, "platform": SocialAccount.platform, "last_post": SocialAccount.last_post_on,
            "review": SocialAccount.next_review_on},
@@ -77,10 +74,8 @@ LIST = ListView(
 )
 
 
-def flag_choices():
-    return [("no_procedure", _("承認済みの運用手順なし")), ("mfa_off", _("二要素認証なし")),
-            ("dormant", _("長期間投稿なし")), ("review_overdue", _("見直し期限超過")),
-            ("open_incident", _("なりすまし・乗っ取り対応中"))]
+# The list's filter menu starts with the procedure (the badges, the most urgent).
+FLAG_MENU = ("no_procedure", "mfa_off", "dormant", "review_overdue", "open_incident")
 
 
 @bp.route("/")
@@ -88,9 +83,9 @@ def flag_choices():
 def index():
     pagination, state = LIST.apply(select(SocialAccount).options(selectinload(SocialAccount.responsible)))
     return render_template("social/index.html", pagination=pagination, state=state,
-                           flags=rules.flags_of([a.id for a in pagination.items]), flag_labels=dict(flag_choices()),
+                           flags=rules.FLAGS.of_ids([a.id for a in pagination.items]), flag_set=rules.FLAGS,
                            statuses=AccountStatus.choices(), platforms=Platform.choices(),
-                           units=unit_choices(include_blank=False), flag_choices=flag_choices(),
+                           units=unit_choices(include_blank=False), flag_choices=rules.FLAGS.choices(FLAG_MENU),
                            can_write=current_user.has_role(WRITERS),
                            public_list=bool(current_app.config.get("PUBLIC_ACCOUNT_LIST")))
 
@@ -120,7 +115,7 @@ def detail(account_id: int):
 def _detail(account: SocialAccount, *, review_form=None, status_code=200):
     pending = [p for p in account.procedures if p.approved_at is None and _pending(p)]
     return render_template(
-        "social/detail.html", account=account, flags=rules.flags(account), flag_labels=dict(flag_choices()),
+        "social/detail.html", account=account, flags=rules.FLAGS.of(account),
         dormant_days=rules.dormant_days(), locale=locale_code(), pending=pending,
         review_form=review_form or ReviewForm(reviewed_on=today()), can_write=current_user.has_role(WRITERS),
         audit_entries=audit.history(account, *account.procedures, *account.incidents),
@@ -147,51 +142,6 @@ def account_form(account: SocialAccount | None = None, **kwargs) -> AccountForm:
     return form
 
 
-ACCOUNT_FIELDS = ("platform", "name", "handle", "url", "purpose", "audience", "unit_id", "hours", "status",
-                  "last_post_on", "review_cycle_months", "next_review_on", "posting_ceiling_id", "allowed_content",
-                  "forbidden_content", "approval_before_posting", "forbidden_words", "public_phrases",
-                  "profile_states_official", "website_listing_url", "verified_badge", "last_lookalike_scan_on",
-                  "mfa_enabled", "mfa_method", "recovery_owned", "last_password_change_on", "connected_apps")
-
-
-def _url_taken(url: str, exclude_id: int | None) -> bool:
-    stmt = select(SocialAccount.id).where(SocialAccount.url == url)
-    if exclude_id:
-        stmt = stmt.where(SocialAccount.id != exclude_id)
-    return db.session.scalar(stmt) is not None
-
-
-def save(form: AccountForm, account: SocialAccount) -> SocialAccount | None:
-    """Apply the form and flush (the caller commits); None with the message
-    in the form when a rule refuses.  The pages, the import and the API
-    save here."""
-    url = form.url.data.strip()
-    if _url_taken(url, account.id):
-        form.url.errors.append(_("このURLのアカウントは既に登録されています。"))
-        return None
-    try:
-        with savepoint():
-            for name in ACCOUNT_FIELDS:
-                value = getattr(form, name).data
-                if isinstance(value, str):
-                    value = value.strip() or None
-                setattr(account, name, value)
-            account.platform, account.status = Platform(form.platform.data), AccountStatus(form.status.data)
-            account.url = url
-            rules.set_people(account, responsible_id=form.responsible_id.data, deputy_id=form.deputy_id.data,
-                             operator_ids=set(form.operator_ids.data or []),
-                             holder_ids=set(form.holder_ids.data or []))
-            db.session.add(account)
-            db.session.flush()
-    except rules.SocialRuleError as error:
-        form.responsible_id.errors.append(str(error))
-        return None
-    except IntegrityError:
-        form.url.errors.append(_("このURLのアカウントは既に登録されています。"))
-        return None
-    return account
-
-
 DEFAULT_POSTING = {
     "allowed_content": _l("自治体機密性1の情報（公表済みの情報、防災・火災予防の啓発、イベントの案内）"),
     "forbidden_content": _l("個人情報、未公表の内部情報、著作権・肖像権を侵害するもの、誤解を招く表現"),
@@ -210,7 +160,7 @@ def new():
         for name, value in DEFAULT_POSTING.items():
             getattr(form, name).data = str(value)
     if form.validate_on_submit():
-        account = save(form, SocialAccount())
+        account = services.save(form, SocialAccount())
         if account:
             db.session.commit()
             flash(_("アカウント「%(name)s」を登録しました。次に運用手順を作成し、承認を受けてください。", name=account.name),
@@ -231,7 +181,7 @@ def edit(account_id: int):
             form.operator_ids.data = [u.id for u in account.operators]
             form.holder_ids.data = [u.id for u in account.holders]
             return render_template("social/form.html", form=form, account=account), 409
-        if save(form, account):
+        if services.save(form, account):
             db.session.commit()
             flash(_("アカウント「%(name)s」を更新しました。", name=account.name), "success")
             return redirect(url_for("social.detail", account_id=account.id))
@@ -246,7 +196,7 @@ def review(account_id: int):
     if not form.validate_on_submit():
         return _detail(account, review_form=form, status_code=400)
     try:
-        rules.record_review(account, on=form.reviewed_on.data)
+        services.record_review(account, on=form.reviewed_on.data)
     except rules.SocialRuleError as error:
         db.session.rollback()
         flash(str(error), "danger")
@@ -285,10 +235,8 @@ def procedure_new(account_id: int):
         if form.is_stale(account):
             flash(STALE_MESSAGE, "warning")
             return redirect(url_for("social.procedure_new", account_id=account.id))
-        procedure = rules.add_procedure(account, current_user, **{name: getattr(form, name).data
-                                                                  for name in rules.PROCEDURE_FIELDS})
-        audit.label(account, "procedure")
-        account.updated_at = utcnow()
+        procedure = services.add_procedure(account, current_user, **{name: getattr(form, name).data
+                                                                     for name in rules.PROCEDURE_FIELDS})
         db.session.commit()
         flash(_("運用手順 第%(number)s版を作成しました。作成者以外の承認者（管理者・承認者）が承認します。",
                 number=procedure.number), "success")
@@ -308,7 +256,7 @@ def procedure_decide(account_id: int, procedure_id: int, decision: str):
     if not form.validate_on_submit():
         abort(400)
     try:
-        rules.decide_procedure(procedure, current_user, approve=decision == "approve", comment=form.comment.data)
+        services.decide_procedure(procedure, current_user, approve=decision == "approve", comment=form.comment.data)
     except rules.SocialRuleError as error:
         db.session.rollback()
         flash(str(error), "danger")
@@ -330,7 +278,7 @@ def incident_new(account_id: int):
         form.occurred_on.data = today()
     if form.validate_on_submit():
         try:
-            incident = rules.open_incident(account, current_user, kind=IncidentKind(form.kind.data),
+            incident = services.open_incident(account, current_user, kind=IncidentKind(form.kind.data),
                                            occurred_on=form.occurred_on.data, summary=form.summary.data,
                                            notified=form.notified.data)
         except rules.SocialRuleError as error:
@@ -372,7 +320,7 @@ def incident_action(incident_id: int):
     if not form.validate_on_submit():
         return _incident_page(incident, action_form=form, status_code=400)
     try:
-        rules.add_action(incident, current_user, form.action.data)
+        services.add_action(incident, current_user, form.action.data)
     except rules.SocialRuleError as error:
         db.session.rollback()
         flash(str(error), "danger")
@@ -394,7 +342,7 @@ def incident_response(incident_id: int):
         flash(STALE_MESSAGE, "warning")
         return _incident_page(incident, status_code=409)
     try:
-        rules.update_response(incident, done=set(form.done.data or []), notified=form.notified.data)
+        services.update_response(incident, done=set(form.done.data or []), notified=form.notified.data)
     except rules.SocialRuleError as error:
         db.session.rollback()
         flash(str(error), "danger")
@@ -412,7 +360,7 @@ def incident_close(incident_id: int):
     if not form.validate_on_submit():
         return _incident_page(incident, close_form=form, status_code=400)
     try:
-        rules.close_incident(incident, closed_on=form.closed_on.data, note=form.note.data)
+        services.close_incident(incident, closed_on=form.closed_on.data, note=form.note.data)
     except rules.SocialRuleError as error:
         db.session.rollback()
         form.closed_on.errors.append(str(error))
@@ -439,12 +387,7 @@ def check():
         account = db.session.get(SocialAccount, form.account_id.data)
         hits = prepost.check(form.draft.data, forbidden_words=account.forbidden_words,
                              public_phrases=account.public_phrases)
-        counts: dict[str, int] = {}
-        for hit in hits:
-            counts[hit.kind] = counts.get(hit.kind, 0) + 1
-        # The draft is not kept: only its hash, its length and what was found.
-        audit.log("prepost_check", account, changes={"sha256": prepost.digest(form.draft.data),
-                                                     "characters": len(form.draft.data), "hits": counts})
+        services.record_prepost_check(account, form.draft.data, hits)
         db.session.commit()
     return render_template("social/check.html", form=form, hits=hits), 400 if form.errors else 200
 
@@ -474,10 +417,9 @@ def dashboard_panel(user) -> Panel:
     scoped = {"unit": unit} if unit else {}
     result = status_panel(_l("SNS公式アカウント"), SocialAccount.status, AccountStatus, "social.index",
                           SocialAccount.unit_id, unit)
-    labels = dict(flag_choices())
-    for name in ("open_incident", "no_procedure", "mfa_off", "dormant", "review_overdue"):
-        result.tiles.append(Tile(labels[name], rules.count_flag_query(name, unit), "social.index", {"flag": name, **scoped},
-                                 alert=True))
+    for flag in rules.FLAGS:
+        result.tiles.append(Tile(flag.label, rules.FLAGS.count_query(flag.name, unit), "social.index",
+                                 {"flag": flag.name, **scoped}, alert=True))
     severe = select(Incident).where(Incident.closed_on.is_(None), Incident.kind.in_(SEVERE)).options(
         selectinload(Incident.account)).order_by(Incident.occurred_on)
     if unit:

@@ -130,7 +130,7 @@ def test_a_terms_of_service_service_is_never_approved_for_class_2(app, parties):
     assert decide(approver, sid, "reject", "約款型のため").status_code == 302
     assert status(app, sid) is ServiceStatus.REJECTED
     with app.app_context():  # a rejected service is not in use: only the pending one is flagged
-        assert rules.count_flag("terms") == 1 and rules.count_flag("over") == 0
+        assert rules.FLAGS.count("terms") == 1 and rules.FLAGS.count("over") == 0
 
     sid = request_service(requester, app, name="公開資料の共有")
     assert decide(approver, sid, "approve").status_code == 302
@@ -147,8 +147,8 @@ def test_information_above_the_ceiling_is_flagged_everywhere_and_blocks_approval
     assert "文書共有サービス" not in requester.get("/cloud/?flag=overdue").get_data(as_text=True).split("<tbody>")[1]
     assert tile(requester.get("/").get_data(as_text=True), "flag=over") == 1
     with app.app_context():
-        assert rules.count_flag("over") == 1
-        assert rules.count_flag("over", unit_id=unit_of(app, "verifier") + 1000) == 0
+        assert rules.FLAGS.count("over") == 1
+        assert rules.FLAGS.count("over", unit_id=unit_of(app, "verifier") + 1000) == 0
     assert decide(approver, sid, "approve").status_code == 409
     assert status(app, sid) is ServiceStatus.REQUESTED
 
@@ -376,7 +376,7 @@ def test_review_overdue_and_an_expired_ismap_listing_are_flagged_and_reminded(ap
 def test_python_and_sql_flags_agree_on_the_demo_data(app, demo):
     with app.app_context():
         services = db.session.scalars(select(CloudService)).all()
-        sql = rules.flags_of([s.id for s in services])
+        sql = rules.FLAGS.of_ids([s.id for s in services])
         for service in services:
             flags = rules.flags(service)
             python = {name for name, on in (("over", flags.over_ceiling), ("terms", flags.terms_violation),

@@ -19,7 +19,7 @@ from core.db import db
 from core.due import all_items
 from core.models import AuditEntry, ClassificationLevel, OrgUnit, Role, User
 from core.timeutil import today
-from social import prepost, rules
+from social import prepost, rules, services
 from social.models import AccountStatus, Incident, OperatingProcedure, SocialAccount
 from tests.conftest import DEMO_PASSWORD, PASSWORD, login_as
 
@@ -99,7 +99,7 @@ def test_every_account_has_exactly_one_responsible_person(app, social):
     with app.app_context():
         account = db.session.get(SocialAccount, aid)
         with pytest.raises(rules.SocialRuleError):
-            rules.set_people(account, responsible_id=None, deputy_id=None, operator_ids=set(), holder_ids=set())
+            services.set_people(account, responsible_id=None, deputy_id=None, operator_ids=set(), holder_ids=set())
         db.session.rollback()
         # The database holds exactly one: a required column, not a list.
         account.responsible_id = None
@@ -135,7 +135,7 @@ def test_procedures_are_versioned_and_approved_by_someone_else(app, social, appr
         assert account.approved_procedure.number == 1
         assert account.approved_procedure.approver_id == user_id(app, "approver")
         assert account.approved_procedure.approved_at is not None
-        assert "no_procedure" not in rules.flags(account).names()
+        assert "no_procedure" not in rules.FLAGS.of(account)
     # Version 2 waits; version 1 stays the approved one until it is approved.
     page = social.get(f"/social/{aid}/procedures").get_data(as_text=True)
     assert "第2版の発信ルール" in page and "機密性1の情報に限る" in page
@@ -299,26 +299,26 @@ def test_the_demo_flags_show_on_the_list_the_dashboard_and_in_reminders(app, dem
     assert "なりすまし: ○○消防本部 公式" in dashboard
     with app.app_context():
         accounts_ = db.session.scalars(select(SocialAccount)).all()
-        sql = rules.flags_of([a.id for a in accounts_])
+        sql = rules.FLAGS.of_ids([a.id for a in accounts_])
         for account in accounts_:
-            assert sql[account.id] == rules.flags(account).names(), account.name
+            assert sql[account.id] == rules.FLAGS.of(account), account.name
         line = db.session.scalar(select(SocialAccount).where(SocialAccount.url.like("%line.me%")))
         line.next_review_on = today() - dt.timedelta(days=1)
         db.session.commit()
-        assert rules.count_flag("review_overdue") == 1
+        assert rules.FLAGS.count("review_overdue") == 1
         keys = {item.key.split(":")[0] for item in all_items() if item.endpoint == "social.detail"}
         assert keys == {"social_review", "social_scan"}
     writer = demo.test_client()
     login_as(writer, "social", DEMO_PASSWORD)
     assert writer.post(f"/social/{line.id}/review", data={"reviewed_on": today().isoformat()}).status_code == 302
     with app.app_context():
-        assert rules.count_flag("review_overdue") == 0
+        assert rules.FLAGS.count("review_overdue") == 0
 
 
 @pytest.mark.config(SOCIAL_DORMANT_DAYS=5)
 def test_the_dormant_threshold_is_a_setting(app, demo):
     with app.app_context():
-        names = {a.name for a in db.session.scalars(select(SocialAccount).where(rules.flag_expr("dormant")))}
+        names = {a.name for a in db.session.scalars(select(SocialAccount).where(rules.FLAGS.condition("dormant")))}
     assert names == {"○○消防チャンネル", "○○消防本部"}  # 12 and 240 days; 1 and 3 days are fine
 
 

@@ -1,0 +1,222 @@
+"""Changes to the cloud-service register (DOMAIN.md §3, policy §6(8)): the
+pages, the spreadsheet import, the API and the demo change services here.
+
+Each function keeps a rule of cloud.rules (it refuses with CloudRuleError,
+the message for the user), changes the records, writes what the audit trail
+needs and flushes; the caller commits once, or rolls back.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from cloud import checklist, rules
+from cloud.forms import ServiceForm
+from cloud.models import (
+    IN_USE,
+    Agreement,
+    CloudInformation,
+    CloudService,
+    CloudServiceUnit,
+    DataLocation,
+    InformationState,
+    IsmapListing,
+    ServiceModel,
+    ServiceStatus,
+    UsageRule,
+)
+from cloud.rules import CloudRuleError
+from contracts.models import Contract
+from core import approvals, audit, review
+from core.approvals import Approval, Decision
+from core.db import db
+from core.models import ClassificationLevel, User
+from core.timeutil import today, utcnow
+
+
+def save(form: ServiceForm, service: CloudService, user: User) -> CloudService | None:
+    """Apply the form and flush: registering is a request for approval;
+    changing the ceiling or the agreement of an approved service asks again.
+    None, with the message in the form, when the chosen contract is another
+    vendor's."""
+    new = service.id is None
+    contract = db.session.get(Contract, form.contract_id.data) if form.contract_id.data else None
+    if contract is not None and form.vendor_id.data and contract.vendor_id != form.vendor_id.data:
+        form.contract_id.errors.append(_("選んだ契約の委託事業者が、提供者と一致しません。"))
+        return None
+    before = (service.ceiling_id, service.agreement)
+    service.name = form.name.data.strip()
+    service.vendor_id = form.vendor_id.data
+    service.provider_name = None if form.vendor_id.data else form.provider_name.data.strip()
+    service.service_model = ServiceModel(form.service_model.data)
+    service.agreement = Agreement(form.agreement.data)
+    service.contract_id = form.contract_id.data
+    service.ceiling_id = form.ceiling_id.data
+    service.purpose = form.purpose.data.strip()
+    service.administrator_id = form.administrator_id.data
+    service.ismap_listing = IsmapListing(form.ismap_listing.data)
+    listed = service.ismap_listing is not IsmapListing.NONE
+    service.ismap_number = form.ismap_number.data.strip() if listed else None
+    service.ismap_valid_until = form.ismap_valid_until.data if listed else None
+    service.data_location = DataLocation(form.data_location.data)
+    for name in ("other_certifications", "data_region", "governing_law", "jurisdiction", "sla", "subcontractors",
+                 "exit_terms", "log_access", "incident_contact"):
+        setattr(service, name, (getattr(form, name).data or "").strip() or None)
+    service.mfa, service.sso = form.mfa.data, form.sso.data
+    service.review_cycle_months = form.review_cycle_months.data
+    set_units(service, set(form.unit_ids.data or []))
+    if new:
+        register(service, user)
+    elif before != (service.ceiling_id, service.agreement):
+        changed(service, user, _("取扱上限・利用形態の変更"))
+    db.session.flush()
+    return service
+
+
+def _request(service: CloudService, user: User, reason: str) -> Approval:
+    service.status = ServiceStatus.REQUESTED
+    db.session.flush()
+    return approvals.request(rules.KIND, service, reason=reason, requester=user)
+
+
+def register(service: CloudService, user: User) -> CloudService:
+    """A new service is a request: 申請中 with a pending approval."""
+    db.session.add(service)
+    db.session.flush()
+    _request(service, user, str(_l("新規の利用申請")))
+    return service
+
+
+def changed(service: CloudService, user: User, what: str) -> bool:
+    """Record a change to what was approved (ceiling, information, usage
+    rules): an approved service returns to 申請中.  Returns whether it did."""
+    if service.status is ServiceStatus.RETIRED:
+        raise CloudRuleError(_l("廃止したサービスは変更できません。"))
+    if service.status not in IN_USE:
+        return False
+    _request(service, user, _("承認後の変更による再申請: %(what)s", what=what))
+    return True
+
+
+def resubmit(service: CloudService, user: User, reason: str) -> Approval:
+    if not (service.status is ServiceStatus.REJECTED
+            or (service.status is ServiceStatus.REQUESTED and rules.pending(service) is None)):
+        raise CloudRuleError(_l("再申請できるのは却下されたサービスだけです。"))
+    return _request(service, user, reason.strip())
+
+
+def add_rules(service: CloudService, user: User, *, users: str, purposes: str, prohibited: str, accounts: str,
+              other: str | None, touch: bool = True) -> UsageRule:
+    """A new version of the usage rules (§3.3); the earlier versions stay,
+    and an approved service asks again.  The rules are part of the service:
+    the service is marked changed (``touch``), so a service or rules form
+    opened earlier is now stale, and the audit trail names the change.  Only
+    the demo, which writes a new service and its rules at once, leaves the
+    service untouched."""
+    if service.status is ServiceStatus.RETIRED:
+        raise CloudRuleError(_l("廃止したサービスは変更できません。"))
+    number = (db.session.scalar(select(func.max(UsageRule.number)).where(UsageRule.service_id == service.id)) or 0) + 1
+    version = UsageRule(service=service, number=number, users=users.strip(), purposes=purposes.strip(),
+                        prohibited=prohibited.strip(), accounts=accounts.strip(), other=(other or "").strip() or None,
+                        author_id=user.id)
+    db.session.add(version)
+    db.session.flush()
+    service.rule_versions.sort(key=lambda rules_version: rules_version.number, reverse=True)
+    changed(service, user, _("利用規定 第%(number)s版", number=number))
+    if touch:
+        audit.label(service, "rules")
+        service.updated_at = utcnow()
+        db.session.flush()
+    return version
+
+
+def add_information(service: CloudService, user: User, *, name: str, classification: ClassificationLevel,
+                    state: InformationState, note: str | None) -> CloudInformation:
+    if service.status is ServiceStatus.RETIRED:
+        raise CloudRuleError(_l("廃止したサービスは変更できません。"))
+    info = CloudInformation(service=service, name=name.strip(), classification=classification, state=state,
+                            note=(note or "").strip() or None)
+    db.session.add(info)
+    db.session.flush()
+    changed(service, user, _("取り扱う情報の追加: %(name)s", name=info.name))
+    return info
+
+
+def remove_information(service: CloudService, user: User, info: CloudInformation) -> None:
+    if service.status is ServiceStatus.RETIRED:
+        raise CloudRuleError(_l("廃止したサービスは変更できません。"))
+    service.information.remove(info)
+    db.session.flush()
+    changed(service, user, _("取り扱う情報の削除: %(name)s", name=info.name))
+
+
+def set_units(service: CloudService, unit_ids: set[int]) -> None:
+    current = {link.unit_id: link for link in service.unit_links}
+    for unit_id, link in current.items():
+        if unit_id not in unit_ids:
+            service.unit_links.remove(link)
+    for unit_id in sorted(unit_ids - set(current)):
+        service.unit_links.append(CloudServiceUnit(unit_id=unit_id))
+
+
+OUTCOMES = ("approve", "conditional", "reject")
+
+
+def decide(service: CloudService, approval: Approval, user: User, *, outcome: str, comment: str | None,
+           answers: dict[str, tuple[str, str | None]], acknowledged: bool, on: dt.date | None = None) -> Approval:
+    """The approver's decision on a pending request, with the §3.4 checklist."""
+    on = on or today()
+    comment = (comment or "").strip()
+    if outcome not in OUTCOMES:
+        raise CloudRuleError(_l("決定を選択してください。"))
+    if service.status is not ServiceStatus.REQUESTED or approval.decision is not Decision.PENDING:
+        raise CloudRuleError(_l("この申請は既に決定済みです。"))
+    if approval.requested_by_id == user.id:
+        raise CloudRuleError(_l("申請者本人は承認できません。別の担当者が承認してください。"))
+    codes: list[str] = []
+    if outcome != "reject":
+        reasons = rules.blockers(service)
+        if reasons:
+            raise CloudRuleError(" ".join(str(reason) for reason in reasons))
+        codes = rules.warnings(service, on)
+        if codes and not (acknowledged and comment):
+            raise CloudRuleError(_l("警告を確認したことをチェックし、判断の理由をコメントに記載してください。"))
+    if outcome == "conditional" and not comment:
+        raise CloudRuleError(_l("条件付承認では、条件をコメントに記載してください。"))
+    if outcome == "reject" and not comment:
+        raise CloudRuleError(_l("却下の理由をコメントに記載してください。"))
+    approvals.decide(approval, approver=user, approve=outcome != "reject", conditional=outcome == "conditional",
+                     comment=comment, details={"checklist": checklist.record(service.agreement is Agreement.TERMS,
+                                                                             answers), "warnings": codes,
+                                               "acknowledged": bool(codes) and acknowledged,
+                                               "snapshot": rules.snapshot(service)})
+    if outcome == "reject":
+        service.status = ServiceStatus.REJECTED
+    else:
+        service.status = ServiceStatus.CONDITIONAL if outcome == "conditional" else ServiceStatus.APPROVED
+        current = service.current_rules
+        current.approved_at, current.approval_id = utcnow(), approval.id
+        review.schedule(service, on)  # an approval is the first review
+    db.session.flush()
+    return approval
+
+
+def record_review(service: CloudService, *, on: dt.date) -> None:
+    """A periodic review found the service still fit: the next review moves on."""
+    if service.status not in IN_USE:
+        raise CloudRuleError(_l("見直しを記録できるのは承認済みのサービスだけです。"))
+    review.record(service, on=on, refusal=CloudRuleError)
+
+
+def retire(service: CloudService, user: User, reason: str) -> None:
+    if service.status is ServiceStatus.RETIRED:
+        raise CloudRuleError(_l("このサービスは既に廃止されています。"))
+    request = rules.pending(service)
+    if request is not None:
+        approvals.withdraw(request, user=user, comment=reason)
+    service.status = ServiceStatus.RETIRED
+    audit.label(service, "retire")
+    db.session.flush()

@@ -1,0 +1,207 @@
+"""Changes to the official-account register (DOMAIN.md §4, policy §6(8)):
+the pages, the spreadsheet import, the API and the demo change accounts,
+procedures and incidents here.
+
+Each function keeps a rule of social.rules (it refuses with SocialRuleError,
+the message for the user), changes the records, writes what the audit trail
+needs and flushes; the caller commits once, or rolls back.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from core import approvals, audit, review
+from core.db import db, savepoint
+from core.models import User
+from core.timeutil import today, utcnow
+from social import prepost, rules
+from social.forms import AccountForm
+from social.models import (
+    AccountMember,
+    AccountStatus,
+    Incident,
+    IncidentAction,
+    MemberRole,
+    OperatingProcedure,
+    Platform,
+    SocialAccount,
+)
+from social.rules import SocialRuleError
+
+# --- the account ----------------------------------------------------------------------------
+
+ACCOUNT_FIELDS = ("platform", "name", "handle", "url", "purpose", "audience", "unit_id", "hours", "status",
+                  "last_post_on", "review_cycle_months", "next_review_on", "posting_ceiling_id", "allowed_content",
+                  "forbidden_content", "approval_before_posting", "forbidden_words", "public_phrases",
+                  "profile_states_official", "website_listing_url", "verified_badge", "last_lookalike_scan_on",
+                  "mfa_enabled", "mfa_method", "recovery_owned", "last_password_change_on", "connected_apps")
+
+
+def _url_taken(url: str, exclude_id: int | None) -> bool:
+    stmt = select(SocialAccount.id).where(SocialAccount.url == url)
+    if exclude_id:
+        stmt = stmt.where(SocialAccount.id != exclude_id)
+    return db.session.scalar(stmt) is not None
+
+
+def save(form: AccountForm, account: SocialAccount) -> SocialAccount | None:
+    """Apply the form and flush: one account per URL, one responsible
+    person who is not the deputy.  None, with the message in the form, when
+    a rule refuses."""
+    url = form.url.data.strip()
+    if _url_taken(url, account.id):
+        form.url.errors.append(_("このURLのアカウントは既に登録されています。"))
+        return None
+    try:
+        with savepoint():
+            for name in ACCOUNT_FIELDS:
+                value = getattr(form, name).data
+                if isinstance(value, str):
+                    value = value.strip() or None
+                setattr(account, name, value)
+            account.platform, account.status = Platform(form.platform.data), AccountStatus(form.status.data)
+            account.url = url
+            set_people(account, responsible_id=form.responsible_id.data, deputy_id=form.deputy_id.data,
+                       operator_ids=set(form.operator_ids.data or []), holder_ids=set(form.holder_ids.data or []))
+            db.session.add(account)
+            db.session.flush()
+    except SocialRuleError as error:
+        form.responsible_id.errors.append(str(error))
+        return None
+    except IntegrityError:
+        form.url.errors.append(_("このURLのアカウントは既に登録されています。"))
+        return None
+    return account
+
+
+def set_people(account: SocialAccount, *, responsible_id: int, deputy_id: int | None, operator_ids: set[int],
+               holder_ids: set[int]) -> None:
+    """The one responsible person, an optional deputy (someone else), the
+    operators and the credential holders."""
+    if not responsible_id:
+        raise SocialRuleError(_l("責任者を一人選んでください。"))
+    if deputy_id and deputy_id == responsible_id:
+        raise SocialRuleError(_l("代理者には責任者と別の人を選んでください。"))
+    account.responsible_id, account.deputy_id = responsible_id, deputy_id or None
+    wanted = {(uid, MemberRole.OPERATOR) for uid in operator_ids} | {(uid, MemberRole.HOLDER) for uid in holder_ids}
+    current = {(m.user_id, m.role): m for m in account.members}
+    for key, member in current.items():
+        if key not in wanted:
+            account.members.remove(member)
+    for user_id, role in sorted(wanted - set(current), key=lambda key: (key[1].value, key[0])):
+        account.members.append(AccountMember(user_id=user_id, role=role))
+
+def close(account: SocialAccount) -> None:
+    """Close the account (the register keeps it); closing a closed one changes nothing."""
+    if account.status is not AccountStatus.CLOSED:
+        audit.label(account, "retire")
+        account.status = AccountStatus.CLOSED
+        db.session.flush()
+
+
+# --- operating procedures ------------------------------------------------------------------
+
+def add_procedure(account: SocialAccount, user: User, *, touch: bool = True, **texts: str) -> OperatingProcedure:
+    """A new version of the operating procedure, waiting for approval by
+    someone other than its author; earlier versions stay.  The procedure is
+    part of the account: the account is marked changed (``touch``), so a
+    form opened earlier is now stale, and the audit trail names the change.
+    Only the demo, which writes a new account and its procedure at once,
+    leaves the account untouched."""
+    if account.status is AccountStatus.CLOSED:
+        raise SocialRuleError(_l("廃止したアカウントは変更できません。"))
+    number = (db.session.scalar(select(func.max(OperatingProcedure.number))
+                                .where(OperatingProcedure.account_id == account.id)) or 0) + 1
+    procedure = OperatingProcedure(account=account, number=number, author_id=user.id,
+                                   **{name: texts[name].strip() for name in rules.PROCEDURE_FIELDS})
+    db.session.add(procedure)
+    db.session.flush()
+    account.procedures.sort(key=lambda p: p.number, reverse=True)
+    approval = approvals.request(rules.PROCEDURE, procedure,
+                                 reason=_("運用手順 第%(number)s版の承認", number=number), requester=user)
+    procedure.approval_id = approval.id
+    if touch:
+        audit.label(account, "procedure")
+        account.updated_at = utcnow()
+        db.session.flush()
+    return procedure
+
+
+def decide_procedure(procedure: OperatingProcedure, user: User, *, approve: bool, comment: str | None) -> None:
+    """Approve or send back (with a reason) a version of the procedure; never by its author (core.approvals)."""
+    approval = rules.procedure_approval(procedure)
+    if approval is None:
+        raise SocialRuleError(_l("この版には承認の申請がありません。"))
+    if not approve and not (comment or "").strip():
+        raise SocialRuleError(_l("差し戻す理由をコメントに記載してください。"))
+    try:
+        approvals.decide(approval, approver=user, approve=approve, comment=(comment or "").strip())
+    except approvals.ApprovalError as error:
+        raise SocialRuleError(str(error)) from error
+    if approve:
+        procedure.approved_at, procedure.approver_id = utcnow(), user.id
+    db.session.flush()
+
+
+# --- reviews, incidents, the pre-post check ---------------------------------------------------
+
+def record_review(account: SocialAccount, *, on: dt.date) -> None:
+    """A periodic review of the account (core.review); a closed account is not reviewed."""
+    if account.status is AccountStatus.CLOSED:
+        raise SocialRuleError(_l("廃止したアカウントは変更できません。"))
+    review.record(account, on=on, refusal=SocialRuleError)
+
+
+def open_incident(account: SocialAccount, user: User, *, kind, occurred_on: dt.date, summary: str,
+                  notified: str | None) -> Incident:
+    if occurred_on > today():
+        raise SocialRuleError(_l("発生日に未来の日付は指定できません。"))
+    incident = Incident(account=account, kind=kind, occurred_on=occurred_on, summary=summary.strip(),
+                        notified=(notified or "").strip() or None, reported_by_id=user.id,
+                        checklist={code: False for code, _label in rules.INCIDENT_ITEMS})
+    db.session.add(incident)
+    db.session.flush()
+    return incident
+
+
+def add_action(incident: Incident, user: User, text: str) -> IncidentAction:
+    if not incident.is_open:
+        raise SocialRuleError(_l("終了した事案には記録を追加できません。"))
+    action = IncidentAction(incident=incident, user_id=user.id, text=text.strip(), at=utcnow())
+    db.session.add(action)
+    incident.updated_at = utcnow()  # a second form opened earlier is now stale
+    db.session.flush()
+    return action
+
+
+def update_response(incident: Incident, *, done: set[str], notified: str | None) -> None:
+    if not incident.is_open:
+        raise SocialRuleError(_l("終了した事案は変更できません。"))
+    incident.checklist = {code: code in done for code, _label in rules.INCIDENT_ITEMS}
+    incident.notified = (notified or "").strip() or None
+    db.session.flush()
+
+
+def close_incident(incident: Incident, *, closed_on: dt.date, note: str) -> None:
+    if not incident.is_open:
+        raise SocialRuleError(_l("この事案は既に終了しています。"))
+    if closed_on < incident.occurred_on or closed_on > today():
+        raise SocialRuleError(_l("終了日は発生日から今日までの日付にしてください。"))
+    incident.closed_on, incident.closing_note = closed_on, note.strip()
+    audit.label(incident, "close")
+    db.session.flush()
+
+
+def record_prepost_check(account: SocialAccount, draft: str, hits: list[prepost.Hit]) -> None:
+    """Enter a pre-post check in the audit trail (SNS-06).  The draft is
+    not kept: only its hash, its length and what was found."""
+    counts: dict[str, int] = {}
+    for hit in hits:
+        counts[hit.kind] = counts.get(hit.kind, 0) + 1
+    audit.log("prepost_check", account, changes={"sha256": prepost.digest(draft), "characters": len(draft),
+                                                 "hits": counts})
