@@ -26,7 +26,7 @@ from contracts.schedule import Cycle
 from core import approvals, audit, files, pdf
 from core.approvals import Approval
 from core.auth import CONTRACT_READERS, access
-from core.dashboard import Panel, Tile, panel, scope_unit, status_panel
+from core.dashboard import Panel, Tile, scope_unit, status_panel
 from core.db import db, savepoint
 from core.forms import (
     STALE_MESSAGE,
@@ -499,7 +499,6 @@ def clause_edit(clause_id: int):
     return render_template("contracts/clause_form.html", form=form, clause=clause), 400 if form.errors else 200
 
 
-@panel(20)
 def dashboard_panel(user) -> Panel:
     unit = scope_unit(user)
     scoped = {"unit": unit} if unit else {}

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from flask import Flask, current_app
+from markupsafe import Markup
 
 KEY = "itaku"
 
@@ -96,7 +97,9 @@ class Registry:
 
     def add_section(self, page: str, order: int, build: Callable[..., Any]) -> None:
         """A block on another domain's page: ``page`` names the slot (e.g.
-        ``"vendors.detail"``); ``build(**context)`` returns its HTML (Markup), or '' for none."""
+        ``"vendors.detail"``); ``build(**context)`` returns its HTML (Markup), or '' for none.
+        A template places a slot's blocks with ``{{ slot("vendors.detail", vendor=vendor) }}``.
+        A slot of a PDF says what its blocks return (``"vendors.summary"``: flowables by vendor)."""
         _ordered(self._sections.setdefault(page, []), order, build)
 
     def add_reference(self, model: str, check: Callable[[Any], bool]) -> None:
@@ -144,9 +147,15 @@ class Registry:
 
 
 def init_app(app: Flask) -> Registry:
+    app.jinja_env.globals["slot"] = slot
     return app.extensions.setdefault(KEY, Registry())
 
 
 def registry(app: Flask | None = None) -> Registry:
     """The registry of ``app`` (default: the current app)."""
     return (app or current_app).extensions[KEY]
+
+
+def slot(page: str, **context) -> Markup:
+    """The HTML of every block added to ``page``, in order (a template global)."""
+    return Markup("").join(build(**context) for build in registry().sections(page))

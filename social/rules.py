@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import Iterator
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -26,6 +27,7 @@ from core import approvals, audit
 from core import flags as core_flags
 from core.approvals import Approval
 from core.db import db
+from core.due import DueItem
 from core.models import User
 from core.refusals import Refusal
 from core.timeutil import add_months, today, utcnow
@@ -292,9 +294,7 @@ def close_incident(incident: Incident, *, closed_on: dt.date, note: str) -> None
 SCAN_INTERVAL_DAYS = 30  # SNS-04: look for impersonators monthly
 
 
-def _due_items():
-    from core.due import DueItem
-
+def due_items() -> Iterator[DueItem]:
     accounts = db.session.scalars(select(SocialAccount).where(SocialAccount.status.in_(OPEN))
                                   .options(selectinload(SocialAccount.responsible))).all()
     for account in accounts:
@@ -310,8 +310,3 @@ def _due_items():
                           owner_id=account.responsible_id, endpoint="social.detail",
                           params={"account_id": account.id})
 
-
-def register_due_items() -> None:
-    from core.due import provider
-
-    provider(_due_items)

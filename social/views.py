@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from core import audit, pdf
 from core.auth import SOCIAL_READERS, access
-from core.dashboard import Panel, Tile, panel, scope_unit, status_panel
+from core.dashboard import Panel, Tile, scope_unit, status_panel
 from core.db import db, savepoint
 from core.forms import (
     STALE_MESSAGE,
@@ -55,8 +55,6 @@ bp = Blueprint("social", __name__, url_prefix="/social")
 
 WRITERS = Role.SOCIAL
 DECIDERS = frozenset({Role.ADMIN, Role.APPROVER})
-
-rules.register_due_items()
 
 
 def _flag_filter(stmt, value):
@@ -468,7 +466,6 @@ def public_list():
 
 # --- dashboard --------------------------------------------------------------------------------
 
-@panel(40)
 def dashboard_panel(user) -> Panel:
     unit = scope_unit(user)
     scoped = {"unit": unit} if unit else {}

@@ -13,7 +13,7 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from contracts.models import Contract
-from core import reminders
+from core import plugins, reminders
 from core.db import db
 from core.due import DueItem, all_items
 from core.models import ReminderLog
@@ -88,21 +88,16 @@ def test_a_new_threshold_sends_again_only_that_item(mailing_app, smtp):
     app = mailing_app
     with app.app_context():
         item = DueItem("test:1", "verification", "テスト項目", dt.date(2026, 12, 31), None, "dashboard.index")
-        from core import due
-
-        due._providers.append(lambda: [item])
-        try:
-            before = len(inbox.messages)
-            reminders.run(on=dt.date(2026, 12, 1))  # 30 days left
-            texts = [m.get_content() for _r, m in inbox.messages[before:]]
-            assert any("テスト項目" in t for t in texts)
-            before = len(inbox.messages)
-            reminders.run(on=dt.date(2026, 12, 10))  # still the 30-day step: not again
-            assert not any("テスト項目" in m.get_content() for _r, m in inbox.messages[before:])
-            reminders.run(on=dt.date(2026, 12, 24))  # 7 days left: again
-            assert any("テスト項目" in m.get_content() for _r, m in inbox.messages[before:])
-        finally:
-            due._providers.remove(due._providers[-1])
+        plugins.registry(app).add_due(lambda: [item])  # this app's registry only: the next test builds another
+        before = len(inbox.messages)
+        reminders.run(on=dt.date(2026, 12, 1))  # 30 days left
+        texts = [m.get_content() for _r, m in inbox.messages[before:]]
+        assert any("テスト項目" in t for t in texts)
+        before = len(inbox.messages)
+        reminders.run(on=dt.date(2026, 12, 10))  # still the 30-day step: not again
+        assert not any("テスト項目" in m.get_content() for _r, m in inbox.messages[before:])
+        reminders.run(on=dt.date(2026, 12, 24))  # 7 days left: again
+        assert any("テスト項目" in m.get_content() for _r, m in inbox.messages[before:])
 
 
 def test_items_without_a_responsible_person_go_to_admins(mailing_app, smtp):
