@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from flask import g, render_template, request
-from markupsafe import Markup
+from flask import g, request
+from jinja2.environment import TemplateModule
 from reportlab.lib.units import mm
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import selectinload
@@ -22,6 +22,7 @@ from contracts import rules
 from contracts import verification as checks
 from contracts.documents import in_scope
 from contracts.models import Contract, ContractStatus, Finding, Verification
+from core import plugins
 from core.auth import can_view
 from core.db import db
 from core.inspection import Scope
@@ -62,21 +63,20 @@ def _vendor_contracts(vendor: Vendor) -> VendorContracts:
     return known[vendor.id]
 
 
-def vendor_actions(vendor: Vendor) -> Markup:
+def vendor_actions(vendor: Vendor) -> TemplateModule:
     """Among the buttons of those who may edit the vendor: register a contract with it."""
-    return Markup(render_template("contracts/_vendor_actions.html", vendor=vendor))
+    return plugins.block("contracts/_vendor_actions.html", vendor=vendor)
 
 
-def vendor_notices(vendor: Vendor) -> Markup:
+def vendor_notices(vendor: Vendor) -> TemplateModule:
     data = _vendor_contracts(vendor)
-    return Markup(render_template("contracts/_vendor_notices.html", gaps=data.gaps, late=data.late,
-                                  latest=data.latest))
+    return plugins.block("contracts/_vendor_notices.html", gaps=data.gaps, late=data.late, latest=data.latest)
 
 
-def vendor_block(vendor: Vendor) -> Markup:
+def vendor_block(vendor: Vendor) -> TemplateModule:
     data = _vendor_contracts(vendor)
-    return Markup(render_template("contracts/_vendor_contracts.html", contracts=data.contracts, gaps=data.gaps,
-                                  schedule=data.schedule, late=data.late))
+    return plugins.block("contracts/_vendor_contracts.html", contracts=data.contracts, gaps=data.gaps,
+                         schedule=data.schedule, late=data.late)
 
 
 def vendor_has_contracts(vendor: Vendor) -> bool:
@@ -112,14 +112,13 @@ def _d(day) -> str:
 
 # --- the checklists page --------------------------------------------------------------
 
-def checklists_filter(scope: Scope) -> Markup:
+def checklists_filter() -> TemplateModule:
     """The vendor to narrow the contract checklists to (those who may print them)."""
     vendors = db.session.scalars(select(Vendor).order_by(Vendor.kana)).all() if _may_print() else []
-    return Markup(render_template("contracts/_checklists_filter.html", vendors=vendors,
-                                  vendor=request.args.get("vendor", "")))
+    return plugins.block("contracts/_checklists_filter.html", vendors=vendors, vendor=request.args.get("vendor", ""))
 
 
-def checklists_block(scope: Scope, fy_label: str) -> Markup:
+def checklists_block(scope: Scope, fy_label: str) -> TemplateModule:
     """The contracts the fiscal year's audit covers (at most 500), each with its checklist and on-site sheet."""
     contracts = []
     if _may_print():
@@ -127,7 +126,7 @@ def checklists_block(scope: Scope, fy_label: str) -> Markup:
         if (vendor_id := int_arg(request.args.get("vendor", ""))) is not None:
             stmt = stmt.where(Contract.vendor_id == vendor_id)
         contracts = db.session.scalars(stmt.order_by(Contract.number).limit(500)).all()
-    return Markup(render_template("contracts/_checklists_contracts.html", contracts=contracts, fy_label=fy_label))
+    return plugins.block("contracts/_checklists_contracts.html", contracts=contracts, fy_label=fy_label)
 
 
 def _may_print() -> bool:
