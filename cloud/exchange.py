@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from cloud import rules
 from cloud.models import (
     Agreement,
     CloudService,
@@ -102,8 +103,6 @@ def _match(values: dict[str, str]):
 
 
 def _retire(service: CloudService, user) -> None:
-    from cloud import rules
-
     rules.retire(service, user, str(_l("一括処理（API）で廃止")))
 
 

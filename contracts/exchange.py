@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 from sqlalchemy.orm import aliased, contains_eager, selectinload
 
+from contracts import rules
 from contracts.models import (
     Contract,
     ContractKind,
@@ -111,8 +112,6 @@ def _match_contract(values: dict[str, str]):
 
 
 def _end_contract(contract: Contract, user) -> None:
-    from contracts import rules
-
     if contract.status not in (ContractStatus.ENDED, ContractStatus.TERMINATED):
         rules.change_status(contract, ContractStatus.ENDED, user=user)
 

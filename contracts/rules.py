@@ -16,6 +16,7 @@ from contracts.models import (
     ContractClause,
     ContractStatus,
     Disposal,
+    Subcontracting,
     Subcontractor,
     clause_levels,
 )
@@ -177,8 +178,6 @@ def record_disposal(contract: Contract, *, done_on: dt.date, method: str, eviden
 
 
 def add_subcontractor(contract: Contract, *, name: str, scope: str | None, approved_on, approver) -> Subcontractor:
-    from contracts.models import Subcontracting
-
     if contract.subcontracting is Subcontracting.PROHIBITED:
         raise ContractRuleError(_l("この契約は再委託を禁止しています。再委託先を登録するには「承認制」にしてください。"))
     row = Subcontractor(name=name.strip(), scope=scope or None, approved_on=approved_on,

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from contracts import documents, rules
+from contracts import verification as checks
 from contracts.forms import (
     ClauseForm,
     ClauseMatrixForm,
@@ -21,7 +22,17 @@ from contracts.forms import (
     ExceptionRequestForm,
     SubcontractorForm,
 )
-from contracts.models import Clause, ClauseState, Contract, ContractKind, ContractStatus, Subcontracting, Subcontractor
+from contracts.models import (
+    Clause,
+    ClauseState,
+    Contract,
+    ContractKind,
+    ContractStatus,
+    Finding,
+    Subcontracting,
+    Subcontractor,
+    Verification,
+)
 from contracts.schedule import Cycle
 from core import approvals, audit, files, pdf
 from core.approvals import Approval
@@ -114,9 +125,6 @@ def detail(contract_id: int):
 
 
 def _detail(contract: Contract, *, exception_form=None, subcontractor_form=None, status_code=200):
-    from contracts import verification as checks
-    from contracts.models import Finding, Verification
-
     rows = rules.matrix(contract)
     catalogue = rules.active_clauses()
     [schedule] = checks.schedule([contract])

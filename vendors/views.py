@@ -20,6 +20,7 @@ from core.i18n import locale_code
 from core.lists import ListView, enum_filter, id_filter
 from core.models import OrgUnit, Role
 from core.parts import delete_owned
+from core.timeutil import today
 from vendors import documents, services
 from vendors.forms import CertificationForm, ContactForm, SelectionForm, VendorForm
 from vendors.models import (
@@ -261,8 +262,6 @@ def selection_new(vendor_id: int):
     criteria = services.active_criteria()
     form = SelectionForm()
     if request.method == "GET":
-        from core.timeutil import today
-
         form.decided_on.data = today()
         for criterion in criteria:
             form.assessments.append_entry({"criterion_id": criterion.id})
