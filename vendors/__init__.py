@@ -2,7 +2,7 @@
 from flask import Flask
 
 from core import plugins
-from vendors import exchange, views
+from vendors import due, exchange, views
 
 
 def init_app(app: Flask) -> None:
@@ -10,4 +10,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     house = plugins.registry(app)
     house.add_panel(10, views.dashboard_panel)
+    house.add_due(due.due_items)
     house.add_registers(lambda: [exchange.register()], order=10)
