@@ -1,5 +1,9 @@
 """委託事業者: vendor register pages.  Load → authorise (the access rule) →
-validate → service → commit → redirect."""
+validate → service → commit → redirect.
+
+Vendors build on core alone (.importlinter): what the domains that build on
+vendors know of one (its contracts…) they add to its page through the app's
+registry (core/plugins.py: the ``vendors.detail…`` slots)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
