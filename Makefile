@@ -24,8 +24,9 @@ test: install-dev translations  ## run the whole suite (PostgreSQL too when ITAK
 scaleout: install-dev translations  ## two app servers behind nginx on one PostgreSQL, and the checks that they act as one
 	$(BIN)/python scripts/scaleout.py $(SCALEOUT_ARGS)
 
-lint: install-dev  ## style and likely-bug checks (ruff)
+lint: install-dev  ## style and likely-bug checks (ruff), and the one-way imports (lint-imports: .importlinter)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 install: $(VENV)/.installed
 

@@ -14,7 +14,13 @@ import cloud
 import contracts
 import social
 import vendors
-from core import auth, errors, i18n, plugins, security, settings
+from core import api, audit_views, auth, errors, exchange_views, i18n, plugins, security, settings
+from core.account_views import bp as auth_bp
+from core.admin_views import bp as admin_bp
+from core.calendar_views import bp as calendar_bp
+from core.checklist_views import bp as checklists_bp
+from core.cli import register as register_cli
+from core.dashboard import bp as dashboard_bp
 from core.db import db
 
 ROOT = Path(__file__).resolve().parent
@@ -44,6 +50,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_domains(app)
+    register_exchange(app)
     register_commands(app)
     return app
 
@@ -81,18 +88,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from core import api, exchange_views
-    from core.account_views import bp as auth_bp
-    from core.admin_views import bp as admin_bp
-    from core.audit_views import bp as audit_bp
-    from core.calendar_views import bp as calendar_bp
-    from core.checklist_views import bp as checklists_bp
-    from core.dashboard import bp as dashboard_bp
-
-    for blueprint in (auth_bp, dashboard_bp, checklists_bp, audit_bp, admin_bp, calendar_bp):
+    for blueprint in (auth_bp, dashboard_bp, checklists_bp, admin_bp, calendar_bp):
         app.register_blueprint(blueprint)
-    exchange_views.init_app(app)
-    csrf.exempt(api.init_app(app))  # signed in by token only, never by the cookie
+    audit_views.init_app(app)
 
 
 def register_domains(app: Flask) -> None:
@@ -100,7 +98,12 @@ def register_domains(app: Flask) -> None:
         domain.init_app(app)
 
 
-def register_commands(app: Flask) -> None:
-    from core.cli import register
+def register_exchange(app: Flask) -> None:
+    """The spreadsheet and API routes of every register added to the registry
+    (so after the domains)."""
+    exchange_views.init_app(app)
+    csrf.exempt(api.init_app(app))  # signed in by token only, never by the cookie
 
-    register(app)
+
+def register_commands(app: Flask) -> None:
+    register_cli(app)

@@ -1,9 +1,19 @@
 """外部サービス Cloud and external services."""
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
-from cloud.views import bp
+from cloud import documents, exchange, rules, views
+from core import plugins
 
 
 def init_app(app: Flask) -> None:
     """Plug the domain into the app (core/plugins.py)."""
-    app.register_blueprint(bp)
+    app.register_blueprint(views.bp)
+    house = plugins.registry(app)
+    house.add_panel(30, views.dashboard_panel)
+    house.add_due(rules.due_items)
+    house.add_facts(documents.facts, order=30)
+    house.add_pack_part(30, documents.pack_sections)
+    house.add_registers(lambda: [exchange.register()], order=30)
+    house.add_document(plugins.Document(30, _l("外部サービス台帳（PDF）"), "cloud.register_pdf"))
+    house.add_reference("vendor", rules.vendor_has_services)

@@ -4,13 +4,13 @@ approval state and review date; rule violations highlighted."""
 from __future__ import annotations
 
 from reportlab.lib.units import mm
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from cloud import rules
-from cloud.models import CloudInformation, CloudService, IsmapListing
+from cloud.models import IN_USE, CloudInformation, CloudService, IsmapListing, ServiceStatus
 from core.db import db
-from core.inspection import Scope, facts_provider, pack_part
+from core.inspection import Scope
 from core.pdf import SMALL, Section, p, sign_off, table
 
 TRACK = {"ta": "T-A", "tb": "T-B"}
@@ -47,17 +47,11 @@ def register_section(*, level: int = 0) -> Section:
     return Section("外部サービス台帳", flow, landscape=True, level=level, kind="外部サービス台帳")
 
 
-@pack_part(30)
-def _pack_cloud(scope: Scope) -> list[Section]:
+def pack_sections(scope: Scope) -> list[Section]:
     return [register_section()]
 
 
-@facts_provider
-def _facts(scope: Scope) -> dict[str, str]:
-    from sqlalchemy import func
-
-    from cloud.models import IN_USE, ServiceStatus
-
+def facts(scope: Scope) -> dict[str, str]:
     stmt = select(CloudService.status, func.count()).group_by(CloudService.status)
     if scope.unit_id:
         stmt = stmt.where(rules.used_by_unit_expr(scope.unit_id))

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Iterator
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -44,6 +45,7 @@ from cloud.models import (
 from core import flags as core_flags
 from core.approvals import Approval, Decision
 from core.db import db
+from core.due import DueItem
 from core.models import ClassificationLevel
 from core.refusals import Refusal
 from core.timeutil import today
@@ -258,9 +260,7 @@ def snapshot(service: CloudService) -> dict:
 
 # --- due items (reminders, calendar) -------------------------------------------------
 
-def _due_items():
-    from core.due import DueItem
-
+def due_items() -> Iterator[DueItem]:
     services = db.session.scalars(select(CloudService).where(CloudService.status != ServiceStatus.RETIRED)).all()
     for service in services:
         if service.status in IN_USE and service.next_review_on is not None:
@@ -276,7 +276,8 @@ def _due_items():
                           endpoint="cloud.detail", params={"service_id": service.id})
 
 
-def register_due_items() -> None:
-    from core.due import provider
+# --- what the vendor register asks ---------------------------------------------------
 
-    provider(_due_items)
+def vendor_has_services(vendor) -> bool:
+    """A vendor providing a registered service is never deleted (vendors.services.has_history)."""
+    return bool(db.session.scalar(select(exists().where(CloudService.vendor_id == vendor.id))))

@@ -34,7 +34,7 @@ from contracts.models import Contract
 from core import audit, pdf
 from core.approvals import ApprovalError
 from core.auth import ALL_ROLES, access
-from core.dashboard import Panel, Tile, panel, scope_unit, status_panel
+from core.dashboard import Panel, Tile, scope_unit, status_panel
 from core.db import db
 from core.forms import (
     STALE_MESSAGE,
@@ -57,8 +57,6 @@ bp = Blueprint("cloud", __name__, url_prefix="/cloud")
 # Who registers services and asks for their approval, and who decides.
 WRITERS = Role.PROCUREMENT
 DECIDERS = frozenset({Role.ADMIN, Role.APPROVER})
-
-rules.register_due_items()
 
 
 def _track_filter(stmt, value):
@@ -390,7 +388,6 @@ def retire(service_id: int):
 
 # --- dashboard -----------------------------------------------------------------------
 
-@panel(30)
 def dashboard_panel(user) -> Panel:
     unit = scope_unit(user)
     scoped = {"unit": unit} if unit else {}

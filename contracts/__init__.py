@@ -1,12 +1,27 @@
 """契約 Contracts: register, security clauses, verification."""
 from flask import Flask
 
-from contracts import due, gaps  # noqa: F401  (the stored gap flag and due date follow every change)
-from contracts.verification_views import bp as verification_bp
-from contracts.views import bp
+from contracts import documents, due, exchange, gaps, sections, verification, verification_views, views  # noqa: F401  (the stored gap flag and due date follow every change)
+from core import plugins
 
 
 def init_app(app: Flask) -> None:
     """Plug contracts and their verification into the app (core/plugins.py)."""
-    app.register_blueprint(bp)
-    app.register_blueprint(verification_bp)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(verification_views.bp)
+    house = plugins.registry(app)
+    house.add_panel(20, views.dashboard_panel)
+    house.add_panel(25, verification_views.dashboard_panel)
+    house.add_due(verification.due_items)
+    house.add_facts(documents.facts, order=10)
+    house.add_pack_part(10, documents.pack_sections)
+    house.add_pack_part(20, documents.pack_vendor_summaries)
+    house.add_registers(exchange.registers, order=20)
+    # What contracts add to the vendor register and the checklists page.
+    house.add_reference("vendor", sections.vendor_has_contracts)
+    house.add_section("vendors.detail.actions", 10, sections.vendor_actions)
+    house.add_section("vendors.detail.notices", 10, sections.vendor_notices)
+    house.add_section("vendors.detail", 10, sections.vendor_block)
+    house.add_section("vendors.summary", 10, sections.vendor_summary_tables)
+    house.add_section("checklists.filters", 10, sections.checklists_filter)
+    house.add_section("checklists.index", 10, sections.checklists_block)

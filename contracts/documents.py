@@ -10,6 +10,7 @@ from reportlab.platypus import Spacer
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
+from contracts import verification
 from contracts.models import (
     ClauseState,
     Contract,
@@ -25,11 +26,14 @@ from contracts.models import (
     VerificationStatus,
 )
 from contracts.rules import EXCEPTION, LIVE, active_clauses
+from contracts.schedule import DueState
 from core.approvals import Approval, Decision
 from core.db import db
-from core.inspection import Scope, facts_provider, pack_part
+from core.inspection import Scope
 from core.pdf import BODY, H2, SMALL, Section, p, pairs, sign_off, table
 from core.timeutil import today
+from vendors.documents import summary_sections
+from vendors.models import Selection, SelectionDecision
 
 
 def _load(ids: list[int]) -> list[Contract]:
@@ -190,8 +194,7 @@ def in_scope(scope: Scope):
     return stmt
 
 
-@pack_part(10)
-def _pack_contracts(scope: Scope) -> list[Section]:
+def pack_sections(scope: Scope) -> list[Section]:
     ids = list(db.session.scalars(in_scope(scope)))
     sections = checklist_sections(ids, level=1)
     if sections:
@@ -199,12 +202,16 @@ def _pack_contracts(scope: Scope) -> list[Section]:
     return sections
 
 
-@facts_provider
-def _facts(scope: Scope) -> dict[str, str]:
-    from contracts import verification
-    from contracts.schedule import DueState
-    from vendors.models import Selection, SelectionDecision
+def pack_vendor_summaries(scope: Scope) -> list[Section]:
+    """The summary of every vendor of a contract the audit covers."""
+    ids = list(db.session.scalars(select(Contract.vendor_id).where(Contract.id.in_(in_scope(scope))).distinct()))
+    sections = summary_sections(ids, level=1)
+    if sections:
+        sections[0].part = f"委託事業者の概要（{len(sections)}件）"
+    return sections
 
+
+def facts(scope: Scope) -> dict[str, str]:
     unit = scope.unit_id
     live = select(Contract).where(Contract.status.in_(LIVE))
     if unit:

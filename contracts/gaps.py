@@ -17,11 +17,10 @@ from sqlalchemy.orm import Session
 
 from contracts.derived import ALL, keep_current
 from contracts.models import Clause, Contract, ContractClause
+from contracts.rules import has_gap_expression
 
 
 def refresh(connection, contract_ids=ALL) -> None:
-    from contracts.rules import has_gap_expression
-
     stmt = update(Contract.__table__).values(has_gap=case((has_gap_expression(), True), else_=False))
     if contract_ids != ALL:
         stmt = stmt.where(Contract.__table__.c.id.in_(sorted(contract_ids)))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Iterator
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -31,6 +32,7 @@ from contracts.schedule import DUE_SOON_DAYS, Cycle, DueState, due_state
 from core import approvals, audit
 from core.approvals import Approval, Decision
 from core.db import db
+from core.due import DueItem
 from core.refusals import Refusal
 from core.timeutil import today, utcnow
 
@@ -261,9 +263,7 @@ def overdue_measures(on: dt.date | None = None):
 
 # --- due items (dashboard, reminders, calendar) ---------------------------------------
 
-def _due_items():
-    from core.due import DueItem
-
+def due_items() -> Iterator[DueItem]:
     for row in schedule(contracts_under_verification()):
         if row.due is not None:
             contract = row.contract
@@ -279,8 +279,3 @@ def _due_items():
                       due_on=finding.due_on, owner_id=finding.owner_id or finding.contract.officer_id,
                       endpoint="verification.finding", params={"finding_id": finding.id})
 
-
-def register_due_items() -> None:
-    from core.due import provider
-
-    provider(_due_items)

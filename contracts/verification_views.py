@@ -25,7 +25,7 @@ from contracts.models import (
 from contracts.schedule import Cycle, DueState
 from core import audit, files
 from core.auth import CONTRACT_READERS, access
-from core.dashboard import Panel, Tile, panel, scope_unit
+from core.dashboard import Panel, Tile, scope_unit
 from core.db import db
 from core.forms import STALE_MESSAGE, CSRFForm, unit_choices, user_choices
 from core.i18n import locale_code
@@ -34,7 +34,6 @@ from core.models import ClassificationLevel, Role
 from core.timeutil import today
 
 bp = Blueprint("verification", __name__, url_prefix="/verification")
-checks.register_due_items()
 
 VERIFIERS = Role.VERIFIER
 
@@ -293,7 +292,6 @@ def cycles():
                            locale=locale_code())
 
 
-@panel(25)
 def dashboard_panel(user) -> Panel:
     unit = scope_unit(user)
     scoped = {"unit": unit} if unit else {}

@@ -35,7 +35,7 @@ from contracts.models import (
 from core import approvals, audit, files, pdf
 from core.approvals import Approval
 from core.auth import CONTRACT_READERS, access
-from core.dashboard import Panel, Tile, panel, scope_unit, status_panel
+from core.dashboard import Panel, Tile, scope_unit, status_panel
 from core.db import db
 from core.forms import STALE_MESSAGE, CSRFForm, classification_levels, select_choices, unit_choices
 from core.i18n import locale_code
@@ -400,7 +400,6 @@ def clause_edit(clause_id: int):
     return render_template("contracts/clause_form.html", form=form, clause=clause), 400 if form.errors else 200
 
 
-@panel(20)
 def dashboard_panel(user) -> Panel:
     unit = scope_unit(user)
     scoped = {"unit": unit} if unit else {}

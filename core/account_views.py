@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
+from werkzeug.security import check_password_hash
 
 from core import accounts, api_tokens, audit
 from core.auth import access
@@ -96,8 +97,6 @@ def account():
     user = current_user._get_current_object()
     form = _password_form(user)
     if form.validate_on_submit():
-        from werkzeug.security import check_password_hash
-
         if not check_password_hash(user.password_hash, form.current_password.data):
             form.current_password.errors.append(_("現在のパスワードが正しくありません。"))
         else:

@@ -55,7 +55,7 @@ def init_app(app) -> Blueprint:
     bp.before_request(_limit_body)
     _add(bp, DOCUMENT, "GET", "/openapi.json", access(public=True), lambda: jsonify(openapi.document(operations())))
     _add(bp, DASHBOARD, "GET", "/dashboard", access(any_user=True), dashboard)
-    for register in registers.all_registers():
+    for register in registers.all_registers(app):
         _register_routes(bp, register)
     app.register_blueprint(bp)
     return bp

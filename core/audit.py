@@ -29,8 +29,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
-from flask import g, has_request_context, request
-from sqlalchemy import Connection, event, insert, inspect, select, update
+from flask import g, has_app_context, has_request_context, request
+from flask_login import current_user
+from sqlalchemy import Connection, and_, event, insert, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.db import db
@@ -102,22 +103,14 @@ def set_actor(actor: Actor) -> None:
 
 
 def current_actor() -> Actor:
-    actor = g.get("itaku_actor") if _has_app_context() else None
+    actor = g.get("itaku_actor") if has_app_context() else None
     if actor is not None:
         return actor
     if has_request_context():
-        from flask_login import current_user
-
         if current_user and current_user.is_authenticated:
             return Actor(current_user.id, current_user.username)
         return ANONYMOUS
     return SYSTEM
-
-
-def _has_app_context() -> bool:
-    from flask import has_app_context
-
-    return has_app_context()
 
 
 def _client_ip() -> str | None:
@@ -352,8 +345,6 @@ def verify_chain(connection: Connection, batch: int = 5000) -> ChainReport:
 def history(obj: Any, *parts: Any, limit: int = 100) -> list[AuditEntry]:
     """The newest entries about one record and the rows that belong to it
     (a contract's clause rows, its exceptions…), for its detail page."""
-    from sqlalchemy import and_, or_
-
     by_type: dict[str, set[str]] = {}
     for item in (obj, *parts):
         if item is not None and getattr(item, "id", None) is not None:

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from core import plugins
 from core.audit import verify_chain
 from core.auth import AUDIT_READERS, access
 from core.db import db, distinct_values
@@ -18,6 +19,13 @@ from core.registers import Field, Register
 from core.timeutil import JST
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
+
+
+def init_app(app) -> None:
+    """The trail's pages, and the trail as a register (exported like the
+    domains' registers, after them)."""
+    app.register_blueprint(bp)
+    plugins.registry(app).add_registers(lambda: [register()], order=90)
 
 # What the trail's action and object_type columns mean, for the page and the
 # history on detail pages: one lookup per entry, translated when drawn.

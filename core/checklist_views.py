@@ -1,15 +1,15 @@
 """点検表 Checklists: the self-inspection items and every printable document,
-with filters (fiscal year, unit, vendor).  The documents themselves are built
-by the domains (their documents modules) and core.inspection."""
+with filters (fiscal year, unit, and what the domains add).  The documents
+themselves are built by the domains (their documents modules) and
+core.inspection."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
 from flask_babel import force_locale
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from flask_login import current_user
 
-from core import inspection, pdf
-from core.auth import ALL_ROLES, AUDIT_READERS, access, can_view
+from core import inspection, pdf, plugins
+from core.auth import ALL_ROLES, AUDIT_READERS, access
 from core.db import db
 from core.forms import unit_choices
 from core.lists import int_arg
@@ -34,24 +34,14 @@ def _scope() -> inspection.Scope:
 @bp.route("/")
 @access(ALL_ROLES)
 def index():
+    """The documents the domains offer (core/plugins.py: ``add_document``, and
+    the blocks of the ``checklists.filters`` and ``checklists.index`` slots)."""
     scope = _scope()
     current = fiscal_year(today())
     years = [(year, fiscal_year_label(year)) for year in range(current + 1, current - 5, -1)]
-    contracts, vendors = [], []
-    vendor = request.args.get("vendor", "")
-    if can_view("contracts.checklist_pdf"):
-        from contracts.documents import in_scope
-        from contracts.models import Contract
-        from vendors.models import Vendor
-
-        stmt = select(Contract).where(Contract.id.in_(in_scope(scope))).options(selectinload(Contract.vendor))
-        if (vendor_id := int_arg(vendor)) is not None:
-            stmt = stmt.where(Contract.vendor_id == vendor_id)
-        contracts = db.session.scalars(stmt.order_by(Contract.number).limit(500)).all()
-        vendors = db.session.scalars(select(Vendor).order_by(Vendor.kana)).all()
     return render_template("checklists/index.html", items=inspection.ITEMS, scope=scope, years=years,
-                           units=unit_choices(include_blank=False), contracts=contracts, vendors=vendors,
-                           vendor=vendor, fy_label=fiscal_year_label(scope.fiscal_year))
+                           units=unit_choices(include_blank=False), documents=plugins.registry().documents,
+                           fy_label=fiscal_year_label(scope.fiscal_year))
 
 
 def _unit_name(scope: inspection.Scope) -> str | None:
@@ -62,8 +52,6 @@ def _unit_name(scope: inspection.Scope) -> str | None:
 @bp.route("/self-inspection.pdf")
 @access(AUDIT_READERS)
 def self_inspection_pdf():
-    from flask_login import current_user
-
     scope = _scope()
     with force_locale("ja"):
         section = inspection.self_inspection_section(scope)
@@ -75,8 +63,6 @@ def self_inspection_pdf():
 @bp.route("/pack.pdf")
 @access(AUDIT_READERS)
 def pack_pdf():
-    from flask_login import current_user
-
     scope = _scope()
     with force_locale("ja"):
         rendered = inspection.pack(scope, user=current_user, unit_name=_unit_name(scope))

@@ -3,16 +3,21 @@ cleanup-files | backup | remind | jobs run`` (``db upgrade`` comes from
 Flask-Migrate)."""
 from __future__ import annotations
 
+import datetime as dt
 import sys
+import time
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from core import accounts, audit, files, jobs
+from core import accounts, audit, files, jobs, reminders
+from core.backup import BackupError, backup
 from core.db import db
+from core.demo import USERS, load
 from core.forms import check_password_policy
+from core.gendata import generate
 from core.models import OrgUnit, Role
 
 
@@ -32,8 +37,6 @@ def register(app: Flask) -> None:
 @with_appcontext
 def demo():
     """Load the demo data (once: running it again changes nothing)."""
-    from core.demo import USERS, load
-
     audit.set_actor(audit.Actor(None, "demo"))
     added = load(current_app.config["DEMO_PASSWORD"])
     db.session.commit()
@@ -56,11 +59,6 @@ def gen_data(vendors: int, contracts: int, verifications: int, seed: int):
     """Add a large generated data set (for benchmarks; loads the demo data
     first if needed).  Never on a real database: it adds thousands of
     fictitious vendors and contracts."""
-    import time
-
-    from core.demo import load
-    from core.gendata import generate
-
     started = time.perf_counter()
     audit.set_actor(audit.Actor(None, "gen-data"))
     load(current_app.config["DEMO_PASSWORD"])
@@ -114,8 +112,6 @@ def audit_verify():
 def backup_command(directory: str | None):
     """Copy the SQLite database and stored files to DIRECTORY (default
     instance/backups) with a timestamp, then verify the copy."""
-    from core.backup import BackupError, backup
-
     try:
         result = backup(directory)
     except BackupError as error:
@@ -129,10 +125,8 @@ def backup_command(directory: str | None):
 @with_appcontext
 def remind():
     """Email each responsible person a digest of what is due (for cron)."""
-    from core.reminders import run
-
     audit.set_actor(audit.Actor(None, "remind"))
-    outcome = run()
+    outcome = reminders.run()
     click.echo(f"Reminders: {outcome.sent} email(s), {outcome.items} item(s).")
     if outcome.failed:
         for failure in outcome.failed:
@@ -161,8 +155,6 @@ def check(older_than: float):
     """Check the audit chain and the stored files: report files nothing
     refers to (remove them with cleanup-files); exit 1 if the chain is
     broken or a stored file is missing."""
-    import datetime as dt
-
     report = audit.verify_chain(db.session.connection())
     if report.ok:
         click.echo(f"audit chain OK: {report.checked} entries")
@@ -189,8 +181,6 @@ def check(older_than: float):
 def cleanup_files(older_than: float, dry_run: bool):
     """Remove uploads of imports never confirmed and stored files no record
     refers to (written before a transaction that failed)."""
-    import datetime as dt
-
     age = dt.timedelta(hours=older_than)
     if dry_run:
         found = files.leftovers(age).files

@@ -1,5 +1,6 @@
-"""The dashboard.  Domains add their panels through :func:`panel`, so core
-never imports a domain.  A tile's count may be given as a count statement:
+"""The dashboard.  Domains add their panels to the app's registry
+(core/plugins.py: ``add_panel``), so core never imports a domain.  A tile's
+count may be given as a count statement:
 all of them are then run together, as scalar sub-queries of one SELECT, so
 the whole dashboard is one round trip to the database."""
 from __future__ import annotations
@@ -11,8 +12,10 @@ from flask import Blueprint, render_template
 from flask_login import current_user
 from sqlalchemy import Select, func, select
 
+from core import plugins
 from core.auth import access, can_view
 from core.db import db
+from core.models import Role
 
 bp = Blueprint("dashboard", __name__)
 
@@ -51,12 +54,7 @@ def scope_unit(user) -> int | None:
     """Whose items the dashboard counts: the user's unit, or every unit (None)
     for administrators, auditors and approvers (who decide for every unit),
     and for users without a unit."""
-    from core.models import Role
-
     return None if user.has_role(Role.ADMIN, Role.AUDITOR, Role.APPROVER) else user.unit_id
-
-
-_panels: list[tuple[int, Callable[[object], Panel]]] = []
 
 
 def status_panel(title, column, statuses, endpoint: str, unit_column=None, unit_id: int | None = None,
@@ -88,19 +86,10 @@ def count_all(tiles: list[Tile]) -> None:
             tile.count = tile.count()
 
 
-def panel(order: int):
-    """Register a function (user → Panel) that builds one dashboard panel."""
-    def decorate(build: Callable[[object], Panel]):
-        _panels.append((order, build))
-        _panels.sort(key=lambda item: item[0])
-        return build
-    return decorate
-
-
 def visible_panels(user) -> list[Panel]:
     """The panels ``user`` may see, in order (the page and the API)."""
     panels = []
-    for _order, build in _panels:
+    for build in plugins.registry().panels:
         built = build(user)
         if built is not None and can_view(built.endpoint):
             panels.append(built)

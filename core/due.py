@@ -1,10 +1,12 @@
-"""Due items: "what is due, for whom, by when".  Each domain registers a
-provider; the reminders and the calendar feed read this one interface."""
+"""Due items: "what is due, for whom, by when".  Each domain adds a function
+returning its open items to the app's registry (core/plugins.py:
+``add_due``); the reminders and the calendar feed read this one interface."""
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+
+from core import plugins
 
 
 @dataclass(frozen=True)
@@ -18,17 +20,8 @@ class DueItem:
     params: dict = field(default_factory=dict, hash=False, compare=False)
 
 
-_providers: list[Callable[[], Iterable[DueItem]]] = []
-
-
-def provider(build: Callable[[], Iterable[DueItem]]):
-    """Register a function returning the domain's open due items."""
-    _providers.append(build)
-    return build
-
-
 def all_items() -> list[DueItem]:
-    items = [item for build in _providers for item in build()]
+    items = [item for build in plugins.registry().due for item in build()]
     return sorted(items, key=lambda item: (item.due_on, item.key))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import enum
 
 from sqlalchemy import Enum as SAEnum
+from wtforms import SelectChoice
 
 
 class LabelledEnum(str, enum.Enum):
@@ -24,8 +25,6 @@ class LabelledEnum(str, enum.Enum):
     def select_choices(cls, blank=None) -> list:
         """Options for a WTForms SelectField; labels stay lazy so they are
         translated when the form is drawn, not when the class is defined."""
-        from wtforms import SelectChoice
-
         options = [SelectChoice(m.value, m.label) for m in cls]
         return ([SelectChoice("", blank)] if blank is not None else []) + options
 

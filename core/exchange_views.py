@@ -419,7 +419,7 @@ def init_app(app) -> None:
     """Give every register its export (and, if importable, import) routes
     (a blueprint per application: tests build many)."""
     bp = Blueprint("exchange", __name__)
-    for register in registers.all_registers():
+    for register in registers.all_registers(app):
         _routes(bp, register)
     app.register_blueprint(bp)
     jobs.init_app(app, run_job)

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import re
 import secrets
 import time
 import unicodedata
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -82,9 +84,6 @@ def sniff(data: bytes, allowed: tuple[str, ...]) -> str | None:
 
 
 def _office_open_xml(data: bytes) -> str | None:
-    import io
-    import zipfile
-
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = archive.namelist()

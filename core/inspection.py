@@ -1,21 +1,22 @@
 """Self-inspection (自己点検表) and the annual audit pack (年度監査資料).
 
-Domains register what they know through two small registries, so core never
-imports a domain: ``facts`` providers (checklist code → what the app knows,
-e.g. "41件中3件の契約に必須条項の不足") and ``parts`` of the pack (a function
-of the fiscal-year scope returning document sections)."""
+Domains add what they know to the app's registry (core/plugins.py), so core
+never imports a domain: ``add_facts`` (checklist code → what the app knows,
+e.g. "41件中3件の契約に必須条項の不足") and ``add_pack_part`` (a function of
+the fiscal-year scope returning document sections)."""
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Callable
 
 from flask_babel import lazy_gettext as _l
 from reportlab.lib.units import mm
 from sqlalchemy import func, select
 
+from core import plugins
 from core.db import db
-from core.pdf import BODY, CENTER, H2, SMALL, TITLE, Section, p, pairs, sign_off, table
+from core.models import AuditEntry, AuditHead
+from core.pdf import BODY, CENTER, H2, SMALL, TITLE, Section, p, pairs, render, sign_off, table
 from core.timeutil import fiscal_year_label, fiscal_year_range
 
 # (code, Japanese, English, frequency) — DOMAIN.md §5.2; codes are stable keys.
@@ -64,26 +65,9 @@ class Scope:
         return fiscal_year_range(self.fiscal_year)[1]
 
 
-_facts: list[Callable[[Scope], dict[str, str]]] = []
-_parts: list[tuple[int, Callable[[Scope], list[Section]]]] = []
-
-
-def facts_provider(build: Callable[[Scope], dict[str, str]]):
-    _facts.append(build)
-    return build
-
-
-def pack_part(order: int):
-    def decorate(build: Callable[[Scope], list[Section]]):
-        _parts.append((order, build))
-        _parts.sort(key=lambda item: item[0])
-        return build
-    return decorate
-
-
 def facts(scope: Scope) -> dict[str, str]:
     known: dict[str, str] = {}
-    for build in _facts:
+    for build in plugins.registry().facts:
         known.update(build(scope))
     return known
 
@@ -109,12 +93,9 @@ def pack(scope: Scope, *, user, unit_name: str | None = None):
     registered part (contract checklists, vendor summaries, the cloud and
     social-media registers), the self-inspection sheet, and a closing page
     with the counts and the audit trail's head hash at generation time."""
-    from core.models import AuditEntry, AuditHead
-    from core.pdf import render
-
     label = fiscal_year_label(scope.fiscal_year)
     sections = []
-    for _order, build in _parts:
+    for build in plugins.registry().pack_parts:
         sections += build(scope)
     sections.append(self_inspection_section(scope))
     counts: dict[str, int] = {}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import io
 import threading
 import weakref
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ from reportlab.platypus.tables import CellStyle
 from core import audit
 from core.db import db
 from core.files import content_disposition
+from core.timeutil import utcnow
 
 FONT = "IPAexGothic"
 FONT_FILE = Path(__file__).parent / "fonts" / "ipaexg.ttf"
@@ -443,10 +445,6 @@ def render(title: str, sections: list[Section], *, user, cover: list | None = No
     With contents, the document is laid out twice: a first pass that only
     lays out (nothing is drawn) finds the page of every heading, then the
     real pass draws the contents with those numbers."""
-    import io
-
-    from core.timeutil import utcnow
-
     config = current_app.config
     local = utcnow().replace(tzinfo=dt.timezone.utc).astimezone(dt.timezone(dt.timedelta(hours=9)))
     options = dict(title=title, org=str(config["ORG_NAME"]), marking=str(config.get("DOCUMENT_MARKING") or ""),

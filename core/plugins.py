@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from flask import Flask, current_app
+from jinja2.environment import TemplateModule
+from markupsafe import Markup
 
 KEY = "itaku"
 
@@ -96,7 +98,9 @@ class Registry:
 
     def add_section(self, page: str, order: int, build: Callable[..., Any]) -> None:
         """A block on another domain's page: ``page`` names the slot (e.g.
-        ``"vendors.detail"``); ``build(**context)`` returns its HTML (Markup), or '' for none."""
+        ``"vendors.detail"``); ``build(**context)`` returns its HTML — :func:`block` — or '' for
+        none.  A template places a slot's blocks with ``{{ slot("vendors.detail", vendor=vendor) }}``.
+        A slot of a PDF says what its blocks return (``"vendors.summary"``: flowables by vendor)."""
         _ordered(self._sections.setdefault(page, []), order, build)
 
     def add_reference(self, model: str, check: Callable[[Any], bool]) -> None:
@@ -144,9 +148,24 @@ class Registry:
 
 
 def init_app(app: Flask) -> Registry:
+    app.jinja_env.globals["slot"] = slot
     return app.extensions.setdefault(KEY, Registry())
 
 
 def registry(app: Flask | None = None) -> Registry:
     """The registry of ``app`` (default: the current app)."""
     return (app or current_app).extensions[KEY]
+
+
+def block(template: str, **context) -> TemplateModule:
+    """A block for a slot: ``template`` rendered with ``context`` (and what Flask
+    adds to every template's), as HTML a page inserts as it is — the template
+    escaped every value, as any page's does."""
+    app = current_app._get_current_object()
+    app.update_template_context(context)
+    return app.jinja_env.get_template(template).make_module(context)  # rendered; its __html__ is the HTML
+
+
+def slot(page: str, **context) -> Markup:
+    """The HTML of every block added to ``page``, in order (a template global)."""
+    return Markup("").join(build(**context) for build in registry().sections(page))

@@ -24,7 +24,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 from werkzeug.datastructures import MultiDict
 
+from core import plugins
 from core.db import db
+from core.models import ClassificationLevel, OrgUnit, User
 from core.tabular import Column, csv_text
 
 TRUE_WORDS = {"はい", "true", "yes", "y", "1", "○", "有", "あり", "on"}
@@ -196,15 +198,11 @@ def _date_text(text: str) -> str:
 # --- reference lookups ----------------------------------------------------------------
 
 def unit_by_name(text: str) -> int | None:
-    from core.models import OrgUnit
-
     return db.session.scalar(select(OrgUnit.id).where((OrgUnit.name == text) | (OrgUnit.name_en == text)))
 
 
 def user_by_name(text: str) -> int | None:
     """A user by user name, or by full name when only one person has it."""
-    from core.models import User
-
     found = db.session.scalar(select(User.id).where(User.username == text))
     if found is None:
         ids = db.session.scalars(select(User.id).where(User.display_name == text).limit(2)).all()
@@ -213,8 +211,6 @@ def user_by_name(text: str) -> int | None:
 
 
 def level_by_code(text: str) -> int | None:
-    from core.models import ClassificationLevel
-
     return db.session.scalar(select(ClassificationLevel.id).where(
         (ClassificationLevel.code == text) | (ClassificationLevel.label_ja == text)
         | (ClassificationLevel.label_en == text)))
@@ -304,14 +300,7 @@ def _rows_of(records, getters) -> Iterator[tuple]:
         records.close()  # also when the client stops reading
 
 
-def all_registers() -> list[Register]:
-    """Every register, described by its domain (imported here, not at the
-    top: the domains build on core)."""
-    from cloud import exchange as cloud
-    from contracts import exchange as contracts
-    from core import audit_views
-    from social import exchange as social
-    from vendors import exchange as vendors
-
-    return [vendors.register(), *contracts.registers(), cloud.register(), social.register(),
-            audit_views.register()]
+def all_registers(app=None) -> list[Register]:
+    """Every register, as the domains (and core, for the audit trail) added
+    them to the registry of ``app`` (default: the current app)."""
+    return plugins.registry(app).registers()

@@ -10,6 +10,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
+from flask_login import current_user
 
 from core.hygiene import refuse_bad_characters
 
@@ -31,8 +32,6 @@ def _headers(response):
 
 
 def _signed_in() -> bool:
-    from flask_login import current_user
-
     return bool(current_user and current_user.is_authenticated)
 
 

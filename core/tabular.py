@@ -140,6 +140,8 @@ def _csv_stream(columns: list[Column], rows: Callable[[], Iterable[Sequence]]) -
 def _xlsx_file(columns: list[Column], rows: Callable[[], Iterable[Sequence]], title: str):
     """A write-only workbook (rows go straight to a temporary file, not
     memory), returned as an open file positioned at the start."""
+    # openpyxl is imported only when a workbook is written or read (here and
+    # below): it takes a while to import, and most requests never need it.
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font, PatternFill
@@ -183,7 +185,7 @@ def _xlsx_file(columns: list[Column], rows: Callable[[], Iterable[Sequence]], ti
 
 
 def _illegal_free(text: str) -> str:
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # only when writing a workbook (see _xlsx_file)
 
     return ILLEGAL_CHARACTERS_RE.sub("", text)
 
@@ -228,7 +230,7 @@ def _decode(data: bytes) -> tuple[str, str]:
             return data.decode(encoding), "Shift_JIS" if encoding == "cp932" else "UTF-8"
         except UnicodeDecodeError:
             continue
-    from charset_normalizer import from_bytes
+    from charset_normalizer import from_bytes  # slow to import, and only for a file neither UTF-8 nor Shift_JIS
 
     best = from_bytes(data).best()
     if best is None or best.encoding in ("utf_8", "ascii"):
@@ -370,7 +372,7 @@ def _check_archive(data: bytes) -> None:
 
 
 def _read_xlsx(data: bytes, max_columns: int) -> Iterator[Sequence[Any]]:
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook  # only when a workbook is read (see _xlsx_file)
 
     _check_archive(data)
     try:

@@ -1,9 +1,18 @@
 """SNS Official social-media accounts."""
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
-from social.views import bp
+from core import plugins
+from social import documents, exchange, rules, views
 
 
 def init_app(app: Flask) -> None:
     """Plug the domain into the app (core/plugins.py)."""
-    app.register_blueprint(bp)
+    app.register_blueprint(views.bp)
+    house = plugins.registry(app)
+    house.add_panel(40, views.dashboard_panel)
+    house.add_due(rules.due_items)
+    house.add_facts(documents.facts, order=40)
+    house.add_pack_part(40, documents.pack_sections)
+    house.add_registers(lambda: [exchange.register()], order=40)
+    house.add_document(plugins.Document(40, _l("SNS公式アカウント台帳（PDF）"), "social.register_pdf"))

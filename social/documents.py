@@ -3,15 +3,19 @@ its responsible person, procedure version, MFA, anti-impersonation measures,
 review date and open incidents."""
 from __future__ import annotations
 
+import datetime as dt
+
 from reportlab.lib.units import mm
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from core.db import db
-from core.inspection import Scope, facts_provider, pack_part
+from core.inspection import Scope
+from core.models import AuditEntry
 from core.pdf import SMALL, Section, p, sign_off, table
+from core.timeutil import today
 from social import rules
-from social.models import AccountMember, SocialAccount
+from social.models import OPEN, AccountMember, SocialAccount
 
 # The order the printed register has always listed the flags in.
 FLAG_ORDER = ("review_overdue", "no_procedure", "mfa_off", "dormant", "open_incident")
@@ -52,21 +56,11 @@ def register_section(*, level: int = 0) -> Section:
     return Section("SNS公式アカウント台帳", flow, landscape=True, level=level, kind="SNS公式アカウント台帳")
 
 
-@pack_part(40)
-def _pack_social(scope: Scope) -> list[Section]:
+def pack_sections(scope: Scope) -> list[Section]:
     return [register_section()]
 
 
-@facts_provider
-def _facts(scope: Scope) -> dict[str, str]:
-    import datetime as dt
-
-    from sqlalchemy import func
-
-    from core.models import AuditEntry
-    from core.timeutil import today
-    from social.models import OPEN
-
+def facts(scope: Scope) -> dict[str, str]:
     stmt = select(SocialAccount).where(SocialAccount.status.in_(OPEN))
     if scope.unit_id:
         stmt = stmt.where(SocialAccount.unit_id == scope.unit_id)

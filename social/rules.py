@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Iterator
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -26,6 +27,7 @@ from sqlalchemy.orm import selectinload
 from core import flags as core_flags
 from core.approvals import Approval
 from core.db import db
+from core.due import DueItem
 from core.refusals import Refusal
 from social.models import OPEN, SEVERE, Incident, OperatingProcedure, SocialAccount
 
@@ -138,9 +140,7 @@ INCIDENT_ITEMS = (
 SCAN_INTERVAL_DAYS = 30  # SNS-04: look for impersonators monthly
 
 
-def _due_items():
-    from core.due import DueItem
-
+def due_items() -> Iterator[DueItem]:
     accounts = db.session.scalars(select(SocialAccount).where(SocialAccount.status.in_(OPEN))
                                   .options(selectinload(SocialAccount.responsible))).all()
     for account in accounts:
@@ -156,8 +156,3 @@ def _due_items():
                           owner_id=account.responsible_id, endpoint="social.detail",
                           params={"account_id": account.id})
 
-
-def register_due_items() -> None:
-    from core.due import provider
-
-    provider(_due_items)

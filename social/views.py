@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from core import audit, pdf
 from core.auth import SOCIAL_READERS, access
-from core.dashboard import Panel, Tile, panel, scope_unit, status_panel
+from core.dashboard import Panel, Tile, scope_unit, status_panel
 from core.db import db
 from core.forms import (
     STALE_MESSAGE,
@@ -56,8 +56,6 @@ bp = Blueprint("social", __name__, url_prefix="/social")
 
 WRITERS = Role.SOCIAL
 DECIDERS = frozenset({Role.ADMIN, Role.APPROVER})
-
-rules.register_due_items()
 
 
 LIST = ListView(
@@ -411,7 +409,6 @@ def public_list():
 
 # --- dashboard --------------------------------------------------------------------------------
 
-@panel(40)
 def dashboard_panel(user) -> Panel:
     unit = scope_unit(user)
     scoped = {"unit": unit} if unit else {}

@@ -1,9 +1,14 @@
 """委託事業者 Vendors: register, certifications, selection."""
 from flask import Flask
 
-from vendors.views import bp
+from core import plugins
+from vendors import due, exchange, views
 
 
 def init_app(app: Flask) -> None:
     """Plug the domain into the app (core/plugins.py)."""
-    app.register_blueprint(bp)
+    app.register_blueprint(views.bp)
+    house = plugins.registry(app)
+    house.add_panel(10, views.dashboard_panel)
+    house.add_due(due.due_items)
+    house.add_registers(lambda: [exchange.register()], order=10)

@@ -1,41 +1,35 @@
 """The vendor summary (core.pdf): certifications with validity, the
-selection record, every contract with its state."""
+selection record, and what the domains that build on vendors add to it (the
+``vendors.summary`` slot of core/plugins.py: contracts add every contract with
+its state)."""
 from __future__ import annotations
-
-from collections import defaultdict
 
 from reportlab.lib.units import mm
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from core import plugins
 from core.db import db
-from core.inspection import Scope, pack_part
 from core.pdf import BODY, H2, Section, p, pairs, sign_off, table
 from core.timeutil import today
-from vendors.models import Selection, SelectionAssessment, Vendor
+from vendors.models import Assessment, Selection, SelectionAssessment, SelectionDecision, Vendor, VendorStatus
 
 
 def summary_sections(ids: list[int], *, level: int = 0) -> list[Section]:
-    from contracts.models import Contract  # contracts import vendors: not at module level
-
     vendors = db.session.scalars(select(Vendor).where(Vendor.id.in_(ids)).options(
         selectinload(Vendor.unit), selectinload(Vendor.certifications),
         selectinload(Vendor.selections).selectinload(Selection.assessments).selectinload(SelectionAssessment.criterion),
         selectinload(Vendor.selections).selectinload(Selection.decided_by)).order_by(Vendor.kana, Vendor.id)).all()
-    contracts = defaultdict(list)
-    for contract in db.session.scalars(select(Contract).where(Contract.vendor_id.in_(ids)).options(
-            selectinload(Contract.classification)).order_by(Contract.number)):
-        contracts[contract.vendor_id].append(contract)
+    # Each block of the slot: vendor id → its flowables, for all the vendors at once.
+    added = [build(vendor_ids=ids) for build in plugins.registry().sections("vendors.summary")]
     on = today()
-    from contracts.models import ContractStatus
-    from vendors.models import Assessment, SelectionDecision, VendorStatus
-
-    labels = {member: str(member.label) for enum in (Assessment, SelectionDecision, VendorStatus, ContractStatus)
+    labels = {member: str(member.label) for enum in (Assessment, SelectionDecision, VendorStatus)
               for member in enum}  # translated once, not once per cell
-    return [_summary(vendor, contracts[vendor.id], on, level, labels) for vendor in vendors]
+    return [_summary(vendor, [flowable for block in added for flowable in block.get(vendor.id, [])], on, level, labels)
+            for vendor in vendors]
 
 
-def _summary(vendor: Vendor, contracts: list, on, level: int, labels: dict) -> Section:
+def _summary(vendor: Vendor, added: list, on, level: int, labels: dict) -> Section:
     flow = [pairs([("事業者名", f"{vendor.name}（{vendor.kana or ''}）"), ("法人番号", vendor.corporate_number),
                    ("所在地", vendor.address), ("代表者", vendor.representative), ("状態", labels[vendor.status]),
                    ("担当組織", vendor.unit.name if vendor.unit else None)], widths=(38 * mm, 142 * mm)),
@@ -62,25 +56,9 @@ def _summary(vendor: Vendor, contracts: list, on, level: int, labels: dict) -> S
                 [16 * mm, 90 * mm, 20 * mm, 54 * mm], alerts={i for i, a in enumerate(rows) if a.result.value == "not_met"}))
     else:
         flow.append(p("▲ 選定の記録がありません", BODY))
-    flow.append(p("契約", H2))
-    flow.append(table(["契約番号", "件名", "機密性", "契約期間", "状態"], [
-        [c.number, c.title, c.classification.label_ja if c.classification else "—",
-         f"{_d(c.start_on)} 〜 {_d(c.end_on)}", labels[c.status]] for c in contracts],
-        [25 * mm, 70 * mm, 30 * mm, 35 * mm, 20 * mm]) if contracts else p("なし", BODY))
+    flow += added
     flow.append(sign_off())
     return Section(f"委託事業者の概要 {vendor.name}", flow, level=level, kind="委託事業者の概要")
-
-
-@pack_part(20)
-def _pack_vendors(scope: Scope) -> list[Section]:
-    from contracts.documents import in_scope
-    from contracts.models import Contract
-
-    ids = list(db.session.scalars(select(Contract.vendor_id).where(Contract.id.in_(in_scope(scope))).distinct()))
-    sections = summary_sections(ids, level=1)
-    if sections:
-        sections[0].part = f"委託事業者の概要（{len(sections)}件）"
-    return sections
 
 
 def _d(day) -> str:

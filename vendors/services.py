@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 
-from core import audit, files
+from core import audit, files, plugins
 from core.db import db, savepoint
 from core.refusals import Refusal
 from core.timeutil import today
@@ -156,13 +156,9 @@ def record_selection(vendor: Vendor, *, decided_on: dt.date, decision: Selection
 
 
 def has_history(vendor: Vendor) -> bool:
-    """Contracts, cloud services or selection records point to the vendor."""
-    from cloud.models import CloudService  # cloud and contracts build on vendors, not the reverse
-    from contracts.models import Contract
-
-    return (bool(vendor.selections)
-            or bool(db.session.scalar(select(exists().where(Contract.vendor_id == vendor.id))))
-            or bool(db.session.scalar(select(exists().where(CloudService.vendor_id == vendor.id)))))
+    """Selection records, or records of the domains that build on vendors
+    (contracts, cloud services: core/plugins.py add_reference), point to the vendor."""
+    return bool(vendor.selections) or plugins.registry().referenced("vendor", vendor)
 
 
 def delete_vendor(vendor: Vendor) -> None:

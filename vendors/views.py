@@ -1,5 +1,9 @@
 """委託事業者: vendor register pages.  Load → authorise (the access rule) →
-validate → service → commit → redirect."""
+validate → service → commit → redirect.
+
+Vendors build on core alone (.importlinter): what the domains that build on
+vendors know of one (its contracts…) they add to its page through the app's
+registry (core/plugins.py: the ``vendors.detail…`` slots)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -7,12 +11,12 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from core import audit, files, pdf
 from core.auth import CONTRACT_READERS, access
-from core.dashboard import Panel, Tile, panel, scope_unit, status_panel
+from core.dashboard import Panel, Tile, scope_unit, status_panel
 from core.db import db
 from core.forms import STALE_MESSAGE, CSRFForm, unit_choices
 from core.i18n import locale_code
@@ -62,24 +66,9 @@ def detail(vendor_id: int):
 
 
 def _detail(vendor: Vendor, contact_form: ContactForm | None = None, status_code: int = 200):
-    from contracts import rules as contract_rules  # contracts build on vendors, not the reverse
-    from contracts import verification as checks
-    from contracts.models import Contract, Finding, Verification
-
-    contracts = db.session.scalars(select(Contract).where(Contract.vendor_id == vendor.id)
-                                   .options(selectinload(Contract.clauses))
-                                   .order_by(Contract.start_on.desc())).all()
-    catalogue = contract_rules.active_clauses()
-    gaps = {c.id: contract_rules.clause_gaps(c, catalogue) for c in contracts if contract_rules.is_live(c)}
-    schedule = {row.contract.id: row for row in checks.schedule(contracts)}
-    late = dict(db.session.execute(select(Finding.contract_id, func.count()).where(
-        Finding.contract_id.in_([c.id for c in contracts]), checks.overdue_measures())
-        .group_by(Finding.contract_id)).all())
-    latest = db.session.scalars(select(Verification).join(Contract).where(
-        Contract.vendor_id == vendor.id, Verification.status == checks.VerificationStatus.SUBMITTED)
-        .order_by(Verification.performed_on.desc()).limit(1)).first()
-    return render_template("vendors/detail.html", vendor=vendor, contracts=contracts, gaps=gaps,
-                           schedule=schedule, late=late, latest=latest,
+    """The vendor's page.  What other domains know of the vendor (its
+    contracts…) they add to the page's slots (core/plugins.py: add_section)."""
+    return render_template("vendors/detail.html", vendor=vendor,
                            contact_form=contact_form or ContactForm(), actions=CSRFForm(),
                            deletable=not services.has_history(vendor),
                            audit_entries=audit.history(vendor, *vendor.contacts, *vendor.certifications,
@@ -241,7 +230,6 @@ def _int(value) -> int | None:
         return None
 
 
-@panel(10)
 def dashboard_panel(user) -> Panel:
     unit = scope_unit(user)
     result = status_panel(_l("委託事業者"), Vendor.status, VendorStatus, "vendors.index", Vendor.unit_id, unit)

@@ -13,11 +13,13 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from contracts.models import Contract
-from core import reminders
+from core import plugins, reminders
 from core.db import db
 from core.due import DueItem, all_items
 from core.models import ReminderLog
+from core.timeutil import today
 from tests.conftest import DEMO_PASSWORD, login_as
+from vendors.models import Certification, CertificationKind, Vendor, VendorStatus
 
 
 class Inbox:
@@ -88,21 +90,16 @@ def test_a_new_threshold_sends_again_only_that_item(mailing_app, smtp):
     app = mailing_app
     with app.app_context():
         item = DueItem("test:1", "verification", "テスト項目", dt.date(2026, 12, 31), None, "dashboard.index")
-        from core import due
-
-        due._providers.append(lambda: [item])
-        try:
-            before = len(inbox.messages)
-            reminders.run(on=dt.date(2026, 12, 1))  # 30 days left
-            texts = [m.get_content() for _r, m in inbox.messages[before:]]
-            assert any("テスト項目" in t for t in texts)
-            before = len(inbox.messages)
-            reminders.run(on=dt.date(2026, 12, 10))  # still the 30-day step: not again
-            assert not any("テスト項目" in m.get_content() for _r, m in inbox.messages[before:])
-            reminders.run(on=dt.date(2026, 12, 24))  # 7 days left: again
-            assert any("テスト項目" in m.get_content() for _r, m in inbox.messages[before:])
-        finally:
-            due._providers.remove(due._providers[-1])
+        plugins.registry(app).add_due(lambda: [item])  # this app's registry only: the next test builds another
+        before = len(inbox.messages)
+        reminders.run(on=dt.date(2026, 12, 1))  # 30 days left
+        texts = [m.get_content() for _r, m in inbox.messages[before:]]
+        assert any("テスト項目" in t for t in texts)
+        before = len(inbox.messages)
+        reminders.run(on=dt.date(2026, 12, 10))  # still the 30-day step: not again
+        assert not any("テスト項目" in m.get_content() for _r, m in inbox.messages[before:])
+        reminders.run(on=dt.date(2026, 12, 24))  # 7 days left: again
+        assert any("テスト項目" in m.get_content() for _r, m in inbox.messages[before:])
 
 
 def test_items_without_a_responsible_person_go_to_admins(mailing_app, smtp):
@@ -115,6 +112,26 @@ def test_items_without_a_responsible_person_go_to_admins(mailing_app, smtp):
     app.test_cli_runner().invoke(args=["remind"])
     admin_mail = [m.get_content() for r, m in inbox.messages if r == ["admin@example.lg.jp"]]
     assert admin_mail and "R8-002" in admin_mail[0]
+
+
+def test_a_vendor_certification_expiring_soon_reaches_the_administrators(mailing_app, smtp):
+    """Vendors add their certifications' expiry dates to the due items (vendors/due.py): a vendor
+    names no responsible person, so the administrators are reminded."""
+    inbox, _port = smtp
+    app = mailing_app
+    with app.app_context():
+        vendor = db.session.scalar(select(Vendor).where(Vendor.status != VendorStatus.ENDED).order_by(Vendor.id))
+        expires = today() + dt.timedelta(days=5)
+        vendor.certifications.append(Certification(kind=CertificationKind.OTHER, name="テスト認証", valid_until=expires))
+        db.session.commit()
+        [item] = [item for item in all_items() if "テスト認証" in item.title]
+        assert (item.kind, item.due_on, item.owner_id, item.endpoint, item.params) == (
+            "certification", expires, None, "vendors.detail", {"vendor_id": vendor.id})
+        assert item.title == f"認証の有効期限 テスト認証（{vendor.name}）"
+        reminders.run(on=today())
+        link = f"/vendors/{vendor.id}"
+    admin_mail = [m.get_content() for r, m in inbox.messages if r == ["admin@example.lg.jp"]]
+    assert any("テスト認証" in text and link in text for text in admin_mail)
 
 
 def test_calendar_feed_lists_the_users_due_dates_and_can_be_revoked(demo):
