@@ -1,9 +1,12 @@
 """外部サービス Cloud and external services."""
 from flask import Flask
 
+from cloud import demo
 from cloud.views import bp
+from core import plugins
 
 
 def init_app(app: Flask) -> None:
     """Plug the domain into the app (core/plugins.py)."""
     app.register_blueprint(bp)
+    plugins.registry(app).add_seeder(30, demo.seed)
