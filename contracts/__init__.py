@@ -1,7 +1,7 @@
 """契約 Contracts: register, security clauses, verification."""
 from flask import Flask
 
-from contracts import demo, due, gaps  # noqa: F401  (the stored gap flag and due date follow every change)
+from contracts import demo, due, gaps, gendata  # noqa: F401  (due, gaps: the stored gap flag and due date follow every change)
 from contracts.verification_views import bp as verification_bp
 from contracts.views import bp
 from core import plugins
@@ -12,3 +12,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(verification_bp)
     plugins.registry(app).add_seeder(20, demo.seed)
+    plugins.registry(app).add_generator(20, gendata.generate)

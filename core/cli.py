@@ -4,13 +4,14 @@ Flask-Migrate)."""
 from __future__ import annotations
 
 import sys
+import time
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from core import accounts, audit, demo, files, jobs
+from core import accounts, audit, demo, files, gendata, jobs
 from core.db import db
 from core.forms import check_password_policy
 from core.models import OrgUnit, Role
@@ -54,16 +55,12 @@ def gen_data(vendors: int, contracts: int, verifications: int, seed: int):
     """Add a large generated data set (for benchmarks; loads the demo data
     first if needed).  Never on a real database: it adds thousands of
     fictitious vendors and contracts."""
-    import time
-
-    from core.gendata import generate
-
     started = time.perf_counter()
     audit.set_actor(audit.Actor(None, "gen-data"))
     demo.load(current_app.config["DEMO_PASSWORD"])
     db.session.commit()
     click.echo(f"Generating {vendors:,} vendors, {contracts:,} contracts, {verifications:,} verifications…")
-    generate(vendors, contracts, verifications, seed=seed, report=click.echo)
+    gendata.generate(vendors, contracts, verifications, seed=seed, report=click.echo)
     click.echo(f"gen-data: {time.perf_counter() - started:.1f} s in all")
 
 
