@@ -109,13 +109,11 @@ def resubmit(service: CloudService, user: User, reason: str) -> Approval:
 
 
 def add_rules(service: CloudService, user: User, *, users: str, purposes: str, prohibited: str, accounts: str,
-              other: str | None, touch: bool = True) -> UsageRule:
+              other: str | None) -> UsageRule:
     """A new version of the usage rules (§3.3); the earlier versions stay,
     and an approved service asks again.  The rules are part of the service:
-    the service is marked changed (``touch``), so a service or rules form
-    opened earlier is now stale, and the audit trail names the change.  Only
-    the demo, which writes a new service and its rules at once, leaves the
-    service untouched."""
+    the service is marked changed, so a service or rules form opened earlier
+    is now stale, and the audit trail names the change."""
     if service.status is ServiceStatus.RETIRED:
         raise CloudRuleError(_l("廃止したサービスは変更できません。"))
     number = (db.session.scalar(select(func.max(UsageRule.number)).where(UsageRule.service_id == service.id)) or 0) + 1
@@ -126,10 +124,9 @@ def add_rules(service: CloudService, user: User, *, users: str, purposes: str, p
     db.session.flush()
     service.rule_versions.sort(key=lambda rules_version: rules_version.number, reverse=True)
     changed(service, user, _("利用規定 第%(number)s版", number=number))
-    if touch:
-        audit.label(service, "rules")
-        service.updated_at = utcnow()
-        db.session.flush()
+    audit.label(service, "rules")
+    service.updated_at = utcnow()
+    db.session.flush()
     return version
 
 

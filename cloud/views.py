@@ -111,7 +111,9 @@ def register_pdf():
     with force_locale("ja"):
         section = documents.register_section()
         rendered = pdf.render(section.title, [section], user=current_user)
-    return pdf.send(rendered, "外部サービス台帳.pdf", document="cloud_register", object_type="cloud_services")
+    pdf.record_print(rendered, document="cloud_register", object_type="cloud_services")
+    db.session.commit()
+    return pdf.send(rendered, "外部サービス台帳.pdf")
 
 
 @bp.route("/<int:service_id>")

@@ -1,7 +1,18 @@
 """契約 Contracts: register, security clauses, verification."""
 from flask import Flask
 
-from contracts import documents, due, exchange, gaps, sections, verification, verification_views, views  # noqa: F401  (the stored gap flag and due date follow every change)
+from contracts import (  # due, gaps: the stored gap flag and due date follow every change
+    demo,
+    documents,
+    due,  # noqa: F401
+    exchange,
+    gaps,  # noqa: F401
+    gendata,
+    sections,
+    verification,
+    verification_views,
+    views,
+)
 from core import plugins
 
 
@@ -25,3 +36,5 @@ def init_app(app: Flask) -> None:
     house.add_section("vendors.summary", 10, sections.vendor_summary_tables)
     house.add_section("checklists.filters", 10, sections.checklists_filter)
     house.add_section("checklists.index", 10, sections.checklists_block)
+    house.add_seeder(20, demo.seed)
+    house.add_generator(20, gendata.generate)

@@ -153,7 +153,9 @@ def checklist_pdf(contract_id: int):
     with force_locale("ja"):
         [section] = documents.checklist_sections([contract.id])
         rendered = pdf.render(section.title, [section], user=current_user)
-    return pdf.send(rendered, f"契約点検表_{contract.number}.pdf", subject=contract, document="contract_checklist")
+    pdf.record_print(rendered, subject=contract, document="contract_checklist")
+    db.session.commit()
+    return pdf.send(rendered, f"契約点検表_{contract.number}.pdf")
 
 
 @bp.route("/<int:contract_id>/sheet.pdf")
@@ -163,7 +165,9 @@ def sheet_pdf(contract_id: int):
     with force_locale("ja"):
         section = documents.blank_sheet(contract)
         rendered = pdf.render(section.title, [section], user=current_user)
-    return pdf.send(rendered, f"実地確認シート_{contract.number}.pdf", subject=contract, document="verification_sheet")
+    pdf.record_print(rendered, subject=contract, document="verification_sheet")
+    db.session.commit()
+    return pdf.send(rendered, f"実地確認シート_{contract.number}.pdf")
 
 
 @bp.route("/<int:contract_id>/document")
@@ -307,6 +311,7 @@ def subcontractor_add(contract_id: int):
 @access(WRITERS)
 def subcontractor_delete(contract_id: int, row_id: int):
     if delete_owned(Subcontractor, row_id, "contract_id", contract_id):
+        db.session.commit()
         flash(_("再委託先を削除しました。"), "success")
     return redirect(url_for("contracts.detail", contract_id=contract_id) + "#subcontractors")
 

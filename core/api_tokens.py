@@ -6,6 +6,10 @@ SHA-256, and the audit trail records the token's name, never the secret
 (nor its hash).  A token acts as its user with the roles the user has at
 each request; a revoked token, or one whose user is deactivated, is
 refused.  Services flush and audit; the caller commits.
+
+One write is this module's own: when a token was last used (shown on the
+account page).  :func:`note_use` makes it, in one place, for the reason its
+docstring gives.
 """
 from __future__ import annotations
 
@@ -13,7 +17,8 @@ import datetime as dt
 import hashlib
 import secrets
 
-from sqlalchemy import select, update
+from flask import g
+from sqlalchemy import or_, select, update
 
 from core import audit
 from core.db import db
@@ -52,7 +57,8 @@ def active_tokens(user: User) -> list[ApiToken]:
 
 
 def user_for(authorization: str) -> User | None:
-    """The active user whose live token an ``Authorization`` header carries."""
+    """The active user whose live token an ``Authorization`` header carries
+    (it only reads; the request's token is kept for :func:`note_use`)."""
     scheme, _, secret = authorization.partition(" ")
     secret = secret.strip()
     if scheme.lower() != "bearer" or not secret.startswith(PREFIX) or len(secret) > 100:
@@ -61,9 +67,31 @@ def user_for(authorization: str) -> User | None:
                                                      ApiToken.revoked_at.is_(None)))
     if token is None or not token.user.active:
         return None
-    now = utcnow()
-    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
-        # Bookkeeping of its own, committed before the request's work begins.
-        db.session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
-        db.session.commit()
+    g.itaku_api_token = (token.id, token.last_used_at)
     return token.user
+
+
+def note_use() -> None:
+    """Write down when the request's token was last used, the one write a
+    read-only API request makes (core.auth calls this once per request,
+    before the access check and the request's work).
+
+    Why it commits, unlike the services: "last used" is bookkeeping, not
+    part of the request's work.  It counts even when the request is refused
+    or fails, and it must not hold the write lock while a read works.  So it
+    is its own short transaction, committed at once, with nothing of the
+    request in it yet.  At most once a minute per token
+    (``LAST_USED_PRECISION``), so most requests write nothing; one UPDATE,
+    whose condition lets only one of two workers that race write it."""
+    use = g.pop("itaku_api_token", None)
+    if use is None:
+        return
+    token_id, last_used_at = use
+    now = utcnow()
+    if last_used_at is not None and now - last_used_at < LAST_USED_PRECISION:
+        return
+    db.session.execute(update(ApiToken)
+                       .where(ApiToken.id == token_id,
+                              or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= now - LAST_USED_PRECISION))
+                       .values(last_used_at=now))
+    db.session.commit()

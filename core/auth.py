@@ -116,6 +116,16 @@ def _expire_idle_session() -> None:
     session["last_seen"] = now
 
 
+def _note_token_use():
+    """An API request's token: its user is loaded (the request loader
+    below), then its use is written down, before the access check may
+    refuse the request (core.api_tokens.note_use says why there)."""
+    if request.endpoint is None or not is_api(request.path):
+        return
+    if current_user.is_authenticated:
+        api_tokens.note_use()
+
+
 def _enforce():
     if request.endpoint is None:  # no such URL: let routing answer 404/405
         return None
@@ -161,5 +171,6 @@ def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     # Registered before CSRFProtect, so a forbidden POST is a 403 whatever
     # its token.
+    app.before_request(_note_token_use)
     app.before_request(_enforce)
     app.jinja_env.globals["can_view"] = can_view

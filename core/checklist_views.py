@@ -56,8 +56,10 @@ def self_inspection_pdf():
     with force_locale("ja"):
         section = inspection.self_inspection_section(scope)
         rendered = pdf.render(section.title, [section], user=current_user)
-    return pdf.send(rendered, f"自己点検表_{scope.fiscal_year}.pdf", document="self_inspection",
-                    object_type="documents", extra={"fiscal_year": scope.fiscal_year, "unit_id": scope.unit_id})
+    pdf.record_print(rendered, document="self_inspection", object_type="documents",
+                     extra={"fiscal_year": scope.fiscal_year, "unit_id": scope.unit_id})
+    db.session.commit()
+    return pdf.send(rendered, f"自己点検表_{scope.fiscal_year}.pdf")
 
 
 @bp.route("/pack.pdf")
@@ -66,5 +68,7 @@ def pack_pdf():
     scope = _scope()
     with force_locale("ja"):
         rendered = inspection.pack(scope, user=current_user, unit_name=_unit_name(scope))
-    return pdf.send(rendered, f"監査資料_{scope.fiscal_year}.pdf", document="audit_pack", object_type="documents",
-                    extra={"fiscal_year": scope.fiscal_year, "unit_id": scope.unit_id})
+    pdf.record_print(rendered, document="audit_pack", object_type="documents",
+                     extra={"fiscal_year": scope.fiscal_year, "unit_id": scope.unit_id})
+    db.session.commit()
+    return pdf.send(rendered, f"監査資料_{scope.fiscal_year}.pdf")

@@ -12,17 +12,15 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from core import accounts, audit, files, jobs, reminders
+from core import accounts, audit, demo, files, gendata, jobs, reminders
 from core.backup import BackupError, backup
 from core.db import db
-from core.demo import USERS, load
 from core.forms import check_password_policy
-from core.gendata import generate
 from core.models import OrgUnit, Role
 
 
 def register(app: Flask) -> None:
-    app.cli.add_command(demo)
+    app.cli.add_command(demo_command)
     app.cli.add_command(create_admin)
     app.cli.add_command(audit_verify)
     app.cli.add_command(backup_command)
@@ -35,17 +33,17 @@ def register(app: Flask) -> None:
 
 @click.command("demo")
 @with_appcontext
-def demo():
+def demo_command():
     """Load the demo data (once: running it again changes nothing)."""
     audit.set_actor(audit.Actor(None, "demo"))
-    added = load(current_app.config["DEMO_PASSWORD"])
+    added = demo.load(current_app.config["DEMO_PASSWORD"])
     db.session.commit()
     if any(added.values()):
         click.echo("Demo data loaded: " + ", ".join(f"{k} +{v}" for k, v in added.items() if v))
     else:
         click.echo("Demo data already loaded: nothing changed.")
     click.echo(f"Demo logins (password for each: {current_app.config['DEMO_PASSWORD']}):")
-    for username, display_name, _unit, roles in USERS:
+    for username, display_name, _unit, roles in demo.USERS:
         click.echo(f"  {username:<12} {', '.join(r.value for r in roles):<12} {display_name}")
 
 
@@ -61,10 +59,10 @@ def gen_data(vendors: int, contracts: int, verifications: int, seed: int):
     fictitious vendors and contracts."""
     started = time.perf_counter()
     audit.set_actor(audit.Actor(None, "gen-data"))
-    load(current_app.config["DEMO_PASSWORD"])
+    demo.load(current_app.config["DEMO_PASSWORD"])
     db.session.commit()
     click.echo(f"Generating {vendors:,} vendors, {contracts:,} contracts, {verifications:,} verifications…")
-    generate(vendors, contracts, verifications, seed=seed, report=click.echo)
+    gendata.generate(vendors, contracts, verifications, seed=seed, report=click.echo)
     click.echo(f"gen-data: {time.perf_counter() - started:.1f} s in all")
 
 

@@ -44,7 +44,6 @@ from reportlab.platypus import (
 from reportlab.platypus.tables import CellStyle
 
 from core import audit
-from core.db import db
 from core.files import content_disposition
 from core.timeutil import utcnow
 
@@ -500,13 +499,16 @@ def render(title: str, sections: list[Section], *, user, cover: list | None = No
     return Rendered(buffer.getvalue(), doc.page)
 
 
-def send(rendered: Rendered, filename: str, *, subject=None, document: str, object_type: str | None = None,
-         extra: dict | None = None):
-    """Record the print in the audit trail (who, what, when, SHA-256) and
-    return the PDF as a download."""
+def record_print(rendered: Rendered, *, subject=None, document: str, object_type: str | None = None,
+                 extra: dict | None = None) -> None:
+    """Record the print in the audit trail (who, what, when, SHA-256); the
+    caller commits, then sends the PDF (:func:`send`)."""
     audit.log("print", subject, object_type=object_type if subject is None else None,
               changes={"document": document, "sha256": rendered.sha256, "pages": rendered.pages, **(extra or {})})
-    db.session.commit()
+
+
+def send(rendered: Rendered, filename: str):
+    """The PDF as a download (its print recorded and committed first: :func:`record_print`)."""
     response = Response(rendered.data, mimetype="application/pdf")
     response.headers["Content-Disposition"] = content_disposition(filename, "inline")
     response.headers["Cache-Control"] = "no-store"

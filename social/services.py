@@ -106,13 +106,11 @@ def close(account: SocialAccount) -> None:
 
 # --- operating procedures ------------------------------------------------------------------
 
-def add_procedure(account: SocialAccount, user: User, *, touch: bool = True, **texts: str) -> OperatingProcedure:
+def add_procedure(account: SocialAccount, user: User, **texts: str) -> OperatingProcedure:
     """A new version of the operating procedure, waiting for approval by
     someone other than its author; earlier versions stay.  The procedure is
-    part of the account: the account is marked changed (``touch``), so a
-    form opened earlier is now stale, and the audit trail names the change.
-    Only the demo, which writes a new account and its procedure at once,
-    leaves the account untouched."""
+    part of the account: the account is marked changed, so a form opened
+    earlier is now stale, and the audit trail names the change."""
     if account.status is AccountStatus.CLOSED:
         raise SocialRuleError(_l("廃止したアカウントは変更できません。"))
     number = (db.session.scalar(select(func.max(OperatingProcedure.number))
@@ -125,10 +123,9 @@ def add_procedure(account: SocialAccount, user: User, *, touch: bool = True, **t
     approval = approvals.request(rules.PROCEDURE, procedure,
                                  reason=_("運用手順 第%(number)s版の承認", number=number), requester=user)
     procedure.approval_id = approval.id
-    if touch:
-        audit.label(account, "procedure")
-        account.updated_at = utcnow()
-        db.session.flush()
+    audit.label(account, "procedure")
+    account.updated_at = utcnow()
+    db.session.flush()
     return procedure
 
 

@@ -101,7 +101,9 @@ def register_pdf():
     with force_locale("ja"):
         section = documents.register_section()
         rendered = pdf.render(section.title, [section], user=current_user)
-    return pdf.send(rendered, "SNS公式アカウント台帳.pdf", document="social_register", object_type="social_accounts")
+    pdf.record_print(rendered, document="social_register", object_type="social_accounts")
+    db.session.commit()
+    return pdf.send(rendered, "SNS公式アカウント台帳.pdf")
 
 
 @bp.route("/<int:account_id>")

@@ -2,7 +2,7 @@
 from flask import Flask
 
 from core import plugins
-from vendors import due, exchange, views
+from vendors import demo, due, exchange, gendata, views
 
 
 def init_app(app: Flask) -> None:
@@ -12,3 +12,5 @@ def init_app(app: Flask) -> None:
     house.add_panel(10, views.dashboard_panel)
     house.add_due(due.due_items)
     house.add_registers(lambda: [exchange.register()], order=10)
+    house.add_seeder(10, demo.seed)
+    house.add_generator(10, gendata.generate)

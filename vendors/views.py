@@ -47,7 +47,9 @@ def summary_pdf(vendor_id: int):
     with force_locale("ja"):
         [section] = documents.summary_sections([vendor.id])
         rendered = pdf.render(section.title, [section], user=current_user)
-    return pdf.send(rendered, f"委託事業者の概要_{vendor.name}.pdf", subject=vendor, document="vendor_summary")
+    pdf.record_print(rendered, subject=vendor, document="vendor_summary")
+    db.session.commit()
+    return pdf.send(rendered, f"委託事業者の概要_{vendor.name}.pdf")
 
 
 @bp.route("/")
@@ -148,6 +150,7 @@ def contact_add(vendor_id: int):
 @access(WRITERS)
 def contact_delete(vendor_id: int, contact_id: int):
     if delete_owned(VendorContact, contact_id, "vendor_id", vendor_id):
+        db.session.commit()
         flash(_("連絡先を削除しました。"), "success")
     return redirect(url_for("vendors.detail", vendor_id=vendor_id) + "#contacts")
 
@@ -177,6 +180,7 @@ def certification_new(vendor_id: int):
 @access(WRITERS)
 def certification_delete(vendor_id: int, certification_id: int):
     if delete_owned(Certification, certification_id, "vendor_id", vendor_id):
+        db.session.commit()
         flash(_("認証を削除しました。"), "success")
     return redirect(url_for("vendors.detail", vendor_id=vendor_id) + "#certifications")
 

@@ -94,7 +94,8 @@ def test_odd_filter_values_filter_nothing(api, query):
 def test_one_record_with_its_version_as_etag(api):
     client, token = api
     response = client.get("/api/v1/vendors/1", headers=token["verifier"])
-    assert response.status_code == 200 and response.headers["ETag"] == '"1"'
+    # Version 3: the demo registered it as a candidate, selected it, then made it active.
+    assert response.status_code == 200 and response.headers["ETag"] == '"3"'
     vendor = response.get_json()
     assert vendor["name"] == "株式会社道央情報システム" and vendor["status"] == "active" and vendor["unit"] == "通信指令課"
     assert vendor["updated_at"].endswith("+00:00")
@@ -207,7 +208,7 @@ def test_a_change_is_partial_and_audited_field_by_field(demo, api):
     before = client.get("/api/v1/vendors/3", headers=token["procurement"]).get_json()
     response = client.patch("/api/v1/vendors/3", json={"notes": "APIから", "website": "https://minato.example.jp"},
                             headers=token["procurement"])
-    assert response.status_code == 200 and response.headers["ETag"] == '"2"'
+    assert response.status_code == 200 and response.headers["ETag"] == '"3"'  # the demo's version 2, changed
     after = response.get_json()
     assert after["notes"] == "APIから" and after["website"] == "https://minato.example.jp"
     assert {k: v for k, v in after.items() if k not in ("notes", "website", "updated_at")} == \
@@ -222,7 +223,7 @@ def test_if_match_saves_only_the_version_it_names(api):
     stale = client.patch("/api/v1/vendors/3", json={"notes": "古い"}, headers={**token["procurement"], "If-Match": '"0"'})
     assert stale.status_code == 412 and stale.mimetype == PROBLEM
     current = client.patch("/api/v1/vendors/3", json={"notes": "新しい"},
-                           headers={**token["procurement"], "If-Match": '"1"'})
+                           headers={**token["procurement"], "If-Match": '"2"'})  # the demo's selected vendor
     assert current.status_code == 200 and current.get_json()["notes"] == "新しい"
 
 

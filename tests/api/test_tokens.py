@@ -156,3 +156,51 @@ def test_a_token_opens_no_page(app, users):
     secret = api_token(app, "procurement")
     response = app.test_client().get("/vendors/", headers=bearer(secret))
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def _last_used(app):
+    with app.app_context():
+        return db.session.scalars(select(ApiToken)).one().last_used_at
+
+
+def _set_last_used(app, value):
+    with app.app_context():
+        db.session.scalars(select(ApiToken)).one().last_used_at = value
+        db.session.commit()
+
+
+def test_the_last_use_is_written_at_most_once_a_minute(app, users):
+    import datetime as dt
+
+    from core.api_tokens import LAST_USED_PRECISION
+    from core.timeutil import utcnow
+
+    secret = api_token(app, "procurement")
+    api = app.test_client()
+    assert _last_used(app) is None
+    assert api.get("/api/v1/vendors", headers=bearer(secret)).status_code == 200
+    first = _last_used(app)
+    assert first is not None
+    assert api.get("/api/v1/vendors", headers=bearer(secret)).status_code == 200
+    assert _last_used(app) == first  # a read within the minute writes nothing
+    stale = utcnow() - LAST_USED_PRECISION - dt.timedelta(seconds=5)
+    _set_last_used(app, stale)
+    assert api.get("/api/v1/vendors", headers=bearer(secret)).status_code == 200
+    assert _last_used(app) > stale
+
+
+def test_a_refused_request_still_counts_as_the_tokens_use(app, users):
+    secret = api_token(app, "social")
+    assert app.test_client().get("/api/v1/contracts", headers=bearer(secret)).status_code == 403
+    assert _last_used(app) is not None
+
+
+def test_noting_the_use_commits_nothing_of_the_requests_work(app, users):
+    """The last use is written before the request's work, in its own short
+    transaction: a write the request then fails is not committed with it."""
+    secret = api_token(app, "procurement")
+    response = app.test_client().post("/api/v1/vendors", json={"name": ""}, headers=bearer(secret))
+    assert response.status_code == 422
+    assert _last_used(app) is not None
+    with app.app_context():
+        assert db.session.scalars(select(AuditEntry).where(AuditEntry.object_type == "vendors")).all() == []

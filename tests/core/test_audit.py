@@ -136,7 +136,9 @@ def test_auditor_browses_filters_and_exports_the_trail(demo):
     csv_response.close()
     assert csv_response.mimetype == "text/csv"
     assert body.startswith("\ufeff連番,日時,利用者,操作")
-    assert body.count("\n") == 1 + 7  # header and the seven demo vendors
+    # The header, the seven demo vendors' creations and the 11 status changes that
+    # took six of them through their selection (one stays 選定済, five move on).
+    assert body.count("\n") == 1 + 7 + 11
     assert "株式会社道央情報システム" in body
     verify_page = client.get("/audit/verify").get_data(as_text=True)
     assert "異常はありません" in verify_page

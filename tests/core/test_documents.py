@@ -155,3 +155,30 @@ def test_long_headings_wrap_and_repeated_lines_all_print(app, demo):
     # wrapped inside the page (180 mm holds about 33 characters at 15 pt, 45 at 11.5 pt)
     assert max(len(line) for line in text.splitlines()) < 60
     assert text.count("同じ条項の名前") == 45
+
+
+@pytest.mark.parametrize("path, document", [
+    ("/vendors/{vendor}/summary.pdf", "vendor_summary"),
+    ("/contracts/{contract}/checklist.pdf", "contract_checklist"),
+    ("/contracts/{contract}/sheet.pdf", "verification_sheet"),
+    ("/cloud/register.pdf", "cloud_register"),
+    ("/social/register.pdf", "social_register"),
+    ("/checklists/self-inspection.pdf", "self_inspection"),
+    ("/checklists/pack.pdf", "audit_pack"),
+])
+def test_every_printed_document_is_recorded_once(app, demo, path, document):
+    from contracts.models import Contract
+    from vendors.models import Vendor
+
+    client = demo.test_client()
+    login_as(client, "admin", DEMO_PASSWORD)
+    with app.app_context():
+        ids = {"vendor": db.session.scalar(select(Vendor.id).where(Vendor.name == "株式会社道央情報システム")),
+               "contract": db.session.scalar(select(Contract.id).where(Contract.number == "R8-001"))}
+        before = db.session.scalar(select(AuditEntry.seq).order_by(AuditEntry.seq.desc()).limit(1))
+    response = client.get(path.format(**ids))
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    with app.app_context():
+        entries = db.session.scalars(select(AuditEntry).where(AuditEntry.seq > before)).all()
+        assert [(e.action, e.changes["document"]) for e in entries] == [("print", document)]
+        assert entries[0].changes["sha256"] == __import__("hashlib").sha256(response.data).hexdigest()

@@ -1,0 +1,23 @@
+"""The generated data set's cloud services (core/gendata.py runs this
+generator after the contracts'): a prefecture's worth, every status."""
+from __future__ import annotations
+
+import datetime as dt
+
+from cloud.models import Agreement, CloudService, IsmapListing, ServiceModel, ServiceStatus
+from contracts.gendata import SYSTEMS
+from core.gendata import Plan, insert
+
+
+def generate(plan: Plan) -> None:
+    rng, on = plan.rng, plan.on
+    services = max(20, plan.vendors // 20)
+    plan.tick("cloud_services", insert(CloudService, (
+        {"name": f"{rng.choice(SYSTEMS)}クラウド {i:04d}", "vendor_id": rng.choice(plan.ids["vendors"]),
+         "service_model": rng.choice(list(ServiceModel)), "agreement": rng.choice(list(Agreement)),
+         "ceiling_id": rng.choice(plan.confidentiality), "administrator_id": rng.choice(plan.people),
+         "purpose": "業務での利用", "status": rng.choice(list(ServiceStatus)),
+         "ismap_listing": rng.choice(list(IsmapListing)),
+         "ismap_valid_until": on + dt.timedelta(days=rng.randint(-100, 700)), "review_cycle_months": 12,
+         "next_review_on": on + dt.timedelta(days=rng.randint(-60, 360)), **plan.stamps}
+        for i in range(services))))

@@ -1,0 +1,150 @@
+"""The demo's contracts (core/demo.py runs this seeder after the vendors'):
+each drafted, given its clause matrix, then taken through the contract
+rules to its status — signed through the signing gate (a selected vendor,
+every mandatory clause or an approved exception), ended only after its
+disposal record — and verified through the verification rules."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from contracts import rules, services
+from contracts import verification as checks
+from contracts.models import ClauseState, Contract, ContractKind, ContractStatus, Result, Subcontracting, Verification
+from core import approvals, files, timeutil
+from core.db import db
+from core.demo import Demo
+from vendors.models import Vendor
+
+
+def contract_rows(today: dt.date) -> tuple:
+    """(number, title, vendor, kind, unit, level, personal information?,
+    status, start, end, clauses left out of the contract)."""
+    fy = timeutil.fiscal_year(today)
+    fy_start, fy_end = timeutil.fiscal_year_range(fy)
+    return (
+        ("R8-001", "高機能消防指令システム保守業務委託", "株式会社道央情報システム", ContractKind.MAINTENANCE, "通信指令課",
+         "C3B", True, ContractStatus.IN_FORCE, fy_start, fy_end, ()),
+        ("R8-002", "消防救急デジタル無線設備保守点検業務", "空知ネットワーク株式会社", ContractKind.MAINTENANCE, "警防課",
+         "C2", False, ContractStatus.SIGNED, fy_start, fy_end, ("C12",)),
+        ("R8-003", "ホームページ運用管理業務委託", "株式会社みなとウェブ制作", ContractKind.OPERATION, "総務課",
+         "C2", False, ContractStatus.DRAFT, today + dt.timedelta(days=30), fy_end, ("C08", "C09")),
+        ("R8-004", "電子メールサービス利用契約", "北日本クラウドサービス株式会社", ContractKind.CLOUD, "総務課",
+         "C2", True, ContractStatus.IN_FORCE, fy_start, fy_end, ()),
+        ("R7-010", "救急業務統計システム改修業務", "株式会社道央情報システム", ContractKind.DEVELOPMENT, "警防課",
+         "C3B", True, ContractStatus.ENDED, dt.date(fy - 1, 6, 1), dt.date(fy, 2, 28), ()),
+        ("R7-014", "廃棄パソコン記憶媒体データ消去業務", "有限会社いしかりデータ消去", ContractKind.OUTSOURCING, "総務課",
+         "C3C", True, ContractStatus.ENDED, dt.date(fy - 1, 10, 1), dt.date(fy - 1, 11, 30), ()),
+        ("R6-021", "予防査察支援端末賃貸借", "株式会社サンプル防災設備", ContractKind.OTHER, "予防課",
+         "C2", False, ContractStatus.TERMINATED, dt.date(fy - 2, 4, 1), dt.date(fy + 2, 3, 31), ()),
+    )
+
+
+# The exception that lets R8-002 be signed without C12: asked for, then decided by another person.
+EXCEPTIONS = {"R8-002": ("事業者の標準契約書にC12がなく、次回更新時に追加することで合意済み", "次回更新時の追加を条件に承認")}
+# Contracts that allow subcontracting with approval: (name, scope) of the approved subcontractor.
+SUBCONTRACTORS = {"R8-001": ("株式会社札幌データセンター", "サーバ機器の設置・監視")}
+DISPOSALS = {"R7-010": "委託事業者の環境に複製した統計データを消去し、消去証明書を受領",
+             "R7-014": "記憶媒体を物理破壊し、破壊証明書（写真付き）を受領"}
+# The way from a draft to each status (the transitions of rules.TRANSITIONS).
+PATHS = {
+    ContractStatus.DRAFT: (),
+    ContractStatus.SIGNED: (ContractStatus.SIGNED,),
+    ContractStatus.IN_FORCE: (ContractStatus.SIGNED, ContractStatus.IN_FORCE),
+    ContractStatus.ENDED: (ContractStatus.SIGNED, ContractStatus.ENDED),
+    ContractStatus.TERMINATED: (ContractStatus.SIGNED, ContractStatus.TERMINATED),
+}
+# (contract, days since it was verified, results other than "conforms")
+VERIFICATIONS = (("R8-001", 100, {"C05": (Result.PARTLY, "委託先従事者2名の情報セキュリティ研修が未受講")}),
+                 ("R8-004", 170, {}))
+
+
+def seed(demo: Demo) -> None:
+    """Contracts in every status, consistent with the contract rules: every
+    signed contract has a selected vendor and its mandatory clauses (or an
+    approved exception); every ended contract with classified information
+    has its disposal record.  Then submitted verifications that leave one
+    contract overdue (R8-002: never checked), one due soon (R8-004) and one
+    with an open, overdue measure (R8-001: staff training partly done)."""
+    contracts = {}
+    for number, title, vendor, kind, unit, level, personal, status, start, end, left_out in contract_rows(demo.today):
+        contract = db.session.scalar(select(Contract).where(Contract.number == number))
+        if contract is None:
+            vendor_row = db.session.scalar(select(Vendor).where(Vendor.name == vendor))
+            contract = _draft(demo, number=number, title=title, vendor=vendor_row, kind=kind, unit=demo.units[unit],
+                              officer=demo.users["procurement"], classification=demo.levels.get(level),
+                              handles_personal_info=personal, start_on=start, end_on=end,
+                              subcontracting=Subcontracting.APPROVAL if number in SUBCONTRACTORS else None)
+            _matrix(contract, left_out)
+            _to(demo, contract, status)
+        contracts[number] = contract
+    for number, days_ago, exceptions in VERIFICATIONS:
+        contract = contracts[number]
+        if db.session.scalar(select(Verification.id).where(Verification.contract_id == contract.id)) is None:
+            _verify(demo, contract, days_ago, exceptions)
+    db.session.flush()
+
+
+def _draft(demo: Demo, *, vendor, unit, officer, classification, subcontracting: Subcontracting | None,
+           **fields) -> Contract:
+    """A new contract, saved as the contract form saves it
+    (contracts.services.save_contract): a draft."""
+    values = {"integrity_id": None, "availability_id": None, "handles_my_number": False, "work_places": None,
+              "verification_cycle": None, "document": None, **fields, "vendor_id": vendor.id, "unit_id": unit.id,
+              "officer_id": officer.id, "classification_id": classification.id if classification else None,
+              "subcontracting": subcontracting or Subcontracting.PROHIBITED}
+    return services.save_contract(Contract(), values, user=demo.users["procurement"])
+
+
+def _matrix(contract: Contract, left_out: tuple[str, ...]) -> None:
+    """The clause matrix: the mandatory clauses and C17, C18 included (at
+    articles from 第5条 on), ``left_out`` not included, the rest not
+    applicable."""
+    mandatory = {clause.id for clause in rules.mandatory_clauses(contract)}
+    rows = {}
+    for article, clause in enumerate(rules.active_clauses(), start=5):
+        if clause.code in left_out:
+            rows[clause.id] = (ClauseState.NOT_INCLUDED, None, None)
+        elif clause.id in mandatory or clause.code in ("C17", "C18"):
+            rows[clause.id] = (ClauseState.INCLUDED, f"第{article}条", None)
+        else:
+            rows[clause.id] = (ClauseState.NOT_APPLICABLE, None, "本業務の内容から該当しない")
+    services.save_matrix(contract, rows)
+
+
+def _to(demo: Demo, contract: Contract, status: ContractStatus) -> None:
+    """Take a draft to ``status`` through rules.change_status: an exception
+    asked for and approved first where a clause is missing; the disposal
+    recorded before a contract that held classified information ends; the
+    approved subcontractor added once it is signed."""
+    procurement = demo.users["procurement"]
+    if contract.number in EXCEPTIONS and status is not ContractStatus.DRAFT:
+        reason, comment = EXCEPTIONS[contract.number]
+        request = rules.request_exception(contract, reason=reason, user=procurement)
+        approvals.decide(request, approver=demo.users["admin"], approve=True, comment=comment)
+    for step in PATHS[status]:
+        if step is ContractStatus.ENDED and contract.number in DISPOSALS:
+            proof = demo.pdf(f"{contract.number}_消去証明書.pdf", user=procurement)
+            rules.record_disposal(contract, done_on=contract.end_on, method=DISPOSALS[contract.number],
+                                  evidence=proof, user=procurement)
+        rules.change_status(contract, step, user=procurement)
+        if step is ContractStatus.SIGNED and contract.number in SUBCONTRACTORS:
+            name, scope = SUBCONTRACTORS[contract.number]
+            rules.add_subcontractor(contract, name=name, scope=scope, approved_on=contract.start_on,
+                                    approver=procurement)
+
+
+def _verify(demo: Demo, contract: Contract, days_ago: int, exceptions: dict) -> None:
+    """A verification recorded and submitted as on its page: started, saved
+    with its results and conclusion, its evidence attached, submitted (a
+    result that does not conform opens its finding)."""
+    verifier = demo.users["verifier"]
+    verification = checks.start(contract, user=verifier)
+    results = {row.id: exceptions.get(row.clause.code, (Result.CONFORMS, None)) for row in verification.results}
+    checks.save_draft(verification, performed_on=demo.today - dt.timedelta(days=days_ago), method=verification.method,
+                      conclusion="概ね適合。指摘事項は期限を定めて是正を求める。" if exceptions else "すべて適合。",
+                      remarks=None, results=results)
+    proof = demo.pdf(f"{contract.number}_定期報告書.pdf", user=verifier, allowed=files.EVIDENCE_TYPES)
+    checks.attach(verification, proof)
+    checks.submit(verification, user=verifier)

@@ -1,0 +1,112 @@
+"""The generated data set's contracts (core/gendata.py runs this generator
+after the vendors'): every status and kind, with their clause matrices,
+verifications (mostly submitted, some drafts), results and findings."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from contracts import due, gaps
+from contracts.models import (
+    Clause,
+    ClauseState,
+    Contract,
+    ContractClause,
+    ContractKind,
+    ContractStatus,
+    Finding,
+    MeasureStatus,
+    Method,
+    Result,
+    Subcontracting,
+    Verification,
+    VerificationResult,
+    VerificationStatus,
+)
+from core.db import db
+from core.gendata import Plan, insert, next_id
+
+WORKS = ("保守", "運用", "開発", "点検", "賃貸借", "データ入力", "監視", "移行", "構築")
+SYSTEMS = ("消防指令システム", "財務会計システム", "文書管理システム", "庁内ネットワーク", "住民向けサイト",
+           "救急搬送支援システム", "人事給与システム", "グループウェア", "防災情報システム", "ファイルサーバ")
+
+
+def generate(plan: Plan) -> None:
+    rng, now, on, stamps = plan.rng, plan.now, plan.on, plan.stamps
+    vendor_ids, people, confidentiality = plan.ids["vendors"], plan.people, plan.confidentiality
+    clauses = db.session.scalars(select(Clause).where(Clause.active).order_by(Clause.sort_order)).all()
+
+    # contracts (every status and kind) with their clause matrices
+    first_contract = next_id(Contract)
+    contract_statuses = ([ContractStatus.IN_FORCE] * 5 + [ContractStatus.SIGNED] * 2
+                         + [ContractStatus.DRAFT, ContractStatus.ENDED, ContractStatus.TERMINATED])
+
+    def contract_rows():
+        for i in range(plan.contracts):
+            start = on - dt.timedelta(days=rng.randint(0, 1500))
+            yield {"number": f"G{i:07d}", "title": f"{rng.choice(SYSTEMS)}{rng.choice(WORKS)}業務委託",
+                   "vendor_id": rng.choice(vendor_ids), "kind": rng.choice(list(ContractKind)),
+                   "unit_id": rng.choice(plan.units), "officer_id": rng.choice(people), "start_on": start,
+                   "end_on": start + dt.timedelta(days=rng.choice((364, 729, 1094))),
+                   "classification_id": rng.choice(confidentiality), "handles_personal_info": rng.random() < 0.3,
+                   "handles_my_number": False, "subcontracting": rng.choice(list(Subcontracting)),
+                   "status": rng.choice(contract_statuses), **stamps}
+
+    plan.tick("contracts", insert(Contract, contract_rows()))
+    contract_ids = plan.ids["contracts"] = range(first_contract, first_contract + plan.contracts)
+
+    def clause_rows():
+        for cid in contract_ids:
+            for n, clause in enumerate(clauses):
+                roll = rng.random()
+                state = (ClauseState.INCLUDED if n < 12 or roll < 0.55
+                         else ClauseState.NOT_INCLUDED if roll < 0.7 else ClauseState.NOT_APPLICABLE)
+                yield {"contract_id": cid, "clause_id": clause.id, "state": state,
+                       "article": f"第{n + 5}条" if state is ClauseState.INCLUDED else None,
+                       "reason": "業務内容から該当しない" if state is ClauseState.NOT_APPLICABLE else None, **stamps}
+
+    plan.tick("contract_clauses", insert(ContractClause, clause_rows()))
+    gaps.refresh(db.session.connection(), set(contract_ids))  # bulk rows pass no ORM event
+
+    # verifications (mostly submitted, some drafts), results and findings
+    first_verification = next_id(Verification)
+    verification_contracts = [rng.choice(contract_ids) for _ in range(plan.verifications)]
+
+    def verification_rows():
+        for cid in verification_contracts:
+            draft = rng.random() < 0.05
+            yield {"contract_id": cid, "performed_on": on - dt.timedelta(days=rng.randint(0, 1400)),
+                   "method": rng.choice(list(Method)), "verifier_id": rng.choice(people),
+                   "status": VerificationStatus.DRAFT if draft else VerificationStatus.SUBMITTED,
+                   "submitted_at": None if draft else now, **stamps}
+
+    plan.tick("verifications", insert(Verification, verification_rows()))
+    due.refresh(db.session.connection(), set(contract_ids))
+    checked = clauses[:10]
+    first_result = next_id(VerificationResult)
+
+    def result_rows():
+        for offset in range(plan.verifications):
+            for clause in checked:
+                roll = rng.random()
+                result = (Result.CONFORMS if roll < 0.95 else Result.PARTLY if roll < 0.985
+                          else Result.DOES_NOT if roll < 0.99 else Result.NOT_APPLICABLE)
+                yield {"verification_id": first_verification + offset, "clause_id": clause.id, "result": result,
+                       "comment": None if result is Result.CONFORMS else "記録の一部が未提出"}
+
+    plan.tick("verification_results", insert(VerificationResult, result_rows()))
+    bad = db.session.execute(select(VerificationResult.id, VerificationResult.verification_id,
+                                    VerificationResult.clause_id)
+                             .where(VerificationResult.id >= first_result,
+                                    VerificationResult.result.in_((Result.PARTLY, Result.DOES_NOT)))).all()
+    measure_statuses = [MeasureStatus.OPEN] * 3 + list(MeasureStatus)
+    plan.tick("findings", insert(Finding, (
+        {"verification_id": vid, "result_id": rid,
+         "contract_id": verification_contracts[vid - first_verification], "clause_id": clause_id,
+         "severity": Result.PARTLY, "measure": "未提出の記録を提出し、手順を見直すこと",
+         "owner_id": rng.choice(people), "due_on": on + dt.timedelta(days=rng.randint(-90, 120)),
+         "status": rng.choice(measure_statuses), **stamps} for rid, vid, clause_id in bad)))
+    plan.ids["verifications"] = range(first_verification, first_verification + plan.verifications)
+    plan.created("contracts", contract_ids)
+    plan.created("verifications", plan.ids["verifications"])

@@ -1,0 +1,74 @@
+"""The demo's official social-media accounts (core/demo.py runs this
+seeder), with their procedures, reviews and incidents through the social rules."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from core.db import db
+from core.demo import Demo
+from social import rules, services
+from social.models import AccountStatus, IncidentKind, Platform, SocialAccount
+
+
+def seed(demo: Demo) -> None:
+    """Official accounts on several platforms: procedures approved by someone
+    other than their author (one still waiting), one account without MFA,
+    one dormant, one closed, and an open impersonation incident."""
+    units, users, levels, today = demo.units, demo.users, demo.levels, demo.today
+    procedure = {name: str(text).replace("目的: \n対象: \n発信内容: \n", "目的: 火災予防・防災情報の発信\n対象: 管内の住民\n"
+                                                                      "発信内容: 火災予防の啓発、災害情報、イベント\n")
+                 for name, text in rules.DEFAULT_PROCEDURE.items()}
+    # platform, name, handle, url, status, days since the last post, MFA, procedure approved?
+    rows = (
+        (Platform.X, "○○消防本部 公式", "@example_119", "https://x.com/example_119", AccountStatus.ACTIVE, 1, True, True),
+        (Platform.YOUTUBE, "○○消防チャンネル", "@example119ch", "https://www.youtube.com/@example119ch",
+         AccountStatus.ACTIVE, 12, True, True),
+        (Platform.LINE, "○○消防 防災LINE", None, "https://page.line.me/example119", AccountStatus.ACTIVE, 3, False, False),
+        (Platform.FACEBOOK, "○○消防本部", None, "https://www.facebook.com/example119", AccountStatus.DORMANT, 240, True,
+         True),
+        (Platform.INSTAGRAM, "○○消防 予防広報", "@example119_yobou", "https://www.instagram.com/example119_yobou",
+         AccountStatus.CLOSED, 400, True, True),
+    )
+    author, approver = users["social"], users["approver"]
+    for platform, name, handle, url, status, days, mfa, approved in rows:
+        if db.session.scalar(select(SocialAccount.id).where(SocialAccount.url == url)) is not None:
+            continue
+        account = SocialAccount(
+            platform=platform, name=name, handle=handle, url=url, status=AccountStatus.ACTIVE, unit=units["予防課"],
+            purpose="火災予防・防災情報の発信", audience="管内の住民・事業者", hours="平日8時30分〜17時15分（災害時は随時）",
+            last_post_on=today - dt.timedelta(days=days), posting_ceiling=levels["C1"],
+            allowed_content="公表済みの情報、火災予防・防災の啓発、イベントの案内",
+            forbidden_content="個人情報、未公表の内部情報、著作権・肖像権を侵害するもの",
+            forbidden_words="出動中の隊員の氏名\n/救急.{0,4}搬送先/", public_phrases="0125-22-1234\n滝川市栄町3丁目5番12号",
+            profile_states_official=True, website_listing_url="https://www.example.lg.jp/sns/",
+            verified_badge=platform is Platform.X, last_lookalike_scan_on=today - dt.timedelta(days=20),
+            mfa_enabled=mfa, mfa_method="認証アプリ" if mfa else None, recovery_owned=True,
+            last_password_change_on=today - dt.timedelta(days=90), connected_apps="予約投稿ツール",
+            review_cycle_months=12, last_reviewed_on=today - dt.timedelta(days=200),
+            next_review_on=today + dt.timedelta(days=165))
+        db.session.add(account)
+        services.set_people(account, responsible_id=author.id, deputy_id=users["admin"].id,
+                         operator_ids={author.id}, holder_ids={author.id})
+        db.session.flush()
+        version = services.add_procedure(account, author, **procedure)
+        if approved:
+            services.decide_procedure(version, approver, approve=True, comment="")
+        account.status = status
+        if platform is Platform.X:
+            incident = services.open_incident(
+                account, author, kind=IncidentKind.IMPERSONATION, occurred_on=today - dt.timedelta(days=2),
+                summary="「@example_ll9」（数字の1を小文字のlに置き換えた名前）が当本部を名乗り、募金を呼びかけている。",
+                notified="情報セキュリティ担当（総務課）、予防課長")
+            services.add_action(incident, author, "X社の報告フォームからなりすましとして報告した。")
+            services.add_action(incident, author, "公式サイトと防災LINEで、なりすましアカウントへの注意を呼びかけた。")
+            services.update_response(incident, done={"INC-01", "INC-02", "INC-05"}, notified=incident.notified)
+        if platform is Platform.YOUTUBE:
+            incident = services.open_incident(
+                account, author, kind=IncidentKind.WRONG_POST, occurred_on=today - dt.timedelta(days=40),
+                summary="訓練動画の概要欄に、公開前のイベント日程を誤って記載した。", notified="予防課長")
+            services.add_action(incident, author, "概要欄を修正し、訂正のお知らせを掲載した。")
+            services.close_incident(incident, closed_on=today - dt.timedelta(days=39),
+                                 note="投稿前チェックを必ず行い、公開日を確認することにした。")
+    db.session.flush()
