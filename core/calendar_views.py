@@ -43,7 +43,7 @@ def feed(token: str):
     calendar.add("x-wr-calname", f"Itaku — {user.display_name}")
     stamp = utcnow().replace(tzinfo=dt.UTC)
     base = current_app.config["BASE_URL"].rstrip("/")
-    for item in items_for(user.id):
+    for item in items_for(user):
         event = Event()
         event.add("uid", f"{item.key}@itaku")
         event.add("summary", item.title)

@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from core import plugins
+from core.models import Role
 
 
 @dataclass(frozen=True)
@@ -25,5 +26,9 @@ def all_items() -> list[DueItem]:
     return sorted(items, key=lambda item: (item.due_on, item.key))
 
 
-def items_for(user_id: int) -> list[DueItem]:
-    return [item for item in all_items() if item.owner_id == user_id]
+def items_for(user) -> list[DueItem]:
+    """What ``user`` answers for (their calendar feed): the items they are
+    responsible for and, for an administrator, the items nobody is (a vendor's
+    certificate expiry…), as the reminders send those to the administrators."""
+    unowned = user.has_role(Role.ADMIN)
+    return [item for item in all_items() if item.owner_id == user.id or (unowned and item.owner_id is None)]

@@ -158,6 +158,27 @@ def test_calendar_feed_lists_the_users_due_dates_and_can_be_revoked(demo):
     assert anonymous.get("/calendar/not-a-token.ics").status_code == 404
 
 
+def test_the_administrators_calendar_holds_what_nobody_is_responsible_for(demo):
+    """A certification's expiry has no responsible person: the administrators
+    are told by mail (above), and it is in their calendar feed, not in a clerk's."""
+    with demo.app_context():
+        vendor = db.session.scalar(select(Vendor).where(Vendor.status != VendorStatus.ENDED).order_by(Vendor.id))
+        vendor.certifications.append(Certification(kind=CertificationKind.OTHER, name="テスト認証",
+                                                   valid_until=today() + dt.timedelta(days=20)))
+        db.session.commit()
+
+    def feed(username: str) -> list[str]:
+        client = demo.test_client()
+        login_as(client, username, DEMO_PASSWORD)
+        page = client.post("/account/calendar", follow_redirects=True).get_data(as_text=True)
+        token = re.search(r"/calendar/([A-Za-z0-9_-]+)\.ics", page).group(1)
+        calendar = Calendar.from_ical(demo.test_client().get(f"/calendar/{token}.ics").data)
+        return [str(event["summary"]) for event in calendar.walk("VEVENT")]
+
+    assert any("テスト認証" in summary for summary in feed("admin"))
+    assert not any("テスト認証" in summary for summary in feed("procurement"))
+
+
 def test_an_unreachable_mail_server_records_nothing_and_says_so(demo):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
