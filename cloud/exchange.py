@@ -8,7 +8,9 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from cloud import services, views
+from cloud import services
+from cloud.forms import service_form
+from cloud.lists import LIST
 from cloud.models import (
     Agreement,
     CloudService,
@@ -115,6 +117,6 @@ def _retire(service: CloudService, user) -> None:
 def register() -> Register:
     return Register(
         name="cloud", title=_l("外部サービス"), model=CloudService, fields=FIELDS, query=_query,
-        list_view=views.LIST, readers=ALL_ROLES, writers=frozenset({Role.PROCUREMENT}), form=views.service_form,
+        list_view=LIST, readers=ALL_ROLES, writers=frozenset({Role.PROCUREMENT}), form=service_form,
         save=_save, match=_match, key_label=_l("サービス名と提供者"), retire=_retire,
         endpoint="cloud.detail", list_endpoint="cloud.index", summary=lambda s: s.name)

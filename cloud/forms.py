@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from wtforms import (
     BooleanField,
     FieldList,
@@ -16,8 +18,20 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from cloud.checklist import Answer
-from cloud.models import Agreement, DataLocation, InformationState, IsmapListing, ServiceModel
-from core.forms import DateField, MultiCheckboxField, VersionedForm, coerce_int_or_none, select_choices
+from cloud.models import Agreement, CloudService, DataLocation, InformationState, IsmapListing, ServiceModel
+from contracts.models import Contract
+from core.db import db
+from core.forms import (
+    DateField,
+    MultiCheckboxField,
+    VersionedForm,
+    coerce_int_or_none,
+    level_choices,
+    select_choices,
+    unit_choices,
+    user_choices,
+)
+from vendors.models import Vendor
 
 TEXT = [Optional(), Length(max=4000)]
 
@@ -75,6 +89,21 @@ class ServiceForm(VersionedForm):
                 field.errors = [*field.errors, message]
                 valid = False
         return valid
+
+
+def service_form(service: CloudService | None = None, **kwargs) -> ServiceForm:
+    """The service form with its choices filled (the pages, the spreadsheet import and the API)."""
+    form = ServiceForm(obj=service, **kwargs)
+    if service is not None and "formdata" not in kwargs and not form.is_submitted():
+        form.unit_ids.data = [link.unit_id for link in service.unit_links]
+    vendors = db.session.scalars(select(Vendor).order_by(Vendor.kana)).all()
+    form.vendor_id.choices = select_choices([("", _("（委託事業者でない）"))] + [(v.id, v.name) for v in vendors])
+    contracts = db.session.scalars(select(Contract).order_by(Contract.number)).all()
+    form.contract_id.choices = select_choices([("", "—")] + [(c.id, f"{c.number} {c.title}") for c in contracts])
+    form.ceiling_id.choices = level_choices(blank=_("（選択してください）"))
+    form.administrator_id.choices = user_choices(_("（未定）"))
+    form.unit_ids.choices = select_choices(unit_choices(include_blank=False))
+    return form
 
 
 class InformationForm(FlaskForm):

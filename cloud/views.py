@@ -17,9 +17,10 @@ from cloud.forms import (
     InformationForm,
     ResubmitForm,
     RetireForm,
-    ServiceForm,
     UsageRulesForm,
+    service_form,
 )
+from cloud.lists import LIST
 from cloud.models import (
     IN_USE,
     Agreement,
@@ -30,7 +31,6 @@ from cloud.models import (
     ServiceStatus,
     Track,
 )
-from contracts.models import Contract
 from core import audit, pdf
 from core.approvals import ApprovalError
 from core.auth import ALL_ROLES, access
@@ -42,46 +42,17 @@ from core.forms import (
     ReviewForm,
     classification_levels,
     level_choices,
-    select_choices,
     unit_choices,
-    user_choices,
 )
 from core.i18n import locale_code
-from core.lists import ListView, enum_filter, int_arg
 from core.models import ClassificationLevel, OrgUnit, Role
 from core.timeutil import today
-from vendors.models import Vendor
 
 bp = Blueprint("cloud", __name__, url_prefix="/cloud")
 
 # Who registers services and asks for their approval, and who decides.
 WRITERS = Role.PROCUREMENT
 DECIDERS = frozenset({Role.ADMIN, Role.APPROVER})
-
-
-def _track_filter(stmt, value):
-    track = Track.parse(value)
-    return stmt.where(rules.track_expr(track)) if track else stmt
-
-
-def _unit_filter(stmt, value):
-    unit_id = int_arg(value)
-    return stmt.where(rules.used_by_unit_expr(unit_id)) if unit_id is not None else stmt
-
-
-LIST = ListView(
-    search=[CloudService.name, CloudService.provider_name, Vendor.name],
-    filters={
-        "status": enum_filter(CloudService.status, ServiceStatus),
-        "agreement": enum_filter(CloudService.agreement, Agreement),
-        "track": _track_filter,
-        "flag": rules.FLAGS.filter,
-        "unit": _unit_filter,
-    },
-    sorts={"name": CloudService.name, "status": CloudService.status, "review": CloudService.next_review_on,
-           "updated": CloudService.updated_at},
-    default_sort="name",
-)
 
 
 @bp.route("/")
@@ -140,20 +111,6 @@ def _detail(service: CloudService, *, info_form=None, resubmit_form=None, review
         can_decide=current_user.has_role(*DECIDERS), in_use=service.status in IN_USE,
         audit_entries=audit.history(service, *service.information, *service.rule_versions, *history),
     ), status_code
-
-
-def service_form(service: CloudService | None = None, **kwargs) -> ServiceForm:
-    form = ServiceForm(obj=service, **kwargs)
-    if service is not None and "formdata" not in kwargs and not form.is_submitted():
-        form.unit_ids.data = [link.unit_id for link in service.unit_links]
-    vendors = db.session.scalars(select(Vendor).order_by(Vendor.kana)).all()
-    form.vendor_id.choices = select_choices([("", _("（委託事業者でない）"))] + [(v.id, v.name) for v in vendors])
-    contracts = db.session.scalars(select(Contract).order_by(Contract.number)).all()
-    form.contract_id.choices = select_choices([("", "—")] + [(c.id, f"{c.number} {c.title}") for c in contracts])
-    form.ceiling_id.choices = level_choices(blank=_("（選択してください）"))
-    form.administrator_id.choices = user_choices(_("（未定）"))
-    form.unit_ids.choices = select_choices(unit_choices(include_blank=False))
-    return form
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -10,7 +10,9 @@ from core.auth import SOCIAL_READERS
 from core.db import db
 from core.models import Role
 from core.registers import Field, Register, level_by_code, unit_by_name, user_by_name
-from social import services, views
+from social import services
+from social.forms import account_form
+from social.lists import LIST
 from social.models import AccountMember, AccountStatus, Platform, SocialAccount
 
 
@@ -94,6 +96,6 @@ def _retire(account: SocialAccount, user) -> None:
 def register() -> Register:
     return Register(
         name="social", title=_l("ソーシャルメディア"), model=SocialAccount, fields=FIELDS, query=_query,
-        list_view=views.LIST, readers=SOCIAL_READERS, writers=frozenset({Role.SOCIAL}), form=views.account_form,
+        list_view=LIST, readers=SOCIAL_READERS, writers=frozenset({Role.SOCIAL}), form=account_form,
         save=services.save, match=_match, key_label=_l("アカウントのURL"), retire=_retire,
         endpoint="social.detail", list_endpoint="social.index", summary=lambda a: a.name)

@@ -6,8 +6,17 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import URL, DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from core.forms import DateField, MultiCheckboxField, VersionedForm, coerce_int_or_none
-from social.models import AccountStatus, IncidentKind, Platform
+from core.forms import (
+    DateField,
+    MultiCheckboxField,
+    VersionedForm,
+    coerce_int_or_none,
+    level_choices,
+    select_choices,
+    unit_choices,
+    user_choices,
+)
+from social.models import AccountStatus, IncidentKind, Platform, SocialAccount
 from social.prepost import bad_patterns
 from social.rules import looks_like_password
 
@@ -86,6 +95,22 @@ class AccountForm(VersionedForm):
     def validate_mfa_method(self, field):
         if self.mfa_enabled.data and not (field.data or "").strip():
             raise ValidationError(_l("二要素認証の方法を入力してください（例: 認証アプリ）。"))
+
+
+def account_form(account: SocialAccount | None = None, **kwargs) -> AccountForm:
+    """The account form with its choices filled (the pages, the spreadsheet import and the API)."""
+    form = AccountForm(obj=account, **kwargs)
+    if account is not None and not form.is_submitted() and "formdata" not in kwargs:
+        form.operator_ids.data = [u.id for u in account.operators]
+        form.holder_ids.data = [u.id for u in account.holders]
+    form.unit_id.choices = select_choices(unit_choices())
+    form.responsible_id.choices = user_choices(_("（選択してください）"))
+    form.deputy_id.choices = user_choices(_("（なし）"))
+    people = [(c.value, c.label) for c in user_choices("")[1:]]
+    form.operator_ids.choices = select_choices(people)
+    form.holder_ids.choices = select_choices(people)
+    form.posting_ceiling_id.choices = level_choices(blank=_("（選択してください）"))
+    return form
 
 
 class ProcedureForm(VersionedForm):

@@ -20,18 +20,15 @@ from core.forms import (
     STALE_MESSAGE,
     ReviewForm,
     classification_levels,
-    level_choices,
     select_choices,
     unit_choices,
-    user_choices,
 )
 from core.i18n import locale_code
-from core.lists import ListView, enum_filter, id_filter, int_arg
+from core.lists import int_arg
 from core.models import OrgUnit, Role
 from core.timeutil import today
 from social import documents, prepost, rules, services
 from social.forms import (
-    AccountForm,
     ActionForm,
     CloseForm,
     IncidentForm,
@@ -39,7 +36,9 @@ from social.forms import (
     ProcedureDecisionForm,
     ProcedureForm,
     ResponseForm,
+    account_form,
 )
+from social.lists import LIST
 from social.models import (
     OPEN,
     SEVERE,
@@ -56,20 +55,6 @@ bp = Blueprint("social", __name__, url_prefix="/social")
 
 WRITERS = Role.SOCIAL
 DECIDERS = frozenset({Role.ADMIN, Role.APPROVER})
-
-
-LIST = ListView(
-    search=[SocialAccount.name, SocialAccount.handle, SocialAccount.url],
-    filters={
-        "status": enum_filter(SocialAccount.status, AccountStatus),
-        "platform": enum_filter(SocialAccount.platform, Platform),
-        "unit": id_filter(SocialAccount.unit_id),
-        "flag": rules.FLAGS.filter,
-    },
-    sorts={"name": SocialAccount.name, "platform": SocialAccount.platform, "last_post": SocialAccount.last_post_on,
-           "review": SocialAccount.next_review_on},
-    default_sort="name",
-)
 
 
 # The list's filter menu starts with the procedure (the badges, the most urgent).
@@ -125,21 +110,6 @@ def _detail(account: SocialAccount, *, review_form=None, status_code=200):
 def _pending(procedure: OperatingProcedure) -> bool:
     approval = rules.procedure_approval(procedure)
     return approval is not None and approval.decision.value == "pending"
-
-
-def account_form(account: SocialAccount | None = None, **kwargs) -> AccountForm:
-    form = AccountForm(obj=account, **kwargs)
-    if account is not None and not form.is_submitted() and "formdata" not in kwargs:
-        form.operator_ids.data = [u.id for u in account.operators]
-        form.holder_ids.data = [u.id for u in account.holders]
-    form.unit_id.choices = select_choices(unit_choices())
-    form.responsible_id.choices = user_choices(_("（選択してください）"))
-    form.deputy_id.choices = user_choices(_("（なし）"))
-    people = [(c.value, c.label) for c in user_choices("")[1:]]
-    form.operator_ids.choices = select_choices(people)
-    form.holder_ids.choices = select_choices(people)
-    form.posting_ceiling_id.choices = level_choices(blank=_("（選択してください）"))
-    return form
 
 
 DEFAULT_POSTING = {
