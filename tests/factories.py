@@ -36,7 +36,7 @@ from contracts.models import (
     VerificationResult,
     VerificationStatus,
 )
-from core import accounts, timeutil
+from core import accounts, approvals, timeutil
 from core.db import db
 from core.models import ClassificationLevel, OrgUnit, Role, User
 from social.models import AccountMember, AccountStatus, MemberRole, Platform, SocialAccount
@@ -114,13 +114,17 @@ def certification(vendor_: Vendor | None = None, *, kind: CertificationKind = Ce
 
 def contract(number: str | None = None, *, vendor_: Vendor | None = None, status: ContractStatus = ContractStatus.DRAFT,
              classification: str | None = "C2", personal: bool = False, clauses: str = "mandatory",
+             left_out: tuple[str, ...] = (),
              unit: OrgUnit | None = None, officer: User | None = None, by: User | None = None,
              start_on: dt.date | None = None, end_on: dt.date | None = None, **fields) -> Contract:
     """A contract and its clause matrix, moved to ``status`` through the
     contract rules (so a signed one has what signing needs).
 
     ``clauses``: "mandatory" includes every mandatory clause and marks the
-    others not applicable; "none" leaves the matrix empty (a draft with gaps)."""
+    others not applicable; "none" leaves the matrix empty (a draft with gaps).
+    ``left_out``: clause codes not included; a contract signed without a
+    mandatory one has an exception approved by another person, as the rules
+    ask."""
     n = _next()
     today = timeutil.today()
     created = _flush(Contract(
@@ -132,6 +136,9 @@ def contract(number: str | None = None, *, vendor_: Vendor | None = None, status
     if clauses == "mandatory":
         mandatory = {clause.id for clause in contract_rules.mandatory_clauses(created)}
         for article, clause in enumerate(contract_rules.active_clauses(), start=1):
+            if clause.code in left_out:
+                created.clauses.append(ContractClause(clause_id=clause.id, state=ClauseState.NOT_INCLUDED))
+                continue
             included = clause.id in mandatory
             created.clauses.append(ContractClause(
                 clause_id=clause.id, state=ClauseState.INCLUDED if included else ClauseState.NOT_APPLICABLE,
@@ -142,6 +149,9 @@ def contract(number: str | None = None, *, vendor_: Vendor | None = None, status
             ContractStatus.ENDED: (ContractStatus.SIGNED, ContractStatus.IN_FORCE, ContractStatus.ENDED),
             ContractStatus.TERMINATED: (ContractStatus.TERMINATED,)}[status]
     by = by or officer or (user() if path else None)
+    if path and path[0] is ContractStatus.SIGNED and contract_rules.clause_gaps(created):
+        exception = contract_rules.request_exception(created, reason="次回更新時に追加することで合意済み", user=by)
+        approvals.decide(exception, approver=user(), approve=True, comment="承認")
     for step in path:
         if step is ContractStatus.ENDED and created.handles_classified and created.disposal is None:
             _flush(Disposal(contract=created, done_on=created.end_on if created.end_on <= today else today,
