@@ -41,9 +41,12 @@ from core.db import db
 from core.models import ClassificationLevel, OrgUnit, Role, User
 from social.models import AccountMember, AccountStatus, MemberRole, Platform, SocialAccount
 from vendors.models import (
+    Assessment,
     Certification,
     CertificationKind,
     Selection,
+    SelectionAssessment,
+    SelectionCriterion,
     SelectionDecision,
     Vendor,
     VendorStatus,
@@ -90,15 +93,18 @@ def user(username: str | None = None, *roles: Role | str, unit: OrgUnit | None =
 def vendor(name: str | None = None, *, selected: bool = True, status: VendorStatus = VendorStatus.ACTIVE,
            unit: OrgUnit | None = None, decided_by: User | None = None, **fields) -> Vendor:
     """A vendor with a valid corporate number; ``selected``: with a positive
-    selection record, which signing a contract needs."""
+    selection record (every criterion met), which signing a contract needs."""
     n = _next()
     base = f"{4300_0000_0000 + n:012d}"
     fields.setdefault("corporate_number", f"{corporate_number_check_digit(base)}{base}")
     created = _flush(Vendor(name=name or f"株式会社テスト{n}", status=status, unit=unit, **fields))
     if selected:
         decided_by = decided_by or user()
+        criteria = db.session.scalars(select(SelectionCriterion.id).where(SelectionCriterion.active)
+                                      .order_by(SelectionCriterion.sort_order, SelectionCriterion.code)).all()
         _flush(Selection(vendor=created, decided_on=timeutil.today() - dt.timedelta(days=30),
-                         decision=SelectionDecision.SELECTED, decided_by_id=decided_by.id))
+                         decision=SelectionDecision.SELECTED, decided_by_id=decided_by.id,
+                         assessments=[SelectionAssessment(criterion_id=c, result=Assessment.MET) for c in criteria]))
         db.session.refresh(created)
     return created
 
@@ -114,7 +120,8 @@ def certification(vendor_: Vendor | None = None, *, kind: CertificationKind = Ce
 
 def contract(number: str | None = None, *, vendor_: Vendor | None = None, status: ContractStatus = ContractStatus.DRAFT,
              classification: str | None = "C2", personal: bool = False, clauses: str = "mandatory",
-             left_out: tuple[str, ...] = (),
+             include: tuple[str, ...] = (), left_out: tuple[str, ...] = (),
+             exception_reason: str = "次回更新時に追加することで合意済み",
              unit: OrgUnit | None = None, officer: User | None = None, by: User | None = None,
              start_on: dt.date | None = None, end_on: dt.date | None = None, **fields) -> Contract:
     """A contract and its clause matrix, moved to ``status`` through the
@@ -122,9 +129,10 @@ def contract(number: str | None = None, *, vendor_: Vendor | None = None, status
 
     ``clauses``: "mandatory" includes every mandatory clause and marks the
     others not applicable; "none" leaves the matrix empty (a draft with gaps).
-    ``left_out``: clause codes not included; a contract signed without a
-    mandatory one has an exception approved by another person, as the rules
-    ask."""
+    ``include``: clause codes included besides the mandatory ones;
+    ``left_out``: clause codes not included (a contract signed without a
+    mandatory one has an exception for ``exception_reason``, approved by
+    another person, as the rules ask)."""
     n = _next()
     today = timeutil.today()
     created = _flush(Contract(
@@ -139,7 +147,7 @@ def contract(number: str | None = None, *, vendor_: Vendor | None = None, status
             if clause.code in left_out:
                 created.clauses.append(ContractClause(clause_id=clause.id, state=ClauseState.NOT_INCLUDED))
                 continue
-            included = clause.id in mandatory
+            included = clause.id in mandatory or clause.code in include
             created.clauses.append(ContractClause(
                 clause_id=clause.id, state=ClauseState.INCLUDED if included else ClauseState.NOT_APPLICABLE,
                 article=f"第{article}条" if included else None, reason=None if included else "該当しない"))
@@ -150,7 +158,7 @@ def contract(number: str | None = None, *, vendor_: Vendor | None = None, status
             ContractStatus.TERMINATED: (ContractStatus.TERMINATED,)}[status]
     by = by or officer or (user() if path else None)
     if path and path[0] is ContractStatus.SIGNED and contract_rules.clause_gaps(created):
-        exception = contract_rules.request_exception(created, reason="次回更新時に追加することで合意済み", user=by)
+        exception = contract_rules.request_exception(created, reason=exception_reason, user=by)
         approvals.decide(exception, approver=user(), approve=True, comment="承認")
     for step in path:
         if step is ContractStatus.ENDED and created.handles_classified and created.disposal is None:
