@@ -39,7 +39,7 @@ from contracts.models import (
 from core import accounts, approvals, timeutil
 from core.db import db
 from core.models import ClassificationLevel, OrgUnit, Role, User
-from social.models import AccountMember, AccountStatus, MemberRole, Platform, SocialAccount
+from social.models import AccountMember, AccountStatus, Incident, IncidentKind, MemberRole, Platform, SocialAccount
 from vendors.models import (
     Assessment,
     Certification,
@@ -235,3 +235,12 @@ def social_account(name: str | None = None, *, responsible: User | None = None, 
         created.members.append(AccountMember(user=member, role=MemberRole.OPERATOR))
     db.session.flush()
     return created
+
+
+def incident(account: SocialAccount | None = None, *, kind: IncidentKind = IncidentKind.IMPERSONATION,
+             reported_by: User | None = None, **fields) -> Incident:
+    """An open incident of ``account`` (an impersonation unless ``kind`` says otherwise)."""
+    account = account or social_account()
+    return _flush(Incident(account=account, kind=kind, occurred_on=fields.pop("occurred_on", timeutil.today()),
+                           summary=fields.pop("summary", "公式を名乗るアカウントが見つかった。"),
+                           reported_by_id=(reported_by.id if reported_by else account.responsible_id), **fields))
