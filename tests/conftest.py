@@ -26,6 +26,7 @@ from core.models import Role
 PG_URL = os.environ.get("ITAKU_TEST_DATABASE_URL")
 PASSWORD = "correct-horse-battery"
 DEMO_PASSWORD = "itaku-demo-2026"
+USERS_MADE = "itaku_tests_users_from_template"  # app.extensions key: the users fixture's rows are there
 
 BASE_CONFIG = {
     "TESTING": True,
@@ -77,23 +78,28 @@ def template_db(tmp_path_factory):
         yield ("sqlite", path)
 
 
+def _second_template(template_db, tmp_path_factory, label: str):
+    """A copy of the migrated template, to fill once per session: (copy, url)."""
+    kind, template = template_db
+    if kind == "sqlite":
+        path = tmp_path_factory.mktemp(f"{label}-template") / "itaku.db"
+        shutil.copyfile(template, path)
+        return path, f"sqlite:///{path}"
+    copy = f"itaku_{label}_{os.getpid()}"
+    _pg_execute(f'DROP DATABASE IF EXISTS "{copy}"')
+    _pg_execute(f'CREATE DATABASE "{copy}" TEMPLATE "{template}"')
+    return copy, make_url(PG_URL).set(database=copy).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def demo_template(template_db, tmp_path_factory):
     """The demo data set loaded once per session (per xdist worker) into a
     second template, with the files it stores: tests that ask for ``demo``
     start from a copy of it instead of loading it again (about half a
     second each on SQLite, more on PostgreSQL)."""
-    kind, template = template_db
+    kind, _template = template_db
     storage = tmp_path_factory.mktemp("demo-files")
-    if kind == "sqlite":
-        path = tmp_path_factory.mktemp("demo-template") / "itaku.db"
-        shutil.copyfile(template, path)
-        url, copy = f"sqlite:///{path}", path
-    else:
-        copy = f"itaku_demo_{os.getpid()}"
-        _pg_execute(f'DROP DATABASE IF EXISTS "{copy}"')
-        _pg_execute(f'CREATE DATABASE "{copy}" TEMPLATE "{template}"')
-        url = make_url(PG_URL).set(database=copy).render_as_string(hide_password=False)
+    copy, url = _second_template(template_db, tmp_path_factory, "demo")
     app = create_app({**BASE_CONFIG, "DATABASE_URL": url, "STORAGE_PATH": str(storage)})
     with app.app_context():
         from core.demo import load
@@ -107,6 +113,25 @@ def demo_template(template_db, tmp_path_factory):
         _pg_execute(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="session")
+def users_template(template_db, tmp_path_factory):
+    """The ``users`` fixture's unit and users made once per session (per
+    xdist worker) into a template of their own: the ``app`` fixture of a test
+    that asks for ``users`` starts from a copy of it (six users cost about
+    a twentieth of a second per test)."""
+    kind, _template = template_db
+    copy, url = _second_template(template_db, tmp_path_factory, "users")
+    app = create_app({**BASE_CONFIG, "DATABASE_URL": url})
+    with app.app_context():
+        _create_users()
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    yield (kind, copy)
+    if kind == "postgresql":
+        _pg_execute(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)')
+
+
 def _config_overrides(request) -> dict:
     marker = request.node.get_closest_marker("config")
     return dict(marker.kwargs) if marker else {}
@@ -116,10 +141,14 @@ def _config_overrides(request) -> dict:
 def app(template_db, tmp_path, request):
     kind, template = template_db
     storage = tmp_path / "files"
+    from_users_template = False
     if "demo" in request.fixturenames:
         # Start from the demo template (see demo_template), files included.
         kind, template, demo_files = request.getfixturevalue("demo_template")
         shutil.copytree(demo_files, storage)
+    elif "users" in request.fixturenames:
+        kind, template = request.getfixturevalue("users_template")
+        from_users_template = True
     if kind == "sqlite":
         path = tmp_path / "itaku.db"
         shutil.copyfile(template, path)
@@ -130,6 +159,7 @@ def app(template_db, tmp_path, request):
         url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
     app = create_app({**BASE_CONFIG, "DATABASE_URL": url, "STORAGE_PATH": str(storage),
                       **_config_overrides(request)})
+    app.extensions[USERS_MADE] = from_users_template
     yield app
     with app.app_context():
         db.session.remove()
@@ -138,29 +168,43 @@ def app(template_db, tmp_path, request):
         _pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture
-def users(app):
-    """One active user per role, named after it, in 総務課; password PASSWORD.
-    With the demo too, its users of those names get that password and role."""
+def _create_users() -> dict[str, int]:
     from sqlalchemy import select
 
     from core import accounts
     from core.models import OrgUnit, User
 
+    unit = db.session.scalar(select(OrgUnit).where(OrgUnit.name == "総務課")) or OrgUnit(name="総務課")
+    db.session.add(unit)
+    created = {}
+    for role in Role:
+        user = db.session.scalar(select(User).where(User.username == role.value))
+        if user is None:
+            user = accounts.create_user(username=role.value, display_name=f"{role.value} user",
+                                        password=PASSWORD, roles=[role], unit=unit)
+        else:
+            user.password_hash = accounts.hash_password(PASSWORD)
+            user.set_roles([role])
+            db.session.flush()
+        created[role.value] = user.id
+    return created
+
+
+@pytest.fixture
+def users(app):
+    """One active user per role, named after it, in 総務課; password PASSWORD.
+    With the demo too, its users of those names get that password and role.
+    (Usually the ``app`` fixture has started from users_template, which
+    holds them already.)"""
+    from sqlalchemy import select
+
+    from core.models import User
+
     with app.app_context():
-        unit = db.session.scalar(select(OrgUnit).where(OrgUnit.name == "総務課")) or OrgUnit(name="総務課")
-        db.session.add(unit)
-        created = {}
-        for role in Role:
-            user = db.session.scalar(select(User).where(User.username == role.value))
-            if user is None:
-                user = accounts.create_user(username=role.value, display_name=f"{role.value} user",
-                                            password=PASSWORD, roles=[role], unit=unit)
-            else:
-                user.password_hash = accounts.hash_password(PASSWORD)
-                user.set_roles([role])
-                db.session.flush()
-            created[role.value] = user.id
+        if app.extensions[USERS_MADE]:
+            return dict(db.session.execute(select(User.username, User.id)
+                                           .where(User.username.in_([role.value for role in Role]))).all())
+        created = _create_users()
         db.session.commit()
     return created
 

@@ -18,6 +18,7 @@ from core.db import db
 from core.due import all_items
 from core.models import AuditEntry, ClassificationLevel, OrgUnit, Role, User
 from core.timeutil import today
+from tests import factories
 from tests.conftest import DEMO_PASSWORD, PASSWORD, login_as
 
 
@@ -159,10 +160,11 @@ def test_information_above_the_ceiling_is_flagged_everywhere_and_blocks_approval
     assert decide(approver, sid, "approve").status_code == 302
 
 
-def test_a_ta_service_without_ismap_needs_the_warning_acknowledged_in_the_comment(app, parties, demo):
+def test_a_ta_service_without_ismap_needs_the_warning_acknowledged_in_the_comment(app, parties):
     requester, approver = parties
     with app.app_context():
-        contract_id = db.session.scalar(select(func.min(db.metadata.tables["contracts"].c.id)))
+        contract_id = factories.contract().id
+        db.session.commit()
     sid = request_service(requester, app, name="庁内チャット", agreement="contract", contract_id=str(contract_id),
                           ceiling_id=str(level_id(app, "C2")), provider_name="チャット事業者",
                           info=(("業務連絡", "C2"),))
@@ -342,9 +344,20 @@ def test_a_rejected_service_is_resubmitted_and_a_retired_one_is_frozen(app, part
     assert approver.get(f"/cloud/{sid}/decide").status_code == 302  # nothing left to decide
 
 
-def test_review_overdue_and_an_expired_ismap_listing_are_flagged_and_reminded(app, demo):
-    client = demo.test_client()
-    login_as(client, "auditor", DEMO_PASSWORD)
+def test_review_overdue_and_an_expired_ismap_listing_are_flagged_and_reminded(app, users):
+    with app.app_context():
+        admin = db.session.get(User, users["admin"])
+        factories.cloud_service("電子メールサービス（組合ドメイン）", administrator=admin, status=ServiceStatus.APPROVED,
+                                ismap_listing=rules.IsmapListing.ISMAP, ismap_valid_until=today() + dt.timedelta(days=400),
+                                last_reviewed_on=today() - dt.timedelta(days=60),
+                                next_review_on=today() + dt.timedelta(days=305))
+        factories.cloud_service("防災気象情報配信サービス", administrator=admin, status=ServiceStatus.APPROVED,
+                                last_reviewed_on=today() - dt.timedelta(days=380),
+                                next_review_on=today() - dt.timedelta(days=15))
+        factories.cloud_service("オンラインストレージ", administrator=admin)  # requested: no review yet
+        db.session.commit()
+    client = app.test_client()
+    login_as(client, "auditor")
     overdue = client.get("/cloud/?flag=overdue").get_data(as_text=True).split("<tbody>")[1]
     assert "防災気象情報配信サービス" in overdue and "見直し期限超過" in overdue
     assert "電子メールサービス" not in overdue
@@ -363,8 +376,8 @@ def test_review_overdue_and_an_expired_ismap_listing_are_flagged_and_reminded(ap
     assert tile(dashboard, "flag=overdue") == 1 and tile(dashboard, "flag=ismap") == 1
 
     # Recording a review moves the next review on and clears the flag.
-    writer = demo.test_client()
-    login_as(writer, "procurement", DEMO_PASSWORD)
+    writer = app.test_client()
+    login_as(writer, "procurement")
     with app.app_context():
         weather_id = db.session.scalar(select(CloudService.id).where(CloudService.name == "防災気象情報配信サービス"))
     tomorrow = (today() + dt.timedelta(days=1)).isoformat()
@@ -477,15 +490,11 @@ def test_an_edit_made_from_an_older_version_is_refused(app, parties):
         assert db.session.get(CloudService, sid).purpose == "一回目"
 
 
-def test_a_contract_of_another_provider_is_refused(app, parties, demo):
+def test_a_contract_of_another_provider_is_refused(app, parties):
     requester, _approver = parties
-    from contracts.models import Contract
-    from vendors.models import Vendor
-
     with app.app_context():
-        contract = db.session.scalar(select(Contract).order_by(Contract.id))
-        other = db.session.scalar(select(Vendor.id).where(Vendor.id != contract.vendor_id))
-        contract_id = contract.id
+        contract_id, other = factories.contract().id, factories.vendor().id
+        db.session.commit()
     response = requester.post("/cloud/new", data=service_data(app, agreement="contract", contract_id=str(contract_id),
                                                               vendor_id=str(other), provider_name=""))
     assert response.status_code == 400 and "提供者と一致しません" in response.get_data(as_text=True)

@@ -19,7 +19,21 @@ from core.db import db
 from core.gendata import generate
 from core.models import ClassificationLevel, User
 from core.timeutil import today
+from tests import factories
 from tests.conftest import DEMO_PASSWORD, login_as
+
+
+def contracts_to_verify() -> None:
+    """Contracts of each kind the rule treats apart: in force and signed
+    (one checked, one with its own cycle), a draft and an ended one."""
+    started = today() - dt.timedelta(days=200)
+    checked = factories.contract(status=ContractStatus.IN_FORCE, start_on=started)
+    factories.verification(checked, performed_on=today() - dt.timedelta(days=170))
+    factories.contract(status=ContractStatus.IN_FORCE, start_on=started, classification="C3B")
+    factories.contract(status=ContractStatus.SIGNED, start_on=started, verification_cycle=Cycle.QUARTERLY)
+    factories.contract(start_on=today() + dt.timedelta(days=30))
+    factories.contract(status=ContractStatus.ENDED, start_on=started, end_on=today() - dt.timedelta(days=1))
+    db.session.commit()
 
 
 def by_rule() -> dict[int, dt.date | None]:
@@ -35,8 +49,9 @@ def stored() -> dict[int, dt.date | None]:
     return dict(db.session.execute(select(Contract.id, Contract.verification_due_on)).all())
 
 
-def test_the_date_follows_verifications_the_contract_and_the_level(demo):
-    with demo.app_context():
+def test_the_date_follows_verifications_the_contract_and_the_level(app, users):
+    with app.app_context():
+        contracts_to_verify()
         contract = db.session.scalar(select(Contract).where(Contract.status == ContractStatus.IN_FORCE,
                                                             Contract.verification_cycle.is_(None))
                                      .order_by(Contract.number))
@@ -81,10 +96,11 @@ def test_the_date_follows_verifications_the_contract_and_the_level(demo):
         assert stored() == by_rule()
 
 
-def test_the_admin_cycle_page_moves_the_dates(demo):
-    admin = demo.test_client()
-    login_as(admin, "admin", DEMO_PASSWORD)
-    with demo.app_context():
+def test_the_admin_cycle_page_moves_the_dates(app, users):
+    admin = app.test_client()
+    login_as(admin, "admin")
+    with app.app_context():
+        contracts_to_verify()
         c2 = db.session.scalar(select(ClassificationLevel.id).where(ClassificationLevel.code == "C2"))
         following = db.session.scalars(select(Contract.id).where(
             Contract.classification_id == c2, Contract.verification_cycle.is_(None),
@@ -92,7 +108,7 @@ def test_the_admin_cycle_page_moves_the_dates(demo):
         before = stored()
     assert following
     admin.post("/verification/cycles", data={f"cycle-{c2}": "monthly"})
-    with demo.app_context():
+    with app.app_context():
         after = stored()
         assert after == by_rule()
         assert any(after[cid] != before[cid] for cid in following)
@@ -139,8 +155,9 @@ def test_the_schedule_page_pages_and_filters_by_state(demo):
     assert newest == sorted(newest, reverse=True) and newest[0] > dates[0]
 
 
-def test_the_migration_fills_in_the_dates(demo):
-    with demo.app_context():
+def test_the_migration_fills_in_the_dates(app, users):
+    with app.app_context():
+        contracts_to_verify()
         expected = stored()
         assert any(expected.values())
         db.session.remove()  # end the read's transaction: the migration alters the table (PostgreSQL waits)

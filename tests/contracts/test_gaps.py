@@ -5,10 +5,11 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from contracts import rules, services
-from contracts.models import Clause, ClauseState, Contract
+from contracts.models import Clause, ClauseState, Contract, ContractStatus
 from core.db import db
 from core.gendata import generate
 from core.models import ClassificationLevel
+from tests import factories
 
 
 def stored_and_computed(contract_ids=None):
@@ -23,9 +24,12 @@ def agree(contract_ids=None) -> bool:
     return bool(rows) and all(bool(stored) == bool(computed) for _id, stored, computed in rows)
 
 
-def test_the_flag_follows_the_matrix_the_contract_and_the_catalogue(demo):
-    with demo.app_context():
-        contract = db.session.scalar(select(Contract).where(Contract.number == "R8-001"))
+def test_the_flag_follows_the_matrix_the_contract_and_the_catalogue(app):
+    with app.app_context():
+        contract = factories.contract(status=ContractStatus.IN_FORCE, classification="C3B", personal=True)
+        factories.contract(clauses="none")  # a draft lacking its mandatory clauses
+        factories.contract(classification=None)
+        db.session.commit()
         assert contract.has_gap is False and rules.clause_gaps(contract) == []
         first = next(row for row in contract.clauses if row.clause.is_mandatory_for(contract))
         services.save_matrix(contract, {first.clause_id: (ClauseState.NOT_INCLUDED, None, None)})

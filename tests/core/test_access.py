@@ -163,11 +163,10 @@ def test_every_endpoint_declares_who_may_use_it(app):
     assert missing == []
 
 
-def test_a_route_without_a_rule_is_refused_even_to_admin(demo):
-    app = demo
+def test_a_route_without_a_rule_is_refused_even_to_admin(app, users):
     app.add_url_rule("/undeclared", "undeclared", lambda: "secret")
     client = app.test_client()
-    login_as(client, "admin", DEMO_PASSWORD)
+    login_as(client, "admin")
     response = client.get("/undeclared")
     assert response.status_code == 403
     assert b"secret" not in response.data

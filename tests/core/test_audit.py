@@ -5,14 +5,29 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
+from contracts.models import ContractStatus
 from core import audit
 from core.db import db
 from core.models import AuditEntry, OrgUnit
+from tests import factories
 from tests.conftest import login_as
 
 
 def count(model):
     return db.session.scalar(select(func.count()).select_from(model))
+
+
+@pytest.fixture
+def vendors(app, users):
+    """Three vendors (ids), the first with a signed contract: with the
+    users, a trail of more than 30 entries."""
+    with app.app_context():
+        made = [factories.vendor("株式会社道央情報システム", kana="ドウオウジョウホウシステム"),
+                factories.vendor("空知ネットワーク株式会社", kana="ソラチネットワーク"),
+                factories.vendor("株式会社みなとウェブ制作", kana="ミナトウェブセイサク")]
+        factories.contract(vendor_=made[0], status=ContractStatus.SIGNED)
+        db.session.commit()
+        return [vendor.id for vendor in made]
 
 
 def test_a_change_and_its_entry_commit_together(app):
@@ -68,8 +83,8 @@ def test_entries_name_the_acting_user_and_redact_passwords(client, users, app):
         assert "another-long-secret" not in str(entry.changes)
 
 
-def test_chain_verifies_and_links_every_entry(demo):
-    with demo.app_context():
+def test_chain_verifies_and_links_every_entry(app, vendors):
+    with app.app_context():
         report = audit.verify_chain(db.session.connection())
         assert report.ok and report.checked > 30
         entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).all()
@@ -77,8 +92,8 @@ def test_chain_verifies_and_links_every_entry(demo):
         assert all(later.prev_hash == earlier.hash for earlier, later in zip(entries, entries[1:], strict=False))
 
 
-def test_the_database_refuses_to_change_an_entry(demo):
-    with demo.app_context():
+def test_the_database_refuses_to_change_an_entry(app, vendors):
+    with app.app_context():
         with pytest.raises(DBAPIError):
             db.session.execute(text("UPDATE audit_entries SET username = 'mallory' WHERE seq = 3"))
         db.session.rollback()
@@ -101,11 +116,11 @@ def _drop_guard():
     ("UPDATE audit_entries SET changes = NULL WHERE seq = 7", "content does not match its hash"),
     ("DELETE FROM audit_entries WHERE seq = 7", "missing entry (sequence gap)"),
 ])
-def test_audit_verify_finds_the_first_tampered_entry(demo, tamper, reason):
-    runner = demo.test_cli_runner()
+def test_audit_verify_finds_the_first_tampered_entry(app, vendors, tamper, reason):
+    runner = app.test_cli_runner()
     ok = runner.invoke(args=["audit-verify"])
     assert ok.exit_code == 0 and ok.output.startswith("OK:")
-    with demo.app_context():
+    with app.app_context():
         _drop_guard()
         db.session.execute(text(tamper))
         db.session.commit()
@@ -114,20 +129,20 @@ def test_audit_verify_finds_the_first_tampered_entry(demo, tamper, reason):
     assert f"BROKEN at entry #7: {reason}" in result.output
 
 
-def test_audit_verify_finds_entries_cut_from_the_end(demo):
-    with demo.app_context():
+def test_audit_verify_finds_entries_cut_from_the_end(app, vendors):
+    with app.app_context():
         last = db.session.scalar(select(func.max(AuditEntry.seq)))
         _drop_guard()
         db.session.execute(text("DELETE FROM audit_entries WHERE seq = :seq"), {"seq": last})
         db.session.commit()
-    result = demo.test_cli_runner().invoke(args=["audit-verify"])
+    result = app.test_cli_runner().invoke(args=["audit-verify"])
     assert result.exit_code == 1
     assert "entries removed" in result.output
 
 
-def test_auditor_browses_filters_and_exports_the_trail(demo):
-    client = demo.test_client()
-    login_as(client, "auditor", "itaku-demo-2026")
+def test_auditor_browses_filters_and_exports_the_trail(app, vendors):
+    client = app.test_client()
+    login_as(client, "auditor")
     page = client.get("/audit/?action=create&object_type=vendors").get_data(as_text=True)
     assert "株式会社道央情報システム" in page
     assert "ログイン" not in page.split("<tbody>")[1]  # filtered to creations only
@@ -136,33 +151,31 @@ def test_auditor_browses_filters_and_exports_the_trail(demo):
     csv_response.close()
     assert csv_response.mimetype == "text/csv"
     assert body.startswith("\ufeff連番,日時,利用者,操作")
-    # The header, the seven demo vendors' creations and the 11 status changes that
-    # took six of them through their selection (one stays 選定済, five move on).
-    assert body.count("\n") == 1 + 7 + 11
+    assert body.count("\n") == 1 + len(vendors)  # header and one creation per vendor
     assert "株式会社道央情報システム" in body
     verify_page = client.get("/audit/verify").get_data(as_text=True)
     assert "異常はありません" in verify_page
 
 
-def test_bad_date_filter_gets_a_message_not_an_error(demo):
-    client = demo.test_client()
-    login_as(client, "auditor", "itaku-demo-2026")
+def test_bad_date_filter_gets_a_message_not_an_error(app, vendors):
+    client = app.test_client()
+    login_as(client, "auditor")
     response = client.get("/audit/?date_from=2026-13-45")
     assert response.status_code == 200
     assert "日付はYYYY-MM-DDの形で入力してください" in response.get_data(as_text=True)
 
 
-def test_date_range_filter(demo):
-    client = demo.test_client()
-    login_as(client, "auditor", "itaku-demo-2026")
+def test_date_range_filter(app, vendors):
+    client = app.test_client()
+    login_as(client, "auditor")
     html = client.get("/audit/?date_from=2000-01-01&date_to=2000-01-02").get_data(as_text=True)
     assert "該当するものはありません。" in html
 
 
-def test_record_history_shows_on_its_page(demo):
-    client = demo.test_client()
-    login_as(client, "procurement", "itaku-demo-2026")
-    html = client.get("/vendors/1").get_data(as_text=True)
+def test_record_history_shows_on_its_page(app, vendors):
+    client = app.test_client()
+    login_as(client, "procurement")
+    html = client.get(f"/vendors/{vendors[0]}").get_data(as_text=True)
     history = html[html.index('id="history-heading"'):]
     assert "登録" in history and "ドウオウジョウホウシステム" in history
 
@@ -202,22 +215,22 @@ def test_concurrent_writers_never_fork_the_chain(app):
         assert seqs == list(range(1, workers * each * 2 + 1))
 
 
-def test_the_trail_names_actions_and_objects_in_the_readers_language(demo):
-    with demo.app_context():
+def test_the_trail_names_actions_and_objects_in_the_readers_language(app, vendors):
+    with app.app_context():
         audit.log("frobnicate", object_type="widgets", object_id=7)  # unknown to the labels: shown as stored
         db.session.commit()
-    client = demo.test_client()
-    login_as(client, "auditor", "itaku-demo-2026")
+    client = app.test_client()
+    login_as(client, "auditor")
     rows = client.get("/audit/?action=create&object_type=vendors").get_data(as_text=True).split("<tbody>")[1]
-    assert "<td>登録</td><td>委託事業者 #1</td>" in rows
+    assert f"<td>登録</td><td>委託事業者 #{vendors[0]}</td>" in rows
     unknown = client.get("/audit/?object_type=widgets").get_data(as_text=True)
     assert "<td>frobnicate</td><td>widgets #7</td>" in unknown.split("<tbody>")[1]
     assert '<option value="frobnicate">frobnicate</option>' in unknown
     client.post("/language", data={"lang": "en", "next": "/audit/"})
     page = client.get("/audit/?action=create&object_type=vendors").get_data(as_text=True)
-    assert "<td>Created</td><td>Vendors #1</td>" in page.split("<tbody>")[1]
+    assert f"<td>Created</td><td>Vendors #{vendors[0]}</td>" in page.split("<tbody>")[1]
     assert '<option value="login">Sign in</option>' in page
-    history = client.get("/vendors/1").get_data(as_text=True).split('id="history-heading"')[1]
+    history = client.get(f"/vendors/{vendors[0]}").get_data(as_text=True).split('id="history-heading"')[1]
     assert "<td>Created</td><td>Vendors</td>" in history
 
 

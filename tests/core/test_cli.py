@@ -109,17 +109,17 @@ def test_backup_restores_every_record(demo, tmp_path):
         db.engine.dispose()
 
 
-def test_backup_while_a_transaction_is_open_copies_the_last_commit(demo, tmp_path):
-    if demo.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+def test_backup_while_a_transaction_is_open_copies_the_last_commit(app, users, tmp_path):
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         return  # pg_dump's business (see test_backup_restores_every_record)
-    with demo.app_context():
+    with app.app_context():
         users_before = db.session.scalar(select(func.count()).select_from(User))
         # Another connection holds uncommitted work (SQLite's write lock)…
         other = db.engine.connect()
         transaction = other.begin()
         other.execute(text("UPDATE users SET display_name = '書きかけ'"))
         try:
-            result = demo.test_cli_runner().invoke(args=["backup", str(tmp_path / "backups")])
+            result = app.test_cli_runner().invoke(args=["backup", str(tmp_path / "backups")])
         finally:
             transaction.rollback()
             other.close()

@@ -9,8 +9,8 @@ from core.db import db, distinct_values
 from core.models import AuditEntry
 
 
-def test_every_value_once_in_order_without_nulls(demo):
-    with demo.app_context():
+def test_every_value_once_in_order_without_nulls(app, users):
+    with app.app_context():
         audit._append(db.session.connection(), [
             {"action": "zz-last", "object_type": "aa-first", "object_id": "1"},
             {"action": "zz-last", "object_type": "aa-first", "object_id": "2"},

@@ -1,6 +1,7 @@
 """Every register's spreadsheets: export → import changes nothing (CSV and
-XLSX), a re-import matches on the natural key, exports follow the list's
-filters, and every export streams for its readers."""
+XLSX, on the demo data: every kind of record and field), a re-import
+matches on the natural key, exports follow the list's filters, and every
+export streams for its readers."""
 from __future__ import annotations
 
 import csv
@@ -11,21 +12,42 @@ import pytest
 from sqlalchemy import func, select
 
 from cloud.models import CloudService
-from contracts.models import Contract
+from contracts.models import Contract, ContractStatus, Result
 from core.db import db
-from core.models import AuditEntry
+from core.models import AuditEntry, User
 from social.models import SocialAccount
-from tests.conftest import DEMO_PASSWORD, login_as
+from tests import factories
+from tests.conftest import DEMO_PASSWORD, PASSWORD, login_as
 from vendors.models import Vendor
 
 IMPORTABLE = [("vendors", "procurement", Vendor), ("contracts", "procurement", Contract),
               ("cloud", "procurement", CloudService), ("social", "social", SocialAccount)]
 
 
-def signed_in(app, role):
+def signed_in(app, role, password=PASSWORD):
     client = app.test_client()
-    login_as(client, role, DEMO_PASSWORD)
+    login_as(client, role, password)
     return client
+
+
+@pytest.fixture
+def records(app, users):
+    """Of each register a few records of the ``users`` users, ids by key:
+    two contracts in force of 総務課 (the first checked, with an open finding),
+    a draft, and an account of the social user."""
+    with app.app_context():
+        officer = db.session.get(User, users["procurement"])
+        verifier = db.session.get(User, users["verifier"])
+        factories.unit("警防課")
+        dohoku = factories.vendor("株式会社道央情報システム", kana="ドウオウジョウホウシステム", unit=officer.unit)
+        first = factories.contract("R8-001", vendor_=dohoku, status=ContractStatus.IN_FORCE, classification="C3B",
+                                   unit=officer.unit, officer=officer, personal=True)
+        second = factories.contract("R8-004", status=ContractStatus.IN_FORCE, unit=officer.unit, officer=officer)
+        factories.contract("R8-003", unit=officer.unit, officer=officer)
+        factories.verification(first, verifier=verifier, results={"C05": Result.PARTLY})
+        account = factories.social_account(responsible=db.session.get(User, users["social"]), unit=officer.unit)
+        db.session.commit()
+        return {"first": first.id, "second": second.id, "account": account.id}
 
 
 def csv_rows(data: bytes) -> list[list[str]]:
@@ -49,7 +71,7 @@ def import_file(client, name: str, data: bytes, filename: str):
 @pytest.mark.parametrize(("name", "role", "model"), IMPORTABLE)
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_export_then_import_changes_nothing(demo, name, role, model, fmt):
-    client = signed_in(demo, role)
+    client = signed_in(demo, role, DEMO_PASSWORD)
     exported = client.get(f"/{name}/export.{fmt}").data
     with demo.app_context():
         before = db.session.scalar(select(func.count()).select_from(model))
@@ -68,8 +90,8 @@ def test_export_then_import_changes_nothing(demo, name, role, model, fmt):
         assert [entry.action for entry in new] == ["import"]
 
 
-def test_a_changed_contract_row_updates_the_contract_with_that_number(demo):
-    client = signed_in(demo, "procurement")
+def test_a_changed_contract_row_updates_the_contract_with_that_number(app, records):
+    client = signed_in(app, "procurement")
     rows = csv_rows(client.get("/contracts/export.csv").data)
     header, first = rows[0], rows[1]
     first[header.index("件名")] = "件名を取り込みで変更"
@@ -79,13 +101,13 @@ def test_a_changed_contract_row_updates_the_contract_with_that_number(demo):
     html = import_file(client, "contracts", buffer.getvalue().encode("cp932"), "contracts.csv")
     assert re.search(r"変更</span> 1\b", html)
     assert re.search(r"<td>変更</td><td>[^<]*</td>\s*<td>件名、契約終了日</td>", html)  # what will change
-    with demo.app_context():
+    with app.app_context():
         contract = db.session.scalar(select(Contract).where(Contract.number == first[header.index("契約番号")]))
         assert contract.title == "件名を取り込みで変更" and contract.end_on.isoformat() == "2031-03-31"
 
 
-def test_a_contract_row_is_held_to_the_form_rules(demo):
-    client = signed_in(demo, "procurement")
+def test_a_contract_row_is_held_to_the_form_rules(app, records):
+    client = signed_in(app, "procurement")
     data = ("契約番号,件名,委託事業者,種別,担当組織,担当者,契約開始日,契約終了日,機密性,再委託,個人情報,個人番号\n"
             "X-1,件名,存在しない事業者,保守,警防課,procurement,2026-04-01,2026-03-01,C2,禁止,いいえ,はい\n").encode()
     response = client.post("/contracts/import", data={"file": (io.BytesIO(data), "c.csv")},
@@ -96,17 +118,17 @@ def test_a_contract_row_is_held_to_the_form_rules(demo):
     html = client.post("/contracts/import", data={"file": (io.BytesIO(data), "c.csv")},
                        content_type="multipart/form-data").get_data(as_text=True)
     assert "契約終了日" in html and "マイナンバーを取り扱う場合は" in html
-    with demo.app_context():
+    with app.app_context():
         assert db.session.scalar(select(Contract).where(Contract.number == "X-1")) is None
 
 
-def test_a_new_cloud_service_row_is_a_request_for_approval(demo):
-    client = signed_in(demo, "procurement")
+def test_a_new_cloud_service_row_is_a_request_for_approval(app, records):
+    client = signed_in(app, "procurement")
     data = ("サービス名,提供者名,サービス形態,利用形態,取扱上限,利用目的,利用部署,ISMAP登録,データの保存場所,見直しの周期（月）\n"
             "取込チャット,チャット株式会社,SaaS,約款・利用規約,自治体機密性1,連絡,警防課、総務課,登録なし,国内,12\n").encode()
     html = import_file(client, "cloud", data, "cloud.csv")
     assert re.search(r"新規</span> 1\b", html)
-    with demo.app_context():
+    with app.app_context():
         service = db.session.scalar(select(CloudService).where(CloudService.name == "取込チャット"))
         assert service.status.value == "requested"
         assert sorted(link.unit.name for link in service.unit_links) == ["総務課", "警防課"]
@@ -114,8 +136,8 @@ def test_a_new_cloud_service_row_is_a_request_for_approval(demo):
     assert re.search(r"新規</span> 0\b", again)
 
 
-def test_a_social_row_needs_one_responsible_person_and_matches_on_the_url(demo):
-    client = signed_in(demo, "social")
+def test_a_social_row_needs_one_responsible_person_and_matches_on_the_url(app, records):
+    client = signed_in(app, "social")
     rows = csv_rows(client.get("/social/export.csv").data)
     header, first = rows[0], rows[1]
     first[header.index("代理者")] = first[header.index("責任者")]
@@ -131,23 +153,23 @@ def test_a_social_row_needs_one_responsible_person_and_matches_on_the_url(demo):
     ("/verification/findings/export.csv?status=open", "auditor", "措置の内容"),
     ("/audit/export.xlsx?object_type=vendors", "auditor", None),
 ])
-def test_export_only_registers(demo, url, role, header):
-    response = signed_in(demo, role).get(url)
+def test_export_only_registers(app, records, url, role, header):
+    response = signed_in(app, role).get(url)
     assert response.status_code == 200
     if header:
         rows = csv_rows(response.data)
         assert header in rows[0] and len(rows) > 1
 
 
-def test_who_may_import_what(demo):
-    auditor = signed_in(demo, "auditor")
+def test_who_may_import_what(app, users):
+    auditor = signed_in(app, "auditor")
     assert auditor.get("/contracts/export.xlsx").status_code == 200
     for name in ("vendors", "contracts", "cloud", "social"):
         assert auditor.get(f"/{name}/import").status_code == 403
-    assert signed_in(demo, "social").get("/contracts/export.csv").status_code == 403
+    assert signed_in(app, "social").get("/contracts/export.csv").status_code == 403
 
 
-def test_a_large_export_streams_in_pieces(demo):
+def test_a_large_export_streams_in_pieces(app, users):
     """Thousands of rows go out in chunks as they are read (memory stays
     flat: scripts/bench.py measures it), not as one built-up body."""
     from sqlalchemy import insert
@@ -155,13 +177,13 @@ def test_a_large_export_streams_in_pieces(demo):
     from core.timeutil import utcnow
     from vendors.models import VendorStatus
 
-    with demo.app_context():
+    with app.app_context():
         now = utcnow()
         db.session.execute(insert(Vendor), [
             {"name": f"株式会社大量{i:05d}", "status": VendorStatus.CANDIDATE, "created_at": now, "updated_at": now,
              "version": 1} for i in range(3000)])
         db.session.commit()
-    response = signed_in(demo, "auditor").get("/vendors/export.csv", buffered=False)
+    response = signed_in(app, "auditor").get("/vendors/export.csv", buffered=False)
     assert response.is_streamed
     chunks = list(response.response)
     response.close()
@@ -170,12 +192,12 @@ def test_a_large_export_streams_in_pieces(demo):
     assert body.count("株式会社大量") == 3000
 
 
-def test_the_contract_export_is_the_filtered_list_with_names_and_labels(demo):
+def test_the_contract_export_is_the_filtered_list_with_names_and_labels(app, records):
     """Every contract the list's filters find, in its order, once, with the
     names of what it points to (blank where it points to nothing)."""
     from contracts.models import ContractStatus
 
-    with demo.app_context():
+    with app.app_context():
         in_force = db.session.scalars(select(Contract.number).where(Contract.status == ContractStatus.IN_FORCE)
                                       .order_by(Contract.number.desc())).all()
         contract = db.session.scalar(select(Contract).where(Contract.status == ContractStatus.IN_FORCE)
@@ -190,7 +212,7 @@ def test_the_contract_export_is_the_filtered_list_with_names_and_labels(demo):
                     "契約開始日": contract.start_on.isoformat(), "作業場所": "'=HYPERLINK(\"http://example.com\")",
                     "更新日時": contract.updated_at.isoformat(sep=" ", timespec="seconds")}
     assert len(in_force) > 1
-    rows = csv_rows(signed_in(demo, "auditor").get("/contracts/export.csv?status=in_force&sort=number&dir=desc").data)
+    rows = csv_rows(signed_in(app, "auditor").get("/contracts/export.csv?status=in_force&sort=number&dir=desc").data)
     header, body = rows[0], rows[1:]
     assert [row[header.index("契約番号")] for row in body] == in_force
     row = dict(zip(header, next(row for row in body if row[1] == contract.number), strict=True))

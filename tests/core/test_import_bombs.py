@@ -20,7 +20,7 @@ import pytest
 from openpyxl import Workbook
 
 from core import tabular
-from tests.conftest import DEMO_PASSWORD, login_as
+from tests.conftest import login_as
 
 MEMORY_BOUND_MB = 60
 SECONDS_BOUND = 10
@@ -143,19 +143,19 @@ BOMBS = {
 
 
 @pytest.mark.parametrize("name", list(BOMBS))
-def test_a_hostile_spreadsheet_is_refused_with_flat_memory(demo, name):
+def test_a_hostile_spreadsheet_is_refused_with_flat_memory(app, users, name):
     build, filename, message = BOMBS[name]
     data = build()
     assert len(data) < 2 * 1024 * 1024
 
-    outcome = measure(demo, data)
+    outcome = measure(app, data)
     assert "crash" not in outcome, outcome
     assert "problem" in outcome, outcome
     assert outcome["grew_mb"] < MEMORY_BOUND_MB, outcome
     assert outcome["seconds"] < SECONDS_BOUND, outcome
 
-    client = demo.test_client()
-    login_as(client, "procurement", DEMO_PASSWORD)
+    client = app.test_client()
+    login_as(client, "procurement")
     response = client.post("/vendors/import", data={"file": (io.BytesIO(data), filename)},
                            content_type="multipart/form-data", headers={"Accept-Language": "ja"})
     html = response.get_data(as_text=True)
@@ -164,23 +164,23 @@ def test_a_hostile_spreadsheet_is_refused_with_flat_memory(demo, name):
     assert any(part in html for part in expected.split("|")), html[-2000:]
 
 
-def test_rows_past_the_limit_are_not_read(demo):
+def test_rows_past_the_limit_are_not_read(app, users):
     """A CSV of 200,000 rows is refused as soon as row 5,001 is reached."""
     data = ("名称,担当組織\n" + "事業者,総務課\n" * 200_000).encode()
-    outcome = measure(demo, data)
+    outcome = measure(app, data)
     assert outcome.get("problem", "").startswith("行が多すぎます"), outcome
     assert outcome["grew_mb"] < MEMORY_BOUND_MB and outcome["seconds"] < 2, outcome
     exactly = ("名称,担当組織\n" + "事業者,総務課\n" * tabular.MAX_IMPORT_ROWS).encode()
-    assert measure(demo, exactly).get("rows") == tabular.MAX_IMPORT_ROWS
+    assert measure(app, exactly).get("rows") == tabular.MAX_IMPORT_ROWS
 
 
-def test_reading_stops_at_its_time_budget(demo):
+def test_reading_stops_at_its_time_budget(app, users):
     data = ("名称,担当組織\n" + "事業者,総務課\n" * 3000).encode()
-    outcome = measure(demo, data, seconds=0)
+    outcome = measure(app, data, seconds=0)
     assert "時間がかかりすぎました" in outcome.get("problem", ""), outcome
 
 
-def test_an_ordinary_xlsx_still_reads(demo):
+def test_an_ordinary_xlsx_still_reads(app, users):
     book = Workbook()
     sheet = book.active
     sheet.append(["名称", "担当組織", None, None])
@@ -189,7 +189,7 @@ def test_an_ordinary_xlsx_still_reads(demo):
     sheet.append(["=1+1", 3.0])
     buffer = io.BytesIO()
     book.save(buffer)
-    with demo.test_request_context():
+    with app.test_request_context():
         read = tabular.read(buffer.getvalue(), max_columns=5)
     assert read.headers == ["名称", "担当組織"]
     assert read.rows == [["株式会社テスト", "総務課"], ["=1+1", "3"]]

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from core import audit, jobs
 from core.db import db
 from core.models import AuditEntry, ImportJob, User
-from tests.conftest import DEMO_PASSWORD, login_as
+from tests.conftest import login_as
 from vendors.models import Vendor
 
 pytestmark = pytest.mark.config(IMPORT_INLINE_ROWS=20)
@@ -30,7 +30,7 @@ def vendor_csv(rows: int = ROWS, prefix: str = "ジョブ試験") -> bytes:
 
 def signed_in(app):
     client = app.test_client()
-    login_as(client, "procurement", DEMO_PASSWORD)
+    login_as(client, "procurement")
     return client
 
 
@@ -60,9 +60,9 @@ def counts(app) -> tuple[int, int]:
                 db.session.scalar(select(func.max(AuditEntry.seq))))
 
 
-def test_a_large_import_runs_as_a_job_that_the_page_polls(demo):
-    client = signed_in(demo)
-    before = counts(demo)
+def test_a_large_import_runs_as_a_job_that_the_page_polls(app, users):
+    client = signed_in(app)
+    before = counts(app)
     upload = timed(client.post, "/vendors/import", data={"file": (io.BytesIO(vendor_csv()), "big.csv")},
                    content_type="multipart/form-data")
     assert upload.status_code == 303 and "/vendors/import/job/" in upload.headers["Location"]
@@ -70,7 +70,7 @@ def test_a_large_import_runs_as_a_job_that_the_page_polls(demo):
     preview = poll(client, job_url)
     html = preview.get_data(as_text=True)
     assert preview.status_code == 200 and f"この内容で取り込む（{ROWS}行）" in html
-    assert counts(demo) == before  # the preview wrote nothing, not even to the trail
+    assert counts(app) == before  # the preview wrote nothing, not even to the trail
     token = re.search(r'name="token" value="([0-9a-f]+)"', html).group(1)
 
     confirmed = timed(client.post, "/vendors/import/confirm", data={"token": token, "filename": "big.csv"})
@@ -82,9 +82,9 @@ def test_a_large_import_runs_as_a_job_that_the_page_polls(demo):
     listed = client.get("/vendors/").get_data(as_text=True)
     assert f"取り込みました: 新規 {ROWS}件" in listed
 
-    vendors, seq = counts(demo)
+    vendors, seq = counts(app)
     assert vendors == before[0] + ROWS
-    with demo.app_context():
+    with app.app_context():
         entries = db.session.scalars(select(AuditEntry).where(AuditEntry.seq > before[1])).all()
         assert [e.action for e in entries].count("create") == ROWS
         assert [e.action for e in entries][-1] == "import"
@@ -92,26 +92,26 @@ def test_a_large_import_runs_as_a_job_that_the_page_polls(demo):
         assert audit.verify_chain(db.session.connection()).ok
 
 
-def test_a_confirmation_whose_data_changed_writes_nothing(demo):
-    client = signed_in(demo)
+def test_a_confirmation_whose_data_changed_writes_nothing(app, users):
+    client = signed_in(app)
     upload = client.post("/vendors/import", data={"file": (io.BytesIO(vendor_csv()), "big.csv")},
                          content_type="multipart/form-data")
     job_url = upload.headers["Location"]
     html = poll(client, job_url).get_data(as_text=True)
     token = re.search(r'name="token" value="([0-9a-f]+)"', html).group(1)
     # Meanwhile the unit the file names is renamed: every row now fails.
-    with demo.app_context():
+    with app.app_context():
         from core.models import OrgUnit
 
         unit = db.session.scalar(select(OrgUnit).where(OrgUnit.name == "総務課"))
         unit.name = "総務部"
         db.session.commit()
-    before = counts(demo)
+    before = counts(app)
     client.post("/vendors/import/confirm", data={"token": token, "filename": "big.csv"})
     refused = poll(client, job_url)
     assert refused.status_code == 409
     assert "確認の後にデータが変わったため、取り込みませんでした" in refused.get_data(as_text=True)
-    assert counts(demo) == before
+    assert counts(app) == before
 
 
 def _waiting_job(app, phase: str = "preview", status: str = "queued", lease=None) -> str:
@@ -127,71 +127,71 @@ def _waiting_job(app, phase: str = "preview", status: str = "queued", lease=None
     return token
 
 
-def test_a_job_whose_process_died_is_run_again(demo):
+def test_a_job_whose_process_died_is_run_again(app, users):
     """A confirmation that was running when its process was killed (its
     transaction rolled back by the database, its lease run out) is claimed
     again by the next poll and imports every row once."""
     from core.timeutil import utcnow
 
-    token = _waiting_job(demo, phase="confirm", status="running", lease=utcnow() - dt.timedelta(seconds=1))
-    client = signed_in(demo)
-    before = counts(demo)
+    token = _waiting_job(app, phase="confirm", status="running", lease=utcnow() - dt.timedelta(seconds=1))
+    client = signed_in(app)
+    before = counts(app)
     done = poll(client, f"/vendors/import/job/{token}")
     assert done.status_code == 302
-    assert counts(demo)[0] == before[0] + ROWS
+    assert counts(app)[0] == before[0] + ROWS
 
 
-def test_a_job_is_claimed_once(demo):
-    token = _waiting_job(demo)
-    with demo.app_context():
+def test_a_job_is_claimed_once(app, users):
+    token = _waiting_job(app)
+    with app.app_context():
         first = jobs.claim()
         assert first is not None and first.token == token
-    with demo.app_context():
+    with app.app_context():
         assert jobs.claim() is None  # running, its heartbeat fresh
 
 
-def test_flask_jobs_run_runs_what_waits(demo):
-    token = _waiting_job(demo)
-    result = demo.test_cli_runner().invoke(args=["jobs", "run"])
+def test_flask_jobs_run_runs_what_waits(app, users):
+    token = _waiting_job(app)
+    result = app.test_cli_runner().invoke(args=["jobs", "run"])
     assert result.exit_code == 0 and "1" in result.output, result.output
-    with demo.app_context():
+    with app.app_context():
         job = db.session.scalar(select(ImportJob).where(ImportJob.token == token))
         assert job.status == "done" and len(job.result["outcomes"]) == ROWS
 
 
 @pytest.mark.config(IMPORT_INLINE_ROWS=20, IMPORT_CHUNK_SECONDS=0.0001)
-def test_in_chunks_an_import_is_whole_and_the_trail_valid(demo):
+def test_in_chunks_an_import_is_whole_and_the_trail_valid(app, users):
     """In chunks (SQLite's way: here one row each), the preview still writes
     nothing and the confirmation imports every row once."""
-    client = signed_in(demo)
-    before = counts(demo)
+    client = signed_in(app)
+    before = counts(app)
     upload = client.post("/vendors/import", data={"file": (io.BytesIO(vendor_csv()), "big.csv")},
                          content_type="multipart/form-data")
     html = poll(client, upload.headers["Location"]).get_data(as_text=True)
-    assert f"この内容で取り込む（{ROWS}行）" in html and counts(demo) == before
+    assert f"この内容で取り込む（{ROWS}行）" in html and counts(app) == before
     token = re.search(r'name="token" value="([0-9a-f]+)"', html).group(1)
     client.post("/vendors/import/confirm", data={"token": token, "filename": "big.csv"})
     assert poll(client, upload.headers["Location"]).status_code == 302
-    assert counts(demo)[0] == before[0] + ROWS
-    with demo.app_context():
+    assert counts(app)[0] == before[0] + ROWS
+    with app.app_context():
         assert audit.verify_chain(db.session.connection()).ok
         last = db.session.scalar(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1))
         assert last.action == "import" and last.changes["new"] == ROWS
 
 
 @pytest.mark.config(IMPORT_INLINE_ROWS=20, IMPORT_CHUNK_SECONDS=0.0001)
-def test_a_chunked_confirmation_resumes_after_its_last_committed_chunk(demo):
+def test_a_chunked_confirmation_resumes_after_its_last_committed_chunk(app, users):
     from core.timeutil import utcnow
 
-    token = _waiting_job(demo, phase="confirm", status="running", lease=utcnow() - dt.timedelta(seconds=1))
-    with demo.app_context():
+    token = _waiting_job(app, phase="confirm", status="running", lease=utcnow() - dt.timedelta(seconds=1))
+    with app.app_context():
         job = db.session.scalar(select(ImportJob).where(ImportJob.token == token))
         job.result = {"next": 45, "counts": {"new": 45, "changed": 0, "unchanged": 0}}
         db.session.commit()
-    before = counts(demo)
-    assert poll(signed_in(demo), f"/vendors/import/job/{token}").status_code == 302
-    assert counts(demo)[0] == before[0] + ROWS - 45
-    with demo.app_context():
+    before = counts(app)
+    assert poll(signed_in(app), f"/vendors/import/job/{token}").status_code == 302
+    assert counts(app)[0] == before[0] + ROWS - 45
+    with app.app_context():
         names = set(db.session.scalars(select(Vendor.name).where(Vendor.name.like("ジョブ試験%"))))
         assert names == {f"ジョブ試験{i}株式会社" for i in range(45, ROWS)}
 
@@ -200,12 +200,12 @@ def test_a_chunked_confirmation_resumes_after_its_last_committed_chunk(demo):
     (0.5, "少しずつ書き込み、止まっても続きから再開します"),  # SQLite's way
     (0, "終わるまで何も書き込まれません"),  # one transaction: PostgreSQL's way
 ])
-def test_a_running_confirmation_says_truly_whether_rows_are_written_as_it_goes(demo, chunk_seconds, says):
+def test_a_running_confirmation_says_truly_whether_rows_are_written_as_it_goes(app, users, chunk_seconds, says):
     from core.timeutil import utcnow
 
-    demo.config["IMPORT_CHUNK_SECONDS"] = chunk_seconds
-    token = _waiting_job(demo, phase="confirm", status="running", lease=utcnow() + dt.timedelta(minutes=5))
-    page = signed_in(demo).get(f"/vendors/import/job/{token}")
+    app.config["IMPORT_CHUNK_SECONDS"] = chunk_seconds
+    token = _waiting_job(app, phase="confirm", status="running", lease=utcnow() + dt.timedelta(minutes=5))
+    page = signed_in(app).get(f"/vendors/import/job/{token}")
     html = page.get_data(as_text=True)
     assert "Refresh" in page.headers and says in html
     other = {"少しずつ書き込み、止まっても続きから再開します", "終わるまで何も書き込まれません"} - {says}
@@ -213,19 +213,19 @@ def test_a_running_confirmation_says_truly_whether_rows_are_written_as_it_goes(d
 
 
 @pytest.mark.config(IMPORT_INLINE_ROWS=20, IMPORT_CHUNK_SECONDS=0.0001)
-def test_a_chunked_confirmation_that_fails_part_way_says_which_rows_are_in(demo, monkeypatch):
+def test_a_chunked_confirmation_that_fails_part_way_says_which_rows_are_in(app, users, monkeypatch):
     """SQLite commits a confirmation chunk by chunk: when it then fails, the
     page must not claim that nothing was written."""
-    token = _waiting_job(demo, phase="confirm")
+    token = _waiting_job(app, phase="confirm")
 
     def fails_after_a_chunk(job):
         job.result = {"next": 45, "counts": {"new": 45, "changed": 0, "unchanged": 0}}
         db.session.commit()
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setitem(demo.extensions, jobs.RUNNER, fails_after_a_chunk)
-    assert jobs.run_claimable(demo) == 1
-    page = signed_in(demo).get(f"/vendors/import/job/{token}")
+    monkeypatch.setitem(app.extensions, jobs.RUNNER, fails_after_a_chunk)
+    assert jobs.run_claimable(app) == 1
+    page = signed_in(app).get(f"/vendors/import/job/{token}")
     html = page.get_data(as_text=True)
     assert page.status_code == 400 and "何も書き込んでいません" not in html
     assert "47行目より前の行は取り込み済みです（新規 45件、変更 0件）" in html

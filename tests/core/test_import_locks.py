@@ -12,7 +12,7 @@ from sqlalchemy import event, func, select
 from core import audit
 from core.db import db
 from core.models import AuditEntry
-from tests.conftest import DEMO_PASSWORD, login_as
+from tests.conftest import login_as
 from vendors.models import Vendor
 
 
@@ -47,10 +47,10 @@ ENTRY_INSERT = r"^insert into audit_entries"
 VENDOR_WRITE = r"^(insert into|update) vendors"
 
 
-def test_a_preview_takes_no_lock_on_the_trail_and_writes_nothing(demo):
-    client = demo.test_client()
-    login_as(client, "procurement", DEMO_PASSWORD)
-    with demo.app_context():
+def test_a_preview_takes_no_lock_on_the_trail_and_writes_nothing(app, users):
+    client = app.test_client()
+    login_as(client, "procurement")
+    with app.app_context():
         engine = db.engine
         before = db.session.scalar(select(func.max(AuditEntry.seq)))
         vendors = db.session.scalar(select(func.count()).select_from(Vendor))
@@ -59,18 +59,18 @@ def test_a_preview_takes_no_lock_on_the_trail_and_writes_nothing(demo):
                               content_type="multipart/form-data")
     assert preview.status_code == 200 and "この内容で取り込む（40行）" in preview.get_data(as_text=True)
     assert statements.index(HEAD_LOCK) == [] and statements.index(ENTRY_INSERT) == []
-    with demo.app_context():
+    with app.app_context():
         assert db.session.scalar(select(func.max(AuditEntry.seq))) == before
         assert db.session.scalar(select(func.count()).select_from(Vendor)) == vendors
 
 
-def test_a_confirmation_locks_the_trail_once_right_before_it_commits(demo):
-    client = demo.test_client()
-    login_as(client, "procurement", DEMO_PASSWORD)
+def test_a_confirmation_locks_the_trail_once_right_before_it_commits(app, users):
+    client = app.test_client()
+    login_as(client, "procurement")
     preview = client.post("/vendors/import", data={"file": (io.BytesIO(vendor_csv(40)), "v.csv")},
                           content_type="multipart/form-data")
     token = re.search(r'name="token" value="([0-9a-f]+)"', preview.get_data(as_text=True)).group(1)
-    with demo.app_context():
+    with app.app_context():
         engine = db.engine
         before = db.session.scalar(select(func.max(AuditEntry.seq)))
     with Statements(engine) as statements:
@@ -82,7 +82,7 @@ def test_a_confirmation_locks_the_trail_once_right_before_it_commits(demo):
     # head is held only while the entries are appended and committed.
     assert len(locks) == 1 and locks[0] > max(writes), (locks, writes[-3:])
     assert len(statements.seen) - locks[0] < 10
-    with demo.app_context():
+    with app.app_context():
         entries = db.session.scalars(select(AuditEntry).where(AuditEntry.seq > before)
                                      .order_by(AuditEntry.seq)).all()
         assert [e.action for e in entries].count("create") == 40

@@ -144,41 +144,34 @@ def test_a_message_with_a_hostile_value_renders_it_as_text(app, builder, payload
 # --- the same, through the pages that show them -------------------------------------
 
 @pytest.mark.parametrize("payload", PAYLOADS)
-def test_the_dashboard_names_an_account_with_an_open_incident_as_text(app, demo, payload):
-    from sqlalchemy import select
-
+def test_the_dashboard_names_an_account_with_an_open_incident_as_text(app, users, payload):
     from core.db import db
-    from social.models import SEVERE, Incident
-    from tests.conftest import DEMO_PASSWORD, login_as
+    from tests import factories
+    from tests.conftest import login_as
 
     with app.app_context():
-        incident = db.session.scalars(select(Incident).where(Incident.closed_on.is_(None),
-                                                             Incident.kind.in_(SEVERE))).first()
-        incident.account.name = payload
+        factories.incident(factories.social_account(payload))
         db.session.commit()
     client = app.test_client()
-    login_as(client, "admin", DEMO_PASSWORD)
+    login_as(client, "admin")
     html = client.get("/").get_data(as_text=True)
     assert payload not in html
     assert str(escape(payload)) in html
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
-def test_the_reason_of_a_re_approval_names_the_information_as_text(app, demo, payload):
-    from sqlalchemy import select
-
-    from cloud.models import IN_USE, CloudService
+def test_the_reason_of_a_re_approval_names_the_information_as_text(app, users, payload):
+    from cloud.models import ServiceStatus
     from core.db import db
-    from core.models import ClassificationLevel
-    from tests.conftest import DEMO_PASSWORD, login_as
+    from tests import factories
+    from tests.conftest import login_as
 
     with app.app_context():
-        service = db.session.scalars(select(CloudService).where(CloudService.status.in_(IN_USE))
-                                     .order_by(CloudService.id)).first()
-        sid, level = service.id, db.session.scalar(select(ClassificationLevel.id)
-                                                    .where(ClassificationLevel.code == "C1"))
+        service = factories.cloud_service(status=ServiceStatus.APPROVED)
+        db.session.commit()
+        sid, level = service.id, factories.level("C1").id
     client = app.test_client()
-    login_as(client, "procurement", DEMO_PASSWORD)
+    login_as(client, "procurement")
     response = client.post(f"/cloud/{sid}/information", data={
         "info_name": payload, "classification_id": str(level), "state": "planned", "note": ""},
         follow_redirects=True)

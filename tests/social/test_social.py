@@ -20,7 +20,8 @@ from core.due import all_items
 from core.models import AuditEntry, ClassificationLevel, OrgUnit, Role, User
 from core.timeutil import today
 from social import prepost, rules, services
-from social.models import AccountStatus, Incident, OperatingProcedure, SocialAccount
+from social.models import AccountStatus, Incident, OperatingProcedure, Platform, SocialAccount
+from tests import factories
 from tests.conftest import DEMO_PASSWORD, PASSWORD, login_as
 
 
@@ -66,6 +67,34 @@ def procedure_ids(app, aid: int) -> list[int]:
     with app.app_context():
         return db.session.scalars(select(OperatingProcedure.id).where(OperatingProcedure.account_id == aid)
                                   .order_by(OperatingProcedure.number)).all()
+
+
+@pytest.fixture
+def official(app, users):
+    """Five accounts of 広報 さくら (deputy 管理 太郎), ids by platform: X (with
+    an open impersonation incident), YouTube and LINE active, Facebook
+    dormant, Instagram closed; their last posts 1, 12, 3, 240 and 400 days
+    ago.  Each carries internal details the public must not see."""
+    with app.app_context():
+        responsible = db.session.get(User, users["social"])
+        responsible.display_name = "広報 さくら"
+        deputy = db.session.get(User, users["admin"])
+        deputy.display_name = "管理 太郎"
+        made = {}
+        for platform, name, url, status, days in (
+                (Platform.X, "○○消防本部 公式", "https://x.com/example_119", AccountStatus.ACTIVE, 1),
+                (Platform.YOUTUBE, "○○消防チャンネル", "https://www.youtube.com/@example119ch", AccountStatus.ACTIVE, 12),
+                (Platform.LINE, "○○消防 防災LINE", "https://page.line.me/example119", AccountStatus.ACTIVE, 3),
+                (Platform.FACEBOOK, "○○消防本部", "https://www.facebook.com/example119", AccountStatus.DORMANT, 240),
+                (Platform.INSTAGRAM, "○○消防 予防広報", "https://www.instagram.com/example119_yobou",
+                 AccountStatus.CLOSED, 400)):
+            made[platform.value] = factories.social_account(
+                name, platform=platform, url=url, status=status, responsible=responsible, deputy_id=deputy.id,
+                last_post_on=today() - dt.timedelta(days=days), mfa_enabled=True, mfa_method="認証アプリ",
+                connected_apps="予約投稿ツール", public_phrases="0125-22-1234")
+        factories.incident(made["x"], summary="当本部を名乗り、募金を呼びかけている。")
+        db.session.commit()
+        return {key: account.id for key, account in made.items()}
 
 
 @pytest.fixture
@@ -216,16 +245,16 @@ def test_my_number_check_digit():
 
 # --- the public list ---------------------------------------------------------------------------
 
-def test_the_public_list_is_off_by_default(app, demo):
-    assert demo.test_client().get("/social/official").status_code == 404
+def test_the_public_list_is_off_by_default(app, official):
+    assert app.test_client().get("/social/official").status_code == 404
 
 
 @pytest.mark.config(PUBLIC_ACCOUNT_LIST=True)
-def test_the_public_list_shows_only_active_accounts_and_nothing_internal(app, demo):
-    page = demo.test_client().get("/social/official")
+def test_the_public_list_shows_only_active_accounts_and_nothing_internal(app, official):
+    page = app.test_client().get("/social/official")
     assert page.status_code == 200
-    staff = demo.test_client()
-    login_as(staff, "social", DEMO_PASSWORD)
+    staff = app.test_client()
+    login_as(staff, "social")
     assert 'href="/social/official"' in staff.get("/social/").get_data(as_text=True)  # staff can find it
     html = page.get_data(as_text=True)
     for url in ("https://x.com/example_119", "https://www.youtube.com/@example119ch", "https://page.line.me/example119"):
@@ -233,7 +262,7 @@ def test_the_public_list_shows_only_active_accounts_and_nothing_internal(app, de
     assert "facebook.com/example119" not in html  # dormant
     assert "instagram.com" not in html  # closed
     for internal in ("広報 さくら", "管理 太郎", "認証アプリ", "予約投稿ツール", "募金", "運用手順", "0125-22-1234",
-                     "/social/1", "ログアウト"):
+                     f"/social/{official['x']}", "ログアウト"):
         assert internal not in html.split("<main")[1], internal
 
 
@@ -316,7 +345,7 @@ def test_the_demo_flags_show_on_the_list_the_dashboard_and_in_reminders(app, dem
 
 
 @pytest.mark.config(SOCIAL_DORMANT_DAYS=5)
-def test_the_dormant_threshold_is_a_setting(app, demo):
+def test_the_dormant_threshold_is_a_setting(app, official):
     with app.app_context():
         names = {a.name for a in db.session.scalars(select(SocialAccount).where(rules.FLAGS.condition("dormant")))}
     assert names == {"○○消防チャンネル", "○○消防本部"}  # 12 and 240 days; 1 and 3 days are fine
@@ -378,25 +407,25 @@ def test_a_duplicate_url_and_a_stale_edit_are_refused(app, social):
         assert db.session.get(SocialAccount, aid).name == "新しい名前"
 
 
-def test_the_register_lists_and_shows_accounts(demo):
-    client = demo.test_client()
-    login_as(client, "social", DEMO_PASSWORD)
+def test_the_register_lists_and_shows_accounts(app, official):
+    client = app.test_client()
+    login_as(client, "social")
     body = client.get("/social/?status=dormant").get_data(as_text=True).split("<tbody>")[1]
     assert "Facebook" in body and "YouTube" not in body
-    detail = client.get("/social/1").get_data(as_text=True)
+    detail = client.get(f"/social/{official['x']}").get_data(as_text=True)
     assert "広報 さくら" in detail  # the one responsible person
     for query in ("?status=x", "?platform=x", "?flag=x", "?unit=x", "?page=50", "?sort=review&dir=desc"):
         assert client.get("/social/" + query).status_code == 200
 
 
-def test_dashboard_counts_link_to_filtered_lists(demo):
-    client = demo.test_client()
-    login_as(client, "admin", DEMO_PASSWORD)
+def test_dashboard_counts_link_to_filtered_lists(app, official):
+    client = app.test_client()
+    login_as(client, "admin")
     html = client.get("/").get_data(as_text=True)
     assert 'href="/social/?status=dormant"' in html
     assert 'href="/contracts/?status=in_force"' in html
-    social = demo.test_client()
-    login_as(social, "social", DEMO_PASSWORD)
+    social = app.test_client()
+    login_as(social, "social")
     html = social.get("/").get_data(as_text=True)
     assert "/social/?status=" in html and "/contracts/?status=" not in html  # panels follow the roles
 

@@ -14,14 +14,31 @@ from sqlalchemy import func, select
 
 from core.db import db
 from core.models import AuditEntry
-from tests.conftest import DEMO_PASSWORD, login_as
+from tests import factories
+from tests.conftest import login_as
 from vendors.models import Vendor, VendorStatus
 
 
 @pytest.fixture
-def procurement(demo):
-    client = demo.test_client()
-    login_as(client, "procurement", DEMO_PASSWORD)
+def vendors(app, users):
+    """Four vendors of 警防課 with every field the spreadsheet carries:
+    two active (selected), a candidate and an ended one."""
+    with app.app_context():
+        unit = factories.unit("警防課")
+        for name, kana, status in (("株式会社道央情報システム", "ドウオウジョウホウシステム", VendorStatus.ACTIVE),
+                                   ("空知ネットワーク株式会社", "ソラチネットワーク", VendorStatus.ACTIVE),
+                                   ("合同会社そらちAI研究所", "ソラチエーアイケンキュウジョ", VendorStatus.CANDIDATE),
+                                   ("有限会社いしかりデータ消去", "イシカリデータショウキョ", VendorStatus.ENDED)):
+            factories.vendor(name, kana=kana, status=status, unit=unit, selected=status is not VendorStatus.CANDIDATE,
+                             address="札幌市中央区北一条西2丁目1番地", representative="代表 一郎",
+                             website="https://example.co.jp", notes="備考")
+        db.session.commit()
+
+
+@pytest.fixture
+def procurement(app, vendors):
+    client = app.test_client()
+    login_as(client, "procurement")
     return client
 
 
@@ -182,14 +199,14 @@ def test_bad_files_get_a_clear_message(app, procurement, data, name, message):
     assert count(app) == before
 
 
-def test_templates_and_who_may_import(app, demo):
-    auditor = demo.test_client()
-    login_as(auditor, "auditor", DEMO_PASSWORD)
+def test_templates_and_who_may_import(app, users):
+    auditor = app.test_client()
+    login_as(auditor, "auditor")
     assert auditor.get("/vendors/export.csv").status_code == 200
     assert auditor.get("/vendors/import").status_code == 403
     assert auditor.post("/vendors/import").status_code == 403
-    procurement = demo.test_client()
-    login_as(procurement, "procurement", DEMO_PASSWORD)
+    procurement = app.test_client()
+    login_as(procurement, "procurement")
     header = rows_of(procurement.get("/vendors/import/template.csv"))
     assert header == [["名称", "フリガナ", "法人番号", "所在地", "代表者", "ウェブサイト", "担当組織", "状態", "備考"]]
     page = procurement.get("/vendors/import").get_data(as_text=True)

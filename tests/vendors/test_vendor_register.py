@@ -2,6 +2,7 @@
 validation, deletion only without history, audit trail."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 from pathlib import Path
@@ -9,11 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from core import timeutil
 from core.db import db
 from core.files import StoredFile
 from core.models import AuditEntry
+from tests import factories
 from tests.conftest import login_as
-from vendors.models import Certification, Selection, Vendor, VendorStatus
+from vendors.models import Certification, CertificationKind, Selection, Vendor, VendorStatus
 
 PDF = b"%PDF-1.4\n% test certificate\n%%EOF\n"
 VENDOR = {"name": "株式会社テスト情報", "kana": "テストジョウホウ", "corporate_number": "7000012050002",
@@ -190,20 +193,31 @@ def test_vendor_with_history_is_retired_never_deleted(buyer, app):
             AuditEntry.object_type == "vendors", AuditEntry.object_id == str(vendor_id))).all()
 
 
-def test_certifications_expiring_are_flagged(demo):
-    client = demo.test_client()
-    login_as(client, "procurement", "itaku-demo-2026")
+def test_certifications_expiring_are_flagged(app, users):
+    today = timeutil.today()
+    with app.app_context():
+        soon = factories.vendor("株式会社道央情報システム")  # one of its certifications expires in 45 days
+        factories.certification(soon, valid_until=today + dt.timedelta(days=400))
+        factories.certification(soon, kind=CertificationKind.PMARK, valid_until=today + dt.timedelta(days=45))
+        expired = factories.vendor("空知ネットワーク株式会社")
+        factories.certification(expired, valid_until=today - dt.timedelta(days=10))
+        valid = factories.vendor("北日本クラウドサービス株式会社")
+        factories.certification(valid, kind=CertificationKind.ISMAP, valid_until=today + dt.timedelta(days=200))
+        db.session.commit()
+        expired_id = expired.id
+    client = app.test_client()
+    login_as(client, "procurement")
     listing = client.get("/vendors/?cert=expiring").get_data(as_text=True).split("<tbody>")[1]
     assert "道央情報システム" in listing and "空知ネットワーク" in listing and "北日本クラウド" not in listing
-    detail = client.get("/vendors/2").get_data(as_text=True)
+    detail = client.get(f"/vendors/{expired_id}").get_data(as_text=True)
     assert "期限切れ" in detail
     dashboard = client.get("/").get_data(as_text=True)
     assert 'href="/vendors/?cert=expiring' in dashboard
 
 
-def test_auditor_reads_but_cannot_register(demo):
-    client = demo.test_client()
-    login_as(client, "auditor", "itaku-demo-2026")
+def test_auditor_reads_but_cannot_register(app, users):
+    client = app.test_client()
+    login_as(client, "auditor")
     assert "委託事業者を登録" not in client.get("/vendors/").get_data(as_text=True)
     assert client.post("/vendors/new", data=VENDOR).status_code == 403
 

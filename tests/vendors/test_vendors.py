@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import pytest
 
+from contracts.models import ContractStatus
+from core.db import db
+from tests import factories
 from tests.conftest import DEMO_PASSWORD, login_as
+from vendors.models import VendorStatus
 from vendors.rules import corporate_number_check_digit, is_valid_corporate_number
 
 
@@ -20,9 +24,29 @@ def test_check_digit_of_a_known_number():
 
 
 @pytest.fixture
-def reader(demo):
-    client = demo.test_client()
-    login_as(client, "procurement", DEMO_PASSWORD)
+def vendors(app, users):
+    """Five vendors, their ids by key; the first has a contract."""
+    with app.app_context():
+        made = {
+            "dohoku": factories.vendor("株式会社道央情報システム", kana="ドウオウジョウホウシステム",
+                                       corporate_number="3430001012345"),
+            "sorachi": factories.vendor("空知ネットワーク株式会社", kana="ソラチネットワーク"),
+            "minato": factories.vendor("株式会社みなとウェブ制作", kana="ミナトウェブセイサク"),
+            "ishikari": factories.vendor("有限会社いしかりデータ消去", kana="イシカリデータショウキョ",
+                                         status=VendorStatus.ENDED),
+            "sample": factories.vendor("株式会社サンプル防災設備", kana="サンプルボウサイセツビ",
+                                       status=VendorStatus.SUSPENDED),
+        }
+        factories.contract(vendor_=made["dohoku"], title="高機能消防指令システム保守業務委託",
+                           status=ContractStatus.IN_FORCE)
+        db.session.commit()
+        return {key: vendor.id for key, vendor in made.items()}
+
+
+@pytest.fixture
+def reader(app, vendors):
+    client = app.test_client()
+    login_as(client, "procurement")
     return client
 
 
@@ -50,16 +74,16 @@ def test_filter_by_status_and_sort(reader):
     assert descending.index("ミナト") < descending.index("イシカリ")
 
 
-def test_paging(reader):
+def test_paging(reader, vendors):
     html = reader.get("/vendors/?per_page=20").get_data(as_text=True)
-    assert "7件中 1–7件を表示" in html
+    assert "5件中 1–5件を表示" in html
     # Bad paging input falls back to defaults rather than failing.
     assert reader.get("/vendors/?page=abc&per_page=-5&sort=nonsense").status_code == 200
     assert "該当するものはありません。" in reader.get("/vendors/?page=99").get_data(as_text=True)
 
 
-def test_detail_lists_contracts_and_history(reader):
-    html = reader.get("/vendors/1").get_data(as_text=True)
+def test_detail_lists_contracts_and_history(reader, vendors):
+    html = reader.get(f"/vendors/{vendors['dohoku']}").get_data(as_text=True)
     assert "高機能消防指令システム保守業務委託" in html and "変更履歴" in html
     assert reader.get("/vendors/999").status_code == 404
 

@@ -1,0 +1,253 @@
+"""Test data, built to order: each function adds one record (and what it
+cannot exist without) through ``db.session`` and flushes; the test commits.
+
+Call them inside the test's app context::
+
+    with app.app_context():
+        contract = factories.contract(status=ContractStatus.SIGNED)
+        db.session.commit()
+        contract_id = contract.id
+
+Every argument has a plain default, and names and numbers are unique per
+call, so a test passes only what it asserts on.  A signed contract is
+signed through the contract rules (contracts.rules.change_status), as in
+the app: a selected vendor and every mandatory clause included.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+from sqlalchemy import select
+
+from cloud.models import CloudInformation, CloudService, CloudServiceUnit, InformationState, ServiceStatus
+from contracts import rules as contract_rules
+from contracts.models import (
+    ClauseState,
+    Contract,
+    ContractClause,
+    ContractKind,
+    ContractStatus,
+    Disposal,
+    Finding,
+    Method,
+    Result,
+    Verification,
+    VerificationResult,
+    VerificationStatus,
+)
+from core import accounts, approvals, timeutil
+from core.db import db
+from core.models import ClassificationLevel, OrgUnit, Role, User
+from social.models import AccountMember, AccountStatus, Incident, IncidentKind, MemberRole, Platform, SocialAccount
+from vendors.models import (
+    Assessment,
+    Certification,
+    CertificationKind,
+    Selection,
+    SelectionAssessment,
+    SelectionCriterion,
+    SelectionDecision,
+    Vendor,
+    VendorStatus,
+)
+from vendors.rules import corporate_number_check_digit
+
+PASSWORD = "correct-horse-battery"  # tests.conftest.PASSWORD
+_numbers = itertools.count(1)
+
+
+def _next() -> int:
+    return next(_numbers)
+
+
+def _flush(obj):
+    db.session.add(obj)
+    db.session.flush()
+    return obj
+
+
+def level(code: str) -> ClassificationLevel:
+    """A classification level seeded by the migrations (C1, C2, C3A…)."""
+    found = db.session.scalar(select(ClassificationLevel).where(ClassificationLevel.code == code))
+    assert found is not None, f"no classification level {code}"
+    return found
+
+
+def unit(name: str | None = None, *, parent: OrgUnit | None = None, **fields) -> OrgUnit:
+    """An organisational unit; an existing one of that name is reused."""
+    name = name or f"テスト課{_next()}"
+    found = db.session.scalar(select(OrgUnit).where(OrgUnit.name == name))
+    return found or _flush(OrgUnit(name=name, parent=parent, **fields))
+
+
+def user(username: str | None = None, *roles: Role | str, unit: OrgUnit | None = None,
+         password: str = PASSWORD, **fields) -> User:
+    """An active user with ``roles`` (none: no role), in ``unit`` when given."""
+    username = username or f"user{_next()}"
+    created = accounts.create_user(username=username, display_name=fields.pop("display_name", f"{username} さん"),
+                                   password=password, roles=[Role(r) for r in roles], unit=unit, **fields)
+    return _flush(created)
+
+
+def clerk(username: str = "factory-clerk") -> User:
+    """The one user who records what a factory needs recorded (a selection,
+    a signature), created on first use: a test that asserts on who did it
+    passes its own user instead."""
+    found = db.session.scalar(select(User).where(User.username == username))
+    return found or user(username, Role.PROCUREMENT)
+
+
+def vendor(name: str | None = None, *, selected: bool = True, status: VendorStatus = VendorStatus.ACTIVE,
+           unit: OrgUnit | None = None, decided_by: User | None = None, **fields) -> Vendor:
+    """A vendor with a valid corporate number; ``selected``: with a positive
+    selection record (every criterion met), which signing a contract needs."""
+    n = _next()
+    base = f"{4300_0000_0000 + n:012d}"
+    fields.setdefault("corporate_number", f"{corporate_number_check_digit(base)}{base}")
+    created = Vendor(name=name or f"株式会社テスト{n}", status=status, unit=unit, **fields)
+    if selected:
+        decided_by = decided_by or clerk()
+        criteria = db.session.scalars(select(SelectionCriterion.id).where(SelectionCriterion.active)
+                                      .order_by(SelectionCriterion.sort_order, SelectionCriterion.code)).all()
+        created.selections.append(Selection(
+            decided_on=timeutil.today() - dt.timedelta(days=30), decision=SelectionDecision.SELECTED,
+            decided_by_id=decided_by.id,
+            assessments=[SelectionAssessment(criterion_id=c, result=Assessment.MET) for c in criteria]))
+    return _flush(created)
+
+
+def certification(vendor_: Vendor | None = None, *, kind: CertificationKind = CertificationKind.ISMS,
+                  valid_until: dt.date | None = None, **fields) -> Certification:
+    """A certification of ``vendor_`` valid for a year unless ``valid_until`` says otherwise."""
+    vendor_ = vendor_ or vendor()
+    valid_until = valid_until or timeutil.today() + dt.timedelta(days=365)
+    return _flush(Certification(vendor=vendor_, kind=kind, number=fields.pop("number", f"IS {_next()}"),
+                                valid_until=valid_until, **fields))
+
+
+def contract(number: str | None = None, *, vendor_: Vendor | None = None, status: ContractStatus = ContractStatus.DRAFT,
+             classification: str | None = "C2", personal: bool = False, clauses: str = "mandatory",
+             include: tuple[str, ...] = (), left_out: tuple[str, ...] = (),
+             exception_reason: str = "次回更新時に追加することで合意済み",
+             unit: OrgUnit | None = None, officer: User | None = None, by: User | None = None,
+             start_on: dt.date | None = None, end_on: dt.date | None = None, **fields) -> Contract:
+    """A contract and its clause matrix, moved to ``status`` through the
+    contract rules (so a signed one has what signing needs).
+
+    ``clauses``: "mandatory" includes every mandatory clause and marks the
+    others not applicable; "none" leaves the matrix empty (a draft with gaps).
+    ``include``: clause codes included besides the mandatory ones;
+    ``left_out``: clause codes not included (a contract signed without a
+    mandatory one has an exception for ``exception_reason``, approved by
+    another person, as the rules ask)."""
+    n = _next()
+    today = timeutil.today()
+    catalogue = contract_rules.active_clauses() if clauses == "mandatory" else []
+    created = Contract(
+        number=number or f"T-{n:04d}", title=fields.pop("title", f"テスト業務委託{n}"),
+        vendor=vendor_ or vendor(), kind=fields.pop("kind", ContractKind.OUTSOURCING), unit=unit, officer=officer,
+        classification_id=level(classification).id if classification else None, handles_personal_info=personal,
+        start_on=start_on or today - dt.timedelta(days=30), end_on=end_on or today + dt.timedelta(days=335),
+        status=ContractStatus.DRAFT, **fields)
+    for article, clause in enumerate(catalogue, start=1):
+        if clause.code in left_out:
+            created.clauses.append(ContractClause(clause_id=clause.id, state=ClauseState.NOT_INCLUDED))
+            continue
+        included = clause.is_mandatory_for(created) or clause.code in include
+        created.clauses.append(ContractClause(
+            clause_id=clause.id, state=ClauseState.INCLUDED if included else ClauseState.NOT_APPLICABLE,
+            article=f"第{article}条" if included else None, reason=None if included else "該当しない"))
+    _flush(created)
+    path = {ContractStatus.DRAFT: (), ContractStatus.SIGNED: (ContractStatus.SIGNED,),
+            ContractStatus.IN_FORCE: (ContractStatus.SIGNED, ContractStatus.IN_FORCE),
+            ContractStatus.ENDED: (ContractStatus.SIGNED, ContractStatus.IN_FORCE, ContractStatus.ENDED),
+            ContractStatus.TERMINATED: (ContractStatus.TERMINATED,)}[status]
+    by = by or officer or (clerk() if path else None)
+    if path and path[0] is ContractStatus.SIGNED and contract_rules.clause_gaps(created):
+        exception = contract_rules.request_exception(created, reason=exception_reason, user=by)
+        approvals.decide(exception, approver=clerk("factory-approver"), approve=True, comment="承認")
+    for step in path:
+        if step is ContractStatus.ENDED and created.handles_classified and created.disposal is None:
+            _flush(Disposal(contract=created, done_on=created.end_on if created.end_on <= today else today,
+                            method="データを消去し、消去証明書を受領", recorded_by_id=by.id))
+        contract_rules.change_status(created, step, user=by)
+    return created
+
+
+def verification(contract_: Contract | None = None, *, verifier: User | None = None,
+                 performed_on: dt.date | None = None, results: dict[str, Result] | None = None,
+                 submitted: bool = True, conclusion: str = "概ね適合") -> Verification:
+    """A verification of ``contract_`` (a signed one by default) with one
+    result per included clause: CONFORMS unless ``results`` names the clause
+    code.  Submitted, a nonconforming result has its open finding."""
+    contract_ = contract_ or contract(status=ContractStatus.SIGNED)
+    verifier = verifier or user(None, Role.VERIFIER)
+    performed_on = performed_on or timeutil.today()
+    results = results or {}
+    created = Verification(contract=contract_, performed_on=performed_on, method=Method.DOCUMENT,
+                           verifier_id=verifier.id, conclusion=conclusion,
+                           status=VerificationStatus.SUBMITTED if submitted else VerificationStatus.DRAFT,
+                           submitted_at=timeutil.utcnow() if submitted else None)
+    included = sorted((row.clause for row in contract_.clauses if row.state is ClauseState.INCLUDED),
+                      key=lambda c: (c.sort_order, c.code))
+    for clause in included:
+        created.results.append(VerificationResult(clause_id=clause.id, result=results.get(clause.code, Result.CONFORMS),
+                                                  comment="指摘事項" if clause.code in results else None))
+    _flush(created)
+    if submitted:
+        for row in created.results:
+            if row.result in (Result.PARTLY, Result.DOES_NOT):
+                finding(created, row)
+    return created
+
+
+def finding(verification_: Verification, result: VerificationResult, *, due_on: dt.date | None = None,
+            **fields) -> Finding:
+    """The open corrective measure of one nonconforming result."""
+    return _flush(Finding(verification=verification_, result_id=result.id, contract_id=verification_.contract_id,
+                          clause_id=result.clause_id, severity=result.result,
+                          measure=fields.pop("measure", "是正措置を報告すること"),
+                          due_on=due_on or verification_.performed_on + dt.timedelta(days=30), **fields))
+
+
+def cloud_service(name: str | None = None, *, administrator: User | None = None, units: tuple[OrgUnit, ...] = (),
+                  ceiling: str | None = "C1", status: ServiceStatus = ServiceStatus.REQUESTED,
+                  information: tuple[tuple[str, str], ...] = (), **fields) -> CloudService:
+    """An external service used by ``units``, holding ``information``
+    ((name, level code) pairs).  No approval is recorded: for a decided
+    service, take it through the approval pages."""
+    created = _flush(CloudService(name=name or f"テストサービス{_next()}", administrator=administrator,
+                                  ceiling=level(ceiling) if ceiling else None, status=status,
+                                  provider_name=fields.pop("provider_name", "テスト提供事業者"), **fields))
+    for used_by in units:
+        created.unit_links.append(CloudServiceUnit(unit=used_by))
+    for info_name, code in information:
+        created.information.append(CloudInformation(name=info_name, classification=level(code),
+                                                    state=InformationState.HELD))
+    db.session.flush()
+    return created
+
+
+def social_account(name: str | None = None, *, responsible: User | None = None, operators: tuple[User, ...] = (),
+                   platform: Platform = Platform.X, status: AccountStatus = AccountStatus.ACTIVE,
+                   unit: OrgUnit | None = None, **fields) -> SocialAccount:
+    """An official account of ``responsible`` (a new social user by default)."""
+    n = _next()
+    responsible = responsible or user(None, Role.SOCIAL)
+    created = _flush(SocialAccount(name=name or f"テスト公式アカウント{n}", url=fields.pop("url", f"https://example.com/{n}"),
+                                   platform=platform, status=status, unit=unit, responsible_id=responsible.id,
+                                   last_post_on=fields.pop("last_post_on", timeutil.today()), **fields))
+    for member in (responsible, *operators):
+        created.members.append(AccountMember(user=member, role=MemberRole.OPERATOR))
+    db.session.flush()
+    return created
+
+
+def incident(account: SocialAccount | None = None, *, kind: IncidentKind = IncidentKind.IMPERSONATION,
+             reported_by: User | None = None, **fields) -> Incident:
+    """An open incident of ``account`` (an impersonation unless ``kind`` says otherwise)."""
+    account = account or social_account()
+    return _flush(Incident(account=account, kind=kind, occurred_on=fields.pop("occurred_on", timeutil.today()),
+                           summary=fields.pop("summary", "公式を名乗るアカウントが見つかった。"),
+                           reported_by_id=(reported_by.id if reported_by else account.responsible_id), **fields))
