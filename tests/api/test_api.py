@@ -238,7 +238,7 @@ def test_a_change_is_partial_and_audited_field_by_field(app, api, vendors):
     before = client.get(f"/api/v1/vendors/{minato}", headers=token["procurement"]).get_json()
     response = client.patch(f"/api/v1/vendors/{minato}", json={"notes": "APIから", "website": "https://minato.example.jp"},
                             headers=token["procurement"])
-    assert response.status_code == 200 and response.headers["ETag"] == '"3"'  # the demo's version 2, changed
+    assert response.status_code == 200 and response.headers["ETag"] == '"2"'  # the factory's version 1, changed
     after = response.get_json()
     assert after["notes"] == "APIから" and after["website"] == "https://minato.example.jp"
     assert {k: v for k, v in after.items() if k not in ("notes", "website", "updated_at")} == \
