@@ -22,6 +22,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from flask_migrate import upgrade  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+
+from app import create_app  # noqa: E402
+from contracts.documents import checklist_sections  # noqa: E402
+from contracts.models import Contract  # noqa: E402
+from core import gendata, inspection, pdf  # noqa: E402
+from core.db import db  # noqa: E402
+from core.demo import load  # noqa: E402
+from core.models import User  # noqa: E402
+from core.timeutil import fiscal_year, today  # noqa: E402
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -30,17 +42,6 @@ def main() -> None:
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="itaku-bench-")
     os.environ["ITAKU_INSTANCE_PATH"] = workdir
-
-    from flask_migrate import upgrade
-    from sqlalchemy import func, select
-
-    from app import create_app
-    from contracts.models import Contract
-    from core import gendata, inspection, pdf
-    from core.db import db
-    from core.demo import load
-    from core.models import User
-    from core.timeutil import fiscal_year, today
 
     app = create_app({"DATABASE_URL": f"sqlite:///{workdir}/bench.db", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
     with app.app_context():
@@ -52,8 +53,6 @@ def main() -> None:
         print(f"data set: {args.contracts} contracts, {args.vendors} vendors generated in "
               f"{time.perf_counter() - started:.1f} s")
     with app.test_request_context():
-        from contracts.documents import checklist_sections
-
         user = db.session.scalar(select(User).where(User.username == "auditor"))
         contract_id = db.session.scalar(select(func.max(Contract.id)))
         started = time.perf_counter()

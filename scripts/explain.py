@@ -20,17 +20,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from sqlalchemy import event, func, select  # noqa: E402
+
+from app import create_app  # noqa: E402
+from contracts.models import Contract  # noqa: E402
+from core.db import db  # noqa: E402
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--slow-ms", type=float, default=0.0, help="only statements slower than this")
     args = parser.parse_args()
-
-    from sqlalchemy import event, func, select
-
-    from app import create_app
-    from contracts.models import Contract
-    from core.db import db
 
     app = create_app({"WTF_CSRF_ENABLED": False})
     with app.app_context():
