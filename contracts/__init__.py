@@ -1,12 +1,12 @@
 """契約 Contracts: register, security clauses, verification."""
 from flask import Flask
 
-from contracts import (  # due, gaps: the stored gap flag and due date follow every change
+from contracts import (
     demo,
     documents,
-    due,  # noqa: F401
+    due,
     exchange,
-    gaps,  # noqa: F401
+    gaps,
     gendata,
     sections,
     verification,
@@ -20,6 +20,8 @@ def init_app(app: Flask) -> None:
     """Plug contracts and their verification into the app (core/plugins.py)."""
     app.register_blueprint(views.bp)
     app.register_blueprint(verification_views.bp)
+    gaps.keep_current()  # the stored gap flag and the next verification's date follow every flush
+    due.keep_current()
     house = plugins.registry(app)
     house.add_panel(20, views.dashboard_panel)
     house.add_panel(25, verification_views.dashboard_panel)

@@ -9,6 +9,7 @@ and the loaded contracts forget the old value.  Derived data, not an edit:
 it moves neither the record's version nor the audit trail."""
 from __future__ import annotations
 
+import functools
 from typing import Callable, Iterable
 
 from sqlalchemy import event
@@ -19,11 +20,13 @@ from contracts.models import Contract
 ALL = "all"
 
 
+@functools.cache  # the listeners are on the Session class, shared by every app: once per process
 def keep_current(column: str, touched: Callable[[Session, object], Iterable | str],
                  refresh: Callable[[object, object], object]) -> None:
     """After every flush, ``refresh(connection, ids or ALL)`` the contracts
     that ``touched(session, obj)`` names (contracts, contract ids, or ALL)
-    for the new, changed and deleted objects."""
+    for the new, changed and deleted objects.  Called by contracts' init_app
+    (gaps.keep_current, due.keep_current); a second call changes nothing."""
     key = f"itaku_refresh_{column}"
 
     @event.listens_for(Session, "before_flush")

@@ -19,7 +19,8 @@ from __future__ import annotations
 from sqlalchemy import bindparam, func, inspect, select, update
 from sqlalchemy.orm import Session
 
-from contracts.derived import ALL, keep_current
+from contracts import derived
+from contracts.derived import ALL
 from contracts.models import Contract, ContractStatus, Verification, VerificationStatus
 from contracts.schedule import Cycle, next_due
 from core.models import ClassificationLevel
@@ -91,4 +92,6 @@ def _touched(session: Session, obj):
     return ()
 
 
-keep_current("verification_due_on", _touched, refresh)
+def keep_current() -> None:
+    """Keep each contract's stored next-verification date current after every flush."""
+    derived.keep_current("verification_due_on", _touched, refresh)

@@ -15,7 +15,8 @@ from __future__ import annotations
 from sqlalchemy import case, inspect, update
 from sqlalchemy.orm import Session
 
-from contracts.derived import ALL, keep_current
+from contracts import derived
+from contracts.derived import ALL
 from contracts.models import Clause, Contract, ContractClause
 from contracts.rules import has_gap_expression
 
@@ -43,4 +44,6 @@ def _touched(session: Session, obj):
     return ()
 
 
-keep_current("has_gap", _touched, refresh)
+def keep_current() -> None:
+    """Keep each contract's stored gap flag current after every flush."""
+    derived.keep_current("has_gap", _touched, refresh)
