@@ -160,8 +160,16 @@ def attach(verification: Verification, stored_file, result: VerificationResult |
 
 def submit(verification: Verification, *, user) -> list[Finding]:
     """Submit: from now on the verification never changes.  Every partly or
-    not conforming result opens a finding with its corrective measure."""
+    not conforming result opens a finding with its corrective measure.
+    Refused while no included clause has a result other than 未確認: the
+    submission would count as the periodic check (policy §6(8)) and move the
+    due date although nothing was checked (issue 17)."""
     _editable(verification)
+    if all(row.result is Result.UNCHECKED for row in verification.results):
+        # A verification that checked nothing is not a verification: submitted,
+        # it would move the contract's due date (and clear 期限超過) for nothing.
+        raise VerificationError(_l("確認した条項がないため提出できません。少なくとも1つの条項に"
+                                   "「未確認」以外の結果を記録してください。"))
     if not verification.conclusion:
         raise VerificationError(_l("提出するには総合所見を入力してください。"))
     for row in verification.results:
