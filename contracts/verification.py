@@ -114,11 +114,24 @@ def schedule_statement():
 
 # --- recording --------------------------------------------------------------------
 
+def open_draft(contract: Contract) -> Verification | None:
+    """The contract's draft verification (not a correction), the latest if
+    there were several."""
+    return db.session.scalar(select(Verification).where(
+        Verification.contract_id == contract.id, Verification.status == VerificationStatus.DRAFT,
+        Verification.corrects_id.is_(None)).order_by(Verification.id.desc()).limit(1))
+
+
 def start(contract: Contract, *, user) -> Verification:
-    """A draft with one result row per clause the contract includes, each
-    "not checked" until the officer records what was seen."""
+    """The contract's draft, reopened when there is one (「確認を記録」 twice
+    is one verification, not two); otherwise a new draft with one result row
+    per clause the contract includes, each "not checked" until the officer
+    records what was seen."""
     if contract.status not in UNDER_VERIFICATION and contract.status is not ContractStatus.ENDED:
         raise VerificationError(_l("締結済・履行中（または終了）の契約について確認を記録できます。"))
+    existing = open_draft(contract)
+    if existing is not None:
+        return existing
     verification = Verification(contract=contract, performed_on=today(), method=Method.DOCUMENT,
                                 verifier_id=user.id, status=VerificationStatus.DRAFT)
     included = [row.clause for row in contract.clauses if row.state is ClauseState.INCLUDED and row.clause.active]
@@ -147,6 +160,19 @@ def save_draft(verification: Verification, *, performed_on: dt.date, method: Met
         if row.id in results:
             row.result, comment = results[row.id]
             row.comment = (comment or "").strip() or None
+    db.session.flush()
+
+
+def delete_draft(verification: Verification, *, user) -> None:
+    """A draft is deleted by the one who started it, and only a draft: a
+    submitted verification is the record of a check and stays (a correction
+    names it instead).  The audit trail keeps what was deleted."""
+    if verification.is_submitted:
+        raise VerificationError(_l("提出済みの確認は削除できません。訂正する場合は「訂正を作成」してください。"))
+    if verification.verifier_id != user.id:
+        raise VerificationError(_l("下書きを削除できるのは作成した本人だけです。"))
+    audit.label(verification, "delete")
+    db.session.delete(verification)
     db.session.flush()
 
 

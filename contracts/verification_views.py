@@ -163,6 +163,25 @@ def correct(verification_id: int):
     return redirect(url_for("verification.edit", verification_id=copy.id))
 
 
+@bp.route("/<int:verification_id>/delete", methods=["POST"])
+@access(VERIFIERS)
+def delete(verification_id: int):
+    """Delete a draft (its author only)."""
+    verification = db.get_or_404(Verification, verification_id)
+    if not CSRFForm().validate_on_submit():
+        abort(400)
+    contract_id = verification.contract_id
+    try:
+        checks.delete_draft(verification, user=current_user)
+    except checks.VerificationError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return redirect(url_for("verification.detail", verification_id=verification_id))
+    db.session.commit()
+    flash(_("下書きを削除しました。"), "success")
+    return redirect(url_for("contracts.detail", contract_id=contract_id))
+
+
 @bp.route("/<int:verification_id>/evidence/<int:evidence_id>")
 @access(CONTRACT_READERS)
 def evidence(verification_id: int, evidence_id: int):
