@@ -33,11 +33,21 @@ from core import approvals, audit
 from core.approvals import Approval, Decision
 from core.db import db
 from core.due import DueItem
+from core.models import Role
 from core.refusals import Refusal
 from core.timeutil import today, utcnow
 
 CLOSURE = "measure_closure"
 MEASURE_DAYS = 30  # default time the contractor gets to correct a finding
+
+# Who may accept that a corrective measure is done — never the one who
+# reported it (four-eyes).  The security lead (統括情報セキュリティ責任者,
+# issue 17) joins this set once that role exists: this is the one place.
+CLOSURE_ACCEPTORS = frozenset({Role.VERIFIER, Role.ADMIN})
+# Who may start (着手) a measure besides its owner.
+MEASURE_STARTERS = frozenset({Role.VERIFIER, Role.ADMIN})
+# Who may report a measure done besides its owner.
+MEASURE_REPORTERS = frozenset({Role.VERIFIER})
 
 
 class VerificationError(Refusal):
@@ -241,14 +251,43 @@ def update_measure(finding: Finding, *, measure: str, owner_id: int | None, due_
     finding.measure = measure.strip()
     finding.owner_id = owner_id
     finding.due_on = due_on
-    if finding.status is MeasureStatus.OPEN:
-        finding.status = MeasureStatus.IN_PROGRESS
+    db.session.flush()
+
+
+def is_owner(user, finding: Finding) -> bool:
+    return finding.owner_id is not None and finding.owner_id == user.id
+
+
+def can_begin(user, finding: Finding) -> bool:
+    return is_owner(user, finding) or user.has_role(*MEASURE_STARTERS)
+
+
+def can_report(user, finding: Finding) -> bool:
+    return is_owner(user, finding) or user.has_role(*MEASURE_REPORTERS)
+
+
+def can_accept(user) -> bool:
+    return user.has_role(*CLOSURE_ACCEPTORS)
+
+
+def begin(finding: Finding, *, user) -> None:
+    """着手: the measure's owner (whatever their role), a verifier or an
+    administrator says work on it has started (未着手 → 対応中)."""
+    if not can_begin(user, finding):
+        raise VerificationError(_l("着手にできるのは措置の担当者・確認担当・管理者です。"))
+    if finding.status is not MeasureStatus.OPEN:
+        raise VerificationError(_l("未着手の措置だけを着手にできます。"))
+    finding.status = MeasureStatus.IN_PROGRESS
+    audit.label(finding, "begin")
     db.session.flush()
 
 
 def report_done(finding: Finding, *, note: str, evidence, user) -> Approval:
-    """The measure is reported done, with its closure evidence; a verifier
-    other than the reporter accepts or returns it."""
+    """The measure is reported done (完了報告), with its closure evidence, by
+    its owner (担当者, whatever their role) or a verifier; a verifier other
+    than the reporter, or an administrator, confirms or returns it."""
+    if not can_report(user, finding):
+        raise VerificationError(_l("完了報告ができるのは措置の担当者または確認担当です。"))
     if finding.status not in (MeasureStatus.OPEN, MeasureStatus.IN_PROGRESS):
         raise VerificationError(_l("この措置は既に完了報告されています。"))
     finding.status = MeasureStatus.REPORTED
@@ -269,11 +308,17 @@ def pending_closure(finding: Finding) -> Approval | None:
 
 
 def decide_closure(finding: Finding, *, user, accept: bool, comment: str | None) -> None:
-    """Accepting closure is done by a verifier other than the one who
-    reported it done (four-eyes); a rejection sends it back."""
+    """The completion report is confirmed (確認) by a verifier other than the
+    one who reported it, or an administrator (four-eyes, CLOSURE_ACCEPTORS):
+    with one verifier, the owner reports and the verifier confirms.  A
+    return sends the measure back to 対応中."""
+    if not can_accept(user):
+        raise VerificationError(_l("完了の確認ができるのは報告者以外の確認担当または管理者です。"))
     request = pending_closure(finding)
     if finding.status is not MeasureStatus.REPORTED or request is None:
         raise VerificationError(_l("完了報告された措置だけを確認できます。"))
+    if request.requested_by_id == user.id:
+        raise VerificationError(_l("完了報告をした本人は確認できません。報告者以外の確認担当または管理者が確認してください。"))
     try:
         approvals.decide(request, approver=user, approve=accept, comment=comment)
     except approvals.ApprovalError as error:

@@ -5,12 +5,13 @@ another verifier or an administrator accepts it, and 着手 is explicit."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import pytest
 from sqlalchemy import func, select
 
 from contracts import verification as checks
-from contracts.models import ContractStatus, Result, Verification, VerificationStatus
+from contracts.models import ContractStatus, Finding, MeasureStatus, Result, Verification, VerificationStatus
 from core import timeutil
 from core.db import db
 from core.models import AuditEntry, Role, User
@@ -191,3 +192,137 @@ def test_the_service_lets_only_the_author_delete_a_draft(app, users, overdue):
             checks.delete_draft(submitted, user=author)
 
 
+# --- 3. the owner reports, another verifier or an administrator accepts ------------------
+
+@pytest.fixture
+def measure(app, users):
+    """An open measure owned by the procurement officer, from a check by the only verifier."""
+    with app.app_context():
+        officer = db.session.get(User, users["procurement"])
+        contract = factories.contract("V-002", status=ContractStatus.IN_FORCE, officer=officer)
+        verification = factories.verification(contract, verifier=db.session.get(User, users["verifier"]),
+                                              results={"C05": Result.PARTLY})
+        finding = verification.findings[0]
+        finding.owner_id = officer.id
+        db.session.commit()
+        return finding.id
+
+
+def _report(client, finding_id):
+    return client.post(f"/verification/findings/{finding_id}/report", content_type="multipart/form-data", data={
+        "note": "研修を実施", "evidence": (io.BytesIO(b"%PDF-1.4 x"), "記録.pdf")})
+
+
+def _status(app, finding_id):
+    with app.app_context():
+        return db.session.get(Finding, finding_id).status
+
+
+def test_the_owner_reports_and_the_only_verifier_accepts(app, users, measure):
+    with app.app_context():
+        # "whatever their role": the owner need not read contracts otherwise.
+        db.session.get(Finding, measure).owner_id = factories.user("owner", Role.SOCIAL).id
+        db.session.commit()
+    owner = _client(app, "owner")
+    page = owner.get(f"/verification/findings/{measure}")
+    assert page.status_code == 200 and f'action="/verification/findings/{measure}/report"' in page.get_data(as_text=True)
+    assert _client(app, "social").get(f"/verification/findings/{measure}").status_code == 403  # not the owner
+    assert _report(owner, measure).status_code == 302
+    assert _status(app, measure) is MeasureStatus.REPORTED
+    verifier = _client(app, "verifier")
+    page = verifier.get(f"/verification/findings/{measure}").get_data(as_text=True)
+    assert "完了を確認する" in page
+    response = verifier.post(f"/verification/findings/{measure}/accept", follow_redirects=True)
+    assert "措置の完了を確認しました。" in response.get_data(as_text=True)
+    assert _status(app, measure) is MeasureStatus.ACCEPTED
+
+
+def test_a_reporter_never_accepts_their_own_report(app, users, measure):
+    verifier = _client(app, "verifier")
+    assert _report(verifier, measure).status_code == 302  # verifiers may still report
+    page = verifier.get(f"/verification/findings/{measure}").get_data(as_text=True)
+    assert "完了報告をした本人は確認できません" in page
+    response = verifier.post(f"/verification/findings/{measure}/accept")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 409 and "完了報告をした本人は確認できません" in text and "申請" not in text.split(
+        "完了報告をした本人は確認できません")[1][:40]
+    assert _status(app, measure) is MeasureStatus.REPORTED
+    admin = _client(app, "admin")
+    assert admin.post(f"/verification/findings/{measure}/accept").status_code == 302
+    assert _status(app, measure) is MeasureStatus.ACCEPTED
+
+
+def test_who_may_report_and_accept(app, users, measure):
+    # Neither the owner nor a verifier: refused.
+    assert _report(_client(app, "auditor"), measure).status_code == 403
+    assert _status(app, measure) is MeasureStatus.OPEN
+    assert _report(_client(app, "procurement"), measure).status_code == 302  # the owner
+    # The procurement officer may not accept, not even someone else's report.
+    assert _client(app, "auditor").post(f"/verification/findings/{measure}/accept").status_code == 403
+    assert _status(app, measure) is MeasureStatus.REPORTED
+
+
+def test_the_service_rules_for_reporting_and_accepting(app, users, measure):
+    with app.test_request_context(), app.app_context():
+        finding = db.session.get(Finding, measure)
+        owner = db.session.get(User, users["procurement"])
+        verifier = db.session.get(User, users["verifier"])
+        auditor = db.session.get(User, users["auditor"])
+        with pytest.raises(checks.VerificationError, match="担当者または確認担当"):
+            checks.report_done(finding, note="済", evidence=None, user=auditor)
+        checks.report_done(finding, note="済", evidence=None, user=owner)
+        with pytest.raises(checks.VerificationError, match="確認担当または管理者"):
+            checks.decide_closure(finding, user=owner, accept=True, comment=None)
+        checks.decide_closure(finding, user=verifier, accept=True, comment=None)
+        assert finding.status is MeasureStatus.ACCEPTED and finding.accepted_by_id == verifier.id
+
+
+def test_the_service_refuses_the_reporter_as_acceptor(app, users, measure):
+    with app.test_request_context(), app.app_context():
+        finding = db.session.get(Finding, measure)
+        verifier = db.session.get(User, users["verifier"])
+        checks.report_done(finding, note="済", evidence=None, user=verifier)
+        with pytest.raises(checks.VerificationError, match="完了報告をした本人は確認できません"):
+            checks.decide_closure(finding, user=verifier, accept=True, comment=None)
+        assert finding.status is MeasureStatus.REPORTED
+        checks.decide_closure(finding, user=db.session.get(User, users["admin"]), accept=False, comment="不足")
+        assert finding.status is MeasureStatus.IN_PROGRESS
+
+
+# --- 4. 着手 -------------------------------------------------------------------------
+
+def test_the_owner_starts_the_measure(app, users, measure):
+    auditor = _client(app, "auditor")
+    assert auditor.post(f"/verification/findings/{measure}/begin").status_code == 403
+    assert _status(app, measure) is MeasureStatus.OPEN
+    owner = _client(app, "procurement")
+    page = owner.get(f"/verification/findings/{measure}").get_data(as_text=True)
+    assert f'action="/verification/findings/{measure}/begin"' in page
+    response = owner.post(f"/verification/findings/{measure}/begin", follow_redirects=True)
+    assert "措置に着手しました。" in response.get_data(as_text=True)
+    assert _status(app, measure) is MeasureStatus.IN_PROGRESS
+    again = owner.post(f"/verification/findings/{measure}/begin", follow_redirects=True)
+    assert "未着手の措置だけを着手にできます。" in again.get_data(as_text=True)
+    assert f'action="/verification/findings/{measure}/begin"' not in owner.get(
+        f"/verification/findings/{measure}").get_data(as_text=True)
+
+
+def test_saving_the_measure_does_not_start_it(app, users, measure):
+    with app.app_context():
+        version = db.session.get(Finding, measure).version
+    _client(app, "verifier").post(f"/verification/findings/{measure}/measure", data={
+        "measure": "研修を実施", "owner_id": str(users["procurement"]), "due_on": "2026-12-20",
+        "version": str(version)})
+    assert _status(app, measure) is MeasureStatus.OPEN
+
+
+def test_the_service_rules_for_starting(app, users, measure):
+    with app.test_request_context(), app.app_context():
+        finding = db.session.get(Finding, measure)
+        with pytest.raises(checks.VerificationError, match="担当者・確認担当・管理者"):
+            checks.begin(finding, user=db.session.get(User, users["auditor"]))
+        assert finding.status is MeasureStatus.OPEN
+        checks.begin(finding, user=db.session.get(User, users["verifier"]))
+        assert finding.status is MeasureStatus.IN_PROGRESS
+        with pytest.raises(checks.VerificationError, match="未着手の措置だけ"):
+            checks.begin(finding, user=db.session.get(User, users["admin"]))
