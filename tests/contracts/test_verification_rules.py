@@ -326,3 +326,21 @@ def test_the_service_rules_for_starting(app, users, measure):
         assert finding.status is MeasureStatus.IN_PROGRESS
         with pytest.raises(checks.VerificationError, match="未着手の措置だけ"):
             checks.begin(finding, user=db.session.get(User, users["admin"]))
+
+
+def test_a_refused_report_keeps_no_file(app, users, measure):
+    from werkzeug.datastructures import FileStorage
+
+    from contracts import services
+    from core.files import StoredFile
+
+    def upload():
+        return FileStorage(io.BytesIO(b"%PDF-1.4 x"), filename="記録.pdf", content_type="application/pdf")
+
+    with app.test_request_context(), app.app_context():
+        finding = db.session.get(Finding, measure)
+        with pytest.raises(checks.VerificationError):
+            services.report_done(finding, note="済", upload=upload(), user=db.session.get(User, users["auditor"]))
+        assert db.session.scalar(select(func.count()).select_from(StoredFile)) == 0
+        services.report_done(finding, note="済", upload=upload(), user=db.session.get(User, users["procurement"]))
+        assert finding.status is MeasureStatus.REPORTED and finding.closure_evidence is not None
