@@ -185,7 +185,10 @@ def record_verification(verification: Verification, *, performed_on: dt.date, me
 def report_done(finding: Finding, *, note: str, upload, user) -> Approval:
     """A corrective measure reported done with its closure evidence: the
     file is kept first (a rejected one, files.FileRejected, records
-    nothing), then checks.report_done asks another verifier to accept it."""
+    nothing), then checks.report_done asks another verifier to accept it.
+    Who may not report is refused before any file is kept."""
+    if not checks.can_report(user, finding):
+        raise checks.VerificationError(_l("完了報告ができるのは措置の担当者または確認担当です。"))
     evidence = files.store(upload, allowed=files.EVIDENCE_TYPES, max_bytes=files.MAX_EVIDENCE_BYTES, user=user)
     return checks.report_done(finding, note=note, evidence=evidence, user=user)
 

@@ -33,11 +33,21 @@ from core import approvals, audit
 from core.approvals import Approval, Decision
 from core.db import db
 from core.due import DueItem
+from core.models import Role
 from core.refusals import Refusal
 from core.timeutil import today, utcnow
 
 CLOSURE = "measure_closure"
 MEASURE_DAYS = 30  # default time the contractor gets to correct a finding
+
+# Who may accept that a corrective measure is done — never the one who
+# reported it (four-eyes).  The security lead (統括情報セキュリティ責任者,
+# issue 17) joins this set once that role exists: this is the one place.
+CLOSURE_ACCEPTORS = frozenset({Role.VERIFIER, Role.ADMIN})
+# Who may start (着手) a measure besides its owner.
+MEASURE_STARTERS = frozenset({Role.VERIFIER, Role.ADMIN})
+# Who may report a measure done besides its owner.
+MEASURE_REPORTERS = frozenset({Role.VERIFIER})
 
 
 class VerificationError(Refusal):
@@ -114,11 +124,24 @@ def schedule_statement():
 
 # --- recording --------------------------------------------------------------------
 
+def open_draft(contract: Contract) -> Verification | None:
+    """The contract's draft verification (not a correction), the latest if
+    there were several."""
+    return db.session.scalar(select(Verification).where(
+        Verification.contract_id == contract.id, Verification.status == VerificationStatus.DRAFT,
+        Verification.corrects_id.is_(None)).order_by(Verification.id.desc()).limit(1))
+
+
 def start(contract: Contract, *, user) -> Verification:
-    """A draft with one result row per clause the contract includes, each
-    "not checked" until the officer records what was seen."""
+    """The contract's draft, reopened when there is one (「確認を記録」 twice
+    is one verification, not two); otherwise a new draft with one result row
+    per clause the contract includes, each "not checked" until the officer
+    records what was seen."""
     if contract.status not in UNDER_VERIFICATION and contract.status is not ContractStatus.ENDED:
         raise VerificationError(_l("締結済・履行中（または終了）の契約について確認を記録できます。"))
+    existing = open_draft(contract)
+    if existing is not None:
+        return existing
     verification = Verification(contract=contract, performed_on=today(), method=Method.DOCUMENT,
                                 verifier_id=user.id, status=VerificationStatus.DRAFT)
     included = [row.clause for row in contract.clauses if row.state is ClauseState.INCLUDED and row.clause.active]
@@ -150,6 +173,19 @@ def save_draft(verification: Verification, *, performed_on: dt.date, method: Met
     db.session.flush()
 
 
+def delete_draft(verification: Verification, *, user) -> None:
+    """A draft is deleted by the one who started it, and only a draft: a
+    submitted verification is the record of a check and stays (a correction
+    names it instead).  The audit trail keeps what was deleted."""
+    if verification.is_submitted:
+        raise VerificationError(_l("提出済みの確認は削除できません。訂正する場合は「訂正を作成」してください。"))
+    if verification.verifier_id != user.id:
+        raise VerificationError(_l("下書きを削除できるのは作成した本人だけです。"))
+    audit.label(verification, "delete")
+    db.session.delete(verification)
+    db.session.flush()
+
+
 def attach(verification: Verification, stored_file, result: VerificationResult | None = None) -> Evidence:
     _editable(verification)
     evidence = Evidence(file=stored_file, result=result)
@@ -160,8 +196,16 @@ def attach(verification: Verification, stored_file, result: VerificationResult |
 
 def submit(verification: Verification, *, user) -> list[Finding]:
     """Submit: from now on the verification never changes.  Every partly or
-    not conforming result opens a finding with its corrective measure."""
+    not conforming result opens a finding with its corrective measure.
+    Refused while no included clause has a result other than 未確認: the
+    submission would count as the periodic check (policy §6(8)) and move the
+    due date although nothing was checked (issue 17)."""
     _editable(verification)
+    if all(row.result is Result.UNCHECKED for row in verification.results):
+        # A verification that checked nothing is not a verification: submitted,
+        # it would move the contract's due date (and clear 期限超過) for nothing.
+        raise VerificationError(_l("確認した条項がないため提出できません。少なくとも1つの条項に"
+                                   "「未確認」以外の結果を記録してください。"))
     if not verification.conclusion:
         raise VerificationError(_l("提出するには総合所見を入力してください。"))
     for row in verification.results:
@@ -207,14 +251,43 @@ def update_measure(finding: Finding, *, measure: str, owner_id: int | None, due_
     finding.measure = measure.strip()
     finding.owner_id = owner_id
     finding.due_on = due_on
-    if finding.status is MeasureStatus.OPEN:
-        finding.status = MeasureStatus.IN_PROGRESS
+    db.session.flush()
+
+
+def is_owner(user, finding: Finding) -> bool:
+    return finding.owner_id is not None and finding.owner_id == user.id
+
+
+def can_begin(user, finding: Finding) -> bool:
+    return is_owner(user, finding) or user.has_role(*MEASURE_STARTERS)
+
+
+def can_report(user, finding: Finding) -> bool:
+    return is_owner(user, finding) or user.has_role(*MEASURE_REPORTERS)
+
+
+def can_accept(user) -> bool:
+    return user.has_role(*CLOSURE_ACCEPTORS)
+
+
+def begin(finding: Finding, *, user) -> None:
+    """着手: the measure's owner (whatever their role), a verifier or an
+    administrator says work on it has started (未着手 → 対応中)."""
+    if not can_begin(user, finding):
+        raise VerificationError(_l("着手にできるのは措置の担当者・確認担当・管理者です。"))
+    if finding.status is not MeasureStatus.OPEN:
+        raise VerificationError(_l("未着手の措置だけを着手にできます。"))
+    finding.status = MeasureStatus.IN_PROGRESS
+    audit.label(finding, "begin")
     db.session.flush()
 
 
 def report_done(finding: Finding, *, note: str, evidence, user) -> Approval:
-    """The measure is reported done, with its closure evidence; a verifier
-    other than the reporter accepts or returns it."""
+    """The measure is reported done (完了報告), with its closure evidence, by
+    its owner (担当者, whatever their role) or a verifier; a verifier other
+    than the reporter, or an administrator, confirms or returns it."""
+    if not can_report(user, finding):
+        raise VerificationError(_l("完了報告ができるのは措置の担当者または確認担当です。"))
     if finding.status not in (MeasureStatus.OPEN, MeasureStatus.IN_PROGRESS):
         raise VerificationError(_l("この措置は既に完了報告されています。"))
     finding.status = MeasureStatus.REPORTED
@@ -235,11 +308,17 @@ def pending_closure(finding: Finding) -> Approval | None:
 
 
 def decide_closure(finding: Finding, *, user, accept: bool, comment: str | None) -> None:
-    """Accepting closure is done by a verifier other than the one who
-    reported it done (four-eyes); a rejection sends it back."""
+    """The completion report is confirmed (確認) by a verifier other than the
+    one who reported it, or an administrator (four-eyes, CLOSURE_ACCEPTORS):
+    with one verifier, the owner reports and the verifier confirms.  A
+    return sends the measure back to 対応中."""
+    if not can_accept(user):
+        raise VerificationError(_l("完了の確認ができるのは報告者以外の確認担当または管理者です。"))
     request = pending_closure(finding)
     if finding.status is not MeasureStatus.REPORTED or request is None:
         raise VerificationError(_l("完了報告された措置だけを確認できます。"))
+    if request.requested_by_id == user.id:
+        raise VerificationError(_l("完了報告をした本人は確認できません。報告者以外の確認担当または管理者が確認してください。"))
     try:
         approvals.decide(request, approver=user, approve=accept, comment=comment)
     except approvals.ApprovalError as error:

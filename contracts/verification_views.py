@@ -163,6 +163,25 @@ def correct(verification_id: int):
     return redirect(url_for("verification.edit", verification_id=copy.id))
 
 
+@bp.route("/<int:verification_id>/delete", methods=["POST"])
+@access(VERIFIERS)
+def delete(verification_id: int):
+    """Delete a draft (its author only)."""
+    verification = db.get_or_404(Verification, verification_id)
+    if not CSRFForm().validate_on_submit():
+        abort(400)
+    contract_id = verification.contract_id
+    try:
+        checks.delete_draft(verification, user=current_user)
+    except checks.VerificationError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return redirect(url_for("verification.detail", verification_id=verification_id))
+    db.session.commit()
+    flash(_("下書きを削除しました。"), "success")
+    return redirect(url_for("contracts.detail", contract_id=contract_id))
+
+
 @bp.route("/<int:verification_id>/evidence/<int:evidence_id>")
 @access(CONTRACT_READERS)
 def evidence(verification_id: int, evidence_id: int):
@@ -192,13 +211,43 @@ def _finding_page(finding: Finding, *, measure_form=None, report_form=None, stat
         "verification/finding.html", finding=finding, measure_form=measure_form,
         report_form=report_form or ReportDoneForm(), decision_form=CSRFForm(), locale=locale_code(),
         pending=checks.pending_closure(finding), can_record=current_user.has_role(VERIFIERS), today=today(),
-        audit_entries=audit.history(finding)), status_code
+        can_begin=checks.can_begin(current_user, finding), can_report=checks.can_report(current_user, finding),
+        can_accept=checks.can_accept(current_user), audit_entries=audit.history(finding)), status_code
+
+
+def _load_finding(finding_id: int) -> Finding:
+    """A finding, for those who read contracts and for the measure's owner
+    (担当者), whatever their role."""
+    item = db.get_or_404(Finding, finding_id)
+    if not (current_user.has_role(*CONTRACT_READERS) or checks.is_owner(current_user, item)):
+        abort(403)
+    return item
 
 
 @bp.route("/findings/<int:finding_id>")
-@access(CONTRACT_READERS)
+@access(any_user=True)  # contract readers and the measure's owner (_load_finding)
 def finding(finding_id: int):
-    return _finding_page(db.get_or_404(Finding, finding_id))
+    return _finding_page(_load_finding(finding_id))
+
+
+@bp.route("/findings/<int:finding_id>/begin", methods=["POST"])
+@access(any_user=True)  # the owner, verifiers, administrators (checks.can_begin)
+def begin(finding_id: int):
+    """着手: 未着手 → 対応中."""
+    item = _load_finding(finding_id)
+    if not checks.can_begin(current_user, item):
+        abort(403)
+    if not CSRFForm().validate_on_submit():
+        abort(400)
+    try:
+        checks.begin(item, user=current_user)
+    except checks.VerificationError as error:
+        db.session.rollback()
+        flash(str(error), "warning")
+        return redirect(url_for("verification.finding", finding_id=item.id))
+    db.session.commit()
+    flash(_("措置に着手しました。"), "success")
+    return redirect(url_for("verification.finding", finding_id=item.id))
 
 
 @bp.route("/findings/<int:finding_id>/measure", methods=["POST"])
@@ -225,9 +274,11 @@ def measure(finding_id: int):
 
 
 @bp.route("/findings/<int:finding_id>/report", methods=["POST"])
-@access(VERIFIERS)
+@access(any_user=True)  # the owner and verifiers (checks.can_report)
 def report(finding_id: int):
-    item = db.get_or_404(Finding, finding_id)
+    item = _load_finding(finding_id)
+    if not checks.can_report(current_user, item):
+        abort(403)
     form = ReportDoneForm()
     if form.validate_on_submit():
         try:
@@ -241,13 +292,13 @@ def report(finding_id: int):
             return _finding_page(item, status_code=409)
         else:
             db.session.commit()
-            flash(_("完了報告を登録しました。報告者以外の確認担当が確認します。"), "success")
+            flash(_("完了報告を登録しました。報告者以外の確認担当または管理者が確認します。"), "success")
             return redirect(url_for("verification.finding", finding_id=item.id))
     return _finding_page(item, report_form=form, status_code=400)
 
 
 @bp.route("/findings/<int:finding_id>/<any(accept, return):decision>", methods=["POST"])
-@access(VERIFIERS)
+@access(checks.CLOSURE_ACCEPTORS)
 def decide(finding_id: int, decision: str):
     item = db.get_or_404(Finding, finding_id)
     if not CSRFForm().validate_on_submit():
@@ -265,9 +316,9 @@ def decide(finding_id: int, decision: str):
 
 
 @bp.route("/findings/<int:finding_id>/evidence")
-@access(CONTRACT_READERS)
+@access(any_user=True)  # contract readers and the measure's owner (_load_finding)
 def finding_evidence(finding_id: int):
-    item = db.get_or_404(Finding, finding_id)
+    item = _load_finding(finding_id)
     if item.closure_evidence is None:
         abort(404)
     return files.send(item.closure_evidence)

@@ -42,6 +42,13 @@ EXPECTED = {
     "verification.finding": CONTRACT_READERS,
     "verification.finding_evidence": CONTRACT_READERS,
     "verification.cycles": {Role.ADMIN},
+    # The measure's owner (担当者) reports and starts it whatever their role: any
+    # signed-in user passes the gate (and CSRF), then the view refuses a user who
+    # is neither the owner nor a verifier (nor, to start it, an administrator) with
+    # 403 (tests/contracts/test_verification_rules.py).
+    "verification.report": ANY,
+    "verification.begin": ANY,
+    "verification.decide": {Role.VERIFIER, Role.ADMIN},  # confirms completion (the security lead joins)
     "calendar.feed": PUBLIC,  # the secret in the URL is the key
     "calendar": ANY,
     "cloud": PROCUREMENT,  # requesting services, their information and usage rules
