@@ -113,6 +113,8 @@ def add_procedure(account: SocialAccount, user: User, **texts: str) -> Operating
     earlier is now stale, and the audit trail names the change."""
     if account.status is AccountStatus.CLOSED:
         raise SocialRuleError(_l("廃止したアカウントは変更できません。"))
+    if any(rules.looks_like_password(texts[name]) for name in rules.PROCEDURE_FIELDS):
+        raise SocialRuleError(rules.PASSWORD_MESSAGE)  # Itaku never keeps a password
     number = (db.session.scalar(select(func.max(OperatingProcedure.number))
                                 .where(OperatingProcedure.account_id == account.id)) or 0) + 1
     procedure = OperatingProcedure(account=account, number=number, author_id=user.id,

@@ -482,3 +482,57 @@ def test_patterns_the_linear_engine_cannot_run_are_refused_with_a_clear_message(
     assert "/(救急)\\1/、/(?=救急)搬送/、/(?&lt;!市)病院/" in html  # exactly the three, and escaped
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(SocialAccount)) == 0
+
+
+# --- the password detector and the default procedure (issue 17) ---------------------------------
+
+SECRETS = ["パスワード: Abc12345", "password=hunter2", "PW：xxxx", "ＰＷ：ｘｘｘｘ", "パスワードはAbc12345です",
+           "暗証番号：1234", "pwd = s3cret!", "パスワード「Abc12345」"]
+NOT_SECRETS = ["異動・退職時は速やかにパスワードを変更する。", "パスワードは推測されにくいものとし、他のサービスと使い回さない。",
+               "パスワード: 8文字以上", "パスワード：2026年4月に変更", "パスワードは保管庫で管理する",
+               "パスワードの保持者は2名", "upw: なし"]
+
+
+@pytest.mark.parametrize("text", SECRETS)
+def test_a_real_secret_is_recognised(text):
+    assert rules.looks_like_password(text), text
+
+
+@pytest.mark.parametrize("text", NOT_SECRETS)
+def test_the_word_password_followed_by_ordinary_text_is_not_a_secret(text):
+    assert not rules.looks_like_password(text), text
+
+
+def test_the_default_procedure_is_not_mistaken_for_a_password(app):
+    with app.test_request_context():
+        for name, text in rules.DEFAULT_PROCEDURE.items():
+            assert not rules.looks_like_password(str(text)), name
+
+
+def test_the_default_procedure_is_accepted_through_the_page(app, social):
+    aid = register(social, app)
+    page = social.get(f"/social/{aid}/procedures/new").get_data(as_text=True)
+    assert "パスワードを変更する" in page
+    with app.test_request_context():
+        template = {name: str(text) for name, text in rules.DEFAULT_PROCEDURE.items()}
+    response = post_procedure(social, app, aid, **template)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert len(procedure_ids(app, aid)) == 1
+
+
+def test_a_secret_in_the_procedure_is_refused_through_the_page(app, social):
+    aid = register(social, app)
+    response = post_procedure(social, app, aid, credentials="初期設定 パスワード: Abc12345")
+    assert response.status_code == 400 and "パスワードのような文字列" in response.get_data(as_text=True)
+    assert procedure_ids(app, aid) == []
+
+
+def test_the_rules_take_the_default_procedure_and_refuse_a_secret(app, users):
+    with app.test_request_context():
+        account = factories.social_account()
+        author = db.session.get(User, user_id(app, "social"))
+        template = {name: str(text) for name, text in rules.DEFAULT_PROCEDURE.items()}
+        assert services.add_procedure(account, author, **template).number == 1
+        with pytest.raises(rules.SocialRuleError, match="パスワードのような文字列"):
+            services.add_procedure(account, author, **{**template, "credentials": "PW：xxxx"})
+        assert len(account.procedures) == 1
