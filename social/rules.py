@@ -77,6 +77,21 @@ def looks_like_password(text: str | None) -> bool:
     return False
 
 
+# --- the posting ceiling ---------------------------------------------------------------
+
+# Policy (DOMAIN.md §4): an official account posts published information only,
+# that is 自治体機密性1; the ceiling is stored per account (posting_ceiling_id).
+CEILING_CODE = "C1"
+CEILING_MESSAGE = _l("SNSで発信できるのは自治体機密性1の情報（公表済みの情報）だけです。"
+                     "「発信できる情報の機密性」には自治体機密性1を選んでください。")
+
+
+def check_posting_ceiling(level) -> None:
+    """The account's posting ceiling is 自治体機密性1 and nothing higher."""
+    if level is None or level.code != CEILING_CODE:
+        raise SocialRuleError(CEILING_MESSAGE, field="posting_ceiling_id")
+
+
 # --- flags ---------------------------------------------------------------------------------
 
 def dormant_days() -> int:
