@@ -30,12 +30,13 @@ from core.lists import ListView, enum_filter, id_filter
 from core.models import ClassificationLevel, OrgUnit, Role, User
 from core.registers import Field, Register, level_by_code, unit_by_name, user_by_name
 from core.timeutil import today
+from core.validators import fold
 from vendors.models import Vendor
 
 
 def vendor_by_name_or_number(text: str) -> int | None:
     """A vendor by corporate number, or by its exact name."""
-    found = db.session.scalar(select(Vendor.id).where(Vendor.corporate_number == text))
+    found = db.session.scalar(select(Vendor.id).where(Vendor.corporate_number == fold(text)))
     if found is None:
         ids = db.session.scalars(select(Vendor.id).where(Vendor.name == text).limit(2)).all()
         found = ids[0] if len(ids) == 1 else None

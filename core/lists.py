@@ -3,6 +3,7 @@ list page (templates/_macros/lists.html draws the controls)."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import urlencode
@@ -58,8 +59,10 @@ class ListView:
         string) asks, and the state read from it; no paging."""
         state: dict[str, Any] = {"q": _arg(args, "q")}
         if state["q"] and self.search:
-            pattern = like_pattern(state["q"])
-            stmt = stmt.where(or_(*[_contains(col, pattern) for col in self.search]))
+            # The text as typed, and NFKC-folded: full-width ７０００ finds the
+            # half-width digits stored, and ＡＢＣ still finds ＡＢＣ stored.
+            patterns = dict.fromkeys([like_pattern(state["q"]), like_pattern(unicodedata.normalize("NFKC", state["q"]))])
+            stmt = stmt.where(or_(*[_contains(col, pattern) for col in self.search for pattern in patterns]))
         for name, apply_filter in self.filters.items():
             value = _arg(args, name)
             state[name] = value

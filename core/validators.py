@@ -11,16 +11,26 @@ _KANA = re.compile(r"^[\u30A0-\u30FF\u3000 ・ー（）()0-9０-９A-Za-zＡ-Ｚ
 _PHONE = re.compile(r"^\+?[0-9()\- ]+$")
 
 
+def fold(text: str | None) -> str:
+    """``text`` NFKC-folded and stripped: full-width ７ and superscript ²
+    become 7 and 2, a full-width hyphen －, -.  Digit fields are folded
+    before they are checked, stored or looked up (issue 17)."""
+    return unicodedata.normalize("NFKC", text or "").strip()
+
+
 def katakana(form, field):
     if field.data and not _KANA.match(field.data.strip()):
         raise ValidationError(_l("フリガナは全角カタカナで入力してください。"))
 
 
 def phone_number(form, field):
+    """NFKC-folded first (the field keeps the folded text), then ASCII digits,
+    hyphens, parentheses, spaces and a leading +, 10 to 15 digits."""
     if not field.data:
         return
-    digits = re.sub(r"\D", "", field.data)
-    if not _PHONE.match(field.data.strip()) or not 10 <= len(digits) <= 15:
+    field.data = fold(field.data)
+    digits = re.sub(r"[^0-9]", "", field.data)
+    if not _PHONE.match(field.data) or not 10 <= len(digits) <= 15:
         raise ValidationError(_l("電話番号は数字とハイフンで入力してください（例: 0125-22-1234）。"))
 
 
@@ -38,7 +48,7 @@ def digits(field, message, length: int | None = None) -> str:
     the field keeps the folded text) and checked to be ASCII digits only (of
     ``length`` if given), else ValidationError(``message``).  ``str.isdigit()``
     alone also takes ² and ٣, which ``int()`` refuses or misreads."""
-    value = unicodedata.normalize("NFKC", field.data or "").strip()
+    value = fold(field.data)
     field.data = value
     if not re.fullmatch(r"[0-9]+", value) or (length is not None and len(value) != length):
         raise ValidationError(message)

@@ -18,14 +18,13 @@ from core.forms import (
 )
 from social.models import AccountStatus, IncidentKind, Platform, SocialAccount
 from social.prepost import bad_patterns
-from social.rules import looks_like_password
+from social.rules import PASSWORD_MESSAGE, looks_like_password
 
 
 def no_password(form, field):
     """Itaku never keeps a password: refuse text that looks like one."""
     if looks_like_password(field.data):
-        raise ValidationError(_l("パスワードのような文字列が含まれています。パスワードそのものは登録できません。"
-                                 "保管場所や保持者だけを記録してください。"))
+        raise ValidationError(PASSWORD_MESSAGE)
 
 
 def patterns_compile(form, field):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from typing import Iterator
 
 from flask import current_app
@@ -40,16 +41,32 @@ class SocialRuleError(Refusal):
 
 # --- no passwords -----------------------------------------------------------------
 
-_SECRET_LABEL = re.compile(r"(?i)(?:password|passwd|passcode|pwd|pw|パスワード|パスコード|暗証番号)\s*[:：=＝は]\s*\S+")
+# A label, a separator (":", "=", "は", or straight into quotes) and a value
+# the way a secret is written: four or more ASCII characters without spaces,
+# ending where the text does, at a space, punctuation or hiragana
+# ("…Abc12345です").  "パスワードを変更する", "パスワードは推測されにくい…",
+# "パスワード: 8文字以上" or "パスワード：2026年4月に変更" are ordinary text.
+# The text is NFKC-folded first (ＰＷ：ｘｘｘｘ is PW:xxxx).
+_SECRET_LABEL = re.compile(
+    r"(?:(?<![A-Za-z])(?i:password|passwd|passcode|pwd|pw)(?![A-Za-z])|パスワード|パスコード|暗証番号)"
+    r"\s*(?:[:=]|は|(?=[「『\"']))\s*[「『\"']?"
+    r"[!-~]{4,}(?=$|[\s、。,.)」』\"'!?]|[\u3041-\u309f])")
+
+
+PASSWORD_MESSAGE = _l("パスワードのような文字列が含まれています。パスワードそのものは登録できません。"
+                      "保管場所や保持者だけを記録してください。")
 
 
 def looks_like_password(text: str | None) -> bool:
-    """A labelled secret ("パスワード: …"), or a token that mixes letters,
-    digits and a symbol the way a password does.  Product names and versions
-    (Microsoft365, ISO/IEC27001, Windows-11), handles (@…), URLs and email
-    addresses are not tokens of that kind."""
+    """A labelled secret ("パスワード: Abc12345", "password=hunter2",
+    "PW：xxxx"), or a token that mixes letters, digits and a symbol the way a
+    password does.  The word パスワード followed by ordinary text is not one
+    (the default procedure's 「…パスワードを変更する」), nor are product
+    names and versions (Microsoft365, ISO/IEC27001, Windows-11), handles
+    (@…), URLs and email addresses."""
     if not text:
         return False
+    text = unicodedata.normalize("NFKC", text)
     if _SECRET_LABEL.search(text):
         return True
     for token in re.split(r"[\s、,，。（）()「」]+", text):
@@ -58,6 +75,21 @@ def looks_like_password(text: str | None) -> bool:
         if re.search(r"[A-Za-z]", token) and re.search(r"\d", token) and re.search(r"[!#$%&*+=?^~|@;:]", token):
             return True
     return False
+
+
+# --- the posting ceiling ---------------------------------------------------------------
+
+# Policy (DOMAIN.md §4): an official account posts published information only,
+# that is 自治体機密性1; the ceiling is stored per account (posting_ceiling_id).
+CEILING_CODE = "C1"
+CEILING_MESSAGE = _l("SNSで発信できるのは自治体機密性1の情報（公表済みの情報）だけです。"
+                     "「発信できる情報の機密性」には自治体機密性1を選んでください。")
+
+
+def check_posting_ceiling(level) -> None:
+    """The account's posting ceiling is 自治体機密性1 and nothing higher."""
+    if level is None or level.code != CEILING_CODE:
+        raise SocialRuleError(CEILING_MESSAGE, field="posting_ceiling_id")
 
 
 # --- flags ---------------------------------------------------------------------------------

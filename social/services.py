@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core import approvals, audit, review
 from core.db import db, savepoint
-from core.models import User
+from core.models import ClassificationLevel, User
 from core.timeutil import today, utcnow
 from social import prepost, rules
 from social.forms import AccountForm
@@ -50,8 +50,9 @@ def _url_taken(url: str, exclude_id: int | None) -> bool:
 
 
 def save(form: AccountForm, account: SocialAccount) -> SocialAccount | None:
-    """Apply the form and flush: one account per URL, one responsible
-    person who is not the deputy.  None, with the message in the form, when
+    """Apply the form and flush: one account per URL, a posting ceiling of
+    自治体機密性1 (rules.check_posting_ceiling), one responsible person who
+    is not the deputy.  None, with the message in the form, when
     a rule refuses."""
     url = form.url.data.strip()
     if _url_taken(url, account.id):
@@ -59,6 +60,8 @@ def save(form: AccountForm, account: SocialAccount) -> SocialAccount | None:
         return None
     try:
         with savepoint():
+            rules.check_posting_ceiling(db.session.get(ClassificationLevel, form.posting_ceiling_id.data)
+                                        if form.posting_ceiling_id.data else None)
             for name in ACCOUNT_FIELDS:
                 value = getattr(form, name).data
                 if isinstance(value, str):
@@ -71,7 +74,7 @@ def save(form: AccountForm, account: SocialAccount) -> SocialAccount | None:
             db.session.add(account)
             db.session.flush()
     except SocialRuleError as error:
-        form.responsible_id.errors.append(str(error))
+        form[error.field or "responsible_id"].errors.append(str(error))
         return None
     except IntegrityError:
         form.url.errors.append(_("このURLのアカウントは既に登録されています。"))
@@ -113,6 +116,8 @@ def add_procedure(account: SocialAccount, user: User, **texts: str) -> Operating
     earlier is now stale, and the audit trail names the change."""
     if account.status is AccountStatus.CLOSED:
         raise SocialRuleError(_l("廃止したアカウントは変更できません。"))
+    if any(rules.looks_like_password(texts[name]) for name in rules.PROCEDURE_FIELDS):
+        raise SocialRuleError(rules.PASSWORD_MESSAGE)  # Itaku never keeps a password
     number = (db.session.scalar(select(func.max(OperatingProcedure.number))
                                 .where(OperatingProcedure.account_id == account.id)) or 0) + 1
     procedure = OperatingProcedure(account=account, number=number, author_id=user.id,

@@ -353,13 +353,16 @@ def check():
     if request.method == "GET" and (account_id := int_arg(request.args.get("account"))) is not None:
         form.account_id.data = account_id
     hits = None
+    # The account chosen (by the link's ?account= or the form): its
+    # "approval before posting" is shown as a reminder.
+    chosen = next((a for a in accounts if a.id == form.account_id.data), None)
     if form.validate_on_submit():
         account = db.session.get(SocialAccount, form.account_id.data)
         hits = prepost.check(form.draft.data, forbidden_words=account.forbidden_words,
                              public_phrases=account.public_phrases)
         services.record_prepost_check(account, form.draft.data, hits)
         db.session.commit()
-    return render_template("social/check.html", form=form, hits=hits), 400 if form.errors else 200
+    return render_template("social/check.html", form=form, hits=hits, chosen=chosen), 400 if form.errors else 200
 
 
 # --- the public list of official accounts ------------------------------------------------------
@@ -367,14 +370,16 @@ def check():
 @bp.route("/official")
 @access(public=True)
 def public_list():
-    """The body's active official accounts, for citizens telling them from
-    impersonators.  Only when ITAKU_PUBLIC_ACCOUNT_LIST is on; it shows the
-    platform, name, handle and URL and nothing else."""
+    """The body's official accounts that still exist (運用中 and 休止, the
+    latter marked), for citizens telling them from impersonators: a dormant
+    account is still the body's.  Only when ITAKU_PUBLIC_ACCOUNT_LIST is on;
+    it shows the platform, name, handle, URL and 休止, and nothing else."""
     if not current_app.config.get("PUBLIC_ACCOUNT_LIST"):
         abort(404)
     accounts = db.session.execute(
-        select(SocialAccount.platform, SocialAccount.name, SocialAccount.handle, SocialAccount.url)
-        .where(SocialAccount.status == AccountStatus.ACTIVE)
+        select(SocialAccount.platform, SocialAccount.name, SocialAccount.handle, SocialAccount.url,
+               SocialAccount.status)
+        .where(SocialAccount.status.in_(OPEN))
         .order_by(SocialAccount.platform, SocialAccount.name)).all()
     return render_template("social/public.html", accounts=accounts)
 

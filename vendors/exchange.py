@@ -9,6 +9,7 @@ from core.auth import CONTRACT_READERS
 from core.db import db
 from core.models import OrgUnit, Role
 from core.registers import Field, Register, unit_by_name
+from core.validators import fold
 from vendors import services
 from vendors.forms import vendor_form
 from vendors.lists import LIST
@@ -44,7 +45,7 @@ def _query():
 
 
 def _match(values: dict[str, str]):
-    number = (values.get("corporate_number") or "").strip()
+    number = fold(values.get("corporate_number"))  # full-width digits find the half-width row
     if number:
         return db.session.scalar(select(Vendor).where(Vendor.corporate_number == number))
     return db.session.scalar(select(Vendor).where(Vendor.corporate_number.is_(None),

@@ -4,6 +4,7 @@ and the API all write vendors here."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -14,6 +15,7 @@ from core import audit, files, plugins
 from core.db import db, savepoint
 from core.refusals import Refusal
 from core.timeutil import today
+from core.validators import fold
 from vendors.models import (
     EXPIRY_WARNING_DAYS,
     Assessment,
@@ -27,6 +29,7 @@ from vendors.models import (
     VendorContact,
     VendorStatus,
 )
+from vendors.rules import is_valid_corporate_number
 
 
 class VendorRuleError(Refusal):
@@ -60,10 +63,16 @@ def _text(value: str | None) -> str | None:
 
 def save_vendor(vendor: Vendor, values: dict) -> Vendor:
     """Apply the vendor form's values (``form.data``) and flush.  The
-    corporate number is unique (checked first, then caught again at the
+    corporate number is NFKC-folded (full-width ７ is 7) and must then be 13
+    ASCII digits with its check digit; it is unique (checked first, then caught again at the
     database); a status that says the vendor was chosen needs its selection
     (check_status); ending or suspending a vendor is audited as retiring it."""
-    number = _text(values["corporate_number"])
+    number = fold(values["corporate_number"]) or None
+    if number and not re.fullmatch(r"[0-9]{13}", number):
+        raise VendorRuleError(_l("法人番号は13桁の数字で入力してください。"), field="corporate_number")
+    if number and not is_valid_corporate_number(number):
+        raise VendorRuleError(_l("法人番号のチェックデジットが正しくありません。番号を確認してください。"),
+                              field="corporate_number")
     if corporate_number_taken(number, exclude_id=vendor.id):
         raise VendorRuleError(_("この法人番号の事業者は既に登録されています。"), field="corporate_number")
     status = VendorStatus(values["status"])
@@ -101,7 +110,7 @@ def save_from_form(form, vendor: Vendor) -> Vendor | None:
 
 def add_contact(vendor: Vendor, *, name: str, department: str | None, phone: str | None,
                 email: str | None) -> VendorContact:
-    contact = VendorContact(name=name.strip(), department=department or None, phone=phone or None,
+    contact = VendorContact(name=name.strip(), department=department or None, phone=fold(phone) or None,
                             email=email or None)
     vendor.contacts.append(contact)
     db.session.flush()

@@ -186,6 +186,8 @@ TRUE_POSITIVES = [
     ("被災者宅（滝川市大町1丁目2番15号）", "address", "滝川市大町1丁目2番15号"),
     ("〒073-0022 に送付", "address", "〒073-0022"),
     ("個人番号 1234 5678 9018 を確認", "my_number", "1234 5678 9018"),
+    ("個人番号 １２３４ ５６７８ ９０１８ を確認", "my_number", "1234 5678 9018"),  # full-width, NFKC-folded
+    ("個人番号 1234-5678-901⁸ を確認", "my_number", "1234-5678-9018"),  # a superscript digit, folded
     ("昭和50年4月1日生まれの男性", "birth", "昭和50年4月1日生まれ"),
     ("生年月日：1980/4/1", "birth", "生年月日:1980/4/1"),
     ("これは内部資料です", "internal", "内部資料"),
@@ -250,7 +252,7 @@ def test_the_public_list_is_off_by_default(app, official):
 
 
 @pytest.mark.config(PUBLIC_ACCOUNT_LIST=True)
-def test_the_public_list_shows_only_active_accounts_and_nothing_internal(app, official):
+def test_the_public_list_shows_open_accounts_dormant_ones_marked_and_nothing_internal(app, official):
     page = app.test_client().get("/social/official")
     assert page.status_code == 200
     staff = app.test_client()
@@ -259,7 +261,11 @@ def test_the_public_list_shows_only_active_accounts_and_nothing_internal(app, of
     html = page.get_data(as_text=True)
     for url in ("https://x.com/example_119", "https://www.youtube.com/@example119ch", "https://page.line.me/example119"):
         assert url in html
-    assert "facebook.com/example119" not in html  # dormant
+    # A dormant (休止) account stays listed, marked, so that citizens can tell it from an impersonator.
+    rows = {row.split("</tr>")[0] for row in html.split("<tr>")[1:]}
+    dormant = next(row for row in rows if "https://www.facebook.com/example119" in row)
+    assert "休止" in dormant
+    assert all("休止" not in row for row in rows if "x.com/example_119" in row or "page.line.me" in row)
     assert "instagram.com" not in html  # closed
     for internal in ("広報 さくら", "管理 太郎", "認証アプリ", "予約投稿ツール", "募金", "運用手順", "0125-22-1234",
                      f"/social/{official['x']}", "ログアウト"):
@@ -480,3 +486,132 @@ def test_patterns_the_linear_engine_cannot_run_are_refused_with_a_clear_message(
     assert "/(救急)\\1/、/(?=救急)搬送/、/(?&lt;!市)病院/" in html  # exactly the three, and escaped
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(SocialAccount)) == 0
+
+
+# --- the password detector and the default procedure (issue 17) ---------------------------------
+
+SECRETS = ["パスワード: Abc12345", "password=hunter2", "PW：xxxx", "ＰＷ：ｘｘｘｘ", "パスワードはAbc12345です",
+           "暗証番号：1234", "pwd = s3cret!", "パスワード「Abc12345」"]
+NOT_SECRETS = ["異動・退職時は速やかにパスワードを変更する。", "パスワードは推測されにくいものとし、他のサービスと使い回さない。",
+               "パスワード: 8文字以上", "パスワード：2026年4月に変更", "パスワードは保管庫で管理する",
+               "パスワードの保持者は2名", "upw: なし"]
+
+
+@pytest.mark.parametrize("text", SECRETS)
+def test_a_real_secret_is_recognised(text):
+    assert rules.looks_like_password(text), text
+
+
+@pytest.mark.parametrize("text", NOT_SECRETS)
+def test_the_word_password_followed_by_ordinary_text_is_not_a_secret(text):
+    assert not rules.looks_like_password(text), text
+
+
+def test_the_default_procedure_is_not_mistaken_for_a_password(app):
+    with app.test_request_context():
+        for name, text in rules.DEFAULT_PROCEDURE.items():
+            assert not rules.looks_like_password(str(text)), name
+
+
+def test_the_default_procedure_is_accepted_through_the_page(app, social):
+    aid = register(social, app)
+    page = social.get(f"/social/{aid}/procedures/new").get_data(as_text=True)
+    assert "パスワードを変更する" in page
+    with app.test_request_context():
+        template = {name: str(text) for name, text in rules.DEFAULT_PROCEDURE.items()}
+    response = post_procedure(social, app, aid, **template)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert len(procedure_ids(app, aid)) == 1
+
+
+def test_a_secret_in_the_procedure_is_refused_through_the_page(app, social):
+    aid = register(social, app)
+    response = post_procedure(social, app, aid, credentials="初期設定 パスワード: Abc12345")
+    assert response.status_code == 400 and "パスワードのような文字列" in response.get_data(as_text=True)
+    assert procedure_ids(app, aid) == []
+
+
+def test_the_rules_take_the_default_procedure_and_refuse_a_secret(app, users):
+    with app.test_request_context():
+        account = factories.social_account()
+        author = db.session.get(User, user_id(app, "social"))
+        template = {name: str(text) for name, text in rules.DEFAULT_PROCEDURE.items()}
+        assert services.add_procedure(account, author, **template).number == 1
+        with pytest.raises(rules.SocialRuleError, match="パスワードのような文字列"):
+            services.add_procedure(account, author, **{**template, "credentials": "PW：xxxx"})
+        assert len(account.procedures) == 1
+
+
+
+# --- approval before posting, and the posting ceiling (issue 17) ---------------------------------
+
+REMINDER = "このアカウントは投稿前に責任者の承認が必要です"
+
+
+def test_the_pre_post_check_reminds_of_approval_before_posting(app, social):
+    needs = register(social, app, approval_before_posting="y")
+    free = register(social, app, name="承認不要", url="https://x.com/free_119")
+    assert REMINDER in social.get(f"/social/check?account={needs}").get_data(as_text=True)
+    checked = social.post("/social/check", data={"account_id": str(needs), "draft": "火災予防運動が始まります"})
+    assert checked.status_code == 200 and REMINDER in checked.get_data(as_text=True)
+    assert REMINDER not in social.get(f"/social/check?account={free}").get_data(as_text=True)
+    other = social.post("/social/check", data={"account_id": str(free), "draft": "火災予防運動が始まります"})
+    assert REMINDER not in other.get_data(as_text=True)
+    assert REMINDER not in social.get("/social/check").get_data(as_text=True)
+
+
+def _level_id(app, code: str) -> int:
+    with app.app_context():
+        return db.session.scalar(select(ClassificationLevel.id).where(ClassificationLevel.code == code))
+
+
+CEILING_MESSAGE = "SNSで発信できるのは自治体機密性1の情報（公表済みの情報）だけです"
+
+
+@pytest.mark.parametrize("code", ["C2", "C3A"])
+def test_a_posting_ceiling_above_class_1_is_refused(app, social, code):
+    response = social.post("/social/new", data=account_data(app, posting_ceiling_id=str(_level_id(app, code))))
+    assert response.status_code == 400 and CEILING_MESSAGE in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(SocialAccount)) == 0
+
+
+def test_a_posting_ceiling_of_class_1_is_accepted_and_cannot_be_raised_later(app, social):
+    aid = register(social, app)
+    with app.app_context():
+        account = db.session.get(SocialAccount, aid)
+        assert account.posting_ceiling.code == "C1"
+        version = account.version
+    response = social.post(f"/social/{aid}/edit", data=account_data(
+        app, posting_ceiling_id=str(_level_id(app, "C2")), version=str(version)))
+    assert response.status_code == 400 and CEILING_MESSAGE in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(SocialAccount, aid).posting_ceiling.code == "C1"
+
+
+def test_the_rules_take_class_1_and_refuse_a_higher_ceiling(app, users):
+    with app.app_context():
+        rules.check_posting_ceiling(factories.level("C1"))
+        for code in ("C2", "C3A", "C3B", "C3C"):
+            with pytest.raises(rules.SocialRuleError, match=CEILING_MESSAGE):
+                rules.check_posting_ceiling(factories.level(code))
+        with pytest.raises(rules.SocialRuleError, match=CEILING_MESSAGE):
+            rules.check_posting_ceiling(None)
+
+
+def test_the_api_refuses_a_posting_ceiling_above_class_1(app, users):
+    from tests.conftest import api_token
+    token = {"Authorization": f"Bearer {api_token(app, 'social')}"}
+    client = app.test_client()
+    with app.app_context():
+        account = factories.social_account(posting_ceiling=factories.level("C1"), purpose="防災情報の発信",
+                                           unit=factories.unit(), mfa_enabled=True, mfa_method="認証アプリ")
+        db.session.commit()
+        aid, version = account.id, account.version
+    response = client.patch(f"/api/v1/social/{aid}", headers={**token, "If-Match": f'"{version}"'},
+                            json={"posting_ceiling": "C2"})
+    assert response.status_code in (409, 422), response.get_data(as_text=True)
+    errors = {e["field"]: e["message"] for e in response.get_json()["errors"]}
+    assert any(CEILING_MESSAGE in message for message in errors.values()), errors
+    with app.app_context():
+        assert db.session.get(SocialAccount, aid).posting_ceiling.code == "C1"
