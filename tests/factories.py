@@ -241,6 +241,12 @@ def cloud_service(name: str | None = None, *, administrator: User | None = None,
     return created
 
 
+def cloud_information(name: str, code: str = "C2", *, held: bool = True) -> CloudInformation:
+    """One kind of information (not yet attached to a service), held or planned."""
+    return CloudInformation(name=name, classification=level(code),
+                            state=InformationState.HELD if held else InformationState.PLANNED)
+
+
 def social_account(name: str | None = None, *, responsible: User | None = None, operators: tuple[User, ...] = (),
                    platform: Platform = Platform.X, status: AccountStatus = AccountStatus.ACTIVE,
                    unit: OrgUnit | None = None, **fields) -> SocialAccount:
