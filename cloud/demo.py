@@ -7,7 +7,15 @@ import datetime as dt
 from sqlalchemy import select
 
 from cloud import checklist, rules, services
-from cloud.models import Agreement, CloudService, DataLocation, InformationState, IsmapListing, ServiceModel
+from cloud.models import (
+    Agreement,
+    CloudService,
+    DataLocation,
+    DeletionMethod,
+    InformationState,
+    IsmapListing,
+    ServiceModel,
+)
 from contracts.models import Contract
 from core.db import db
 from core.demo import Demo
@@ -105,6 +113,10 @@ def seed(demo: Demo) -> None:
                          comment=comment if decision != "retire" else "", answers=answers,
                          acknowledged=True, on=today - dt.timedelta(days=400 if decision == "retire" else 60))
         if decision == "retire":
+            # It held class-2 information: the provider's deletion report comes first (issue 17).
+            services.record_deletion(service, done_on=today - dt.timedelta(days=10), method=DeletionMethod.PROVIDER_REPORT,
+                                     detail="移行後に全データの削除を依頼し、事業者の削除完了報告書を受領",
+                                     upload=demo.upload(f"{name}_削除完了報告書.pdf"), user=users["procurement"])
             services.retire(service, users["procurement"], comment)
         if name == OVERDUE:  # last reviewed a year and 15 days ago: its review is overdue
             services.record_review(service, on=today - dt.timedelta(days=380))

@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 from wtforms import (
     BooleanField,
@@ -18,7 +19,15 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from cloud.checklist import Answer
-from cloud.models import Agreement, CloudService, DataLocation, InformationState, IsmapListing, ServiceModel
+from cloud.models import (
+    Agreement,
+    CloudService,
+    DataLocation,
+    DeletionMethod,
+    InformationState,
+    IsmapListing,
+    ServiceModel,
+)
 from contracts.models import Contract
 from core.db import db
 from core.forms import (
@@ -144,6 +153,16 @@ class DecisionForm(FlaskForm):
 class ResubmitForm(FlaskForm):
     reason = TextAreaField(_l("再申請の理由（却下の理由への対応）"),
                            validators=[DataRequired(), Length(max=2000)])
+
+
+class DeletionForm(FlaskForm):
+    """データの消去・返却 before a service that held classified information retires."""
+    done_on = DateField(_l("実施日"), validators=[InputRequired(message=_l("日付を入力してください。"))])
+    method = SelectField(_l("証明するもの"), choices=DeletionMethod.select_choices(blank=_l("選択してください")),
+                         validators=[InputRequired(message=_l("消去・返却を証明するものを選択してください。"))])
+    detail = TextAreaField(_l("内容（対象のデータ、証明書の番号など）"), validators=[Optional(), Length(max=500)])
+    evidence = FileField(_l("証明書類（データ消去証明書・削除報告など。PDF・PNG・JPEG、10MBまで）"),
+                         validators=[FileRequired(message=_l("データの消去を証明する書類を添付してください。"))])
 
 
 class RetireForm(FlaskForm):

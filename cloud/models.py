@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from contracts.models import Contract
 from core.db import TimestampMixin, VersionMixin, db
 from core.enums import LabelledEnum, enum_column
+from core.files import StoredFile
 from core.models import Audited, ClassificationLevel, OrgUnit, User
 from vendors.models import Vendor
 
@@ -58,6 +59,12 @@ class DataLocation(LabelledEnum):
     ABROAD = "abroad", _l("国外")
     BOTH = "both", _l("国内・国外")
     UNKNOWN = "unknown", _l("不明")
+
+
+class DeletionMethod(LabelledEnum):
+    """The evidence that a retired service's data was deleted or returned (issue 17)."""
+    CERTIFICATE = "certificate", _l("データ消去証明書")
+    PROVIDER_REPORT = "provider_report", _l("事業者の削除報告")
 
 
 class InformationState(LabelledEnum):
@@ -110,6 +117,7 @@ class CloudService(Audited, TimestampMixin, VersionMixin, db.Model):
         back_populates="service", cascade="all, delete-orphan")
     rule_versions: Mapped[list[UsageRule]] = relationship(
         back_populates="service", cascade="all, delete-orphan", order_by="UsageRule.number.desc()")
+    deletion: Mapped[Optional[CloudDeletion]] = relationship(back_populates="service", cascade="all, delete-orphan")
 
     @property
     def provider(self) -> str:
@@ -174,3 +182,22 @@ class UsageRule(Audited, TimestampMixin, db.Model):
 
     service: Mapped[CloudService] = relationship(back_populates="rule_versions")
     author: Mapped[User] = relationship(foreign_keys=[author_id])
+
+
+class CloudDeletion(Audited, TimestampMixin, VersionMixin, db.Model):
+    """データの消去・返却 when a service that held information above
+    自治体機密性1 is retired: the date, the method and its evidence file
+    (a データ消去証明書 or the provider's deletion report)."""
+    __tablename__ = "cloud_deletions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("cloud_services.id", ondelete="CASCADE"), unique=True)
+    done_on: Mapped[dt.date] = mapped_column(Date)
+    kind: Mapped[DeletionMethod] = mapped_column(enum_column(DeletionMethod))
+    detail: Mapped[Optional[str]] = mapped_column(String(500))
+    evidence_id: Mapped[int] = mapped_column(ForeignKey("stored_files.id"))
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+    service: Mapped[CloudService] = relationship(back_populates="deletion")
+    evidence: Mapped[StoredFile] = relationship()
+    recorded_by: Mapped[User] = relationship()

@@ -38,6 +38,7 @@ from cloud.models import (
     CloudService,
     CloudServiceUnit,
     DataLocation,
+    InformationState,
     IsmapListing,
     ServiceStatus,
     Track,
@@ -87,6 +88,14 @@ def terms_violation(service: CloudService) -> bool:
     if service.ceiling is not None:
         ranks.append(service.ceiling.rank)
     return any(rank >= threshold for rank in ranks)
+
+
+def held_classified(service: CloudService) -> bool:
+    """The service held information above 自治体機密性1: a kind of
+    information recorded as held, or any once the service was approved."""
+    in_use, threshold = service.status in IN_USE, class2_rank()
+    return any(info.classification.rank >= threshold and (in_use or info.state is InformationState.HELD)
+               for info in service.information)
 
 
 def review_overdue(service: CloudService, on: dt.date | None = None) -> bool:

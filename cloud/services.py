@@ -8,6 +8,7 @@ needs and flushes; the caller commits once, or rolls back.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -18,10 +19,12 @@ from cloud.forms import ServiceForm
 from cloud.models import (
     IN_USE,
     Agreement,
+    CloudDeletion,
     CloudInformation,
     CloudService,
     CloudServiceUnit,
     DataLocation,
+    DeletionMethod,
     InformationState,
     IsmapListing,
     ServiceModel,
@@ -30,7 +33,7 @@ from cloud.models import (
 )
 from cloud.rules import CloudRuleError
 from contracts.models import Contract
-from core import approvals, audit, review
+from core import approvals, audit, files, review
 from core.approvals import Approval, Decision
 from core.db import db
 from core.models import ClassificationLevel, User
@@ -208,9 +211,38 @@ def record_review(service: CloudService, *, on: dt.date) -> None:
     review.record(service, on=on, refusal=CloudRuleError)
 
 
-def retire(service: CloudService, user: User, reason: str) -> None:
+def record_deletion(service: CloudService, *, done_on: dt.date, method: DeletionMethod, detail: str | None,
+                    upload, user: User) -> CloudDeletion:
+    """データの消去・返却 before retiring (issue 17): the date, the method
+    (データ消去証明書 or the provider's deletion report) and its evidence
+    file, kept first (a rejected one, files.FileRejected, records nothing)."""
+    if service.deletion is not None:
+        raise CloudRuleError(_l("データの消去・返却は既に記録されています。"))
     if service.status is ServiceStatus.RETIRED:
         raise CloudRuleError(_l("このサービスは既に廃止されています。"))
+    if done_on > today():
+        raise CloudRuleError(_l("実施日に未来の日付は指定できません。"), field="done_on")
+    if not isinstance(method, DeletionMethod):
+        raise CloudRuleError(_l("消去・返却を証明するものを選択してください。"), field="method")
+    if not upload:
+        raise CloudRuleError(_l("データの消去を証明する書類を添付してください。"), field="evidence")
+    evidence = files.store(upload, user=user)
+    deletion = CloudDeletion(service=service, done_on=done_on, kind=method, evidence=evidence, recorded_by_id=user.id,
+                             detail=unicodedata.normalize("NFKC", detail or "").strip() or None)
+    db.session.add(deletion)
+    db.session.flush()
+    return deletion
+
+
+def retire(service: CloudService, user: User, reason: str) -> None:
+    """廃止: a service that held information above 自治体機密性1 first needs
+    its deletion/return record (record_deletion), on every path (the page,
+    the spreadsheet import, the API)."""
+    if service.status is ServiceStatus.RETIRED:
+        raise CloudRuleError(_l("このサービスは既に廃止されています。"))
+    if service.deletion is None and rules.held_classified(service):
+        raise CloudRuleError(_l("機密性2以上の情報を保存したサービスは、データの消去・返却を記録してから廃止してください"
+                                "（データ消去証明書または事業者の削除報告）。"))
     request = rules.pending(service)
     if request is not None:
         approvals.withdraw(request, user=user, comment=reason)

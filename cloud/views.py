@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from cloud import checklist, documents, rules, services
 from cloud.forms import (
     DecisionForm,
+    DeletionForm,
     InformationForm,
     ResubmitForm,
     RetireForm,
@@ -27,11 +28,12 @@ from cloud.models import (
     CloudInformation,
     CloudService,
     CloudServiceUnit,
+    DeletionMethod,
     InformationState,
     ServiceStatus,
     Track,
 )
-from core import audit, pdf
+from core import audit, files, pdf
 from core.approvals import ApprovalError
 from core.auth import ALL_ROLES, access
 from core.dashboard import Panel, Tile, scope_unit, status_panel
@@ -109,7 +111,8 @@ def _detail(service: CloudService, *, info_form=None, resubmit_form=None, review
         retire_form=retire_form or RetireForm(), checklist_items=checklist.BY_CODE,
         answers={answer.value: answer.label for answer in checklist.Answer}, can_write=current_user.has_role(WRITERS),
         can_decide=current_user.has_role(*DECIDERS), in_use=service.status in IN_USE,
-        audit_entries=audit.history(service, *service.information, *service.rule_versions, *history),
+        held_classified=rules.held_classified(service),
+        audit_entries=audit.history(service, *service.information, *service.rule_versions, service.deletion, *history),
     ), status_code
 
 
@@ -327,6 +330,41 @@ def review(service_id: int):
     db.session.commit()
     flash(_("見直しを記録しました。次回見直し日は %(date)s です。", date=service.next_review_on.isoformat()), "success")
     return redirect(url_for("cloud.detail", service_id=service.id))
+
+
+@bp.route("/<int:service_id>/deletion", methods=["GET", "POST"])
+@access(WRITERS)
+def deletion(service_id: int):
+    """データの消去・返却 (issue 17): date, method and evidence, before retiring."""
+    service = _service(service_id)
+    form = DeletionForm()
+    if request.method == "GET":
+        form.done_on.data = today()
+    if form.validate_on_submit():
+        try:
+            services.record_deletion(service, done_on=form.done_on.data,
+                                     method=DeletionMethod.parse(form.method.data), detail=form.detail.data,
+                                     upload=form.evidence.data, user=current_user)
+        except files.FileRejected as error:
+            db.session.rollback()
+            form.evidence.errors.append(str(error))
+        except rules.CloudRuleError as error:
+            db.session.rollback()
+            form[error.field or "done_on"].errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("データの消去・返却を記録しました。"), "success")
+            return redirect(url_for("cloud.detail", service_id=service.id) + "#deletion")
+    return render_template("cloud/deletion.html", form=form, service=service), 400 if form.errors else 200
+
+
+@bp.route("/<int:service_id>/deletion/evidence")
+@access(ALL_ROLES)
+def deletion_evidence(service_id: int):
+    service = _service(service_id)
+    if service.deletion is None:
+        abort(404)
+    return files.send(service.deletion.evidence)
 
 
 @bp.route("/<int:service_id>/retire", methods=["POST"])

@@ -11,7 +11,16 @@ from sqlalchemy import select
 
 from contracts import rules, services
 from contracts import verification as checks
-from contracts.models import ClauseState, Contract, ContractKind, ContractStatus, Result, Subcontracting, Verification
+from contracts.models import (
+    ClauseState,
+    Contract,
+    ContractKind,
+    ContractStatus,
+    DisposalMethod,
+    Result,
+    Subcontracting,
+    Verification,
+)
 from core import approvals, files, timeutil
 from core.db import db
 from core.demo import Demo
@@ -38,6 +47,8 @@ def contract_rows(today: dt.date) -> tuple:
          "C3C", True, ContractStatus.ENDED, dt.date(fy - 1, 10, 1), dt.date(fy - 1, 11, 30), ()),
         ("R6-021", "予防査察支援端末賃貸借", "株式会社サンプル防災設備", ContractKind.OTHER, "予防課",
          "C2", False, ContractStatus.TERMINATED, dt.date(fy - 2, 4, 1), dt.date(fy + 2, 3, 31), ()),
+        ("R8-009", "消防団員管理システム導入支援業務", "株式会社道央情報システム", ContractKind.DEVELOPMENT, "総務課",
+         "C3C", True, ContractStatus.WITHDRAWN, fy_start + dt.timedelta(days=120), fy_end, ()),
     )
 
 
@@ -45,8 +56,13 @@ def contract_rows(today: dt.date) -> tuple:
 EXCEPTIONS = {"R8-002": ("事業者の標準契約書にC12がなく、次回更新時に追加することで合意済み", "次回更新時の追加を条件に承認")}
 # Contracts that allow subcontracting with approval: (name, scope) of the approved subcontractor.
 SUBCONTRACTORS = {"R8-001": ("株式会社札幌データセンター", "サーバ機器の設置・監視")}
-DISPOSALS = {"R7-010": "委託事業者の環境に複製した統計データを消去し、消去証明書を受領",
-             "R7-014": "記憶媒体を物理破壊し、破壊証明書（写真付き）を受領"}
+# The disposal record (C09) of each contract that ended or was terminated holding classified information:
+# (method, what was done, evidence file name).
+DISPOSALS = {"R7-010": (DisposalMethod.ERASURE, "委託事業者の環境に複製した統計データを消去し、消去証明書を受領",
+                        "消去証明書"),
+             "R7-014": (DisposalMethod.DESTRUCTION, "記憶媒体を物理破壊し、破壊証明書（写真付き）を受領", "破壊証明書"),
+             "R6-021": (DisposalMethod.ERASURE, "解除に伴い、返却する端末の記憶媒体を暗号消去し、消去証明書を受領",
+                        "消去証明書")}
 # The way from a draft to each status (the transitions of rules.TRANSITIONS).
 PATHS = {
     ContractStatus.DRAFT: (),
@@ -54,6 +70,7 @@ PATHS = {
     ContractStatus.IN_FORCE: (ContractStatus.SIGNED, ContractStatus.IN_FORCE),
     ContractStatus.ENDED: (ContractStatus.SIGNED, ContractStatus.ENDED),
     ContractStatus.TERMINATED: (ContractStatus.SIGNED, ContractStatus.TERMINATED),
+    ContractStatus.WITHDRAWN: (ContractStatus.WITHDRAWN,),
 }
 # (contract, days since it was verified, results other than "conforms")
 VERIFICATIONS = (("R8-001", 100, {"C05": (Result.PARTLY, "委託先従事者2名の情報セキュリティ研修が未受講")}),
@@ -63,7 +80,7 @@ VERIFICATIONS = (("R8-001", 100, {"C05": (Result.PARTLY, "委託先従事者2名
 def seed(demo: Demo) -> None:
     """Contracts in every status, consistent with the contract rules: every
     signed contract has a selected vendor and its mandatory clauses (or an
-    approved exception); every ended contract with classified information
+    approved exception); every ended or terminated contract with classified information
     has its disposal record.  Then submitted verifications that leave one
     contract overdue (R8-002: never checked), one due soon (R8-004) and one
     with an open, overdue measure (R8-001: staff training partly done)."""
@@ -116,7 +133,7 @@ def _matrix(contract: Contract, left_out: tuple[str, ...]) -> None:
 def _to(demo: Demo, contract: Contract, status: ContractStatus) -> None:
     """Take a draft to ``status`` through rules.change_status: an exception
     asked for and approved first where a clause is missing; the disposal
-    recorded before a contract that held classified information ends; the
+    recorded before a contract that held classified information ends or is terminated; the
     approved subcontractor added once it is signed."""
     procurement = demo.users["procurement"]
     if contract.number in EXCEPTIONS and status is not ContractStatus.DRAFT:
@@ -124,9 +141,10 @@ def _to(demo: Demo, contract: Contract, status: ContractStatus) -> None:
         request = rules.request_exception(contract, reason=reason, user=procurement)
         approvals.decide(request, approver=demo.users["admin"], approve=True, comment=comment)
     for step in PATHS[status]:
-        if step is ContractStatus.ENDED and contract.number in DISPOSALS:
-            proof = demo.pdf(f"{contract.number}_消去証明書.pdf", user=procurement)
-            rules.record_disposal(contract, done_on=contract.end_on, method=DISPOSALS[contract.number],
+        if step in (ContractStatus.ENDED, ContractStatus.TERMINATED) and contract.number in DISPOSALS:
+            method, detail, proof_name = DISPOSALS[contract.number]
+            proof = demo.pdf(f"{contract.number}_{proof_name}.pdf", user=procurement)
+            rules.record_disposal(contract, done_on=min(contract.end_on, demo.today), method=method, detail=detail,
                                   evidence=proof, user=procurement)
         rules.change_status(contract, step, user=procurement)
         if step is ContractStatus.SIGNED and contract.number in SUBCONTRACTORS:

@@ -7,7 +7,7 @@ from collections import defaultdict
 
 from reportlab.lib.units import mm
 from reportlab.platypus import Spacer
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
 from contracts import verification
@@ -240,8 +240,12 @@ def facts(scope: Scope) -> dict[str, str]:
         findings = findings.join(Contract, Contract.id == Finding.contract_id).where(Contract.unit_id == unit)
     open_findings = db.session.scalars(findings).all()
     late = sum(1 for f in open_findings if f.due_on < today())
-    ended = select(Contract).where(Contract.status.in_((ContractStatus.ENDED, ContractStatus.TERMINATED)),
-                                   Contract.end_on >= scope.start, Contract.end_on <= scope.end)
+    # Ended in the year by their end date; terminated (解除) whatever their
+    # planned end date, once begun by the year's end (issue 17).
+    ended = select(Contract).where(or_(
+        and_(Contract.status == ContractStatus.ENDED, Contract.end_on >= scope.start, Contract.end_on <= scope.end),
+        and_(Contract.status == ContractStatus.TERMINATED,
+             or_(Contract.start_on.is_(None), Contract.start_on <= scope.end))))
     if unit:
         ended = ended.where(Contract.unit_id == unit)
     ended_contracts = db.session.scalars(ended.options(selectinload(Contract.disposal),
@@ -258,7 +262,7 @@ def facts(scope: Scope) -> dict[str, str]:
         "OUT-03": f"確認の対象 {len(rows)}件中 {overdue}件が確認期限超過",
         "OUT-04": f"再委託先を登録した契約 {subcontracted}件",
         "OUT-05": f"未完了の措置 {len(open_findings)}件（うち期限超過 {late}件）",
-        "OUT-06": f"年度内に終了した契約 {len(ended_contracts)}件中 {len(no_disposal)}件に返却・廃棄の記録なし",
+        "OUT-06": f"年度内に終了した契約・解除した契約 {len(ended_contracts)}件中 {len(no_disposal)}件に返却・廃棄の記録なし",
         "CLS-01": f"有効な契約 {len(contracts)}件中 {unclassified}件に機密性の分類なし",
     }
 

@@ -18,7 +18,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from contracts.models import ClauseState, Contract, ContractKind, Method, Result, Subcontracting
+from contracts.models import ClauseState, Contract, ContractKind, DisposalMethod, Method, Result, Subcontracting
 from contracts.schedule import Cycle
 from core.db import db
 from core.forms import (
@@ -116,7 +116,8 @@ class SubcontractorForm(FlaskForm):
 
 class DisposalForm(FlaskForm):
     done_on = DateField(_l("実施日"), validators=[InputRequired(message=_l("日付を入力してください。"))])
-    method = TextAreaField(_l("方法（返却・消去・破壊など）"), validators=[DataRequired(), Length(max=500)])
+    method = SelectField(_l("方法"), choices=DisposalMethod.select_choices(blank=_l("選択してください")), validators=[InputRequired(message=_l("返却・廃棄の方法を選択してください。"))])
+    detail = TextAreaField(_l("内容（対象の媒体・データ、証明書の番号など）"), validators=[Optional(), Length(max=500)])
     evidence = FileField(_l("証明書類（消去証明書など。PDF・PNG・JPEG、10MBまで）"),
                          validators=[FileRequired(message=_l("返却・消去を証明する書類を添付してください。"))])
 

@@ -35,6 +35,7 @@ class ContractStatus(LabelledEnum):
     IN_FORCE = "in_force", _l("履行中")
     ENDED = "ended", _l("終了")
     TERMINATED = "terminated", _l("解除")
+    WITHDRAWN = "withdrawn", _l("取下げ")  # a draft never signed (issue 17: a draft is not 解除)
 
 
 class ContractKind(LabelledEnum):
@@ -49,6 +50,14 @@ class ContractKind(LabelledEnum):
 class Subcontracting(LabelledEnum):
     PROHIBITED = "prohibited", _l("禁止")
     APPROVAL = "approval", _l("承認制")
+
+
+class DisposalMethod(LabelledEnum):
+    """How the information assets left the contractor (clause C09, DOMAIN.md
+    §1.4): class 3 only by erasure or destruction with a certificate."""
+    RETURN = "return", _l("返却（複製を残さない旨の確認書）")
+    ERASURE = "erasure", _l("データ消去（消去証明書）")
+    DESTRUCTION = "destruction", _l("物理破壊（破壊証明書）")
 
 
 class ClauseState(LabelledEnum):
@@ -207,7 +216,9 @@ class Disposal(Audited, TimestampMixin, VersionMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), unique=True)
     done_on: Mapped[dt.date] = mapped_column(Date)
-    method: Mapped[str] = mapped_column(String(500))
+    # The method, a choice (None: recorded before it was one; ``method`` says what was done).
+    kind: Mapped[Optional[DisposalMethod]] = mapped_column(enum_column(DisposalMethod))
+    method: Mapped[str] = mapped_column(String(500))  # what was done, in words (may be empty)
     evidence_id: Mapped[Optional[int]] = mapped_column(ForeignKey("stored_files.id"))
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
 

@@ -3,6 +3,7 @@ requirements).  Services flush and write the audit trail; the view commits."""
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -16,6 +17,7 @@ from contracts.models import (
     ContractClause,
     ContractStatus,
     Disposal,
+    DisposalMethod,
     Subcontracting,
     Subcontractor,
     clause_levels,
@@ -23,6 +25,7 @@ from contracts.models import (
 from core import approvals, audit
 from core.approvals import Approval, Decision
 from core.db import db
+from core.models import ClassificationLevel
 from core.refusals import Refusal
 from core.timeutil import today
 
@@ -31,12 +34,19 @@ LIVE = (ContractStatus.DRAFT, ContractStatus.SIGNED, ContractStatus.IN_FORCE)
 
 # Allowed moves of the contract's status.
 TRANSITIONS = {
-    ContractStatus.DRAFT: (ContractStatus.SIGNED, ContractStatus.TERMINATED),
+    ContractStatus.DRAFT: (ContractStatus.SIGNED, ContractStatus.WITHDRAWN),
     ContractStatus.SIGNED: (ContractStatus.IN_FORCE, ContractStatus.ENDED, ContractStatus.TERMINATED),
     ContractStatus.IN_FORCE: (ContractStatus.ENDED, ContractStatus.TERMINATED),
     ContractStatus.ENDED: (),
     ContractStatus.TERMINATED: (),
+    ContractStatus.WITHDRAWN: (),
 }
+# A contract that has ended one way or another (no longer live).
+CLOSED = (ContractStatus.ENDED, ContractStatus.TERMINATED, ContractStatus.WITHDRAWN)
+# Class 3 (自治体機密性3A/3B/3C): the rank of 3C and above (DOMAIN.md §1.1).
+CLASS3_CODE = "C3C"
+# Methods that fit class 3: erasure or destruction with a certificate (DOMAIN.md §1.4).
+CLASS3_METHODS = (DisposalMethod.ERASURE, DisposalMethod.DESTRUCTION)
 
 
 class ContractRuleError(Refusal):
@@ -45,6 +55,20 @@ class ContractRuleError(Refusal):
 
 def is_live(contract: Contract) -> bool:
     return contract.status in LIVE
+
+
+def class3_rank() -> int:
+    rank = db.session.scalar(select(ClassificationLevel.rank).where(ClassificationLevel.code == CLASS3_CODE))
+    return rank if rank is not None else 3
+
+
+def is_class3(contract: Contract) -> bool:
+    return contract.classification is not None and contract.classification.rank >= class3_rank()
+
+
+def disposal_methods(contract: Contract) -> tuple[DisposalMethod, ...]:
+    """The disposal methods that fit the contract's class (DOMAIN.md §1.4)."""
+    return CLASS3_METHODS if is_class3(contract) else tuple(DisposalMethod)
 
 
 def active_clauses() -> list[Clause]:
@@ -127,8 +151,9 @@ def change_status(contract: Contract, target: ContractStatus, *, user) -> None:
     """Move the contract, keeping the rules of issue 3:
     - 締結済 needs a vendor with a positive selection and every mandatory
       clause included, or an approved exception covering the missing ones;
-    - 終了 of a contract that handled classified information (above
-      自治体機密性1) needs the return/disposal record (clause C09)."""
+    - 終了 or 解除 of a contract that handled classified information (above
+      自治体機密性1) needs the return/disposal record (clause C09);
+    - a draft is never 解除: it is withdrawn (取下げ), and only a draft is."""
     if target not in TRANSITIONS[contract.status]:
         raise ContractRuleError(_("「%(from)s」から「%(to)s」には変更できません。",
                                    **{"from": contract.status.label, "to": target.label}))
@@ -142,18 +167,35 @@ def change_status(contract: Contract, target: ContractStatus, *, user) -> None:
                                        codes=", ".join(sorted(missing))))
     if target is ContractStatus.ENDED and contract.handles_classified and contract.disposal is None:
         raise ContractRuleError(_l("機密性2以上の情報を取り扱った契約は、情報資産の返却・廃棄（C09）を記録してから終了にしてください。"))
+    if target is ContractStatus.TERMINATED and contract.handles_classified and contract.disposal is None:
+        raise ContractRuleError(_l("機密性2以上の情報を取り扱った契約は、情報資産の返却・廃棄（C09）を記録してから解除にしてください。"))
     contract.status = target
     audit.label(contract, {ContractStatus.SIGNED: "sign", ContractStatus.ENDED: "end",
-                           ContractStatus.TERMINATED: "terminate"}.get(target, "update"))
+                           ContractStatus.TERMINATED: "terminate",
+                           ContractStatus.WITHDRAWN: "withdraw"}.get(target, "update"))
     db.session.flush()
 
 
-def record_disposal(contract: Contract, *, done_on: dt.date, method: str, evidence, user) -> Disposal:
+def record_disposal(contract: Contract, *, done_on: dt.date, method: DisposalMethod, detail: str | None, evidence,
+                    user) -> Disposal:
+    """返却・廃棄 (clause C09): a method that fits the contract's class
+    (class 3: erasure or destruction with a certificate) and its evidence
+    file (a stored file, never None)."""
     if contract.disposal is not None:
         raise ContractRuleError(_l("返却・廃棄は既に記録されています。"))
+    if contract.status in (ContractStatus.DRAFT, ContractStatus.WITHDRAWN):
+        raise ContractRuleError(_l("返却・廃棄は締結した契約についてのみ記録できます。"))
     if done_on > today():
         raise ContractRuleError(_l("実施日に未来の日付は指定できません。"))
-    disposal = Disposal(contract=contract, done_on=done_on, method=method.strip(), evidence=evidence,
+    if not isinstance(method, DisposalMethod):
+        raise ContractRuleError(_l("返却・廃棄の方法を選択してください。"), field="method")
+    if method not in disposal_methods(contract):
+        raise ContractRuleError(_l("自治体機密性3の情報は、消去証明書を伴うデータ消去または物理破壊で廃棄してください"
+                                   "（返却のみでは記録できません）。"), field="method")
+    if evidence is None:
+        raise ContractRuleError(_l("返却・消去を証明する書類を添付してください。"), field="evidence")
+    disposal = Disposal(contract=contract, done_on=done_on, kind=method,
+                        method=unicodedata.normalize("NFKC", detail or "").strip(), evidence=evidence,
                         recorded_by_id=user.id)
     db.session.add(disposal)
     db.session.flush()

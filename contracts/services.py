@@ -24,6 +24,7 @@ from contracts.models import (
     ContractKind,
     ContractStatus,
     Disposal,
+    DisposalMethod,
     Finding,
     Method,
     Result,
@@ -102,9 +103,11 @@ def save_from_form(form, contract: Contract) -> Contract | None:
 
 def end(contract: Contract, user) -> None:
     """End a contract that is still live (the spreadsheet import's and the
-    API's retire), by the rules of change_status (the disposal record…)."""
-    if contract.status not in (ContractStatus.ENDED, ContractStatus.TERMINATED):
-        rules.change_status(contract, ContractStatus.ENDED, user=user)
+    API's retire), by the rules of change_status (the disposal record…): a
+    draft is withdrawn (取下げ), a signed contract ends."""
+    if contract.status not in rules.CLOSED:
+        target = ContractStatus.WITHDRAWN if contract.status is ContractStatus.DRAFT else ContractStatus.ENDED
+        rules.change_status(contract, target, user=user)
 
 
 def save_matrix(contract: Contract, rows: dict[int, tuple[ClauseState, str | None, str | None]]) -> None:
@@ -130,12 +133,16 @@ def save_matrix(contract: Contract, rows: dict[int, tuple[ClauseState, str | Non
     db.session.flush()
 
 
-def record_disposal(contract: Contract, *, done_on: dt.date, method: str, upload, user) -> Disposal:
+def record_disposal(contract: Contract, *, done_on: dt.date, method: DisposalMethod, detail: str | None, upload,
+                    user) -> Disposal:
     """返却・廃棄 (clause C09) with its evidence: the file is kept first (a
-    rejected one, files.FileRejected, records nothing), then
-    rules.record_disposal."""
+    rejected one, files.FileRejected, records nothing; none is refused),
+    then rules.record_disposal (the method fits the class)."""
+    if not upload:
+        raise ContractRuleError(_l("返却・消去を証明する書類を添付してください。"), field="evidence")
     evidence = files.store(upload, user=user)
-    return rules.record_disposal(contract, done_on=done_on, method=method, evidence=evidence, user=user)
+    return rules.record_disposal(contract, done_on=done_on, method=method, detail=detail, evidence=evidence,
+                                 user=user)
 
 
 # --- the clause catalogue -----------------------------------------------------------

@@ -28,6 +28,7 @@ from contracts.models import (
     Contract,
     ContractKind,
     ContractStatus,
+    DisposalMethod,
     Finding,
     Subcontractor,
     Verification,
@@ -326,19 +327,21 @@ def disposal(contract_id: int):
         form.done_on.data = today()
     if form.validate_on_submit():
         try:
-            services.record_disposal(contract, done_on=form.done_on.data, method=form.method.data,
+            services.record_disposal(contract, done_on=form.done_on.data,
+                                     method=DisposalMethod.parse(form.method.data), detail=form.detail.data,
                                      upload=form.evidence.data, user=current_user)
         except files.FileRejected as error:
             db.session.rollback()
             form.evidence.errors.append(str(error))
         except rules.ContractRuleError as error:
             db.session.rollback()
-            form.done_on.errors.append(str(error))
+            form[error.field or "done_on"].errors.append(str(error))
         else:
             db.session.commit()
             flash(_("情報資産の返却・廃棄を記録しました。"), "success")
             return redirect(url_for("contracts.detail", contract_id=contract.id) + "#disposal")
-    return render_template("contracts/disposal.html", form=form, contract=contract), 400 if form.errors else 200
+    return render_template("contracts/disposal.html", form=form, contract=contract,
+                           class3=rules.is_class3(contract)), 400 if form.errors else 200
 
 
 @bp.route("/<int:contract_id>/disposal/evidence")

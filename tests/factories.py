@@ -16,9 +16,11 @@ the app: a selected vendor and every mandatory clause included.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import itertools
 
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
 
 from cloud.models import CloudInformation, CloudService, CloudServiceUnit, InformationState, ServiceStatus
 from contracts import rules as contract_rules
@@ -29,6 +31,7 @@ from contracts.models import (
     ContractKind,
     ContractStatus,
     Disposal,
+    DisposalMethod,
     Finding,
     Method,
     Result,
@@ -36,8 +39,9 @@ from contracts.models import (
     VerificationResult,
     VerificationStatus,
 )
-from core import accounts, approvals, timeutil
+from core import accounts, approvals, files, timeutil
 from core.db import db
+from core.files import StoredFile
 from core.models import ClassificationLevel, OrgUnit, Role, User
 from social.models import AccountMember, AccountStatus, Incident, IncidentKind, MemberRole, Platform, SocialAccount
 from vendors.models import (
@@ -162,17 +166,25 @@ def contract(number: str | None = None, *, vendor_: Vendor | None = None, status
     path = {ContractStatus.DRAFT: (), ContractStatus.SIGNED: (ContractStatus.SIGNED,),
             ContractStatus.IN_FORCE: (ContractStatus.SIGNED, ContractStatus.IN_FORCE),
             ContractStatus.ENDED: (ContractStatus.SIGNED, ContractStatus.IN_FORCE, ContractStatus.ENDED),
-            ContractStatus.TERMINATED: (ContractStatus.TERMINATED,)}[status]
+            ContractStatus.TERMINATED: (ContractStatus.SIGNED, ContractStatus.TERMINATED),
+            ContractStatus.WITHDRAWN: (ContractStatus.WITHDRAWN,)}[status]
     by = by or officer or (clerk() if path else None)
     if path and path[0] is ContractStatus.SIGNED and contract_rules.clause_gaps(created):
         exception = contract_rules.request_exception(created, reason=exception_reason, user=by)
         approvals.decide(exception, approver=clerk("factory-approver"), approve=True, comment="承認")
     for step in path:
-        if step is ContractStatus.ENDED and created.handles_classified and created.disposal is None:
+        if (step in (ContractStatus.ENDED, ContractStatus.TERMINATED) and created.handles_classified
+                and created.disposal is None):
             _flush(Disposal(contract=created, done_on=created.end_on if created.end_on <= today else today,
-                            method="データを消去し、消去証明書を受領", recorded_by_id=by.id))
+                            kind=DisposalMethod.ERASURE, method="データを消去し、消去証明書を受領",
+                            evidence=stored_file(by=by), recorded_by_id=by.id))
         contract_rules.change_status(created, step, user=by)
     return created
+
+
+def stored_file(name: str = "証明書.pdf", *, by: User | None = None) -> StoredFile:
+    """A stored PDF (an evidence file), uploaded by ``by``."""
+    return files.store(FileStorage(io.BytesIO(b"%PDF-1.4 factory"), filename=name), user=by or clerk())
 
 
 def verification(contract_: Contract | None = None, *, verifier: User | None = None,
@@ -227,6 +239,12 @@ def cloud_service(name: str | None = None, *, administrator: User | None = None,
                                                     state=InformationState.HELD))
     db.session.flush()
     return created
+
+
+def cloud_information(name: str, code: str = "C2", *, held: bool = True) -> CloudInformation:
+    """One kind of information (not yet attached to a service), held or planned."""
+    return CloudInformation(name=name, classification=level(code),
+                            state=InformationState.HELD if held else InformationState.PLANNED)
 
 
 def social_account(name: str | None = None, *, responsible: User | None = None, operators: tuple[User, ...] = (),

@@ -241,11 +241,11 @@ def test_article_is_required_for_an_included_clause(buyer, app, selected_vendor)
 def test_disposal_needs_its_evidence(buyer, app, selected_vendor):
     contract_id = register_contract(buyer, app, selected_vendor)
     sign_and_start(buyer, app, contract_id)
-    response = buyer.post(f"/contracts/{contract_id}/disposal", data={"done_on": "2026-11-20", "method": "消去"})
+    response = buyer.post(f"/contracts/{contract_id}/disposal", data={"done_on": "2026-11-20", "method": "erasure"})
     assert response.status_code == 400
     assert "返却・消去を証明する書類を添付してください。" in response.get_data(as_text=True)
     future = buyer.post(f"/contracts/{contract_id}/disposal", content_type="multipart/form-data", data={
-        "done_on": "2099-01-01", "method": "消去", "evidence": (io.BytesIO(b"%PDF-1.4 x"), "x.pdf")})
+        "done_on": "2099-01-01", "method": "erasure", "evidence": (io.BytesIO(b"%PDF-1.4 x"), "x.pdf")})
     assert "実施日に未来の日付は指定できません。" in future.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Contract, contract_id).disposal is None
@@ -258,7 +258,8 @@ def test_end_of_contract_needs_the_disposal_record_when_classified(buyer, app, s
     assert "返却・廃棄（C09）を記録してから終了にしてください" in response.get_data(as_text=True)
     assert status(app, contract_id) is ContractStatus.IN_FORCE
     response = buyer.post(f"/contracts/{contract_id}/disposal", content_type="multipart/form-data", data={
-        "done_on": "2026-11-20", "method": "消去証明書を受領", "evidence": (io.BytesIO(b"\x89PNG\r\n\x1a\nxx"), "証明.png")})
+        "done_on": "2026-11-20", "method": "erasure", "detail": "消去証明書を受領",
+        "evidence": (io.BytesIO(b"\x89PNG\r\n\x1a\nxx"), "証明.png")})
     assert response.status_code == 302
     assert buyer.post(f"/contracts/{contract_id}/status", data={"status": "ended"}).status_code == 302
     assert status(app, contract_id) is ContractStatus.ENDED

@@ -55,6 +55,7 @@ EXPECTED = {
     "cloud.index": set(Role),
     "cloud.detail": set(Role),
     "cloud.rules_history": set(Role),
+    "cloud.deletion_evidence": set(Role),
     "cloud.decide": {Role.ADMIN, Role.APPROVER},
     "social": {Role.SOCIAL},  # every change to the account register, the pre-post check
     "social.index": {Role.ADMIN, Role.SOCIAL, Role.AUDITOR, Role.APPROVER},
@@ -132,7 +133,7 @@ EXPECTED = {
 }
 # Downloads answer 404 where the demo record has no file attached.
 DOWNLOADS = {"vendors.certification_file", "contracts.document", "contracts.disposal_evidence",
-             "verification.evidence", "verification.finding_evidence",
+             "verification.evidence", "verification.finding_evidence", "cloud.deletion_evidence",
              "calendar.feed",  # and the feed, for a token nobody holds
              "social.public_list"}  # and the public account list, off by default
 # Values for URL arguments that are not record ids.
