@@ -73,6 +73,7 @@ def save_contract(contract: Contract, values: dict, *, user) -> Contract:
     contract.integrity_id, contract.availability_id = values["integrity_id"], values["availability_id"]
     contract.handles_personal_info = values["handles_personal_info"]
     contract.handles_my_number = values["handles_my_number"]
+    contract.system_access = bool(values.get("system_access"))
     contract.work_places = _text(values["work_places"])
     contract.subcontracting = Subcontracting(values["subcontracting"])
     contract.verification_cycle = Cycle.parse(values["verification_cycle"] or "")
@@ -151,7 +152,14 @@ def save_clause(clause: Clause, values: dict) -> Clause:
     clause.code = code
     for name in ("label_ja", "label_en", "verify_ja", "verify_en"):
         setattr(clause, name, _text(values[name]))
+    kinds = values.get("mandatory_kinds") or []
+    known = {kind.value for kind in ContractKind}
+    if any(kind not in known for kind in kinds):
+        raise ContractRuleError(_("契約の種別が正しくありません。"), field="mandatory_kinds")
     clause.mandatory_if_personal = values["mandatory_if_personal"]
+    clause.mandatory_base = bool(values.get("mandatory_base"))
+    clause.mandatory_kinds = ",".join(kind.value for kind in ContractKind if kind.value in kinds) or None
+    clause.mandatory_if_access = bool(values.get("mandatory_if_access"))
     clause.sort_order = values["sort_order"] or 0
     if not values["active"] and clause.active:
         audit.label(clause, "retire")
