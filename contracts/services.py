@@ -33,7 +33,7 @@ from contracts.models import (
 )
 from contracts.rules import ContractRuleError
 from contracts.schedule import Cycle
-from core import audit, files
+from core import audit, classification, files
 from core.approvals import Approval
 from core.db import db, savepoint
 from core.models import ClassificationLevel
@@ -56,11 +56,17 @@ def number_taken(number: str, exclude_id: int | None = None) -> bool:
 def save_contract(contract: Contract, values: dict, *, user) -> Contract:
     """Apply the contract form's values (``form.data``) and flush.  The
     contract number is unique (checked first, then caught again at the
-    database); the contract's document, when one is given, is kept first (a
+    database); personal data needs its minimum level (core.classification:
+    the class-3 tier, MIC R6.10); the contract's document, when one is given, is kept first (a
     rejected file, files.FileRejected, changes nothing).  The status is not
     among the values: it moves by change_status alone."""
     if number_taken(values["number"], contract.id):
         raise ContractRuleError(_("この契約番号は既に使われています。"), field="number")
+    level = db.session.get(ClassificationLevel, values["classification_id"]) if values["classification_id"] else None
+    reason = classification.below_minimum(level, personal=bool(values["handles_personal_info"]),
+                                          my_number=bool(values["handles_my_number"]))
+    if reason:  # classification follows the data (MIC R6.10)
+        raise ContractRuleError(reason, field="classification_id")
     document = files.store(values["document"], user=user) if values.get("document") else None
     contract.number = values["number"].strip()
     contract.title = values["title"].strip()

@@ -181,7 +181,7 @@ class ClassificationLevel(TimestampMixin, VersionMixin, db.Model):
         return self.label_en if locale.startswith("en") else self.label_ja
 
 
-class DataMinimum(TimestampMixin, VersionMixin, db.Model):
+class DataMinimum(Audited, TimestampMixin, VersionMixin, db.Model):
     """The lowest confidentiality level a kind of data may be classified at
     (MIC R6.10: personal information goes in the class-3 tier).  Data, not
     code: seeded by migration, editable by administrators, with its source."""

@@ -20,8 +20,8 @@ depends_on = None
 BASE = ("C01", "C06", "C07", "C13")
 KINDS = {"C16": "development", "C19": "cloud"}
 ACCESS = ("C04",)
-MINIMUMS = (("personal", "C3C", "総務省ガイドライン（令和6年10月改定）", False),
-            ("my_number", "C3B", "一般的な運用（ガイドラインの要求ではない）", True))
+MINIMUMS = (("personal", "C3C", "総務省ガイドライン R6.10（令和6年10月改定）", False),
+            ("my_number", "C3B", "特定個人情報（マイナンバー）の取扱いの実務", True))
 
 # contracts.rules.has_gap_expression, as plain SQL (a migration does not import the app).
 GAP = """
