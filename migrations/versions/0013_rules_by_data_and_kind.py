@@ -63,6 +63,8 @@ def upgrade():
         batch.add_column(sa.Column("mandatory_if_access", sa.Boolean(), nullable=False, server_default=sa.false()))
     with op.batch_alter_table("contracts") as batch:
         batch.add_column(sa.Column("system_access", sa.Boolean(), nullable=False, server_default=sa.false()))
+    with op.batch_alter_table("cloud_information") as batch:
+        batch.add_column(sa.Column("personal", sa.Boolean(), nullable=False, server_default=sa.false()))
 
     bind = op.get_bind()
     levels = dict(bind.execute(sa.text("SELECT code, id FROM classification_levels")).all())
@@ -85,6 +87,8 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table("cloud_information") as batch:
+        batch.drop_column("personal")
     with op.batch_alter_table("contracts") as batch:
         batch.drop_column("system_access")
     with op.batch_alter_table("clauses") as batch:
