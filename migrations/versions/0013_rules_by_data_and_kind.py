@@ -86,6 +86,21 @@ def upgrade():
     op.execute(GAP)
 
 
+# The flag as it was before this revision (0008's rule: by level and personal data only).
+OLD_GAP = """
+UPDATE contracts SET has_gap = CASE WHEN EXISTS (
+    SELECT 1 FROM clauses
+    WHERE clauses.active
+      AND (EXISTS (SELECT 1 FROM clause_levels
+                   WHERE clause_levels.clause_id = clauses.id AND clause_levels.level_id = contracts.classification_id)
+           OR (clauses.mandatory_if_personal AND contracts.handles_personal_info))
+      AND NOT EXISTS (SELECT 1 FROM contract_clauses
+                      WHERE contract_clauses.contract_id = contracts.id AND contract_clauses.clause_id = clauses.id
+                        AND contract_clauses.state = 'included')
+) THEN TRUE ELSE FALSE END
+"""
+
+
 def downgrade():
     with op.batch_alter_table("cloud_information") as batch:
         batch.drop_column("personal")
@@ -96,3 +111,4 @@ def downgrade():
         batch.drop_column("mandatory_kinds")
         batch.drop_column("mandatory_base")
     op.drop_table("data_minimums")
+    op.execute(OLD_GAP)
