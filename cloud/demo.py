@@ -44,13 +44,13 @@ def seed(demo: Demo) -> None:
     users, units, levels, today = demo.users, demo.units, demo.levels, demo.today
     vendor = db.session.scalar(select(Vendor).where(Vendor.name == CLOUD_VENDOR))
     contract = db.session.scalar(select(Contract).where(Contract.number == CLOUD_CONTRACT))
-    C1, C2 = levels["C1"], levels["C2"]
+    C1, C2, C3C = levels["C1"], levels["C2"], levels["C3C"]
     PLANNED, HELD = InformationState.PLANNED, InformationState.HELD
     # name: (service fields, using units, information, decision, comment)
     specs = {
         "電子メールサービス（組合ドメイン）": (
             dict(vendor=vendor, service_model=ServiceModel.SAAS,
-                 agreement=Agreement.CONTRACT, contract=contract, ceiling=C2,
+                 agreement=Agreement.CONTRACT, contract=contract, ceiling=C3C,
                  purpose="職員の業務用電子メール", ismap_listing=IsmapListing.ISMAP, ismap_number="C22-0123-1",
                  ismap_valid_until=today + dt.timedelta(days=400), data_location=DataLocation.JAPAN,
                  data_region="東日本リージョン（東京）・西日本リージョン（大阪）", governing_law="日本法",
@@ -58,7 +58,7 @@ def seed(demo: Demo) -> None:
                  exit_terms="契約終了後30日以内にMBOX形式で返却し、消去証明書を提出", mfa=True, sso=True,
                  log_access="監査ログを1年間保持し、求めに応じて提供", incident_contact="北日本クラウドサービス 運用窓口 011-000-0000"),
             ("総務課", "警防課", "予防課", "通信指令課"),
-            (("職員の業務メール", C2, HELD), ("住民・事業者からの問合せメール", C2, HELD)),
+            (("職員の業務メール", C2, HELD), ("住民・事業者からの問合せメール", C3C, HELD, True)),
             "approve", ""),
         "Web会議サービス": (
             dict(provider_name="大手Web会議サービス提供事業者", service_model=ServiceModel.SAAS, agreement=Agreement.TERMS,
@@ -73,7 +73,7 @@ def seed(demo: Demo) -> None:
             dict(provider_name="海外オンラインストレージ事業者", service_model=ServiceModel.SAAS, agreement=Agreement.TERMS,
                  ceiling=C1, purpose="広報用写真の共有", data_location=DataLocation.UNKNOWN),
             ("予防課",),
-            (("広報用写真（公開予定のもの）", C1, PLANNED), ("災害現場写真（個人が写るもの）", C2, PLANNED)),
+            (("広報用写真（公開予定のもの）", C1, PLANNED), ("災害現場写真（個人が写るもの）", C3C, PLANNED, True)),
             None, ""),
         "無料翻訳サイト": (
             dict(provider_name="無料翻訳サービス運営者", service_model=ServiceModel.SAAS, agreement=Agreement.TERMS,
@@ -89,7 +89,7 @@ def seed(demo: Demo) -> None:
             "approve", ""),
         "旧ファイル転送サービス": (
             dict(vendor=vendor, service_model=ServiceModel.SAAS,
-                 agreement=Agreement.CONTRACT, contract=contract, ceiling=C2,
+                 agreement=Agreement.CONTRACT, contract=contract, ceiling=C3C,
                  purpose="大容量ファイルの受け渡し（電子メールサービスへ移行済み）", ismap_listing=IsmapListing.ISMAP,
                  ismap_number="C22-0123-2", ismap_valid_until=today - dt.timedelta(days=30)),
             ("総務課",),
@@ -103,9 +103,10 @@ def seed(demo: Demo) -> None:
         service = CloudService(name=name, administrator=users["admin"], **fields)
         services.set_units(service, {units[unit].id for unit in unit_names})
         services.register(service, users["procurement"])
-        for info_name, level, state in information:
+        # (name, level, state[, personal information: class-3 tier, MIC R6.10])
+        for info_name, level, state, *personal in information:
             services.add_information(service, users["procurement"], name=info_name, classification=level, state=state,
-                                  note=None)
+                                  note=None, personal=bool(personal and personal[0]))
         services.add_rules(service, users["procurement"], **DEMO_RULES)
         if decision in ("approve", "conditional", "reject", "retire"):
             outcome = "approve" if decision == "retire" else decision

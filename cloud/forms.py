@@ -121,6 +121,7 @@ class InformationForm(FlaskForm):
                                     validators=[DataRequired(message=_l("機密性を選択してください。"))])
     state = SelectField(_l("状況"), choices=InformationState.select_choices())
     note = StringField(_l("備考"), validators=[Optional(), Length(max=500)])
+    personal = BooleanField(_l("個人情報を含む"))
 
 
 class UsageRulesForm(VersionedForm):

@@ -5,7 +5,7 @@ import datetime as dt
 from typing import Optional
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from contracts.models import Contract
@@ -156,6 +156,8 @@ class CloudInformation(Audited, TimestampMixin, db.Model):
     name: Mapped[str] = mapped_column(String(200))
     classification_id: Mapped[int] = mapped_column(ForeignKey("classification_levels.id"), index=True)
     state: Mapped[InformationState] = mapped_column(enum_column(InformationState), default=InformationState.PLANNED)
+    # Personal information: classified at its minimum level or higher (core.classification, MIC R6.10).
+    personal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     note: Mapped[Optional[str]] = mapped_column(String(500))
 
     service: Mapped[CloudService] = relationship(back_populates="information")

@@ -34,6 +34,7 @@ from cloud.models import (
 from cloud.rules import CloudRuleError
 from contracts.models import Contract
 from core import approvals, audit, files, review
+from core import classification as data_classes
 from core.approvals import Approval, Decision
 from core.db import db
 from core.models import ClassificationLevel, User
@@ -134,11 +135,16 @@ def add_rules(service: CloudService, user: User, *, users: str, purposes: str, p
 
 
 def add_information(service: CloudService, user: User, *, name: str, classification: ClassificationLevel,
-                    state: InformationState, note: str | None) -> CloudInformation:
+                    state: InformationState, note: str | None, personal: bool = False) -> CloudInformation:
+    """A kind of information the service holds or will hold; personal
+    information needs its minimum level (core.classification, MIC R6.10)."""
     if service.status is ServiceStatus.RETIRED:
         raise CloudRuleError(_l("廃止したサービスは変更できません。"))
+    reason = data_classes.below_minimum(classification, personal=personal, my_number=False)
+    if reason:
+        raise CloudRuleError(reason, field="classification_id")
     info = CloudInformation(service=service, name=name.strip(), classification=classification, state=state,
-                            note=(note or "").strip() or None)
+                            note=(note or "").strip() or None, personal=personal)
     db.session.add(info)
     db.session.flush()
     changed(service, user, _("取り扱う情報の追加: %(name)s", name=info.name))

@@ -181,7 +181,8 @@ def information_add(service_id: int):
     try:
         services.add_information(service, current_user, name=form.info_name.data,
                               classification=db.session.get(ClassificationLevel, form.classification_id.data),
-                              state=InformationState(form.state.data), note=form.note.data)
+                              state=InformationState(form.state.data), note=form.note.data,
+                              personal=form.personal.data)
     except rules.CloudRuleError as error:
         return _refused(service, error)
     db.session.commit()

@@ -40,7 +40,7 @@ def contract_rows(today: dt.date) -> tuple:
         ("R8-003", "ホームページ運用管理業務委託", "株式会社みなとウェブ制作", ContractKind.OPERATION, "総務課",
          "C2", False, ContractStatus.DRAFT, today + dt.timedelta(days=30), fy_end, ("C08", "C09")),
         ("R8-004", "電子メールサービス利用契約", "北日本クラウドサービス株式会社", ContractKind.CLOUD, "総務課",
-         "C2", True, ContractStatus.IN_FORCE, fy_start, fy_end, ()),
+         "C3C", True, ContractStatus.IN_FORCE, fy_start, fy_end, ()),
         ("R7-010", "救急業務統計システム改修業務", "株式会社道央情報システム", ContractKind.DEVELOPMENT, "警防課",
          "C3B", True, ContractStatus.ENDED, dt.date(fy - 1, 6, 1), dt.date(fy, 2, 28), ()),
         ("R7-014", "廃棄パソコン記憶媒体データ消去業務", "有限会社いしかりデータ消去", ContractKind.OUTSOURCING, "総務課",

@@ -221,12 +221,21 @@ def facts(scope: Scope) -> dict[str, str]:
     for chunk in _chunks([c.id for c in contracts]):
         matrices.update(_matrices(chunk))
     catalogue = active_clauses()
+    # OUT-02: every mandatory clause (the base set at every level, by level,
+    # kind, access, personal data) is missing unless an approved exception covers it
+    excepted: dict[int, set[str]] = defaultdict(set)
+    for chunk in _chunks([c.id for c in contracts]):
+        for subject_id, details in db.session.execute(select(Approval.subject_id, Approval.details).where(
+                Approval.kind == EXCEPTION, Approval.subject_type == Contract.__tablename__,
+                Approval.decision == Decision.APPROVED, Approval.subject_id.in_(chunk))):
+            excepted[subject_id] |= set((details or {}).get("clauses", []))
     missing: dict[str, int] = defaultdict(int)
     with_gaps = 0
     for contract in contracts:
         included = {clause_id for clause_id, (state, _article) in matrices.get(contract.id, {}).items()
                     if state is ClauseState.INCLUDED}
-        gaps = [c.code for c in catalogue if c.is_mandatory_for(contract) and c.id not in included]
+        gaps = [c.code for c in catalogue if c.is_mandatory_for(contract) and c.id not in included
+                and c.code not in excepted[contract.id]]
         with_gaps += bool(gaps)
         for code in gaps:
             missing[code] += 1

@@ -54,6 +54,7 @@ class ContractForm(VersionedForm):
     availability_id = SelectField(_l("可用性"), coerce=coerce_int_or_none, validators=[Optional()])
     handles_personal_info = BooleanField(_l("個人情報を取り扱う"))
     handles_my_number = BooleanField(_l("個人番号（マイナンバー）を取り扱う"))
+    system_access = BooleanField(_l("受託者がシステムへのリモート又はオンサイトのアクセスを行う"))
     work_places = TextAreaField(_l("作業場所"), validators=[Optional(), Length(max=2000)])
     subcontracting = SelectField(_l("再委託"), choices=Subcontracting.select_choices())
     verification_cycle = SelectField(_l("確認の頻度"), choices=Cycle.select_choices(blank=_l("（機密性に応じた既定）")))
@@ -130,6 +131,9 @@ class ClauseForm(VersionedForm):
     verify_en = TextAreaField(_l("確認すること（英語）"), validators=[Optional(), Length(max=2000)])
     mandatory_levels = MultiCheckboxField(_l("必須とする機密性"), coerce=int)
     mandatory_if_personal = BooleanField(_l("個人情報を取り扱う契約では必須"))
+    mandatory_base = BooleanField(_l("すべての契約で必須（基本条項）"))
+    mandatory_kinds = MultiCheckboxField(_l("必須とする契約の種別"), choices=ContractKind.select_choices())
+    mandatory_if_access = BooleanField(_l("受託者がシステムへアクセスする契約では必須"))
     sort_order = IntegerField(_l("表示順"), default=0, validators=[Optional(), NumberRange(min=0, max=9999)])
     active = BooleanField(_l("有効"), default=True)
 

@@ -5,7 +5,7 @@ Counting contracts with gaps by evaluating that expression means a dozen
 index probes per contract: a second and more for a prefecture's 50,000.
 So the flag is stored and refreshed, in the same transaction, after every
 flush that changes what it depends on: a contract's clause rows, its
-classification or personal-information flag (refresh that contract), the
+classification, kind, personal-information or access flag (refresh that contract), the
 catalogue's clauses or their mandatory levels (refresh every contract; an
 administrator's rare change).  The refresh is a Core UPDATE: derived data,
 not an edit, so it does not move the record's version or the audit trail.
@@ -31,7 +31,8 @@ def refresh(connection, contract_ids=ALL) -> None:
 def _contract_changes(obj) -> bool:
     state = inspect(obj)
     return any(state.attrs[name].history.has_changes()
-               for name in ("classification_id", "handles_personal_info", "classification"))
+               for name in ("classification_id", "handles_personal_info", "classification", "kind",
+                                                 "system_access"))
 
 
 def _touched(session: Session, obj):

@@ -42,14 +42,18 @@ def generate(plan: Plan) -> None:
     contract_statuses = ([ContractStatus.IN_FORCE] * 5 + [ContractStatus.SIGNED] * 2
                          + [ContractStatus.DRAFT, ContractStatus.ENDED, ContractStatus.TERMINATED])
 
+    # personal information only at the class-3 tier (core.classification, MIC R6.10)
+    class3 = {plan.levels[code] for code in ("C3A", "C3B", "C3C") if code in plan.levels}
+
     def contract_rows():
         for i in range(plan.contracts):
             start = on - dt.timedelta(days=rng.randint(0, 1500))
+            level = rng.choice(confidentiality)
             yield {"number": f"G{i:07d}", "title": f"{rng.choice(SYSTEMS)}{rng.choice(WORKS)}業務委託",
                    "vendor_id": rng.choice(vendor_ids), "kind": rng.choice(list(ContractKind)),
                    "unit_id": rng.choice(plan.units), "officer_id": rng.choice(people), "start_on": start,
                    "end_on": start + dt.timedelta(days=rng.choice((364, 729, 1094))),
-                   "classification_id": rng.choice(confidentiality), "handles_personal_info": rng.random() < 0.3,
+                   "classification_id": level, "handles_personal_info": level in class3 and rng.random() < 0.8,
                    "handles_my_number": False, "subcontracting": rng.choice(list(Subcontracting)),
                    "status": rng.choice(contract_statuses), **stamps}
 

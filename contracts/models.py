@@ -86,6 +86,12 @@ class Clause(Audited, TimestampMixin, VersionMixin, db.Model):
     verify_ja: Mapped[Optional[str]] = mapped_column(Text)  # what to verify (evidence)
     verify_en: Mapped[Optional[str]] = mapped_column(Text)
     mandatory_if_personal: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The base set: mandatory for every contract, whatever its level (policy §6(8), OUT-02).
+    mandatory_base: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Contract kinds (ContractKind values, comma-separated) for which the clause is mandatory.
+    mandatory_kinds: Mapped[Optional[str]] = mapped_column(String(100))
+    # Mandatory when the contractor gets remote or on-site access to systems (C04).
+    mandatory_if_access: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
@@ -97,10 +103,22 @@ class Clause(Audited, TimestampMixin, VersionMixin, db.Model):
     def verify(self, locale: str = "ja") -> str:
         return (self.verify_en if locale.startswith("en") else self.verify_ja) or ""
 
+    @property
+    def kinds(self) -> list[ContractKind]:
+        """The contract kinds the clause is mandatory for."""
+        return [ContractKind(value) for value in (self.mandatory_kinds or "").split(",") if value]
+
     def is_mandatory_for(self, contract: Contract) -> bool:
+        """Keep equal to contracts.rules.has_gap_expression (the SQL)."""
         if not self.active:
             return False
+        if self.mandatory_base:
+            return True
         if self.mandatory_if_personal and contract.handles_personal_info:
+            return True
+        if self.mandatory_if_access and contract.system_access:
+            return True
+        if contract.kind is not None and contract.kind in self.kinds:
             return True
         return contract.classification_id is not None and any(
             level.id == contract.classification_id for level in self.mandatory_levels)
@@ -134,6 +152,8 @@ class Contract(Audited, TimestampMixin, VersionMixin, db.Model):
     # that touches them, so lists and the dashboard count it by index.
     has_gap: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     handles_my_number: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The contractor gets remote or on-site access to the body's systems (makes C04 mandatory).
+    system_access: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     work_places: Mapped[Optional[str]] = mapped_column(Text)
     subcontracting: Mapped[Subcontracting] = mapped_column(enum_column(Subcontracting),
                                                            default=Subcontracting.PROHIBITED)

@@ -7,7 +7,7 @@ import unicodedata
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, String, and_, cast, exists, func, literal, or_, select
 from sqlalchemy.orm import selectinload
 
 from contracts.models import (
@@ -79,8 +79,10 @@ def active_clauses() -> list[Clause]:
 
 
 def mandatory_clauses(contract: Contract, catalogue: list[Clause] | None = None) -> list[Clause]:
-    """Clauses the catalogue makes mandatory for this contract: by its
-    classification level, and C20-like clauses when personal data is handled.
+    """Clauses the catalogue makes mandatory for this contract: the base set
+    (every contract, policy §6(8)), by its classification level, by its kind
+    (C16 development, C19 cloud), C04-like clauses when the contractor gets
+    access to systems, and C20-like clauses when personal data is handled.
     ``catalogue``: active_clauses() already loaded by the caller."""
     return [clause for clause in (active_clauses() if catalogue is None else catalogue)
             if clause.is_mandatory_for(contract)]
@@ -109,8 +111,13 @@ def has_gap_expression():
                               clause_levels.c.level_id == Contract.classification_id).correlate(Contract, Clause)
     included = exists().where(ContractClause.contract_id == Contract.id, ContractClause.clause_id == Clause.id,
                               ContractClause.state == ClauseState.INCLUDED).correlate(Contract, Clause)
+    # the contract's kind among the clause's comma-separated kinds
+    by_kind = (literal(",") + func.coalesce(Clause.mandatory_kinds, "") + ",").like(
+        literal("%,") + cast(Contract.kind, String) + ",%")
     return exists().where(
-        Clause.active, or_(by_level, and_(Clause.mandatory_if_personal, Contract.handles_personal_info)),
+        Clause.active, or_(Clause.mandatory_base, by_level,
+                           and_(Clause.mandatory_if_personal, Contract.handles_personal_info),
+                           and_(Clause.mandatory_if_access, Contract.system_access), by_kind),
         ~included).correlate(Contract)
 
 

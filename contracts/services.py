@@ -34,7 +34,7 @@ from contracts.models import (
 )
 from contracts.rules import ContractRuleError
 from contracts.schedule import Cycle
-from core import audit, files
+from core import audit, classification, files
 from core.approvals import Approval
 from core.db import db, savepoint
 from core.models import ClassificationLevel
@@ -57,11 +57,17 @@ def number_taken(number: str, exclude_id: int | None = None) -> bool:
 def save_contract(contract: Contract, values: dict, *, user) -> Contract:
     """Apply the contract form's values (``form.data``) and flush.  The
     contract number is unique (checked first, then caught again at the
-    database); the contract's document, when one is given, is kept first (a
+    database); personal data needs its minimum level (core.classification:
+    the class-3 tier, MIC R6.10); the contract's document, when one is given, is kept first (a
     rejected file, files.FileRejected, changes nothing).  The status is not
     among the values: it moves by change_status alone."""
     if number_taken(values["number"], contract.id):
         raise ContractRuleError(_("この契約番号は既に使われています。"), field="number")
+    level = db.session.get(ClassificationLevel, values["classification_id"]) if values["classification_id"] else None
+    reason = classification.below_minimum(level, personal=bool(values["handles_personal_info"]),
+                                          my_number=bool(values["handles_my_number"]))
+    if reason:  # classification follows the data (MIC R6.10)
+        raise ContractRuleError(reason, field="classification_id")
     document = files.store(values["document"], user=user) if values.get("document") else None
     contract.number = values["number"].strip()
     contract.title = values["title"].strip()
@@ -74,6 +80,7 @@ def save_contract(contract: Contract, values: dict, *, user) -> Contract:
     contract.integrity_id, contract.availability_id = values["integrity_id"], values["availability_id"]
     contract.handles_personal_info = values["handles_personal_info"]
     contract.handles_my_number = values["handles_my_number"]
+    contract.system_access = bool(values.get("system_access"))
     contract.work_places = _text(values["work_places"])
     contract.subcontracting = Subcontracting(values["subcontracting"])
     contract.verification_cycle = Cycle.parse(values["verification_cycle"] or "")
@@ -158,7 +165,14 @@ def save_clause(clause: Clause, values: dict) -> Clause:
     clause.code = code
     for name in ("label_ja", "label_en", "verify_ja", "verify_en"):
         setattr(clause, name, _text(values[name]))
+    kinds = values.get("mandatory_kinds") or []
+    known = {kind.value for kind in ContractKind}
+    if any(kind not in known for kind in kinds):
+        raise ContractRuleError(_("契約の種別が正しくありません。"), field="mandatory_kinds")
     clause.mandatory_if_personal = values["mandatory_if_personal"]
+    clause.mandatory_base = bool(values.get("mandatory_base"))
+    clause.mandatory_kinds = ",".join(kind.value for kind in ContractKind if kind.value in kinds) or None
+    clause.mandatory_if_access = bool(values.get("mandatory_if_access"))
     clause.sort_order = values["sort_order"] or 0
     if not values["active"] and clause.active:
         audit.label(clause, "retire")

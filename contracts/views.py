@@ -366,8 +366,9 @@ def _clause_form(clause: Clause | None = None, **kwargs) -> ClauseForm:
     form = ClauseForm(obj=clause, **kwargs)
     form.mandatory_levels.choices = select_choices(
         [(lv.id, lv.label(locale_code())) for lv in classification_levels("confidentiality")])
-    if clause is not None and not form.is_submitted():
+    if clause is not None and (not form.is_submitted() or kwargs.get("formdata", True) is None):
         form.mandatory_levels.data = [lv.id for lv in clause.mandatory_levels]
+        form.mandatory_kinds.data = [kind.value for kind in clause.kinds]
     return form
 
 

@@ -1,14 +1,14 @@
 """管理: users, roles and organisational units (admin only)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from core import accounts, api_tokens
+from core import accounts, api_tokens, classification
 from core.auth import access
 from core.db import db
 from core.forms import (
@@ -21,8 +21,9 @@ from core.forms import (
     select_choices,
     unit_choices,
 )
+from core.i18n import locale_code
 from core.lists import ListView, id_filter
-from core.models import ROLE_LABELS, ApiToken, OrgUnit, Role, User
+from core.models import ROLE_LABELS, ApiToken, ClassificationLevel, OrgUnit, Role, User
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -264,3 +265,34 @@ def _is_descendant(candidate_id: int, unit: OrgUnit) -> bool:
             return True
         node = node.parent
     return False
+
+
+# --- classification: the minimum level per kind of data ----------------------------
+
+@bp.route("/classification", methods=["GET", "POST"])
+@access(Role.ADMIN)
+def classification_table():
+    """The confidentiality levels and, per kind of data, the lowest level it
+    may be classified at, with its source (core.classification)."""
+    levels = db.session.scalars(select(ClassificationLevel).where(ClassificationLevel.axis == "confidentiality")
+                                .order_by(ClassificationLevel.rank.desc())).all()
+    rows = classification.minimums()
+    form, errors = CSRFForm(), {}
+    if form.validate_on_submit():
+        for row in rows:
+            level_id = request.form.get(f"level-{row.id}", "")
+            level = db.session.get(ClassificationLevel, int(level_id)) if level_id.isascii() and level_id.isdigit() \
+                else None
+            try:
+                classification.set_minimum(row, level=level, source=request.form.get(f"source-{row.id}"),
+                                           general_practice=bool(request.form.get(f"gp-{row.id}")))
+            except classification.ClassificationRefusal as error:
+                errors[row.id] = str(error)
+        if not errors:
+            db.session.commit()
+            flash(_("データの種類ごとの最低区分を保存しました。"), "success")
+            return redirect(url_for("admin.classification_table"))
+        db.session.rollback()
+        rows = classification.minimums()
+    return render_template("admin/classification.html", levels=levels, rows=rows, form=form, errors=errors,
+                           labels=classification.KIND_LABELS, locale=locale_code()), 400 if errors else 200

@@ -181,6 +181,23 @@ class ClassificationLevel(TimestampMixin, VersionMixin, db.Model):
         return self.label_en if locale.startswith("en") else self.label_ja
 
 
+class DataMinimum(Audited, TimestampMixin, VersionMixin, db.Model):
+    """The lowest confidentiality level a kind of data may be classified at
+    (MIC R6.10: personal information goes in the class-3 tier).  Data, not
+    code: seeded by migration, editable by administrators, with its source."""
+
+    __tablename__ = "data_minimums"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), unique=True)  # core.classification.PERSONAL / MY_NUMBER
+    level_id: Mapped[int] = mapped_column(ForeignKey("classification_levels.id"))
+    source: Mapped[str] = mapped_column(String(200))
+    # General practice, not a guideline requirement (DOMAIN.md: GP).
+    general_practice: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    level: Mapped[ClassificationLevel] = relationship()
+
+
 class AuditEntry(db.Model):
     """One append-only, hash-chained entry of the audit trail.  Written only
     through core.audit (Core inserts), never through the ORM unit of work."""

@@ -5,14 +5,14 @@ can be withdrawn (contracts.status 'withdrawn': the column is a VARCHAR(20)
 without a CHECK constraint, so nothing changes for it)
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-02
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

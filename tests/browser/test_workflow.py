@@ -71,7 +71,7 @@ def register_contract(page) -> None:
     page.get_by_label(re.compile(r"^担当者")).select_option(label="調達 花子")
     page.get_by_label("契約開始日").fill((today() - dt.timedelta(days=30)).isoformat())
     page.get_by_label("契約終了日").fill((today() + dt.timedelta(days=335)).isoformat())
-    page.get_by_label("取り扱う情報の機密性（最高）").select_option(label="自治体機密性2")
+    page.get_by_label("取り扱う情報の機密性（最高）").select_option(label="自治体機密性3C")  # personal data: class 3 (issue 17)
     page.get_by_label("個人情報を取り扱う", exact=True).check()
     page.get_by_role("button", name="保存").click()
     expect(flash(page)).to_contain_text(f"契約「{CONTRACT}」を登録しました。")

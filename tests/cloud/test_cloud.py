@@ -509,7 +509,7 @@ def test_the_register_prints_with_violations_highlighted(app, demo):
     compact = re.sub(r"\s+", "", text)
     assert pages == 1 and "外部サービス台帳" in compact and "登録6件" in compact
     for expected in ("電子メールサービス（組合ドメイン）", "C22-0123-1", "T-A", "条件付承認", "▲取扱上限超過",
-                     "▲約款型で機密性2以上", "▲見直し期限超過", "災害現場写真（個人が写るもの）（自治体機密性2・予定）"):
+                     "▲約款型で機密性2以上", "▲見直し期限超過", "災害現場写真（個人が写るもの）（自治体機密性3C・予定）"):  # personal: class 3 (issue 17)
         assert expected in compact, expected
 
 

@@ -116,8 +116,8 @@ def test_the_matrix_saved_outside_the_page_bumps_the_version_and_is_audited_as_c
 
 
 @pytest.mark.parametrize("level, personal, expected", [
-    ("C1", False, []),
-    ("C1", True, ["C20"]),
+    ("C1", False, ["C01", "C06", "C07", "C13"]),  # the base set, at every level (issue 17)
+    ("C3C", True, C01_C13 + ["C20"]),
     ("C2", False, C01_C13),
     ("C3B", True, C01_C13 + ["C20"]),
     ("C3A", False, C01_C13),
