@@ -8,8 +8,10 @@ What the app enforces:
   certification carries a warning the approver acknowledges in the comment;
 - a service without an administrator (or usage rules, or — under a negotiated
   contract — the contract record) is never approved;
-- changing the ceiling, the information or the usage rules of an approved
-  service returns it to 申請中 for re-approval;
+- changing the ceiling, the agreement, the data location, the provider, the
+  ISMAP listing (its removal, or its expiry moved or removed), the
+  information or the usage rules of an approved service returns it to
+  申請中 for re-approval (cloud.services.APPROVED_FIELDS);
 - the approver is never the requester (core.approvals).
 
 The flags (FLAGS, core.flags) exist in Python for one service (its page)

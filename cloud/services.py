@@ -40,18 +40,47 @@ from core.db import db
 from core.models import ClassificationLevel, User
 from core.timeutil import today, utcnow
 
+# What an approval rests on, beyond the information and the usage rules: a
+# change to any of these after approval asks again (issue 17).  Each entry:
+# a label, and what of the service it compares before and after the edit.
+APPROVED_FIELDS = (
+    (_l("取扱上限"), lambda service: service.ceiling_id),
+    (_l("利用形態"), lambda service: service.agreement),
+    (_l("データの保存場所"), lambda service: service.data_location),
+    (_l("提供者"), lambda service: (service.vendor_id,
+                                    unicodedata.normalize("NFKC", service.provider_name or "").strip())),
+)
+
+
+def _approved_state(service: CloudService) -> list:
+    return [read(service) for _label, read in APPROVED_FIELDS] + [(service.ismap_listing, service.ismap_valid_until)]
+
+
+def _approved_changes(before: list, service: CloudService) -> list[str]:
+    """The labels of what the approval rests on that the edit changed.  The
+    ISMAP listing counts when it was listed before: its removal, or its
+    expiry moved or removed (a new listing only strengthens the service)."""
+    after = _approved_state(service)
+    labels = [str(label) for (label, _read), old, new in zip(APPROVED_FIELDS, before, after, strict=False)
+              if old != new]
+    (old_listing, _old_until), ismap_now = before[-1], after[-1]
+    if old_listing is not IsmapListing.NONE and before[-1] != ismap_now:
+        labels.append(_("ISMAP / ISMAP-LIU 登録"))
+    return labels
+
 
 def save(form: ServiceForm, service: CloudService, user: User) -> CloudService | None:
     """Apply the form and flush: registering is a request for approval;
-    changing the ceiling or the agreement of an approved service asks again.
-    None, with the message in the form, when the chosen contract is another
-    vendor's."""
+    changing what an approved service's approval rests on (APPROVED_FIELDS:
+    the ceiling, the agreement, the data location, the provider, the ISMAP
+    listing) asks again.  None, with the message in the form, when the chosen
+    contract is another vendor's."""
     new = service.id is None
     contract = db.session.get(Contract, form.contract_id.data) if form.contract_id.data else None
     if contract is not None and form.vendor_id.data and contract.vendor_id != form.vendor_id.data:
         form.contract_id.errors.append(_("選んだ契約の委託事業者が、提供者と一致しません。"))
         return None
-    before = (service.ceiling_id, service.agreement)
+    before = None if new else _approved_state(service)
     service.name = form.name.data.strip()
     service.vendor_id = form.vendor_id.data
     service.provider_name = None if form.vendor_id.data else form.provider_name.data.strip()
@@ -74,8 +103,10 @@ def save(form: ServiceForm, service: CloudService, user: User) -> CloudService |
     set_units(service, set(form.unit_ids.data or []))
     if new:
         register(service, user)
-    elif before != (service.ceiling_id, service.agreement):
-        changed(service, user, _("取扱上限・利用形態の変更"))
+    else:
+        what = _approved_changes(before, service)
+        if what:
+            changed(service, user, _("%(fields)sの変更", fields="・".join(what)))
     db.session.flush()
     return service
 
