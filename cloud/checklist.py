@@ -2,6 +2,7 @@
 stores one answer (確認済 / 未確認 / 該当なし) and a comment per item."""
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
@@ -73,6 +74,18 @@ def items_for(terms: bool) -> list[Item]:
     return [item for item in ITEMS if terms or not item.terms_only]
 
 
+def _comment(text: str | None) -> str:
+    return unicodedata.normalize("NFKC", text or "").strip()
+
+
+def unexplained(terms: bool, answers: dict[str, tuple[str, str | None]]) -> list[Item]:
+    """The items answered 未確認 (or not answered) without a comment: an
+    approval needs the reason for each (issue 17)."""
+    return [item for item in items_for(terms)
+            if (Answer.parse(answers.get(item.code, (None, None))[0] or "") or Answer.NOT_CHECKED)
+            is Answer.NOT_CHECKED and not _comment(answers.get(item.code, (None, None))[1])]
+
+
 def record(terms: bool, answers: dict[str, tuple[str, str | None]]) -> list[dict]:
     """What a decision stores: every item asked of the service, with its
     answer (未確認 when missing or unknown) and comment."""
@@ -80,5 +93,5 @@ def record(terms: bool, answers: dict[str, tuple[str, str | None]]) -> list[dict
     for item in items_for(terms):
         answer, comment = answers.get(item.code, (None, None))
         rows.append({"code": item.code, "answer": (Answer.parse(answer or "") or Answer.NOT_CHECKED).value,
-                     "comment": (comment or "").strip()})
+                     "comment": _comment(comment)})
     return rows

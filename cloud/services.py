@@ -204,7 +204,9 @@ OUTCOMES = ("approve", "conditional", "reject")
 
 def decide(service: CloudService, approval: Approval, user: User, *, outcome: str, comment: str | None,
            answers: dict[str, tuple[str, str | None]], acknowledged: bool, on: dt.date | None = None) -> Approval:
-    """The approver's decision on a pending request, with the §3.4 checklist."""
+    """The approver's decision on a pending request, with the §3.4 checklist:
+    an approval (with or without conditions) gives the reason for each item
+    answered 未確認 in its comment (issue 17)."""
     on = on or today()
     comment = (comment or "").strip()
     if outcome not in OUTCOMES:
@@ -218,6 +220,10 @@ def decide(service: CloudService, approval: Approval, user: User, *, outcome: st
         reasons = rules.blockers(service)
         if reasons:
             raise CloudRuleError(" ".join(str(reason) for reason in reasons))
+        missing = checklist.unexplained(service.agreement is Agreement.TERMS, answers)
+        if missing:
+            raise CloudRuleError(_("未確認の項目には、その理由をコメントに記載してください: %(items)s",
+                                   items="、".join(f"{item.code} {item.text}" for item in missing)))
         codes = rules.warnings(service, on)
         if codes and not (acknowledged and comment):
             raise CloudRuleError(_l("警告を確認したことをチェックし、判断の理由をコメントに記載してください。"))

@@ -85,14 +85,14 @@ def post_rules(client, app, sid: int, prohibited: str = "個人情報"):
         "prohibited": prohibited, "accounts": "個人アカウントの利用禁止", "other": ""})
 
 
-def decide(client, sid: int, outcome: str, comment: str = "", acknowledged: bool = False, answers=None):
+def decide(client, sid: int, outcome: str, comment: str = "", acknowledged: bool = False, answers=None, comments=None):
     data = {"outcome": outcome, "comment": comment}
     if acknowledged:
         data["acknowledged"] = "y"
     for i, item in enumerate(checklist.ITEMS):
         data[f"checklist-{i}-code"] = item.code
         data[f"checklist-{i}-answer"] = (answers or {}).get(item.code, "checked")
-        data[f"checklist-{i}-comment"] = ""
+        data[f"checklist-{i}-comment"] = (comments or {}).get(item.code, "")
     return client.post(f"/cloud/{sid}/decide", data=data)
 
 
@@ -309,7 +309,8 @@ def test_the_checklist_is_stored_with_the_decision_and_decisions_are_audited(app
     sid = request_service(requester, app)
     page = approver.get(f"/cloud/{sid}/decide").get_data(as_text=True)
     assert "SEC-03" in page and "保存データの暗号化" in page and "TOS-02" in page
-    decide(approver, sid, "approve", answers={"SEC-03": "not_checked", "SUP-01": "na"})
+    decide(approver, sid, "approve", answers={"SEC-03": "not_checked", "SUP-01": "na"},
+           comments={"SEC-03": "事業者の資料が未着"})
     with app.app_context():
         approval = rules.last_granted(db.session.get(CloudService, sid))
         answers = {row["code"]: row["answer"] for row in approval.details["checklist"]}
