@@ -12,6 +12,8 @@ What the app enforces:
   ISMAP listing (its removal, or its expiry moved or removed), the
   information or the usage rules of an approved service returns it to
   申請中 for re-approval (cloud.services.APPROVED_FIELDS);
+- a user who may decide and edits a request while it is 申請中 is named
+  in the request (its details' "editors") and cannot decide it;
 - the approver is never the requester (core.approvals).
 
 The flags (FLAGS, core.flags) exist in Python for one service (its page)
@@ -49,11 +51,13 @@ from core import flags as core_flags
 from core.approvals import Approval, Decision
 from core.db import db
 from core.due import DueItem
-from core.models import ClassificationLevel
+from core.models import ClassificationLevel, Role
 from core.refusals import Refusal
 from core.timeutil import today
 
 KIND = "cloud_service"
+# Who decides a request (approves, with or without conditions, or rejects).
+DECIDERS = frozenset({Role.ADMIN, Role.APPROVER})
 # The level from which a service is T-A and terms of service are not enough.
 CLASS2_CODE = "C2"
 

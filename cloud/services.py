@@ -107,6 +107,8 @@ def save(form: ServiceForm, service: CloudService, user: User) -> CloudService |
         what = _approved_changes(before, service)
         if what:
             changed(service, user, _("%(fields)sの変更", fields="・".join(what)))
+        else:
+            _note_editor(service, user)
     db.session.flush()
     return service
 
@@ -125,12 +127,26 @@ def register(service: CloudService, user: User) -> CloudService:
     return service
 
 
+def _note_editor(service: CloudService, user: User) -> None:
+    """Four eyes (issue 17): a user who may decide and edits the request
+    while it is 申請中 is named in it, and cannot decide it (decide)."""
+    request = rules.pending(service) if service.status is ServiceStatus.REQUESTED else None
+    if request is None or request.requested_by_id == user.id or not user.has_role(*rules.DECIDERS):
+        return
+    editors = list((request.details or {}).get("editors", []))
+    if user.id not in editors:
+        request.details = {**(request.details or {}), "editors": [*editors, user.id]}
+        db.session.flush()
+
+
 def changed(service: CloudService, user: User, what: str) -> bool:
     """Record a change to what was approved (ceiling, information, usage
-    rules): an approved service returns to 申請中.  Returns whether it did."""
+    rules): an approved service returns to 申請中.  Returns whether it did;
+    a change to a pending request names its editor (_note_editor)."""
     if service.status is ServiceStatus.RETIRED:
         raise CloudRuleError(_l("廃止したサービスは変更できません。"))
     if service.status not in IN_USE:
+        _note_editor(service, user)
         return False
     _request(service, user, _("承認後の変更による再申請: %(what)s", what=what))
     return True
@@ -215,6 +231,8 @@ def decide(service: CloudService, approval: Approval, user: User, *, outcome: st
         raise CloudRuleError(_l("この申請は既に決定済みです。"))
     if approval.requested_by_id == user.id:
         raise CloudRuleError(_l("申請者本人は承認できません。別の担当者が承認してください。"))
+    if user.id in (approval.details or {}).get("editors", []):
+        raise CloudRuleError(_l("申請中に内容を変更した人は、この申請を決定できません。別の承認者が決定してください。"))
     codes: list[str] = []
     if outcome != "reject":
         reasons = rules.blockers(service)

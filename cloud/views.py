@@ -54,7 +54,7 @@ bp = Blueprint("cloud", __name__, url_prefix="/cloud")
 
 # Who registers services and asks for their approval, and who decides.
 WRITERS = Role.PROCUREMENT
-DECIDERS = frozenset({Role.ADMIN, Role.APPROVER})
+DECIDERS = rules.DECIDERS
 
 
 @bp.route("/")
