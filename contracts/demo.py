@@ -21,10 +21,10 @@ from contracts.models import (
     Subcontracting,
     Verification,
 )
-from core import approvals, files, timeutil
+from core import approvals, audit, files, timeutil
 from core.db import db
 from core.demo import Demo
-from vendors.models import Vendor
+from vendors.models import Vendor, VendorStatus
 
 
 def contract_rows(today: dt.date) -> tuple:
@@ -134,8 +134,14 @@ def _to(demo: Demo, contract: Contract, status: ContractStatus) -> None:
     """Take a draft to ``status`` through rules.change_status: an exception
     asked for and approved first where a clause is missing; the disposal
     recorded before a contract that held classified information ends or is terminated; the
-    approved subcontractor added once it is signed."""
+    approved subcontractor added once it is signed.  A vendor that is now
+    取引停止 or 終了 was 取引中 when its contract was signed: it is active for
+    the signing and retired again afterwards."""
     procurement = demo.users["procurement"]
+    vendor, later = contract.vendor, contract.vendor.status
+    if rules.vendor_barred(vendor) and PATHS[status][:1] == (ContractStatus.SIGNED,):
+        # Signed while the business was 取引中; the vendor was suspended or ended afterwards.
+        vendor.status = VendorStatus.ACTIVE
     if contract.number in EXCEPTIONS and status is not ContractStatus.DRAFT:
         reason, comment = EXCEPTIONS[contract.number]
         request = rules.request_exception(contract, reason=reason, user=procurement)
@@ -151,6 +157,10 @@ def _to(demo: Demo, contract: Contract, status: ContractStatus) -> None:
             name, scope = SUBCONTRACTORS[contract.number]
             rules.add_subcontractor(contract, name=name, scope=scope, approved_on=contract.start_on,
                                     approver=procurement)
+    if vendor.status is not later:
+        vendor.status = later
+        audit.label(vendor, "retire")
+        db.session.flush()
 
 
 def _verify(demo: Demo, contract: Contract, days_ago: int, exceptions: dict) -> None:

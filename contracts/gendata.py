@@ -1,11 +1,15 @@
 """The generated data set's contracts (core/gendata.py runs this generator
 after the vendors'): every status and kind, with their clause matrices,
-verifications (mostly submitted, some drafts), results and findings."""
+verifications (mostly submitted, some drafts), results and findings, and
+the disposal record (C09) of every ended or terminated contract above
+自治体機密性1, as the contract rules require."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
 
 from contracts import due, gaps
 from contracts.models import (
@@ -15,6 +19,8 @@ from contracts.models import (
     ContractClause,
     ContractKind,
     ContractStatus,
+    Disposal,
+    DisposalMethod,
     Finding,
     MeasureStatus,
     Method,
@@ -24,8 +30,12 @@ from contracts.models import (
     VerificationResult,
     VerificationStatus,
 )
+from contracts.rules import CLASS3_METHODS
+from core import files
 from core.db import db
+from core.demo import DEMO_PDF
 from core.gendata import Plan, insert, next_id
+from core.models import ClassificationLevel
 
 WORKS = ("保守", "運用", "開発", "点検", "賃貸借", "データ入力", "監視", "移行", "構築")
 SYSTEMS = ("消防指令システム", "財務会計システム", "文書管理システム", "庁内ネットワーク", "住民向けサイト",
@@ -45,20 +55,40 @@ def generate(plan: Plan) -> None:
     # personal information only at the class-3 tier (core.classification, MIC R6.10)
     class3 = {plan.levels[code] for code in ("C3A", "C3B", "C3C") if code in plan.levels}
 
+    ranks = dict(db.session.execute(select(ClassificationLevel.id, ClassificationLevel.rank)).all())
+    class3_rank = ranks.get(plan.levels.get("C3C"), 3)
+    closed = []  # (contract id, level, end, officer): ended or terminated above class 1
+
     def contract_rows():
         for i in range(plan.contracts):
             start = on - dt.timedelta(days=rng.randint(0, 1500))
             level = rng.choice(confidentiality)
+            status, end, officer = rng.choice(contract_statuses), start + dt.timedelta(
+                days=rng.choice((364, 729, 1094))), rng.choice(people)
+            if status in (ContractStatus.ENDED, ContractStatus.TERMINATED) and ranks.get(level, 0) > 1:
+                closed.append((first_contract + i, level, end, officer))
             yield {"number": f"G{i:07d}", "title": f"{rng.choice(SYSTEMS)}{rng.choice(WORKS)}業務委託",
                    "vendor_id": rng.choice(vendor_ids), "kind": rng.choice(list(ContractKind)),
-                   "unit_id": rng.choice(plan.units), "officer_id": rng.choice(people), "start_on": start,
-                   "end_on": start + dt.timedelta(days=rng.choice((364, 729, 1094))),
+                   "unit_id": rng.choice(plan.units), "officer_id": officer, "start_on": start, "end_on": end,
                    "classification_id": level, "handles_personal_info": level in class3 and rng.random() < 0.8,
                    "handles_my_number": False, "subcontracting": rng.choice(list(Subcontracting)),
-                   "status": rng.choice(contract_statuses), **stamps}
+                   "status": status, **stamps}
 
     plan.tick("contracts", insert(Contract, contract_rows()))
     contract_ids = plan.ids["contracts"] = range(first_contract, first_contract + plan.contracts)
+
+    # the disposal record (C09) of each ended or terminated contract above class 1: a method that fits
+    # its class (class 3: erasure or destruction), done by its end at the latest.  One stored
+    # certificate is shared by all of them (one file on disk, not thousands).
+    if closed:
+        evidence = files.store(FileStorage(io.BytesIO(DEMO_PDF), filename="消去証明書（生成データ）.pdf"))
+        first_disposal = next_id(Disposal)
+        plan.tick("disposals", insert(Disposal, (
+            {"contract_id": cid, "done_on": min(end, on),
+             "kind": rng.choice(CLASS3_METHODS if ranks[level] >= class3_rank else list(DisposalMethod)),
+             "method": "委託事業者の環境の情報を消去し、証明書を受領", "evidence_id": evidence.id,
+             "recorded_by_id": officer, **stamps} for cid, level, end, officer in closed)))
+        plan.created("disposals", range(first_disposal, first_disposal + len(closed)))
 
     def clause_rows():
         for cid in contract_ids:

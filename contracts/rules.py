@@ -28,6 +28,7 @@ from core.db import db
 from core.models import ClassificationLevel
 from core.refusals import Refusal
 from core.timeutil import today
+from vendors.models import Vendor, VendorStatus
 
 EXCEPTION = "clause_exception"
 LIVE = (ContractStatus.DRAFT, ContractStatus.SIGNED, ContractStatus.IN_FORCE)
@@ -43,6 +44,8 @@ TRANSITIONS = {
 }
 # A contract that has ended one way or another (no longer live).
 CLOSED = (ContractStatus.ENDED, ContractStatus.TERMINATED, ContractStatus.WITHDRAWN)
+# Vendors that may not be party to a newly signed contract (issue 17).
+BARRED_VENDORS = (VendorStatus.SUSPENDED, VendorStatus.ENDED)
 # Class 3 (自治体機密性3A/3B/3C): the rank of 3C and above (DOMAIN.md §1.1).
 CLASS3_CODE = "C3C"
 # Methods that fit class 3: erasure or destruction with a certificate (DOMAIN.md §1.4).
@@ -55,6 +58,11 @@ class ContractRuleError(Refusal):
 
 def is_live(contract: Contract) -> bool:
     return contract.status in LIVE
+
+
+def vendor_barred(vendor: Vendor | None) -> bool:
+    """The vendor is 取引停止 or 終了: no contract is signed with it."""
+    return vendor is not None and vendor.status in BARRED_VENDORS
 
 
 def class3_rank() -> int:
@@ -156,7 +164,7 @@ def request_exception(contract: Contract, *, reason: str, user) -> Approval:
 
 def change_status(contract: Contract, target: ContractStatus, *, user) -> None:
     """Move the contract, keeping the rules of issue 3:
-    - 締結済 needs a vendor with a positive selection and every mandatory
+    - 締結済 needs a vendor that is not 取引停止 or 終了 (issue 17), with a positive selection and every mandatory
       clause included, or an approved exception covering the missing ones;
     - 終了 or 解除 of a contract that handled classified information (above
       自治体機密性1) needs the return/disposal record (clause C09);
@@ -165,6 +173,9 @@ def change_status(contract: Contract, target: ContractStatus, *, user) -> None:
         raise ContractRuleError(_("「%(from)s」から「%(to)s」には変更できません。",
                                    **{"from": contract.status.label, "to": target.label}))
     if target is ContractStatus.SIGNED:
+        if vendor_barred(contract.vendor):
+            raise ContractRuleError(_("委託事業者が「%(status)s」のため締結できません。"
+                                       "取引中の事業者とのみ契約を締結できます。", status=contract.vendor.status.label))
         if not contract.vendor.is_selected:
             raise ContractRuleError(_l("委託事業者の選定記録（選定する）がないため締結できません。"))
         missing = {c.code for c in clause_gaps(contract)} - excepted_codes(contract)

@@ -39,6 +39,7 @@ from core.approvals import Approval
 from core.db import db, savepoint
 from core.models import ClassificationLevel
 from core.timeutil import utcnow
+from vendors.models import Vendor
 
 
 def _text(value: str | None) -> str | None:
@@ -68,6 +69,11 @@ def save_contract(contract: Contract, values: dict, *, user) -> Contract:
                                           my_number=bool(values["handles_my_number"]))
     if reason:  # classification follows the data (MIC R6.10)
         raise ContractRuleError(reason, field="classification_id")
+    vendor = db.session.get(Vendor, values["vendor_id"]) if values["vendor_id"] else None
+    if (contract.status in (ContractStatus.SIGNED, ContractStatus.IN_FORCE) and values["vendor_id"] != contract.vendor_id
+            and rules.vendor_barred(vendor)):  # the signing gate holds after signing too (issue 17)
+        raise ContractRuleError(_("「%(status)s」の事業者を締結済・履行中の契約の委託事業者にすることはできません。",
+                                  status=vendor.status.label), field="vendor_id")
     document = files.store(values["document"], user=user) if values.get("document") else None
     contract.number = values["number"].strip()
     contract.title = values["title"].strip()

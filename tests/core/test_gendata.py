@@ -4,10 +4,13 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from cloud.models import CloudService, ServiceStatus
-from contracts.models import Contract, ContractClause, ContractStatus, Finding, Verification
+from contracts import rules
+from contracts.models import Contract, ContractClause, ContractStatus, Disposal, Finding, Verification
 from core.audit import verify_chain
 from core.db import db
 from core.gendata import generate
+from core.models import ClassificationLevel
+from core.timeutil import today
 from vendors.models import Vendor, VendorStatus
 
 
@@ -29,3 +32,22 @@ def test_generated_data_has_every_status_and_a_valid_trail(demo):
         assert any(form in name for form in ("株式会社", "有限会社", "合同会社"))
         report = verify_chain(db.session.connection())
         assert report.ok and report.checked >= 960
+
+
+def test_generated_ended_and_terminated_contracts_above_class_1_have_their_disposal(demo):
+    """The end-of-contract rule (C09, issue 17) holds in the generated data:
+    each ended or terminated contract above 自治体機密性1 has its disposal
+    record, with a method that fits its class and an evidence file."""
+    with demo.app_context():
+        first = db.session.scalar(select(func.max(Contract.id))) + 1
+        generate(20, 300, 50, report=lambda _line: None)
+        closed = (select(Contract.id).join(Contract.classification)
+                  .where(Contract.id >= first, ClassificationLevel.rank > 1,
+                         Contract.status.in_((ContractStatus.ENDED, ContractStatus.TERMINATED))))
+        assert db.session.scalars(closed).all(), "the data set has such contracts"
+        missing = closed.where(~select(Disposal.id).where(Disposal.contract_id == Contract.id).exists())
+        assert db.session.scalars(missing).all() == []
+        disposals = db.session.scalars(select(Disposal).where(Disposal.contract_id >= first)).all()
+        assert all(d.evidence is not None and d.evidence.path().exists() and d.done_on <= today() for d in disposals)
+        assert all(d.kind in rules.disposal_methods(d.contract) for d in disposals)
+        assert verify_chain(db.session.connection()).ok
