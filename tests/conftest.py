@@ -319,3 +319,10 @@ def served_app(app):
         db.engine.dispose()  # SQLite: nothing of ours stays open on the file
     with serve(settings_of(app)) as served:
         yield served
+
+
+@pytest.fixture
+def buyer(client, users):
+    """The test client signed in as the procurement officer."""
+    login_as(client, "procurement")
+    return client

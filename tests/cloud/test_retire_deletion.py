@@ -14,15 +14,9 @@ from cloud.models import CloudService, DeletionMethod, ServiceStatus
 from core.db import db
 from core.timeutil import today
 from tests import factories
-from tests.conftest import api_token, login_as
+from tests.conftest import api_token
 
 PDF = b"%PDF-1.4 deletion report"
-
-
-@pytest.fixture
-def buyer(client, users):
-    login_as(client, "procurement")
-    return client
 
 
 @pytest.fixture

@@ -16,20 +16,6 @@ from core.models import ClassificationLevel, DataMinimum
 from tests import factories
 from tests.conftest import login_as
 from tests.contracts.test_contract_register import contract_data, level_id
-from tests.vendors.test_vendor_register import register_vendor, select_vendor
-
-
-@pytest.fixture
-def buyer(client, users):
-    login_as(client, "procurement")
-    return client
-
-
-@pytest.fixture
-def selected_vendor(buyer, app) -> int:
-    vendor_id = register_vendor(buyer)
-    select_vendor(buyer, app, vendor_id)
-    return vendor_id
 
 
 def count(app) -> int:

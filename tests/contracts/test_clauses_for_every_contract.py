@@ -14,22 +14,8 @@ from tests import factories
 from tests.conftest import login_as
 from tests.contracts.test_contract_register import gaps, level_id, register_contract, save_matrix
 from tests.contracts.test_gaps import agree
-from tests.vendors.test_vendor_register import register_vendor, select_vendor
 
 BASE = {"C01", "C06", "C07", "C13"}
-
-
-@pytest.fixture
-def buyer(client, users):
-    login_as(client, "procurement")
-    return client
-
-
-@pytest.fixture
-def selected_vendor(buyer, app) -> int:
-    vendor_id = register_vendor(buyer)
-    select_vendor(buyer, app, vendor_id)
-    return vendor_id
 
 
 def codes(contract) -> set[str]:

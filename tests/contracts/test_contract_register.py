@@ -13,7 +13,7 @@ from core.approvals import Approval, Decision
 from core.db import db
 from core.models import AuditEntry, ClassificationLevel
 from tests.conftest import DEMO_PASSWORD, login_as
-from tests.vendors.test_vendor_register import register_vendor, select_vendor
+from tests.vendors.test_vendor_register import register_vendor
 
 C01_C13 = [f"C{n:02d}" for n in range(1, 14)]
 
@@ -62,19 +62,6 @@ def gaps(app, contract_id: int) -> list[str]:
 def status(app, contract_id: int) -> ContractStatus:
     with app.app_context():
         return db.session.get(Contract, contract_id).status
-
-
-@pytest.fixture
-def buyer(client, users):
-    login_as(client, "procurement")
-    return client
-
-
-@pytest.fixture
-def selected_vendor(buyer, app) -> int:
-    vendor_id = register_vendor(buyer)
-    select_vendor(buyer, app, vendor_id)
-    return vendor_id
 
 
 def test_register_a_contract_with_its_clause_matrix(buyer, app, selected_vendor):

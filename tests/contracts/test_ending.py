@@ -16,19 +16,12 @@ from core.db import db
 from core.inspection import Scope
 from core.timeutil import fiscal_year, today
 from tests import factories
-from tests.conftest import login_as
 
 PDF = b"%PDF-1.4 certificate"
 
 
 def pdf(name: str = "消去証明書.pdf") -> FileStorage:
     return FileStorage(io.BytesIO(PDF), filename=name)
-
-
-@pytest.fixture
-def buyer(client, users):
-    login_as(client, "procurement")
-    return client
 
 
 def make(app, **fields) -> int:

@@ -9,17 +9,10 @@ from contracts import rules, services
 from contracts.models import Contract, ContractStatus
 from core.db import db
 from tests import factories
-from tests.conftest import login_as
 from tests.contracts.test_contract_register import contract_data
 from vendors.models import VendorStatus
 
 BARRED = [(VendorStatus.SUSPENDED, "取引停止"), (VendorStatus.ENDED, "終了")]
-
-
-@pytest.fixture
-def buyer(client, users):
-    login_as(client, "procurement")
-    return client
 
 
 def make(app, *, vendor_status: VendorStatus = VendorStatus.ACTIVE, status=ContractStatus.DRAFT) -> int:

@@ -41,12 +41,6 @@ def admin(client, users):
     return client
 
 
-@pytest.fixture
-def buyer(client, users):
-    login_as(client, "procurement")
-    return client
-
-
 # --- NUL bytes and lone surrogates: one check for forms, one for JSON ------------------
 
 def test_nul_in_the_anonymous_sign_in_is_refused_clearly(client, users):

@@ -15,7 +15,6 @@ from sqlalchemy import func, select, text
 from contracts.exchange import vendor_by_name_or_number
 from core.db import db
 from tests import factories
-from tests.conftest import login_as
 from vendors import services
 from vendors.models import Vendor, VendorContact, VendorStatus
 
@@ -35,12 +34,6 @@ def _values(**overrides) -> dict:
 def count(app) -> int:
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(Vendor))
-
-
-@pytest.fixture
-def buyer(client, users):
-    login_as(client, "procurement")
-    return client
 
 
 # --- the rules (service layer) ---------------------------------------------------------

@@ -24,12 +24,6 @@ VENDOR = {"name": "株式会社テスト情報", "kana": "テストジョウホ�
           "unit_id": "1", "status": "candidate", "notes": ""}
 
 
-@pytest.fixture
-def buyer(client, users):
-    login_as(client, "procurement")
-    return client
-
-
 def register_vendor(client, **overrides) -> int:
     response = client.post("/vendors/new", data={**VENDOR, **overrides})
     assert response.status_code == 302, response.get_data(as_text=True)
