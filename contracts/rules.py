@@ -162,6 +162,23 @@ def request_exception(contract: Contract, *, reason: str, user) -> Approval:
 
 # --- status -------------------------------------------------------------------
 
+def check_signable(contract: Contract) -> None:
+    """The signing gates, run at signing and again whenever a signed contract
+    is amended: a vendor that is not 取引停止 or 終了, a positive selection, and
+    every mandatory clause included or covered by an approved exception.
+    Raises ContractRuleError with the first gate that fails."""
+    if vendor_barred(contract.vendor):
+        raise ContractRuleError(_("委託事業者が「%(status)s」のため締結できません。"
+                                   "取引中の事業者とのみ契約を締結できます。", status=contract.vendor.status.label))
+    if not contract.vendor.is_selected:
+        raise ContractRuleError(_l("委託事業者の選定記録（選定する）がないため締結できません。"))
+    missing = {c.code for c in clause_gaps(contract)} - excepted_codes(contract)
+    if missing:
+        raise ContractRuleError(_("必須のセキュリティ条項が不足しているため締結できません（%(codes)s）。"
+                                   "条項を追加するか、例外の承認を受けてください。",
+                                   codes=", ".join(sorted(missing))))
+
+
 def change_status(contract: Contract, target: ContractStatus, *, user) -> None:
     """Move the contract, keeping the rules of issue 3:
     - 締結済 needs a vendor that is not 取引停止 or 終了 (issue 17), with a positive selection and every mandatory
@@ -173,16 +190,7 @@ def change_status(contract: Contract, target: ContractStatus, *, user) -> None:
         raise ContractRuleError(_("「%(from)s」から「%(to)s」には変更できません。",
                                    **{"from": contract.status.label, "to": target.label}))
     if target is ContractStatus.SIGNED:
-        if vendor_barred(contract.vendor):
-            raise ContractRuleError(_("委託事業者が「%(status)s」のため締結できません。"
-                                       "取引中の事業者とのみ契約を締結できます。", status=contract.vendor.status.label))
-        if not contract.vendor.is_selected:
-            raise ContractRuleError(_l("委託事業者の選定記録（選定する）がないため締結できません。"))
-        missing = {c.code for c in clause_gaps(contract)} - excepted_codes(contract)
-        if missing:
-            raise ContractRuleError(_("必須のセキュリティ条項が不足しているため締結できません（%(codes)s）。"
-                                       "条項を追加するか、例外の承認を受けてください。",
-                                       codes=", ".join(sorted(missing))))
+        check_signable(contract)
     if target is ContractStatus.ENDED and contract.handles_classified and contract.disposal is None:
         raise ContractRuleError(_l("機密性2以上の情報を取り扱った契約は、情報資産の返却・廃棄（C09）を記録してから終了にしてください。"))
     if target is ContractStatus.TERMINATED and contract.handles_classified and contract.disposal is None:

@@ -43,7 +43,7 @@ MEASURE_DAYS = 30  # default time the contractor gets to correct a finding
 # Who may accept that a corrective measure is done — never the one who
 # reported it (four-eyes).  The security lead (統括情報セキュリティ責任者,
 # issue 17) joins this set once that role exists: this is the one place.
-CLOSURE_ACCEPTORS = frozenset({Role.VERIFIER, Role.ADMIN})
+CLOSURE_ACCEPTORS = frozenset({Role.VERIFIER, Role.ADMIN, Role.LEAD})
 # Who may start (着手) a measure besides its owner.
 MEASURE_STARTERS = frozenset({Role.VERIFIER, Role.ADMIN})
 # Who may report a measure done besides its owner.

@@ -35,9 +35,9 @@ login_manager.login_message_category = "info"
 # Reading sets used by the domains.  The auditor reads everything and is in
 # no writing set.
 ALL_ROLES = frozenset(Role)
-CONTRACT_READERS = frozenset({Role.ADMIN, Role.PROCUREMENT, Role.VERIFIER, Role.AUDITOR})
-SOCIAL_READERS = frozenset({Role.ADMIN, Role.SOCIAL, Role.AUDITOR, Role.APPROVER})
-AUDIT_READERS = frozenset({Role.ADMIN, Role.AUDITOR})
+CONTRACT_READERS = frozenset({Role.ADMIN, Role.PROCUREMENT, Role.VERIFIER, Role.AUDITOR, Role.LEAD})
+SOCIAL_READERS = frozenset({Role.ADMIN, Role.SOCIAL, Role.AUDITOR, Role.APPROVER, Role.LEAD})
+AUDIT_READERS = frozenset({Role.ADMIN, Role.AUDITOR, Role.LEAD})
 
 
 @dataclass(frozen=True)

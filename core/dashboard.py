@@ -54,7 +54,7 @@ def scope_unit(user) -> int | None:
     """Whose items the dashboard counts: the user's unit, or every unit (None)
     for administrators, auditors and approvers (who decide for every unit),
     and for users without a unit."""
-    return None if user.has_role(Role.ADMIN, Role.AUDITOR, Role.APPROVER) else user.unit_id
+    return None if user.has_role(Role.ADMIN, Role.AUDITOR, Role.APPROVER, Role.LEAD) else user.unit_id
 
 
 def status_panel(title, column, statuses, endpoint: str, unit_column=None, unit_id: int | None = None,

@@ -47,6 +47,7 @@ USERS = (
     ("social", "広報 さくら", "予防課", (Role.SOCIAL,)),
     ("auditor", "監査 健一", "組合議会事務局", (Role.AUDITOR,)),
     ("approver", "承認 誠", "総務課", (Role.APPROVER,)),
+    ("lead", "統括 守", "総務課", (Role.LEAD,)),
 )
 
 

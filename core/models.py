@@ -25,6 +25,9 @@ class Role(str, enum.Enum):
     # The approver right: decides requests that need four eyes (cloud services,
     # operating procedures) besides administrators.
     APPROVER = "approver"
+    # 統括情報セキュリティ責任者 (policy §3): decides clause exceptions, accepts
+    # the closure of corrective measures, reads every register.
+    LEAD = "lead"
 
     @property
     def label(self) -> str:
@@ -38,6 +41,7 @@ ROLE_LABELS = {
     Role.SOCIAL: _l("SNS担当"),
     Role.AUDITOR: _l("監査担当"),
     Role.APPROVER: _l("承認者"),
+    Role.LEAD: _l("統括情報セキュリティ責任者"),
 }
 
 

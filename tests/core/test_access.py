@@ -9,7 +9,7 @@ from tests.conftest import DEMO_PASSWORD, api_token, login_as
 
 ANY = "any signed-in user"
 PUBLIC = "public"
-CONTRACT_READERS = {Role.ADMIN, Role.PROCUREMENT, Role.VERIFIER, Role.AUDITOR}
+CONTRACT_READERS = {Role.ADMIN, Role.PROCUREMENT, Role.VERIFIER, Role.AUDITOR, Role.LEAD}
 PROCUREMENT = {Role.PROCUREMENT}
 
 # Who may use each page: written out here, independently of the rules
@@ -48,7 +48,7 @@ EXPECTED = {
     # 403 (tests/contracts/test_verification_rules.py).
     "verification.report": ANY,
     "verification.begin": ANY,
-    "verification.decide": {Role.VERIFIER, Role.ADMIN},  # confirms completion (the security lead joins)
+    "verification.decide": {Role.VERIFIER, Role.ADMIN, Role.LEAD},  # confirms completion
     "calendar.feed": PUBLIC,  # the secret in the URL is the key
     "calendar": ANY,
     "cloud": PROCUREMENT,  # requesting services, their information and usage rules
@@ -58,21 +58,21 @@ EXPECTED = {
     "cloud.deletion_evidence": set(Role),
     "cloud.decide": {Role.ADMIN, Role.APPROVER},
     "social": {Role.SOCIAL},  # every change to the account register, the pre-post check
-    "social.index": {Role.ADMIN, Role.SOCIAL, Role.AUDITOR, Role.APPROVER},
-    "social.detail": {Role.ADMIN, Role.SOCIAL, Role.AUDITOR, Role.APPROVER},
-    "social.procedures": {Role.ADMIN, Role.SOCIAL, Role.AUDITOR, Role.APPROVER},
-    "social.incident": {Role.ADMIN, Role.SOCIAL, Role.AUDITOR, Role.APPROVER},
+    "social.index": {Role.ADMIN, Role.SOCIAL, Role.AUDITOR, Role.APPROVER, Role.LEAD},
+    "social.detail": {Role.ADMIN, Role.SOCIAL, Role.AUDITOR, Role.APPROVER, Role.LEAD},
+    "social.procedures": {Role.ADMIN, Role.SOCIAL, Role.AUDITOR, Role.APPROVER, Role.LEAD},
+    "social.incident": {Role.ADMIN, Role.SOCIAL, Role.AUDITOR, Role.APPROVER, Role.LEAD},
     "social.procedure_decide": {Role.ADMIN, Role.APPROVER},
     "social.public_list": PUBLIC,  # off unless configured: 404
     "checklists": set(Role),
-    "checklists.self_inspection_pdf": {Role.ADMIN, Role.AUDITOR},
-    "checklists.pack_pdf": {Role.ADMIN, Role.AUDITOR},
+    "checklists.self_inspection_pdf": {Role.ADMIN, Role.AUDITOR, Role.LEAD},
+    "checklists.pack_pdf": {Role.ADMIN, Role.AUDITOR, Role.LEAD},
     "contracts.checklist_pdf": CONTRACT_READERS,
     "contracts.sheet_pdf": CONTRACT_READERS,
     "vendors.summary_pdf": CONTRACT_READERS,
     "cloud.register_pdf": set(Role),
-    "social.register_pdf": {Role.ADMIN, Role.SOCIAL, Role.AUDITOR, Role.APPROVER},
-    "audit": {Role.ADMIN, Role.AUDITOR},
+    "social.register_pdf": {Role.ADMIN, Role.SOCIAL, Role.AUDITOR, Role.APPROVER, Role.LEAD},
+    "audit": {Role.ADMIN, Role.AUDITOR, Role.LEAD},
     "admin": {Role.ADMIN},
     # spreadsheets: each register's readers export, its writers import
     "exchange.vendors_export": CONTRACT_READERS,
@@ -92,12 +92,12 @@ EXPECTED = {
     "exchange.cloud_import": PROCUREMENT,
     "exchange.cloud_confirm": PROCUREMENT,
     "exchange.cloud_job": PROCUREMENT,
-    "exchange.social_export": {Role.ADMIN, Role.SOCIAL, Role.AUDITOR, Role.APPROVER},
+    "exchange.social_export": {Role.ADMIN, Role.SOCIAL, Role.AUDITOR, Role.APPROVER, Role.LEAD},
     "exchange.social_template": {Role.SOCIAL},
     "exchange.social_import": {Role.SOCIAL},
     "exchange.social_confirm": {Role.SOCIAL},
     "exchange.social_job": {Role.SOCIAL},
-    "exchange.audit_export": {Role.ADMIN, Role.AUDITOR},
+    "exchange.audit_export": {Role.ADMIN, Role.AUDITOR, Role.LEAD},
     # the user's own API tokens
     "auth.token_create": ANY,
     "auth.token_revoke": ANY,
@@ -123,13 +123,13 @@ EXPECTED = {
     "api.cloud_create": PROCUREMENT,
     "api.cloud_update": PROCUREMENT,
     "api.cloud_retire": PROCUREMENT,
-    "api.social_list": {Role.ADMIN, Role.SOCIAL, Role.AUDITOR, Role.APPROVER},
-    "api.social_read": {Role.ADMIN, Role.SOCIAL, Role.AUDITOR, Role.APPROVER},
+    "api.social_list": {Role.ADMIN, Role.SOCIAL, Role.AUDITOR, Role.APPROVER, Role.LEAD},
+    "api.social_read": {Role.ADMIN, Role.SOCIAL, Role.AUDITOR, Role.APPROVER, Role.LEAD},
     "api.social_create": {Role.SOCIAL},
     "api.social_update": {Role.SOCIAL},
     "api.social_retire": {Role.SOCIAL},
-    "api.audit_list": {Role.ADMIN, Role.AUDITOR},
-    "api.audit_read": {Role.ADMIN, Role.AUDITOR},
+    "api.audit_list": {Role.ADMIN, Role.AUDITOR, Role.LEAD},
+    "api.audit_read": {Role.ADMIN, Role.AUDITOR, Role.LEAD},
 }
 # Downloads answer 404 where the demo record has no file attached.
 DOWNLOADS = {"vendors.certification_file", "contracts.document", "contracts.disposal_evidence",
