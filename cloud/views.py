@@ -298,7 +298,8 @@ def decide(service_id: int):
         "cloud/decide.html", service=service, approval=approval, form=form, rows=rows,
         blockers=rules.blockers(service), warning_codes=rules.warnings(service), warning_texts=rules.WARNINGS,
         track=rules.track(service), flags=rules.flags(service), locale=locale_code(),
-        self_request=approval.requested_by_id == current_user.id), status_code
+        self_request=approval.requested_by_id == current_user.id,
+        self_edited=current_user.id in (approval.details or {}).get("editors", [])), status_code
 
 
 @bp.route("/<int:service_id>/resubmit", methods=["POST"])

@@ -80,3 +80,25 @@ def test_an_approver_who_did_not_edit_decides(app):
             services.decide(service, rules.pending(service), approver, outcome="reject", comment="不明確",
                             answers={}, acknowledged=False)
         assert service.status is ServiceStatus.REJECTED
+
+
+def test_the_decide_page_tells_an_editing_approver_before_they_fill_in_the_checklist(app, users):
+    """The refusal should not come as a surprise after the checklist is filled in:
+    the page says at once that this user edited the request and cannot decide it,
+    and reminds every approver that 未確認 answers need a reason."""
+    requester, approver = two_clients(app)
+    sid = request_service(requester, app)
+    with app.app_context():
+        factories.user("dual2", Role.PROCUREMENT, Role.APPROVER)
+        db.session.commit()
+        version = db.session.get(CloudService, sid).version
+    dual = app.test_client()
+    login_as(dual, "dual2")
+    assert dual.post(f"/cloud/{sid}/edit", data=service_data(
+        app, version=str(version), administrator_id=str(admin_id(app)), unit_ids=str(unit_of(app, "procurement")),
+        purpose="広報資料と議事録の共有")).status_code == 302
+    page = dual.get(f"/cloud/{sid}/decide").get_data(as_text=True)
+    assert "申請中に内容を変更したため、この申請は決定できません" in page
+    other = approver.get(f"/cloud/{sid}/decide").get_data(as_text=True)
+    assert "申請中に内容を変更したため" not in other
+    assert "「未確認」とした項目には、その理由をコメントに記載してください" in other
