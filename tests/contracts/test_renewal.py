@@ -30,6 +30,7 @@ from core.audit import AuditEntry
 from core.db import db
 from core.timeutil import today
 from tests import factories
+from tests.conftest import DEMO_PASSWORD, login_as
 
 PDF = b"%PDF-1.4 certificate"
 
@@ -336,3 +337,33 @@ def test_handover_through_the_pages(buyer, app):
     page = buyer.get(f"/contracts/{old_id}").get_data(as_text=True)
     assert "後継契約へ引継ぎ" in page and f'href="/contracts/{new_id}"' in page
     assert buyer.post(f"/contracts/{old_id}/status", data={"status": "ended"}).status_code == 302
+
+
+# --- the demo -------------------------------------------------------------------------
+
+def test_the_demo_shows_a_renewal_with_its_handover(demo, client):
+    with demo.app_context():
+        old = db.session.scalar(select(Contract).where(Contract.number == "R7-005"))
+        new = db.session.scalar(select(Contract).where(Contract.number == "R8-005"))
+        assert old.status is ContractStatus.ENDED and new.status is ContractStatus.IN_FORCE
+        assert new.predecessor_id == old.id and new.vendor_id == old.vendor_id
+        assert old.disposal.kind is DisposalMethod.HANDOVER and old.disposal.evidence is None
+        assert {r.clause_id for r in new.clauses} == {r.clause_id for r in old.clauses}
+        old_id, new_id = old.id, new.id
+    login_as(client, "procurement", DEMO_PASSWORD)
+    page = client.get(f"/contracts/{old_id}").get_data(as_text=True)
+    assert "後継契約へ引継ぎ" in page and f'href="/contracts/{new_id}"' in page
+
+
+def test_the_checklist_names_the_successor_of_a_handover(buyer, app):
+    from tests.conftest import read_pdf
+
+    with app.app_context():
+        old = factories.contract(status=ContractStatus.IN_FORCE, classification="C2")
+        renew(old, number="R8-500")
+        rules.record_disposal(old, done_on=today(), method=DisposalMethod.HANDOVER, detail=None, evidence=None,
+                              user=factories.clerk())
+        db.session.commit()
+        old_id = old.id
+    _pages, text = read_pdf(buyer.get(f"/contracts/{old_id}/checklist.pdf"))
+    assert "後継契約へ引継ぎ（R8-500）" in text
