@@ -2,7 +2,8 @@
 each drafted, given its clause matrix, then taken through the contract
 rules to its status — signed through the signing gate (a selected vendor,
 every mandatory clause or an approved exception), ended only after its
-disposal record — and verified through the verification rules."""
+disposal record — and verified through the verification rules.  One
+contract is renewed (R7-005 → R8-005) and its data handed over."""
 from __future__ import annotations
 
 import datetime as dt
@@ -63,6 +64,10 @@ DISPOSALS = {"R7-010": (DisposalMethod.ERASURE, "委託事業者の環境に複�
              "R7-014": (DisposalMethod.DESTRUCTION, "記憶媒体を物理破壊し、破壊証明書（写真付き）を受領", "破壊証明書"),
              "R6-021": (DisposalMethod.ERASURE, "解除に伴い、返却する端末の記憶媒体を暗号消去し、消去証明書を受領",
                         "消去証明書")}
+# A renewal (単年度契約の更新): last fiscal year's contract, ended, whose data the same vendor keeps under
+# this year's contract, created from it and in force: (old number, new number, title, vendor, kind, unit, level).
+RENEWAL = ("R7-005", "R8-005", "庁内ネットワーク運用保守業務委託", "空知ネットワーク株式会社", ContractKind.MAINTENANCE,
+           "総務課", "C2")
 # The way from a draft to each status (the transitions of rules.TRANSITIONS).
 PATHS = {
     ContractStatus.DRAFT: (),
@@ -96,11 +101,38 @@ def seed(demo: Demo) -> None:
             _matrix(contract, left_out)
             _to(demo, contract, status)
         contracts[number] = contract
+    _renewal(demo)
     for number, days_ago, exceptions in VERIFICATIONS:
         contract = contracts[number]
         if db.session.scalar(select(Verification.id).where(Verification.contract_id == contract.id)) is None:
             _verify(demo, contract, days_ago, exceptions)
     db.session.flush()
+
+
+def _renewal(demo: Demo) -> None:
+    """Last year's contract, in force, renewed (services.renew: a draft
+    copied from it), the new one signed and in force; then the old one's
+    disposal record says the data was handed over to the successor (same
+    vendor, no certificate) and it ends."""
+    old_number, new_number, title, vendor, kind, unit, level = RENEWAL
+    if db.session.scalar(select(Contract.id).where(Contract.number == old_number)) is not None:
+        return
+    procurement = demo.users["procurement"]
+    start, end = timeutil.fiscal_year_range(timeutil.fiscal_year(demo.today) - 1)
+    old = _draft(demo, number=old_number, title=title, vendor=db.session.scalar(select(Vendor).where(
+        Vendor.name == vendor)), kind=kind, unit=demo.units[unit], officer=procurement,
+        classification=demo.levels.get(level), handles_personal_info=False, start_on=start, end_on=end,
+        subcontracting=None)
+    _matrix(old, ())
+    _to(demo, old, ContractStatus.IN_FORCE)
+    period = services.renewal_defaults(old)
+    new = services.renew(old, number=new_number, title=title, start_on=period["start_on"], end_on=period["end_on"],
+                         user=procurement)
+    _to(demo, new, ContractStatus.IN_FORCE)
+    rules.record_disposal(old, done_on=min(end, demo.today), method=DisposalMethod.HANDOVER,
+                          detail=f"{new_number}で同じ委託事業者が機器設定・構成情報を引き続き保有", evidence=None,
+                          user=procurement)
+    rules.change_status(old, ContractStatus.ENDED, user=procurement)
 
 
 def _draft(demo: Demo, *, vendor, unit, officer, classification, subcontracting: Subcontracting | None,

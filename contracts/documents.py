@@ -16,6 +16,7 @@ from contracts.models import (
     Contract,
     ContractClause,
     ContractStatus,
+    DisposalMethod,
     Finding,
     MeasureStatus,
     Method,
@@ -107,6 +108,8 @@ def _checklist(contract, matrix, catalogue, latest, findings, exceptions, on, le
     if contract.disposal:
         disposal = (f"{_d(contract.disposal.done_on)} {contract.disposal.method}"
                     f"（証明書類: {'あり' if contract.disposal.evidence_id else 'なし'}）")
+        if contract.disposal.kind is DisposalMethod.HANDOVER and contract.successor is not None:
+            disposal = f"{_d(contract.disposal.done_on)} 後継契約へ引継ぎ（{contract.successor.number}） {contract.disposal.method}"
     else:
         disposal = "契約期間中（終了時に記録）" if contract.status in LIVE else "▲ 記録なし"
     late = sum(1 for f in findings if f.due_on < on)

@@ -65,6 +65,16 @@ class ContractForm(VersionedForm):
             raise ValidationError(_l("マイナンバーを取り扱う場合は「個人情報を取り扱う」にもチェックしてください。"))
 
 
+class RenewalForm(FlaskForm):
+    """次年度の契約を作成: what the renewed contract does not copy."""
+    number = StringField(_l("契約番号"), validators=[DataRequired(message=_l("契約番号を入力してください。")),
+                                                   Length(max=50)])
+    title = StringField(_l("件名"), validators=[DataRequired(message=_l("件名を入力してください。")), Length(max=200)])
+    start_on = DateField(_l("契約開始日"), validators=[InputRequired(message=_l("日付を入力してください。"))])
+    end_on = DateField(_l("契約終了日"), validators=[InputRequired(message=_l("日付を入力してください。")),
+                                                    date_not_before("start_on")])
+
+
 def contract_form(contract: Contract | None = None, **kwargs) -> ContractForm:
     """The contract form with its choices filled (the pages, the spreadsheet import and the API)."""
     form = ContractForm(obj=contract, **kwargs)
@@ -119,8 +129,8 @@ class DisposalForm(FlaskForm):
     done_on = DateField(_l("実施日"), validators=[InputRequired(message=_l("日付を入力してください。"))])
     method = SelectField(_l("方法"), choices=DisposalMethod.select_choices(blank=_l("選択してください")), validators=[InputRequired(message=_l("返却・廃棄の方法を選択してください。"))])
     detail = TextAreaField(_l("内容（対象の媒体・データ、証明書の番号など）"), validators=[Optional(), Length(max=500)])
-    evidence = FileField(_l("証明書類（消去証明書など。PDF・PNG・JPEG、10MBまで）"),
-                         validators=[FileRequired(message=_l("返却・消去を証明する書類を添付してください。"))])
+    # Required unless the data is handed over to the successor contract: the rule (contracts.rules) says so.
+    evidence = FileField(_l("証明書類（消去証明書など。PDF・PNG・JPEG、10MBまで）"))
 
 
 class ClauseForm(VersionedForm):

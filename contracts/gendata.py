@@ -20,7 +20,6 @@ from contracts.models import (
     ContractKind,
     ContractStatus,
     Disposal,
-    DisposalMethod,
     Finding,
     MeasureStatus,
     Method,
@@ -30,7 +29,7 @@ from contracts.models import (
     VerificationResult,
     VerificationStatus,
 )
-from contracts.rules import CLASS3_METHODS
+from contracts.rules import CLASS3_METHODS, DISPOSAL_METHODS
 from core import files
 from core.db import db
 from core.demo import DEMO_PDF
@@ -85,7 +84,7 @@ def generate(plan: Plan) -> None:
         first_disposal = next_id(Disposal)
         plan.tick("disposals", insert(Disposal, (
             {"contract_id": cid, "done_on": min(end, on),
-             "kind": rng.choice(CLASS3_METHODS if ranks[level] >= class3_rank else list(DisposalMethod)),
+             "kind": rng.choice(CLASS3_METHODS if ranks[level] >= class3_rank else DISPOSAL_METHODS),
              "method": "委託事業者の環境の情報を消去し、証明書を受領", "evidence_id": evidence.id,
              "recorded_by_id": officer, **stamps} for cid, level, end, officer in closed)))
         plan.created("disposals", range(first_disposal, first_disposal + len(closed)))

@@ -58,6 +58,9 @@ class DisposalMethod(LabelledEnum):
     RETURN = "return", _l("返却（複製を残さない旨の確認書）")
     ERASURE = "erasure", _l("データ消去（消去証明書）")
     DESTRUCTION = "destruction", _l("物理破壊（破壊証明書）")
+    # The same vendor keeps the data under the renewed contract (単年度契約の更新, issue 17):
+    # allowed only when such a successor exists; no erasure certificate is due.
+    HANDOVER = "handover", _l("後継契約へ引継ぎ")
 
 
 class ClauseState(LabelledEnum):
@@ -165,6 +168,8 @@ class Contract(Audited, TimestampMixin, VersionMixin, db.Model):
     # status, the dates, the cycle and the latest submitted verification,
     # kept current by contracts.due after every flush that touches them.
     verification_due_on: Mapped[Optional[dt.date]] = mapped_column(Date, index=True)
+    # The contract this one renews (単年度契約の更新): at most one successor per contract.
+    predecessor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("contracts.id"), unique=True)
 
     vendor: Mapped[Vendor] = relationship()
     unit: Mapped[Optional[OrgUnit]] = relationship()
@@ -177,6 +182,8 @@ class Contract(Audited, TimestampMixin, VersionMixin, db.Model):
     subcontractors: Mapped[list[Subcontractor]] = relationship(back_populates="contract", order_by="Subcontractor.id",
                                                                cascade="all, delete-orphan")
     disposal: Mapped[Optional[Disposal]] = relationship(back_populates="contract", cascade="all, delete-orphan")
+    predecessor: Mapped[Optional[Contract]] = relationship(remote_side=[id], back_populates="successor")
+    successor: Mapped[Optional[Contract]] = relationship(back_populates="predecessor", uselist=False)
 
     @property
     def cycle(self) -> Cycle:

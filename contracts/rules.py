@@ -74,9 +74,37 @@ def is_class3(contract: Contract) -> bool:
     return contract.classification is not None and contract.classification.rank >= class3_rank()
 
 
+# Methods that are a disposal in the strict sense (the handover to a successor is not).
+DISPOSAL_METHODS = (DisposalMethod.RETURN, DisposalMethod.ERASURE, DisposalMethod.DESTRUCTION)
+
+
+def handover_successor(contract: Contract) -> Contract | None:
+    """The renewed contract the data may be handed over to: the successor
+    (単年度契約の更新), not withdrawn, with the same vendor; else None."""
+    successor = contract.successor
+    if successor is None or successor.status is ContractStatus.WITHDRAWN or successor.vendor_id != contract.vendor_id:
+        return None
+    return successor
+
+
 def disposal_methods(contract: Contract) -> tuple[DisposalMethod, ...]:
-    """The disposal methods that fit the contract's class (DOMAIN.md §1.4)."""
-    return CLASS3_METHODS if is_class3(contract) else tuple(DisposalMethod)
+    """The disposal methods that fit the contract's class (DOMAIN.md §1.4),
+    and the handover when the same vendor keeps the data under a successor."""
+    methods = CLASS3_METHODS if is_class3(contract) else DISPOSAL_METHODS
+    return methods + ((DisposalMethod.HANDOVER,) if handover_successor(contract) is not None else ())
+
+
+def _check_handover(contract: Contract) -> Contract:
+    """The successor a handover names, or the refusal that says why there is none."""
+    successor = contract.successor
+    if successor is None or successor.status is ContractStatus.WITHDRAWN:
+        raise ContractRuleError(_l("後継契約がありません。「後継契約へ引継ぎ」は、次年度の契約を作成してから記録してください"
+                                   "（取下げた契約は後継契約になりません）。"), field="method")
+    if successor.vendor_id != contract.vendor_id:
+        raise ContractRuleError(_("後継契約（%(number)s）の委託事業者が異なるため、「後継契約へ引継ぎ」とは記録できません。"
+                                  "同じ委託事業者が情報を引き続き保有する場合に限ります。", number=successor.number),
+                                field="method")
+    return successor
 
 
 def active_clauses() -> list[Clause]:
@@ -206,7 +234,9 @@ def record_disposal(contract: Contract, *, done_on: dt.date, method: DisposalMet
                     user) -> Disposal:
     """返却・廃棄 (clause C09): a method that fits the contract's class
     (class 3: erasure or destruction with a certificate) and its evidence
-    file (a stored file, never None)."""
+    file (a stored file, never None) — or the handover to the successor
+    contract when the same vendor keeps the data (単年度契約の更新): then the
+    evidence is optional, whatever the class."""
     if contract.disposal is not None:
         raise ContractRuleError(_l("返却・廃棄は既に記録されています。"))
     if contract.status in (ContractStatus.DRAFT, ContractStatus.WITHDRAWN):
@@ -215,10 +245,12 @@ def record_disposal(contract: Contract, *, done_on: dt.date, method: DisposalMet
         raise ContractRuleError(_l("実施日に未来の日付は指定できません。"))
     if not isinstance(method, DisposalMethod):
         raise ContractRuleError(_l("返却・廃棄の方法を選択してください。"), field="method")
-    if method not in disposal_methods(contract):
+    if method is DisposalMethod.HANDOVER:
+        _check_handover(contract)  # the same vendor keeps the data: no certificate is due, whatever the class
+    elif method not in disposal_methods(contract):
         raise ContractRuleError(_l("自治体機密性3の情報は、消去証明書を伴うデータ消去または物理破壊で廃棄してください"
                                    "（返却のみでは記録できません）。"), field="method")
-    if evidence is None:
+    if evidence is None and method is not DisposalMethod.HANDOVER:
         raise ContractRuleError(_l("返却・消去を証明する書類を添付してください。"), field="evidence")
     disposal = Disposal(contract=contract, done_on=done_on, kind=method,
                         method=unicodedata.normalize("NFKC", detail or "").strip(), evidence=evidence,

@@ -7,6 +7,7 @@ audit trail (through the models); the caller commits once."""
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -29,6 +30,7 @@ from contracts.models import (
     Method,
     Result,
     Subcontracting,
+    Subcontractor,
     Verification,
     VerificationResult,
 )
@@ -38,7 +40,7 @@ from core import audit, classification, files
 from core.approvals import Approval
 from core.db import db, savepoint
 from core.models import ClassificationLevel
-from core.timeutil import utcnow
+from core.timeutil import fiscal_year, fiscal_year_range, today, utcnow
 from vendors.models import Vendor
 
 
@@ -149,13 +151,104 @@ def save_matrix(contract: Contract, rows: dict[int, tuple[ClauseState, str | Non
 def record_disposal(contract: Contract, *, done_on: dt.date, method: DisposalMethod, detail: str | None, upload,
                     user) -> Disposal:
     """返却・廃棄 (clause C09) with its evidence: the file is kept first (a
-    rejected one, files.FileRejected, records nothing; none is refused),
-    then rules.record_disposal (the method fits the class)."""
-    if not upload:
-        raise ContractRuleError(_l("返却・消去を証明する書類を添付してください。"), field="evidence")
-    evidence = files.store(upload, user=user)
+    rejected one, files.FileRejected, records nothing), then
+    rules.record_disposal (the method fits the class; no file is refused
+    unless the data was handed over to the successor contract)."""
+    evidence = files.store(upload, user=user) if upload else None
     return rules.record_disposal(contract, done_on=done_on, method=method, detail=detail, evidence=evidence,
                                  user=user)
+
+
+# --- renewal (単年度契約の更新) ----------------------------------------------------------
+
+# The contracts next year's contract may be made from: signed, in force or ended.
+RENEWABLE = (ContractStatus.SIGNED, ContractStatus.IN_FORCE, ContractStatus.ENDED)
+
+
+def successor_of(contract: Contract) -> Contract | None:
+    """The contract that renews ``contract``, read from the database."""
+    return db.session.scalar(select(Contract).where(Contract.predecessor_id == contract.id))
+
+
+def already_renewed(successor: Contract) -> ContractRuleError:
+    return ContractRuleError(_("この契約の次年度の契約は既に作成されています（%(number)s）。", number=successor.number))
+
+
+def _next_year(day: dt.date) -> dt.date:
+    """The same day a year later (29 February: the 28th)."""
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return day.replace(year=day.year + 1, day=28)
+
+
+def renewal_defaults(contract: Contract) -> dict:
+    """What the renewal form starts with: the same title and the next
+    period — the next fiscal year (1 April – 31 March) when the contract
+    ran for one, else its period a year later."""
+    start, end = contract.start_on, contract.end_on
+    if start and end and (start, end) != fiscal_year_range(fiscal_year(start)):
+        start_on, end_on = _next_year(start), _next_year(end)
+    else:
+        start_on, end_on = fiscal_year_range(fiscal_year(end or start or today()) + 1)
+    return {"title": contract.title, "start_on": start_on, "end_on": end_on}
+
+
+def renew(contract: Contract, *, number: str, title: str, start_on: dt.date | None, end_on: dt.date | None,
+          user) -> Contract:
+    """Next year's contract (単年度契約の更新, issue 17): a new draft with its
+    own number, title and period that copies the vendor, kind, unit,
+    officer, classification levels, personal data / My Number / system
+    access, work places, subcontracting, the clause matrix (state, article,
+    reason), the approved subcontractors and the verification cycle, and
+    names ``contract`` as its predecessor.  Verifications, findings,
+    exceptions, the document and the history stay with the old contract,
+    which does not change.  One successor per contract: the unique
+    predecessor_id holds it under parallel requests too."""
+    if contract.status not in RENEWABLE:
+        raise ContractRuleError(_l("次年度の契約は、締結済・履行中・終了の契約からのみ作成できます。"))
+    if (existing := successor_of(contract)) is not None:
+        raise already_renewed(existing)
+    number = unicodedata.normalize("NFKC", number or "").strip()
+    title = unicodedata.normalize("NFKC", title or "").strip()
+    if not number:
+        raise ContractRuleError(_l("契約番号を入力してください。"), field="number")
+    if len(number) > 50:
+        raise ContractRuleError(_l("契約番号は50文字以内で入力してください。"), field="number")
+    if number_taken(number):
+        raise ContractRuleError(_("この契約番号は既に使われています。"), field="number")
+    if not title:
+        raise ContractRuleError(_l("件名を入力してください。"), field="title")
+    if len(title) > 200:
+        raise ContractRuleError(_l("件名は200文字以内で入力してください。"), field="title")
+    if start_on is None or end_on is None:
+        raise ContractRuleError(_l("契約期間を入力してください。"), field="start_on" if start_on is None else "end_on")
+    if end_on < start_on:
+        raise ContractRuleError(_l("終了日は開始日以降の日付にしてください。"), field="end_on")
+    renewed = Contract(
+        number=number, title=title, start_on=start_on, end_on=end_on, status=ContractStatus.DRAFT,
+        predecessor_id=contract.id, vendor_id=contract.vendor_id, kind=contract.kind, unit_id=contract.unit_id,
+        officer_id=contract.officer_id, classification_id=contract.classification_id,
+        integrity_id=contract.integrity_id, availability_id=contract.availability_id,
+        handles_personal_info=contract.handles_personal_info, handles_my_number=contract.handles_my_number,
+        system_access=contract.system_access, work_places=contract.work_places,
+        subcontracting=contract.subcontracting, verification_cycle=contract.verification_cycle,
+        clauses=[ContractClause(clause_id=row.clause_id, state=row.state, article=row.article, reason=row.reason)
+                 for row in contract.clauses],
+        subcontractors=[Subcontractor(name=row.name, scope=row.scope, approved_on=row.approved_on,
+                                      approver_id=row.approver_id)
+                        for row in contract.subcontractors if row.approved_on is not None])
+    try:
+        with savepoint():  # begin_nested() flushes what is pending: add inside it
+            db.session.add(renewed)
+            db.session.flush()
+    except IntegrityError as error:
+        # A parallel renewal saved its successor first, or took the number.
+        if (existing := successor_of(contract)) is not None:
+            raise already_renewed(existing) from error
+        raise ContractRuleError(_("この契約番号は既に使われています。"), field="number") from error
+    db.session.expire(contract, ["successor"])
+    return renewed
 
 
 # --- the clause catalogue -----------------------------------------------------------

@@ -18,6 +18,7 @@ from contracts.forms import (
     DecisionForm,
     DisposalForm,
     ExceptionRequestForm,
+    RenewalForm,
     SubcontractorForm,
     contract_form,
 )
@@ -108,7 +109,8 @@ def _detail(contract: Contract, *, exception_form=None, subcontractor_form=None,
         next_statuses=rules.TRANSITIONS[contract.status], actions=CSRFForm(),
         exception_form=exception_form or ExceptionRequestForm(), decision_form=DecisionForm(),
         subcontractor_form=subcontractor_form or SubcontractorForm(), can_write=current_user.has_role(WRITERS),
-        can_decide=current_user.has_role(*DECIDERS), schedule=schedule, verifications=verifications,
+        can_decide=current_user.has_role(*DECIDERS), can_renew=contract.status in services.RENEWABLE,
+        schedule=schedule, verifications=verifications,
         findings=findings, today=today(), can_verify=current_user.has_role(Role.VERIFIER),
         audit_entries=audit.history(contract, *contract.clauses, *contract.subcontractors, contract.disposal,
                                     *exceptions)), status_code
@@ -145,6 +147,47 @@ def edit(contract_id: int):
             flash(_("契約「%(number)s」を更新しました。", number=contract.number), "success")
             return redirect(url_for("contracts.detail", contract_id=contract.id))
     return render_template("contracts/form.html", form=form, contract=contract), 400 if form.errors else 200
+
+
+@bp.route("/<int:contract_id>/renew", methods=["GET", "POST"])
+@access(WRITERS)
+def renew(contract_id: int):
+    """次年度の契約を作成 (単年度契約の更新): a new draft copied from this
+    contract, with its own number, title and period."""
+    contract = db.get_or_404(Contract, contract_id)
+    form = RenewalForm(**services.renewal_defaults(contract)) if request.method == "GET" else RenewalForm()
+    refusal = _renewal_refusal(contract)
+    if refusal is None and form.validate_on_submit():
+        try:
+            renewed = services.renew(contract, number=form.number.data, title=form.title.data,
+                                     start_on=form.start_on.data, end_on=form.end_on.data, user=current_user)
+        except rules.ContractRuleError as error:
+            db.session.rollback()
+            if error.field is None:  # not renewable (any more): a parallel request renewed it first
+                return _renew_page(contract, form, str(error), 409)
+            form[error.field].errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("次年度の契約「%(number)s」を起案として作成しました。契約期間と条項を確認してください。",
+                    number=renewed.number), "success")
+            return redirect(url_for("contracts.detail", contract_id=renewed.id))
+    if refusal is not None:
+        return _renew_page(contract, form, refusal, 409 if request.method == "POST" else 200)
+    return _renew_page(contract, form, None, 400 if form.errors else 200)
+
+
+def _renewal_refusal(contract: Contract) -> str | None:
+    """Why next year's contract cannot be made from ``contract`` (None: it can)."""
+    if contract.status not in services.RENEWABLE:
+        return _("次年度の契約は、締結済・履行中・終了の契約からのみ作成できます。")
+    if (successor := services.successor_of(contract)) is not None:
+        return str(services.already_renewed(successor))
+    return None
+
+
+def _renew_page(contract: Contract, form: RenewalForm, refusal: str | None, status_code: int):
+    return render_template("contracts/renew.html", contract=contract, form=form, refusal=refusal,
+                           successor=services.successor_of(contract)), status_code
 
 
 @bp.route("/<int:contract_id>/checklist.pdf")
@@ -341,7 +384,8 @@ def disposal(contract_id: int):
             flash(_("情報資産の返却・廃棄を記録しました。"), "success")
             return redirect(url_for("contracts.detail", contract_id=contract.id) + "#disposal")
     return render_template("contracts/disposal.html", form=form, contract=contract,
-                           class3=rules.is_class3(contract)), 400 if form.errors else 200
+                           class3=rules.is_class3(contract), successor=rules.handover_successor(contract)), \
+        400 if form.errors else 200
 
 
 @bp.route("/<int:contract_id>/disposal/evidence")
