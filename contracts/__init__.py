@@ -32,9 +32,11 @@ def init_app(app: Flask) -> None:
     house.add_registers(exchange.registers, order=20)
     # What contracts add to the vendor register and the checklists page.
     house.add_reference("vendor", sections.vendor_has_contracts)
+    house.add_reference("vendor", sections.vendor_is_subcontractor)
     house.add_section("vendors.detail.actions", 10, sections.vendor_actions)
     house.add_section("vendors.detail.notices", 10, sections.vendor_notices)
     house.add_section("vendors.detail", 10, sections.vendor_block)
+    house.add_section("vendors.detail", 15, sections.vendor_subcontracts)
     house.add_section("vendors.summary", 10, sections.vendor_summary_tables)
     house.add_section("checklists.filters", 10, sections.checklists_filter)
     house.add_section("checklists.index", 10, sections.checklists_block)
