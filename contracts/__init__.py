@@ -25,6 +25,7 @@ def init_app(app: Flask) -> None:
     house = plugins.registry(app)
     house.add_panel(20, views.dashboard_panel)
     house.add_panel(25, verification_views.dashboard_panel)
+    house.add_panel(26, views.subcontractor_panel)
     house.add_due(verification.due_items)
     house.add_facts(documents.facts, order=10)
     house.add_pack_part(10, documents.pack_sections)

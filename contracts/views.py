@@ -33,6 +33,7 @@ from contracts.models import (
     Finding,
     Subcontracting,
     Subcontractor,
+    SubcontractorStatus,
     Verification,
 )
 from core import approvals, audit, files, pdf
@@ -354,10 +355,34 @@ def subcontractor_decide(contract_id: int, row_id: int, decision: str):
     except rules.ContractRuleError as error:
         db.session.rollback()
         flash(str(error), "danger")
+        if _from_requests():
+            return redirect(url_for("contracts.subcontractor_requests"))
         return _detail(contract, status_code=409)
     db.session.commit()
     flash(_("再委託先を承認しました。") if decision == "approve" else _("再委託の申請を却下しました。"), "success")
-    return _back(contract)
+    return redirect(url_for("contracts.subcontractor_requests")) if _from_requests() else _back(contract)
+
+
+def _from_requests() -> bool:
+    """The decision was made on the list of requests (an approver reads no contract page)."""
+    return request.form.get("back") == "requests" or not current_user.has_role(*CONTRACT_READERS)
+
+
+@bp.route("/subcontractors/requests")
+@access(services.SUBCONTRACTOR_DECIDERS)
+def subcontractor_requests():
+    """The subcontractor requests awaiting a decision (C08), with what the
+    decision needs: the contract, its vendor and level, the scope and the
+    approval document."""
+    rows = db.session.scalars(select(Subcontractor).where(Subcontractor.status == SubcontractorStatus.PENDING)
+                              .options(joinedload(Subcontractor.contract).joinedload(Contract.vendor),
+                                       joinedload(Subcontractor.contract).joinedload(Contract.classification),
+                                       joinedload(Subcontractor.requested_by), joinedload(Subcontractor.vendor),
+                                       joinedload(Subcontractor.document))
+                              .order_by(Subcontractor.id)).all()
+    return render_template("contracts/subcontractor_requests.html", rows=rows, locale=locale_code(),
+                           approvals={s.id: a for s in rows if (a := services.subcontractor_approval(s))},
+                           can_read_contracts=current_user.has_role(*CONTRACT_READERS))
 
 
 @bp.route("/<int:contract_id>/subcontractors/<int:row_id>/withdraw", methods=["POST"])
@@ -417,7 +442,7 @@ def subcontractor_delete(contract_id: int, row_id: int):
 
 
 @bp.route("/<int:contract_id>/subcontractors/<int:row_id>/document")
-@access(CONTRACT_READERS)
+@access(CONTRACT_READERS | services.SUBCONTRACTOR_DECIDERS)
 def subcontractor_document(contract_id: int, row_id: int):
     _contract, row = _subcontractor(contract_id, row_id)
     if row.document is None:
@@ -515,6 +540,14 @@ def clause_edit(clause_id: int):
             flash(_("条項を更新しました。"), "success")
             return redirect(url_for("contracts.catalogue"))
     return render_template("contracts/clause_form.html", form=form, clause=clause), 400 if form.errors else 200
+
+
+def subcontractor_panel(user) -> Panel:
+    """For those who decide subcontractor requests: how many await a decision."""
+    count = select(func.count()).select_from(Subcontractor).where(
+        Subcontractor.status == SubcontractorStatus.PENDING)
+    return Panel(_l("再委託の承認"), "contracts.subcontractor_requests",
+                 [Tile(_l("承認待ちの再委託"), count, "contracts.subcontractor_requests", alert=True)])
 
 
 def dashboard_panel(user) -> Panel:

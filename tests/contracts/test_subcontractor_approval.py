@@ -322,3 +322,57 @@ def test_the_demo_shows_each_state(demo):
         assert approved_row.requested_by.username == "procurement" and approved_row.approver.username == "approver"
         assert db.session.scalar(select(func.count()).select_from(Subcontractor)
                                  .where(Subcontractor.document_id.is_(None))) == 0
+
+
+def test_the_migration_keeps_existing_subcontractors_approved(app, users):
+    """Rows typed in before requests existed become 承認 and keep their date and approver (migration 0019)."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    contract_id = make_contract(app)
+    with app.app_context():
+        db.session.remove()  # the migration alters the table (PostgreSQL waits for open reads)
+        downgrade(revision="0014")
+        db.session.execute(text(
+            "INSERT INTO subcontractors (contract_id, name, scope, approved_on, approver_id, created_at, updated_at,"
+            " version) VALUES (:contract, '旧来の再委託先', '監視', :on, :approver, :now, :now, 1)"),
+            {"contract": contract_id, "on": dt.date(2026, 5, 1), "approver": users["procurement"],
+             "now": dt.datetime(2026, 5, 1, 9, 0)})
+        db.session.commit()
+        db.session.remove()
+        upgrade()
+        row = db.session.scalar(select(Subcontractor).where(Subcontractor.name == "旧来の再委託先"))
+        assert row.status is SubcontractorStatus.APPROVED
+        assert row.approved_on == dt.date(2026, 5, 1) and row.approver_id == users["procurement"]
+        assert [s.name for s in row.contract.approved_subcontractors] == ["旧来の再委託先"]
+
+
+def test_the_pages_offer_the_decision_to_others_only(app, users):
+    contract_id = make_contract(app)
+    row_id = pending(app, contract_id)
+    decide_url = f"/contracts/{contract_id}/subcontractors/{row_id}/approve"
+    requester = app.test_client()
+    login_as(requester, "procurement")
+    page = requester.get(f"/contracts/{contract_id}").get_data(as_text=True)
+    assert "承認待ち" in page and "取り下げる" in page and decide_url not in page
+    assert requester.get("/contracts/subcontractors/requests").status_code == 403
+    lead = app.test_client()
+    login_as(lead, "lead")
+    page = lead.get(f"/contracts/{contract_id}").get_data(as_text=True)
+    assert decide_url in page and "取り下げる" not in page
+    # An approver reads no contract page: the requests awaiting a decision, with their document, are theirs.
+    approver = app.test_client()
+    login_as(approver, "approver")
+    dashboard = approver.get("/").get_data(as_text=True)
+    assert "/contracts/subcontractors/requests" in dashboard
+    listing = approver.get("/contracts/subcontractors/requests").get_data(as_text=True)
+    assert decide_url in listing and "株式会社再委託" in listing
+    document = approver.get(f"/contracts/{contract_id}/subcontractors/{row_id}/document")
+    assert document.data == PDF
+    document.close()
+    response = approver.post(decide_url, data={"comment": "承諾書を確認", "back": "requests"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/contracts/subcontractors/requests")
+    assert "承認待ちの再委託はありません" in approver.get("/contracts/subcontractors/requests").get_data(as_text=True)
+    approver.post("/language", data={"lang": "en"})
+    english = approver.get("/contracts/subcontractors/requests").get_data(as_text=True)
+    assert "承認待ちの再委託はありません" not in english

@@ -30,9 +30,11 @@ EXPECTED = {
     "contracts.detail": CONTRACT_READERS,
     "contracts.document": CONTRACT_READERS,
     "contracts.disposal_evidence": CONTRACT_READERS,
-    "contracts.subcontractor_document": CONTRACT_READERS,
-    # A subcontractor request is decided by another person: an administrator, an approver or the security lead.
+    # A subcontractor request is decided by another person: an administrator, an approver or the security lead,
+    # who reads the requests awaiting a decision and their approval documents.
     "contracts.subcontractor_decide": {Role.ADMIN, Role.APPROVER, Role.LEAD},
+    "contracts.subcontractor_requests": {Role.ADMIN, Role.APPROVER, Role.LEAD},
+    "contracts.subcontractor_document": CONTRACT_READERS | {Role.APPROVER},
     "contracts.catalogue": CONTRACT_READERS,
     "contracts.exception_decide": {Role.ADMIN, Role.PROCUREMENT},
     "contracts.clause_new": {Role.ADMIN},
