@@ -176,6 +176,9 @@ def blank_sheet(contract: Contract) -> Section:
         ("委託事業者", contract.vendor.name),
         ("確認日・場所", ""), ("確認方法", "□実地確認　□書面確認　□報告書　□聞き取り"), ("確認者", ""),
         ("委託事業者の立会者", ""),
+        # What the visit checks the people at work against (C08): approved subcontractors only.
+        *([("承認済みの再委託先", "、".join(f"{s.name}（{s.scope or ''}）" for s in contract.approved_subcontractors)
+            or "なし")] if contract.subcontracting is Subcontracting.APPROVAL else []),
     ], widths=(38 * mm, 228 * mm))]
     # The empty last cell keeps each row at least 22 mm high: room to write.
     rows = [[row.clause.code, f"{row.clause.label_ja}（{row.article or ''}）", row.clause.verify_ja or "", CHECKBOXES,

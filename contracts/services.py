@@ -80,6 +80,11 @@ def save_contract(contract: Contract, values: dict, *, user) -> Contract:
             and rules.vendor_barred(vendor)):  # the signing gate holds after signing too (issue 17)
         raise ContractRuleError(_("「%(status)s」の事業者を締結済・履行中の契約の委託事業者にすることはできません。",
                                   status=vendor.status.label), field="vendor_id")
+    if (Subcontracting(values["subcontracting"]) is Subcontracting.PROHIBITED and any(
+            s.status in (SubcontractorStatus.PENDING, SubcontractorStatus.APPROVED) for s in contract.subcontractors)):
+        # C08: re-subcontracting cannot be prohibited while a subcontractor is approved or awaits a decision.
+        raise ContractRuleError(_l("承認済み・承認待ちの再委託先がある契約は再委託を「禁止」にできません。"
+                                   "先に再委託先を終了するか、申請を取り下げてください。"), field="subcontracting")
     document = files.store(values["document"], user=user) if values.get("document") else None
     contract.number = values["number"].strip()
     contract.title = values["title"].strip()

@@ -376,3 +376,50 @@ def test_the_pages_offer_the_decision_to_others_only(app, users):
     approver.post("/language", data={"lang": "en"})
     english = approver.get("/contracts/subcontractors/requests").get_data(as_text=True)
     assert "承認待ちの再委託はありません" not in english
+
+
+def test_the_on_site_sheet_lists_approved_subcontractors_only(app, users):
+    contract_id = make_contract(app)
+    pending(app, contract_id, name="承認待ち株式会社")
+    approved(app, contract_id, users, name="承認済み株式会社")
+    client = app.test_client()
+    login_as(client, "verifier")
+    _pages, text = read_pdf(client.get(f"/contracts/{contract_id}/sheet.pdf"))
+    assert "承認済み株式会社" in text and "承認待ち株式会社" not in text
+
+
+def test_subcontracting_cannot_be_prohibited_while_a_subcontractor_is_approved(buyer, app, users):
+    from tests.contracts.test_contract_register import contract_data
+
+    contract_id = make_contract(app, status=ContractStatus.DRAFT)
+    row_id = approved(app, contract_id, users)
+    with app.app_context():
+        contract = db.session.get(Contract, contract_id)
+        data = contract_data(app, contract.vendor_id, number=contract.number, subcontracting="prohibited",
+                             version=str(contract.version))
+    response = buyer.post(f"/contracts/{contract_id}/edit", data=data)
+    assert response.status_code == 400 and "「禁止」にできません" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Contract, contract_id).subcontracting is Subcontracting.APPROVAL
+        services.end_subcontractor(db.session.get(Subcontractor, row_id), ended_on=timeutil.today(), reason="完了",
+                                   user=db.session.get(User, users["procurement"]))
+        db.session.commit()
+    assert buyer.post(f"/contracts/{contract_id}/edit", data=data).status_code == 302
+    with app.app_context():
+        assert db.session.get(Contract, contract_id).subcontracting is Subcontracting.PROHIBITED
+
+
+def test_a_vendor_named_as_subcontractor_is_not_deleted(app, users):
+    from vendors import services as vendor_services
+    from vendors.models import Vendor
+    from vendors.services import VendorRuleError
+
+    contract_id = make_contract(app)
+    with app.app_context():
+        vendor = factories.vendor("株式会社再委託先", selected=False)
+        db.session.commit()
+        vendor_id = vendor.id
+    pending(app, contract_id, vendor_id=vendor_id)
+    with app.app_context():
+        with pytest.raises(VendorRuleError):
+            vendor_services.delete_vendor(db.session.get(Vendor, vendor_id))
