@@ -106,19 +106,20 @@ def _detail(contract: Contract, *, exception_form=None, request_form=None, statu
     excepted = rules.excepted_codes(contract, exceptions)
     may_request = (current_user.has_role(WRITERS) and contract.subcontracting is Subcontracting.APPROVAL
                    and contract.status not in rules.CLOSED)
+    subcontractor_approvals = _subcontractor_approvals(contract)
     return render_template(
         "contracts/detail.html", contract=contract, clauses=catalogue, rows=rows, mandatory=mandatory,
         gaps=gaps, excepted=excepted, exceptions=exceptions, locale=locale_code(),
         next_statuses=rules.TRANSITIONS[contract.status], actions=CSRFForm(),
         exception_form=exception_form or ExceptionRequestForm(), decision_form=DecisionForm(),
         subcontractor_form=request_form or (subcontractor_form() if may_request else None),
-        subcontractor_approvals=_subcontractor_approvals(contract),
+        subcontractor_approvals=subcontractor_approvals,
         can_decide_subcontractors=current_user.has_role(*services.SUBCONTRACTOR_DECIDERS),
         can_write=current_user.has_role(WRITERS),
         can_decide=current_user.has_role(*DECIDERS), schedule=schedule, verifications=verifications,
         findings=findings, today=today(), can_verify=current_user.has_role(Role.VERIFIER),
         audit_entries=audit.history(contract, *contract.clauses, *contract.subcontractors, contract.disposal,
-                                    *exceptions)), status_code
+                                    *exceptions, *subcontractor_approvals.values())), status_code
 
 
 @bp.route("/new", methods=["GET", "POST"])

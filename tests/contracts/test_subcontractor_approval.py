@@ -19,7 +19,7 @@ from core.db import db
 from core.inspection import Scope
 from core.models import Role, User
 from tests import factories
-from tests.conftest import login_as, read_pdf
+from tests.conftest import DEMO_PASSWORD, login_as, read_pdf
 
 PDF = b"%PDF-1.4 subcontracting approval"
 
@@ -322,6 +322,13 @@ def test_the_demo_shows_each_state(demo):
         assert approved_row.requested_by.username == "procurement" and approved_row.approver.username == "approver"
         assert db.session.scalar(select(func.count()).select_from(Subcontractor)
                                  .where(Subcontractor.document_id.is_(None))) == 0
+        contract_id, vendor_id = approved_row.contract_id, approved_row.vendor_id
+        assert found[SubcontractorStatus.ENDED].end_reason
+    client = demo.test_client()
+    login_as(client, "procurement", DEMO_PASSWORD)
+    page = client.get(f"/contracts/{contract_id}").get_data(as_text=True)
+    assert all(word in page for word in ("承認待ち", "承認", "終了", "承諾書"))
+    assert "再委託先としての契約" in client.get(f"/vendors/{vendor_id}").get_data(as_text=True)
 
 
 def test_the_migration_keeps_existing_subcontractors_approved(app, users):
