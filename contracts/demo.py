@@ -55,8 +55,15 @@ def contract_rows(today: dt.date) -> tuple:
 
 # The exception that lets R8-002 be signed without C12: asked for, then decided by another person.
 EXCEPTIONS = {"R8-002": ("事業者の標準契約書にC12がなく、次回更新時に追加することで合意済み", "次回更新時の追加を条件に承認")}
-# Contracts that allow subcontracting with approval: (name, scope) of the approved subcontractor.
-SUBCONTRACTORS = {"R8-001": ("株式会社札幌データセンター", "サーバ機器の設置・監視")}
+# Contracts that allow subcontracting with approval, and their subcontractor requests (C08), each with its
+# approval document, asked for by procurement and decided by the approver: (name, scope, the vendor record it
+# links to or None, what became of it: approved, ended with (reason) or left pending).
+SUBCONTRACTORS = {"R8-001": (
+    ("株式会社札幌データセンター", "サーバ機器の設置・監視", None, ("ended", "監視業務を委託事業者の自社センターへ移管")),
+    ("北日本クラウドサービス株式会社", "バックアップデータの遠隔保管（国内リージョン）", "北日本クラウドサービス株式会社",
+     ("approved", None)),
+    ("株式会社道北システムサポート", "夜間の障害一次受付", None, ("pending", None)),
+)}
 # The disposal record (C09) of each contract that ended or was terminated holding classified information:
 # (method, what was done, evidence file name).
 DISPOSALS = {"R7-010": (DisposalMethod.ERASURE, "委託事業者の環境に複製した統計データを消去し、消去証明書を受領",
@@ -166,7 +173,7 @@ def _to(demo: Demo, contract: Contract, status: ContractStatus) -> None:
     """Take a draft to ``status`` through rules.change_status: an exception
     asked for and approved first where a clause is missing; the disposal
     recorded before a contract that held classified information ends or is terminated; the
-    approved subcontractor added once it is signed.  A vendor that is now
+    subcontractor requests made and decided once it is signed.  A vendor that is now
     取引停止 or 終了 was 取引中 when its contract was signed: it is active for
     the signing and retired again afterwards."""
     procurement = demo.users["procurement"]
@@ -186,13 +193,28 @@ def _to(demo: Demo, contract: Contract, status: ContractStatus) -> None:
                                   evidence=proof, user=procurement)
         rules.change_status(contract, step, user=procurement)
         if step is ContractStatus.SIGNED and contract.number in SUBCONTRACTORS:
-            name, scope = SUBCONTRACTORS[contract.number]
-            rules.add_subcontractor(contract, name=name, scope=scope, approved_on=contract.start_on,
-                                    approver=procurement)
+            _subcontractors(demo, contract)
     if vendor.status is not later:
         vendor.status = later
         audit.label(vendor, "retire")
         db.session.flush()
+
+
+def _subcontractors(demo: Demo, contract: Contract) -> None:
+    """The contract's subcontractor requests, through the services: each with
+    its 承諾書, requested by procurement; approved by the approver (four
+    eyes), one of them ended since, one still 承認待ち."""
+    procurement, approver = demo.users["procurement"], demo.users["approver"]
+    for name, scope, vendor_name, (outcome, reason) in SUBCONTRACTORS[contract.number]:
+        vendor = db.session.scalar(select(Vendor).where(Vendor.name == vendor_name)) if vendor_name else None
+        document = demo.pdf(f"{contract.number}_再委託承諾書_{name}.pdf", user=procurement)
+        row = services.request_subcontractor(contract, name=name, scope=scope, document=document,
+                                             vendor_id=vendor.id if vendor else None, user=procurement)
+        if outcome == "pending":
+            continue
+        services.decide_subcontractor(row, approve=True, comment="承諾書の内容を確認", user=approver)
+        if outcome == "ended":
+            services.end_subcontractor(row, ended_on=demo.today, reason=reason, user=procurement)
 
 
 def _verify(demo: Demo, contract: Contract, days_ago: int, exceptions: dict) -> None:

@@ -22,6 +22,7 @@ from contracts.models import (
     Method,
     Result,
     Subcontracting,
+    SubcontractorStatus,
     Verification,
     VerificationResult,
     VerificationStatus,
@@ -126,7 +127,11 @@ def _checklist(contract, matrix, catalogue, latest, findings, exceptions, on, le
         ("未完了の指摘事項と措置", f"{len(findings)}件" + (f"（うち期限超過 {late}件）" if late else "") if findings else "なし"),
         ("必須条項の例外", "、".join(f"{', '.join((a.details or {}).get('clauses', []))}（{a.decision.label}）"
                                   for a in exceptions) or "なし"),
-        ("再委託先", "、".join(f"{s.name}（{s.scope or ''}・{_d(s.approved_on)}承認）" for s in contract.subcontractors)
+        # Only approved subcontractors are the contract's (C08); those ended are shown as ended, requests never.
+        ("再委託先", "、".join([f"{s.name}（{s.scope or ''}・{_d(s.approved_on)}承認）"
+                              for s in contract.approved_subcontractors]
+                             + [f"{s.name}（{_d(s.ended_on)}終了）" for s in contract.subcontractors
+                                if s.status is SubcontractorStatus.ENDED])
          or f"なし（再委託: {labels[contract.subcontracting]}）"),
         ("契約終了時の返却・廃棄", disposal),
     ], widths=(38 * mm, 142 * mm)), p("セキュリティ条項と最新の確認結果", H2)]
@@ -174,6 +179,9 @@ def blank_sheet(contract: Contract) -> Section:
         ("委託事業者", contract.vendor.name),
         ("確認日・場所", ""), ("確認方法", "□実地確認　□書面確認　□報告書　□聞き取り"), ("確認者", ""),
         ("委託事業者の立会者", ""),
+        # What the visit checks the people at work against (C08): approved subcontractors only.
+        *([("承認済みの再委託先", "、".join(f"{s.name}（{s.scope or ''}）" for s in contract.approved_subcontractors)
+            or "なし")] if contract.subcontracting is Subcontracting.APPROVAL else []),
     ], widths=(38 * mm, 228 * mm))]
     # The empty last cell keeps each row at least 22 mm high: room to write.
     rows = [[row.clause.code, f"{row.clause.label_ja}（{row.article or ''}）", row.clause.verify_ja or "", CHECKBOXES,
@@ -264,7 +272,9 @@ def facts(scope: Scope) -> dict[str, str]:
                                                        selectinload(Contract.classification))).all()
     no_disposal = [c for c in ended_contracts
                    if c.disposal is None and c.classification is not None and c.classification.rank > 1]
-    subcontracted = sum(1 for c in contracts if c.subcontractors)
+    # OUT-04: only approved subcontractors count (C08); requests awaiting a decision are named apart.
+    subcontracted = sum(1 for c in contracts if c.approved_subcontractors)
+    awaiting = sum(1 for c in contracts for s in c.subcontractors if s.status is SubcontractorStatus.PENDING)
     unclassified = sum(1 for c in contracts if c.classification_id is None)
     breakdown = "、".join(f"{code}: {n}件" for code, n in sorted(missing.items()))
     return {
@@ -272,7 +282,7 @@ def facts(scope: Scope) -> dict[str, str]:
                   f"委託事業者に選定の記録なし",
         "OUT-02": f"有効な契約 {len(contracts)}件中 {with_gaps}件に必須条項の不足" + (f"（{breakdown}）" if breakdown else ""),
         "OUT-03": f"確認の対象 {len(rows)}件中 {overdue}件が確認期限超過",
-        "OUT-04": f"再委託先を登録した契約 {subcontracted}件",
+        "OUT-04": f"承認済みの再委託先がある契約 {subcontracted}件" + (f"（承認待ちの申請 {awaiting}件）" if awaiting else ""),
         "OUT-05": f"未完了の措置 {len(open_findings)}件（うち期限超過 {late}件）",
         "OUT-06": f"年度内に終了した契約・解除した契約 {len(ended_contracts)}件中 {len(no_disposal)}件に返却・廃棄の記録なし",
         "CLS-01": f"有効な契約 {len(contracts)}件中 {unclassified}件に機密性の分類なし",

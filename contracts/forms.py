@@ -120,9 +120,29 @@ class DecisionForm(FlaskForm):
 
 
 class SubcontractorForm(FlaskForm):
-    name = StringField(_l("再委託先"), validators=[DataRequired(), Length(max=200)])
+    """再委託の申請 (C08): decided afterwards by another person."""
+    name = StringField(_l("再委託先"), validators=[DataRequired(message=_l("再委託先の名称を入力してください。")),
+                                                 Length(max=200)])
     scope = StringField(_l("再委託の範囲"), validators=[Optional(), Length(max=500)])
-    approved_on = DateField(_l("承認日"), validators=[InputRequired(message=_l("日付を入力してください。"))])
+    vendor_id = SelectField(_l("事業者台帳の事業者（任意）"), coerce=coerce_int_or_none, validators=[Optional()],
+                            validate_choice=False)
+    corporate_number = StringField(_l("または法人番号（任意）"), validators=[Optional(), Length(max=40)])
+    document = FileField(_l("再委託承認申請書・承諾書（PDF・PNG・JPEG、10MBまで）"),
+                         validators=[FileRequired(message=_l("再委託承認申請書（承諾書）を添付してください。"))])
+
+
+def subcontractor_form(**kwargs) -> SubcontractorForm:
+    """The request form with the vendors to choose from."""
+    form = SubcontractorForm(**kwargs)
+    vendors = db.session.execute(select(Vendor.id, Vendor.name).order_by(Vendor.kana)).all()
+    form.vendor_id.choices = select_choices([("", "—")] + [(v.id, v.name) for v in vendors])
+    return form
+
+
+class SubcontractorEndForm(FlaskForm):
+    ended_on = DateField(_l("終了日"), validators=[InputRequired(message=_l("日付を入力してください。"))])
+    end_reason = StringField(_l("終了の理由"), validators=[DataRequired(message=_l("終了の理由を入力してください。")),
+                                                       Length(max=500)])
 
 
 class DisposalForm(FlaskForm):

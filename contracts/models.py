@@ -195,6 +195,12 @@ class Contract(Audited, TimestampMixin, VersionMixin, db.Model):
         return Cycle.parse(default or "") or Cycle.YEARLY
 
     @property
+    def approved_subcontractors(self) -> list[Subcontractor]:
+        """The contract's subcontractors: approved and not ended (a request
+        承認待ち, 却下 or 取下げ is none, clause C08)."""
+        return [s for s in self.subcontractors if s.status is SubcontractorStatus.APPROVED]
+
+    @property
     def handles_classified(self) -> bool:
         """Handles information above 自治体機密性1 (rank 1)."""
         return self.classification is not None and self.classification.rank > 1
@@ -221,6 +227,16 @@ class ContractClause(Audited, TimestampMixin, VersionMixin, db.Model):
     __table_args__ = (UniqueConstraint("contract_id", "clause_id"),)
 
 
+class SubcontractorStatus(LabelledEnum):
+    """再委託先 (clause C08): requested with the approval document, decided by
+    another person; only an approved one is the contract's subcontractor."""
+    PENDING = "pending", _l("承認待ち")
+    APPROVED = "approved", _l("承認")
+    REJECTED = "rejected", _l("却下")
+    ENDED = "ended", _l("終了")
+    WITHDRAWN = "withdrawn", _l("取下げ")
+
+
 class Subcontractor(Audited, TimestampMixin, VersionMixin, db.Model):
     __tablename__ = "subcontractors"
 
@@ -228,11 +244,25 @@ class Subcontractor(Audited, TimestampMixin, VersionMixin, db.Model):
     contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     scope: Mapped[Optional[str]] = mapped_column(String(500))
+    # Rows recorded before requests existed were approved as typed (migration 0019).
+    status: Mapped[SubcontractorStatus] = mapped_column(enum_column(SubcontractorStatus),
+                                                        default=SubcontractorStatus.PENDING,
+                                                        server_default=SubcontractorStatus.APPROVED.value)
+    # The subcontractor's vendor record, when it has one (found by its corporate number).
+    vendor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("vendors.id"), index=True)
+    # 再委託承認申請書 / 承諾書: required for every request (None only on rows from before 0019).
+    document_id: Mapped[Optional[int]] = mapped_column(ForeignKey("stored_files.id"))
+    requested_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
     approved_on: Mapped[Optional[dt.date]] = mapped_column(Date)
     approver_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    ended_on: Mapped[Optional[dt.date]] = mapped_column(Date)
+    end_reason: Mapped[Optional[str]] = mapped_column(String(500))
 
     contract: Mapped[Contract] = relationship(back_populates="subcontractors")
-    approver: Mapped[Optional[User]] = relationship()
+    vendor: Mapped[Optional[Vendor]] = relationship()
+    document: Mapped[Optional[StoredFile]] = relationship()
+    requested_by: Mapped[Optional[User]] = relationship(foreign_keys=[requested_by_id])
+    approver: Mapped[Optional[User]] = relationship(foreign_keys=[approver_id])
 
 
 class Disposal(Audited, TimestampMixin, VersionMixin, db.Model):

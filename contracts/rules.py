@@ -18,8 +18,6 @@ from contracts.models import (
     ContractStatus,
     Disposal,
     DisposalMethod,
-    Subcontracting,
-    Subcontractor,
     clause_levels,
 )
 from core import approvals, audit
@@ -258,16 +256,6 @@ def record_disposal(contract: Contract, *, done_on: dt.date, method: DisposalMet
     db.session.add(disposal)
     db.session.flush()
     return disposal
-
-
-def add_subcontractor(contract: Contract, *, name: str, scope: str | None, approved_on, approver) -> Subcontractor:
-    if contract.subcontracting is Subcontracting.PROHIBITED:
-        raise ContractRuleError(_l("この契約は再委託を禁止しています。再委託先を登録するには「承認制」にしてください。"))
-    row = Subcontractor(name=name.strip(), scope=scope or None, approved_on=approved_on,
-                        approver_id=getattr(approver, "id", None))
-    contract.subcontractors.append(row)
-    db.session.flush()
-    return row
 
 
 def gap_count_query(unit_id: int | None = None) -> Select:

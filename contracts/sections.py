@@ -2,8 +2,9 @@
 ``add_section``), so that vendors and core need not know contracts:
 
 - the vendor page: the "register a contract" button, the notices about its
-  contracts (missing clauses, late measures, the latest verification) and the
-  block listing its contracts;
+  contracts (missing clauses, late measures, the latest verification), the
+  block listing its contracts and the block of the contracts it is a
+  subcontractor in (再委託先としての契約);
 - the vendor summary (PDF): the table of the vendor's contracts;
 - the checklists page: the vendor filter and the table of contract checklists.
 """
@@ -21,7 +22,7 @@ from sqlalchemy.orm import selectinload
 from contracts import rules
 from contracts import verification as checks
 from contracts.documents import in_scope
-from contracts.models import Contract, ContractStatus, Finding, Verification
+from contracts.models import Contract, ContractStatus, Finding, Subcontractor, SubcontractorStatus, Verification
 from core import plugins
 from core.auth import can_view
 from core.db import db
@@ -77,6 +78,21 @@ def vendor_block(vendor: Vendor) -> TemplateModule:
     data = _vendor_contracts(vendor)
     return plugins.block("contracts/_vendor_contracts.html", contracts=data.contracts, gaps=data.gaps,
                          schedule=data.schedule, late=data.late)
+
+
+def vendor_subcontracts(vendor: Vendor) -> TemplateModule | str:
+    """The contracts the vendor is (or was, or is asked to be) a subcontractor
+    in (clause C08); none: no block.  Withdrawn requests are left out."""
+    rows = db.session.scalars(select(Subcontractor).where(
+        Subcontractor.vendor_id == vendor.id, Subcontractor.status != SubcontractorStatus.WITHDRAWN)
+        .options(selectinload(Subcontractor.contract).selectinload(Contract.vendor))
+        .order_by(Subcontractor.id.desc())).all()
+    return plugins.block("contracts/_vendor_subcontracts.html", rows=rows) if rows else ""
+
+
+def vendor_is_subcontractor(vendor: Vendor) -> bool:
+    """A vendor named as a subcontractor is never deleted (vendors.services.has_history)."""
+    return bool(db.session.scalar(select(exists().where(Subcontractor.vendor_id == vendor.id))))
 
 
 def vendor_has_contracts(vendor: Vendor) -> bool:

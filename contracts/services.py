@@ -7,6 +7,7 @@ audit trail (through the models); the caller commits once."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 
 from flask_babel import gettext as _
@@ -31,17 +32,21 @@ from contracts.models import (
     Result,
     Subcontracting,
     Subcontractor,
+    SubcontractorStatus,
     Verification,
     VerificationResult,
 )
 from contracts.rules import ContractRuleError
 from contracts.schedule import Cycle
-from core import audit, classification, files
-from core.approvals import Approval
+from core import approvals, audit, classification, files
+from core.approvals import Approval, Decision
 from core.db import db, savepoint
-from core.models import ClassificationLevel
+from core.files import StoredFile
+from core.models import ClassificationLevel, Role
 from core.timeutil import fiscal_year, fiscal_year_range, today, utcnow
+from core.validators import fold
 from vendors.models import Vendor
+from vendors.rules import is_valid_corporate_number
 
 
 def _text(value: str | None) -> str | None:
@@ -76,6 +81,11 @@ def save_contract(contract: Contract, values: dict, *, user) -> Contract:
             and rules.vendor_barred(vendor)):  # the signing gate holds after signing too (issue 17)
         raise ContractRuleError(_("「%(status)s」の事業者を締結済・履行中の契約の委託事業者にすることはできません。",
                                   status=vendor.status.label), field="vendor_id")
+    if (Subcontracting(values["subcontracting"]) is Subcontracting.PROHIBITED and any(
+            s.status in (SubcontractorStatus.PENDING, SubcontractorStatus.APPROVED) for s in contract.subcontractors)):
+        # C08: re-subcontracting cannot be prohibited while a subcontractor is approved or awaits a decision.
+        raise ContractRuleError(_l("承認済み・承認待ちの再委託先がある契約は再委託を「禁止」にできません。"
+                                   "先に再委託先を終了するか、申請を取り下げてください。"), field="subcontracting")
     document = files.store(values["document"], user=user) if values.get("document") else None
     contract.number = values["number"].strip()
     contract.title = values["title"].strip()
@@ -235,9 +245,13 @@ def renew(contract: Contract, *, number: str, title: str, start_on: dt.date | No
         subcontracting=contract.subcontracting, verification_cycle=contract.verification_cycle,
         clauses=[ContractClause(clause_id=row.clause_id, state=row.state, article=row.article, reason=row.reason)
                  for row in contract.clauses],
-        subcontractors=[Subcontractor(name=row.name, scope=row.scope, approved_on=row.approved_on,
-                                      approver_id=row.approver_id)
-                        for row in contract.subcontractors if row.approved_on is not None])
+        # The approved subcontractors carry over with their approval (the same
+        # approval document); ended, pending, rejected or withdrawn ones do not.
+        subcontractors=[Subcontractor(name=row.name, scope=row.scope, status=SubcontractorStatus.APPROVED,
+                                      approved_on=row.approved_on, approver_id=row.approver_id,
+                                      vendor_id=row.vendor_id, document_id=row.document_id,
+                                      requested_by_id=row.requested_by_id)
+                        for row in contract.subcontractors if row.status is SubcontractorStatus.APPROVED])
     try:
         with savepoint():  # begin_nested() flushes what is pending: add inside it
             db.session.add(renewed)
@@ -249,6 +263,151 @@ def renew(contract: Contract, *, number: str, title: str, start_on: dt.date | No
         raise ContractRuleError(_("この契約番号は既に使われています。"), field="number") from error
     db.session.expire(contract, ["successor"])
     return renewed
+# --- subcontractors (再委託, clause C08) -------------------------------------------------
+
+# The four-eyes record of a subcontractor request (core/approvals.py).
+SUBCONTRACTOR = "subcontractor"
+# Who decides a subcontractor request besides never its requester: an
+# administrator, an approver or the security lead (統括情報セキュリティ責任者).
+SUBCONTRACTOR_DECIDERS = frozenset({Role.ADMIN, Role.APPROVER, Role.LEAD})
+
+
+def _subcontractor_vendor(vendor_id: int | None, corporate_number: str | None) -> Vendor | None:
+    """The vendor record a request links to: chosen, or found by its 法人番号
+    (NFKC-folded: full-width ７ is 7, then 13 ASCII digits with the check
+    digit of vendors.rules).  Both given must name the same vendor."""
+    vendor = None
+    if vendor_id is not None:
+        vendor = db.session.get(Vendor, vendor_id)
+        if vendor is None:
+            raise ContractRuleError(_l("選択した事業者が見つかりません。"), field="vendor_id")
+    number = fold(corporate_number)
+    if not number:
+        return vendor
+    if not re.fullmatch(r"[0-9]{13}", number):
+        raise ContractRuleError(_l("法人番号は13桁の数字で入力してください。"), field="corporate_number")
+    if not is_valid_corporate_number(number):
+        raise ContractRuleError(_l("法人番号のチェックデジットが正しくありません。番号を確認してください。"),
+                                field="corporate_number")
+    found = db.session.scalar(select(Vendor).where(Vendor.corporate_number == number))
+    if found is None:
+        raise ContractRuleError(_l("この法人番号の事業者は登録されていません。先に事業者を登録するか、空欄にしてください。"),
+                                field="corporate_number")
+    if vendor is not None and vendor.id != found.id:
+        raise ContractRuleError(_l("選択した事業者と法人番号が一致しません。"), field="corporate_number")
+    return found
+
+
+def request_subcontractor(contract: Contract, *, name: str, scope: str | None, document, user,
+                          vendor_id: int | None = None, corporate_number: str | None = None) -> Subcontractor:
+    """再委託の申請 (clause C08: prior written approval): a contract that
+    allows subcontracting with approval (承認制; 禁止 refuses) and is not
+    closed; the name; the approval document (再委託承認申請書 / 承諾書, an
+    upload or a stored file: required, kept last so a refusal keeps no
+    file); optionally the subcontractor's vendor record.  The request is
+    承認待ち until another person decides it (decide_subcontractor)."""
+    if contract.subcontracting is Subcontracting.PROHIBITED:
+        raise ContractRuleError(_l("この契約は再委託を禁止しています。再委託先を申請するには「承認制」にしてください。"))
+    if contract.status in rules.CLOSED:
+        raise ContractRuleError(_("「%(status)s」の契約には再委託先を申請できません。", status=contract.status.label))
+    name = fold(name)
+    if not name:
+        raise ContractRuleError(_l("再委託先の名称を入力してください。"), field="name")
+    vendor = _subcontractor_vendor(vendor_id, corporate_number)
+    if not document:
+        raise ContractRuleError(_l("再委託承認申請書（承諾書）を添付してください。"), field="document")
+    if not isinstance(document, StoredFile):
+        try:
+            document = files.store(document, user=user)
+        except files.FileRejected as error:
+            raise ContractRuleError(str(error), field="document") from error
+    row = Subcontractor(name=name, scope=fold(scope) or None, status=SubcontractorStatus.PENDING, vendor=vendor,
+                        document=document, requested_by_id=user.id)
+    audit.label(row, "request")
+    contract.subcontractors.append(row)
+    db.session.flush()
+    approvals.request(SUBCONTRACTOR, row, reason=f"{row.name}（{row.scope or ''}）", requester=user)
+    return row
+
+
+def subcontractor_approval(row: Subcontractor) -> Approval | None:
+    """The request's four-eyes record (the latest)."""
+    return db.session.scalar(select(Approval).where(
+        Approval.kind == SUBCONTRACTOR, Approval.subject_type == Subcontractor.__tablename__,
+        Approval.subject_id == row.id).order_by(Approval.id.desc()).limit(1))
+
+
+def decide_subcontractor(row: Subcontractor, *, approve: bool, comment: str | None, user) -> Subcontractor:
+    """Approve or reject a pending request (four eyes): by an administrator,
+    an approver or the security lead, never by its requester (whatever other
+    roles the requester holds).  Approved, it is one of the contract's
+    subcontractors from today (approved_on, approver)."""
+    if not user.has_role(*SUBCONTRACTOR_DECIDERS):
+        raise ContractRuleError(_l("再委託の申請を決定できるのは管理者・承認者・統括情報セキュリティ責任者です。"))
+    if row.status is not SubcontractorStatus.PENDING:
+        raise ContractRuleError(_l("この申請は既に決定済みです。"))
+    if row.requested_by_id == user.id:
+        raise ContractRuleError(_l("申請者本人は再委託を承認・却下できません。別の担当者が決定してください。"))
+    approval = subcontractor_approval(row)
+    try:
+        approvals.decide(approval, approver=user, approve=approve, comment=fold(comment) or None)
+    except approvals.ApprovalError as error:
+        raise ContractRuleError(str(error)) from error
+    if approve:
+        row.status = SubcontractorStatus.APPROVED
+        row.approver_id = user.id
+        row.approved_on = today()
+    else:
+        row.status = SubcontractorStatus.REJECTED
+    audit.label(row, "approve" if approve else "reject")
+    db.session.flush()
+    return row
+
+
+def withdraw_subcontractor(row: Subcontractor, *, user) -> Subcontractor:
+    """A pending or rejected request is withdrawn (取下げ) by its requester;
+    the row stays, with its history."""
+    if row.status not in (SubcontractorStatus.PENDING, SubcontractorStatus.REJECTED):
+        raise ContractRuleError(_l("取り下げられるのは承認待ち・却下の申請だけです。"))
+    if row.requested_by_id != user.id:
+        raise ContractRuleError(_l("申請を取り下げられるのは申請者本人だけです。"))
+    approval = subcontractor_approval(row)
+    if approval is not None and approval.decision is Decision.PENDING:
+        approvals.withdraw(approval, user=user, comment="申請者が取下げ")
+    row.status = SubcontractorStatus.WITHDRAWN
+    audit.label(row, "withdraw")
+    db.session.flush()
+    return row
+
+
+def end_subcontractor(row: Subcontractor, *, ended_on: dt.date | None, reason: str | None, user) -> Subcontractor:
+    """An approved subcontractor is ended (終了), never deleted: the end date
+    (not in the future, not before its approval) and the reason are kept."""
+    if row.status is not SubcontractorStatus.APPROVED:
+        raise ContractRuleError(_l("終了できるのは承認された再委託先だけです。"))
+    reason = fold(reason)
+    if not reason:
+        raise ContractRuleError(_l("終了の理由を入力してください。"), field="end_reason")
+    if ended_on is None:
+        raise ContractRuleError(_l("日付を入力してください。"), field="ended_on")
+    if ended_on > today():
+        raise ContractRuleError(_l("終了日に未来の日付は指定できません。"), field="ended_on")
+    if row.approved_on is not None and ended_on < row.approved_on:
+        raise ContractRuleError(_l("終了日は承認日以降の日付にしてください。"), field="ended_on")
+    row.status = SubcontractorStatus.ENDED
+    row.ended_on = ended_on
+    row.end_reason = reason
+    audit.label(row, "end")
+    db.session.flush()
+    return row
+
+
+def delete_subcontractor(row: Subcontractor) -> None:
+    """Never: an approved subcontractor is ended, a request is withdrawn,
+    so the contract's history of re-subcontracting stays whole (C08)."""
+    if row.status in (SubcontractorStatus.APPROVED, SubcontractorStatus.ENDED):
+        raise ContractRuleError(_l("承認された再委託先は削除できません。終了日と理由を記録して「終了」にしてください。"))
+    raise ContractRuleError(_l("再委託の申請は削除できません。承認待ち・却下の申請は申請者が取り下げてください。"))
 
 
 # --- the clause catalogue -----------------------------------------------------------

@@ -19,8 +19,9 @@ from contracts.forms import (
     DisposalForm,
     ExceptionRequestForm,
     RenewalForm,
-    SubcontractorForm,
+    SubcontractorEndForm,
     contract_form,
+    subcontractor_form,
 )
 from contracts.lists import LIST
 from contracts.models import (
@@ -31,7 +32,9 @@ from contracts.models import (
     ContractStatus,
     DisposalMethod,
     Finding,
+    Subcontracting,
     Subcontractor,
+    SubcontractorStatus,
     Verification,
 )
 from core import approvals, audit, files, pdf
@@ -43,7 +46,6 @@ from core.forms import STALE_MESSAGE, CSRFForm, classification_levels, select_ch
 from core.i18n import locale_code
 from core.lists import int_arg
 from core.models import Role
-from core.parts import delete_owned
 from core.timeutil import today
 from vendors.models import Vendor
 
@@ -91,7 +93,7 @@ def detail(contract_id: int):
     return _detail(contract)
 
 
-def _detail(contract: Contract, *, exception_form=None, subcontractor_form=None, status_code=200):
+def _detail(contract: Contract, *, exception_form=None, request_form=None, status_code=200):
     rows = rules.matrix(contract)
     catalogue = rules.active_clauses()
     [schedule] = checks.schedule([contract])
@@ -103,17 +105,23 @@ def _detail(contract: Contract, *, exception_form=None, subcontractor_form=None,
     gaps = rules.clause_gaps(contract, catalogue)
     exceptions = rules.exceptions(contract)
     excepted = rules.excepted_codes(contract, exceptions)
+    may_request = (current_user.has_role(WRITERS) and contract.subcontracting is Subcontracting.APPROVAL
+                   and contract.status not in rules.CLOSED)
+    subcontractor_approvals = _subcontractor_approvals(contract)
     return render_template(
         "contracts/detail.html", contract=contract, clauses=catalogue, rows=rows, mandatory=mandatory,
         gaps=gaps, excepted=excepted, exceptions=exceptions, locale=locale_code(),
         next_statuses=rules.TRANSITIONS[contract.status], actions=CSRFForm(),
         exception_form=exception_form or ExceptionRequestForm(), decision_form=DecisionForm(),
-        subcontractor_form=subcontractor_form or SubcontractorForm(), can_write=current_user.has_role(WRITERS),
+        subcontractor_form=request_form or (subcontractor_form() if may_request else None),
+        subcontractor_approvals=subcontractor_approvals,
+        can_decide_subcontractors=current_user.has_role(*services.SUBCONTRACTOR_DECIDERS),
+        can_write=current_user.has_role(WRITERS),
         can_decide=current_user.has_role(*DECIDERS), can_renew=contract.status in services.RENEWABLE,
         schedule=schedule, verifications=verifications,
         findings=findings, today=today(), can_verify=current_user.has_role(Role.VERIFIER),
         audit_entries=audit.history(contract, *contract.clauses, *contract.subcontractors, contract.disposal,
-                                    *exceptions)), status_code
+                                    *exceptions, *subcontractor_approvals.values())), status_code
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -331,33 +339,159 @@ def exception_decide(contract_id: int, approval_id: int, decision: str):
 
 # --- subcontractors, disposal ---------------------------------------------------
 
+def _subcontractor_approvals(contract: Contract) -> dict[int, Approval]:
+    """Each subcontractor's latest four-eyes record, by subcontractor id."""
+    ids = [s.id for s in contract.subcontractors]
+    if not ids:
+        return {}
+    found = db.session.scalars(select(Approval).where(
+        Approval.kind == services.SUBCONTRACTOR, Approval.subject_type == Subcontractor.__tablename__,
+        Approval.subject_id.in_(ids)).options(joinedload(Approval.approver)).order_by(Approval.id))
+    return {approval.subject_id: approval for approval in found}
+
+
+def _subcontractor(contract_id: int, row_id: int) -> tuple[Contract, Subcontractor]:
+    contract = db.get_or_404(Contract, contract_id)
+    row = db.get_or_404(Subcontractor, row_id)
+    if row.contract_id != contract.id:
+        abort(404)
+    return contract, row
+
+
+def _back(contract: Contract):
+    return redirect(url_for("contracts.detail", contract_id=contract.id) + "#subcontractors")
+
+
 @bp.route("/<int:contract_id>/subcontractors", methods=["POST"])
 @access(WRITERS)
 def subcontractor_add(contract_id: int):
+    """再委託の申請 with its approval document (C08)."""
     contract = db.get_or_404(Contract, contract_id)
-    form = SubcontractorForm()
+    form = subcontractor_form()
     if form.validate_on_submit():
         try:
-            rules.add_subcontractor(contract, name=form.name.data, scope=form.scope.data,
-                                    approved_on=form.approved_on.data, approver=current_user)
+            services.request_subcontractor(contract, name=form.name.data, scope=form.scope.data,
+                                           document=form.document.data, vendor_id=form.vendor_id.data,
+                                           corporate_number=form.corporate_number.data, user=current_user)
         except rules.ContractRuleError as error:
             db.session.rollback()
-            flash(str(error), "danger")
-            return _detail(contract, subcontractor_form=form, status_code=409)
-        else:
-            db.session.commit()
-            flash(_("再委託先を登録しました。"), "success")
-            return redirect(url_for("contracts.detail", contract_id=contract.id) + "#subcontractors")
-    return _detail(contract, subcontractor_form=form, status_code=400)
+            if error.field and error.field in form:
+                form[error.field].errors.append(str(error))
+            else:
+                flash(str(error), "danger")
+            return _detail(contract, request_form=form, status_code=409)
+        db.session.commit()
+        flash(_("再委託先を申請しました。申請者以外の管理者・承認者・統括情報セキュリティ責任者が決定します。"), "success")
+        return _back(contract)
+    return _detail(contract, request_form=form, status_code=400)
+
+
+@bp.route("/<int:contract_id>/subcontractors/<int:row_id>/<any(approve, reject):decision>", methods=["POST"])
+@access(services.SUBCONTRACTOR_DECIDERS)
+def subcontractor_decide(contract_id: int, row_id: int, decision: str):
+    contract, row = _subcontractor(contract_id, row_id)
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.decide_subcontractor(row, approve=decision == "approve", comment=form.comment.data,
+                                      user=current_user)
+    except rules.ContractRuleError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        if _from_requests():
+            return redirect(url_for("contracts.subcontractor_requests"))
+        return _detail(contract, status_code=409)
+    db.session.commit()
+    flash(_("再委託先を承認しました。") if decision == "approve" else _("再委託の申請を却下しました。"), "success")
+    return redirect(url_for("contracts.subcontractor_requests")) if _from_requests() else _back(contract)
+
+
+def _from_requests() -> bool:
+    """The decision was made on the list of requests (an approver reads no contract page)."""
+    return request.form.get("back") == "requests" or not current_user.has_role(*CONTRACT_READERS)
+
+
+@bp.route("/subcontractors/requests")
+@access(services.SUBCONTRACTOR_DECIDERS)
+def subcontractor_requests():
+    """The subcontractor requests awaiting a decision (C08), with what the
+    decision needs: the contract, its vendor and level, the scope and the
+    approval document."""
+    rows = db.session.scalars(select(Subcontractor).where(Subcontractor.status == SubcontractorStatus.PENDING)
+                              .options(joinedload(Subcontractor.contract).joinedload(Contract.vendor),
+                                       joinedload(Subcontractor.contract).joinedload(Contract.classification),
+                                       joinedload(Subcontractor.requested_by), joinedload(Subcontractor.vendor),
+                                       joinedload(Subcontractor.document))
+                              .order_by(Subcontractor.id)).all()
+    return render_template("contracts/subcontractor_requests.html", rows=rows, locale=locale_code(),
+                           approvals={s.id: a for s in rows if (a := services.subcontractor_approval(s))},
+                           can_read_contracts=current_user.has_role(*CONTRACT_READERS))
+
+
+@bp.route("/<int:contract_id>/subcontractors/<int:row_id>/withdraw", methods=["POST"])
+@access(WRITERS)
+def subcontractor_withdraw(contract_id: int, row_id: int):
+    contract, row = _subcontractor(contract_id, row_id)
+    if not CSRFForm().validate_on_submit():
+        abort(400)
+    try:
+        services.withdraw_subcontractor(row, user=current_user)
+    except rules.ContractRuleError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return _detail(contract, status_code=409)
+    db.session.commit()
+    flash(_("再委託の申請を取り下げました。"), "success")
+    return _back(contract)
+
+
+@bp.route("/<int:contract_id>/subcontractors/<int:row_id>/end", methods=["POST"])
+@access(WRITERS)
+def subcontractor_end(contract_id: int, row_id: int):
+    """An approved subcontractor ends (終了) with its date and reason; it is never deleted."""
+    contract, row = _subcontractor(contract_id, row_id)
+    if not CSRFForm().validate_on_submit():
+        abort(400)
+    form = SubcontractorEndForm()
+    if not form.validate():
+        for errors in form.errors.values():
+            for message in errors:
+                flash(str(message), "danger")
+        return _detail(contract, status_code=400)
+    try:
+        services.end_subcontractor(row, ended_on=form.ended_on.data, reason=form.end_reason.data, user=current_user)
+    except rules.ContractRuleError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return _detail(contract, status_code=409)
+    db.session.commit()
+    flash(_("再委託先を終了にしました。"), "success")
+    return _back(contract)
 
 
 @bp.route("/<int:contract_id>/subcontractors/<int:row_id>/delete", methods=["POST"])
 @access(WRITERS)
 def subcontractor_delete(contract_id: int, row_id: int):
-    if delete_owned(Subcontractor, row_id, "contract_id", contract_id):
-        db.session.commit()
-        flash(_("再委託先を削除しました。"), "success")
-    return redirect(url_for("contracts.detail", contract_id=contract_id) + "#subcontractors")
+    """Refused: an approved subcontractor is ended, a request withdrawn (services.delete_subcontractor)."""
+    contract, row = _subcontractor(contract_id, row_id)
+    if not CSRFForm().validate_on_submit():
+        abort(400)
+    try:
+        services.delete_subcontractor(row)
+    except rules.ContractRuleError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+    return _back(contract)
+
+
+@bp.route("/<int:contract_id>/subcontractors/<int:row_id>/document")
+@access(CONTRACT_READERS | services.SUBCONTRACTOR_DECIDERS)
+def subcontractor_document(contract_id: int, row_id: int):
+    _contract, row = _subcontractor(contract_id, row_id)
+    if row.document is None:
+        abort(404)
+    return files.send(row.document)
 
 
 @bp.route("/<int:contract_id>/disposal", methods=["GET", "POST"])
@@ -451,6 +585,14 @@ def clause_edit(clause_id: int):
             flash(_("条項を更新しました。"), "success")
             return redirect(url_for("contracts.catalogue"))
     return render_template("contracts/clause_form.html", form=form, clause=clause), 400 if form.errors else 200
+
+
+def subcontractor_panel(user) -> Panel:
+    """For those who decide subcontractor requests: how many await a decision."""
+    count = select(func.count()).select_from(Subcontractor).where(
+        Subcontractor.status == SubcontractorStatus.PENDING)
+    return Panel(_l("再委託の承認"), "contracts.subcontractor_requests",
+                 [Tile(_l("承認待ちの再委託"), count, "contracts.subcontractor_requests", alert=True)])
 
 
 def dashboard_panel(user) -> Panel:

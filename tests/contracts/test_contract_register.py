@@ -292,17 +292,23 @@ def test_contract_number_is_unique(buyer, app, selected_vendor):
 
 
 def test_subcontractors_only_when_allowed(buyer, app, selected_vendor):
+    """A subcontractor is requested with its approval document (承諾書), and
+    only on a contract that allows subcontracting with approval
+    (tests/contracts/test_subcontractor_approval.py: the four-eyes decision)."""
     contract_id = register_contract(buyer, app, selected_vendor)
-    response = buyer.post(f"/contracts/{contract_id}/subcontractors", data={"name": "再委託社", "approved_on": "2026-05-01"})
-    assert "再委託を禁止しています" in response.get_data(as_text=True)
+
+    def request_subcontractor():
+        return buyer.post(f"/contracts/{contract_id}/subcontractors", content_type="multipart/form-data", data={
+            "name": "再委託社", "scope": "監視", "document": (io.BytesIO(b"%PDF-1.4 consent"), "承諾書.pdf")})
+
+    assert "再委託を禁止しています" in request_subcontractor().get_data(as_text=True)
     with app.app_context():
         version = db.session.get(Contract, contract_id).version
     buyer.post(f"/contracts/{contract_id}/edit", data=contract_data(app, selected_vendor, subcontracting="approval",
                                                                     version=str(version)))
-    buyer.post(f"/contracts/{contract_id}/subcontractors", data={"name": "再委託社", "scope": "監視",
-                                                                 "approved_on": "2026-05-01"})
+    assert request_subcontractor().status_code == 302
     page = buyer.get(f"/contracts/{contract_id}").get_data(as_text=True)
-    assert "再委託社" in page and "監視" in page
+    assert "再委託社" in page and "監視" in page and "承認待ち" in page
 
 
 def test_admin_makes_a_clause_mandatory_and_gaps_follow(buyer, app, selected_vendor):

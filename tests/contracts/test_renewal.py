@@ -23,6 +23,7 @@ from contracts.models import (
     Result,
     Subcontracting,
     Subcontractor,
+    SubcontractorStatus,
     Verification,
 )
 from contracts.schedule import Cycle
@@ -45,7 +46,13 @@ def rich_contract(**fields) -> Contract:
         system_access=True, work_places="本庁舎3階サーバ室、受託者の開発拠点", subcontracting=Subcontracting.APPROVAL,
         verification_cycle=Cycle.QUARTERLY, start_on=dt.date(2025, 4, 1), end_on=dt.date(2026, 3, 31), **fields)
     contract.subcontractors.append(Subcontractor(name="株式会社再委託先", scope="テスト工程", approved_on=dt.date(2025, 5, 1),
+                                                 status=SubcontractorStatus.APPROVED,
                                                  approver_id=officer.id))
+    # Neither an ended subcontractor nor a request still awaiting its decision carries over.
+    contract.subcontractors.append(Subcontractor(name="株式会社終了済", approved_on=dt.date(2025, 5, 1),
+                                                 status=SubcontractorStatus.ENDED, approver_id=officer.id))
+    contract.subcontractors.append(Subcontractor(name="株式会社申請中", status=SubcontractorStatus.PENDING,
+                                                 requested_by_id=officer.id))
     db.session.flush()
     return contract
 

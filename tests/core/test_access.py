@@ -30,6 +30,11 @@ EXPECTED = {
     "contracts.detail": CONTRACT_READERS,
     "contracts.document": CONTRACT_READERS,
     "contracts.disposal_evidence": CONTRACT_READERS,
+    # A subcontractor request is decided by another person: an administrator, an approver or the security lead,
+    # who reads the requests awaiting a decision and their approval documents.
+    "contracts.subcontractor_decide": {Role.ADMIN, Role.APPROVER, Role.LEAD},
+    "contracts.subcontractor_requests": {Role.ADMIN, Role.APPROVER, Role.LEAD},
+    "contracts.subcontractor_document": CONTRACT_READERS | {Role.APPROVER},
     "contracts.catalogue": CONTRACT_READERS,
     "contracts.exception_decide": {Role.ADMIN, Role.PROCUREMENT},
     "contracts.clause_new": {Role.ADMIN},
@@ -133,11 +138,13 @@ EXPECTED = {
 }
 # Downloads answer 404 where the demo record has no file attached.
 DOWNLOADS = {"vendors.certification_file", "contracts.document", "contracts.disposal_evidence",
+             "contracts.subcontractor_document",
              "verification.evidence", "verification.finding_evidence", "cloud.deletion_evidence",
              "calendar.feed",  # and the feed, for a token nobody holds
              "social.public_list"}  # and the public account list, off by default
 # Values for URL arguments that are not record ids.
-ARGUMENTS = {"contracts.exception_decide": {"decision": "approve"}, "verification.decide": {"decision": "accept"},
+ARGUMENTS = {"contracts.exception_decide": {"decision": "approve"},
+             "contracts.subcontractor_decide": {"decision": "approve"}, "verification.decide": {"decision": "accept"},
              "social.procedure_decide": {"decision": "approve"}}
 DEFAULT_ARGUMENTS = {"fmt": "csv"}
 
