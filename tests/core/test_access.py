@@ -31,7 +31,7 @@ EXPECTED = {
     "contracts.document": CONTRACT_READERS,
     "contracts.disposal_evidence": CONTRACT_READERS,
     "contracts.catalogue": CONTRACT_READERS,
-    "contracts.exception_decide": {Role.ADMIN, Role.PROCUREMENT},
+    "contracts.exception_decide": {Role.ADMIN, Role.LEAD},
     "contracts.clause_new": {Role.ADMIN},
     "contracts.clause_edit": {Role.ADMIN},
     "verification": {Role.VERIFIER},  # recording verifications and measures
