@@ -284,6 +284,10 @@ def exception_decide(contract_id: int, approval_id: int, decision: str):
         abort(404)
     form = ExceptionDecisionForm()
     if not form.validate_on_submit():
+        for name, errors in form.errors.items():  # the decision form's fields are written by hand: say what is wrong
+            label = form[name].label.text if name in form else ""
+            for error in errors:
+                flash(f"{label}: {error}" if label else str(error), "danger")
         return _detail(contract, decision_form=form, status_code=400)
     try:
         services.decide_exception(approval, approver=current_user, approve=decision == "approve",

@@ -200,6 +200,9 @@ def test_the_page_refuses_an_approval_without_expiry(app, users):
     response = lead.post(f"/contracts/{contract_id}/exceptions/{approval_id}/approve",
                          data={"expires_on": "2020-01-01"})
     assert response.status_code == 409 and "過去の日付" in response.get_data(as_text=True)
+    response = lead.post(f"/contracts/{contract_id}/exceptions/{approval_id}/approve",
+                         data={"expires_on": "来年の三月"})
+    assert response.status_code == 400 and "有効期限:" in response.get_data(as_text=True)
     assert requested(app, contract_id)[0].decision is Decision.PENDING
     # Rejecting needs no date.
     assert lead.post(f"/contracts/{contract_id}/exceptions/{approval_id}/reject").status_code == 302
