@@ -22,7 +22,7 @@ from contracts.models import (
     Subcontracting,
     Verification,
 )
-from core import approvals, audit, files, timeutil
+from core import audit, files, timeutil
 from core.db import db
 from core.demo import Demo
 from vendors.models import Vendor, VendorStatus
@@ -53,8 +53,12 @@ def contract_rows(today: dt.date) -> tuple:
     )
 
 
-# The exception that lets R8-002 be signed without C12: asked for, then decided by another person.
-EXCEPTIONS = {"R8-002": ("事業者の標準契約書にC12がなく、次回更新時に追加することで合意済み", "次回更新時の追加を条件に承認")}
+# The exception that lets R8-002 be signed without C12: asked for by procurement, then decided by the
+# security lead (統括情報セキュリティ責任者), valid until the contract's end (issue 17).
+EXCEPTIONS = {"R8-002": ("C12", "事業者の標準契約書にC12がなく、次回更新時に追加することで合意済み",
+                         "次回更新時の追加を条件に、契約期間の末日まで承認")}
+# A request still waiting for the lead's decision: the draft R8-003 without C08 (one request per clause).
+PENDING_EXCEPTIONS = {"R8-003": ("C08", "再委託の予定がなく、事業者の標準書式に再委託条項がないため")}
 # Contracts that allow subcontracting with approval, and their subcontractor requests (C08), each with its
 # approval document, asked for by procurement and decided by the approver: (name, scope, the vendor record it
 # links to or None, what became of it: approved, ended with (reason) or left pending).
@@ -182,9 +186,13 @@ def _to(demo: Demo, contract: Contract, status: ContractStatus) -> None:
         # Signed while the business was 取引中; the vendor was suspended or ended afterwards.
         vendor.status = VendorStatus.ACTIVE
     if contract.number in EXCEPTIONS and status is not ContractStatus.DRAFT:
-        reason, comment = EXCEPTIONS[contract.number]
-        request = rules.request_exception(contract, reason=reason, user=procurement)
-        approvals.decide(request, approver=demo.users["admin"], approve=True, comment=comment)
+        clause, reason, comment = EXCEPTIONS[contract.number]
+        request = services.request_exception(contract, clause=clause, reason=reason, user=procurement)
+        services.decide_exception(request, approver=demo.users["lead"], approve=True, comment=comment,
+                                  expires_on=contract.end_on)
+    if contract.number in PENDING_EXCEPTIONS:
+        clause, reason = PENDING_EXCEPTIONS[contract.number]
+        services.request_exception(contract, clause=clause, reason=reason, user=procurement)
     for step in PATHS[status]:
         if step in (ContractStatus.ENDED, ContractStatus.TERMINATED) and contract.number in DISPOSALS:
             method, detail, proof_name = DISPOSALS[contract.number]

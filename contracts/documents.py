@@ -27,7 +27,7 @@ from contracts.models import (
     VerificationResult,
     VerificationStatus,
 )
-from contracts.rules import EXCEPTION, LIVE, active_clauses
+from contracts.rules import EXCEPTION, LIVE, active_clauses, exception_clauses, exception_expired, exception_holds
 from contracts.schedule import DueState
 from core.approvals import Approval, Decision
 from core.db import db
@@ -103,7 +103,12 @@ def checklist_sections(ids: list[int], *, level: int = 0) -> list[Section]:
 
 
 def _checklist(contract, matrix, catalogue, latest, findings, exceptions, on, level, labels) -> Section:
-    excepted = {code for a in exceptions if a.decision is Decision.APPROVED for code in (a.details or {}).get("clauses", [])}
+    # Only an approved exception that has not expired covers a clause; a
+    # pending (承認待ち) or expired one is listed apart and never counted (issue 17).
+    holding = [a for a in exceptions if exception_holds(a, on)]
+    excepted = {code for a in holding for code in exception_clauses(a)}
+    waiting = [a for a in exceptions if a.decision is Decision.PENDING]
+    lapsed = [a for a in exceptions if exception_expired(a, on)]
     # One header block holds the summary too; findings and exceptions get
     # their own table only when there are some.
     if contract.disposal:
@@ -125,8 +130,11 @@ def _checklist(contract, matrix, catalogue, latest, findings, exceptions, on, le
                           f"{contract.officer.display_name if contract.officer else '—'}"),
         ("状態", labels[contract.status]),
         ("未完了の指摘事項と措置", f"{len(findings)}件" + (f"（うち期限超過 {late}件）" if late else "") if findings else "なし"),
-        ("必須条項の例外", "、".join(f"{', '.join((a.details or {}).get('clauses', []))}（{a.decision.label}）"
-                                  for a in exceptions) or "なし"),
+        ("必須条項の例外", "、".join(f"{', '.join(exception_clauses(a))}（{_until(a)}）" for a in holding) or "なし"),
+        *([("例外の申請", "、".join(
+            [f"{', '.join(exception_clauses(a))} 承認待ち（例外として扱わない）" for a in waiting]
+            + [f"{', '.join(exception_clauses(a))} 期限切れ（{_d(a.expires_on)}まで）" for a in lapsed]))]
+          if waiting or lapsed else []),
         # Only approved subcontractors are the contract's (C08); those ended are shown as ended, requests never.
         ("再委託先", "、".join([f"{s.name}（{s.scope or ''}・{_d(s.approved_on)}承認）"
                               for s in contract.approved_subcontractors]
@@ -158,10 +166,10 @@ def _checklist(contract, matrix, catalogue, latest, findings, exceptions, on, le
              f.status.label] for f in findings],
             [14 * mm, 22 * mm, 92 * mm, 30 * mm, 22 * mm],
             alerts={i for i, f in enumerate(findings) if f.due_on < on})]
-    if exceptions:
-        flow += [p("必須条項の例外", H2), table(["対象条項", "理由", "決定"], [
-            [", ".join((a.details or {}).get("clauses", [])), a.reason, a.decision.label] for a in exceptions],
-            [25 * mm, 125 * mm, 30 * mm])]
+    if holding:
+        flow += [p("必須条項の例外（承認済み・有効期限内）", H2), table(["対象条項", "理由", "承認者", "有効期限"], [
+            [", ".join(exception_clauses(a)), a.reason, a.approver.display_name if a.approver else "—", _until(a)]
+            for a in holding], [25 * mm, 101 * mm, 30 * mm, 24 * mm])]
     flow.append(sign_off())
     return Section(f"契約点検表 {contract.number} {contract.title}", flow, level=level, kind="契約点検表")
 
@@ -233,12 +241,13 @@ def facts(scope: Scope) -> dict[str, str]:
         matrices.update(_matrices(chunk))
     catalogue = active_clauses()
     # OUT-02: every mandatory clause (the base set at every level, by level,
-    # kind, access, personal data) is missing unless an approved exception covers it
+    # kind, access, personal data) is missing unless an approved exception that has not expired covers it
     excepted: dict[int, set[str]] = defaultdict(set)
     for chunk in _chunks([c.id for c in contracts]):
         for subject_id, details in db.session.execute(select(Approval.subject_id, Approval.details).where(
                 Approval.kind == EXCEPTION, Approval.subject_type == Contract.__tablename__,
-                Approval.decision == Decision.APPROVED, Approval.subject_id.in_(chunk))):
+                Approval.decision == Decision.APPROVED, Approval.subject_id.in_(chunk),
+                or_(Approval.expires_on.is_(None), Approval.expires_on >= today()))):  # expired: no longer covers
             excepted[subject_id] |= set((details or {}).get("clauses", []))
     missing: dict[str, int] = defaultdict(int)
     with_gaps = 0
@@ -287,6 +296,10 @@ def facts(scope: Scope) -> dict[str, str]:
         "OUT-06": f"年度内に終了した契約・解除した契約 {len(ended_contracts)}件中 {len(no_disposal)}件に返却・廃棄の記録なし",
         "CLS-01": f"有効な契約 {len(contracts)}件中 {unclassified}件に機密性の分類なし",
     }
+
+
+def _until(approval) -> str:
+    return f"{_d(approval.expires_on)}まで" if approval.expires_on else "期限の記録なし"
 
 
 def _d(day) -> str:

@@ -111,12 +111,21 @@ class ClauseMatrixForm(VersionedForm):
 
 
 class ExceptionRequestForm(FlaskForm):
+    # One request per clause (issue 17); the view offers the contract's missing
+    # mandatory clauses, the service checks the choice again.
+    clause = SelectField(_l("対象条項"), choices=[], validate_choice=False,
+                         validators=[InputRequired(message=_l("例外を申請する条項を選択してください。"))])
     reason = TextAreaField(_l("例外の理由"), validators=[DataRequired(message=_l("例外の理由を入力してください。")),
                                                       Length(max=2000)])
 
 
 class DecisionForm(FlaskForm):
     comment = TextAreaField(_l("コメント"), validators=[Optional(), Length(max=2000)])
+
+
+class ExceptionDecisionForm(DecisionForm):
+    # Required to approve (checked by the service, with its message); rejecting needs none.
+    expires_on = DateField(_l("有効期限"), validators=[Optional()])
 
 
 class SubcontractorForm(FlaskForm):

@@ -13,6 +13,10 @@ def _gaps_filter(stmt, value):
     return stmt.where(Contract.status.in_(rules.LIVE), Contract.has_gap) if value == "yes" else stmt
 
 
+def _exceptions_filter(stmt, value):
+    return stmt.where(rules.pending_exception_expression()) if value == "pending" else stmt
+
+
 def _ending_filter(stmt, value):
     days = int_arg(value, maximum=3650)
     return stmt.where(rules.ending_within(days)) if days is not None else stmt
@@ -28,6 +32,7 @@ LIST = ListView(
         "classification": id_filter(Contract.classification_id),
         "gaps": _gaps_filter,
         "ending": _ending_filter,
+        "exceptions": _exceptions_filter,
     },
     sorts={"number": Contract.number, "title": Contract.title, "vendor": Vendor.kana,
            "end": Contract.end_on, "status": Contract.status},

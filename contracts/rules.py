@@ -20,15 +20,18 @@ from contracts.models import (
     DisposalMethod,
     clause_levels,
 )
-from core import approvals, audit
+from core import audit
 from core.approvals import Approval, Decision
 from core.db import db
-from core.models import ClassificationLevel
+from core.models import ClassificationLevel, Role
 from core.refusals import Refusal
 from core.timeutil import today
 from vendors.models import Vendor, VendorStatus
 
 EXCEPTION = "clause_exception"
+# Who decides a clause exception: the 統括情報セキュリティ責任者 (policy §3) or an
+# administrator, never the requester (issue 17); procurement asks.
+EXCEPTION_DECIDERS = frozenset({Role.ADMIN, Role.LEAD})
 LIVE = (ContractStatus.DRAFT, ContractStatus.SIGNED, ContractStatus.IN_FORCE)
 
 # Allowed moves of the contract's status.
@@ -163,27 +166,46 @@ def exceptions(contract: Contract) -> list[Approval]:
         Approval.subject_id == contract.id).order_by(Approval.id.desc())).all()
 
 
-def excepted_codes(contract: Contract, approvals: list[Approval] | None = None) -> set[str]:
-    """Clause codes covered by an approved exception.  ``approvals``: the
-    contract's exceptions() already loaded by the caller."""
+def exception_clauses(approval: Approval) -> list[str]:
+    """The clause codes an exception names: one since issue 17, several in
+    older requests (details["clauses"] is read either way)."""
+    return list((approval.details or {}).get("clauses", []))
+
+
+def exception_holds(approval: Approval, on: dt.date | None = None) -> bool:
+    """Approved and not expired on ``on`` (today): the expiry day itself
+    still holds.  An exception approved before expiry dates were recorded
+    has none and holds until it is replaced."""
+    return approval.decision is Decision.APPROVED and (
+        approval.expires_on is None or approval.expires_on >= (on or today()))
+
+
+def exception_expired(approval: Approval, on: dt.date | None = None) -> bool:
+    return (approval.decision is Decision.APPROVED and approval.expires_on is not None
+            and approval.expires_on < (on or today()))
+
+
+def excepted_codes(contract: Contract, approvals: list[Approval] | None = None, on: dt.date | None = None) -> set[str]:
+    """Clause codes covered by an approved exception that has not expired.
+    ``approvals``: the contract's exceptions() already loaded by the caller."""
     codes: set[str] = set()
     for approval in exceptions(contract) if approvals is None else approvals:
-        if approval.decision is Decision.APPROVED:
-            codes |= set((approval.details or {}).get("clauses", []))
+        if exception_holds(approval, on):
+            codes |= set(exception_clauses(approval))
     return codes
 
 
-def request_exception(contract: Contract, *, reason: str, user) -> Approval:
-    """Ask to sign without the missing mandatory clauses; another person decides."""
-    if contract.status is not ContractStatus.DRAFT:
-        raise ContractRuleError(_l("例外は締結前（起案）の契約についてのみ申請できます。"))
-    gaps = clause_gaps(contract)
-    if not gaps:
-        raise ContractRuleError(_l("必須条項の不足はありません。例外の申請は不要です。"))
-    if not reason.strip():
-        raise ContractRuleError(_l("例外の理由を入力してください。"))
-    return approvals.request(EXCEPTION, contract, reason=reason.strip(), requester=user,
-                             details={"clauses": [c.code for c in gaps]})
+def pending_exception_expression():
+    """SQL: the contract has a clause exception 承認待ち (the lead's list)."""
+    return exists().where(Approval.kind == EXCEPTION, Approval.subject_type == Contract.__tablename__,
+                          Approval.subject_id == Contract.id,
+                          Approval.decision == Decision.PENDING).correlate(Contract)
+
+
+def pending_codes(contract: Contract, approvals: list[Approval] | None = None) -> set[str]:
+    """Clause codes named by a request still 承認待ち (it covers nothing yet)."""
+    return {code for approval in (exceptions(contract) if approvals is None else approvals)
+            if approval.decision is Decision.PENDING for code in exception_clauses(approval)}
 
 
 # --- status -------------------------------------------------------------------

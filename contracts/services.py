@@ -135,12 +135,14 @@ def end(contract: Contract, user) -> None:
         rules.change_status(contract, target, user=user)
 
 
-def save_matrix(contract: Contract, rows: dict[int, tuple[ClauseState, str | None, str | None]]) -> None:
+def save_matrix(contract: Contract, rows: dict[int, tuple[ClauseState, str | None, str | None]], *,
+                user=None) -> None:
     """Store the clause matrix: (state, article, reason) per clause id.
     A clause marked not applicable needs its reason.  The matrix is part of
     the contract: the contract is touched, so its version moves (a second
     matrix form opened earlier is stale) and the audit trail names the
-    change "clauses"."""
+    change "clauses".  A pending exception whose clauses are now all
+    included is withdrawn (issue 17); ``user``: who saved the matrix."""
     existing = rules.matrix(contract)
     for clause_id, (state, article, reason) in rows.items():
         if state is ClauseState.NOT_APPLICABLE and not (reason or "").strip():
@@ -156,6 +158,81 @@ def save_matrix(contract: Contract, rows: dict[int, tuple[ClauseState, str | Non
     audit.label(contract, "clauses")
     contract.updated_at = utcnow()
     db.session.flush()
+    withdraw_covered_exceptions(contract, user=user)
+
+
+# --- clause exceptions (four-eyes: procurement asks, the security lead decides) ---
+
+def request_exception(contract: Contract, *, clause: str, reason: str, user) -> Approval:
+    """Ask to sign without one missing mandatory clause (issue 17: one request
+    per clause, with its reason).  Refused on a contract that is not a draft,
+    for a clause that is not missing, already covered by an approved exception
+    that has not expired, or already asked for and 承認待ち.  The last rule
+    holds under simultaneous requests too: the partial unique index
+    uq_approvals_one_pending refuses a second pending row for the clause."""
+    if contract.status is not ContractStatus.DRAFT:
+        raise ContractRuleError(_l("例外は締結前（起案）の契約についてのみ申請できます。"))
+    gaps = {c.code for c in rules.clause_gaps(contract)}
+    if not gaps:
+        raise ContractRuleError(_l("必須条項の不足はありません。例外の申請は不要です。"))
+    code = unicodedata.normalize("NFKC", clause or "").strip().upper()
+    if not code:
+        raise ContractRuleError(_l("例外を申請する条項を選択してください。"), field="clause")
+    if code not in gaps:
+        raise ContractRuleError(_("%(code)s はこの契約で不足している必須条項ではありません。", code=code),
+                                field="clause")
+    reason = unicodedata.normalize("NFKC", reason or "").strip()
+    if not reason:
+        raise ContractRuleError(_l("例外の理由を入力してください。"), field="reason")
+    known = rules.exceptions(contract)
+    if code in rules.excepted_codes(contract, known):
+        raise ContractRuleError(_("%(code)s には有効期限内の承認済みの例外があります。", code=code), field="clause")
+    if code in rules.pending_codes(contract, known):
+        raise ContractRuleError(_pending_message(code), field="clause")
+    try:
+        with savepoint():
+            return approvals.request(rules.EXCEPTION, contract, reason=reason, requester=user,
+                                     details={"clauses": [code]}, topic=code)
+    except IntegrityError:  # another officer's request for the clause was stored meanwhile
+        raise ContractRuleError(_pending_message(code), field="clause") from None
+
+
+def _pending_message(code: str) -> str:
+    return _("%(code)s の例外は既に申請され、承認待ちです。決定を待ってください。", code=code)
+
+
+def decide_exception(approval: Approval, *, approver, approve: bool, comment: str | None = None,
+                     expires_on: dt.date | None = None) -> Approval:
+    """Approve or reject a clause exception (issue 17): decided by the
+    統括情報セキュリティ責任者 or an administrator (policy §3), never by its
+    requester (core.approvals); an approval states the last day the exception
+    holds, not in the past."""
+    if not approver.has_role(*rules.EXCEPTION_DECIDERS):
+        raise ContractRuleError(_l("必須条項の例外は、統括情報セキュリティ責任者または管理者が決定します。"))
+    if approve:
+        if expires_on is None:
+            raise ContractRuleError(_l("例外の有効期限を入力してください。"), field="expires_on")
+        if expires_on < today():
+            raise ContractRuleError(_l("例外の有効期限に過去の日付は指定できません。"), field="expires_on")
+    comment = unicodedata.normalize("NFKC", comment or "").strip() or None
+    return approvals.decide(approval, approver=approver, approve=approve, comment=comment,
+                            expires_on=expires_on if approve else None)
+
+
+def withdraw_covered_exceptions(contract: Contract, *, user=None) -> list[Approval]:
+    """Withdraw each pending exception whose clauses the contract now
+    includes: nothing is left to decide (issue 17).  Audited as withdraw,
+    with a comment saying why."""
+    included = {row.clause.code for row in contract.clauses if row.state is ClauseState.INCLUDED}
+    withdrawn = []
+    for approval in rules.exceptions(contract):
+        codes = rules.exception_clauses(approval)
+        if approval.decision is Decision.PENDING and codes and set(codes) <= included:
+            # Stored text, in Japanese like the rest of the record (not a lazy string).
+            approvals.withdraw(approval, user=user, comment=f"条項（{', '.join(codes)}）が契約に記載されたため、"
+                                                            "申請を自動的に取り下げました。")
+            withdrawn.append(approval)
+    return withdrawn
 
 
 def record_disposal(contract: Contract, *, done_on: dt.date, method: DisposalMethod, detail: str | None, upload,

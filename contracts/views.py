@@ -17,6 +17,7 @@ from contracts.forms import (
     ClauseMatrixForm,
     DecisionForm,
     DisposalForm,
+    ExceptionDecisionForm,
     ExceptionRequestForm,
     RenewalForm,
     SubcontractorEndForm,
@@ -52,8 +53,9 @@ from vendors.models import Vendor
 bp = Blueprint("contracts", __name__, url_prefix="/contracts")
 
 WRITERS = Role.PROCUREMENT
-# Who may decide a clause exception (never the one who asked for it).
-DECIDERS = frozenset({Role.ADMIN, Role.PROCUREMENT})
+# Who may decide a clause exception (never the one who asked for it): the
+# 統括情報セキュリティ責任者 or an administrator (issue 17).
+DECIDERS = rules.EXCEPTION_DECIDERS
 
 
 @bp.route("/")
@@ -81,6 +83,7 @@ def index():
                            statuses=ContractStatus.choices(), kinds=ContractKind.choices(),
                            units=unit_choices(include_blank=False), vendors=vendors, levels=levels,
                            gap_choices=[("yes", _("必須条項の不足あり"))],
+                           exception_choices=[("pending", _("承認待ちあり"))],
                            ending_choices=[("30", _("30日以内")), ("60", _("60日以内")), ("90", _("90日以内"))])
 
 
@@ -93,7 +96,8 @@ def detail(contract_id: int):
     return _detail(contract)
 
 
-def _detail(contract: Contract, *, exception_form=None, request_form=None, status_code=200):
+def _detail(contract: Contract, *, exception_form=None, request_form=None, decision_form=None,
+            status_code=200):
     rows = rules.matrix(contract)
     catalogue = rules.active_clauses()
     [schedule] = checks.schedule([contract])
@@ -108,11 +112,17 @@ def _detail(contract: Contract, *, exception_form=None, request_form=None, statu
     may_request = (current_user.has_role(WRITERS) and contract.subcontracting is Subcontracting.APPROVAL
                    and contract.status not in rules.CLOSED)
     subcontractor_approvals = _subcontractor_approvals(contract)
+    pending = rules.pending_codes(contract, exceptions)
+    exception_form = exception_form or ExceptionRequestForm()
+    # One request per clause: the missing ones not covered and not already asked for.
+    exception_form.clause.choices = [("", _("選択してください"))] + [
+        (c.code, f"{c.code} {c.label(locale_code())}") for c in gaps if c.code not in excepted | pending]
     return render_template(
         "contracts/detail.html", contract=contract, clauses=catalogue, rows=rows, mandatory=mandatory,
-        gaps=gaps, excepted=excepted, exceptions=exceptions, locale=locale_code(),
+        gaps=gaps, excepted=excepted, pending=pending, exceptions=exceptions, locale=locale_code(),
+        holds=rules.exception_holds, expired=rules.exception_expired,
         next_statuses=rules.TRANSITIONS[contract.status], actions=CSRFForm(),
-        exception_form=exception_form or ExceptionRequestForm(), decision_form=DecisionForm(),
+        exception_form=exception_form, decision_form=decision_form or ExceptionDecisionForm(),
         subcontractor_form=request_form or (subcontractor_form() if may_request else None),
         subcontractor_approvals=subcontractor_approvals,
         can_decide_subcontractors=current_user.has_role(*services.SUBCONTRACTOR_DECIDERS),
@@ -256,7 +266,7 @@ def clauses(contract_id: int):
         values = {clause.id: (ClauseState(entry.form.state.data), entry.form.article.data, entry.form.reason.data)
                   for entry, clause in entries if clause is not None}
         try:
-            services.save_matrix(contract, values)
+            services.save_matrix(contract, values, user=current_user)
             db.session.commit()
         except rules.ContractRuleError as error:
             db.session.rollback()
@@ -304,14 +314,15 @@ def exception_request(contract_id: int):
     form = ExceptionRequestForm()
     if form.validate_on_submit():
         try:
-            rules.request_exception(contract, reason=form.reason.data, user=current_user)
+            services.request_exception(contract, clause=form.clause.data, reason=form.reason.data,
+                                       user=current_user)
         except rules.ContractRuleError as error:
             db.session.rollback()
             flash(str(error), "danger")
             return _detail(contract, exception_form=form, status_code=409)
         else:
             db.session.commit()
-            flash(_("例外を申請しました。申請者以外の担当者が承認します。"), "success")
+            flash(_("例外を申請しました。統括情報セキュリティ責任者または管理者が決定します。"), "success")
             return redirect(url_for("contracts.detail", contract_id=contract.id) + "#exceptions")
     return _detail(contract, exception_form=form, status_code=400)
 
@@ -323,17 +334,22 @@ def exception_decide(contract_id: int, approval_id: int, decision: str):
     approval = db.get_or_404(Approval, approval_id)
     if approval.kind != rules.EXCEPTION or approval.subject_id != contract.id:
         abort(404)
-    form = DecisionForm()
-    if form.validate_on_submit():
-        try:
-            approvals.decide(approval, approver=current_user, approve=decision == "approve",
-                             comment=form.comment.data)
-        except approvals.ApprovalError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
-            return _detail(contract, status_code=409)
-        db.session.commit()
-        flash(_("例外を承認しました。") if decision == "approve" else _("例外を却下しました。"), "success")
+    form = ExceptionDecisionForm()
+    if not form.validate_on_submit():
+        for name, errors in form.errors.items():  # the decision form's fields are written by hand: say what is wrong
+            label = form[name].label.text if name in form else ""
+            for error in errors:
+                flash(f"{label}: {error}" if label else str(error), "danger")
+        return _detail(contract, decision_form=form, status_code=400)
+    try:
+        services.decide_exception(approval, approver=current_user, approve=decision == "approve",
+                                  comment=form.comment.data, expires_on=form.expires_on.data)
+    except (approvals.ApprovalError, rules.ContractRuleError) as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return _detail(contract, decision_form=form, status_code=409)
+    db.session.commit()
+    flash(_("例外を承認しました。") if decision == "approve" else _("例外を却下しました。"), "success")
     return redirect(url_for("contracts.detail", contract_id=contract.id) + "#exceptions")
 
 
@@ -606,4 +622,8 @@ def dashboard_panel(user) -> Panel:
         stmt = stmt.where(Contract.unit_id == unit)
     result.tiles.append(Tile(_l("60日以内に終了"), stmt, "contracts.index",
                              {"ending": "60", **scoped}, alert=True))
+    if user.has_role(*DECIDERS):  # what waits for the security lead's decision (issue 17)
+        pending = select(func.count()).select_from(Contract).where(rules.pending_exception_expression())
+        result.tiles.append(Tile(_l("承認待ちの条項例外"), pending, "contracts.index",
+                                 {"exceptions": "pending"}, alert=True))
     return result

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Optional
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core import audit
@@ -49,16 +49,32 @@ class Approval(Audited, TimestampMixin, VersionMixin, db.Model):
     approver_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
     comment: Mapped[Optional[str]] = mapped_column(Text)
     decided_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    # What within the subject the request is about (a clause code): at most one
+    # request per (kind, subject, topic) is pending, kept by the partial unique
+    # index below so that two requests at the same moment cannot both pass.
+    topic: Mapped[Optional[str]] = mapped_column(String(40))
+    # The last day a granted decision holds (clause exceptions); None: no end.
+    expires_on: Mapped[Optional[dt.date]] = mapped_column(Date)
 
     requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
     approver: Mapped[Optional[User]] = relationship(foreign_keys=[approver_id])
 
-    __table_args__ = (Index("ix_approvals_subject", "subject_type", "subject_id", "kind"),)
+    __table_args__ = (
+        Index("ix_approvals_subject", "subject_type", "subject_id", "kind"),
+        Index("uq_approvals_one_pending", "kind", "subject_type", "subject_id", "topic", unique=True,
+              sqlite_where=text("decision = 'pending' AND topic IS NOT NULL"),
+              postgresql_where=text("decision = 'pending' AND topic IS NOT NULL")),
+    )
+
+    def holds_on(self, day: dt.date) -> bool:
+        """Granted and not expired on ``day`` (the expiry day itself still holds)."""
+        return self.decision.granted and (self.expires_on is None or self.expires_on >= day)
 
 
-def request(kind: str, subject, *, reason: str, requester: User, details: dict | None = None) -> Approval:
+def request(kind: str, subject, *, reason: str, requester: User, details: dict | None = None,
+            topic: str | None = None) -> Approval:
     approval = Approval(kind=kind, subject_type=type(subject).__tablename__, subject_id=subject.id,
-                        reason=reason, details=details, requested_by_id=requester.id)
+                        reason=reason, details=details, requested_by_id=requester.id, topic=topic)
     db.session.add(approval)
     audit.label(approval, "request")
     db.session.flush()
@@ -66,7 +82,7 @@ def request(kind: str, subject, *, reason: str, requester: User, details: dict |
 
 
 def decide(approval: Approval, *, approver: User, approve: bool, comment: str | None = None,
-           conditional: bool = False, details: dict | None = None) -> Approval:
+           conditional: bool = False, details: dict | None = None, expires_on: dt.date | None = None) -> Approval:
     """Approve (``conditional``: with conditions, stated in the comment) or
     reject a pending request; ``details`` are stored with the decision.
     Refused when the approver asked for it themselves, or when it has been
@@ -83,6 +99,8 @@ def decide(approval: Approval, *, approver: User, approve: bool, comment: str | 
     approval.approver_id = approver.id
     approval.comment = comment or None
     approval.decided_at = utcnow()
+    if approve and expires_on is not None:
+        approval.expires_on = expires_on
     if details:
         approval.details = {**(approval.details or {}), **details}
     audit.label(approval, {Decision.APPROVED: "approve", Decision.CONDITIONAL: "approve_conditional",
@@ -91,12 +109,13 @@ def decide(approval: Approval, *, approver: User, approve: bool, comment: str | 
     return approval
 
 
-def withdraw(approval: Approval, *, user: User, comment: str | None = None) -> Approval:
-    """Close a pending request without a decision (its subject was retired)."""
+def withdraw(approval: Approval, *, user: User | None, comment: str | None = None) -> Approval:
+    """Close a pending request without a decision (its subject was retired,
+    or what it asked for is no longer needed).  ``user``: who caused it."""
     if approval.decision is not Decision.PENDING:
         raise ApprovalError(_l("この申請は既に決定済みです。"))
     approval.decision = Decision.WITHDRAWN
-    approval.approver_id = user.id
+    approval.approver_id = user.id if user is not None else None
     approval.comment = comment or None
     approval.decided_at = utcnow()
     audit.label(approval, "withdraw")

@@ -24,6 +24,7 @@ from werkzeug.datastructures import FileStorage
 
 from cloud.models import CloudInformation, CloudService, CloudServiceUnit, InformationState, ServiceStatus
 from contracts import rules as contract_rules
+from contracts import services as contract_services
 from contracts.models import (
     ClauseState,
     Contract,
@@ -39,7 +40,7 @@ from contracts.models import (
     VerificationResult,
     VerificationStatus,
 )
-from core import accounts, approvals, files, timeutil
+from core import accounts, files, timeutil
 from core.db import db
 from core.files import StoredFile
 from core.models import ClassificationLevel, OrgUnit, Role, User
@@ -102,6 +103,13 @@ def clerk(username: str = "factory-clerk") -> User:
     return found or user(username, Role.PROCUREMENT)
 
 
+def lead(username: str = "factory-lead") -> User:
+    """The security lead (統括情報セキュリティ責任者) who decides what a factory
+    needs decided (a clause exception), created on first use."""
+    found = db.session.scalar(select(User).where(User.username == username))
+    return found or user(username, Role.LEAD)
+
+
 def vendor(name: str | None = None, *, selected: bool = True, status: VendorStatus = VendorStatus.ACTIVE,
            unit: OrgUnit | None = None, decided_by: User | None = None, **fields) -> Vendor:
     """A vendor with a valid corporate number; ``selected``: with a positive
@@ -143,8 +151,8 @@ def contract(number: str | None = None, *, vendor_: Vendor | None = None, status
     others not applicable; "none" leaves the matrix empty (a draft with gaps).
     ``include``: clause codes included besides the mandatory ones;
     ``left_out``: clause codes not included (a contract signed without a
-    mandatory one has an exception for ``exception_reason``, approved by
-    another person, as the rules ask)."""
+    mandatory one has an exception per missing clause for ``exception_reason``,
+    approved for a year by a security lead, as the rules ask)."""
     n = _next()
     today = timeutil.today()
     catalogue = contract_rules.active_clauses() if clauses == "mandatory" else []
@@ -169,9 +177,12 @@ def contract(number: str | None = None, *, vendor_: Vendor | None = None, status
             ContractStatus.TERMINATED: (ContractStatus.SIGNED, ContractStatus.TERMINATED),
             ContractStatus.WITHDRAWN: (ContractStatus.WITHDRAWN,)}[status]
     by = by or officer or (clerk() if path else None)
-    if path and path[0] is ContractStatus.SIGNED and contract_rules.clause_gaps(created):
-        exception = contract_rules.request_exception(created, reason=exception_reason, user=by)
-        approvals.decide(exception, approver=clerk("factory-approver"), approve=True, comment="承認")
+    if path and path[0] is ContractStatus.SIGNED:
+        for gap in contract_rules.clause_gaps(created):  # one request per clause, decided by a security lead
+            exception = contract_services.request_exception(created, clause=gap.code, reason=exception_reason,
+                                                            user=by)
+            contract_services.decide_exception(exception, approver=lead(), approve=True, comment="承認",
+                                               expires_on=today + dt.timedelta(days=365))
     for step in path:
         if (step in (ContractStatus.ENDED, ContractStatus.TERMINATED) and created.handles_classified
                 and created.disposal is None):

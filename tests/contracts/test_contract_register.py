@@ -156,22 +156,25 @@ def test_signing_is_refused_without_a_selected_vendor(buyer, app):
 def test_exception_path_needs_an_approver_who_is_not_the_requester(buyer, app, selected_vendor):
     contract_id = register_contract(buyer, app, selected_vendor)
     save_matrix(buyer, app, contract_id, {"C12": "not_included"})
-    buyer.post(f"/contracts/{contract_id}/exceptions", data={"reason": "事業者標準書式のため次回更新で追加"})
+    buyer.post(f"/contracts/{contract_id}/exceptions", data={"clause": "C12", "reason": "事業者標準書式のため次回更新で追加"})
     with app.app_context():
         approval = db.session.scalars(select(Approval)).one()
         assert approval.details == {"clauses": ["C12"]} and approval.decision is Decision.PENDING
         approval_id = approval.id
     # Pending is not enough to sign.
     assert buyer.post(f"/contracts/{contract_id}/status", data={"status": "signed"}).status_code == 409
-    # The requester cannot approve their own request.
-    response = buyer.post(f"/contracts/{contract_id}/exceptions/{approval_id}/approve", data={"comment": "自分で"})
-    assert "申請者本人は承認できません" in response.get_data(as_text=True)
+    # The requester, a procurement officer, cannot decide it (issue 17: the security lead or an
+    # administrator decides; a lead who asked is refused too: tests/contracts/test_clause_exceptions.py).
+    response = buyer.post(f"/contracts/{contract_id}/exceptions/{approval_id}/approve",
+                          data={"comment": "自分で", "expires_on": "2099-03-31"})
+    assert response.status_code == 403
     with app.app_context():
         assert db.session.get(Approval, approval_id).decision is Decision.PENDING
     # Someone else approves; then the contract can be signed.
     admin = app.test_client()
     login_as(admin, "admin")
-    admin.post(f"/contracts/{contract_id}/exceptions/{approval_id}/approve", data={"comment": "次回更新を条件に承認"})
+    admin.post(f"/contracts/{contract_id}/exceptions/{approval_id}/approve",
+               data={"comment": "次回更新を条件に承認", "expires_on": "2099-03-31"})
     with app.app_context():
         approval = db.session.get(Approval, approval_id)
         assert approval.decision is Decision.APPROVED and approval.approver.username == "admin"
@@ -191,12 +194,12 @@ def test_exception_path_needs_an_approver_who_is_not_the_requester(buyer, app, s
 def test_an_exception_covers_only_the_clauses_it_names(buyer, app, selected_vendor):
     contract_id = register_contract(buyer, app, selected_vendor)
     save_matrix(buyer, app, contract_id, {"C12": "not_included"})
-    buyer.post(f"/contracts/{contract_id}/exceptions", data={"reason": "理由"})
+    buyer.post(f"/contracts/{contract_id}/exceptions", data={"clause": "C12", "reason": "理由"})
     admin = app.test_client()
     login_as(admin, "admin")
     with app.app_context():
         approval_id = db.session.scalar(select(Approval.id))
-    admin.post(f"/contracts/{contract_id}/exceptions/{approval_id}/approve")
+    admin.post(f"/contracts/{contract_id}/exceptions/{approval_id}/approve", data={"expires_on": "2099-03-31"})
     save_matrix(buyer, app, contract_id, {"C12": "not_included", "C13": "not_included"})
     response = buyer.post(f"/contracts/{contract_id}/status", data={"status": "signed"})
     assert "（C13）" in response.get_data(as_text=True)
@@ -205,7 +208,7 @@ def test_an_exception_covers_only_the_clauses_it_names(buyer, app, selected_vend
 def test_an_exception_is_refused_when_nothing_is_missing(buyer, app, selected_vendor):
     contract_id = register_contract(buyer, app, selected_vendor)
     save_matrix(buyer, app, contract_id, {})
-    response = buyer.post(f"/contracts/{contract_id}/exceptions", data={"reason": "念のため"})
+    response = buyer.post(f"/contracts/{contract_id}/exceptions", data={"clause": "C12", "reason": "念のため"})
     assert "例外の申請は不要です" in response.get_data(as_text=True)
 
 
@@ -349,5 +352,5 @@ def test_demo_has_every_status_a_gap_and_an_exception(demo):
 def test_an_exception_is_only_for_a_draft(buyer, app, selected_vendor):
     contract_id = register_contract(buyer, app, selected_vendor)
     sign_and_start(buyer, app, contract_id)
-    response = buyer.post(f"/contracts/{contract_id}/exceptions", data={"reason": "後から"})
+    response = buyer.post(f"/contracts/{contract_id}/exceptions", data={"clause": "C12", "reason": "後から"})
     assert "例外は締結前（起案）の契約についてのみ申請できます。" in response.get_data(as_text=True)

@@ -36,7 +36,7 @@ EXPECTED = {
     "contracts.subcontractor_requests": {Role.ADMIN, Role.APPROVER, Role.LEAD},
     "contracts.subcontractor_document": CONTRACT_READERS | {Role.APPROVER},
     "contracts.catalogue": CONTRACT_READERS,
-    "contracts.exception_decide": {Role.ADMIN, Role.PROCUREMENT},
+    "contracts.exception_decide": {Role.ADMIN, Role.LEAD},
     "contracts.clause_new": {Role.ADMIN},
     "contracts.clause_edit": {Role.ADMIN},
     "verification": {Role.VERIFIER},  # recording verifications and measures
