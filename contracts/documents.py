@@ -10,10 +10,12 @@ from reportlab.platypus import Spacer
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
-from contracts import verification
+from contracts import services, verification
 from contracts.models import (
+    AmendmentStatus,
     ClauseState,
     Contract,
+    ContractAmendment,
     ContractClause,
     ContractStatus,
     Finding,
@@ -94,13 +96,19 @@ def checklist_sections(ids: list[int], *, level: int = 0) -> list[Section]:
                 Approval.kind == EXCEPTION, Approval.subject_type == Contract.__tablename__,
                 Approval.subject_id.in_(chunk)).order_by(Approval.id)):
             exceptions[approval.subject_id].append(approval)
+        amendments = defaultdict(list)
+        for amendment in db.session.scalars(select(ContractAmendment).where(
+                ContractAmendment.contract_id.in_(chunk), ContractAmendment.status == AmendmentStatus.APPROVED)
+                .options(selectinload(ContractAmendment.approver)).order_by(ContractAmendment.number)):
+            amendments[amendment.contract_id].append(amendment)
         for contract in contracts:
             sections.append(_checklist(contract, matrices[contract.id], catalogue, latest, findings[contract.id],
-                                       exceptions[contract.id], on, level, labels))
+                                       exceptions[contract.id], on, level, labels, amendments[contract.id]))
     return sections
 
 
-def _checklist(contract, matrix, catalogue, latest, findings, exceptions, on, level, labels) -> Section:
+def _checklist(contract, matrix, catalogue, latest, findings, exceptions, on, level, labels,
+               amendments=()) -> Section:
     excepted = {code for a in exceptions if a.decision is Decision.APPROVED for code in (a.details or {}).get("clauses", [])}
     # One header block holds the summary too; findings and exceptions get
     # their own table only when there are some.
@@ -126,6 +134,7 @@ def _checklist(contract, matrix, catalogue, latest, findings, exceptions, on, le
         ("再委託先", "、".join(f"{s.name}（{s.scope or ''}・{_d(s.approved_on)}承認）" for s in contract.subcontractors)
          or f"なし（再委託: {labels[contract.subcontracting]}）"),
         ("契約終了時の返却・廃棄", disposal),
+        ("変更契約（承認済み）", "、".join(f"第{a.number}回（{_d(a.amended_on)}）" for a in amendments) or "なし"),
     ], widths=(38 * mm, 142 * mm)), p("セキュリティ条項と最新の確認結果", H2)]
     rows, alerts = [], set()
     for clause in catalogue:
@@ -154,6 +163,12 @@ def _checklist(contract, matrix, catalogue, latest, findings, exceptions, on, le
         flow += [p("必須条項の例外", H2), table(["対象条項", "理由", "決定"], [
             [", ".join((a.details or {}).get("clauses", [])), a.reason, a.decision.label] for a in exceptions],
             [25 * mm, 125 * mm, 30 * mm])]
+    if amendments:
+        flow += [p("変更契約（承認済み）", H2), table(["回・変更契約日", "理由", "変更内容（変更前 → 変更後）", "承認者・承認日"], [
+            [f"第{a.number}回変更\n{_d(a.amended_on)}", a.reason,
+             "\n".join(f"{what}: {before} → {after}" for what, before, after in services.change_lines(a)),
+             f"{a.approver.display_name if a.approver else '—'}\n{_d(a.decided_at.date()) if a.decided_at else ''}"]
+            for a in amendments], [28 * mm, 42 * mm, 80 * mm, 30 * mm])]
     flow.append(sign_off())
     return Section(f"契約点検表 {contract.number} {contract.title}", flow, level=level, kind="契約点検表")
 
