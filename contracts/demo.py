@@ -108,17 +108,14 @@ def seed(demo: Demo) -> None:
 
 def _amend(demo: Demo, contracts: dict[str, Contract]) -> None:
     """Amendments (変更契約, issue 17), through the services: R8-001's period
-    extended by three months with a clause added (C15 at 第26条), drafted by
+    extended by three months with a clause added (C14, limits on copying, at 第26条), drafted by
     procurement and approved by the security lead; and a draft for R8-002
     that adds C12, the clause its exception promised for the next change."""
     procurement = demo.users["procurement"]
     contract = contracts["R8-001"]
-    rows = rules.matrix(contract)
-    added = next(clause for clause in rules.active_clauses()
-                 if clause.code in ("C15", "C16", "C14", "C03") and (
-                     clause.id not in rows or rows[clause.id].state is not ClauseState.INCLUDED))
+    added = next(clause for clause in rules.active_clauses() if clause.code == "C14")
     values = {**{name: getattr(contract, name) for name in services.PROTECTED}, "document": None,
-              "reason": "次期システムへの移行時期の見直しに伴い保守期間を3か月延長し、変更管理の条項を追加する",
+              "reason": "次期システムへの移行時期の見直しに伴い保守期間を3か月延長し、移行データの複製に備えて複写・複製の制限（C14）を追加する",
               "amended_on": demo.today - dt.timedelta(days=20), "end_on": contract.end_on + dt.timedelta(days=92)}
     amendment = services.save_amendment(ContractAmendment(contract=contract), values,
                                         {added.id: (ClauseState.INCLUDED, "第26条", None)}, user=procurement)

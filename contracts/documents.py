@@ -3,6 +3,7 @@ blank on-site verification sheet.  Built for many contracts at once with a
 fixed number of queries, so the annual audit pack stays fast."""
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 
 from reportlab.lib.units import mm
@@ -33,7 +34,7 @@ from core.approvals import Approval, Decision
 from core.db import db
 from core.inspection import Scope
 from core.pdf import BODY, H2, SMALL, Section, p, pairs, sign_off, table
-from core.timeutil import today
+from core.timeutil import JST, today
 from vendors.documents import summary_sections
 from vendors.models import Selection, SelectionDecision
 
@@ -167,7 +168,7 @@ def _checklist(contract, matrix, catalogue, latest, findings, exceptions, on, le
         flow += [p("変更契約（承認済み）", H2), table(["回・変更契約日", "理由", "変更内容（変更前 → 変更後）", "承認者・承認日"], [
             [f"第{a.number}回変更\n{_d(a.amended_on)}", a.reason,
              "\n".join(f"{what}: {before} → {after}" for what, before, after in services.change_lines(a)),
-             f"{a.approver.display_name if a.approver else '—'}\n{_d(a.decided_at.date()) if a.decided_at else ''}"]
+             f"{a.approver.display_name if a.approver else '—'}\n{_d(_local(a.decided_at))}"]
             for a in amendments], [28 * mm, 42 * mm, 80 * mm, 30 * mm])]
     flow.append(sign_off())
     return Section(f"契約点検表 {contract.number} {contract.title}", flow, level=level, kind="契約点検表")
@@ -289,6 +290,11 @@ def facts(scope: Scope) -> dict[str, str]:
         "OUT-06": f"年度内に終了した契約・解除した契約 {len(ended_contracts)}件中 {len(no_disposal)}件に返却・廃棄の記録なし",
         "CLS-01": f"有効な契約 {len(contracts)}件中 {unclassified}件に機密性の分類なし",
     }
+
+
+def _local(moment) -> dt.date | None:
+    """The date in Japan of a stored (UTC) moment."""
+    return moment.replace(tzinfo=dt.UTC).astimezone(JST).date() if moment else None
 
 
 def _d(day) -> str:
