@@ -77,7 +77,8 @@ def save_contract(contract: Contract, values: dict, *, user) -> Contract:
             and rules.vendor_barred(vendor)):  # the signing gate holds after signing too (issue 17)
         raise ContractRuleError(_("「%(status)s」の事業者を締結済・履行中の契約の委託事業者にすることはできません。",
                                   status=vendor.status.label), field="vendor_id")
-    changed = [name for name, value in _proposed(values).items() if value != protected_values(contract)[name]]
+    current = protected_values(contract)
+    changed = [name for name, value in _proposed(values).items() if value != current[name]]
     if changed and needs_amendment(contract):  # a signed contract changes only through an amendment (issue 17)
         raise ContractRuleError(_amendment_only(changed), field=changed[0])
     document = files.store(values["document"], user=user) if values.get("document") else None
@@ -140,7 +141,7 @@ def save_matrix(contract: Contract, rows: dict[int, tuple[ClauseState, str | Non
     rows = _matrix_rows(rows)
     if needs_amendment(contract):
         current = _current_rows(contract)
-        if any(current.get(clause_id) != list(row) for clause_id, row in rows.items()):
+        if any(current.get(clause_id) != _row_json(row) for clause_id, row in rows.items()):
             raise ContractRuleError(_amendment_only(["clauses"]))
     _write_matrix(contract, rows)
     audit.label(contract, "clauses")
