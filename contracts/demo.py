@@ -15,6 +15,7 @@ from contracts import verification as checks
 from contracts.models import (
     ClauseState,
     Contract,
+    ContractAmendment,
     ContractKind,
     ContractStatus,
     DisposalMethod,
@@ -117,6 +118,8 @@ def seed(demo: Demo) -> None:
         contract = contracts[number]
         if db.session.scalar(select(Verification.id).where(Verification.contract_id == contract.id)) is None:
             _verify(demo, contract, days_ago, exceptions)
+    if db.session.scalar(select(ContractAmendment.id)) is None:
+        _amend(demo, contracts)
     db.session.flush()
 
 
@@ -144,6 +147,32 @@ def _renewal(demo: Demo) -> None:
                           detail=f"{new_number}で同じ委託事業者が機器設定・構成情報を引き続き保有", evidence=None,
                           user=procurement)
     rules.change_status(old, ContractStatus.ENDED, user=procurement)
+
+
+def _amend(demo: Demo, contracts: dict[str, Contract]) -> None:
+    """Amendments (変更契約, issue 17), through the services: R8-001's period
+    extended by three months with a clause added (C14, limits on copying, at 第26条), drafted by
+    procurement and approved by the security lead; and a draft for R8-002
+    that adds C12, the clause its exception promised for the next change."""
+    procurement = demo.users["procurement"]
+    contract = contracts["R8-001"]
+    added = next(clause for clause in rules.active_clauses() if clause.code == "C14")
+    values = {**{name: getattr(contract, name) for name in services.PROTECTED}, "document": None,
+              "reason": "次期システムへの移行時期の見直しに伴い保守期間を3か月延長し、移行データの複製に備えて複写・複製の制限（C14）を追加する",
+              "amended_on": demo.today - dt.timedelta(days=20), "end_on": contract.end_on + dt.timedelta(days=92)}
+    amendment = services.save_amendment(ContractAmendment(contract=contract), values,
+                                        {added.id: (ClauseState.INCLUDED, "第26条", None)}, user=procurement)
+    amendment.document = demo.pdf(f"{contract.number}_第1回変更契約書.pdf", user=procurement)
+    services.submit_amendment(amendment, user=procurement)
+    services.decide_amendment(amendment, user=demo.users["lead"], approve=True,
+                              comment="延長後も条項・確認の体制は維持されることを確認")
+    contract = contracts["R8-002"]
+    c12 = next(clause for clause in rules.active_clauses() if clause.code == "C12")
+    values = {**{name: getattr(contract, name) for name in services.PROTECTED}, "document": None,
+              "reason": "例外承認の条件どおり、インシデントの公表（C12）の条項を追加する",
+              "amended_on": demo.today}
+    services.save_amendment(ContractAmendment(contract=contract), values,
+                            {c12.id: (ClauseState.INCLUDED, "第18条", None)}, user=procurement)
 
 
 def _draft(demo: Demo, *, vendor, unit, officer, classification, subcontracting: Subcontracting | None,

@@ -3,6 +3,7 @@ blank on-site verification sheet.  Built for many contracts at once with a
 fixed number of queries, so the annual audit pack stays fast."""
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 
 from reportlab.lib.units import mm
@@ -10,10 +11,12 @@ from reportlab.platypus import Spacer
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
-from contracts import verification
+from contracts import services, verification
 from contracts.models import (
+    AmendmentStatus,
     ClauseState,
     Contract,
+    ContractAmendment,
     ContractClause,
     ContractStatus,
     DisposalMethod,
@@ -33,7 +36,7 @@ from core.approvals import Approval, Decision
 from core.db import db
 from core.inspection import Scope
 from core.pdf import BODY, H2, SMALL, Section, p, pairs, sign_off, table
-from core.timeutil import today
+from core.timeutil import JST, today
 from vendors.documents import summary_sections
 from vendors.models import Selection, SelectionDecision
 
@@ -96,13 +99,19 @@ def checklist_sections(ids: list[int], *, level: int = 0) -> list[Section]:
                 Approval.kind == EXCEPTION, Approval.subject_type == Contract.__tablename__,
                 Approval.subject_id.in_(chunk)).order_by(Approval.id)):
             exceptions[approval.subject_id].append(approval)
+        amendments = defaultdict(list)
+        for amendment in db.session.scalars(select(ContractAmendment).where(
+                ContractAmendment.contract_id.in_(chunk), ContractAmendment.status == AmendmentStatus.APPROVED)
+                .options(selectinload(ContractAmendment.approver)).order_by(ContractAmendment.number)):
+            amendments[amendment.contract_id].append(amendment)
         for contract in contracts:
             sections.append(_checklist(contract, matrices[contract.id], catalogue, latest, findings[contract.id],
-                                       exceptions[contract.id], on, level, labels))
+                                       exceptions[contract.id], on, level, labels, amendments[contract.id]))
     return sections
 
 
-def _checklist(contract, matrix, catalogue, latest, findings, exceptions, on, level, labels) -> Section:
+def _checklist(contract, matrix, catalogue, latest, findings, exceptions, on, level, labels,
+               amendments=()) -> Section:
     # Only an approved exception that has not expired covers a clause; a
     # pending (承認待ち) or expired one is listed apart and never counted (issue 17).
     holding = [a for a in exceptions if exception_holds(a, on)]
@@ -142,6 +151,7 @@ def _checklist(contract, matrix, catalogue, latest, findings, exceptions, on, le
                                 if s.status is SubcontractorStatus.ENDED])
          or f"なし（再委託: {labels[contract.subcontracting]}）"),
         ("契約終了時の返却・廃棄", disposal),
+        ("変更契約（承認済み）", "、".join(f"第{a.number}回（{_d(a.amended_on)}）" for a in amendments) or "なし"),
     ], widths=(38 * mm, 142 * mm)), p("セキュリティ条項と最新の確認結果", H2)]
     rows, alerts = [], set()
     for clause in catalogue:
@@ -170,6 +180,12 @@ def _checklist(contract, matrix, catalogue, latest, findings, exceptions, on, le
         flow += [p("必須条項の例外（承認済み・有効期限内）", H2), table(["対象条項", "理由", "承認者", "有効期限"], [
             [", ".join(exception_clauses(a)), a.reason, a.approver.display_name if a.approver else "—", _until(a)]
             for a in holding], [25 * mm, 101 * mm, 30 * mm, 24 * mm])]
+    if amendments:
+        flow += [p("変更契約（承認済み）", H2), table(["回・変更契約日", "理由", "変更内容（変更前 → 変更後）", "承認者・承認日"], [
+            [f"第{a.number}回変更\n{_d(a.amended_on)}", a.reason,
+             "\n".join(f"{what}: {before} → {after}" for what, before, after in services.change_lines(a)),
+             f"{a.approver.display_name if a.approver else '—'}\n{_d(_local(a.decided_at))}"]
+            for a in amendments], [28 * mm, 42 * mm, 80 * mm, 30 * mm])]
     flow.append(sign_off())
     return Section(f"契約点検表 {contract.number} {contract.title}", flow, level=level, kind="契約点検表")
 
@@ -300,6 +316,11 @@ def facts(scope: Scope) -> dict[str, str]:
 
 def _until(approval) -> str:
     return f"{_d(approval.expires_on)}まで" if approval.expires_on else "期限の記録なし"
+
+
+def _local(moment) -> dt.date | None:
+    """The date in Japan of a stored (UTC) moment."""
+    return moment.replace(tzinfo=dt.UTC).astimezone(JST).date() if moment else None
 
 
 def _d(day) -> str:

@@ -209,3 +209,37 @@ class ReportDoneForm(FlaskForm):
     evidence = FileField(_l("完了を示す証拠（PDF・画像・Office文書、20MBまで）"),
                          validators=[FileRequired(message=_l("完了を示す証拠ファイルを添付してください。"))])
 
+
+
+# --- amendments (変更契約, issue 17) -----------------------------------------------
+
+class AmendmentForm(VersionedForm):
+    """An amendment: its reason, date and document, and the protected terms
+    of the contract as they are to become (prefilled with today's)."""
+    reason = TextAreaField(_l("変更の理由"), validators=[DataRequired(message=_l("変更の理由を入力してください。")),
+                                                      Length(max=2000)])
+    amended_on = DateField(_l("変更契約日"), validators=[InputRequired(message=_l("日付を入力してください。"))])
+    document = FileField(_l("変更契約書（PDF・PNG・JPEG、10MBまで。承認の申請に必要）"))
+    vendor_id = ContractForm.vendor_id
+    kind = ContractForm.kind
+    start_on = ContractForm.start_on
+    end_on = ContractForm.end_on
+    classification_id = ContractForm.classification_id
+    integrity_id = ContractForm.integrity_id
+    availability_id = ContractForm.availability_id
+    handles_personal_info = ContractForm.handles_personal_info
+    handles_my_number = ContractForm.handles_my_number
+    system_access = ContractForm.system_access
+    subcontracting = ContractForm.subcontracting
+    rows = FieldList(FormField(ClauseRowForm))
+
+
+def amendment_form(**kwargs) -> AmendmentForm:
+    """The amendment form with its choices filled."""
+    form = AmendmentForm(**kwargs)
+    vendors = db.session.scalars(select(Vendor).order_by(Vendor.kana)).all()
+    form.vendor_id.choices = select_choices([("", _("（選択してください）"))] + [(v.id, v.name) for v in vendors])
+    form.classification_id.choices = level_choices("confidentiality", _("（選択してください）"))
+    form.integrity_id.choices = level_choices("integrity", "—")
+    form.availability_id.choices = level_choices("availability", "—")
+    return form

@@ -6,6 +6,7 @@ from typing import Optional
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
+    JSON,
     Boolean,
     Column,
     Date,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -282,6 +284,61 @@ class Disposal(Audited, TimestampMixin, VersionMixin, db.Model):
     contract: Mapped[Contract] = relationship(back_populates="disposal")
     evidence: Mapped[Optional[StoredFile]] = relationship()
     recorded_by: Mapped[User] = relationship()
+
+
+# --- amendments (変更契約, issue 17) --------------------------------------------
+
+class AmendmentStatus(LabelledEnum):
+    DRAFT = "draft", _l("起案")
+    PENDING = "pending", _l("承認待ち")
+    APPROVED = "approved", _l("承認")
+    REJECTED = "rejected", _l("却下")
+    WITHDRAWN = "withdrawn", _l("取下げ")
+
+
+# An amendment still open (one per contract at a time, held by a partial unique index).
+OPEN_AMENDMENT = ("draft", "pending")
+
+
+class ContractAmendment(Audited, TimestampMixin, VersionMixin, db.Model):
+    """変更契約: the one way the protected terms of a signed or in-force
+    contract change (contracts.services: PROTECTED, the clause matrix).  A
+    draft until another person approves it; only then do its changes apply.
+
+    ``changes``: {"fields": {name: {"before": v, "after": v}},
+    "clauses": {code: {"before": [state, article, reason] | None, "after": [...]}}},
+    values as JSON (ids, enum values, ISO dates)."""
+
+    __tablename__ = "contract_amendments"
+    __table_args__ = (
+        UniqueConstraint("contract_id", "number"),
+        # Only one draft or pending amendment per contract, whatever races (SQLite and PostgreSQL).
+        Index("uq_contract_amendments_open", "contract_id", unique=True,
+              sqlite_where=text("status IN ('draft', 'pending')"),
+              postgresql_where=text("status IN ('draft', 'pending')")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # 第n回変更, per contract
+    reason: Mapped[str] = mapped_column(Text)
+    amended_on: Mapped[dt.date] = mapped_column(Date)
+    document_id: Mapped[Optional[int]] = mapped_column(ForeignKey("stored_files.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[AmendmentStatus] = mapped_column(enum_column(AmendmentStatus), default=AmendmentStatus.DRAFT)
+    approver_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    comment: Mapped[Optional[str]] = mapped_column(Text)
+    changes: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    contract: Mapped[Contract] = relationship()
+    document: Mapped[Optional[StoredFile]] = relationship()
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
+    approver: Mapped[Optional[User]] = relationship(foreign_keys=[approver_id])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (AmendmentStatus.DRAFT, AmendmentStatus.PENDING)
 
 
 # --- verification (確認・措置, issue 4) -----------------------------------------

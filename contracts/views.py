@@ -13,6 +13,7 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from contracts import documents, rules, services
 from contracts import verification as checks
 from contracts.forms import (
+    AmendmentForm,
     ClauseForm,
     ClauseMatrixForm,
     DecisionForm,
@@ -21,6 +22,7 @@ from contracts.forms import (
     ExceptionRequestForm,
     RenewalForm,
     SubcontractorEndForm,
+    amendment_form,
     contract_form,
     subcontractor_form,
 )
@@ -29,6 +31,7 @@ from contracts.models import (
     Clause,
     ClauseState,
     Contract,
+    ContractAmendment,
     ContractKind,
     ContractStatus,
     DisposalMethod,
@@ -47,6 +50,7 @@ from core.forms import STALE_MESSAGE, CSRFForm, classification_levels, select_ch
 from core.i18n import locale_code
 from core.lists import int_arg
 from core.models import Role
+from core.refusals import Refusal
 from core.timeutil import today
 from vendors.models import Vendor
 
@@ -117,6 +121,7 @@ def _detail(contract: Contract, *, exception_form=None, request_form=None, decis
     # One request per clause: the missing ones not covered and not already asked for.
     exception_form.clause.choices = [("", _("選択してください"))] + [
         (c.code, f"{c.code} {c.label(locale_code())}") for c in gaps if c.code not in excepted | pending]
+    amendments = services.amendments(contract)
     return render_template(
         "contracts/detail.html", contract=contract, clauses=catalogue, rows=rows, mandatory=mandatory,
         gaps=gaps, excepted=excepted, pending=pending, exceptions=exceptions, locale=locale_code(),
@@ -130,8 +135,10 @@ def _detail(contract: Contract, *, exception_form=None, request_form=None, decis
         can_decide=current_user.has_role(*DECIDERS), can_renew=contract.status in services.RENEWABLE,
         schedule=schedule, verifications=verifications,
         findings=findings, today=today(), can_verify=current_user.has_role(Role.VERIFIER),
+        amendments=[(a, services.change_lines(a, locale_code())) for a in amendments],
+        can_amend=current_user.has_role(WRITERS) and contract.status in services.AMENDABLE,
         audit_entries=audit.history(contract, *contract.clauses, *contract.subcontractors, contract.disposal,
-                                    *exceptions, *subcontractor_approvals.values())), status_code
+                                    *exceptions, *subcontractor_approvals.values(), *amendments)), status_code
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -545,6 +552,164 @@ def disposal_evidence(contract_id: int):
     if contract.disposal is None or contract.disposal.evidence is None:
         abort(404)
     return files.send(contract.disposal.evidence)
+
+
+# --- amendments (変更契約, issue 17) ---------------------------------------------------
+
+def _amendment(contract_id: int, amendment_id: int) -> tuple[Contract, ContractAmendment]:
+    contract = db.get_or_404(Contract, contract_id)
+    amendment = db.get_or_404(ContractAmendment, amendment_id)
+    if amendment.contract_id != contract.id:
+        abort(404)
+    return contract, amendment
+
+
+def _amendment_entries(form: AmendmentForm, contract: Contract, amendment: ContractAmendment | None):
+    """The form's clause rows (filled on GET from the contract's matrix, or
+    from the draft's proposed rows), each with its catalogue clause."""
+    catalogue = rules.active_clauses()
+    if request.method == "GET":
+        existing = rules.matrix(contract)
+        proposed = ((amendment.changes or {}).get("clauses") or {}) if amendment else {}
+        for clause in catalogue:
+            row = existing.get(clause.id)
+            state, article, reason = proposed[clause.code]["after"] if clause.code in proposed else (
+                (row.state.value, row.article, row.reason) if row else (ClauseState.NOT_INCLUDED.value, None, None))
+            form.rows.append_entry({"clause_id": clause.id, "state": state, "article": article or "",
+                                    "reason": reason or ""})
+    by_id = {c.id: c for c in catalogue}
+    return [(entry, by_id.get(_int(entry.form.clause_id.data))) for entry in form.rows]
+
+
+def _amendment_page(form, contract, amendment, entries, status_code):
+    mandatory = {c.id for c in rules.mandatory_clauses(contract)}
+    return render_template("contracts/amendment_form.html", form=form, contract=contract, amendment=amendment,
+                           entries=entries, mandatory=mandatory, locale=locale_code()), status_code
+
+
+def _save_amendment(form: AmendmentForm, contract: Contract, amendment: ContractAmendment, entries) -> bool:
+    values = {name: form[name].data for name in (*services.PROTECTED, "reason", "amended_on", "document")}
+    rows = {clause.id: (ClauseState(entry.form.state.data), entry.form.article.data, entry.form.reason.data)
+            for entry, clause in entries if clause is not None}
+    try:
+        services.save_amendment(amendment, values, rows, user=current_user)
+    except files.FileRejected as error:
+        db.session.rollback()
+        form.document.errors.append(str(error))
+        return False
+    except rules.ContractRuleError as error:
+        db.session.rollback()
+        if error.field and error.field in form:
+            form[error.field].errors.append(str(error))
+        else:
+            flash(str(error), "danger")
+        return False
+    db.session.commit()
+    return True
+
+
+@bp.route("/<int:contract_id>/amendments/new", methods=["GET", "POST"])
+@access(WRITERS)
+def amendment_new(contract_id: int):
+    """Draft an amendment: the protected terms and the matrix, prefilled with the contract's."""
+    contract = db.get_or_404(Contract, contract_id)
+    form = amendment_form(obj=contract if request.method == "GET" else None)
+    if request.method == "GET":
+        form.amended_on.data = today()
+    entries = _amendment_entries(form, contract, None)
+    if form.validate_on_submit():
+        amendment = ContractAmendment(contract=contract)
+        if _save_amendment(form, contract, amendment, entries):
+            flash(_("変更契約（第%(number)s回変更）を起案しました。変更契約書を添付し、承認を申請してください。",
+                    number=amendment.number), "success")
+            return redirect(url_for("contracts.amendment_detail", contract_id=contract.id,
+                                    amendment_id=amendment.id))
+        return _amendment_page(form, contract, None, entries, 409 if not form.errors else 400)
+    return _amendment_page(form, contract, None, entries, 400 if form.errors else 200)
+
+
+@bp.route("/<int:contract_id>/amendments/<int:amendment_id>/edit", methods=["GET", "POST"])
+@access(WRITERS)
+def amendment_edit(contract_id: int, amendment_id: int):
+    contract, amendment = _amendment(contract_id, amendment_id)
+    form = amendment_form(obj=amendment if request.method == "GET" else None, version=amendment.version)
+    if request.method == "GET":
+        for name in services.PROTECTED:  # the terms as proposed: the contract's, changed by the draft
+            change = ((amendment.changes or {}).get("fields") or {}).get(name)
+            value = services._from_json(name, change["after"]) if change else getattr(contract, name)
+            form[name].data = getattr(value, "value", value)
+    entries = _amendment_entries(form, contract, amendment)
+    if form.validate_on_submit():
+        if form.is_stale(amendment):
+            flash(STALE_MESSAGE, "warning")
+            return amendment_detail(contract.id, amendment.id, status_code=409)
+        if _save_amendment(form, contract, amendment, entries):
+            flash(_("変更契約を保存しました。"), "success")
+            return redirect(url_for("contracts.amendment_detail", contract_id=contract.id,
+                                    amendment_id=amendment.id))
+        return _amendment_page(form, contract, amendment, entries, 409 if not form.errors else 400)
+    return _amendment_page(form, contract, amendment, entries, 400 if form.errors else 200)
+
+
+@bp.route("/<int:contract_id>/amendments/<int:amendment_id>")
+@access(CONTRACT_READERS)
+def amendment_detail(contract_id: int, amendment_id: int, status_code: int = 200):
+    contract, amendment = _amendment(contract_id, amendment_id)
+    return render_template(
+        "contracts/amendment.html", contract=contract, amendment=amendment,
+        changes=services.change_lines(amendment, locale_code()), actions=CSRFForm(), decision_form=DecisionForm(),
+        can_write=current_user.has_role(WRITERS), can_decide=services.can_decide_amendment(current_user, amendment),
+        audit_entries=audit.history(amendment)), status_code
+
+
+@bp.route("/<int:contract_id>/amendments/<int:amendment_id>/document")
+@access(CONTRACT_READERS)
+def amendment_document(contract_id: int, amendment_id: int):
+    _contract, amendment = _amendment(contract_id, amendment_id)
+    if amendment.document is None:
+        abort(404)
+    return files.send(amendment.document)
+
+
+@bp.route("/<int:contract_id>/amendments/<int:amendment_id>/<any(submit, withdraw):action>", methods=["POST"])
+@access(WRITERS)
+def amendment_action(contract_id: int, amendment_id: int, action: str):
+    contract, amendment = _amendment(contract_id, amendment_id)
+    if not CSRFForm().validate_on_submit():
+        abort(400)
+    try:
+        if action == "submit":
+            services.submit_amendment(amendment, user=current_user)
+        else:
+            services.withdraw_amendment(amendment, user=current_user)
+    except Refusal as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return amendment_detail(contract.id, amendment.id, status_code=409)
+    db.session.commit()
+    flash(_("変更契約の承認を申請しました。起案者以外の担当者が承認します。") if action == "submit"
+          else _("変更契約を取り下げました。"), "success")
+    return redirect(url_for("contracts.amendment_detail", contract_id=contract.id, amendment_id=amendment.id))
+
+
+@bp.route("/<int:contract_id>/amendments/<int:amendment_id>/<any(approve, reject):decision>", methods=["POST"])
+@access(frozenset(services.AMENDMENT_DECIDERS))
+def amendment_decide(contract_id: int, amendment_id: int, decision: str):
+    """Another person decides; approval applies the changes after the signing gates."""
+    contract, amendment = _amendment(contract_id, amendment_id)
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.decide_amendment(amendment, user=current_user, approve=decision == "approve",
+                                  comment=form.comment.data)
+    except Refusal as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return amendment_detail(contract.id, amendment.id, status_code=409)
+    db.session.commit()
+    flash(_("変更契約を承認し、契約に反映しました。") if decision == "approve" else _("変更契約を却下しました。"), "success")
+    return redirect(url_for("contracts.amendment_detail", contract_id=contract.id, amendment_id=amendment.id))
 
 
 # --- clause catalogue (admin) -------------------------------------------------------

@@ -38,6 +38,7 @@ ACTION_LABELS = {
     "approve_conditional": _l("条件付承認"), "withdraw": _l("取下げ"), "review": _l("見直し"),
     "rules": _l("利用規定の改版"), "procedure": _l("運用手順の改版"), "close": _l("終了"),
     "prepost_check": _l("投稿前チェック"), "print": _l("印刷"), "clauses": _l("条項の更新"), "submit": _l("提出"),
+    "amend": _l("変更契約による変更"),
     "report": _l("完了報告"), "accept": _l("確認済"), "return": _l("差し戻し"), "revoke": _l("無効化"),
 }
 
@@ -48,7 +49,7 @@ OBJECT_LABELS = {
     "selections": _l("選定記録"), "selection_assessments": _l("選定基準の評価"), "contract_clauses": _l("契約の条項"),
     "clauses": _l("条項カタログ"), "approvals": _l("承認"), "verifications": _l("確認"),
     "verification_results": _l("確認結果"), "verification_evidence": _l("証拠ファイル"), "findings": _l("指摘事項"),
-    "subcontractors": _l("再委託先"), "disposals": _l("返却・廃棄"), "stored_files": _l("ファイル"),
+    "subcontractors": _l("再委託先"), "contract_amendments": _l("変更契約"), "disposals": _l("返却・廃棄"), "stored_files": _l("ファイル"),
     "cloud_information": _l("取り扱う情報"), "cloud_usage_rules": _l("利用規定"), "cloud_service_units": _l("利用部署"),
     "social_account_members": _l("運用担当・保持者"), "social_procedures": _l("運用手順"),
     "social_incidents": _l("事案"), "social_incident_actions": _l("事案の経過"), "documents": _l("帳票"),

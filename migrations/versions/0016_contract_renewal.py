@@ -4,14 +4,14 @@ disposal method 'handover' (後継契約へ引継ぎ) needs no change (disposals
 VARCHAR(20) without a CHECK constraint)
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-02
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

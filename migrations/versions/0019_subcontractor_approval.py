@@ -5,14 +5,14 @@ rows were typed in as approved: they become 承認 and keep their approval
 date and approver (status's server default 'approved').
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0018
 Create Date: 2026-12-02
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0019"
-down_revision = "0016"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

@@ -38,10 +38,14 @@ def load(app, contract_id: int) -> tuple[ContractStatus, int]:
 
 
 def edit_data(app, contract_id: int, vendor: int, **overrides) -> dict:
+    """The edit form of the contract with its own terms (kind, period, level), ``vendor`` and ``overrides``."""
     with app.app_context():
         contract = db.session.get(Contract, contract_id)
-        number, version = contract.number, contract.version
-    return contract_data(app, vendor, number=number, version=str(version), **overrides)
+        terms = {"number": contract.number, "version": str(contract.version), "kind": contract.kind.value,
+                 "start_on": contract.start_on.isoformat(), "end_on": contract.end_on.isoformat(),
+                 "classification_id": str(contract.classification_id or ""),
+                 "subcontracting": contract.subcontracting.value}
+    return contract_data(app, vendor, **{**terms, **overrides})
 
 
 # --- signing -------------------------------------------------------------------------
@@ -95,12 +99,15 @@ def test_a_signed_contract_is_not_moved_to_a_suspended_or_ended_vendor(buyer, ap
     assert load(app, contract_id) == before
 
 
-def test_a_signed_contract_is_saved_with_an_active_vendor(buyer, app):
+def test_a_signed_contract_changes_its_vendor_only_by_amendment(buyer, app):
+    """Even to an active vendor: the vendor of a signed contract changes through an amendment (issue 17)."""
     contract_id = make(app, status=ContractStatus.SIGNED)
+    before = load(app, contract_id)
     active = vendor_id(app, VendorStatus.ACTIVE)
-    saved = buyer.post(f"/contracts/{contract_id}/edit", data=edit_data(app, contract_id, active))
-    assert saved.status_code == 302, saved.get_data(as_text=True)
-    assert load(app, contract_id) == (ContractStatus.SIGNED, active)
+    refused = buyer.post(f"/contracts/{contract_id}/edit", data=edit_data(app, contract_id, active))
+    assert refused.status_code == 400
+    assert "委託事業者は直接変更できません" in refused.get_data(as_text=True)
+    assert load(app, contract_id) == before
 
 
 def test_a_signed_contract_whose_vendor_was_suspended_later_is_still_saved(buyer, app):
@@ -134,8 +141,9 @@ def test_vendor_gate_on_save_at_the_service_layer(app, users, vendor_status, lab
         assert refused.value.field == "vendor_id"
         assert contract.vendor_id == original
         active = factories.vendor(status=VendorStatus.ACTIVE)
-        services.save_contract(contract, {**values, "vendor_id": active.id}, user=factories.clerk())
-        assert contract.vendor_id == active.id
+        with pytest.raises(rules.ContractRuleError, match="変更契約"):  # by amendment only (issue 17)
+            services.save_contract(contract, {**values, "vendor_id": active.id}, user=factories.clerk())
+        assert contract.vendor_id == original
         draft = factories.contract()
         services.save_contract(draft, {**values, "number": draft.number, "vendor_id": barred.id},
                                user=factories.clerk())

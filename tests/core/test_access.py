@@ -37,6 +37,9 @@ EXPECTED = {
     "contracts.subcontractor_document": CONTRACT_READERS | {Role.APPROVER},
     "contracts.catalogue": CONTRACT_READERS,
     "contracts.exception_decide": {Role.ADMIN, Role.LEAD},
+    "contracts.amendment_detail": CONTRACT_READERS,
+    "contracts.amendment_document": CONTRACT_READERS,
+    "contracts.amendment_decide": {Role.ADMIN, Role.PROCUREMENT, Role.LEAD},  # never the author (issue 17)
     "contracts.clause_new": {Role.ADMIN},
     "contracts.clause_edit": {Role.ADMIN},
     "verification": {Role.VERIFIER},  # recording verifications and measures
@@ -139,12 +142,14 @@ EXPECTED = {
 # Downloads answer 404 where the demo record has no file attached.
 DOWNLOADS = {"vendors.certification_file", "contracts.document", "contracts.disposal_evidence",
              "contracts.subcontractor_document",
+             "contracts.amendment_document",
              "verification.evidence", "verification.finding_evidence", "cloud.deletion_evidence",
              "calendar.feed",  # and the feed, for a token nobody holds
              "social.public_list"}  # and the public account list, off by default
 # Values for URL arguments that are not record ids.
 ARGUMENTS = {"contracts.exception_decide": {"decision": "approve"},
              "contracts.subcontractor_decide": {"decision": "approve"}, "verification.decide": {"decision": "accept"},
+             "contracts.amendment_decide": {"decision": "approve"}, "contracts.amendment_action": {"action": "submit"},
              "social.procedure_decide": {"decision": "approve"}}
 DEFAULT_ARGUMENTS = {"fmt": "csv"}
 

@@ -93,7 +93,9 @@ def test_export_then_import_changes_nothing(demo, name, role, model, fmt):
 def test_a_changed_contract_row_updates_the_contract_with_that_number(app, records):
     client = signed_in(app, "procurement")
     rows = csv_rows(client.get("/contracts/export.csv").data)
-    header, first = rows[0], rows[1]
+    header = rows[0]
+    # the draft: the period of a signed or in-force contract changes only by amendment (issue 17)
+    first = next(row for row in rows[1:] if row[header.index("契約番号")] == "R8-003")
     first[header.index("件名")] = "件名を取り込みで変更"
     first[header.index("契約終了日")] = "2031/3/31"  # an Excel-style date is accepted
     buffer = io.StringIO()
@@ -104,6 +106,23 @@ def test_a_changed_contract_row_updates_the_contract_with_that_number(app, recor
     with app.app_context():
         contract = db.session.scalar(select(Contract).where(Contract.number == first[header.index("契約番号")]))
         assert contract.title == "件名を取り込みで変更" and contract.end_on.isoformat() == "2031-03-31"
+
+
+def test_an_imported_row_does_not_change_the_period_of_a_contract_in_force(app, records):
+    """Issue 17: the import writes contracts through the same rule as the form."""
+    client = signed_in(app, "procurement")
+    rows = csv_rows(client.get("/contracts/export.csv").data)
+    header = rows[0]
+    row = next(row for row in rows[1:] if row[header.index("契約番号")] == "R8-001")
+    row[header.index("契約終了日")] = "2031/3/31"
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([header, row])
+    response = client.post("/contracts/import", data={"file": (io.BytesIO(buffer.getvalue().encode("cp932")),
+                                                               "contracts.csv")}, content_type="multipart/form-data")
+    assert "契約終了日は直接変更できません。契約のページから変更契約を起案し" in response.get_data(as_text=True)
+    with app.app_context():
+        contract = db.session.get(Contract, records["first"])
+        assert contract.end_on.isoformat() != "2031-03-31"
 
 
 def test_a_contract_row_is_held_to_the_form_rules(app, records):
