@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from contracts import rules
 from contracts import verification as checks
@@ -26,18 +27,20 @@ from contracts.models import (
     Disposal,
     DisposalMethod,
     Finding,
+    MeasureStatus,
     Method,
     Result,
     Subcontracting,
     Verification,
     VerificationResult,
+    VerificationStatus,
 )
 from contracts.rules import ContractRuleError
 from contracts.schedule import Cycle
-from core import audit, classification, files
+from core import audit, classification, files, handover, plugins
 from core.approvals import Approval
 from core.db import db, savepoint
-from core.models import ClassificationLevel
+from core.models import ClassificationLevel, Role
 from core.timeutil import utcnow
 from vendors.models import Vendor
 
@@ -74,6 +77,8 @@ def save_contract(contract: Contract, values: dict, *, user) -> Contract:
             and rules.vendor_barred(vendor)):  # the signing gate holds after signing too (issue 17)
         raise ContractRuleError(_("「%(status)s」の事業者を締結済・履行中の契約の委託事業者にすることはできません。",
                                   status=vendor.status.label), field="vendor_id")
+    if values["officer_id"] != contract.officer_id and handover.inactive_among([values["officer_id"]]):
+        raise ContractRuleError(_l("無効な利用者は契約の担当者にできません。"), field="officer_id")  # 人事異動
     document = files.store(values["document"], user=user) if values.get("document") else None
     contract.number = values["number"].strip()
     contract.title = values["title"].strip()
@@ -227,3 +232,97 @@ def set_default_cycles(cycles: dict[ClassificationLevel, Cycle | None]) -> None:
         if cycle is not None and level.verification_cycle != cycle.value:
             level.verification_cycle = cycle.value
     db.session.flush()
+
+
+# --- people change (人事異動, core.handover) -------------------------------------------
+# What a contracts user is responsible for, and how it moves to a successor.
+# Contract officers come from procurement; a measure's owner may hold any
+# role (issue 17); a draft verification belongs to a verifier.
+
+LIVE = (ContractStatus.DRAFT, ContractStatus.SIGNED, ContractStatus.IN_FORCE)
+
+
+def _officer_of(user) -> list[Contract]:
+    return list(db.session.scalars(select(Contract).where(Contract.officer_id == user.id, Contract.status.in_(LIVE))
+                                   .order_by(Contract.number)))
+
+
+def officer_items(user) -> list[handover.Item]:
+    return [handover.Item(_("%(number)s %(title)s（%(status)s）", number=c.number, title=c.title,
+                            status=c.status.label), "contracts.detail", {"contract_id": c.id})
+            for c in _officer_of(user)]
+
+
+def hand_over_officer(leaver, successor) -> None:
+    """The successor becomes the officer of the leaver's live contracts."""
+    for contract in _officer_of(leaver):
+        contract.officer_id = successor.id
+    db.session.flush()
+
+
+def _measures_of(user) -> list[Finding]:
+    return list(db.session.scalars(select(Finding).where(Finding.owner_id == user.id,
+                                                         Finding.status != MeasureStatus.ACCEPTED)
+                                   .options(selectinload(Finding.contract), selectinload(Finding.clause))
+                                   .order_by(Finding.due_on, Finding.id)))
+
+
+def measure_items(user) -> list[handover.Item]:
+    return [handover.Item(_("%(number)s %(clause)s の是正措置（%(status)s、期限 %(due)s）",
+                            number=f.contract.number, clause=f.clause.code, status=f.status.label,
+                            due=f.due_on.isoformat()), "verification.finding", {"finding_id": f.id})
+            for f in _measures_of(user)]
+
+
+def hand_over_measures(leaver, successor) -> None:
+    """The successor becomes the owner (担当者) of the leaver's open measures."""
+    for finding in _measures_of(leaver):
+        finding.owner_id = successor.id
+    db.session.flush()
+
+
+def _drafts_of(user) -> list[Verification]:
+    return list(db.session.scalars(select(Verification).where(Verification.verifier_id == user.id,
+                                                              Verification.status == VerificationStatus.DRAFT)
+                                   .options(selectinload(Verification.contract)).order_by(Verification.id)))
+
+
+def draft_items(user) -> list[handover.Item]:
+    return [handover.Item(_("%(number)s の確認（下書き、%(date)s）", number=v.contract.number,
+                            date=v.performed_on.isoformat()), "verification.detail", {"verification_id": v.id})
+            for v in _drafts_of(user)]
+
+
+def hand_over_drafts(leaver, successor) -> None:
+    """The successor becomes the verifier of the leaver's draft verifications."""
+    for draft in _drafts_of(leaver):
+        draft.verifier_id = successor.id
+    db.session.flush()
+
+
+def _exception_item(approval: Approval) -> handover.Item:
+    contract = db.session.get(Contract, approval.subject_id)
+    clause = "・".join((approval.details or {}).get("clauses") or [])
+    return handover.Item(_("%(number)s の条項の例外申請 %(clause)s", number=contract.number if contract else "?",
+                           clause=clause), "contracts.detail", {"contract_id": approval.subject_id})
+
+
+def _closure_item(approval: Approval) -> handover.Item:
+    finding = db.session.get(Finding, approval.subject_id)
+    number = finding.contract.number if finding else "?"
+    return handover.Item(_("%(number)s の是正措置の完了報告", number=number), "verification.finding",
+                         {"finding_id": approval.subject_id})
+
+
+def add_responsibilities(house) -> None:
+    house.add_responsibility(plugins.Responsibility(
+        key="contract_officer", order=20, label=_l("契約の担当者"), items=officer_items,
+        hand_over=hand_over_officer, roles=frozenset({Role.PROCUREMENT})))
+    house.add_responsibility(plugins.Responsibility(
+        key="measure_owner", order=25, label=_l("是正措置の担当者"), items=measure_items,
+        hand_over=hand_over_measures))
+    house.add_responsibility(plugins.Responsibility(
+        key="draft_verification", order=26, label=_l("下書きの確認（確認者）"), items=draft_items,
+        hand_over=hand_over_drafts, roles=frozenset({Role.VERIFIER})))
+    house.add_request_kind(rules.EXCEPTION, _exception_item, roles=frozenset({Role.PROCUREMENT}))
+    house.add_request_kind(checks.CLOSURE, _closure_item)
