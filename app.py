@@ -14,7 +14,7 @@ import cloud
 import contracts
 import social
 import vendors
-from core import api, audit_views, auth, errors, exchange_views, i18n, plugins, security, settings
+from core import api, audit_views, auth, errors, exchange_views, handover, i18n, plugins, security, settings
 from core.account_views import bp as auth_bp
 from core.admin_views import bp as admin_bp
 from core.calendar_views import bp as calendar_bp
@@ -84,6 +84,7 @@ def register_extensions(app: Flask) -> None:
     errors.init_app(app)
     bootstrap.init_app(app)
     plugins.init_app(app)
+    handover.init_app(app)  # core's own responsibility: the pending requests a user made (人事異動)
     app.jinja_env.globals["ORG_NAME"] = str(app.config["ORG_NAME"])
 
 

@@ -2,7 +2,7 @@
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from cloud import demo, documents, exchange, gendata, rules, views
+from cloud import demo, documents, exchange, gendata, rules, services, views
 from core import plugins
 
 
@@ -17,5 +17,6 @@ def init_app(app: Flask) -> None:
     house.add_registers(lambda: [exchange.register()], order=30)
     house.add_document(plugins.Document(30, _l("外部サービス台帳（PDF）"), "cloud.register_pdf"))
     house.add_reference("vendor", rules.vendor_has_services)
+    services.add_responsibilities(house)  # what a leaver hands over (人事異動, core.handover)
     house.add_seeder(30, demo.seed)
     house.add_generator(30, gendata.generate)

@@ -33,11 +33,11 @@ from cloud.models import (
 )
 from cloud.rules import CloudRuleError
 from contracts.models import Contract
-from core import approvals, audit, files, review
+from core import approvals, audit, files, handover, plugins, review
 from core import classification as data_classes
 from core.approvals import Approval, Decision
 from core.db import db
-from core.models import ClassificationLevel, User
+from core.models import ClassificationLevel, Role, User
 from core.timeutil import today, utcnow
 
 # What an approval rests on, beyond the information and the usage rules: a
@@ -79,6 +79,10 @@ def save(form: ServiceForm, service: CloudService, user: User) -> CloudService |
     contract = db.session.get(Contract, form.contract_id.data) if form.contract_id.data else None
     if contract is not None and form.vendor_id.data and contract.vendor_id != form.vendor_id.data:
         form.contract_id.errors.append(_("選んだ契約の委託事業者が、提供者と一致しません。"))
+        return None
+    if (form.administrator_id.data != service.administrator_id
+            and handover.inactive_among([form.administrator_id.data])):  # 人事異動
+        form.administrator_id.errors.append(_("無効な利用者はサービスの管理者にできません。"))
         return None
     before = None if new else _approved_state(service)
     service.name = form.name.data.strip()
@@ -310,3 +314,39 @@ def retire(service: CloudService, user: User, reason: str) -> None:
     service.status = ServiceStatus.RETIRED
     audit.label(service, "retire")
     db.session.flush()
+
+
+# --- people change (人事異動, core.handover) -------------------------------------------
+# The service administrator (管理者) of every service not retired moves to
+# a successor, who may hold any role; a pending request for approval moves to
+# a successor who may register services (procurement).
+
+def _administered_by(user: User) -> list[CloudService]:
+    return list(db.session.scalars(select(CloudService).where(CloudService.administrator_id == user.id,
+                                                              CloudService.status != ServiceStatus.RETIRED)
+                                   .order_by(CloudService.name, CloudService.id)))
+
+
+def administrator_items(user: User) -> list[handover.Item]:
+    return [handover.Item(_("%(name)s（%(status)s）", name=service.name, status=service.status.label),
+                          "cloud.detail", {"service_id": service.id}) for service in _administered_by(user)]
+
+
+def hand_over_administrator(leaver: User, successor: User) -> None:
+    """The successor becomes the administrator of the leaver's services."""
+    for service in _administered_by(leaver):
+        service.administrator_id = successor.id
+    db.session.flush()
+
+
+def _request_item(approval: Approval) -> handover.Item:
+    service = db.session.get(CloudService, approval.subject_id)
+    return handover.Item(_("%(name)s の利用申請", name=service.name if service else "?"), "cloud.detail",
+                         {"service_id": approval.subject_id})
+
+
+def add_responsibilities(house) -> None:
+    house.add_responsibility(plugins.Responsibility(
+        key="cloud_administrator", order=30, label=_l("外部サービスの管理者"), items=administrator_items,
+        hand_over=hand_over_administrator))
+    house.add_request_kind(rules.KIND, _request_item, roles=frozenset({Role.PROCUREMENT}))

@@ -9,6 +9,7 @@ from contracts import (
     gaps,
     gendata,
     sections,
+    services,
     verification,
     verification_views,
     views,
@@ -41,5 +42,6 @@ def init_app(app: Flask) -> None:
     house.add_section("vendors.summary", 10, sections.vendor_summary_tables)
     house.add_section("checklists.filters", 10, sections.checklists_filter)
     house.add_section("checklists.index", 10, sections.checklists_block)
+    services.add_responsibilities(house)  # what a leaver hands over (人事異動, core.handover)
     house.add_seeder(20, demo.seed)
     house.add_generator(20, gendata.generate)

@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from contracts import rules
 from contracts import verification as checks
@@ -30,6 +31,7 @@ from contracts.models import (
     Disposal,
     DisposalMethod,
     Finding,
+    MeasureStatus,
     Method,
     Result,
     Subcontracting,
@@ -37,10 +39,11 @@ from contracts.models import (
     SubcontractorStatus,
     Verification,
     VerificationResult,
+    VerificationStatus,
 )
 from contracts.rules import ContractRuleError
 from contracts.schedule import Cycle
-from core import approvals, audit, classification, files
+from core import approvals, audit, classification, files, handover, plugins
 from core.approvals import Approval, Decision
 from core.db import db, savepoint
 from core.files import StoredFile
@@ -92,6 +95,8 @@ def save_contract(contract: Contract, values: dict, *, user) -> Contract:
         # C08: re-subcontracting cannot be prohibited while a subcontractor is approved or awaits a decision.
         raise ContractRuleError(_l("承認済み・承認待ちの再委託先がある契約は再委託を「禁止」にできません。"
                                    "先に再委託先を終了するか、申請を取り下げてください。"), field="subcontracting")
+    if values["officer_id"] != contract.officer_id and handover.inactive_among([values["officer_id"]]):
+        raise ContractRuleError(_l("無効な利用者は契約の担当者にできません。"), field="officer_id")  # 人事異動
     document = files.store(values["document"], user=user) if values.get("document") else None
     contract.number = values["number"].strip()
     contract.title = values["title"].strip()
@@ -887,3 +892,168 @@ def _readable_row(row: list | None) -> str:
         return "—"
     state, article, reason = row
     return str(ClauseState(state).label) + (f"（{article}）" if article else "") + (f"（{reason}）" if reason else "")
+
+
+# --- people change (人事異動, core.handover) -------------------------------------------
+# What a contracts user is responsible for, and how it moves to a successor.
+# Contract officers come from procurement; a measure's owner may hold any
+# role (issue 17); a draft verification belongs to a verifier.
+
+LIVE = (ContractStatus.DRAFT, ContractStatus.SIGNED, ContractStatus.IN_FORCE)
+
+
+def _officer_of(user) -> list[Contract]:
+    return list(db.session.scalars(select(Contract).where(Contract.officer_id == user.id, Contract.status.in_(LIVE))
+                                   .order_by(Contract.number)))
+
+
+def officer_items(user) -> list[handover.Item]:
+    return [handover.Item(_("%(number)s %(title)s（%(status)s）", number=c.number, title=c.title,
+                            status=c.status.label), "contracts.detail", {"contract_id": c.id})
+            for c in _officer_of(user)]
+
+
+def hand_over_officer(leaver, successor) -> None:
+    """The successor becomes the officer of the leaver's live contracts."""
+    for contract in _officer_of(leaver):
+        contract.officer_id = successor.id
+    db.session.flush()
+
+
+def _measures_of(user) -> list[Finding]:
+    return list(db.session.scalars(select(Finding).where(Finding.owner_id == user.id,
+                                                         Finding.status != MeasureStatus.ACCEPTED)
+                                   .options(selectinload(Finding.contract), selectinload(Finding.clause))
+                                   .order_by(Finding.due_on, Finding.id)))
+
+
+def measure_items(user) -> list[handover.Item]:
+    return [handover.Item(_("%(number)s %(clause)s の是正措置（%(status)s、期限 %(due)s）",
+                            number=f.contract.number, clause=f.clause.code, status=f.status.label,
+                            due=f.due_on.isoformat()), "verification.finding", {"finding_id": f.id})
+            for f in _measures_of(user)]
+
+
+def hand_over_measures(leaver, successor) -> None:
+    """The successor becomes the owner (担当者) of the leaver's open measures."""
+    for finding in _measures_of(leaver):
+        finding.owner_id = successor.id
+    db.session.flush()
+
+
+def _drafts_of(user) -> list[Verification]:
+    return list(db.session.scalars(select(Verification).where(Verification.verifier_id == user.id,
+                                                              Verification.status == VerificationStatus.DRAFT)
+                                   .options(selectinload(Verification.contract)).order_by(Verification.id)))
+
+
+def draft_items(user) -> list[handover.Item]:
+    return [handover.Item(_("%(number)s の確認（下書き、%(date)s）", number=v.contract.number,
+                            date=v.performed_on.isoformat()), "verification.detail", {"verification_id": v.id})
+            for v in _drafts_of(user)]
+
+
+def hand_over_drafts(leaver, successor) -> None:
+    """The successor becomes the verifier of the leaver's draft verifications."""
+    for draft in _drafts_of(leaver):
+        draft.verifier_id = successor.id
+    db.session.flush()
+
+
+def _amendments_of(user) -> list[ContractAmendment]:
+    return list(db.session.scalars(
+        select(ContractAmendment).where(ContractAmendment.author_id == user.id,
+                                        ContractAmendment.status.in_((AmendmentStatus.DRAFT, AmendmentStatus.PENDING)))
+        .options(selectinload(ContractAmendment.contract)).order_by(ContractAmendment.id)))
+
+
+def amendment_items(user) -> list[handover.Item]:
+    return [handover.Item(_("%(number)s の第%(n)s回変更（%(status)s）", number=a.contract.number, n=a.number,
+                            status=a.status.label), "contracts.amendment_detail",
+                          {"contract_id": a.contract_id, "amendment_id": a.id})
+            for a in _amendments_of(user)]
+
+
+def hand_over_amendments(leaver, successor) -> None:
+    """The successor becomes the author of the leaver's draft or pending
+    amendments (only the author edits, submits or withdraws one, and an open
+    amendment blocks any other on its contract).  A pending one's request
+    moves with core's pending requests."""
+    for amendment in _amendments_of(leaver):
+        amendment.author_id = successor.id
+    db.session.flush()
+
+
+def _subcontractor_requests_of(user) -> list[Subcontractor]:
+    return list(db.session.scalars(
+        select(Subcontractor).where(Subcontractor.requested_by_id == user.id,
+                                    Subcontractor.status == SubcontractorStatus.PENDING)
+        .options(selectinload(Subcontractor.contract)).order_by(Subcontractor.id)))
+
+
+def subcontractor_request_items(user) -> list[handover.Item]:
+    return [handover.Item(_("%(number)s の再委託先 %(name)s（承認待ち）", number=row.contract.number, name=row.name),
+                          "contracts.detail", {"contract_id": row.contract_id})
+            for row in _subcontractor_requests_of(user)]
+
+
+def hand_over_subcontractor_requests(leaver, successor) -> None:
+    """The successor becomes the requester of the leaver's pending
+    subcontractor requests (the one who may withdraw them)."""
+    for row in _subcontractor_requests_of(leaver):
+        row.requested_by_id = successor.id
+    db.session.flush()
+
+
+def _amendment_request(approval: Approval) -> handover.Item:
+    amendment = db.session.get(ContractAmendment, approval.subject_id)
+    if amendment is None:
+        return handover.Item(_("変更契約の承認申請 #%(id)s", id=approval.id))
+    return handover.Item(_("%(number)s の第%(n)s回変更の承認申請", number=amendment.contract.number, n=amendment.number),
+                         "contracts.amendment_detail", {"contract_id": amendment.contract_id,
+                                                        "amendment_id": amendment.id})
+
+
+def _subcontractor_request(approval: Approval) -> handover.Item:
+    row = db.session.get(Subcontractor, approval.subject_id)
+    if row is None:
+        return handover.Item(_("再委託の承認申請 #%(id)s", id=approval.id))
+    return handover.Item(_("%(number)s の再委託先 %(name)s の承認申請", number=row.contract.number, name=row.name),
+                         "contracts.detail", {"contract_id": row.contract_id})
+
+
+def _exception_item(approval: Approval) -> handover.Item:
+    contract = db.session.get(Contract, approval.subject_id)
+    clause = "・".join((approval.details or {}).get("clauses") or [])
+    return handover.Item(_("%(number)s の条項の例外申請 %(clause)s", number=contract.number if contract else "?",
+                           clause=clause), "contracts.detail", {"contract_id": approval.subject_id})
+
+
+def _closure_item(approval: Approval) -> handover.Item:
+    finding = db.session.get(Finding, approval.subject_id)
+    number = finding.contract.number if finding else "?"
+    return handover.Item(_("%(number)s の是正措置の完了報告", number=number), "verification.finding",
+                         {"finding_id": approval.subject_id})
+
+
+def add_responsibilities(house) -> None:
+    house.add_responsibility(plugins.Responsibility(
+        key="contract_officer", order=20, label=_l("契約の担当者"), items=officer_items,
+        hand_over=hand_over_officer, roles=frozenset({Role.PROCUREMENT})))
+    house.add_responsibility(plugins.Responsibility(
+        key="measure_owner", order=25, label=_l("是正措置の担当者"), items=measure_items,
+        hand_over=hand_over_measures))
+    house.add_responsibility(plugins.Responsibility(
+        key="draft_verification", order=26, label=_l("下書きの確認（確認者）"), items=draft_items,
+        hand_over=hand_over_drafts, roles=frozenset({Role.VERIFIER})))
+    house.add_responsibility(plugins.Responsibility(
+        key="amendment_author", order=21, label=_l("変更契約（起案・承認待ち）の起案者"), items=amendment_items,
+        hand_over=hand_over_amendments, roles=frozenset({Role.PROCUREMENT})))
+    house.add_responsibility(plugins.Responsibility(
+        key="subcontractor_requester", order=22, label=_l("再委託先の申請（承認待ち）"),
+        items=subcontractor_request_items, hand_over=hand_over_subcontractor_requests,
+        roles=frozenset({Role.PROCUREMENT})))
+    house.add_request_kind(AMENDMENT, _amendment_request, roles=frozenset({Role.PROCUREMENT}))
+    house.add_request_kind(SUBCONTRACTOR, _subcontractor_request, roles=frozenset({Role.PROCUREMENT}))
+    house.add_request_kind(rules.EXCEPTION, _exception_item, roles=frozenset({Role.PROCUREMENT}))
+    house.add_request_kind(checks.CLOSURE, _closure_item)

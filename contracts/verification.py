@@ -29,7 +29,7 @@ from contracts.models import (
     VerificationStatus,
 )
 from contracts.schedule import DUE_SOON_DAYS, Cycle, DueState, due_state
-from core import approvals, audit
+from core import approvals, audit, handover
 from core.approvals import Approval, Decision
 from core.db import db
 from core.due import DueItem
@@ -248,6 +248,8 @@ def correct(original: Verification, *, user) -> Verification:
 def update_measure(finding: Finding, *, measure: str, owner_id: int | None, due_on: dt.date) -> None:
     if finding.status in (MeasureStatus.REPORTED, MeasureStatus.ACCEPTED):
         raise VerificationError(_l("完了報告後の措置は変更できません。"))
+    if owner_id != finding.owner_id and handover.inactive_among([owner_id]):  # 人事異動
+        raise VerificationError(_l("無効な利用者は措置の担当者にできません。"))
     finding.measure = measure.strip()
     finding.owner_id = owner_id
     finding.due_on = due_on

@@ -11,7 +11,7 @@ from flask import current_app
 from sqlalchemy import case, func, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from core import api_tokens, audit
+from core import api_tokens, audit, handover
 from core.db import db
 from core.models import User
 from core.timeutil import utcnow
@@ -128,7 +128,11 @@ def end_sessions(user: User) -> None:
 def set_active(user: User, active: bool) -> None:
     """Deactivate or reactivate.  Deactivation ends every session and
     revokes every API token of the user, so re-activating brings none of
-    them back: the user signs in afresh and issues new tokens."""
+    them back: the user signs in afresh and issues new tokens.  A user still
+    responsible for something is not deactivated (core.handover, 人事異動):
+    HandoverRefusal lists what to hand over first."""
+    if not active and user.active:
+        handover.check_free(user)
     user.active = active
     if not active:
         user.session_token = secrets.token_hex(16)

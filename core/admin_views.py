@@ -8,17 +8,19 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from core import accounts, api_tokens, classification
+from core import accounts, api_tokens, classification, handover
 from core.auth import access
 from core.db import db
 from core.forms import (
     STALE_MESSAGE,
     CSRFForm,
+    HandoverForm,
     NewUserForm,
     ResetPasswordForm,
     UnitForm,
     UserForm,
     select_choices,
+    successor_choices,
     unit_choices,
 )
 from core.i18n import locale_code
@@ -125,8 +127,45 @@ def user_edit(user_id: int):
 
 
 def _user_page(**context):
-    """An existing user's page, with the user's live API tokens."""
-    return render_template("admin/user_form.html", tokens=api_tokens.active_tokens(context["user"]), **context)
+    """An existing user's page, with the user's live API tokens and what the
+    user is still responsible for (人事異動: handed over before deactivation)."""
+    user = context["user"]
+    if "handover_form" not in context:
+        context["handover_form"] = HandoverForm(prefix="handover", formdata=None)
+    context["handover_form"].successor_id.choices = successor_choices(user)
+    return render_template("admin/user_form.html", tokens=api_tokens.active_tokens(user),
+                           responsibilities=handover.responsibilities(user), **context)
+
+
+def _edit_form(user: User) -> UserForm:
+    form = _prepare(UserForm(obj=user, version=user.version, formdata=None))
+    form.roles.data = [r.value for r in user.role_set]
+    return form
+
+
+@bp.route("/users/<int:user_id>/handover", methods=["POST"])
+@access(Role.ADMIN)
+def user_handover(user_id: int):
+    """人事異動: hand every open responsibility of the user to one successor,
+    all or nothing (core.handover.hand_over), so the user can be deactivated."""
+    user = db.get_or_404(User, user_id)
+    form = HandoverForm(prefix="handover")
+    form.successor_id.choices = successor_choices(user)
+    if form.validate_on_submit():
+        try:
+            moved = handover.hand_over(user, db.session.get(User, form.successor_id.data))
+        except handover.HandoverRefusal as error:
+            db.session.rollback()
+            form.successor_id.errors.append(str(error))
+        else:
+            successor = db.session.get(User, form.successor_id.data)
+            db.session.commit()
+            flash(_("%(name)s さんの担当事項（%(count)s件）を %(successor)s さんに引き継ぎました。",
+                    name=user.display_name, count=sum(len(items) for items in moved.values()),
+                    successor=successor.display_name), "success")
+            return redirect(url_for("admin.user_edit", user_id=user.id) + "#responsibilities")
+    return _user_page(form=_edit_form(user), user=user, reset=ResetPasswordForm(prefix="reset"), actions=CSRFForm(),
+                      handover_form=form), 400
 
 
 @bp.route("/users/<int:user_id>/tokens/<int:token_id>/revoke", methods=["POST"])
@@ -180,7 +219,12 @@ def user_toggle_active(user_id: int):
         if user.id == current_user.id:
             flash(_("自分自身を無効にすることはできません。"), "warning")
         else:
-            accounts.set_active(user, not user.active)
+            try:
+                accounts.set_active(user, not user.active)
+            except handover.HandoverRefusal as error:  # still responsible for something (人事異動)
+                db.session.rollback()
+                flash(str(error), "warning")
+                return redirect(url_for("admin.user_edit", user_id=user.id) + "#responsibilities")
             db.session.commit()
             flash(_("%(name)s を有効にしました。", name=user.username) if user.active
                   else _("%(name)s を無効にしました。", name=user.username), "success")

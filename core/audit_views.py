@@ -33,7 +33,7 @@ ACTION_LABELS = {
     "create": _l("登録"), "update": _l("更新"), "delete": _l("削除"), "login": _l("ログイン"), "logout": _l("ログアウト"),
     "login_failed": _l("ログイン失敗"), "lockout": _l("ロック"), "unlock": _l("ロック解除"),
     "password_change": _l("パスワード変更"), "password_reset": _l("パスワード再設定"),
-    "activate": _l("有効化"), "deactivate": _l("無効化"), "retire": _l("廃止・終了"), "request": _l("申請"),
+    "activate": _l("有効化"), "deactivate": _l("無効化"), "handover": _l("引継ぎ"), "retire": _l("廃止・終了"), "request": _l("申請"),
     "approve": _l("承認"), "reject": _l("却下"), "sign": _l("締結"), "end": _l("終了"), "terminate": _l("解除"),
     "approve_conditional": _l("条件付承認"), "withdraw": _l("取下げ"), "review": _l("見直し"),
     "rules": _l("利用規定の改版"), "procedure": _l("運用手順の改版"), "close": _l("終了"),

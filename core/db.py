@@ -132,3 +132,26 @@ def distinct_values(attribute) -> list:
     skip = skip.union_all(select(select(func.min(other)).where(other > skip.c.value).scalar_subquery())
                           .where(skip.c.value.is_not(None)))
     return db.session.scalars(select(skip.c.value).where(skip.c.value.is_not(None)).order_by(skip.c.value)).all()
+
+
+def lock_rows(model, ids, *, shared: bool = False) -> list:
+    """Hold the rows of ``model`` with these ids until the transaction ends
+    and return them as they are now (re-read, not from the session's cache).
+
+    PostgreSQL: SELECT … FOR UPDATE (``shared``: FOR SHARE, which lets other
+    sharers in but waits for an updater and then sees its commit), in id
+    order so two lockers never deadlock.  SQLite has one writer at a time: the
+    transaction is opened with BEGIN IMMEDIATE (as a writing request's
+    already is), so what is read here stays true until the commit."""
+    query = select(model).where(model.id.in_(list(ids))).order_by(model.id).execution_options(populate_existing=True)
+    # Pending changes are not flushed first: the caller may be half-way
+    # through building a record, and the lock comes before its writes.
+    with db.session.no_autoflush:
+        connection = db.session.connection()
+        if connection.dialect.name == "sqlite":
+            driver = connection.connection.dbapi_connection
+            if not driver.in_transaction:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            query = query.with_for_update(read=shared)
+        return list(db.session.scalars(query).all())

@@ -238,3 +238,17 @@ class ReviewForm(FlaskForm):
     """Recording a periodic review (cloud services, social-media accounts)."""
     reviewed_on = DateField(_l("見直し日"), validators=[wtforms.validators.InputRequired(
         message=_l("日付を入力してください。"))])
+
+
+class HandoverForm(FlaskForm):
+    """人事異動: the one successor who takes every open responsibility of a user."""
+    successor_id = SelectField(_l("後任者"), coerce=coerce_int_or_none,
+                               validators=[DataRequired(message=_l("後任者を選択してください。"))])
+
+
+def successor_choices(leaver: User) -> list:
+    """The active users other than ``leaver``, with their roles, as form options."""
+    users = db.session.scalars(select(User).where(User.active, User.id != leaver.id).order_by(User.display_name)).all()
+    return select_choices([("", _("（選択してください）"))] + [
+        (u.id, f"{u.display_name}（{u.username}: {'・'.join(role.label for role in sorted(u.role_set))}）")
+        for u in users])

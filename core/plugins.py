@@ -39,6 +39,23 @@ class Document:
     endpoint: str
 
 
+@dataclass(frozen=True)
+class Responsibility:
+    """A kind of responsibility a user holds (core.handover, 人事異動).
+
+    ``items(user)`` lists the user's open ones (core.handover.Item: a readable
+    description and a link); ``roles``: a successor must hold one of them
+    (empty: any active user; an item may ask for its own); ``hand_over(leaver,
+    successor)`` moves every one of them to the successor and flushes —
+    never commits."""
+    key: str
+    order: int
+    label: Any  # a lazy string: shown in the user's language
+    items: Callable[[Any], list]
+    hand_over: Callable[[Any, Any], Any]
+    roles: frozenset = frozenset()
+
+
 def _ordered(items: list, order: int, item) -> None:
     items.append((order, len(items), item))
     items.sort(key=lambda entry: entry[:2])
@@ -63,6 +80,8 @@ class Registry:
     _documents: list = field(default_factory=list)
     _sections: dict = field(default_factory=dict)
     _references: dict = field(default_factory=dict)
+    _responsibilities: list = field(default_factory=list)
+    _request_kinds: dict = field(default_factory=dict)
 
     # --- adding ------------------------------------------------------------------------
     def add_panel(self, order: int, build: Callable[[Any], Any]) -> None:
@@ -108,7 +127,28 @@ class Registry:
         true when one does (a vendor with contracts is not deleted…)."""
         self._references.setdefault(model, []).append(check)
 
+    def add_responsibility(self, kind: Responsibility) -> None:
+        """Something a user can be responsible for (core.handover, 人事異動): a
+        user who still holds one is not deactivated until it is handed to a
+        successor."""
+        _ordered(self._responsibilities, kind.order, kind)
+
+    def add_request_kind(self, kind: str, describe: Callable[[Any], Any],
+                         roles: frozenset = frozenset()) -> None:
+        """A kind of four-eyes request (core.approvals): ``describe(approval)``
+        → core.handover.Item, and the roles one of which a successor taking
+        over the pending request must hold (empty: any active user)."""
+        self._request_kinds[kind] = (describe, frozenset(roles))
+
     # --- reading -----------------------------------------------------------------------
+    @property
+    def responsibilities(self) -> list[Responsibility]:
+        return _items(self._responsibilities)
+
+    def request_kind(self, kind: str):
+        """(describe, roles) of a request kind, or None when no domain added it."""
+        return self._request_kinds.get(kind)
+
     @property
     def panels(self) -> list[Callable]:
         return _items(self._panels)

@@ -15,13 +15,15 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from core import approvals, audit, review
+from core import approvals, audit, handover, plugins, review
+from core.approvals import Approval
 from core.db import db, savepoint
-from core.models import ClassificationLevel, User
+from core.models import ClassificationLevel, Role, User
 from core.timeutil import today, utcnow
 from social import prepost, rules
 from social.forms import AccountForm
 from social.models import (
+    OPEN,
     AccountMember,
     AccountStatus,
     Incident,
@@ -90,6 +92,10 @@ def set_people(account: SocialAccount, *, responsible_id: int, deputy_id: int | 
         raise SocialRuleError(_l("責任者を一人選んでください。"))
     if deputy_id and deputy_id == responsible_id:
         raise SocialRuleError(_l("代理者には責任者と別の人を選んでください。"))
+    wanted_users = {responsible_id, deputy_id, *operator_ids, *holder_ids}
+    kept = {account.responsible_id, account.deputy_id, *(m.user_id for m in account.members)}
+    if handover.inactive_among(wanted_users - kept):  # 人事異動: never a responsibility for a leaver
+        raise SocialRuleError(_l("無効な利用者はアカウントの担当者にできません。"))
     account.responsible_id, account.deputy_id = responsible_id, deputy_id or None
     wanted = {(uid, MemberRole.OPERATOR) for uid in operator_ids} | {(uid, MemberRole.HOLDER) for uid in holder_ids}
     current = {(m.user_id, m.role): m for m in account.members}
@@ -207,3 +213,67 @@ def record_prepost_check(account: SocialAccount, draft: str, hits: list[prepost.
         counts[hit.kind] = counts.get(hit.kind, 0) + 1
     audit.log("prepost_check", account, changes={"sha256": prepost.digest(draft), "characters": len(draft),
                                                  "hits": counts})
+
+
+# --- people change (人事異動, core.handover) -------------------------------------------
+# On every account not closed (運用中, 休止): the responsible person (SNS role),
+# the deputy, the operators and the credential holders move to a successor.
+# The responsible person and the deputy stay two people (rules: one
+# responsible person who is not the deputy).
+
+def _open_accounts(user: User) -> list[SocialAccount]:
+    member = select(AccountMember.account_id).where(AccountMember.user_id == user.id)
+    return list(db.session.scalars(select(SocialAccount).where(
+        SocialAccount.status.in_(OPEN),
+        (SocialAccount.responsible_id == user.id) | (SocialAccount.deputy_id == user.id)
+        | SocialAccount.id.in_(member)).order_by(SocialAccount.name, SocialAccount.id)))
+
+
+def account_items(user: User) -> list[handover.Item]:
+    items = []
+    for account in _open_accounts(user):
+        link = ("social.detail", {"account_id": account.id})
+        if account.responsible_id == user.id:
+            items.append(handover.Item(_("%(name)s の責任者", name=account.name), *link,
+                                       roles=frozenset({Role.SOCIAL}),
+                                       excluded=frozenset({account.deputy_id} - {None})))
+        if account.deputy_id == user.id:
+            items.append(handover.Item(_("%(name)s の代理者", name=account.name), *link,
+                                       excluded=frozenset({account.responsible_id})))
+        for member in account.members:
+            if member.user_id == user.id:
+                items.append(handover.Item(_("%(name)s の%(role)s", name=account.name, role=member.role.label),
+                                           *link))
+    return items
+
+
+def hand_over_accounts(leaver: User, successor: User) -> None:
+    """The successor takes the leaver's place on each open account: as the
+    responsible person, the deputy, an operator or a credential holder (once:
+    a place the successor already holds is not doubled)."""
+    for account in _open_accounts(leaver):
+        if account.responsible_id == leaver.id:
+            account.responsible_id = successor.id
+        if account.deputy_id == leaver.id:
+            account.deputy_id = successor.id
+        held = {(m.user_id, m.role) for m in account.members}
+        for member in [m for m in account.members if m.user_id == leaver.id]:
+            account.members.remove(member)
+            if (successor.id, member.role) not in held:
+                account.members.append(AccountMember(user_id=successor.id, role=member.role))
+        db.session.flush()
+
+
+def _procedure_item(approval: Approval) -> handover.Item:
+    procedure = db.session.get(OperatingProcedure, approval.subject_id)
+    if procedure is None:
+        return handover.Item(str(approval.reason))
+    return handover.Item(_("%(name)s の運用手順 第%(number)s版の承認申請", name=procedure.account.name,
+                           number=procedure.number), "social.procedures", {"account_id": procedure.account_id})
+
+
+def add_responsibilities(house) -> None:
+    house.add_responsibility(plugins.Responsibility(
+        key="social_account", order=40, label=_l("SNSアカウントの責任者・代理者・運用担当"), items=account_items,
+        hand_over=hand_over_accounts))
+    house.add_request_kind(rules.PROCEDURE, _procedure_item, roles=frozenset({Role.SOCIAL}))
