@@ -63,6 +63,7 @@ EXPECTED = {
     "social.procedures": {Role.ADMIN, Role.SOCIAL, Role.AUDITOR, Role.APPROVER, Role.LEAD},
     "social.incident": {Role.ADMIN, Role.SOCIAL, Role.AUDITOR, Role.APPROVER, Role.LEAD},
     "social.procedure_decide": {Role.ADMIN, Role.APPROVER},
+    "social.opening_decide": {Role.ADMIN, Role.APPROVER},  # never the requester (core.approvals)
     "social.public_list": PUBLIC,  # off unless configured: 404
     "checklists": set(Role),
     "checklists.self_inspection_pdf": {Role.ADMIN, Role.AUDITOR, Role.LEAD},
@@ -138,7 +139,7 @@ DOWNLOADS = {"vendors.certification_file", "contracts.document", "contracts.disp
              "social.public_list"}  # and the public account list, off by default
 # Values for URL arguments that are not record ids.
 ARGUMENTS = {"contracts.exception_decide": {"decision": "approve"}, "verification.decide": {"decision": "accept"},
-             "social.procedure_decide": {"decision": "approve"}}
+             "social.procedure_decide": {"decision": "approve"}, "social.opening_decide": {"decision": "approve"}}
 DEFAULT_ARGUMENTS = {"fmt": "csv"}
 
 
