@@ -237,8 +237,10 @@ def closure_step(account_id: int):
         services.record_closure_step(account, current_user, step=ClosureStep(form.step.data),
                                      done_on=form.done_on.data, note=form.note.data)
     except rules.SocialRuleError as error:
+        if error.field is None:  # about the account (closed, a request): the form is not shown
+            return _refused(account_id, error)
         db.session.rollback()
-        form[error.field or "step"].errors.append(str(error))
+        form[error.field].errors.append(str(error))
         return _detail(_account(account_id), closure_form=form, status_code=409)
     db.session.commit()
     flash(_("廃止の手続きを記録しました。"), "success")

@@ -208,6 +208,8 @@ def test_closing_is_refused_until_all_four_items_are_done(app, users):
     assert status_of(app, aid) is AccountStatus.CLOSED
     page = social.get(f"/social/{aid}").get_data(as_text=True)
     assert "連携解除" in page and "記録する" not in page
+    again = social.post(f"/social/{aid}/closure", data={"step": STEPS[0], "done_on": yesterday})
+    assert again.status_code == 409 and "廃止したアカウントは変更できません。" in again.get_data(as_text=True)
     # A reader may look, not record.
     assert client_of(app, "auditor").post(f"/social/{aid}/closure", data={"step": STEPS[0]}).status_code == 403
 
@@ -216,6 +218,9 @@ def test_the_rules_of_closing_at_the_service_layer(app, users):
     with app.app_context():
         officer = factories.user(None, Role.SOCIAL)
         account = factories.social_account(responsible=officer)
+        with pytest.raises(rules.SocialRuleError, match="パスワードそのものは登録できません"):
+            services.record_closure_step(account, officer, step=ClosureStep.REVOKE, done_on=today(),
+                                         note="新しいパスワード: Abc12345!")
         services.record_closure_step(account, officer, step=ClosureStep.ANNOUNCE, done_on=today(), note="告知")
         with pytest.raises(rules.SocialRuleError) as refused:
             services.close(account, officer)
