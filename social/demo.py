@@ -9,13 +9,24 @@ from sqlalchemy import select
 from core.db import db
 from core.demo import Demo
 from social import rules, services
-from social.models import AccountStatus, IncidentKind, Platform, SocialAccount
+from social.models import AccountStatus, ClosureStep, IncidentKind, Platform, SocialAccount
+
+# The closed account's checklist (issue 17): step, days ago, note.
+CLOSURE = (
+    (ClosureStep.ANNOUNCE, 40, "固定投稿で廃止日と後継のXアカウントを告知"),
+    (ClosureStep.DELETE_OR_LOCK, 30, "非公開（ロック）に設定"),
+    (ClosureStep.REVOKE, 30, "予約投稿ツールの連携を解除、全端末からログアウト"),
+    (ClosureStep.WEBSITE, 29, "公式サイトのSNS一覧から削除"),
+)
 
 
 def seed(demo: Demo) -> None:
     """Official accounts on several platforms: procedures approved by someone
     other than their author (one still waiting), one account without MFA,
-    one dormant, one closed, and an open impersonation incident."""
+    one dormant, one closed after its four-item closing checklist, one
+    whose opening was approved by someone other than its requester and one
+    whose opening is still requested (issue 17), and an open impersonation
+    incident."""
     units, users, levels, today = demo.units, demo.users, demo.levels, demo.today
     procedure = {name: str(text).replace("目的: \n対象: \n発信内容: \n", "目的: 火災予防・防災情報の発信\n対象: 管内の住民\n"
                                                                       "発信内容: 火災予防の啓発、災害情報、イベント\n")
@@ -30,6 +41,8 @@ def seed(demo: Demo) -> None:
          True),
         (Platform.INSTAGRAM, "○○消防 予防広報", "@example119_yobou", "https://www.instagram.com/example119_yobou",
          AccountStatus.CLOSED, 400, True, True),
+        (Platform.TIKTOK, "○○消防 防災ショート動画", "@example119_short", "https://www.tiktok.com/@example119_short",
+         AccountStatus.REQUESTED, 0, True, False),
     )
     author, approver = users["social"], users["approver"]
     for platform, name, handle, url, status, days, mfa, approved in rows:
@@ -55,7 +68,19 @@ def seed(demo: Demo) -> None:
         version = services.add_procedure(account, author, **procedure)
         if approved:
             services.decide_procedure(version, approver, approve=True, comment="")
-        account.status = status
+        if platform is Platform.X:  # opened through the request rule: approved by someone else
+            services.request_opening(account, author)
+            services.decide_opening(account, approver, approve=True, comment="公式サイトへの掲載を確認した。")
+        if status is AccountStatus.REQUESTED:
+            account.last_post_on = None  # nothing posted before the opening is approved
+            services.request_opening(account, author)
+        elif status is AccountStatus.CLOSED:
+            for step, days_ago, note in CLOSURE:
+                services.record_closure_step(account, author, step=step, done_on=today - dt.timedelta(days=days_ago),
+                                             note=note)
+            services.close(account, author)
+        else:
+            account.status = status
         if platform is Platform.X:
             incident = services.open_incident(
                 account, author, kind=IncidentKind.IMPERSONATION, occurred_on=today - dt.timedelta(days=2),

@@ -9,13 +9,14 @@ from reportlab.lib.units import mm
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from core.approvals import Approval
 from core.db import db
 from core.inspection import Scope
 from core.models import AuditEntry
 from core.pdf import SMALL, Section, p, sign_off, table
 from core.timeutil import today
 from social import rules
-from social.models import OPEN, AccountMember, SocialAccount
+from social.models import OPEN, AccountMember, AccountStatus, ClosureStep, SocialAccount
 
 # The order the printed register has always listed the flags in.
 FLAG_ORDER = ("review_overdue", "no_procedure", "mfa_off", "dormant", "open_incident")
@@ -24,7 +25,8 @@ FLAG_ORDER = ("review_overdue", "no_procedure", "mfa_off", "dormant", "open_inci
 def register_section(*, level: int = 0) -> Section:
     accounts = db.session.scalars(select(SocialAccount).options(
         selectinload(SocialAccount.responsible), selectinload(SocialAccount.procedures),
-        selectinload(SocialAccount.incidents), selectinload(SocialAccount.members).selectinload(AccountMember.user))
+        selectinload(SocialAccount.incidents), selectinload(SocialAccount.members).selectinload(AccountMember.user),
+        selectinload(SocialAccount.closure_records))
         .order_by(SocialAccount.platform, SocialAccount.name)).all()
     flags = rules.FLAGS.of_ids([a.id for a in accounts])
     rows, alerts = [], set()
@@ -52,8 +54,45 @@ def register_section(*, level: int = 0) -> Section:
                    "対応中の事案", "要対応"], rows,
                   [50 * mm, 13 * mm, 20 * mm, 27 * mm, 20 * mm, 32 * mm, 21 * mm, 21 * mm, 28 * mm, 30 * mm],
                   alerts=alerts),
+            *_lifecycle(accounts),
             sign_off()]
     return Section("SNS公式アカウント台帳", flow, landscape=True, level=level, kind="SNS公式アカウント台帳")
+
+
+# The closing checklist's items as the printed register's column names them.
+SHORT = {ClosureStep.ANNOUNCE: "告知", ClosureStep.DELETE_OR_LOCK: "削除・ロック",
+         ClosureStep.REVOKE: "アクセス権・連携アプリ", ClosureStep.WEBSITE: "公式サイト"}
+
+
+def _lifecycle(accounts: list[SocialAccount]) -> list:
+    """開設の申請と廃止の手続き (issue 17): each account not yet opened (申請中,
+    却下) or being or having been closed (items of its closing checklist),
+    with its requests and its checklist.  An approved opening is on the
+    account's page and in the audit trail."""
+    requests: dict[int, list[Approval]] = {}
+    for approval in db.session.scalars(select(Approval).where(
+            Approval.kind == rules.OPENING, Approval.subject_type == SocialAccount.__tablename__)
+            .options(selectinload(Approval.requested_by), selectinload(Approval.approver))
+            .order_by(Approval.requested_at, Approval.id)):
+        requests.setdefault(approval.subject_id, []).append(approval)
+    rows = []
+    for account in accounts:
+        asked, closure = requests.get(account.id, []), account.closure
+        if account.status not in (AccountStatus.REQUESTED, AccountStatus.REJECTED) and not closure:
+            continue
+        opening = "\n".join(
+            f"申請 {a.requested_by.display_name} {a.requested_at:%Y-%m-%d} → {a.decision.label}"
+            + (f" {a.approver.display_name} {a.decided_at:%Y-%m-%d}" if a.approver and a.decided_at else "")
+            + (f"（{a.comment}）" if a.comment else "") for a in asked) or "—（規則の導入前に開設）"
+        steps = "　".join(
+            f"✔{SHORT[step]} {closure[step].done_on}" + (f"（{closure[step].note}）" if closure[step].note else "")
+            if step in closure else f"□{SHORT[step]} 未了" for step in ClosureStep) if closure else "—"
+        rows.append([f"{account.name} {account.url}", account.status.label, opening, steps])
+    if not rows:
+        return []
+    return [p("開設の申請と廃止の手続き", SMALL),
+            table(["アカウント", "状態", "開設の申請", "廃止の手続き（告知・削除/ロック・アクセス権と連携アプリ・公式サイト）"], rows,
+                  [50 * mm, 13 * mm, 64 * mm, 135 * mm], style=SMALL)]
 
 
 def pack_sections(scope: Scope) -> list[Section]:
@@ -66,6 +105,12 @@ def facts(scope: Scope) -> dict[str, str]:
         stmt = stmt.where(SocialAccount.unit_id == scope.unit_id)
     accounts = db.session.scalars(stmt.options(selectinload(SocialAccount.procedures))).all()
     n = len(accounts)
+    # Requests are not in operation (issue 17): named beside, never counted in.
+    requested = select(func.count()).select_from(SocialAccount).where(
+        SocialAccount.status == AccountStatus.REQUESTED)
+    if scope.unit_id:
+        requested = requested.where(SocialAccount.unit_id == scope.unit_id)
+    requested_count = db.session.scalar(requested) or 0
     stale_scan = today() - dt.timedelta(days=rules.SCAN_INTERVAL_DAYS)
     unscanned = sum(1 for a in accounts if not a.last_lookalike_scan_on or a.last_lookalike_scan_on < stale_scan)
     checks = db.session.scalar(select(func.count()).select_from(AuditEntry).where(
@@ -73,7 +118,8 @@ def facts(scope: Scope) -> dict[str, str]:
         AuditEntry.at >= dt.datetime.combine(scope.start, dt.time()),
         AuditEntry.at < dt.datetime.combine(scope.end + dt.timedelta(days=1), dt.time()))) or 0
     return {
-        "SNS-01": f"運用中・休止 {n}件中 {sum(1 for a in accounts if a.approved_procedure is None)}件に承認済みの運用手順なし",
+        "SNS-01": f"運用中・休止 {n}件中 {sum(1 for a in accounts if a.approved_procedure is None)}件に承認済みの運用手順なし"
+                  + (f"（ほかに開設の申請中 {requested_count}件）" if requested_count else ""),
         "SNS-02": f"{n}件中 公式サイト未掲載 {sum(1 for a in accounts if not a.website_listing_url)}件・"
                   f"プロフィールに明記なし {sum(1 for a in accounts if not a.profile_states_official)}件",
         "SNS-03": f"{n}件中 二要素認証なし {sum(1 for a in accounts if not a.mfa_enabled)}件",

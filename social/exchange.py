@@ -3,6 +3,7 @@ API (core.registers), matched on the account's URL."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -89,13 +90,20 @@ def _match(values: dict[str, str]):
     return db.session.scalar(select(SocialAccount).where(SocialAccount.url == url)) if url else None
 
 
+def _save(form, account: SocialAccount) -> SocialAccount | None:
+    """A row or a request saves as the page does, as the user who sends it:
+    a new account is a request for opening."""
+    return services.save(form, account, current_user)
+
+
 def _retire(account: SocialAccount, user) -> None:
-    services.close(account)
+    """Closing follows the checklist (services.close): refused with what is left."""
+    services.close(account, user)
 
 
 def register() -> Register:
     return Register(
         name="social", title=_l("ソーシャルメディア"), model=SocialAccount, fields=FIELDS, query=_query,
         list_view=LIST, readers=SOCIAL_READERS, writers=frozenset({Role.SOCIAL}), form=account_form,
-        save=services.save, match=_match, key_label=_l("アカウントのURL"), retire=_retire,
+        save=_save, match=_match, key_label=_l("アカウントのURL"), retire=_retire,
         endpoint="social.detail", list_endpoint="social.index", summary=lambda a: a.name)

@@ -16,7 +16,7 @@ from core.forms import (
     unit_choices,
     user_choices,
 )
-from social.models import AccountStatus, IncidentKind, Platform, SocialAccount
+from social.models import AccountStatus, ClosureStep, IncidentKind, Platform, SocialAccount
 from social.prepost import bad_patterns
 from social.rules import PASSWORD_MESSAGE, looks_like_password
 
@@ -56,7 +56,9 @@ class AccountForm(VersionedForm):
     deputy_id = SelectField(_l("代理者"), coerce=coerce_int_or_none, validators=[Optional()])
     operator_ids = MultiCheckboxField(_l("運用担当（投稿する人）"), coerce=int)
     hours = StringField(_l("監視・返信の時間帯"), validators=text(200))
-    status = SelectField(_l("状態"), choices=AccountStatus.select_choices())
+    # A new account is always a request (services.save); the default lets the
+    # new-account page leave the field out.
+    status = SelectField(_l("状態"), choices=AccountStatus.select_choices(), default=AccountStatus.ACTIVE.value)
     last_post_on = DateField(_l("最終投稿日"), validators=[Optional()])
     review_cycle_months = IntegerField(_l("見直しの周期（月）"), default=12, validators=[
         InputRequired(message=_l("見直しの周期を月数で入力してください。")),
@@ -152,3 +154,15 @@ class PrePostForm(FlaskForm):
     account_id = SelectField(_l("アカウント"), coerce=coerce_int_or_none,
                              validators=[DataRequired(message=_l("アカウントを選択してください。"))])
     draft = TextAreaField(_l("投稿の下書き"), validators=[DataRequired(), Length(max=10000)])
+
+
+class OpeningDecisionForm(FlaskForm):
+    comment = TextAreaField(_l("コメント（却下するときは理由）"), validators=[Optional(), Length(max=2000)])
+
+
+class ClosureStepForm(FlaskForm):
+    """One item of the closing checklist, done on a date (issue 17)."""
+    step = SelectField(_l("手続き"), choices=ClosureStep.select_choices(blank=_l("（選択してください）")),
+                       validators=[DataRequired(message=_l("手続きを選択してください。"))])
+    done_on = DateField(_l("実施日"), validators=[InputRequired(message=_l("実施日を入力してください。"))])
+    note = TextAreaField(_l("メモ（告知した投稿のURL、解除した連携アプリなど）"), validators=text(2000))

@@ -25,13 +25,26 @@ class Platform(LabelledEnum):
 
 
 class AccountStatus(LabelledEnum):
+    REQUESTED = "requested", _l("申請中")  # opening asked for, not yet approved (issue 17)
     ACTIVE = "active", _l("運用中")
     DORMANT = "dormant", _l("休止")
+    REJECTED = "rejected", _l("却下")  # the opening was refused; the officer may ask again
     CLOSED = "closed", _l("廃止")
 
 
-# Accounts that still exist on the platform: their flags matter.
+# Accounts that still exist on the platform as the body's: their flags
+# matter, they are counted and listed publicly.  A request (申請中, 却下) is
+# not open yet; a closed one is gone.
 OPEN = (AccountStatus.ACTIVE, AccountStatus.DORMANT)
+
+
+class ClosureStep(LabelledEnum):
+    """廃止の手続き (issue 17; DOMAIN.md §4.3 and §4.6): what closing an
+    account takes, each recorded done before the account becomes 廃止."""
+    ANNOUNCE = "announce", _l("アカウント上で廃止を告知した")
+    DELETE_OR_LOCK = "delete_or_lock", _l("アカウントを削除または非公開（ロック）にした")
+    REVOKE = "revoke", _l("アクセス権と連携アプリの許可を取り消した")
+    WEBSITE = "website", _l("組織の公式サイトの掲載から削除した")
 
 
 class MemberRole(LabelledEnum):
@@ -87,6 +100,8 @@ class SocialAccount(Audited, TimestampMixin, VersionMixin, db.Model):
         back_populates="account", cascade="all, delete-orphan", order_by="OperatingProcedure.number.desc()")
     incidents: Mapped[list[Incident]] = relationship(
         back_populates="account", cascade="all, delete-orphan", order_by="Incident.occurred_on.desc()")
+    closure_records: Mapped[list[ClosureRecord]] = relationship(
+        back_populates="account", cascade="all, delete-orphan", order_by="ClosureRecord.id")
 
     def users_in(self, role: MemberRole) -> list[User]:
         return sorted((m.user for m in self.members if m.role is role), key=lambda user: user.display_name)
@@ -98,6 +113,17 @@ class SocialAccount(Audited, TimestampMixin, VersionMixin, db.Model):
     @property
     def holders(self) -> list[User]:
         return self.users_in(MemberRole.HOLDER)
+
+    @property
+    def closure(self) -> dict[ClosureStep, ClosureRecord]:
+        """The closing checklist's items recorded so far, by step."""
+        return {record.step: record for record in self.closure_records}
+
+    @property
+    def closure_left(self) -> list[ClosureStep]:
+        """The closing checklist's items not yet recorded, in their order."""
+        done = self.closure
+        return [step for step in ClosureStep if step not in done]
 
     @property
     def approved_procedure(self) -> OperatingProcedure | None:
@@ -117,6 +143,24 @@ class AccountMember(Audited, db.Model):
 
     account: Mapped[SocialAccount] = relationship(back_populates="members")
     user: Mapped[User] = relationship()
+
+
+class ClosureRecord(Audited, TimestampMixin, db.Model):
+    """One item of the closing checklist, recorded done on a date (with a
+    note) by the SNS officer.  Recorded again, it is corrected in place
+    until the account is closed."""
+    __tablename__ = "social_closure_steps"
+    __table_args__ = (UniqueConstraint("account_id", "step"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("social_accounts.id", ondelete="CASCADE"), index=True)
+    step: Mapped[ClosureStep] = mapped_column(enum_column(ClosureStep))
+    done_on: Mapped[dt.date] = mapped_column(Date)
+    note: Mapped[Optional[str]] = mapped_column(Text)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+    account: Mapped[SocialAccount] = relationship(back_populates="closure_records")
+    recorded_by: Mapped[User] = relationship()
 
 
 class OperatingProcedure(Audited, TimestampMixin, db.Model):

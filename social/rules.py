@@ -26,13 +26,19 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import selectinload
 
 from core import flags as core_flags
-from core.approvals import Approval
+from core.approvals import Approval, Decision
 from core.db import db
 from core.due import DueItem
+from core.models import Role
 from core.refusals import Refusal
-from social.models import OPEN, SEVERE, Incident, OperatingProcedure, SocialAccount
+from social.models import OPEN, SEVERE, AccountStatus, Incident, OperatingProcedure, SocialAccount
 
 PROCEDURE = "social_procedure"
+OPENING = "social_opening"
+
+# Who decides procedures and openings (DOMAIN.md §4.2 item 2: opening and
+# material changes are approved by the PR/IT head): never the requester.
+DECIDERS = frozenset({Role.ADMIN, Role.APPROVER})
 
 
 class SocialRuleError(Refusal):
@@ -152,6 +158,34 @@ DEFAULT_PROCEDURE = {
 
 def procedure_approval(procedure: OperatingProcedure) -> Approval | None:
     return db.session.get(Approval, procedure.approval_id) if procedure.approval_id else None
+
+
+# --- opening: a request (issue 17) ---------------------------------------------------------
+
+def opening_requests(account: SocialAccount) -> list[Approval]:
+    """The account's opening requests, the latest first."""
+    if account.id is None:
+        return []
+    return db.session.scalars(select(Approval).where(
+        Approval.kind == OPENING, Approval.subject_type == SocialAccount.__tablename__,
+        Approval.subject_id == account.id).options(selectinload(Approval.requested_by), selectinload(Approval.approver))
+        .order_by(Approval.requested_at.desc(), Approval.id.desc())).all()
+
+
+def pending_opening(account: SocialAccount) -> Approval | None:
+    return next((a for a in opening_requests(account) if a.decision is Decision.PENDING), None)
+
+
+NOT_OPEN_MESSAGE = _l("このアカウントは開設の承認前です。承認者が開設を承認するまで投稿できません。")
+
+
+def check_can_post(account: SocialAccount) -> None:
+    """Only an account that is the body's (運用中 or 休止) is posted from: a
+    request not yet approved, or a closed account, is refused."""
+    if account.status in (AccountStatus.REQUESTED, AccountStatus.REJECTED):
+        raise SocialRuleError(NOT_OPEN_MESSAGE, field="account_id")
+    if account.status not in OPEN:
+        raise SocialRuleError(_l("廃止したアカウントからは投稿できません。"), field="account_id")
 
 
 # --- incidents: the response checklist ----------------------------------------------------

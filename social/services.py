@@ -9,6 +9,7 @@ needs and flushes; the caller commits once, or rolls back.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -26,6 +27,8 @@ from social.models import (
     OPEN,
     AccountMember,
     AccountStatus,
+    ClosureRecord,
+    ClosureStep,
     Incident,
     IncidentAction,
     MemberRole,
@@ -51,30 +54,60 @@ def _url_taken(url: str, exclude_id: int | None) -> bool:
     return db.session.scalar(stmt) is not None
 
 
-def save(form: AccountForm, account: SocialAccount) -> SocialAccount | None:
+REQUEST_STATES = (AccountStatus.REQUESTED, AccountStatus.REJECTED)
+
+
+def _check_status_change(account: SocialAccount, wanted: AccountStatus) -> None:
+    """The form moves an account only between 運用中 and 休止: opening is the
+    approver's decision (decide_opening), closing follows the checklist
+    (close)."""
+    old = account.status
+    if wanted is old:
+        return
+    if wanted is AccountStatus.CLOSED:
+        raise SocialRuleError(_l("廃止は「廃止の手続き」の4項目を記録してから、アカウントの画面の「廃止する」で行います。"),
+                              field="status")
+    if old is AccountStatus.CLOSED:
+        raise SocialRuleError(_l("廃止したアカウントは再開できません。"), field="status")
+    if wanted in REQUEST_STATES or old in REQUEST_STATES:
+        raise SocialRuleError(_l("開設の申請中・却下のアカウントは、承認者の承認で運用中になります。状態は変更できません。"),
+                              field="status")
+
+
+def save(form: AccountForm, account: SocialAccount, user: User) -> SocialAccount | None:
     """Apply the form and flush: one account per URL, a posting ceiling of
     自治体機密性1 (rules.check_posting_ceiling), one responsible person who
-    is not the deputy.  None, with the message in the form, when
-    a rule refuses."""
+    is not the deputy.  A new account is a request for opening (申請中,
+    whatever status the form or row gives); the form moves an existing one
+    only between 運用中 and 休止 (_check_status_change).  None, with the
+    message in the form, when a rule refuses."""
     url = form.url.data.strip()
     if _url_taken(url, account.id):
         form.url.errors.append(_("このURLのアカウントは既に登録されています。"))
         return None
+    new = account.id is None
     try:
         with savepoint():
             rules.check_posting_ceiling(db.session.get(ClassificationLevel, form.posting_ceiling_id.data)
                                         if form.posting_ceiling_id.data else None)
+            wanted = AccountStatus.REQUESTED if new else AccountStatus(form.status.data)
+            if not new:
+                _check_status_change(account, wanted)
             for name in ACCOUNT_FIELDS:
                 value = getattr(form, name).data
                 if isinstance(value, str):
                     value = value.strip() or None
                 setattr(account, name, value)
-            account.platform, account.status = Platform(form.platform.data), AccountStatus(form.status.data)
+            account.platform, account.status = Platform(form.platform.data), wanted
             account.url = url
             set_people(account, responsible_id=form.responsible_id.data, deputy_id=form.deputy_id.data,
                        operator_ids=set(form.operator_ids.data or []), holder_ids=set(form.holder_ids.data or []))
             db.session.add(account)
             db.session.flush()
+            if new:
+                request_opening(account, user)
+            else:
+                _note_editor(account, user)
     except SocialRuleError as error:
         form[error.field or "responsible_id"].errors.append(str(error))
         return None
@@ -82,6 +115,64 @@ def save(form: AccountForm, account: SocialAccount) -> SocialAccount | None:
         form.url.errors.append(_("このURLのアカウントは既に登録されています。"))
         return None
     return account
+
+
+# --- opening: a request decided by someone else (issue 17; DOMAIN.md §4.2 item 2) ------------
+
+def request_opening(account: SocialAccount, user: User):
+    """Ask for the account's opening: it is 申請中 until an administrator or
+    approver other than ``user`` approves it (decide_opening); until then it
+    is not on the public list, not counted as in operation, and not posted
+    from (rules.check_can_post)."""
+    if account.id is None:
+        db.session.add(account)
+        db.session.flush()
+    if rules.pending_opening(account) is not None:
+        raise SocialRuleError(_l("この開設の申請は既に承認待ちです。"))
+    account.status = AccountStatus.REQUESTED
+    db.session.flush()
+    return approvals.request(rules.OPENING, account, reason=_("SNSアカウント「%(name)s」の開設", name=account.name),
+                             requester=user)
+
+
+def resubmit_opening(account: SocialAccount, user: User):
+    """Ask again after a rejection (the account edited as the comment asked)."""
+    if account.status is not AccountStatus.REJECTED:
+        raise SocialRuleError(_l("再申請できるのは開設が却下されたアカウントだけです。"))
+    return request_opening(account, user)
+
+
+def _note_editor(account: SocialAccount, user: User) -> None:
+    """Four eyes: a user who may decide and edits the request while it is
+    申請中 is named in it, and cannot decide it (decide_opening)."""
+    request = rules.pending_opening(account) if account.status is AccountStatus.REQUESTED else None
+    if request is None or request.requested_by_id == user.id or not user.has_role(*rules.DECIDERS):
+        return
+    editors = list((request.details or {}).get("editors", []))
+    if user.id not in editors:
+        request.details = {**(request.details or {}), "editors": [*editors, user.id]}
+        db.session.flush()
+
+
+def decide_opening(account: SocialAccount, user: User, *, approve: bool, comment: str | None):
+    """Approve the opening (→ 運用中) or reject it with a reason (→ 却下);
+    never by the requester, nor by an approver who edited the request."""
+    comment = (comment or "").strip()
+    request = rules.pending_opening(account) if account.status is AccountStatus.REQUESTED else None
+    if request is None:
+        raise SocialRuleError(_l("このアカウントには承認待ちの開設の申請がありません。"))
+    if not approve and not unicodedata.normalize("NFKC", comment).strip():
+        raise SocialRuleError(_l("却下の理由をコメントに記載してください。"))
+    if user.id in (request.details or {}).get("editors", []):
+        raise SocialRuleError(_l("申請中に内容を変更した人は、この申請を決定できません。別の承認者が決定してください。"))
+    try:
+        approvals.decide(request, approver=user, approve=approve, comment=comment)
+    except approvals.ApprovalError as error:
+        raise SocialRuleError(str(error)) from error
+    account.status = AccountStatus.ACTIVE if approve else AccountStatus.REJECTED
+    audit.label(account, "approve" if approve else "reject")
+    db.session.flush()
+    return request
 
 
 def set_people(account: SocialAccount, *, responsible_id: int, deputy_id: int | None, operator_ids: set[int],
@@ -105,12 +196,52 @@ def set_people(account: SocialAccount, *, responsible_id: int, deputy_id: int | 
     for user_id, role in sorted(wanted - set(current), key=lambda key: (key[1].value, key[0])):
         account.members.append(AccountMember(user_id=user_id, role=role))
 
-def close(account: SocialAccount) -> None:
-    """Close the account (the register keeps it); closing a closed one changes nothing."""
-    if account.status is not AccountStatus.CLOSED:
-        audit.label(account, "retire")
-        account.status = AccountStatus.CLOSED
-        db.session.flush()
+# --- closing: a checklist (issue 17; DOMAIN.md §4.3, §4.6) --------------------------------
+
+def record_closure_step(account: SocialAccount, user: User, *, step: ClosureStep, done_on: dt.date | None,
+                        note: str | None) -> ClosureRecord:
+    """Record one item of the closing checklist done on ``done_on`` (not in
+    the future), with a note; recorded again, it is corrected.  Only an
+    account in operation or dormant is being closed."""
+    if account.status is AccountStatus.CLOSED:
+        raise SocialRuleError(_l("廃止したアカウントは変更できません。"))
+    if account.status not in OPEN:
+        raise SocialRuleError(_l("廃止の手続きは運用中・休止のアカウントについて記録します。"))
+    if done_on is None:
+        raise SocialRuleError(_l("実施日を入力してください。"), field="done_on")
+    if done_on > today():
+        raise SocialRuleError(_l("実施日に未来の日付は指定できません。"), field="done_on")
+    note = (note or "").strip() or None
+    if rules.looks_like_password(note):
+        raise SocialRuleError(rules.PASSWORD_MESSAGE, field="note")
+    record = account.closure.get(step)
+    if record is None:
+        record = ClosureRecord(step=step, done_on=done_on, note=note, recorded_by_id=user.id)
+        account.closure_records.append(record)
+    else:
+        record.done_on, record.note, record.recorded_by_id = done_on, note, user.id
+    account.updated_at = utcnow()  # a form opened earlier is now stale
+    db.session.flush()
+    return record
+
+
+def close(account: SocialAccount, user: User) -> None:
+    """Close the account (廃止; the register keeps it) once the four items of
+    the checklist are recorded: announced on the account, deleted or
+    locked, access and connected apps revoked, removed from the body's
+    website.  Refused with what is left; closing a closed one changes
+    nothing."""
+    if account.status is AccountStatus.CLOSED:
+        return
+    if account.status not in OPEN:
+        raise SocialRuleError(_l("開設の申請中・却下のアカウントは廃止できません。"))
+    left = account.closure_left
+    if left:
+        raise SocialRuleError(_("廃止するには、次の手続きを記録してください: %(items)s",
+                                items="、".join(str(step.label) for step in left)))
+    audit.label(account, "retire")
+    account.status = AccountStatus.CLOSED
+    db.session.flush()
 
 
 # --- operating procedures ------------------------------------------------------------------
@@ -272,8 +403,16 @@ def _procedure_item(approval: Approval) -> handover.Item:
                            number=procedure.number), "social.procedures", {"account_id": procedure.account_id})
 
 
+def _opening_item(approval: Approval) -> handover.Item:
+    account = db.session.get(SocialAccount, approval.subject_id)
+    if account is None:
+        return handover.Item(str(approval.reason))
+    return handover.Item(_("%(name)s の開設の申請", name=account.name), "social.detail", {"account_id": account.id})
+
+
 def add_responsibilities(house) -> None:
     house.add_responsibility(plugins.Responsibility(
         key="social_account", order=40, label=_l("SNSアカウントの責任者・代理者・運用担当"), items=account_items,
         hand_over=hand_over_accounts))
     house.add_request_kind(rules.PROCEDURE, _procedure_item, roles=frozenset({Role.SOCIAL}))
+    house.add_request_kind(rules.OPENING, _opening_item, roles=frozenset({Role.SOCIAL}))

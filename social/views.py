@@ -18,6 +18,7 @@ from core.dashboard import Panel, Tile, scope_unit, status_panel
 from core.db import db
 from core.forms import (
     STALE_MESSAGE,
+    CSRFForm,
     ReviewForm,
     classification_levels,
     select_choices,
@@ -31,7 +32,9 @@ from social import documents, prepost, rules, services
 from social.forms import (
     ActionForm,
     CloseForm,
+    ClosureStepForm,
     IncidentForm,
+    OpeningDecisionForm,
     PrePostForm,
     ProcedureDecisionForm,
     ProcedureForm,
@@ -44,6 +47,7 @@ from social.models import (
     SEVERE,
     AccountMember,
     AccountStatus,
+    ClosureStep,
     Incident,
     IncidentKind,
     OperatingProcedure,
@@ -54,7 +58,7 @@ from social.models import (
 bp = Blueprint("social", __name__, url_prefix="/social")
 
 WRITERS = Role.SOCIAL
-DECIDERS = frozenset({Role.ADMIN, Role.APPROVER})
+DECIDERS = rules.DECIDERS
 
 
 # The list's filter menu starts with the procedure (the badges, the most urgent).
@@ -97,13 +101,19 @@ def detail(account_id: int):
     return _detail(_account(account_id))
 
 
-def _detail(account: SocialAccount, *, review_form=None, status_code=200):
+def _detail(account: SocialAccount, *, review_form=None, closure_form=None, status_code=200):
     pending = [p for p in account.procedures if p.approved_at is None and _pending(p)]
+    requests = rules.opening_requests(account)
     return render_template(
         "social/detail.html", account=account, flags=rules.FLAGS.of(account),
         dormant_days=rules.dormant_days(), locale=locale_code(), pending=pending,
         review_form=review_form or ReviewForm(reviewed_on=today()), can_write=current_user.has_role(WRITERS),
-        audit_entries=audit.history(account, *account.procedures, *account.incidents),
+        opening_requests=requests, pending_opening=next((a for a in requests if a.decision.value == "pending"), None),
+        can_decide=current_user.has_role(*DECIDERS), decision_form=OpeningDecisionForm(),
+        closure_form=closure_form or ClosureStepForm(done_on=today()), closure_steps=list(ClosureStep),
+        open_statuses=OPEN,
+        audit_entries=audit.history(account, *account.procedures, *account.incidents, *account.closure_records,
+                                    *requests),
     ), status_code
 
 
@@ -130,11 +140,11 @@ def new():
         for name, value in DEFAULT_POSTING.items():
             getattr(form, name).data = str(value)
     if form.validate_on_submit():
-        account = services.save(form, SocialAccount())
+        account = services.save(form, SocialAccount(), current_user)
         if account:
             db.session.commit()
-            flash(_("アカウント「%(name)s」を登録しました。次に運用手順を作成し、承認を受けてください。", name=account.name),
-                  "success")
+            flash(_("アカウント「%(name)s」の開設を申請しました。申請者以外の管理者・承認者が承認すると運用中になります。"
+                    "あわせて運用手順を作成し、承認を受けてください。", name=account.name), "success")
             return redirect(url_for("social.detail", account_id=account.id))
     return render_template("social/form.html", form=form, account=None), 400 if form.errors else 200
 
@@ -151,7 +161,7 @@ def edit(account_id: int):
             form.operator_ids.data = [u.id for u in account.operators]
             form.holder_ids.data = [u.id for u in account.holders]
             return render_template("social/form.html", form=form, account=account), 409
-        if services.save(form, account):
+        if services.save(form, account, current_user):
             db.session.commit()
             flash(_("アカウント「%(name)s」を更新しました。", name=account.name), "success")
             return redirect(url_for("social.detail", account_id=account.id))
@@ -173,6 +183,82 @@ def review(account_id: int):
         return _detail(_account(account_id), status_code=409)
     db.session.commit()
     flash(_("見直しを記録しました。次回見直し日は %(date)s です。", date=account.next_review_on.isoformat()), "success")
+    return redirect(url_for("social.detail", account_id=account.id))
+
+
+# --- opening and closing the account (issue 17) ------------------------------------------
+
+def _refused(account_id: int, error: rules.SocialRuleError):
+    db.session.rollback()
+    flash(str(error), "danger")
+    return _detail(_account(account_id), status_code=409)
+
+
+@bp.route("/<int:account_id>/opening/<any(approve, reject):decision>", methods=["POST"])
+@access(DECIDERS)
+def opening_decide(account_id: int, decision: str):
+    account = _account(account_id)
+    form = OpeningDecisionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.decide_opening(account, current_user, approve=decision == "approve", comment=form.comment.data)
+    except rules.SocialRuleError as error:
+        return _refused(account_id, error)
+    db.session.commit()
+    flash(_("アカウント「%(name)s」の開設を承認しました。", name=account.name) if decision == "approve"
+          else _("アカウント「%(name)s」の開設を却下しました。", name=account.name), "success")
+    return redirect(url_for("social.detail", account_id=account.id))
+
+
+@bp.route("/<int:account_id>/opening/resubmit", methods=["POST"])
+@access(WRITERS)
+def opening_resubmit(account_id: int):
+    account = _account(account_id)
+    if not CSRFForm().validate_on_submit():
+        abort(400)
+    try:
+        services.resubmit_opening(account, current_user)
+    except rules.SocialRuleError as error:
+        return _refused(account_id, error)
+    db.session.commit()
+    flash(_("開設を再申請しました。"), "success")
+    return redirect(url_for("social.detail", account_id=account.id))
+
+
+@bp.route("/<int:account_id>/closure", methods=["POST"])
+@access(WRITERS)
+def closure_step(account_id: int):
+    account = _account(account_id)
+    form = ClosureStepForm()
+    if not form.validate_on_submit():
+        return _detail(account, closure_form=form, status_code=400)
+    try:
+        services.record_closure_step(account, current_user, step=ClosureStep(form.step.data),
+                                     done_on=form.done_on.data, note=form.note.data)
+    except rules.SocialRuleError as error:
+        if error.field is None:  # about the account (closed, a request): the form is not shown
+            return _refused(account_id, error)
+        db.session.rollback()
+        form[error.field].errors.append(str(error))
+        return _detail(_account(account_id), closure_form=form, status_code=409)
+    db.session.commit()
+    flash(_("廃止の手続きを記録しました。"), "success")
+    return redirect(url_for("social.detail", account_id=account.id) + "#closure")
+
+
+@bp.route("/<int:account_id>/close", methods=["POST"])
+@access(WRITERS)
+def close(account_id: int):
+    account = _account(account_id)
+    if not CSRFForm().validate_on_submit():
+        abort(400)
+    try:
+        services.close(account, current_user)
+    except rules.SocialRuleError as error:
+        return _refused(account_id, error)
+    db.session.commit()
+    flash(_("アカウント「%(name)s」を廃止しました。", name=account.name), "success")
     return redirect(url_for("social.detail", account_id=account.id))
 
 
@@ -345,11 +431,13 @@ def incident_close(incident_id: int):
 @bp.route("/check", methods=["GET", "POST"])
 @access(WRITERS)
 def check():
-    accounts = db.session.scalars(select(SocialAccount).where(SocialAccount.status.in_(OPEN))
-                                  .order_by(SocialAccount.name)).all()
+    # Requests are offered too, so that choosing one says why it may not post.
+    accounts = db.session.scalars(select(SocialAccount).where(SocialAccount.status.in_(
+        (*OPEN, AccountStatus.REQUESTED, AccountStatus.REJECTED))).order_by(SocialAccount.name)).all()
     form = PrePostForm()
     form.account_id.choices = select_choices([("", _("（選択してください）"))] + [
-        (a.id, f"{a.name}（{a.platform.label}）") for a in accounts])
+        (a.id, f"{a.name}（{a.platform.label}）" + ("" if a.status in OPEN else f" — {a.status.label}"))
+        for a in accounts])
     if request.method == "GET" and (account_id := int_arg(request.args.get("account"))) is not None:
         form.account_id.data = account_id
     hits = None
@@ -358,11 +446,18 @@ def check():
     chosen = next((a for a in accounts if a.id == form.account_id.data), None)
     if form.validate_on_submit():
         account = db.session.get(SocialAccount, form.account_id.data)
+        try:
+            rules.check_can_post(account)
+        except rules.SocialRuleError as error:
+            form.account_id.errors.append(str(error))
+            return render_template("social/check.html", form=form, hits=None, chosen=chosen), 409
         hits = prepost.check(form.draft.data, forbidden_words=account.forbidden_words,
                              public_phrases=account.public_phrases)
         services.record_prepost_check(account, form.draft.data, hits)
         db.session.commit()
-    return render_template("social/check.html", form=form, hits=hits, chosen=chosen), 400 if form.errors else 200
+    return render_template("social/check.html", form=form, hits=hits, chosen=chosen,
+                           not_open=rules.NOT_OPEN_MESSAGE if chosen is not None and chosen.status not in OPEN
+                           else None), 400 if form.errors else 200
 
 
 # --- the public list of official accounts ------------------------------------------------------

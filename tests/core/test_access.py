@@ -71,6 +71,7 @@ EXPECTED = {
     "social.procedures": {Role.ADMIN, Role.SOCIAL, Role.AUDITOR, Role.APPROVER, Role.LEAD},
     "social.incident": {Role.ADMIN, Role.SOCIAL, Role.AUDITOR, Role.APPROVER, Role.LEAD},
     "social.procedure_decide": {Role.ADMIN, Role.APPROVER},
+    "social.opening_decide": {Role.ADMIN, Role.APPROVER},  # never the requester (core.approvals)
     "social.public_list": PUBLIC,  # off unless configured: 404
     "checklists": set(Role),
     "checklists.self_inspection_pdf": {Role.ADMIN, Role.AUDITOR, Role.LEAD},
@@ -150,7 +151,7 @@ DOWNLOADS = {"vendors.certification_file", "contracts.document", "contracts.disp
 ARGUMENTS = {"contracts.exception_decide": {"decision": "approve"},
              "contracts.subcontractor_decide": {"decision": "approve"}, "verification.decide": {"decision": "accept"},
              "contracts.amendment_decide": {"decision": "approve"}, "contracts.amendment_action": {"action": "submit"},
-             "social.procedure_decide": {"decision": "approve"}}
+             "social.procedure_decide": {"decision": "approve"}, "social.opening_decide": {"decision": "approve"}}
 DEFAULT_ARGUMENTS = {"fmt": "csv"}
 
 

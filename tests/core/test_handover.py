@@ -332,3 +332,22 @@ def test_amendments_and_subcontractor_requests_move_to_the_successor(app, users)
         db.session.commit()
         assert db.session.get(ContractAmendment, draft.id).status is AmendmentStatus.PENDING
         assert db.session.get(Subcontractor, row.id).status is SubcontractorStatus.WITHDRAWN
+
+
+def test_an_account_opening_request_is_described_and_moves(app, users):
+    """The request to open an SNS account (issue 17) is listed by name, not as an
+    unknown request, and moves to the successor with the user's other requests."""
+    from social.models import AccountStatus
+
+    with app.test_request_context():
+        leaver = factories.user("leaver", Role.SOCIAL)
+        account = factories.social_account("防災ショート動画", responsible=factories.user(None, Role.SOCIAL),
+                                           status=AccountStatus.REQUESTED)
+        request = social_services.request_opening(account, leaver)
+        db.session.commit()
+        listed = [item.description for group in handover.responsibilities(leaver) for item in group.items]
+        assert any("防災ショート動画 の開設の申請" in text for text in listed)
+        successor = factories.user("successor", Role.SOCIAL)
+        handover.hand_over(leaver, successor)
+        db.session.commit()
+        assert db.session.get(Approval, request.id).requested_by_id == successor.id

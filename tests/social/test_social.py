@@ -46,10 +46,19 @@ def account_id(app, url: str = "https://x.com/bousai_119") -> int:
         return db.session.scalar(select(SocialAccount.id).where(SocialAccount.url == url))
 
 
-def register(client, app, **overrides) -> int:
+def register(client, app, *, opened: bool = True, **overrides) -> int:
+    """Register an account through the page; ``opened``: its opening request
+    is then approved by the user ``approver`` (tests/social/test_lifecycle.py
+    tests the request itself)."""
     response = client.post("/social/new", data=account_data(app, **overrides))
     assert response.status_code == 302, response.get_data(as_text=True)
-    return account_id(app, overrides.get("url", "https://x.com/bousai_119"))
+    aid = account_id(app, overrides.get("url", "https://x.com/bousai_119"))
+    if opened:
+        with app.app_context():
+            approver = db.session.scalar(select(User).where(User.username == "approver"))
+            services.decide_opening(db.session.get(SocialAccount, aid), approver, approve=True, comment=None)
+            db.session.commit()
+    return aid
 
 
 PROCEDURE = {"purpose": "防災情報を住民に届ける", "opening": "広報担当課長の承認", "supervision": "責任者が年1回見直す",
@@ -173,7 +182,9 @@ def test_procedures_are_versioned_and_approved_by_someone_else(app, social, appr
     with app.app_context():
         assert db.session.get(SocialAccount, aid).approved_procedure.number == 2
         assert db.session.get(OperatingProcedure, v1).posting == "機密性1の情報に限る"  # never overwritten
-        kinds = db.session.scalars(select(AuditEntry.action).where(AuditEntry.object_type == "approvals")).all()
+        versions = [str(p.approval_id) for p in db.session.scalars(select(OperatingProcedure))]
+        kinds = db.session.scalars(select(AuditEntry.action).where(AuditEntry.object_type == "approvals",
+                                                                   AuditEntry.object_id.in_(versions))).all()
         assert kinds.count("approve") == 2 and kinds.count("request") == 2
 
 
