@@ -39,7 +39,9 @@ from core.approvals import Approval
 from core.db import db, savepoint
 from core.models import ClassificationLevel
 from core.timeutil import utcnow
-from vendors.models import Vendor
+from core.validators import fold
+from vendors import services as vendor_services
+from vendors.models import Assessment, Selection, SelectionDecision, Vendor
 
 
 def _text(value: str | None) -> str | None:
@@ -227,3 +229,35 @@ def set_default_cycles(cycles: dict[ClassificationLevel, Cycle | None]) -> None:
         if cycle is not None and level.verification_cycle != cycle.value:
             level.verification_cycle = cycle.value
     db.session.flush()
+
+
+# --- the selection that covers the contract (issue 17) -------------------------
+
+def record_contract_selection(contract: Contract, *, decided_on: dt.date, decision: SelectionDecision, user,
+                              notes: str | None, results: dict[int, tuple[Assessment, str | None]],
+                              justification: str | None = None) -> Selection:
+    """「この契約の選定を記録」: a selection of the contract's vendor
+    (vendors.services.record_selection, with its rules), linked to the contract."""
+    if contract.status not in rules.LIVE:
+        raise ContractRuleError(_l("終了・解除・取下げの契約の選定記録は変更できません。"))
+    selection = vendor_services.record_selection(contract.vendor, decided_on=decided_on, decision=decision,
+                                                 user=user, notes=notes, results=results,
+                                                 justification=justification)
+    rules.link_selection(contract, selection, basis=rules.FOR_CONTRACT, comment=None, user=user)
+    return selection
+
+
+def confirm_vendor_selection(contract: Contract, *, comment: str | None, user) -> Selection:
+    """Confirm the vendor's selection, still valid (SELECTION_VALID_DAYS), as
+    the selection of this contract; the comment says why it covers it."""
+    comment = fold(comment)
+    if not comment:
+        raise ContractRuleError(_l("確認のコメントを入力してください（事業者の選定がこの契約を対象とする理由）。"),
+                                field="comment")
+    selection = vendor_services.valid_selection(contract.vendor)
+    if selection is None:
+        raise ContractRuleError(_("%(days)d日以内の事業者の選定記録（選定する）がありません。"
+                                  "「この契約の選定を記録」で選定を記録してください。",
+                                  days=vendor_services.selection_valid_days()))
+    rules.link_selection(contract, selection, basis=rules.CONFIRMED, comment=comment, user=user)
+    return selection

@@ -2,6 +2,8 @@
 subcontractors, the end-of-contract record and the clause catalogue."""
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -18,6 +20,7 @@ from contracts.forms import (
     DecisionForm,
     DisposalForm,
     ExceptionRequestForm,
+    SelectionConfirmForm,
     SubcontractorForm,
     contract_form,
 )
@@ -44,6 +47,8 @@ from core.lists import int_arg
 from core.models import Role
 from core.parts import delete_owned
 from core.timeutil import today
+from vendors import services as vendor_services
+from vendors import views as vendor_views
 from vendors.models import Vendor
 
 bp = Blueprint("contracts", __name__, url_prefix="/contracts")
@@ -90,7 +95,8 @@ def detail(contract_id: int):
     return _detail(contract)
 
 
-def _detail(contract: Contract, *, exception_form=None, subcontractor_form=None, status_code=200):
+def _detail(contract: Contract, *, exception_form=None, subcontractor_form=None, selection_form=None,
+            status_code=200):
     rows = rules.matrix(contract)
     catalogue = rules.active_clauses()
     [schedule] = checks.schedule([contract])
@@ -110,6 +116,9 @@ def _detail(contract: Contract, *, exception_form=None, subcontractor_form=None,
         subcontractor_form=subcontractor_form or SubcontractorForm(), can_write=current_user.has_role(WRITERS),
         can_decide=current_user.has_role(*DECIDERS), schedule=schedule, verifications=verifications,
         findings=findings, today=today(), can_verify=current_user.has_role(Role.VERIFIER),
+        selection_form=selection_form or SelectionConfirmForm(), selection_gap=rules.selection_gap(contract),
+        valid_selection=vendor_services.valid_selection(contract.vendor),
+        selection_days=vendor_services.selection_valid_days(),
         audit_entries=audit.history(contract, *contract.clauses, *contract.subcontractors, contract.disposal,
                                     *exceptions)), status_code
 
@@ -244,6 +253,47 @@ def change_status(contract_id: int):
     db.session.commit()
     flash(_("状態を「%(status)s」にしました。", status=target.label), "success")
     return redirect(url_for("contracts.detail", contract_id=contract.id))
+
+
+# --- the selection that covers the contract (issue 17) ------------------------
+
+@bp.route("/<int:contract_id>/selection/new", methods=["GET", "POST"])
+@access(WRITERS)
+def selection_new(contract_id: int):
+    """「この契約の選定を記録」: the vendor's selection form; the selection is linked to the contract."""
+    contract = db.get_or_404(Contract, contract_id)
+    form, rows, selection = vendor_views.selection_page(
+        contract.vendor, record=partial(services.record_contract_selection, contract))
+    if selection is not None:
+        db.session.commit()
+        flash(_("この契約の選定記録を登録しました。"), "success")
+        return redirect(url_for("contracts.detail", contract_id=contract.id) + "#selection")
+    return render_template("vendors/selection_form.html", form=form, vendor=contract.vendor, rows=rows,
+                           contract=contract, locale=locale_code(),
+                           cancel_url=url_for("contracts.detail", contract_id=contract.id)), \
+        400 if form.errors else 200
+
+
+@bp.route("/<int:contract_id>/selection/confirm", methods=["POST"])
+@access(WRITERS)
+def selection_confirm(contract_id: int):
+    """Confirm the vendor's valid selection for this contract, with a comment."""
+    contract = db.get_or_404(Contract, contract_id)
+    form = SelectionConfirmForm()
+    if form.validate_on_submit():
+        try:
+            services.confirm_vendor_selection(contract, comment=form.comment.data, user=current_user)
+        except rules.ContractRuleError as error:
+            db.session.rollback()
+            if error.field == "comment":
+                form.comment.errors.append(str(error))
+                return _detail(contract, selection_form=form, status_code=400)
+            flash(str(error), "danger")
+            return _detail(contract, selection_form=form, status_code=409)
+        db.session.commit()
+        flash(_("事業者の選定記録をこの契約の選定として確認しました。"), "success")
+        return redirect(url_for("contracts.detail", contract_id=contract.id) + "#selection")
+    return _detail(contract, selection_form=form, status_code=400)
 
 
 @bp.route("/<int:contract_id>/exceptions", methods=["POST"])

@@ -39,6 +39,7 @@ ACTION_LABELS = {
     "rules": _l("利用規定の改版"), "procedure": _l("運用手順の改版"), "close": _l("終了"),
     "prepost_check": _l("投稿前チェック"), "print": _l("印刷"), "clauses": _l("条項の更新"), "submit": _l("提出"),
     "report": _l("完了報告"), "accept": _l("確認済"), "return": _l("差し戻し"), "revoke": _l("無効化"),
+    "selection": _l("選定記録の紐付け"),
 }
 
 OBJECT_LABELS = {
