@@ -208,6 +208,12 @@ def pending_justifications() -> list[Selection]:
                               .where(Approval.decision == Decision.PENDING).order_by(Selection.id)).all()
 
 
+def pending_justifications_count():
+    """SELECT count: selections whose justification awaits a decision (the dashboard)."""
+    return (select(func.count()).select_from(Selection).join(Approval, Approval.id == Selection.approval_id)
+            .where(Approval.decision == Decision.PENDING))
+
+
 def selection_valid_days() -> int:
     return current_app.config["SELECTION_VALID_DAYS"]
 

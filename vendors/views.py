@@ -288,3 +288,10 @@ def dashboard_panel(user) -> Panel:
                              "vendors.index",
                              {"cert": "expiring", **({"unit": unit} if unit else {})}, alert=True))
     return result
+
+
+def justifications_panel(user) -> Panel | None:
+    """The deciders' count of selection justifications awaiting a decision
+    (shown to those who may open the list: administrators, approvers, the security lead)."""
+    return Panel(_l("選定理由の承認"), "vendors.justifications", [
+        Tile(_l("承認待ち"), services.pending_justifications_count(), "vendors.justifications", alert=True)])

@@ -192,3 +192,28 @@ def test_a_selection_of_another_vendor_does_not_cover(app, users):
         contract.vendor = factories.vendor()
         with pytest.raises(rules.ContractRuleError, match="選定記録（選定する）がないため"):
             rules.check_signable(contract)
+
+
+def test_the_migration_links_signed_contracts_to_their_vendors_latest_positive_selection(app, users):
+    from flask_migrate import downgrade, upgrade
+
+    with app.test_request_context():
+        vendor = factories.vendor()
+        signed = factories.contract(vendor_=vendor, status=ContractStatus.IN_FORCE)
+        draft_ = factories.contract(vendor_=vendor)
+        later = vendor_services.record_selection(vendor, decided_on=timeutil.today() - dt.timedelta(days=5),
+                                                 decision=SelectionDecision.SELECTED, user=factories.clerk(),
+                                                 notes=None, results=results())
+        vendor_services.record_selection(vendor, decided_on=timeutil.today(), decision=SelectionDecision.NOT_SELECTED,
+                                         user=factories.clerk(), notes=None, results=results())
+        db.session.commit()
+        ids = signed.id, draft_.id, later.id
+        db.session.remove()  # end the transaction: the migration alters the tables (PostgreSQL waits)
+        downgrade(revision="0014")
+        db.session.remove()
+        upgrade()
+        signed, draft_ = db.session.get(Contract, ids[0]), db.session.get(Contract, ids[1])
+        assert (signed.selection_id, signed.selection_basis) == (ids[2], "vendor")
+        assert signed.selection_confirmed_on == signed.selection.decided_on and "移行時" in signed.selection_comment
+        assert draft_.selection_id is None
+        rules.check_signable(signed)

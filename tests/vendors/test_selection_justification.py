@@ -152,3 +152,26 @@ def test_service_four_eyes_and_deciders(app, users):
         assert selection.approval.decision is Decision.APPROVED and vendor.is_selected
         assert vendor.status is VendorStatus.SELECTED and not services.pending_justifications()
         assert db.session.scalar(select(func.count()).select_from(Approval)) == 1
+
+
+def test_the_pending_justification_is_where_deciders_look(buyer, app):
+    from core import due
+
+    vendor_id = register_vendor(buyer)
+    buyer.post(f"/vendors/{vendor_id}/selection/new", data=form_data(app, justification=REASON))
+    selection_id = latest(app, vendor_id)[3]
+    with app.test_request_context():
+        items = [item for item in due.all_items() if item.kind == "selection_justification"]
+        assert [item.key for item in items] == [f"selection_justification:{selection_id}"]
+        assert items[0].owner_id is None and "株式会社テスト情報" in items[0].title
+    for role in ("approver", "lead", "admin"):
+        decider = app.test_client()
+        login_as(decider, role)
+        dashboard = decider.get("/").get_data(as_text=True)
+        assert 'href="/vendors/selections/pending"' in dashboard, role
+    assert 'href="/vendors/selections/pending"' not in buyer.get("/").get_data(as_text=True)
+    admin = app.test_client()
+    login_as(admin, "admin")
+    admin.post(f"/vendors/{vendor_id}/selections/{selection_id}/approve")
+    with app.test_request_context():
+        assert not [item for item in due.all_items() if item.kind == "selection_justification"]
