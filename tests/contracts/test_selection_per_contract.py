@@ -217,3 +217,28 @@ def test_the_migration_links_signed_contracts_to_their_vendors_latest_positive_s
         assert signed.selection_confirmed_on == signed.selection.decided_on and "移行時" in signed.selection_comment
         assert draft_.selection_id is None
         rules.check_signable(signed)
+
+
+def test_the_demo_links_every_signed_contract_to_its_selection(demo):
+    from tests.conftest import DEMO_PASSWORD
+
+    with demo.test_request_context():
+        signed = db.session.scalars(select(Contract).where(Contract.status.not_in(
+            (ContractStatus.DRAFT, ContractStatus.WITHDRAWN)))).all()
+        assert signed
+        for contract in signed:
+            assert contract.selection is not None and contract.selection.is_positive, contract.number
+            if contract.status in (ContractStatus.SIGNED, ContractStatus.IN_FORCE):
+                rules.check_signable(contract)
+        by_number = {contract.number: contract for contract in signed}
+        confirmed = by_number["R8-002"]
+        assert confirmed.selection_basis == "vendor" and confirmed.selection_comment
+        justified = by_number["R8-004"].selection
+        assert by_number["R8-004"].selection_basis == "contract" and justified.has_not_met
+        assert justified.approval.approver.username == "lead" and justified.approval.requested_by.username != "lead"
+        contract_id, vendor_id = by_number["R8-004"].id, justified.vendor_id
+    client = demo.test_client()
+    login_as(client, "lead", DEMO_PASSWORD)
+    page = client.get(f"/contracts/{contract_id}").get_data(as_text=True)
+    assert "この契約の選定" in page and "プライバシーマークは未取得" in page
+    assert "プライバシーマークは未取得" in client.get(f"/vendors/{vendor_id}").get_data(as_text=True)
