@@ -73,12 +73,18 @@ class Vendor(Audited, TimestampMixin, VersionMixin, db.Model):
         return self.selections[0] if self.selections else None
 
     @property
+    def settled_selection(self) -> Selection | None:
+        """The latest selection that is decided: one whose justification of a
+        不適合 criterion awaits approval is left aside until it is decided."""
+        return next((s for s in self.selections if s.state != "pending"), None)
+
+    @property
     def is_selected(self) -> bool:
-        """The latest selection record is positive (選定, and when a criterion
+        """The latest decided selection is positive (選定, and when a criterion
         was 不適合 its justification approved): the vendor may be party to a
-        signed contract (policy §6(8))."""
-        latest = self.latest_selection
-        return latest is not None and latest.is_positive
+        signed contract (policy §6(8)).  A pending one does not count yet."""
+        settled = self.settled_selection
+        return settled is not None and settled.is_positive
 
     def __str__(self) -> str:
         return self.name

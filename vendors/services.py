@@ -219,9 +219,10 @@ def selection_valid_days() -> int:
 
 
 def valid_selection(vendor: Vendor, on: dt.date | None = None) -> Selection | None:
-    """The vendor's latest selection when it is positive (Vendor.is_selected)
+    """The vendor's latest decided selection when it is positive (Vendor.is_selected)
     and still valid on ``on``: decided within SELECTION_VALID_DAYS before it."""
-    return latest if (latest := vendor.latest_selection) is not None and is_valid(latest, on) else None
+    settled = vendor.settled_selection
+    return settled if settled is not None and is_valid(settled, on) else None
 
 
 def is_valid(selection: Selection, on: dt.date | None = None) -> bool:

@@ -175,3 +175,19 @@ def test_the_pending_justification_is_where_deciders_look(buyer, app):
     admin.post(f"/vendors/{vendor_id}/selections/{selection_id}/approve")
     with app.test_request_context():
         assert not [item for item in due.all_items() if item.kind == "selection_justification"]
+
+
+def test_a_pending_reselection_leaves_the_earlier_decision_standing(app, users):
+    with app.test_request_context():
+        vendor = factories.vendor()  # selected 30 days ago, every criterion met
+        recorder = factories.clerk()
+        selection = services.record_selection(vendor, decided_on=timeutil.today(),
+                                              decision=SelectionDecision.SELECTED, user=recorder, notes=None,
+                                              results=results(), justification=REASON)
+        db.session.refresh(vendor)
+        assert vendor.latest_selection is selection and selection.state == "pending"
+        assert vendor.is_selected and vendor.settled_selection is not selection
+        assert services.valid_selection(vendor) is vendor.settled_selection
+        admin = db.session.scalar(select(User).where(User.username == "admin"))
+        services.decide_justification(selection, approver=admin, approve=False, comment="不可")
+        assert selection.state == "rejected" and not vendor.is_selected and services.valid_selection(vendor) is None
