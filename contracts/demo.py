@@ -26,7 +26,8 @@ from contracts.models import (
 from core import audit, files, timeutil
 from core.db import db
 from core.demo import Demo
-from vendors.models import Vendor, VendorStatus
+from vendors import services as vendor_services
+from vendors.models import Assessment, SelectionDecision, Vendor, VendorStatus
 
 
 def contract_rows(today: dt.date) -> tuple:
@@ -80,6 +81,13 @@ DISPOSALS = {"R7-010": (DisposalMethod.ERASURE, "委託事業者の環境に複�
 # this year's contract, created from it and in force: (old number, new number, title, vendor, kind, unit, level).
 RENEWAL = ("R7-005", "R8-005", "庁内ネットワーク運用保守業務委託", "空知ネットワーク株式会社", ContractKind.MAINTENANCE,
            "総務課", "C2")
+# The selection that covers each signed contract (issue 17): recorded for the contract, except
+# R8-002, whose vendor's yearly selection is confirmed for it with a comment.  R8-004's selection
+# has a criterion 不適合: its written justification is approved by the security lead.
+CONFIRMED_SELECTIONS = {"R8-002": "年度当初の事業者選定（保守業務全般）が本契約の点検業務を含むため、本契約の選定として確認"}
+NOT_MET = {"R8-004": ("SEL03", "プライバシーマーク未取得",
+                      "プライバシーマークは未取得だが、ISMAP登録・ISO/IEC 27017認証と個人情報の取扱い条項（C20）で補完できるため",
+                      "ISMAPの登録状況とC20の規定を確認。選定を承認")}
 # The way from a draft to each status (the transitions of rules.TRANSITIONS).
 PATHS = {
     ContractStatus.DRAFT: (),
@@ -138,10 +146,12 @@ def _renewal(demo: Demo) -> None:
         classification=demo.levels.get(level), handles_personal_info=False, start_on=start, end_on=end,
         subcontracting=None)
     _matrix(old, ())
+    _select(demo, old)
     _to(demo, old, ContractStatus.IN_FORCE)
     period = services.renewal_defaults(old)
     new = services.renew(old, number=new_number, title=title, start_on=period["start_on"], end_on=period["end_on"],
                          user=procurement)
+    _select(demo, new)  # a selection covers each contract: the renewal brings none with it
     _to(demo, new, ContractStatus.IN_FORCE)
     rules.record_disposal(old, done_on=min(end, demo.today), method=DisposalMethod.HANDOVER,
                           detail=f"{new_number}で同じ委託事業者が機器設定・構成情報を引き続き保有", evidence=None,
@@ -222,6 +232,8 @@ def _to(demo: Demo, contract: Contract, status: ContractStatus) -> None:
     if contract.number in PENDING_EXCEPTIONS:
         clause, reason = PENDING_EXCEPTIONS[contract.number]
         services.request_exception(contract, clause=clause, reason=reason, user=procurement)
+    if PATHS[status][:1] == (ContractStatus.SIGNED,):
+        _select(demo, contract)
     for step in PATHS[status]:
         if step in (ContractStatus.ENDED, ContractStatus.TERMINATED) and contract.number in DISPOSALS:
             method, detail, proof_name = DISPOSALS[contract.number]
@@ -252,6 +264,30 @@ def _subcontractors(demo: Demo, contract: Contract) -> None:
         services.decide_subcontractor(row, approve=True, comment="承諾書の内容を確認", user=approver)
         if outcome == "ended":
             services.end_subcontractor(row, ended_on=demo.today, reason=reason, user=procurement)
+
+
+def _select(demo: Demo, contract: Contract) -> None:
+    """The selection that covers the contract before it is signed, as on its page:
+    recorded for the contract (every criterion assessed), or the vendor's yearly
+    selection confirmed for it with a comment; a 不適合 criterion justified and
+    approved by another person (the security lead)."""
+    procurement = demo.users["procurement"]
+    decided_on = min(contract.start_on - dt.timedelta(days=30), demo.today) if contract.start_on else demo.today
+    not_met = NOT_MET.get(contract.number)
+    results = {criterion.id: ((Assessment.NOT_MET, not_met[1]) if not_met and criterion.code == not_met[0]
+                              else (Assessment.MET, None))
+               for criterion in vendor_services.active_criteria()}
+    if contract.number in CONFIRMED_SELECTIONS:
+        vendor_services.record_selection(contract.vendor, decided_on=decided_on, decision=SelectionDecision.SELECTED,
+                                         user=procurement, notes="年度当初の事業者選定（総合評価）", results=results)
+        db.session.refresh(contract.vendor)  # its selections, newest first
+        services.confirm_vendor_selection(contract, comment=CONFIRMED_SELECTIONS[contract.number], user=procurement)
+        return
+    selection = services.record_contract_selection(
+        contract, decided_on=decided_on, decision=SelectionDecision.SELECTED, user=procurement,
+        notes="本契約の委託先として選定基準により評価", results=results, justification=not_met[2] if not_met else None)
+    if not_met:
+        vendor_services.decide_justification(selection, approver=demo.users["lead"], approve=True, comment=not_met[3])
 
 
 def _verify(demo: Demo, contract: Contract, days_ago: int, exceptions: dict) -> None:

@@ -119,6 +119,11 @@ class ExceptionRequestForm(FlaskForm):
                                                       Length(max=2000)])
 
 
+class SelectionConfirmForm(FlaskForm):
+    # Required by the rule (contracts.services.confirm_vendor_selection), which says so beside the field.
+    comment = TextAreaField(_l("確認のコメント（事業者の選定がこの契約を対象とする理由）"), validators=[Length(max=2000)])
+
+
 class DecisionForm(FlaskForm):
     comment = TextAreaField(_l("コメント"), validators=[Optional(), Length(max=2000)])
 

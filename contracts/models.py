@@ -28,7 +28,7 @@ from core.db import TimestampMixin, VersionMixin, db
 from core.enums import LabelledEnum, enum_column
 from core.files import StoredFile
 from core.models import Audited, ClassificationLevel, OrgUnit, User
-from vendors.models import Vendor
+from vendors.models import Selection, Vendor
 
 
 class ContractStatus(LabelledEnum):
@@ -172,10 +172,20 @@ class Contract(Audited, TimestampMixin, VersionMixin, db.Model):
     verification_due_on: Mapped[Optional[dt.date]] = mapped_column(Date, index=True)
     # The contract this one renews (単年度契約の更新): at most one successor per contract.
     predecessor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("contracts.id"), unique=True)
+    # The selection (選定) that covers this contract (issue 17, policy §6(8)):
+    # one recorded for it ("contract"), or a vendor's selection still valid that the
+    # officer confirmed for it with a comment ("vendor"); see contracts.rules.selection_gap.
+    selection_id: Mapped[Optional[int]] = mapped_column(ForeignKey("selections.id"), index=True)
+    selection_basis: Mapped[Optional[str]] = mapped_column(String(20))
+    selection_comment: Mapped[Optional[str]] = mapped_column(Text)
+    selection_confirmed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    selection_confirmed_on: Mapped[Optional[dt.date]] = mapped_column(Date)
 
     vendor: Mapped[Vendor] = relationship()
+    selection: Mapped[Optional[Selection]] = relationship()
+    selection_confirmed_by: Mapped[Optional[User]] = relationship(foreign_keys=[selection_confirmed_by_id])
     unit: Mapped[Optional[OrgUnit]] = relationship()
-    officer: Mapped[Optional[User]] = relationship()
+    officer: Mapped[Optional[User]] = relationship(foreign_keys=[officer_id])
     classification: Mapped[Optional[ClassificationLevel]] = relationship(foreign_keys=[classification_id])
     integrity: Mapped[Optional[ClassificationLevel]] = relationship(foreign_keys=[integrity_id])
     availability: Mapped[Optional[ClassificationLevel]] = relationship(foreign_keys=[availability_id])

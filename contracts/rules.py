@@ -26,6 +26,7 @@ from core.db import db
 from core.models import ClassificationLevel, Role
 from core.refusals import Refusal
 from core.timeutil import today
+from vendors import services as vendor_services
 from vendors.models import Vendor, VendorStatus
 
 EXCEPTION = "clause_exception"
@@ -208,18 +209,67 @@ def pending_codes(contract: Contract, approvals: list[Approval] | None = None) -
             if approval.decision is Decision.PENDING for code in exception_clauses(approval)}
 
 
+# --- the selection that covers the contract (issue 17) ------------------------
+
+# Contract.selection_basis: a selection recorded for this contract, or the
+# vendor's selection, still valid, that the officer confirmed for it with a comment.
+FOR_CONTRACT = "contract"
+CONFIRMED = "vendor"
+
+
+def selection_gap(contract: Contract) -> str | None:
+    """Why the contract has no selection that covers it, or None (policy
+    §6(8): the contractor is selected before the contract is signed).  A
+    confirmed vendor selection must be valid (SELECTION_VALID_DAYS) on the day
+    of signing; once signed, on the day it was confirmed."""
+    selection = contract.selection
+    if selection is None or selection.vendor is not contract.vendor:
+        return _("この契約を対象とする選定記録（選定する）がないため締結できません。"
+                 "契約の画面で「この契約の選定を記録」するか、%(days)d日以内の事業者の選定記録を"
+                 "コメントを付けて「この契約の選定として確認」してください。",
+                 days=vendor_services.selection_valid_days())
+    if selection.state == "pending":
+        return _("この契約の選定記録は「不適合」の基準があり、その理由が承認待ちのため締結できません。"
+                 "管理者・承認者・統括情報セキュリティ責任者の承認を受けてください。")
+    if not selection.is_positive:
+        return _("この契約の選定記録は「選定しない」（または不適合の理由が却下）のため締結できません。"
+                 "選定をやり直してください。")
+    if contract.selection_basis == CONFIRMED:
+        on = today() if contract.status is ContractStatus.DRAFT else (contract.selection_confirmed_on or today())
+        if not vendor_services.is_valid(selection, on):
+            return _("確認した事業者の選定記録（%(date)s）は有効期間（%(days)d日）を過ぎています。"
+                     "この契約の選定を記録し直してください。", date=selection.decided_on.isoformat(),
+                     days=vendor_services.selection_valid_days())
+    return None
+
+
+def link_selection(contract: Contract, selection, *, basis: str, comment: str | None, user) -> None:
+    """Record that ``selection`` covers the contract (the view commits)."""
+    if contract.status not in LIVE:
+        raise ContractRuleError(_l("終了・解除・取下げの契約の選定記録は変更できません。"))
+    contract.selection = selection
+    contract.selection_basis = basis
+    contract.selection_comment = comment
+    contract.selection_confirmed_by_id = user.id
+    contract.selection_confirmed_on = today()
+    audit.label(contract, "selection")
+    db.session.flush()
+
+
 # --- status -------------------------------------------------------------------
 
 def check_signable(contract: Contract) -> None:
     """The signing gates, run at signing and again whenever a signed contract
-    is amended: a vendor that is not 取引停止 or 終了, a positive selection, and
+    is amended: a vendor that is not 取引停止 or 終了, a positive selection that
+    covers this contract (selection_gap), and
     every mandatory clause included or covered by an approved exception.
     Raises ContractRuleError with the first gate that fails."""
     if vendor_barred(contract.vendor):
         raise ContractRuleError(_("委託事業者が「%(status)s」のため締結できません。"
                                    "取引中の事業者とのみ契約を締結できます。", status=contract.vendor.status.label))
-    if not contract.vendor.is_selected:
-        raise ContractRuleError(_l("委託事業者の選定記録（選定する）がないため締結できません。"))
+    gap = selection_gap(contract)
+    if gap:
+        raise ContractRuleError(gap)
     missing = {c.code for c in clause_gaps(contract)} - excepted_codes(contract)
     if missing:
         raise ContractRuleError(_("必須のセキュリティ条項が不足しているため締結できません（%(codes)s）。"

@@ -50,7 +50,8 @@ from core.files import StoredFile
 from core.models import ClassificationLevel, Role
 from core.timeutil import fiscal_year, fiscal_year_range, today, utcnow
 from core.validators import fold
-from vendors.models import Vendor
+from vendors import services as vendor_services
+from vendors.models import Assessment, Selection, SelectionDecision, Vendor
 from vendors.rules import is_valid_corporate_number
 
 
@@ -832,6 +833,11 @@ def _apply(amendment: ContractAmendment) -> None:
     contract.updated_at = utcnow()
     db.session.flush()
     db.session.refresh(contract, ["vendor", "classification"])
+    if "vendor_id" in fields and (selection := vendor_services.valid_selection(contract.vendor)) is not None:
+        # A new vendor needs a selection that covers the contract: its selection still
+        # valid, confirmed for the contract by the amendment's author, the reason as comment.
+        rules.link_selection(contract, selection, basis=rules.CONFIRMED, user=amendment.author,
+                             comment=f"第{amendment.number}回変更契約による委託事業者の変更: {amendment.reason}")
     rules.check_signable(contract)
     reason = classification.below_minimum(contract.classification, personal=contract.handles_personal_info,
                                           my_number=contract.handles_my_number)
@@ -1057,3 +1063,35 @@ def add_responsibilities(house) -> None:
     house.add_request_kind(SUBCONTRACTOR, _subcontractor_request, roles=frozenset({Role.PROCUREMENT}))
     house.add_request_kind(rules.EXCEPTION, _exception_item, roles=frozenset({Role.PROCUREMENT}))
     house.add_request_kind(checks.CLOSURE, _closure_item)
+
+
+# --- the selection that covers the contract (issue 17) -------------------------
+
+def record_contract_selection(contract: Contract, *, decided_on: dt.date, decision: SelectionDecision, user,
+                              notes: str | None, results: dict[int, tuple[Assessment, str | None]],
+                              justification: str | None = None) -> Selection:
+    """「この契約の選定を記録」: a selection of the contract's vendor
+    (vendors.services.record_selection, with its rules), linked to the contract."""
+    if contract.status not in rules.LIVE:
+        raise ContractRuleError(_l("終了・解除・取下げの契約の選定記録は変更できません。"))
+    selection = vendor_services.record_selection(contract.vendor, decided_on=decided_on, decision=decision,
+                                                 user=user, notes=notes, results=results,
+                                                 justification=justification)
+    rules.link_selection(contract, selection, basis=rules.FOR_CONTRACT, comment=None, user=user)
+    return selection
+
+
+def confirm_vendor_selection(contract: Contract, *, comment: str | None, user) -> Selection:
+    """Confirm the vendor's selection, still valid (SELECTION_VALID_DAYS), as
+    the selection of this contract; the comment says why it covers it."""
+    comment = fold(comment)
+    if not comment:
+        raise ContractRuleError(_l("確認のコメントを入力してください（事業者の選定がこの契約を対象とする理由）。"),
+                                field="comment")
+    selection = vendor_services.valid_selection(contract.vendor)
+    if selection is None:
+        raise ContractRuleError(_("%(days)d日以内の事業者の選定記録（選定する）がありません。"
+                                  "「この契約の選定を記録」で選定を記録してください。",
+                                  days=vendor_services.selection_valid_days()))
+    rules.link_selection(contract, selection, basis=rules.CONFIRMED, comment=comment, user=user)
+    return selection

@@ -2,6 +2,8 @@
 subcontractors, the end-of-contract record and the clause catalogue."""
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -21,6 +23,7 @@ from contracts.forms import (
     ExceptionDecisionForm,
     ExceptionRequestForm,
     RenewalForm,
+    SelectionConfirmForm,
     SubcontractorEndForm,
     amendment_form,
     contract_form,
@@ -52,6 +55,8 @@ from core.lists import int_arg
 from core.models import Role
 from core.refusals import Refusal
 from core.timeutil import today
+from vendors import services as vendor_services
+from vendors import views as vendor_views
 from vendors.models import Vendor
 
 bp = Blueprint("contracts", __name__, url_prefix="/contracts")
@@ -101,7 +106,7 @@ def detail(contract_id: int):
 
 
 def _detail(contract: Contract, *, exception_form=None, request_form=None, decision_form=None,
-            status_code=200):
+            selection_form=None, status_code=200):
     rows = rules.matrix(contract)
     catalogue = rules.active_clauses()
     [schedule] = checks.schedule([contract])
@@ -137,6 +142,9 @@ def _detail(contract: Contract, *, exception_form=None, request_form=None, decis
         findings=findings, today=today(), can_verify=current_user.has_role(Role.VERIFIER),
         amendments=[(a, services.change_lines(a, locale_code())) for a in amendments],
         can_amend=current_user.has_role(WRITERS) and contract.status in services.AMENDABLE,
+        selection_form=selection_form or SelectionConfirmForm(), selection_gap=rules.selection_gap(contract),
+        valid_selection=vendor_services.valid_selection(contract.vendor),
+        selection_days=vendor_services.selection_valid_days(),
         audit_entries=audit.history(contract, *contract.clauses, *contract.subcontractors, contract.disposal,
                                     *exceptions, *subcontractor_approvals.values(), *amendments)), status_code
 
@@ -312,6 +320,47 @@ def change_status(contract_id: int):
     db.session.commit()
     flash(_("状態を「%(status)s」にしました。", status=target.label), "success")
     return redirect(url_for("contracts.detail", contract_id=contract.id))
+
+
+# --- the selection that covers the contract (issue 17) ------------------------
+
+@bp.route("/<int:contract_id>/selection/new", methods=["GET", "POST"])
+@access(WRITERS)
+def selection_new(contract_id: int):
+    """「この契約の選定を記録」: the vendor's selection form; the selection is linked to the contract."""
+    contract = db.get_or_404(Contract, contract_id)
+    form, rows, selection = vendor_views.selection_page(
+        contract.vendor, record=partial(services.record_contract_selection, contract))
+    if selection is not None:
+        db.session.commit()
+        flash(_("この契約の選定記録を登録しました。"), "success")
+        return redirect(url_for("contracts.detail", contract_id=contract.id) + "#selection")
+    return render_template("vendors/selection_form.html", form=form, vendor=contract.vendor, rows=rows,
+                           contract=contract, locale=locale_code(),
+                           cancel_url=url_for("contracts.detail", contract_id=contract.id)), \
+        400 if form.errors else 200
+
+
+@bp.route("/<int:contract_id>/selection/confirm", methods=["POST"])
+@access(WRITERS)
+def selection_confirm(contract_id: int):
+    """Confirm the vendor's valid selection for this contract, with a comment."""
+    contract = db.get_or_404(Contract, contract_id)
+    form = SelectionConfirmForm()
+    if form.validate_on_submit():
+        try:
+            services.confirm_vendor_selection(contract, comment=form.comment.data, user=current_user)
+        except rules.ContractRuleError as error:
+            db.session.rollback()
+            if error.field == "comment":
+                form.comment.errors.append(str(error))
+                return _detail(contract, selection_form=form, status_code=400)
+            flash(str(error), "danger")
+            return _detail(contract, selection_form=form, status_code=409)
+        db.session.commit()
+        flash(_("事業者の選定記録をこの契約の選定として確認しました。"), "success")
+        return redirect(url_for("contracts.detail", contract_id=contract.id) + "#selection")
+    return _detail(contract, selection_form=form, status_code=400)
 
 
 @bp.route("/<int:contract_id>/exceptions", methods=["POST"])

@@ -40,6 +40,7 @@ ACTION_LABELS = {
     "prepost_check": _l("投稿前チェック"), "print": _l("印刷"), "clauses": _l("条項の更新"), "submit": _l("提出"),
     "amend": _l("変更契約による変更"),
     "report": _l("完了報告"), "accept": _l("確認済"), "return": _l("差し戻し"), "revoke": _l("無効化"),
+    "selection": _l("選定記録の紐付け"),
 }
 
 OBJECT_LABELS = {

@@ -186,6 +186,9 @@ SETTINGS: dict[str, tuple[object, Callable, bool]] = {
     # A spreadsheet import of more rows than this runs as a job the page polls
     # (core.jobs), not within the request.
     "IMPORT_INLINE_ROWS": (300, whole(1, 5000, " of rows"), False),
+    # A vendor's selection (選定) covers a new contract for this many days after its
+    # date, when the officer confirms it for the contract (issue 17).
+    "SELECTION_VALID_DAYS": (365, whole(1, 3650, " of days"), False),
     # The address users reach Itaku at, for links in reminder emails.
     "BASE_URL": ("http://127.0.0.1:5000", web_address, False),
 }

@@ -45,6 +45,7 @@ from core.db import db
 from core.files import StoredFile
 from core.models import ClassificationLevel, OrgUnit, Role, User
 from social.models import AccountMember, AccountStatus, Incident, IncidentKind, MemberRole, Platform, SocialAccount
+from vendors import services as vendor_services
 from vendors.models import (
     Assessment,
     Certification,
@@ -143,7 +144,8 @@ def contract(number: str | None = None, *, vendor_: Vendor | None = None, status
              include: tuple[str, ...] = (), left_out: tuple[str, ...] = (),
              exception_reason: str = "次回更新時に追加することで合意済み",
              unit: OrgUnit | None = None, officer: User | None = None, by: User | None = None,
-             start_on: dt.date | None = None, end_on: dt.date | None = None, **fields) -> Contract:
+             start_on: dt.date | None = None, end_on: dt.date | None = None, selection: str | None = "confirm",
+             **fields) -> Contract:
     """A contract and its clause matrix, moved to ``status`` through the
     contract rules (so a signed one has what signing needs).
 
@@ -152,7 +154,9 @@ def contract(number: str | None = None, *, vendor_: Vendor | None = None, status
     ``include``: clause codes included besides the mandatory ones;
     ``left_out``: clause codes not included (a contract signed without a
     mandatory one has an exception per missing clause for ``exception_reason``,
-    approved for a year by a security lead, as the rules ask)."""
+    approved for a year by a security lead, as the rules ask).
+    ``selection``: "confirm" confirms the vendor's valid selection for the
+    contract (when it has one), as signing needs; None links no selection."""
     n = _next()
     today = timeutil.today()
     catalogue = contract_rules.active_clauses() if clauses == "mandatory" else []
@@ -177,6 +181,9 @@ def contract(number: str | None = None, *, vendor_: Vendor | None = None, status
             ContractStatus.TERMINATED: (ContractStatus.SIGNED, ContractStatus.TERMINATED),
             ContractStatus.WITHDRAWN: (ContractStatus.WITHDRAWN,)}[status]
     by = by or officer or (clerk() if path else None)
+    if selection == "confirm" and vendor_services.valid_selection(created.vendor) is not None:
+        contract_services.confirm_vendor_selection(created, comment="事業者の選定記録が本契約の業務を含むため",
+                                                   user=by or clerk())
     if path and path[0] is ContractStatus.SIGNED:
         for gap in contract_rules.clause_gaps(created):  # one request per clause, decided by a security lead
             exception = contract_services.request_exception(created, clause=gap.code, reason=exception_reason,

@@ -10,6 +10,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     house = plugins.registry(app)
     house.add_panel(10, views.dashboard_panel)
+    house.add_panel(11, views.justifications_panel)
     house.add_due(due.due_items)
     house.add_registers(lambda: [exchange.register()], order=10)
     house.add_seeder(10, demo.seed)

@@ -11,6 +11,18 @@ from sqlalchemy.orm import contains_eager
 from core.db import db
 from core.due import DueItem
 from vendors.models import Certification, Vendor, VendorStatus
+from vendors.services import pending_justifications
+
+
+def justification_items() -> list[DueItem]:
+    """A 選定 with a 不適合 criterion awaiting the approval of its
+    justification: due from the day it was asked for, told to the
+    administrators (its deciders are administrators, approvers and the security lead)."""
+    with force_locale("ja"):
+        return [DueItem(key=f"selection_justification:{s.id}", kind="selection_justification",
+                        title=f"選定理由の承認（{s.vendor.name}）", due_on=s.approval.requested_at.date(),
+                        owner_id=None, endpoint="vendors.justifications")
+                for s in pending_justifications()]
 
 
 def due_items() -> list[DueItem]:
@@ -23,4 +35,4 @@ def due_items() -> list[DueItem]:
                         title=f"認証の有効期限 {c.label}（{c.vendor.name}）", due_on=c.valid_until,
                         # A vendor names no responsible person: the administrators are told.
                         owner_id=None, endpoint="vendors.detail", params={"vendor_id": c.vendor_id})
-                for c in certifications]
+                for c in certifications] + justification_items()

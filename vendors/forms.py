@@ -83,4 +83,11 @@ class SelectionForm(FlaskForm):
     decided_on = DateField(_l("選定日"), validators=[InputRequired(message=_l("日付を入力してください。"))])
     decision = SelectField(_l("決定"), choices=SelectionDecision.select_choices())
     notes = TextAreaField(_l("選定理由・備考"), validators=[Optional(), Length(max=4000)])
+    justification = TextAreaField(
+        _l("「不適合」があるまま選定する理由"), validators=[Optional(), Length(max=4000)],
+        description=_l("「不適合」の基準があるまま「選定する」場合は必須です。別の担当者（管理者・承認者・統括情報セキュリティ責任者）が承認するまで、選定として扱いません。"))
     assessments = FieldList(FormField(AssessmentForm))
+
+
+class JustificationDecisionForm(FlaskForm):
+    comment = TextAreaField(_l("コメント"), validators=[Optional(), Length(max=2000)])

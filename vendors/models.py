@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.approvals import Approval, Decision
 from core.db import TimestampMixin, VersionMixin, db
 from core.enums import LabelledEnum, enum_column
 from core.files import StoredFile
@@ -72,11 +73,18 @@ class Vendor(Audited, TimestampMixin, VersionMixin, db.Model):
         return self.selections[0] if self.selections else None
 
     @property
+    def settled_selection(self) -> Selection | None:
+        """The latest selection that is decided: one whose justification of a
+        不適合 criterion awaits approval is left aside until it is decided."""
+        return next((s for s in self.selections if s.state != "pending"), None)
+
+    @property
     def is_selected(self) -> bool:
-        """A positive selection record (選定) exists: the vendor may be party
-        to a signed contract (policy §6(8))."""
-        latest = self.latest_selection
-        return latest is not None and latest.decision is SelectionDecision.SELECTED
+        """The latest decided selection is positive (選定, and when a criterion
+        was 不適合 its justification approved): the vendor may be party to a
+        signed contract (policy §6(8)).  A pending one does not count yet."""
+        settled = self.settled_selection
+        return settled is not None and settled.is_positive
 
     def __str__(self) -> str:
         return self.name
@@ -153,11 +161,44 @@ class Selection(Audited, TimestampMixin, VersionMixin, db.Model):
     decision: Mapped[SelectionDecision] = mapped_column(enum_column(SelectionDecision))
     decided_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     notes: Mapped[Optional[str]] = mapped_column(Text)
+    # 選定 although a criterion is 不適合 (issue 17): the written justification,
+    # and its four-eyes approval (core.approvals, kind "selection_justification").
+    justification: Mapped[Optional[str]] = mapped_column(Text)
+    approval_id: Mapped[Optional[int]] = mapped_column(ForeignKey("approvals.id"))
 
     vendor: Mapped[Vendor] = relationship(back_populates="selections")
     decided_by: Mapped[User] = relationship()
+    approval: Mapped[Optional[Approval]] = relationship()
     assessments: Mapped[list[SelectionAssessment]] = relationship(
         back_populates="selection", cascade="all, delete-orphan", order_by="SelectionAssessment.id")
+
+    @property
+    def has_not_met(self) -> bool:
+        return any(row.result is Assessment.NOT_MET for row in self.assessments)
+
+    @property
+    def state(self) -> str:
+        """'selected', 'pending' (選定 with a 不適合 criterion, its justification
+        awaiting approval), 'rejected' (that justification rejected) or
+        'not_selected'."""
+        if self.decision is not SelectionDecision.SELECTED:
+            return "not_selected"
+        if self.approval is None or self.approval.decision.granted:
+            return "selected"
+        return "pending" if self.approval.decision is Decision.PENDING else "rejected"
+
+    @property
+    def is_positive(self) -> bool:
+        """Counts as a selection of the vendor (選定, approved where it must be)."""
+        return self.state == "selected"
+
+    @property
+    def state_label(self) -> str:
+        return str(SELECTION_STATES[self.state])
+
+
+SELECTION_STATES = {"selected": _l("選定"), "pending": _l("選定（不適合の理由 承認待ち）"),
+                    "rejected": _l("選定しない（不適合の理由 却下）"), "not_selected": _l("選定しない")}
 
 
 class SelectionAssessment(Audited, db.Model):

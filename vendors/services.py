@@ -6,13 +6,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 
-from core import audit, files, plugins
+from core import approvals, audit, files, plugins
+from core.approvals import Approval, Decision
 from core.db import db, savepoint
+from core.models import Role
 from core.refusals import Refusal
 from core.timeutil import today
 from core.validators import fold
@@ -142,26 +145,90 @@ def active_criteria() -> list[SelectionCriterion]:
                               .order_by(SelectionCriterion.sort_order, SelectionCriterion.code)).all()
 
 
+# The four-eyes approval of a 選定 made although a criterion is 不適合 (issue 17).
+JUSTIFICATION = "selection_justification"
+# Who decides it (never the person who recorded the selection: core.approvals.decide).
+JUSTIFICATION_DECIDERS = frozenset({Role.ADMIN, Role.APPROVER, Role.LEAD})
+
+
 def record_selection(vendor: Vendor, *, decided_on: dt.date, decision: SelectionDecision, user,
-                     notes: str | None, results: dict[int, tuple[Assessment, str | None]]) -> Selection:
+                     notes: str | None, results: dict[int, tuple[Assessment, str | None]],
+                     justification: str | None = None) -> Selection:
     """A selection decision with every active criterion of DOMAIN.md §2.1
-    assessed.  A positive decision moves a candidate to 選定済."""
+    assessed.  A 選定 with any criterion 不適合 needs a written justification,
+    which another person approves (decide_justification); until then it is not
+    a positive selection.  A positive decision moves a candidate to 選定済."""
     criteria = active_criteria()
     missing = [c.code for c in criteria if c.id not in results]
     if missing:
         raise VendorRuleError(_("すべての選定基準を評価してください: %(codes)s", codes=", ".join(missing)))
+    justification = fold(justification) or None
+    not_met = any(results[c.id][0] is Assessment.NOT_MET for c in criteria)
+    needs_approval = decision is SelectionDecision.SELECTED and not_met
+    if needs_approval and not justification:
+        raise VendorRuleError(_l("「不適合」の基準があるまま選定するには、その理由を記載してください。"
+                                 "理由は別の担当者（管理者・承認者・統括情報セキュリティ責任者）が承認します。"),
+                              field="justification")
     selection = Selection(vendor=vendor, decided_on=decided_on, decision=decision, decided_by_id=user.id,
-                          notes=notes or None)
+                          notes=notes or None, justification=justification if needs_approval else None)
     for criterion in criteria:
         result, comment = results[criterion.id]
         selection.assessments.append(SelectionAssessment(criterion_id=criterion.id, result=result,
                                                          comment=comment or None))
     db.session.add(selection)
     db.session.flush()
-    if decision is SelectionDecision.SELECTED and vendor.status is VendorStatus.CANDIDATE:
-        vendor.status = VendorStatus.SELECTED
+    if needs_approval:
+        selection.approval = approvals.request(JUSTIFICATION, selection, reason=justification, requester=user)
         db.session.flush()
+    _move_to_selected(selection)
     return selection
+
+
+def _move_to_selected(selection: Selection) -> None:
+    if selection.is_positive and selection.vendor.status is VendorStatus.CANDIDATE:
+        selection.vendor.status = VendorStatus.SELECTED
+        db.session.flush()
+
+
+def decide_justification(selection: Selection, *, approver, approve: bool, comment: str | None = None) -> Approval:
+    """Approve or reject the justification of a 選定 with a 不適合 criterion:
+    an administrator, an approver or the security lead, never the recorder."""
+    if selection.approval is None:
+        raise VendorRuleError(_l("この選定記録には承認が必要な理由がありません。"))
+    if not approver.has_role(*JUSTIFICATION_DECIDERS):
+        raise VendorRuleError(_l("選定理由の承認は、管理者・承認者・統括情報セキュリティ責任者が行います。"))
+    decided = approvals.decide(selection.approval, approver=approver, approve=approve, comment=fold(comment) or None)
+    _move_to_selected(selection)
+    return decided
+
+
+def pending_justifications() -> list[Selection]:
+    """Selections whose justification awaits a decision, oldest first."""
+    return db.session.scalars(select(Selection).join(Approval, Approval.id == Selection.approval_id)
+                              .where(Approval.decision == Decision.PENDING).order_by(Selection.id)).all()
+
+
+def pending_justifications_count():
+    """SELECT count: selections whose justification awaits a decision (the dashboard)."""
+    return (select(func.count()).select_from(Selection).join(Approval, Approval.id == Selection.approval_id)
+            .where(Approval.decision == Decision.PENDING))
+
+
+def selection_valid_days() -> int:
+    return current_app.config["SELECTION_VALID_DAYS"]
+
+
+def valid_selection(vendor: Vendor, on: dt.date | None = None) -> Selection | None:
+    """The vendor's latest decided selection when it is positive (Vendor.is_selected)
+    and still valid on ``on``: decided within SELECTION_VALID_DAYS before it."""
+    settled = vendor.settled_selection
+    return settled if settled is not None and is_valid(settled, on) else None
+
+
+def is_valid(selection: Selection, on: dt.date | None = None) -> bool:
+    """A positive selection decided within SELECTION_VALID_DAYS before ``on`` (default today)."""
+    on = on or today()
+    return selection.is_positive and on - dt.timedelta(days=selection_valid_days()) <= selection.decided_on <= on
 
 
 def has_history(vendor: Vendor) -> bool:

@@ -6,6 +6,8 @@ vendors know of one (its contracts…) they add to its page through the app's
 registry (core/plugins.py: the ``vendors.detail…`` slots)."""
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -15,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from core import audit, files, pdf
+from core.approvals import ApprovalError
 from core.auth import CONTRACT_READERS, access
 from core.dashboard import Panel, Tile, scope_unit, status_panel
 from core.db import db
@@ -22,13 +25,15 @@ from core.forms import STALE_MESSAGE, CSRFForm, unit_choices
 from core.i18n import locale_code
 from core.models import OrgUnit, Role
 from core.parts import delete_owned
+from core.refusals import Refusal
 from core.timeutil import today
 from vendors import documents, services
-from vendors.forms import CertificationForm, ContactForm, SelectionForm, vendor_form
+from vendors.forms import CertificationForm, ContactForm, JustificationDecisionForm, SelectionForm, vendor_form
 from vendors.lists import LIST
 from vendors.models import (
     Assessment,
     Certification,
+    Selection,
     SelectionDecision,
     Vendor,
     VendorContact,
@@ -72,6 +77,8 @@ def _detail(vendor: Vendor, contact_form: ContactForm | None = None, status_code
     contracts…) they add to the page's slots (core/plugins.py: add_section)."""
     return render_template("vendors/detail.html", vendor=vendor,
                            contact_form=contact_form or ContactForm(), actions=CSRFForm(),
+                           decision_form=JustificationDecisionForm(),
+                           can_decide=current_user.has_role(*services.JUSTIFICATION_DECIDERS),
                            deletable=not services.has_history(vendor),
                            audit_entries=audit.history(vendor, *vendor.contacts, *vendor.certifications,
                                                        *vendor.selections)), status_code
@@ -201,6 +208,21 @@ def certification_file(vendor_id: int, certification_id: int):
 def selection_new(vendor_id: int):
     """選定: every criterion of DOMAIN.md §2.1 assessed, then the decision."""
     vendor = db.get_or_404(Vendor, vendor_id)
+    form, rows, selection = selection_page(vendor)
+    if selection is not None:
+        db.session.commit()
+        flash(_("選定記録を登録しました。"), "success")
+        return redirect(url_for("vendors.detail", vendor_id=vendor.id) + "#selection")
+    return render_template("vendors/selection_form.html", form=form, vendor=vendor, rows=rows,
+                           locale=locale_code()), 400 if form.errors else 200
+
+
+def selection_page(vendor: Vendor, record=None) -> tuple[SelectionForm, list, Selection | None]:
+    """The selection form of ``vendor`` with its rows (criterion by criterion);
+    on a valid POST the selection is recorded (not committed) and returned.
+    Shared with the contract's page ("この契約の選定を記録"), whose ``record``
+    (a service taking record_selection's keywords but the vendor) links it too."""
+    record = record or partial(services.record_selection, vendor)
     criteria = services.active_criteria()
     form = SelectionForm()
     if request.method == "GET":
@@ -213,18 +235,43 @@ def selection_new(vendor_id: int):
         results = {criterion.id: (Assessment(entry.form.result.data), entry.form.comment.data)
                    for entry, criterion in rows if criterion is not None}
         try:
-            services.record_selection(vendor, decided_on=form.decided_on.data,
-                                      decision=SelectionDecision(form.decision.data), user=current_user,
-                                      notes=form.notes.data, results=results)
-        except services.VendorRuleError as error:
+            return form, rows, record(
+                decided_on=form.decided_on.data, decision=SelectionDecision(form.decision.data),
+                user=current_user, notes=form.notes.data, results=results, justification=form.justification.data)
+        except Refusal as error:
             db.session.rollback()
-            form.decision.errors.append(str(error))
-        else:
-            db.session.commit()
-            flash(_("選定記録を登録しました。"), "success")
-            return redirect(url_for("vendors.detail", vendor_id=vendor.id) + "#selection")
-    return render_template("vendors/selection_form.html", form=form, vendor=vendor, rows=rows,
-                           locale=locale_code()), 400 if form.errors else 200
+            (form[error.field] if error.field in form else form.decision).errors.append(str(error))
+    return form, rows, None
+
+
+@bp.route("/<int:vendor_id>/selections/<int:selection_id>/<any(approve, reject):decision>", methods=["POST"])
+@access(services.JUSTIFICATION_DECIDERS)
+def justification_decide(vendor_id: int, selection_id: int, decision: str):
+    """The four-eyes decision on a 選定 made although a criterion is 不適合."""
+    selection = db.get_or_404(Selection, selection_id)
+    if selection.vendor_id != vendor_id:
+        abort(404)
+    form = JustificationDecisionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.decide_justification(selection, approver=current_user, approve=decision == "approve",
+                                      comment=form.comment.data)
+    except (services.VendorRuleError, ApprovalError) as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return justifications(status_code=409)
+    db.session.commit()
+    flash(_("選定理由を承認しました。") if decision == "approve" else _("選定理由を却下しました。"), "success")
+    return redirect(url_for("vendors.justifications"))
+
+
+@bp.route("/selections/pending")
+@access(services.JUSTIFICATION_DECIDERS)
+def justifications(status_code: int = 200):
+    """Selections whose justification awaits a decision (the deciders' list)."""
+    return render_template("vendors/justifications.html", pending=services.pending_justifications(),
+                           form=JustificationDecisionForm(), locale=locale_code()), status_code
 
 
 def _int(value) -> int | None:
@@ -241,3 +288,10 @@ def dashboard_panel(user) -> Panel:
                              "vendors.index",
                              {"cert": "expiring", **({"unit": unit} if unit else {})}, alert=True))
     return result
+
+
+def justifications_panel(user) -> Panel | None:
+    """The deciders' count of selection justifications awaiting a decision
+    (shown to those who may open the list: administrators, approvers, the security lead)."""
+    return Panel(_l("選定理由の承認"), "vendors.justifications", [
+        Tile(_l("承認待ち"), services.pending_justifications_count(), "vendors.justifications", alert=True)])

@@ -97,6 +97,13 @@ def fill_clause_matrix(page) -> list[str]:
     return codes
 
 
+def confirm_selection(page) -> None:
+    """The vendor's selection, recorded just before, confirmed for this contract (issue 17)."""
+    page.get_by_label("確認のコメント（事業者の選定がこの契約を対象とする理由）").fill("本契約の業務を対象に選定した")
+    page.get_by_role("button", name="この契約の選定として確認").click()
+    expect(flash(page)).to_contain_text("事業者の選定記録をこの契約の選定として確認しました。")
+
+
 def sign(page) -> None:
     # The button asks "状態を「締結済」にしますか？" first; the page fixture says yes.
     page.get_by_role("button", name="「締結済」にする").click()
@@ -153,6 +160,7 @@ def test_vendor_contract_verification_and_checklist(demo, page):
     clauses = page.get_by_role("table", name="セキュリティ条項").locator("tbody tr")
     for code in codes:
         expect(clauses.filter(has_text=code).first).to_contain_text("規定あり")
+    confirm_selection(page)
     sign(page)
     logout(page)
 

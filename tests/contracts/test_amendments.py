@@ -292,6 +292,28 @@ def test_approval_runs_the_gates_again_a_suspended_vendor(app, users):
         assert contract.vendor_id == active.id and found.approver_id == lead.id
 
 
+def test_a_new_vendor_needs_its_valid_selection_which_the_amendment_links(app, users):
+    """Changing the vendor by amendment re-runs the selection gate: a vendor
+    without a selection still valid is refused; with one, the approval links
+    it to the contract, confirmed by the author with the amendment's reason."""
+    from contracts.rules import CONFIRMED
+
+    with app.app_context():
+        contract = factories.contract(status=ContractStatus.IN_FORCE)
+        unselected = factories.vendor(selected=False)
+        found = _service_draft(contract, vendor_id=unselected.id)
+        lead = db.session.scalar(select(User).where(User.username == "lead"))
+        with pytest.raises(rules.ContractRuleError, match="選定記録"):
+            services.decide_amendment(found, user=lead, approve=True)
+        assert contract.vendor_id != unselected.id
+        services.decide_amendment(found, user=lead, approve=False, comment="選定がない")
+        selected = factories.vendor()
+        found = _service_draft(contract, vendor_id=selected.id)
+        services.decide_amendment(found, user=lead, approve=True)
+        assert contract.selection.vendor_id == selected.id and contract.selection_basis == CONFIRMED
+        assert contract.selection_confirmed_by_id == found.author_id and "変更契約" in contract.selection_comment
+
+
 def test_a_rejected_amendment_changes_nothing(buyer, app, other_buyer):
     contract_id = signed(app)
     before = snapshot(app, contract_id)

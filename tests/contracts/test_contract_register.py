@@ -14,6 +14,7 @@ from core.db import db
 from core.models import AuditEntry, ClassificationLevel
 from tests.conftest import DEMO_PASSWORD, login_as
 from tests.vendors.test_vendor_register import register_vendor
+from vendors import services as vendor_services
 
 C01_C13 = [f"C{n:02d}" for n in range(1, 14)]
 
@@ -32,10 +33,17 @@ def contract_data(app, vendor: int, **overrides) -> dict:
 
 
 def register_contract(client, app, vendor: int, **overrides) -> int:
+    """A draft registered through the page; when its vendor has a valid
+    selection, confirmed for the contract through the page, as signing needs."""
     response = client.post("/contracts/new", data=contract_data(app, vendor, **overrides))
     assert response.status_code == 302, response.get_data(as_text=True)
     with app.app_context():
-        return db.session.scalar(select(Contract.id).where(Contract.number == overrides.get("number", "R8-100")))
+        contract = db.session.scalar(select(Contract).where(Contract.number == overrides.get("number", "R8-100")))
+        contract_id, confirmable = contract.id, vendor_services.valid_selection(contract.vendor) is not None
+    if confirmable:
+        confirmed = client.post(f"/contracts/{contract_id}/selection/confirm", data={"comment": "選定の対象業務"})
+        assert confirmed.status_code == 302, confirmed.get_data(as_text=True)
+    return contract_id
 
 
 def save_matrix(client, app, contract_id: int, states: dict[str, str], reasons: dict[str, str] | None = None):

@@ -25,6 +25,9 @@ EXPECTED = {
     "vendors.index": CONTRACT_READERS,
     "vendors.detail": CONTRACT_READERS,
     "vendors.certification_file": CONTRACT_READERS,
+    # a 選定 with a 不適合 criterion: its justification decided by these (never the recorder)
+    "vendors.justifications": {Role.ADMIN, Role.APPROVER, Role.LEAD},
+    "vendors.justification_decide": {Role.ADMIN, Role.APPROVER, Role.LEAD},
     "contracts": PROCUREMENT,  # every change to the contract register
     "contracts.index": CONTRACT_READERS,
     "contracts.detail": CONTRACT_READERS,
@@ -148,7 +151,7 @@ DOWNLOADS = {"vendors.certification_file", "contracts.document", "contracts.disp
              "calendar.feed",  # and the feed, for a token nobody holds
              "social.public_list"}  # and the public account list, off by default
 # Values for URL arguments that are not record ids.
-ARGUMENTS = {"contracts.exception_decide": {"decision": "approve"},
+ARGUMENTS = {"contracts.exception_decide": {"decision": "approve"}, "vendors.justification_decide": {"decision": "approve"},
              "contracts.subcontractor_decide": {"decision": "approve"}, "verification.decide": {"decision": "accept"},
              "contracts.amendment_decide": {"decision": "approve"}, "contracts.amendment_action": {"action": "submit"},
              "social.procedure_decide": {"decision": "approve"}, "social.opening_decide": {"decision": "approve"}}

@@ -246,3 +246,15 @@ def test_the_readme_lists_every_setting():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme[readme.index("## Configuration"):readme.index("## Security in short")]
     assert [name for name in SETTINGS if f"`ITAKU_{name}`" not in section] == []
+
+
+@pytest.mark.parametrize("word", ["0", "一年", "3651", "365.5"])
+def test_a_wrong_selection_validity_stops_the_start(env, word):
+    env(SELECTION_VALID_DAYS=word)
+    assert refused() == f"ITAKU_SELECTION_VALID_DAYS: must be a whole number of days from 1 to 3650 (got {word!r})"
+
+
+def test_the_selection_validity_is_a_number_of_days(env):
+    assert start()["SELECTION_VALID_DAYS"] == 365
+    env(SELECTION_VALID_DAYS="90")
+    assert start()["SELECTION_VALID_DAYS"] == 90
