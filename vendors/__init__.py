@@ -2,7 +2,7 @@
 from flask import Flask
 
 from core import plugins
-from vendors import demo, due, exchange, gendata, views
+from vendors import demo, due, exchange, gendata, services, views
 
 
 def init_app(app: Flask) -> None:
@@ -15,3 +15,4 @@ def init_app(app: Flask) -> None:
     house.add_registers(lambda: [exchange.register()], order=10)
     house.add_seeder(10, demo.seed)
     house.add_generator(10, gendata.generate)
+    services.add_responsibilities(house)

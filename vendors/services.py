@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 
-from core import approvals, audit, files, plugins
+from core import approvals, audit, files, handover, plugins
 from core.approvals import Approval, Decision
 from core.db import db, savepoint
 from core.models import Role
@@ -261,3 +261,18 @@ def expiring_certifications_count(on: dt.date | None = None, unit_id: int | None
     stmt = (select(func.count()).select_from(Certification).join(Vendor, Vendor.id == Certification.vendor_id)
             .where(Certification.valid_until <= limit, Vendor.status.not_in((VendorStatus.ENDED,))))
     return stmt.where(Vendor.unit_id == unit_id) if unit_id is not None else stmt
+
+
+# --- people change (人事異動, core.handover) -------------------------------------------
+
+def _justification_request(approval: Approval):
+    """A pending 不適合 justification, as the handover page lists it."""
+    selection = db.session.get(Selection, approval.subject_id)
+    if selection is None:
+        return handover.Item(str(approval.reason))
+    return handover.Item(_("%(vendor)s の選定（不適合の理由）の承認申請", vendor=selection.vendor.name),
+                         "vendors.detail", {"vendor_id": selection.vendor_id})
+
+
+def add_responsibilities(house) -> None:
+    house.add_request_kind(JUSTIFICATION, _justification_request, roles=frozenset({Role.PROCUREMENT}))

@@ -351,3 +351,27 @@ def test_an_account_opening_request_is_described_and_moves(app, users):
         handover.hand_over(leaver, successor)
         db.session.commit()
         assert db.session.get(Approval, request.id).requested_by_id == successor.id
+
+
+def test_a_pending_selection_justification_is_described_and_moves(app, users):
+    """A 選定 despite 不適合 waiting for its approval (issue 17) is listed by vendor and moves."""
+    from core import timeutil
+    from vendors import services as vendor_services
+    from vendors.models import Assessment, SelectionCriterion, SelectionDecision
+
+    with app.test_request_context():
+        leaver = factories.user("leaver", Role.PROCUREMENT)
+        vendor = factories.vendor("株式会社不適合あり", selected=False)
+        criteria = db.session.scalars(select(SelectionCriterion).where(SelectionCriterion.active)).all()
+        results = {c.id: ((Assessment.NOT_MET, "未取得") if i == 0 else (Assessment.MET, None))
+                   for i, c in enumerate(criteria)}
+        selection = vendor_services.record_selection(vendor, decided_on=timeutil.today(),
+                                                     decision=SelectionDecision.SELECTED, user=leaver, notes=None,
+                                                     results=results, justification="他の認証で補完できる")
+        db.session.commit()
+        listed = [item.description for group in handover.responsibilities(leaver) for item in group.items]
+        assert any("株式会社不適合あり の選定（不適合の理由）の承認申請" in text for text in listed)
+        successor = factories.user("successor", Role.PROCUREMENT)
+        handover.hand_over(leaver, successor)
+        db.session.commit()
+        assert db.session.get(Approval, selection.approval_id).requested_by_id == successor.id
