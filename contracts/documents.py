@@ -38,7 +38,7 @@ from core.inspection import Scope
 from core.pdf import BODY, H2, SMALL, Section, p, pairs, sign_off, table
 from core.timeutil import JST, today
 from vendors.documents import summary_sections
-from vendors.models import Selection, SelectionDecision
+from vendors.models import Selection
 
 
 def _load(ids: list[int]) -> list[Contract]:
@@ -275,9 +275,15 @@ def facts(scope: Scope) -> dict[str, str]:
         with_gaps += bool(gaps)
         for code in gaps:
             missing[code] += 1
-    selected = set(db.session.scalars(select(Selection.vendor_id).where(
-        Selection.decision == SelectionDecision.SELECTED)))
     signed = [c for c in contracts if c.status is not ContractStatus.DRAFT]
+    # OUT-01, per contract (issue 17): a positive selection of the contract's
+    # vendor is linked to it (recorded for it, or the vendor's confirmed for it).
+    covered: set[int] = set()
+    for chunk in _chunks([c.id for c in signed]):
+        covered |= {contract_id for contract_id, selection in db.session.execute(
+            select(Contract.id, Selection).join(Selection, Selection.id == Contract.selection_id)
+            .where(Contract.id.in_(chunk), Selection.vendor_id == Contract.vendor_id)
+            .options(selectinload(Selection.approval))) if selection.is_positive}
     rows = verification.schedule(verification.contracts_under_verification(unit))
     overdue = sum(1 for row in rows if row.state is DueState.OVERDUE)
     findings = select(Finding).where(Finding.status != MeasureStatus.ACCEPTED)
@@ -303,8 +309,8 @@ def facts(scope: Scope) -> dict[str, str]:
     unclassified = sum(1 for c in contracts if c.classification_id is None)
     breakdown = "、".join(f"{code}: {n}件" for code, n in sorted(missing.items()))
     return {
-        "OUT-01": f"締結済・履行中 {len(signed)}件中 {sum(1 for c in signed if c.vendor_id not in selected)}件の"
-                  f"委託事業者に選定の記録なし",
+        "OUT-01": f"締結済・履行中 {len(signed)}件中 {sum(1 for c in signed if c.id not in covered)}件に"
+                  f"契約を対象とする選定の記録なし",
         "OUT-02": f"有効な契約 {len(contracts)}件中 {with_gaps}件に必須条項の不足" + (f"（{breakdown}）" if breakdown else ""),
         "OUT-03": f"確認の対象 {len(rows)}件中 {overdue}件が確認期限超過",
         "OUT-04": f"承認済みの再委託先がある契約 {subcontracted}件" + (f"（承認待ちの申請 {awaiting}件）" if awaiting else ""),

@@ -243,3 +243,21 @@ def test_the_demo_links_every_signed_contract_to_its_selection(demo):
     page = client.get(f"/contracts/{contract_id}").get_data(as_text=True)
     assert "この契約の選定" in page and "プライバシーマークは未取得" in page
     assert "プライバシーマークは未取得" in client.get(f"/vendors/{vendor_id}").get_data(as_text=True)
+
+
+def test_out01_counts_signed_contracts_that_no_selection_covers(app):
+    """Inspection item OUT-01 is asked per contract (DOMAIN.md §5): a signed
+    contract counts when no positive selection of its vendor is linked to it,
+    even if its vendor was selected for something else."""
+    from contracts import documents
+    from core.inspection import Scope
+    from core.timeutil import fiscal_year
+
+    with app.app_context():
+        factories.contract(status=ContractStatus.SIGNED)  # its vendor's selection confirmed for it
+        bare = factories.contract(status=ContractStatus.SIGNED)
+        bare.selection_id = None  # e.g. signed before issue 17 and never linked (the migration links them)
+        factories.contract()  # a draft: not asked yet
+        db.session.commit()
+        assert documents.facts(Scope(fiscal_year(timeutil.today())))["OUT-01"] == \
+            "締結済・履行中 2件中 1件に契約を対象とする選定の記録なし"
