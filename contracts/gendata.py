@@ -29,7 +29,7 @@ from contracts.models import (
     VerificationResult,
     VerificationStatus,
 )
-from contracts.rules import CLASS3_METHODS, DISPOSAL_METHODS
+from contracts.rules import CLASS3_METHODS, CONFIRMED, DISPOSAL_METHODS
 from core import files
 from core.db import db
 from core.demo import DEMO_PDF
@@ -58,6 +58,19 @@ def generate(plan: Plan) -> None:
     class3_rank = ranks.get(plan.levels.get("C3C"), 3)
     closed = []  # (contract id, level, end, officer): ended or terminated above class 1
 
+    selections = plan.ids.get("selections", {})
+    chosen = list(selections)
+
+    def _selection(vendor: int, status: ContractStatus, start: dt.date, officer: int) -> dict:
+        """A signed contract is covered by its vendor's selection, confirmed
+        for it by its officer (issue 17); a draft, not yet."""
+        if status is ContractStatus.DRAFT or vendor not in selections:  # every row has the same columns
+            return dict.fromkeys(("selection_id", "selection_basis", "selection_comment", "selection_confirmed_by_id",
+                                  "selection_confirmed_on"))
+        return {"selection_id": selections[vendor], "selection_basis": CONFIRMED,
+                "selection_comment": "事業者の選定記録が本契約の業務を含むため", "selection_confirmed_by_id": officer,
+                "selection_confirmed_on": min(start, on)}
+
     def contract_rows():
         for i in range(plan.contracts):
             start = on - dt.timedelta(days=rng.randint(0, 1500))
@@ -66,12 +79,14 @@ def generate(plan: Plan) -> None:
                 days=rng.choice((364, 729, 1094))), rng.choice(people)
             if status in (ContractStatus.ENDED, ContractStatus.TERMINATED) and ranks.get(level, 0) > 1:
                 closed.append((first_contract + i, level, end, officer))
+            # a contract is signed only with a vendor that was selected (a candidate's stays a draft)
+            vendor = rng.choice(chosen if status is not ContractStatus.DRAFT and chosen else vendor_ids)
             yield {"number": f"G{i:07d}", "title": f"{rng.choice(SYSTEMS)}{rng.choice(WORKS)}業務委託",
-                   "vendor_id": rng.choice(vendor_ids), "kind": rng.choice(list(ContractKind)),
+                   "vendor_id": vendor, "kind": rng.choice(list(ContractKind)),
                    "unit_id": rng.choice(plan.units), "officer_id": officer, "start_on": start, "end_on": end,
                    "classification_id": level, "handles_personal_info": level in class3 and rng.random() < 0.8,
                    "handles_my_number": False, "subcontracting": rng.choice(list(Subcontracting)),
-                   "status": status, **stamps}
+                   "status": status, **_selection(vendor, status, start, officer), **stamps}
 
     plan.tick("contracts", insert(Contract, contract_rows()))
     contract_ids = plan.ids["contracts"] = range(first_contract, first_contract + plan.contracts)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import select
+
+from core.db import db
 from core.gendata import PLACES, Plan, insert, next_id
-from vendors.models import Certification, CertificationKind, Vendor, VendorStatus
+from vendors.models import Certification, CertificationKind, Selection, SelectionDecision, Vendor, VendorStatus
 
 TRADES = ("情報システム", "データサービス", "通信工業", "ソフト開発", "防災設備", "ネットワーク", "電算センター",
           "メディカル", "ビジネスサポート", "クラウド", "セキュリティ", "印刷")
@@ -27,4 +30,14 @@ def generate(plan: Plan) -> None:
         {"vendor_id": vid, "kind": rng.choice(kinds), "number": f"IS {rng.randint(100000, 999999)}",
          "issuer": "認証機関", "valid_until": on + dt.timedelta(days=rng.randint(-200, 900)), **stamps}
         for vid in vendor_ids if rng.random() < 0.6)))
+    # a positive selection (選定) of every vendor but the candidates, decided within the year: the
+    # contracts generator links its signed contracts to them (selection per contract, issue 17)
+    chosen = list(db.session.scalars(select(Vendor.id).where(
+        Vendor.id >= first_vendor, Vendor.status != VendorStatus.CANDIDATE).order_by(Vendor.id)))
+    first_selection = next_id(Selection)
+    plan.tick("selections", insert(Selection, (
+        {"vendor_id": vid, "decided_on": on - dt.timedelta(days=rng.randint(0, 300)),
+         "decision": SelectionDecision.SELECTED, "decided_by_id": rng.choice(plan.people),
+         "notes": "選定基準により評価", **stamps} for vid in chosen)))
+    plan.ids["selections"] = dict(zip(chosen, range(first_selection, first_selection + len(chosen)), strict=True))
     plan.created("vendors", vendor_ids)

@@ -51,3 +51,21 @@ def test_generated_ended_and_terminated_contracts_above_class_1_have_their_dispo
         assert all(d.evidence is not None and d.evidence.path().exists() and d.done_on <= today() for d in disposals)
         assert all(d.kind in rules.disposal_methods(d.contract) for d in disposals)
         assert verify_chain(db.session.connection()).ok
+
+
+def test_generated_signed_contracts_are_covered_by_a_selection(demo):
+    """Selection per contract (issue 17) holds in the generated data: every
+    contract past the draft is linked to a positive selection of its own
+    vendor, so the benchmarks and OUT-01 see a body that keeps the rule."""
+    from vendors.models import Selection, SelectionDecision
+
+    with demo.app_context():
+        first = db.session.scalar(select(func.max(Contract.id))) + 1
+        generate(20, 300, 50, report=lambda _line: None)
+        signed = select(Contract).where(Contract.id >= first, Contract.status != ContractStatus.DRAFT)
+        contracts = db.session.scalars(signed).all()
+        assert contracts, "the data set has signed contracts"
+        assert all(c.selection is not None and c.selection.vendor_id == c.vendor_id and c.selection.is_positive
+                   for c in contracts)
+        assert db.session.scalar(select(func.count()).select_from(Selection).where(
+            Selection.decision == SelectionDecision.SELECTED)) > 0
