@@ -859,15 +859,17 @@ def withdraw_amendment(amendment: ContractAmendment, *, user) -> None:
     db.session.flush()
 
 
-def change_lines(amendment: ContractAmendment, locale: str = "ja") -> list[tuple[str, str, str]]:
-    """What the amendment changes (or changed), readable: (what, before, after)."""
+def change_lines(amendment: ContractAmendment, locale: str = "ja",
+                 date=dt.date.isoformat) -> list[tuple[str, str, str]]:
+    """What the amendment changes (or changed), readable: (what, before, after).
+    ``date`` writes a date (pages pass their date filter, documents keep ISO)."""
     changes = amendment.changes or {}
     lines = []
     for name in PROTECTED:
         change = (changes.get("fields") or {}).get(name)
         if change is not None:
-            lines.append((str(FIELD_LABELS[name]), _readable(name, change["before"], locale),
-                          _readable(name, change["after"], locale)))
+            lines.append((str(FIELD_LABELS[name]), _readable(name, change["before"], locale, date),
+                          _readable(name, change["after"], locale, date)))
     clauses = changes.get("clauses") or {}
     labels = {clause.code: clause.label(locale) for clause in db.session.scalars(
         select(Clause).where(Clause.code.in_(list(clauses) or [""])))}
@@ -877,9 +879,11 @@ def change_lines(amendment: ContractAmendment, locale: str = "ja") -> list[tuple
     return lines
 
 
-def _readable(name: str, value, locale: str) -> str:
+def _readable(name: str, value, locale: str, date=dt.date.isoformat) -> str:
     if value is None:
         return "—"
+    if name in ("start_on", "end_on"):
+        return date(dt.date.fromisoformat(value))
     if name in _FLAGS:
         return _("はい") if value else _("いいえ")
     if name == "vendor_id":

@@ -2,6 +2,7 @@
 subcontractors, the end-of-contract record and the clause catalogue."""
 from __future__ import annotations
 
+import datetime as dt
 from functools import partial
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -50,7 +51,7 @@ from core.auth import CONTRACT_READERS, access
 from core.dashboard import Panel, Tile, scope_unit, status_panel
 from core.db import db
 from core.forms import STALE_MESSAGE, CSRFForm, classification_levels, select_choices, unit_choices
-from core.i18n import locale_code
+from core.i18n import date_filter, locale_code
 from core.lists import int_arg
 from core.models import Role
 from core.refusals import Refusal
@@ -105,6 +106,11 @@ def detail(contract_id: int):
     return _detail(contract)
 
 
+def _period_date(day: dt.date) -> str:
+    """A date of the contract's period as the contract page writes it (和暦 in Japanese)."""
+    return date_filter(day, era=True)
+
+
 def _detail(contract: Contract, *, exception_form=None, request_form=None, decision_form=None,
             selection_form=None, status_code=200):
     rows = rules.matrix(contract)
@@ -140,7 +146,7 @@ def _detail(contract: Contract, *, exception_form=None, request_form=None, decis
         can_decide=current_user.has_role(*DECIDERS), can_renew=contract.status in services.RENEWABLE,
         schedule=schedule, verifications=verifications,
         findings=findings, today=today(), can_verify=current_user.has_role(Role.VERIFIER),
-        amendments=[(a, services.change_lines(a, locale_code())) for a in amendments],
+        amendments=[(a, services.change_lines(a, locale_code(), _period_date)) for a in amendments],
         can_amend=current_user.has_role(WRITERS) and contract.status in services.AMENDABLE,
         selection_form=selection_form or SelectionConfirmForm(), selection_gap=rules.selection_gap(contract),
         valid_selection=vendor_services.valid_selection(contract.vendor),
@@ -706,7 +712,7 @@ def amendment_detail(contract_id: int, amendment_id: int, status_code: int = 200
     contract, amendment = _amendment(contract_id, amendment_id)
     return render_template(
         "contracts/amendment.html", contract=contract, amendment=amendment,
-        changes=services.change_lines(amendment, locale_code()), actions=CSRFForm(), decision_form=DecisionForm(),
+        changes=services.change_lines(amendment, locale_code(), _period_date), actions=CSRFForm(), decision_form=DecisionForm(),
         can_write=current_user.has_role(WRITERS), can_decide=services.can_decide_amendment(current_user, amendment),
         audit_entries=audit.history(amendment)), status_code
 

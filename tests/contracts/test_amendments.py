@@ -16,6 +16,7 @@ from contracts.models import AmendmentStatus, ClauseState, Contract, ContractAme
 from core.approvals import Approval, Decision
 from core.db import db
 from core.models import AuditEntry, Role, User
+from core.timeutil import wareki
 from tests import factories
 from tests.conftest import DEMO_PASSWORD, login_as, read_pdf
 from tests.contracts.test_vendor_gate import edit_data
@@ -213,7 +214,8 @@ def test_an_amendment_drafted_submitted_and_approved_by_another_changes_the_cont
         assert {"amend", "submit", "approve"} <= actions
     page = buyer.get(f"/contracts/{contract_id}").get_data(as_text=True)
     assert "第1回変更" in page and "契約期間の延長" in page
-    assert f"{before['end_on']} → <strong>2028-03-31</strong>" in page
+    # the period's dates as the contract page writes them (和暦)
+    assert f"{wareki(dt.date.fromisoformat(before['end_on']))} → <strong>令和10年3月31日</strong>" in page
     assert "C17" in page and "規定あり（第30条）" in page
     detail = buyer.get(f"/contracts/{contract_id}/amendments/{amendment_id}")
     assert detail.status_code == 200 and "変更契約書" in detail.get_data(as_text=True)
