@@ -30,7 +30,15 @@ from contracts.models import (
     VerificationResult,
     VerificationStatus,
 )
-from contracts.rules import EXCEPTION, LIVE, active_clauses, exception_clauses, exception_expired, exception_holds
+from contracts.rules import (
+    EXCEPTION,
+    FOR_CONTRACT,
+    LIVE,
+    active_clauses,
+    exception_clauses,
+    exception_expired,
+    exception_holds,
+)
 from contracts.schedule import DueState
 from core.approvals import Approval, Decision
 from core.db import db
@@ -138,6 +146,7 @@ def _checklist(contract, matrix, catalogue, latest, findings, exceptions, on, le
         ("担当組織・担当者", f"{contract.unit.name if contract.unit else '—'}・"
                           f"{contract.officer.display_name if contract.officer else '—'}"),
         ("状態", labels[contract.status]),
+        ("選定記録", _selection_text(contract)),
         ("未完了の指摘事項と措置", f"{len(findings)}件" + (f"（うち期限超過 {late}件）" if late else "") if findings else "なし"),
         ("必須条項の例外", "、".join(f"{', '.join(exception_clauses(a))}（{_until(a)}）" for a in holding) or "なし"),
         *([("例外の申請", "、".join(
@@ -318,6 +327,16 @@ def facts(scope: Scope) -> dict[str, str]:
         "OUT-06": f"年度内に終了した契約・解除した契約 {len(ended_contracts)}件中 {len(no_disposal)}件に返却・廃棄の記録なし",
         "CLS-01": f"有効な契約 {len(contracts)}件中 {unclassified}件に機密性の分類なし",
     }
+
+
+def _selection_text(contract) -> str:
+    """The selection that covers the contract (issue 17), as the checklist prints it."""
+    selection = contract.selection
+    if selection is None or selection.vendor_id != contract.vendor_id:
+        return "▲ 本契約を対象とする選定の記録なし" if contract.status is not ContractStatus.DRAFT else "未記録"
+    how = ("本契約の選定として記録" if contract.selection_basis == FOR_CONTRACT
+           else f"事業者の選定を本契約の選定として確認（{_d(contract.selection_confirmed_on)}）")
+    return f"{_d(selection.decided_on)} {selection.state_label}・{how}"
 
 
 def _until(approval) -> str:

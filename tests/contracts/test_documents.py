@@ -105,3 +105,18 @@ def test_only_contract_readers_print_contract_documents(app, r8001):
     reader = app.test_client()
     login_as(reader, "auditor")
     assert reader.get("/contracts/99999/checklist.pdf").status_code == 404
+
+
+def test_the_checklist_names_the_selection_that_covers_the_contract(app, r8001):
+    """Selection per contract (issue 17): the auditor reads on the checklist
+    which selection covers the contract and how (recorded for it, or the
+    vendor's confirmed for it) — and sees it marked when none does."""
+    client = app.test_client()
+    login_as(client, "auditor")
+    compact = re.sub(r"\s+", "", read_pdf(client.get(f"/contracts/{r8001.id}/checklist.pdf"))[1])
+    assert "選定記録" in compact and "事業者の選定を本契約の選定として確認" in compact
+    with app.app_context():
+        db.session.get(Contract, r8001.id).selection_id = None
+        db.session.commit()
+    compact = re.sub(r"\s+", "", read_pdf(client.get(f"/contracts/{r8001.id}/checklist.pdf"))[1])
+    assert "▲本契約を対象とする選定の記録なし" in compact
