@@ -106,6 +106,21 @@ def detail(contract_id: int):
     return _detail(contract)
 
 
+def _act(contract: Contract, action, done: str, back=None):
+    """Run one write of the contract page (``action``, a service call): on a
+    refusal, the page again with the message (409) and nothing saved; else
+    commit, say ``done`` and go ``back`` (the contract page by default)."""
+    try:
+        action()
+    except rules.ContractRuleError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return _detail(contract, status_code=409)
+    db.session.commit()
+    flash(done, "success")
+    return back() if back else redirect(url_for("contracts.detail", contract_id=contract.id))
+
+
 def _period_date(day: dt.date) -> str:
     """A date of the contract's period as the contract page writes it (和暦 in Japanese)."""
     return date_filter(day, era=True)
@@ -317,15 +332,8 @@ def change_status(contract_id: int):
     target = ContractStatus.parse(request.form.get("status", ""))
     if not CSRFForm().validate_on_submit() or target is None:
         abort(400)
-    try:
-        rules.change_status(contract, target, user=current_user)
-    except rules.ContractRuleError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-        return _detail(contract, status_code=409)
-    db.session.commit()
-    flash(_("状態を「%(status)s」にしました。", status=target.label), "success")
-    return redirect(url_for("contracts.detail", contract_id=contract.id))
+    return _act(contract, lambda: rules.change_status(contract, target, user=current_user),
+                _("状態を「%(status)s」にしました。", status=target.label))
 
 
 # --- the selection that covers the contract (issue 17) ------------------------
@@ -513,15 +521,8 @@ def subcontractor_withdraw(contract_id: int, row_id: int):
     contract, row = _subcontractor(contract_id, row_id)
     if not CSRFForm().validate_on_submit():
         abort(400)
-    try:
-        services.withdraw_subcontractor(row, user=current_user)
-    except rules.ContractRuleError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-        return _detail(contract, status_code=409)
-    db.session.commit()
-    flash(_("再委託の申請を取り下げました。"), "success")
-    return _back(contract)
+    return _act(contract, lambda: services.withdraw_subcontractor(row, user=current_user),
+                _("再委託の申請を取り下げました。"), back=lambda: _back(contract))
 
 
 @bp.route("/<int:contract_id>/subcontractors/<int:row_id>/end", methods=["POST"])
@@ -537,15 +538,9 @@ def subcontractor_end(contract_id: int, row_id: int):
             for message in errors:
                 flash(str(message), "danger")
         return _detail(contract, status_code=400)
-    try:
-        services.end_subcontractor(row, ended_on=form.ended_on.data, reason=form.end_reason.data, user=current_user)
-    except rules.ContractRuleError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-        return _detail(contract, status_code=409)
-    db.session.commit()
-    flash(_("再委託先を終了にしました。"), "success")
-    return _back(contract)
+    return _act(contract, lambda: services.end_subcontractor(row, ended_on=form.ended_on.data,
+                                                            reason=form.end_reason.data, user=current_user),
+                _("再委託先を終了にしました。"), back=lambda: _back(contract))
 
 
 @bp.route("/<int:contract_id>/subcontractors/<int:row_id>/delete", methods=["POST"])
