@@ -134,13 +134,8 @@ def register(service: CloudService, user: User) -> CloudService:
 def _note_editor(service: CloudService, user: User) -> None:
     """Four eyes (issue 17): a user who may decide and edits the request
     while it is 申請中 is named in it, and cannot decide it (decide)."""
-    request = rules.pending(service) if service.status is ServiceStatus.REQUESTED else None
-    if request is None or request.requested_by_id == user.id or not user.has_role(*rules.DECIDERS):
-        return
-    editors = list((request.details or {}).get("editors", []))
-    if user.id not in editors:
-        request.details = {**(request.details or {}), "editors": [*editors, user.id]}
-        db.session.flush()
+    if service.status is ServiceStatus.REQUESTED:
+        approvals.note_editor(rules.pending(service), user, rules.DECIDERS)
 
 
 def changed(service: CloudService, user: User, what: str) -> bool:
@@ -235,7 +230,7 @@ def decide(service: CloudService, approval: Approval, user: User, *, outcome: st
         raise CloudRuleError(_l("この申請は既に決定済みです。"))
     if approval.requested_by_id == user.id:
         raise CloudRuleError(_l("申請者本人は承認できません。別の担当者が承認してください。"))
-    if user.id in (approval.details or {}).get("editors", []):
+    if approvals.edited_by(approval, user):
         raise CloudRuleError(_l("申請中に内容を変更した人は、この申請を決定できません。別の承認者が決定してください。"))
     codes: list[str] = []
     if outcome != "reject":

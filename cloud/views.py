@@ -33,7 +33,7 @@ from cloud.models import (
     ServiceStatus,
     Track,
 )
-from core import audit, files, pdf
+from core import approvals, audit, files, pdf
 from core.approvals import ApprovalError
 from core.auth import ALL_ROLES, access
 from core.dashboard import Panel, Tile, scope_unit, status_panel
@@ -299,7 +299,7 @@ def decide(service_id: int):
         blockers=rules.blockers(service), warning_codes=rules.warnings(service), warning_texts=rules.WARNINGS,
         track=rules.track(service), flags=rules.flags(service), locale=locale_code(),
         self_request=approval.requested_by_id == current_user.id,
-        self_edited=current_user.id in (approval.details or {}).get("editors", [])), status_code
+        self_edited=approvals.edited_by(approval, current_user)), status_code
 
 
 @bp.route("/<int:service_id>/resubmit", methods=["POST"])

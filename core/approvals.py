@@ -81,6 +81,24 @@ def request(kind: str, subject, *, reason: str, requester: User, details: dict |
     return approval
 
 
+def note_editor(approval: Approval | None, user: User, deciders) -> None:
+    """Four eyes (issue 17): a user who may decide (holds one of ``deciders``)
+    and edits the subject of a pending request, not being its requester, is
+    named in it (details["editors"]) and cannot decide it (edited_by)."""
+    if approval is None or approval.decision is not Decision.PENDING or approval.requested_by_id == user.id \
+            or not user.has_role(*deciders):
+        return
+    editors = list((approval.details or {}).get("editors", []))
+    if user.id not in editors:
+        approval.details = {**(approval.details or {}), "editors": [*editors, user.id]}
+        db.session.flush()
+
+
+def edited_by(approval: Approval, user: User) -> bool:
+    """``user`` edited the subject while the request was pending (note_editor)."""
+    return user.id in (approval.details or {}).get("editors", [])
+
+
 def decide(approval: Approval, *, approver: User, approve: bool, comment: str | None = None,
            conditional: bool = False, details: dict | None = None, expires_on: dt.date | None = None) -> Approval:
     """Approve (``conditional``: with conditions, stated in the comment) or

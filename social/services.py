@@ -145,13 +145,8 @@ def resubmit_opening(account: SocialAccount, user: User):
 def _note_editor(account: SocialAccount, user: User) -> None:
     """Four eyes: a user who may decide and edits the request while it is
     申請中 is named in it, and cannot decide it (decide_opening)."""
-    request = rules.pending_opening(account) if account.status is AccountStatus.REQUESTED else None
-    if request is None or request.requested_by_id == user.id or not user.has_role(*rules.DECIDERS):
-        return
-    editors = list((request.details or {}).get("editors", []))
-    if user.id not in editors:
-        request.details = {**(request.details or {}), "editors": [*editors, user.id]}
-        db.session.flush()
+    if account.status is AccountStatus.REQUESTED:
+        approvals.note_editor(rules.pending_opening(account), user, rules.DECIDERS)
 
 
 def decide_opening(account: SocialAccount, user: User, *, approve: bool, comment: str | None):
@@ -163,7 +158,7 @@ def decide_opening(account: SocialAccount, user: User, *, approve: bool, comment
         raise SocialRuleError(_l("このアカウントには承認待ちの開設の申請がありません。"))
     if not approve and not unicodedata.normalize("NFKC", comment).strip():
         raise SocialRuleError(_l("却下の理由をコメントに記載してください。"))
-    if user.id in (request.details or {}).get("editors", []):
+    if approvals.edited_by(request, user):
         raise SocialRuleError(_l("申請中に内容を変更した人は、この申請を決定できません。別の承認者が決定してください。"))
     try:
         approvals.decide(request, approver=user, approve=approve, comment=comment)
