@@ -479,6 +479,14 @@ def render(title: str, sections: list[Section], *, user, cover: list | None = No
         story += [PageBreak(), *closing]
 
     def build(buffer) -> _Doc:
+        # The story's flowables serve both passes: forget that the first pass
+        # moved one to the next page (reportlab's _postponed), or the second
+        # refuses to move it again ("too large on page …").
+        pending = list(story)
+        while pending:
+            flowable = pending.pop()
+            flowable.__dict__.pop("_postponed", None)
+            pending += getattr(flowable, "_content", None) or []  # inside KeepTogether
         doc = _Doc(buffer, **options)
         if first and first != "portrait":
             doc.pageTemplates.sort(key=lambda t: t.id != first)

@@ -182,3 +182,25 @@ def test_every_printed_document_is_recorded_once(app, demo, path, document):
         entries = db.session.scalars(select(AuditEntry).where(AuditEntry.seq > before)).all()
         assert [(e.action, e.changes["document"]) for e in entries] == [("print", document)]
         assert entries[0].changes["sha256"] == __import__("hashlib").sha256(response.data).hexdigest()
+
+
+@pytest.mark.parametrize("filler", [600, 620, 640, 660, 680])
+def test_a_table_moved_to_the_next_page_is_moved_again_in_the_second_pass(app, filler):
+    """A document with contents is laid out twice (page numbers first). A
+    table that does not fit at the foot of a page moves to the next one — in
+    both passes, without the first pass's move counting against the second
+    (reportlab marks a moved flowable and refuses to move it twice: the
+    demo's pack for one unit failed with a 500)."""
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Spacer
+
+    from core import pdf
+
+    rows = [["第1回変更\n2026-11-13", "期間延長", "契約終了日: 2027-03-31 → 2027-07-01\nC14: 該当なし → 規定あり",
+             "統括 守\n2026-12-03"]]
+    with app.test_request_context():
+        rendered = pdf.render("テスト", [pdf.Section("変更契約", [
+            Spacer(1, filler), pdf.table(["回・変更契約日", "理由", "変更内容", "承認者・承認日"], rows,
+                                         [28 * mm, 42 * mm, 80 * mm, 30 * mm])])], user=None, toc=True)
+    text = re.sub(r"\s+", "", "".join(page.extract_text() for page in PdfReader(io.BytesIO(rendered.data)).pages))
+    assert "契約終了日:2027-03-31→2027-07-01" in text
