@@ -14,7 +14,7 @@ import cloud
 import contracts
 import social
 import vendors
-from core import api, audit_views, auth, errors, exchange_views, handover, i18n, plugins, security, settings
+from core import api, audit_views, auth, errors, exchange_views, handover, i18n, inbox, plugins, security, settings
 from core.account_views import bp as auth_bp
 from core.admin_views import bp as admin_bp
 from core.calendar_views import bp as calendar_bp
@@ -92,6 +92,7 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (auth_bp, dashboard_bp, checklists_bp, admin_bp, calendar_bp):
         app.register_blueprint(blueprint)
     audit_views.init_app(app)
+    inbox.init_app(app)
 
 
 def register_domains(app: Flask) -> None:

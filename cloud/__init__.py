@@ -18,5 +18,6 @@ def init_app(app: Flask) -> None:
     house.add_document(plugins.Document(30, _l("外部サービス台帳（PDF）"), "cloud.register_pdf"))
     house.add_reference("vendor", rules.vendor_has_services)
     services.add_responsibilities(house)  # what a leaver hands over (人事異動, core.handover)
+    house.add_inbox(services.inbox_entries)  # what waits for a user (core.inbox)
     house.add_seeder(30, demo.seed)
     house.add_generator(30, gendata.generate)

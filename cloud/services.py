@@ -33,7 +33,7 @@ from cloud.models import (
 )
 from cloud.rules import CloudRuleError
 from contracts.models import Contract
-from core import approvals, audit, files, handover, plugins, review
+from core import approvals, audit, files, handover, inbox, plugins, review
 from core import classification as data_classes
 from core.approvals import Approval, Decision
 from core.db import db
@@ -345,3 +345,30 @@ def add_responsibilities(house) -> None:
         key="cloud_administrator", order=30, label=_l("外部サービスの管理者"), items=administrator_items,
         hand_over=hand_over_administrator))
     house.add_request_kind(rules.KIND, _request_item, roles=frozenset({Role.PROCUREMENT}))
+
+
+# --- what waits for a user (core.inbox, issue 18) ------------------------------
+
+def inbox_entries(user: User) -> list:
+    """The cloud requests ``user`` may decide (an approver or an
+    administrator, not the requester nor an editor), and the services the
+    user administers that carry flags (rules.FLAGS)."""
+    found = []
+    if user.has_role(*rules.DECIDERS):
+        for request, service in inbox.pending(rules.KIND, CloudService):
+            if service is not None and service.status is ServiceStatus.REQUESTED \
+                    and inbox.may_decide(request, user):
+                found.append(inbox.request_entry(_l("外部サービスの利用申請"), request,
+                                                 _("%(name)s の利用申請", name=service.name),
+                                                 "cloud.detail", {"service_id": service.id}))
+    services = list(db.session.scalars(select(CloudService).where(
+        CloudService.administrator_id == user.id, CloudService.status.in_(rules.FLAGS.live)).order_by(CloudService.name)))
+    flags = rules.FLAGS.of_ids([service.id for service in services])
+    for service in services:
+        names = flags.get(service.id)
+        if names:
+            labels = "、".join(str(flag.label) for flag in rules.FLAGS.ordered() if flag.name in names)
+            found.append(inbox.Entry(inbox.FLAG, _l("外部サービス（管理者）"),
+                                     _("%(name)s：%(flags)s", name=service.name, flags=labels), None,
+                                     "cloud.detail", {"service_id": service.id}))
+    return found

@@ -43,7 +43,7 @@ from contracts.models import (
 )
 from contracts.rules import ContractRuleError
 from contracts.schedule import Cycle
-from core import approvals, audit, classification, files, handover, plugins
+from core import approvals, audit, classification, files, handover, inbox, plugins
 from core.approvals import Approval, Decision
 from core.db import db, savepoint
 from core.files import StoredFile
@@ -1099,3 +1099,45 @@ def confirm_vendor_selection(contract: Contract, *, comment: str | None, user) -
                                   days=vendor_services.selection_valid_days()))
     rules.link_selection(contract, selection, basis=rules.CONFIRMED, comment=comment, user=user)
     return selection
+
+
+# --- what waits for a user (core.inbox, issue 18) ------------------------------
+
+def inbox_entries(user) -> list:
+    """The contract requests ``user`` may decide: clause exceptions, amendments,
+    subcontractors and measure closures, each by its own deciders and never by
+    its requester nor an editor (core.inbox.may_decide)."""
+    found = []
+    if user.has_role(*rules.EXCEPTION_DECIDERS):
+        for request, contract in inbox.pending(rules.EXCEPTION, Contract):
+            if contract is not None and inbox.may_decide(request, user):
+                clause = "・".join((request.details or {}).get("clauses") or [])
+                found.append(inbox.request_entry(
+                    _l("必須条項の例外"), request,
+                    _("%(number)s の条項の例外申請 %(clause)s", number=contract.number, clause=clause),
+                    "contracts.detail", {"contract_id": contract.id}))
+    if user.has_role(*AMENDMENT_DECIDERS):
+        for request, amendment in inbox.pending(AMENDMENT, ContractAmendment,
+                                                (selectinload(ContractAmendment.contract),)):
+            if amendment is not None and amendment.status is AmendmentStatus.PENDING \
+                    and can_decide_amendment(user, amendment) and inbox.may_decide(request, user):
+                found.append(inbox.request_entry(
+                    _l("変更契約"), request,
+                    _("%(number)s の第%(n)s回変更の承認申請", number=amendment.contract.number, n=amendment.number),
+                    "contracts.amendment_detail", {"contract_id": amendment.contract_id,
+                                                   "amendment_id": amendment.id}))
+    if user.has_role(*SUBCONTRACTOR_DECIDERS):
+        for request, row in inbox.pending(SUBCONTRACTOR, Subcontractor, (selectinload(Subcontractor.contract),)):
+            if row is not None and row.requested_by_id != user.id and inbox.may_decide(request, user):
+                found.append(inbox.request_entry(
+                    _l("再委託"), request,
+                    _("%(number)s の再委託先 %(name)s の承認申請", number=row.contract.number, name=row.name),
+                    "contracts.detail", {"contract_id": row.contract_id}))
+    if checks.can_accept(user):
+        for request, finding in inbox.pending(checks.CLOSURE, Finding, (selectinload(Finding.contract),)):
+            if finding is not None and inbox.may_decide(request, user):
+                found.append(inbox.request_entry(
+                    _l("是正措置の完了確認"), request,
+                    _("%(number)s の是正措置の完了報告", number=finding.contract.number),
+                    "verification.finding", {"finding_id": finding.id}))
+    return found

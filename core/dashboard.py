@@ -12,7 +12,7 @@ from flask import Blueprint, render_template
 from flask_login import current_user
 from sqlalchemy import Select, func, select
 
-from core import plugins
+from core import inbox, plugins
 from core.auth import access, can_view
 from core.db import db
 from core.models import Role
@@ -103,4 +103,7 @@ def index():
     user = current_user._get_current_object()
     panels = visible_panels(user)
     notices = [notice for built in panels for notice in built.notices]
-    return render_template("dashboard/index.html", panels=panels, notices=notices, scope=user.unit if scope_unit(user) else None)
+    # Approvers and the security lead see the requests waiting for their decision (core.inbox).
+    queue = inbox.approval_queue(user) if user.has_role(Role.APPROVER, Role.LEAD) else None
+    return render_template("dashboard/index.html", panels=panels, notices=notices, queue=queue,
+                           scope=user.unit if scope_unit(user) else None)

@@ -82,6 +82,7 @@ class Registry:
     _references: dict = field(default_factory=dict)
     _responsibilities: list = field(default_factory=list)
     _request_kinds: dict = field(default_factory=dict)
+    _inbox: list = field(default_factory=list)
 
     # --- adding ------------------------------------------------------------------------
     def add_panel(self, order: int, build: Callable[[Any], Any]) -> None:
@@ -140,6 +141,12 @@ class Registry:
         over the pending request must hold (empty: any active user)."""
         self._request_kinds[kind] = (describe, frozenset(roles))
 
+    def add_inbox(self, provider: Callable[[Any], list], order: int = 0) -> None:
+        """What waits for a user (core.inbox, issue 18): ``provider(user)`` →
+        [core.inbox.Entry] — the requests the user may decide, the flagged
+        records they are responsible for; loaded in bulk, never per row."""
+        _ordered(self._inbox, order, provider)
+
     # --- reading -----------------------------------------------------------------------
     @property
     def responsibilities(self) -> list[Responsibility]:
@@ -148,6 +155,10 @@ class Registry:
     def request_kind(self, kind: str):
         """(describe, roles) of a request kind, or None when no domain added it."""
         return self._request_kinds.get(kind)
+
+    @property
+    def inbox(self) -> list[Callable]:
+        return _items(self._inbox)
 
     @property
     def panels(self) -> list[Callable]:

@@ -17,5 +17,6 @@ def init_app(app: Flask) -> None:
     house.add_registers(lambda: [exchange.register()], order=40)
     house.add_document(plugins.Document(40, _l("SNS公式アカウント台帳（PDF）"), "social.register_pdf"))
     services.add_responsibilities(house)  # what a leaver hands over (人事異動, core.handover)
+    house.add_inbox(services.inbox_entries)  # what waits for a user (core.inbox)
     house.add_seeder(40, demo.seed)
     house.add_generator(40, gendata.generate)

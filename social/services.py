@@ -15,8 +15,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
-from core import approvals, audit, handover, plugins, review
+from core import approvals, audit, handover, inbox, plugins, review
 from core.approvals import Approval
 from core.db import db, savepoint
 from core.models import ClassificationLevel, Role, User
@@ -411,3 +412,37 @@ def add_responsibilities(house) -> None:
         hand_over=hand_over_accounts))
     house.add_request_kind(rules.PROCEDURE, _procedure_item, roles=frozenset({Role.SOCIAL}))
     house.add_request_kind(rules.OPENING, _opening_item, roles=frozenset({Role.SOCIAL}))
+
+
+# --- what waits for a user (core.inbox, issue 18) ------------------------------
+
+def inbox_entries(user: User) -> list:
+    """The SNS requests ``user`` may decide (procedures and account openings:
+    an approver or an administrator, not the requester nor an editor), and the
+    open accounts the user is responsible for that carry flags (rules.FLAGS)."""
+    found = []
+    if user.has_role(*rules.DECIDERS):
+        for request, procedure in inbox.pending(rules.PROCEDURE, OperatingProcedure,
+                                                (selectinload(OperatingProcedure.account),)):
+            if procedure is not None and inbox.may_decide(request, user):
+                found.append(inbox.request_entry(
+                    _l("SNSの運用手順"), request,
+                    _("%(name)s の運用手順 第%(number)s版の承認申請", name=procedure.account.name,
+                      number=procedure.number), "social.procedures", {"account_id": procedure.account_id}))
+        for request, account in inbox.pending(rules.OPENING, SocialAccount):
+            if account is not None and account.status is AccountStatus.REQUESTED and inbox.may_decide(request, user):
+                found.append(inbox.request_entry(_l("SNSアカウントの開設"), request,
+                                                 _("%(name)s の開設の申請", name=account.name),
+                                                 "social.detail", {"account_id": account.id}))
+    accounts = list(db.session.scalars(select(SocialAccount).where(
+        SocialAccount.responsible_id == user.id, SocialAccount.status.in_(rules.FLAGS.live))
+        .order_by(SocialAccount.name)))
+    flags = rules.FLAGS.of_ids([account.id for account in accounts])
+    for account in accounts:
+        names = flags.get(account.id)
+        if names:
+            labels = "、".join(str(flag.label) for flag in rules.FLAGS.ordered() if flag.name in names)
+            found.append(inbox.Entry(inbox.FLAG, _l("SNSアカウント（責任者）"),
+                                     _("%(name)s：%(flags)s", name=account.name, flags=labels), None,
+                                     "social.detail", {"account_id": account.id}))
+    return found

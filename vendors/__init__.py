@@ -16,3 +16,4 @@ def init_app(app: Flask) -> None:
     house.add_seeder(10, demo.seed)
     house.add_generator(10, gendata.generate)
     services.add_responsibilities(house)
+    house.add_inbox(services.inbox_entries)  # what waits for a user (core.inbox)

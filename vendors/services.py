@@ -11,8 +11,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
-from core import approvals, audit, files, handover, plugins
+from core import approvals, audit, files, handover, inbox, plugins
 from core.approvals import Approval, Decision
 from core.db import db, savepoint
 from core.models import Role
@@ -276,3 +277,17 @@ def _justification_request(approval: Approval):
 
 def add_responsibilities(house) -> None:
     house.add_request_kind(JUSTIFICATION, _justification_request, roles=frozenset({Role.PROCUREMENT}))
+
+
+# --- what waits for a user (core.inbox, issue 18) ------------------------------
+
+def inbox_entries(user) -> list:
+    """The selection justifications ``user`` may decide (JUSTIFICATION_DECIDERS,
+    not the recorder nor an editor)."""
+    if not user.has_role(*JUSTIFICATION_DECIDERS):
+        return []
+    return [inbox.request_entry(_l("選定理由（不適合）"), request,
+                                _("%(vendor)s の選定（不適合の理由）の承認申請", vendor=selection.vendor.name),
+                                "vendors.detail", {"vendor_id": selection.vendor_id})
+            for request, selection in inbox.pending(JUSTIFICATION, Selection, (selectinload(Selection.vendor),))
+            if selection is not None and inbox.may_decide(request, user)]

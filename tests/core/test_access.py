@@ -20,6 +20,7 @@ EXPECTED = {
     "auth.set_language": PUBLIC,
     "auth.logout": ANY,
     "auth.account": ANY,
+    "inbox.index": ANY,
     "dashboard": ANY,
     "vendors": PROCUREMENT,  # every change to the vendor register
     "vendors.index": CONTRACT_READERS,

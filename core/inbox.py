@@ -1,0 +1,148 @@
+"""My work and approvals inbox (自分の作業・承認待ち, issue 18): one page per
+user listing what waits for them across the modules, and a count in the
+header.
+
+Each domain adds its providers to the registry (core/plugins.py:
+``add_inbox``): ``provider(user)`` returns :class:`Entry` items — the
+requests the user may decide (``group="approval"``) and the records they
+are responsible for that carry flags (``"flag"``).  Core adds the user's own
+overdue and due-soon work from core.due (``"due"``) and nothing
+domain-specific.  A provider loads its records in bulk (one query for the
+requests, one for their subjects: :func:`pending`), and runs none when the
+user holds no role that decides its kind.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, g, render_template, request, session
+from flask.sessions import NullSession
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from core import due, plugins
+from core.approvals import Approval, Decision, edited_by
+from core.auth import access
+from core.db import db
+from core.timeutil import today
+
+bp = Blueprint("inbox", __name__)
+
+APPROVAL, DUE, FLAG = "approval", "due", "flag"
+GROUPS = ((APPROVAL, _l("承認待ち（あなたが決定できるもの）")),
+          (DUE, _l("期限切れ・期限の近い作業")),
+          (FLAG, _l("担当している記録の注意事項")))
+DUE_SOON_DAYS = 30  # as the first reminder (core.reminders.THRESHOLDS)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One thing waiting for the user: its kind (a label), a readable
+    description (values already in it, formatted — never a lazy string), since
+    when (a request's date, a due date), and where to act."""
+    group: str
+    kind: Any
+    description: str
+    since: dt.date | None
+    endpoint: str
+    params: dict = field(default_factory=dict)
+    overdue: bool = False
+
+
+def pending(kind: str, model, options=()) -> list[tuple[Approval, Any]]:
+    """The pending requests of ``kind``, oldest first, each with its subject
+    (a ``model`` row, loaded with ``options``; None if it is gone): two
+    queries whatever their number."""
+    requests = list(db.session.scalars(select(Approval).where(
+        Approval.kind == kind, Approval.decision == Decision.PENDING).order_by(Approval.requested_at, Approval.id)))
+    ids = {request.subject_id for request in requests}
+    subjects = {row.id: row for row in db.session.scalars(
+        select(model).where(model.id.in_(ids)).options(*options))} if ids else {}
+    return [(request, subjects.get(request.subject_id)) for request in requests]
+
+
+def may_decide(request: Approval, user) -> bool:
+    """Four eyes, as every kind has it: not the requester, nor one who
+    edited the subject while it was pending (core.approvals.edited_by).
+    A kind's own roles and rules are checked by its provider."""
+    return request.requested_by_id != user.id and not edited_by(request, user)
+
+
+def request_entry(kind, request: Approval, description: str, endpoint: str, params: dict) -> Entry:
+    return Entry(APPROVAL, kind, description, request.requested_at.date() if request.requested_at else None,
+                 endpoint, params)
+
+
+def _due_entries(user) -> list[Entry]:
+    on = today()
+    limit = on + dt.timedelta(days=DUE_SOON_DAYS)
+    return [Entry(DUE, item.kind, item.title, item.due_on, item.endpoint, dict(item.params),
+                  overdue=item.due_on < on)
+            for item in due.items_for(user) if item.due_on <= limit]
+
+
+def entries(user) -> list[Entry]:
+    """Everything waiting for ``user``, once per request (kept on ``g``)."""
+    cache = g.setdefault("inbox_entries", {})
+    if user.id not in cache:
+        found = [entry for provider in plugins.registry().inbox for entry in provider(user)]
+        found += _due_entries(user)
+        cache[user.id] = found
+    return cache[user.id]
+
+
+def grouped(user) -> list[tuple[str, Any, list[Entry]]]:
+    found = entries(user)
+    return [(key, label, [entry for entry in found if entry.group == key]) for key, label in GROUPS]
+
+
+def count(user) -> int:
+    """The header's badge: requests to decide and overdue work."""
+    return sum(1 for entry in entries(user) if entry.group == APPROVAL or entry.overdue)
+
+
+def approval_queue(user) -> list[Entry]:
+    return [entry for entry in entries(user) if entry.group == APPROVAL]
+
+
+@bp.get("/inbox")
+@access(any_user=True)
+def index():
+    return render_template("inbox/index.html", groups=grouped(current_user))
+
+
+BADGE_KEY = "inbox_count"
+BADGE_SECONDS = 300
+
+
+def badge() -> int:
+    """The header's count, kept in the session for a few minutes (the due
+    items are gathered from every register), and counted afresh after any
+    change the user makes (a POST) and on the inbox page itself."""
+    if not current_user.is_authenticated:
+        return 0
+    if isinstance(session, NullSession):  # no session (the API): nothing is kept
+        return count(current_user)
+    now = time.time()
+    kept = session.get(BADGE_KEY)
+    if request.endpoint == "inbox.index" or not kept or kept[1] != current_user.id or now - kept[2] > BADGE_SECONDS:
+        kept = [count(current_user), current_user.id, now]
+        session[BADGE_KEY] = kept
+    return kept[0]
+
+
+def init_app(app) -> None:
+    app.register_blueprint(bp)
+
+    @app.before_request
+    def _forget_badge():
+        if request.method not in ("GET", "HEAD") and not isinstance(session, NullSession):
+            session.pop(BADGE_KEY, None)
+
+    @app.context_processor
+    def inbox_badge():
+        return {"inbox_count": badge}
