@@ -23,7 +23,7 @@ from social import rules as social_rules
 from social import services as social_services
 from social.models import AccountStatus
 from tests import factories
-from tests.conftest import login_as
+from tests.conftest import DEMO_PASSWORD, login_as
 from vendors import services as vendor_services
 
 
@@ -230,3 +230,15 @@ def test_the_page_runs_the_same_queries_whatever_the_number_of_requests(client, 
             build(asker)
         db.session.commit()
     assert _queries(app, client) == small
+
+
+def test_the_demo_has_pending_requests_in_the_inboxes_of_its_deciders(demo):
+    client = demo.test_client()
+    login_as(client, "approver", DEMO_PASSWORD)
+    html = client.get("/inbox").get_data(as_text=True)
+    for kind in ("外部サービスの利用申請", "SNSの運用手順", "SNSアカウントの開設", "再委託"):
+        assert kind in html, kind
+    client.post("/logout")
+    login_as(client, "lead", DEMO_PASSWORD)
+    html = client.get("/inbox").get_data(as_text=True)
+    assert "必須条項の例外" in html and "R8-003" in html
