@@ -28,7 +28,7 @@ from core import due, plugins
 from core.approvals import Approval, Decision, edited_by
 from core.auth import access
 from core.db import db
-from core.timeutil import today
+from core.timeutil import local_date, today
 
 bp = Blueprint("inbox", __name__)
 
@@ -73,7 +73,7 @@ def may_decide(request: Approval, user) -> bool:
 
 
 def request_entry(kind, request: Approval, description: str, endpoint: str, params: dict) -> Entry:
-    return Entry(APPROVAL, kind, description, request.requested_at.date() if request.requested_at else None,
+    return Entry(APPROVAL, kind, description, local_date(request.requested_at),
                  endpoint, params)
 
 

@@ -22,6 +22,11 @@ def today() -> dt.date:
     return utcnow().replace(tzinfo=dt.UTC).astimezone(JST).date()
 
 
+def local_date(moment: dt.datetime | None) -> dt.date | None:
+    """The day in Japan of a stored (UTC) moment."""
+    return moment.replace(tzinfo=dt.UTC).astimezone(JST).date() if moment else None
+
+
 # (start date, kanji name, English name).  Newest first.
 ERAS: tuple[tuple[dt.date, str, str], ...] = (
     (dt.date(2019, 5, 1), "令和", "Reiwa"),

@@ -10,6 +10,7 @@ from sqlalchemy.orm import contains_eager
 
 from core.db import db
 from core.due import DueItem
+from core.timeutil import local_date
 from vendors.models import Certification, Vendor, VendorStatus
 from vendors.services import pending_justifications
 
@@ -20,7 +21,7 @@ def justification_items() -> list[DueItem]:
     administrators (its deciders are administrators, approvers and the security lead)."""
     with force_locale("ja"):
         return [DueItem(key=f"selection_justification:{s.id}", kind="selection_justification",
-                        title=f"選定理由の承認（{s.vendor.name}）", due_on=s.approval.requested_at.date(),
+                        title=f"選定理由の承認（{s.vendor.name}）", due_on=local_date(s.approval.requested_at),
                         owner_id=None, endpoint="vendors.justifications")
                 for s in pending_justifications()]
 

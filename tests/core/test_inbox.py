@@ -242,3 +242,17 @@ def test_the_demo_has_pending_requests_in_the_inboxes_of_its_deciders(demo):
     login_as(client, "lead", DEMO_PASSWORD)
     html = client.get("/inbox").get_data(as_text=True)
     assert "必須条項の例外" in html and "R8-003" in html
+
+
+def test_a_request_is_dated_on_the_day_in_japan(app, users):
+    """A request made at 02:30 on 3 December in Japan (17:30 UTC the day before)
+    reads 申請日 3 December, as the rest of the app counts days."""
+    with app.app_context():
+        link = _cloud(factories.user("late-asker", Role.PROCUREMENT))
+        request = db.session.scalar(select(approvals.Approval).where(approvals.Approval.kind == cloud_rules.KIND))
+        request.requested_at = dt.datetime(2026, 12, 2, 17, 30)
+        db.session.flush()
+        inbox.entries.__globals__["g"].pop("inbox_entries", None)
+        entry = next(e for e in inbox.entries(db.session.get(User, users["approver"]))
+                     if (e.endpoint, e.params) == link)
+        assert entry.since == dt.date(2026, 12, 3)
