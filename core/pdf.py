@@ -393,11 +393,19 @@ class _NumberedCanvas(pdfcanvas.Canvas):
         super().__init__(*args, **kwargs)
         self._pages = []
 
+    def bookmarkPage(self, key, **options):
+        # A page is drawn only once the number of pages is known (save): the
+        # bookmark is made then, on its own page, not on the first page the
+        # PDF writer has when the heading is laid out.
+        self.__dict__.setdefault("_itaku_marks", []).append((key, options))
+
     def showPage(self):
         if getattr(_pass, "layout_only", False):  # only the page count matters
+            self._itaku_marks = []
             self._startPage()
             return
         self._pages.append(dict(self.__dict__))
+        self._itaku_marks = []
         self._startPage()
 
     def save(self):
@@ -406,6 +414,8 @@ class _NumberedCanvas(pdfcanvas.Canvas):
         total = len(self._pages)
         for state in self._pages:
             self.__dict__.update(state)
+            for key, options in state.get("_itaku_marks", ()):
+                super().bookmarkPage(key, **options)
             width, _height = self._pagesize
             self.setFont(FONT, 8)
             self.drawRightString(width - MARGIN, MARGIN - 2 * mm, f"{self._pageNumber} / {total}")
