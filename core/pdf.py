@@ -14,6 +14,7 @@ import datetime as dt
 import functools
 import hashlib
 import io
+import re
 import threading
 import weakref
 from dataclasses import dataclass, field
@@ -254,22 +255,48 @@ def _width(ch: str) -> float:
     return width
 
 
+# Runs of text a line never breaks inside: dates (2027-03-31, 2027-03,
+# 令和8年11月26日, 令和8年度) and the numbers they begin with.
+_WHOLE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{4}-\d{2}|\d{4}/\d{1,2}/\d{1,2}"
+                    r"|(?:令和|平成|昭和|大正|明治)(?:元|\d{1,2})年(?:度|\d{1,2}月(?:\d{1,2}日)?)?"
+                    r"|\d{1,2}月\d{1,2}日|\d+(?:[.,]\d+)*")
+
+
+def _units(paragraph: str) -> list[str]:
+    """The paragraph as the pieces a line may break between: single
+    characters, except that a date (or a number) is one piece."""
+    units, at = [], 0
+    for match in _WHOLE.finditer(paragraph):
+        units += paragraph[at:match.start()]
+        units.append(match.group())
+        at = match.end()
+    units += paragraph[at:]
+    return units
+
+
 def wrap_lines(text: str, width: float, size: float) -> list[str]:
     """Break ``text`` into lines no wider than ``width`` points, between any
     two characters (as Japanese text breaks), keeping closing punctuation off
-    the start of a line."""
+    the start of a line and a date whole (a date wider than the line itself
+    breaks as other text)."""
     lines = []
     for paragraph in text.split("\n"):
         line: list[str] = []
         used = 0.0
-        for ch in paragraph:
-            w = _width(ch) * size
-            if line and used + w > width:
-                carry = [line.pop()] if ch in _NO_LINE_START and len(line) > 1 else []
-                lines.append("".join(line))
-                line, used = carry, sum(_width(c) * size for c in carry)
-            line.append(ch)
-            used += w
+        for unit in _units(paragraph):
+            w = sum(_width(ch) for ch in unit) * size
+            if len(unit) > 1 and w > width:  # wider than a whole line: as single characters
+                pieces = list(unit)
+            else:
+                pieces = [unit]
+            for piece in pieces:
+                w = sum(_width(ch) for ch in piece) * size
+                if line and used + w > width:
+                    carry = [line.pop()] if piece[0] in _NO_LINE_START and len(line) > 1 else []
+                    lines.append("".join(line))
+                    line, used = carry, sum(_width(c) for u in carry for c in u) * size
+                line.append(piece)
+                used += w
         lines.append("".join(line))
     return lines
 

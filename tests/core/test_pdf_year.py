@@ -46,3 +46,70 @@ def test_each_bookmark_points_to_the_page_of_its_heading(app):
     assert len(set(pages[1:])) == 4 and pages[1] > 1
     for title, page in outline:
         assert title in texts[page], (title, page)
+
+
+# --- dates are never split across lines ------------------------------------------------
+
+ERA = "(?:令和|平成|昭和|大正|明治)"
+# The first part of a date broken at a line's end (cells side by side share a
+# line of ``pdftotext -layout``: each token is checked).
+BROKEN_HEAD = re.compile(rf"(?<![\d-])\d{{4}}-(?:\d{{1,2}}(?:-\d?)?)?$|[~〜]\d{{1,3}}$|{ERA}(?:元|\d+)?(?:年(?:\d+月?(?:\d+)?)?)?$")
+# … and the rest of it at the start of the next line.
+BROKEN_TAIL = re.compile(r"^-\d|^\d{1,3}-\d{2}-\d{2}|^年\d+月")
+
+
+def split_dates(layout_text: str) -> list[str]:
+    broken = []
+    for token in layout_text.split():
+        if BROKEN_HEAD.search(token) or BROKEN_TAIL.search(token):
+            broken.append(token)
+    return broken
+
+
+def layout(data: bytes) -> str:
+    import subprocess
+
+    return subprocess.run(["pdftotext", "-layout", "-", "-"], input=data, capture_output=True, check=True).stdout.decode()
+
+
+def test_the_detector_sees_the_splits_the_issue_names():
+    assert split_dates("2027-03\n-31 ~202\n7-06-20 2026-12-0\n2承認 令和8年11月\n26日")
+    assert not split_dates("2027-03-31 〜2027-06-20 2026-12-02承認 令和8年11月26日 令和8年度 R8-001 41件")
+
+
+def test_a_date_stays_whole_in_a_narrow_cell(app):
+    text = "承認済みの再委託先 株式会社テスト（保守・2026-12-02承認） 〜2027-06-20 令和8年11月26日まで"
+    for width in range(64, 160, 3):  # a 23 mm column and wider
+        for line in pdf.wrap_lines(text, width, 8):
+            assert not split_dates(line), (width, line)
+    assert "".join(pdf.wrap_lines(text, 40, 8)) == text  # nothing lost
+
+
+def demo_documents(app, client) -> dict[str, bytes]:
+    """Every kind of document the demo prints (the pack binds the checklists,
+    the vendor summaries, both registers and the self-inspection sheet)."""
+    from sqlalchemy import select
+
+    from contracts.models import Contract
+    from core.db import db
+    from core.timeutil import fiscal_year, today
+
+    with app.app_context():
+        contracts = db.session.scalars(select(Contract.id)).all()
+    paths = [f"/checklists/pack.pdf?fy={fiscal_year(today())}", "/cloud/register.pdf", "/social/register.pdf",
+             "/checklists/self-inspection.pdf", *(f"/contracts/{c}/sheet.pdf" for c in contracts[:3])]
+    documents = {}
+    for path in paths:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        documents[path] = response.data
+    return documents
+
+
+def test_no_date_is_split_in_any_document_of_the_demo(app, demo):
+    from tests.conftest import DEMO_PASSWORD, login_as
+
+    client = demo.test_client()
+    login_as(client, "admin", DEMO_PASSWORD)
+    for path, data in demo_documents(app, client).items():
+        assert split_dates(layout(data)) == [], path
