@@ -351,7 +351,51 @@ def sign_off(labels=("点検者", "確認者", "承認者")) -> Flowable:
                              ("ALIGN", (0, 0), (-1, 0), "CENTER"),
                              ("GRID", (0, 0), (-1, -1), 0.6, GRID), ("BACKGROUND", (0, 0), (-1, 0), HEADER_BG),
                              ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
-    return KeepTogether([Spacer(1, 4 * mm), box])
+    return _SignOff([Spacer(1, 4 * mm), box])
+
+
+class _SignOff(KeepTogether):
+    """The sign-off boxes (render keeps them with the block before)."""
+
+
+class _WithSignOff(Flowable):
+    """The last block of a document and its sign-off boxes: the boxes never
+    sit alone at the top of a page.  When both do not fit, the block splits
+    so that its last part goes on with the boxes (a table keeps some rows
+    and its repeated header), or the block moves to the next page with them."""
+
+    def __init__(self, block: Flowable, boxes: list):
+        super().__init__()
+        self.block, self.boxes = block, boxes
+        self._content = [block, *boxes]  # render forgets the first pass's moves of these too
+
+    def wrap(self, availWidth, availHeight):
+        self.width = availWidth
+        return availWidth, 0xffffff  # always split (as KeepTogether)
+
+    def split(self, availWidth, availHeight):
+        from reportlab.platypus.doctemplate import NullActionFlowable
+        from reportlab.platypus.flowables import _listWrapOn
+
+        _w, boxes = _listWrapOn(self.boxes, availWidth, self.canv)
+        _w, block = _listWrapOn([self.block], availWidth, self.canv)
+        if block + boxes <= availHeight:
+            return [NullActionFlowable(), self.block, *self.boxes]
+        frame = getattr(self, "_frame", None)
+        at_top = bool(frame and getattr(frame, "_atTop", False))
+        parts = self.block.splitOn(self.canv, availWidth, availHeight - boxes) if availHeight > boxes else []
+        if len(parts) >= 2:
+            return [parts[0], _WithSignOff(parts[1], self.boxes) if len(parts) == 2 else KeepTogether(parts[1:])]
+        if not at_top:
+            return []  # on to the next page, block and boxes together
+        return [NullActionFlowable(), self.block, *self.boxes]  # a block higher than a page: as it comes
+
+
+def _keep_sign_off(flowables: list) -> list:
+    """The story of a section with its closing sign-off kept with the block before."""
+    if len(flowables) >= 2 and isinstance(flowables[-1], _SignOff):
+        return [*flowables[:-2], _WithSignOff(flowables[-2], list(flowables[-1]._content))]
+    return list(flowables)
 
 
 class Heading(_Line):
@@ -509,11 +553,11 @@ def render(title: str, sections: list[Section], *, user, cover: list | None = No
             entries.append((0, section.part, f"p{index}"))
         story.append(Heading(section.title, section.level, key=f"s{index}"))
         entries.append((section.level, section.title, f"s{index}"))
-        story += section.flowables
+        story += _keep_sign_off(section.flowables)
     if closing:
         if current != "portrait":
             story.append(NextPageTemplate("portrait"))
-        story += [PageBreak(), *closing]
+        story += [PageBreak(), *_keep_sign_off(closing)]
 
     def build(buffer) -> _Doc:
         # The story's flowables serve both passes: forget that the first pass

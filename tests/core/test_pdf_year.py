@@ -113,3 +113,51 @@ def test_no_date_is_split_in_any_document_of_the_demo(app, demo):
     login_as(client, "admin", DEMO_PASSWORD)
     for path, data in demo_documents(app, client).items():
         assert split_dates(layout(data)) == [], path
+
+
+# --- the sign-off boxes never sit alone on a page --------------------------------------
+
+def test_the_sign_off_never_sits_alone_on_the_last_page(app):
+    """Whatever the length of the table before, the last page holds some of
+    its rows (or the block before) with the sign-off boxes."""
+    from reportlab.platypus import Spacer
+
+    with app.test_request_context():
+        for count in range(40, 75, 2):  # the table ends from mid-page to the page's foot
+            rows = [[f"行{i:03}", "内容"] for i in range(count)]
+            rendered = pdf.render("テスト", [pdf.Section("一覧", [pdf.table(["項目", "内容"], rows, [90 * mm, 90 * mm]),
+                                                               pdf.sign_off()])], user=None)
+            texts = page_texts(rendered.data)
+            assert "点検者" in texts[-1] and "行" in texts[-1].replace("テスト", ""), (count, texts[-1])
+            assert f"行{count - 1:03}" in texts[-1]
+        for filler in range(560, 700, 10):  # a block that cannot split, then the boxes
+            rendered = pdf.render("テスト", [pdf.Section("一覧", [Spacer(1, filler - 200),
+                                                               pdf.pairs([("項目", "最後の記載")] * 8),
+                                                               pdf.sign_off()])], user=None)
+            texts = page_texts(rendered.data)
+            assert "点検者" in texts[-1] and "最後の記載" in texts[-1], filler
+
+
+def test_the_demo_pack_bookmarks_its_sections_and_renders_for_every_unit(app, demo):
+    from sqlalchemy import select
+
+    from core.db import db
+    from core.models import OrgUnit
+    from core.timeutil import fiscal_year, today
+    from tests.conftest import DEMO_PASSWORD, login_as
+
+    client = demo.test_client()
+    login_as(client, "auditor", DEMO_PASSWORD)
+    fy = fiscal_year(today())
+    data = client.get(f"/checklists/pack.pdf?fy={fy}").data
+    texts, outline = page_texts(data), outline_pages(data)
+    assert len(outline) > 10 and len({page for _, page in outline}) > 10
+    for title, page in outline:
+        assert re.sub(r"\s+", "", title)[:20] in texts[page], (title, page)
+    with app.app_context():
+        units = db.session.scalars(select(OrgUnit.id)).all()
+    for unit in units:
+        response = client.get(f"/checklists/pack.pdf?fy={fy}&unit={unit}")
+        assert response.status_code == 200, unit
+        for title, page in outline_pages(response.data):
+            assert re.sub(r"\s+", "", title)[:20] in page_texts(response.data)[page], (unit, title)
