@@ -46,7 +46,7 @@ from reportlab.platypus.tables import CellStyle
 
 from core import audit
 from core.files import content_disposition
-from core.timeutil import utcnow
+from core.timeutil import JST, utcnow, wareki
 
 FONT = "IPAexGothic"
 FONT_FILE = Path(__file__).parent / "fonts" / "ipaexg.ttf"
@@ -109,6 +109,19 @@ GRID = colors.HexColor("#7a8699")
 
 # Signs IPAex does not have, as ones it has (text typed into the app may hold them).
 _GLYPHS = str.maketrans({"⚠": "▲", "☐": "□", "☑": "■", "☒": "■", "✖": "×", "✔": "○", "✓": "○"})
+
+
+def day(value, *, empty: str = "—") -> str:
+    """A date as every document prints it: 和暦 as the interface shows it
+    (令和8年4月1日) or ISO (2026-04-01), as the DOCUMENT_DATES setting says.
+    A moment (stored in UTC) prints as its date in Japan."""
+    if value is None:
+        return empty
+    if isinstance(value, dt.datetime):
+        value = value.replace(tzinfo=dt.UTC).astimezone(JST).date() if value.tzinfo is None else value.astimezone(JST).date()
+    if current_app.config.get("DOCUMENT_DATES", "wareki") == "iso":
+        return value.isoformat()
+    return wareki(value)
 
 
 def p(text, style: ParagraphStyle = CELL) -> Flowable:
@@ -528,7 +541,7 @@ def render(title: str, sections: list[Section], *, user, cover: list | None = No
     config = current_app.config
     local = utcnow().replace(tzinfo=dt.timezone.utc).astimezone(dt.timezone(dt.timedelta(hours=9)))
     options = dict(title=title, org=str(config["ORG_NAME"]), marking=str(config.get("DOCUMENT_MARKING") or ""),
-                   generated=f"出力 {local:%Y-%m-%d %H:%M} {getattr(user, 'display_name', '')}")
+                   generated=f"出力 {day(local)} {local:%H:%M} {getattr(user, 'display_name', '')}")
     story: list = []
     if cover:
         story += [*cover, PageBreak()]

@@ -161,3 +161,78 @@ def test_the_demo_pack_bookmarks_its_sections_and_renders_for_every_unit(app, de
         assert response.status_code == 200, unit
         for title, page in outline_pages(response.data):
             assert re.sub(r"\s+", "", title)[:20] in page_texts(response.data)[page], (unit, title)
+
+
+# --- the pack for a 年度 shows what was true in that year -------------------------------
+
+def _year_record(app):
+    """A contract in force for three years, checked once in each: the year
+    before the pack's year (C01 不適合, its measure corrected then; C02 一部不適合, still open),
+    the pack's year (C01 一部不適合, corrected in the year) and the year after (C01 適合)."""
+    import datetime as dt
+
+    from contracts.models import ContractStatus, MeasureStatus, Result
+    from core.db import db
+    from core.timeutil import fiscal_year, fiscal_year_range, today
+    from tests import factories
+
+    fy = fiscal_year(today()) - 1
+    before, inside, after = fiscal_year_range(fy - 1)[0] + dt.timedelta(days=40), \
+        fiscal_year_range(fy)[0] + dt.timedelta(days=50), fiscal_year_range(fy + 1)[0] + dt.timedelta(days=1)
+    with app.app_context():
+        contract = factories.contract("Y-001", status=ContractStatus.IN_FORCE, start_on=fiscal_year_range(fy - 1)[0],
+                                      end_on=fiscal_year_range(fy + 2)[1])
+        first = factories.verification(contract, performed_on=before, conclusion="前年度の確認",
+                                       results={"C01": Result.DOES_NOT, "C02": Result.PARTLY})
+        second = factories.verification(contract, performed_on=inside, conclusion="当年度の確認",
+                                        results={"C01": Result.PARTLY})
+        third = factories.verification(contract, performed_on=after, conclusion="翌年度の確認")
+        old, lasting = sorted(first.findings, key=lambda f: f.clause.code)
+        old.measure, lasting.measure = "前年度に是正した措置", "前年度から継続の措置"
+        old.status, old.accepted_at = MeasureStatus.ACCEPTED, dt.datetime.combine(before + dt.timedelta(days=20), dt.time(3))
+        (mine,) = second.findings
+        mine.measure, mine.status = "当年度の措置", MeasureStatus.ACCEPTED
+        mine.accepted_at = dt.datetime.combine(inside + dt.timedelta(days=30), dt.time(3))
+        db.session.commit()
+        return fy, {"before": before, "inside": inside, "after": after, "corrected": inside + dt.timedelta(days=30),
+                    "third": third.id}
+
+
+def test_the_pack_shows_the_verifications_results_and_findings_of_its_year(app, users):
+    from tests.conftest import login_as
+
+    fy, days = _year_record(app)
+    client = app.test_client()
+    login_as(client, "auditor")
+    response = client.get(f"/checklists/pack.pdf?fy={fy}")
+    assert response.status_code == 200
+    text = re.sub(r"\s+", "", "".join(page_texts(response.data)))
+    with app.test_request_context():
+        before, inside, after, corrected = (pdf.day(days[k]) for k in ("before", "inside", "after", "corrected"))
+    # the verifications performed in the year, listed
+    assert "年度内に実施した確認" in text and "当年度の確認" in text
+    assert "前年度の確認" not in text and "翌年度の確認" not in text
+    # the results dated within the year: C01 一部不適合 of the year, corrected in it, not the next year's 適合
+    assert f"一部不適合（{inside}" in text and after not in text
+    assert f"是正済み（{corrected}）" in text
+    # every finding of the year, open and closed, and the one still open from before
+    assert "当年度の措置" in text and "前年度から継続の措置" in text and "前年度に是正した措置" not in text
+
+
+def test_the_checklist_printed_alone_shows_the_latest_results_and_a_corrected_one(app, users):
+    """Outside the pack, a checklist shows the latest result of each clause;
+    a 不適合 whose measure was accepted says it was corrected."""
+    from sqlalchemy import select
+
+    from contracts.documents import checklist_sections
+    from contracts.models import Contract
+    from core.db import db
+
+    _fy, days = _year_record(app)
+    with app.test_request_context():
+        contract = db.session.scalar(select(Contract).where(Contract.number == "Y-001"))
+        (section,) = checklist_sections([contract.id])
+        rendered = pdf.render("テスト", [section], user=None)
+        text = re.sub(r"\s+", "", "".join(page_texts(rendered.data)))
+        assert f"適合（{pdf.day(days['after'])}" in text and "前年度から継続の措置" in text
+        assert "当年度の措置" not in text  # accepted: no longer among the open findings
