@@ -236,3 +236,37 @@ def test_the_checklist_printed_alone_shows_the_latest_results_and_a_corrected_on
         text = re.sub(r"\s+", "", "".join(page_texts(rendered.data)))
         assert f"適合（{pdf.day(days['after'])}" in text and "前年度から継続の措置" in text
         assert "当年度の措置" not in text  # accepted: no longer among the open findings
+
+
+def test_documents_print_dates_in_wareki_or_iso_as_the_setting_says(app):
+    import datetime as dt
+
+    with app.test_request_context():
+        assert pdf.day(dt.date(2026, 4, 1)) == "令和8年4月1日" and pdf.day(None) == "—"
+        assert pdf.day(dt.datetime(2026, 3, 31, 16, 0)) == "令和8年4月1日"  # stored UTC, printed as the date in Japan
+        app.config["DOCUMENT_DATES"] = "iso"
+        try:
+            assert pdf.day(dt.date(2026, 4, 1)) == "2026-04-01"
+        finally:
+            app.config["DOCUMENT_DATES"] = "wareki"
+
+
+def test_the_registers_print_wareki_dates_whole(app, demo):
+    from tests.conftest import DEMO_PASSWORD, login_as
+
+    client = demo.test_client()
+    login_as(client, "admin", DEMO_PASSWORD)
+    for path in ("/cloud/register.pdf", "/social/register.pdf"):
+        text = layout(client.get(path).data)
+        assert re.search(r"令和\d+年\d+月\d+日", text) and not re.search(r"\d{4}-\d{2}-\d{2}", text.split("出力")[0]), path
+        assert split_dates(text) == [], path
+
+
+def test_the_closing_note_sends_the_auditor_to_the_check_in_the_app(app, users):
+    from tests.conftest import login_as
+
+    client = app.test_client()
+    login_as(client, "auditor")
+    data = client.get("/checklists/pack.pdf").data
+    last = page_texts(data)[-1]
+    assert "改ざん検査" in last and "/audit/verify" in last and "flask" not in last
