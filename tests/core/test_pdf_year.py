@@ -219,9 +219,9 @@ def test_the_pack_shows_the_verifications_results_and_findings_of_its_year(app, 
     assert "当年度の措置" in text and "前年度から継続の措置" in text and "前年度に是正した措置" not in text
 
 
-def test_the_checklist_printed_alone_shows_the_latest_results_and_a_corrected_one(app, users):
+def test_the_checklist_printed_alone_shows_the_latest_results_and_the_open_findings(app, users):
     """Outside the pack, a checklist shows the latest result of each clause;
-    a 不適合 whose measure was accepted says it was corrected."""
+    an accepted measure is no longer listed."""
     from sqlalchemy import select
 
     from contracts.documents import checklist_sections
