@@ -11,7 +11,7 @@ from cloud import rules
 from cloud.models import IN_USE, CloudInformation, CloudService, IsmapListing, ServiceStatus
 from core.db import db
 from core.inspection import Scope
-from core.pdf import SMALL, Section, p, sign_off, table
+from core.pdf import SMALL, Section, day, p, sign_off, table
 
 TRACK = {"ta": "T-A", "tb": "T-B"}
 
@@ -30,19 +30,19 @@ def register_section(*, level: int = 0) -> Section:
         info = "\n".join(f"{i.name}（{i.classification.label_ja}・{i.state.label}）" for i in service.information)
         ismap = service.ismap_listing.label
         if service.ismap_listing is not IsmapListing.NONE:
-            ismap += f"\n{service.ismap_number or ''} 〜{service.ismap_valid_until or ''}"
+            ismap += f"\n{service.ismap_number or ''} 〜{day(service.ismap_valid_until, empty='')}"
         track = rules.track(service)
         rows.append([
             f"{service.name}\n{service.provider}", service.agreement.label,
             (service.ceiling.label_ja if service.ceiling else "—") + ("\n" + TRACK[track.value] if track else ""),
             info or "—", ismap, service.administrator.display_name if service.administrator else "▲ 未定",
-            service.status.label, str(service.next_review_on or "—"),
+            service.status.label, day(service.next_review_on),
             "\n".join(f"▲ {rules.FLAGS[name].label}" for name in sorted(names)),
         ])
     flow = [p(f"登録 {len(services)} 件。網掛けの行は規則に反する点があるサービスです。", SMALL),
             table(["サービス・提供者", "利用形態", "取扱上限・区分", "取り扱う情報（機密性・状況）", "ISMAP",
                    "管理者", "状態", "次回見直し", "要対応"], rows,
-                  [42 * mm, 20 * mm, 24 * mm, 55 * mm, 28 * mm, 20 * mm, 16 * mm, 20 * mm, 32 * mm], alerts=alerts),
+                  [42 * mm, 20 * mm, 24 * mm, 55 * mm, 30 * mm, 20 * mm, 16 * mm, 26 * mm, 32 * mm], alerts=alerts),
             sign_off()]
     return Section("外部サービス台帳", flow, landscape=True, level=level, kind="外部サービス台帳")
 

@@ -43,7 +43,7 @@ from contracts.schedule import DueState
 from core.approvals import Approval, Decision
 from core.db import db
 from core.inspection import Scope
-from core.pdf import BODY, H2, SMALL, Section, p, pairs, sign_off, table
+from core.pdf import BODY, H2, SMALL, Section, day, p, pairs, sign_off, table
 from core.timeutil import JST, today
 from vendors.documents import summary_sections
 from vendors.models import Selection
@@ -67,16 +67,40 @@ def _matrices(ids: list[int]) -> dict[int, dict[int, tuple]]:
     return matrices
 
 
-def _latest_results(ids: list[int]) -> dict[tuple[int, int], tuple]:
-    """(contract, clause) → (result, date, method) of the newest submitted check."""
-    rows = db.session.execute(
-        select(Verification.contract_id, VerificationResult.clause_id, VerificationResult.result,
-               Verification.performed_on, Verification.method)
-        .join(VerificationResult, VerificationResult.verification_id == Verification.id)
-        .where(Verification.contract_id.in_(ids), Verification.status == VerificationStatus.SUBMITTED,
-               VerificationResult.result != Result.UNCHECKED)
-        .order_by(Verification.performed_on, Verification.id)).all()
-    return {(contract_id, clause_id): (result, on, method) for contract_id, clause_id, result, on, method in rows}
+def _latest_results(ids: list[int], scope: Scope | None = None) -> dict[tuple[int, int], tuple]:
+    """(contract, clause) → (result, date, method, result id) of the newest
+    submitted check (the newest performed within the scope's year, when the
+    pack for a 年度 asks)."""
+    stmt = (select(Verification.contract_id, VerificationResult.clause_id, VerificationResult.result,
+                   Verification.performed_on, Verification.method, VerificationResult.id)
+            .join(VerificationResult, VerificationResult.verification_id == Verification.id)
+            .where(Verification.contract_id.in_(ids), Verification.status == VerificationStatus.SUBMITTED,
+                   VerificationResult.result != Result.UNCHECKED))
+    if scope is not None:
+        stmt = stmt.where(Verification.performed_on >= scope.start, Verification.performed_on <= scope.end)
+    rows = db.session.execute(stmt.order_by(Verification.performed_on, Verification.id)).all()
+    return {(contract_id, clause_id): (result, on, method, result_id)
+            for contract_id, clause_id, result, on, method, result_id in rows}
+
+
+def _corrected(result_ids: list[int], scope: Scope | None = None) -> dict[int, dt.datetime]:
+    """result id → when the measure of its finding was accepted (是正済み):
+    by the year's end, when the pack for a 年度 asks."""
+    stmt = select(Finding.result_id, Finding.accepted_at).where(
+        Finding.result_id.in_(result_ids), Finding.status == MeasureStatus.ACCEPTED)
+    if scope is not None:
+        stmt = stmt.where(Finding.accepted_at < _year_end(scope))
+    return dict(db.session.execute(stmt).all())
+
+
+def _year_end(scope: Scope) -> dt.datetime:
+    """The first moment (UTC, as stored) after the year, in Japan."""
+    return (dt.datetime.combine(scope.end + dt.timedelta(days=1), dt.time(), tzinfo=JST)
+            .astimezone(dt.UTC).replace(tzinfo=None))
+
+
+def _year_start(scope: Scope) -> dt.datetime:
+    return dt.datetime.combine(scope.start, dt.time(), tzinfo=JST).astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def _chunks(ids: list[int], size: int = 500):
@@ -84,10 +108,12 @@ def _chunks(ids: list[int], size: int = 500):
         yield ids[start:start + size]
 
 
-def checklist_sections(ids: list[int], *, level: int = 0) -> list[Section]:
+def checklist_sections(ids: list[int], *, level: int = 0, scope: Scope | None = None) -> list[Section]:
     """契約点検表 for each contract: header, clause matrix with the latest
     result per clause, open findings, exceptions, subcontractors and the
-    end-of-contract record."""
+    end-of-contract record.  For the pack of a 年度 (``scope``), the record
+    of that year: the verifications performed in it, the results dated
+    within it, and every finding of the year, open and closed."""
     catalogue = active_clauses()
     labels = {member: str(member.label) for enum in (ClauseState, Result, Method, ContractStatus, Subcontracting)
               for member in enum}  # translated once, not once per cell
@@ -96,12 +122,31 @@ def checklist_sections(ids: list[int], *, level: int = 0) -> list[Section]:
     for chunk in _chunks(ids):
         contracts = _load(chunk)
         matrices = _matrices(chunk)
-        latest = _latest_results(chunk)
+        latest = _latest_results(chunk, scope)
+        corrected = {}
+        result_ids = [row[3] for row in latest.values() if row[0] in (Result.PARTLY, Result.DOES_NOT)]
+        for part in _chunks(result_ids):
+            corrected.update(_corrected(part, scope))
         findings = defaultdict(list)
-        for finding in db.session.scalars(select(Finding).where(
-                Finding.contract_id.in_(chunk), Finding.status != MeasureStatus.ACCEPTED)
-                .options(selectinload(Finding.clause)).order_by(Finding.due_on)):
+        if scope is None:
+            which = Finding.status != MeasureStatus.ACCEPTED
+        else:  # raised in the year, or raised before and still open at its start
+            which = or_(and_(Verification.performed_on >= scope.start, Verification.performed_on <= scope.end),
+                        and_(Verification.performed_on < scope.start,
+                             or_(Finding.status != MeasureStatus.ACCEPTED, Finding.accepted_at >= _year_start(scope))))
+        for finding in db.session.scalars(select(Finding).join(Verification, Verification.id == Finding.verification_id)
+                                          .where(Finding.contract_id.in_(chunk), which)
+                                          .options(selectinload(Finding.clause)).order_by(Finding.due_on, Finding.id)):
             findings[finding.contract_id].append(finding)
+        performed = defaultdict(list)
+        if scope is not None:
+            for verification_ in db.session.scalars(select(Verification).where(
+                    Verification.contract_id.in_(chunk), Verification.status == VerificationStatus.SUBMITTED,
+                    Verification.performed_on >= scope.start, Verification.performed_on <= scope.end)
+                    .options(selectinload(Verification.verifier), selectinload(Verification.results),
+                             selectinload(Verification.corrects))
+                    .order_by(Verification.performed_on, Verification.id)):
+                performed[verification_.contract_id].append(verification_)
         exceptions = defaultdict(list)
         for approval in db.session.scalars(select(Approval).where(
                 Approval.kind == EXCEPTION, Approval.subject_type == Contract.__tablename__,
@@ -114,12 +159,16 @@ def checklist_sections(ids: list[int], *, level: int = 0) -> list[Section]:
             amendments[amendment.contract_id].append(amendment)
         for contract in contracts:
             sections.append(_checklist(contract, matrices[contract.id], catalogue, latest, findings[contract.id],
-                                       exceptions[contract.id], on, level, labels, amendments[contract.id]))
+                                       exceptions[contract.id], on, level, labels, amendments[contract.id],
+                                       corrected=corrected, performed=performed[contract.id] if scope else None))
     return sections
 
 
 def _checklist(contract, matrix, catalogue, latest, findings, exceptions, on, level, labels,
-               amendments=()) -> Section:
+               amendments=(), *, corrected=None, performed=None) -> Section:
+    corrected = corrected or {}
+    year = performed is not None  # the record of a 年度 (the pack)
+    still_open = [f for f in findings if f.status is not MeasureStatus.ACCEPTED]
     # Only an approved exception that has not expired covers a clause; a
     # pending (承認待ち) or expired one is listed apart and never counted (issue 17).
     holding = [a for a in exceptions if exception_holds(a, on)]
@@ -129,17 +178,17 @@ def _checklist(contract, matrix, catalogue, latest, findings, exceptions, on, le
     # One header block holds the summary too; findings and exceptions get
     # their own table only when there are some.
     if contract.disposal:
-        disposal = (f"{_d(contract.disposal.done_on)} {contract.disposal.method}"
+        disposal = (f"{day(contract.disposal.done_on)} {contract.disposal.method}"
                     f"（証明書類: {'あり' if contract.disposal.evidence_id else 'なし'}）")
         if contract.disposal.kind is DisposalMethod.HANDOVER and contract.successor is not None:
-            disposal = f"{_d(contract.disposal.done_on)} 後継契約へ引継ぎ（{contract.successor.number}） {contract.disposal.method}"
+            disposal = f"{day(contract.disposal.done_on)} 後継契約へ引継ぎ（{contract.successor.number}） {contract.disposal.method}"
     else:
         disposal = "契約期間中（終了時に記録）" if contract.status in LIVE else "▲ 記録なし"
-    late = sum(1 for f in findings if f.due_on < on)
+    late = sum(1 for f in still_open if f.due_on < on)
     flow = [pairs([
         ("契約番号・件名", f"{contract.number}　{contract.title}"),
         ("委託事業者", contract.vendor.name),
-        ("契約期間", f"{_d(contract.start_on)} 〜 {_d(contract.end_on)}"),
+        ("契約期間", f"{day(contract.start_on)} 〜 {day(contract.end_on)}"),
         ("機密性", contract.classification.label_ja if contract.classification else "—"),
         ("個人情報", "取り扱う" + ("（個人番号を含む）" if contract.handles_my_number else "")
          if contract.handles_personal_info else "取り扱わない"),
@@ -147,21 +196,22 @@ def _checklist(contract, matrix, catalogue, latest, findings, exceptions, on, le
                           f"{contract.officer.display_name if contract.officer else '—'}"),
         ("状態", labels[contract.status]),
         ("選定記録", _selection_text(contract)),
-        ("未完了の指摘事項と措置", f"{len(findings)}件" + (f"（うち期限超過 {late}件）" if late else "") if findings else "なし"),
+        ("未完了の指摘事項と措置", f"{len(still_open)}件" + (f"（うち期限超過 {late}件）" if late else "")
+         if still_open else "なし"),
         ("必須条項の例外", "、".join(f"{', '.join(exception_clauses(a))}（{_until(a)}）" for a in holding) or "なし"),
         *([("例外の申請", "、".join(
             [f"{', '.join(exception_clauses(a))} 承認待ち（例外として扱わない）" for a in waiting]
-            + [f"{', '.join(exception_clauses(a))} 期限切れ（{_d(a.expires_on)}まで）" for a in lapsed]))]
+            + [f"{', '.join(exception_clauses(a))} 期限切れ（{day(a.expires_on)}まで）" for a in lapsed]))]
           if waiting or lapsed else []),
         # Only approved subcontractors are the contract's (C08); those ended are shown as ended, requests never.
-        ("再委託先", "、".join([f"{s.name}（{s.scope or ''}・{_d(s.approved_on)}承認）"
+        ("再委託先", "、".join([f"{s.name}（{s.scope or ''}・{day(s.approved_on)}承認）"
                               for s in contract.approved_subcontractors]
-                             + [f"{s.name}（{_d(s.ended_on)}終了）" for s in contract.subcontractors
+                             + [f"{s.name}（{day(s.ended_on)}終了）" for s in contract.subcontractors
                                 if s.status is SubcontractorStatus.ENDED])
          or f"なし（再委託: {labels[contract.subcontracting]}）"),
         ("契約終了時の返却・廃棄", disposal),
-        ("変更契約（承認済み）", "、".join(f"第{a.number}回（{_d(a.amended_on)}）" for a in amendments) or "なし"),
-    ], widths=(38 * mm, 142 * mm)), p("セキュリティ条項と最新の確認結果", H2)]
+        ("変更契約（承認済み）", "、".join(f"第{a.number}回（{day(a.amended_on)}）" for a in amendments) or "なし"),
+    ], widths=(38 * mm, 142 * mm)), p("セキュリティ条項と年度内の確認結果" if year else "セキュリティ条項と最新の確認結果", H2)]
     rows, alerts = [], set()
     for clause in catalogue:
         state, article = matrix.get(clause.id, (ClauseState.NOT_INCLUDED, None))
@@ -172,28 +222,43 @@ def _checklist(contract, matrix, catalogue, latest, findings, exceptions, on, le
             note = "▲ 必須条項の不足" + ("（例外承認あり）" if clause.code in excepted else "")
             if clause.code not in excepted:
                 alerts.add(len(rows))
-        if result and result[0] in (Result.PARTLY, Result.DOES_NOT):
+        fixed = corrected.get(result[3]) if result else None
+        if result and result[0] in (Result.PARTLY, Result.DOES_NOT) and fixed is None:
             alerts.add(len(rows))
         rows.append([f"{clause.code}{'（必須）' if mandatory else ''} {clause.label_ja}",
                      labels[state] + (f"（{article}）" if article else ""),
-                     f"{labels[result[0]]}（{_d(result[1])} {labels[result[2]]}）" if result else "未確認", note])
-    flow.append(table(["条項", "契約書の規定", "最新の確認結果（日付・方法）", "注記"], rows,
+                     (f"{labels[result[0]]}（{day(result[1])} {labels[result[2]]}）"
+                      + (f"\n是正済み（{day(fixed)}）" if fixed else "")) if result else "未確認", note])
+    flow.append(table(["条項", "契約書の規定", ("年度内の" if year else "") + "最新の確認結果（日付・方法）", "注記"], rows,
                       [77 * mm, 29 * mm, 52 * mm, 22 * mm], alerts=alerts))
+    if year:
+        flow.append(p("年度内に実施した確認", H2))
+        if performed:
+            flow.append(table(["確認日", "方法", "確認者", "結果", "結論"], [
+                [day(v.performed_on) + (f"\n（{day(v.corrects.performed_on)}の確認の訂正）" if v.corrects else ""),
+                 labels[v.method], v.verifier.display_name, _tally(v, labels), v.conclusion or ""]
+                for v in performed], [30 * mm, 20 * mm, 25 * mm, 45 * mm, 60 * mm]))
+        else:
+            flow.append(p("年度内に実施した確認はありません。", BODY))
     if findings:
-        flow += [p("未完了の指摘事項と措置", H2), table(["条項", "程度", "措置の内容", "期限", "状態"], [
-            [f.clause.code, f.severity.label, f.measure, _d(f.due_on) + (" ▲期限超過" if f.due_on < on else ""),
-             f.status.label] for f in findings],
-            [14 * mm, 22 * mm, 92 * mm, 30 * mm, 22 * mm],
-            alerts={i for i, f in enumerate(findings) if f.due_on < on})]
+        flow += [p("年度内の指摘事項と措置（完了を含む）" if year else "未完了の指摘事項と措置", H2),
+                 table(["条項", "程度", "措置の内容", "期限", "状態"], [
+                     [f.clause.code, f.severity.label, f.measure, day(f.due_on) + (" ▲期限超過" if _late(f, on) else ""),
+                      f"是正済み（{day(f.accepted_at)}）" if f.status is MeasureStatus.ACCEPTED else f.status.label]
+                     for f in findings],
+                     [14 * mm, 22 * mm, 92 * mm, 30 * mm, 22 * mm],
+                     alerts={i for i, f in enumerate(findings) if _late(f, on)})]
+    elif year:
+        flow += [p("年度内の指摘事項と措置（完了を含む）", H2), p("なし", BODY)]
     if holding:
         flow += [p("必須条項の例外（承認済み・有効期限内）", H2), table(["対象条項", "理由", "承認者", "有効期限"], [
             [", ".join(exception_clauses(a)), a.reason, a.approver.display_name if a.approver else "—", _until(a)]
             for a in holding], [25 * mm, 101 * mm, 30 * mm, 24 * mm])]
     if amendments:
         flow += [p("変更契約（承認済み）", H2), table(["回・変更契約日", "理由", "変更内容（変更前 → 変更後）", "承認者・承認日"], [
-            [f"第{a.number}回変更\n{_d(a.amended_on)}", a.reason,
+            [f"第{a.number}回変更\n{day(a.amended_on)}", a.reason,
              "\n".join(f"{what}: {before} → {after}" for what, before, after in services.change_lines(a)),
-             f"{a.approver.display_name if a.approver else '—'}\n{_d(_local(a.decided_at))}"]
+             f"{a.approver.display_name if a.approver else '—'}\n{day(a.decided_at)}"]
             for a in amendments], [28 * mm, 42 * mm, 80 * mm, 30 * mm])]
     flow.append(sign_off())
     return Section(f"契約点検表 {contract.number} {contract.title}", flow, level=level, kind="契約点検表")
@@ -240,7 +305,7 @@ def in_scope(scope: Scope):
 
 def pack_sections(scope: Scope) -> list[Section]:
     ids = list(db.session.scalars(in_scope(scope)))
-    sections = checklist_sections(ids, level=1)
+    sections = checklist_sections(ids, level=1, scope=scope)
     if sections:
         sections[0].part = f"契約点検表（{len(sections)}件）"
     return sections
@@ -335,18 +400,23 @@ def _selection_text(contract) -> str:
     if selection is None or selection.vendor_id != contract.vendor_id:
         return "▲ 本契約を対象とする選定の記録なし" if contract.status is not ContractStatus.DRAFT else "未記録"
     how = ("本契約の選定として記録" if contract.selection_basis == FOR_CONTRACT
-           else f"事業者の選定を本契約の選定として確認（{_d(contract.selection_confirmed_on)}）")
-    return f"{_d(selection.decided_on)} {selection.state_label}・{how}"
+           else f"事業者の選定を本契約の選定として確認（{day(contract.selection_confirmed_on)}）")
+    return f"{day(selection.decided_on)} {selection.state_label}・{how}"
 
 
 def _until(approval) -> str:
-    return f"{_d(approval.expires_on)}まで" if approval.expires_on else "期限の記録なし"
+    return f"{day(approval.expires_on)}まで" if approval.expires_on else "期限の記録なし"
 
 
-def _local(moment) -> dt.date | None:
-    """The date in Japan of a stored (UTC) moment."""
-    return moment.replace(tzinfo=dt.UTC).astimezone(JST).date() if moment else None
+def _late(finding, on) -> bool:
+    return finding.status is not MeasureStatus.ACCEPTED and finding.due_on < on
 
 
-def _d(day) -> str:
-    return day.strftime("%Y-%m-%d") if day else "—"
+def _tally(verification_, labels) -> str:
+    """適合 12・一部不適合 1 …: the results of one verification."""
+    counts: dict[Result, int] = defaultdict(int)
+    for row in verification_.results:
+        if row.result is not Result.UNCHECKED:
+            counts[row.result] += 1
+    return "・".join(f"{labels[result]} {counts[result]}" for result in Result if counts[result]) or "—"
+

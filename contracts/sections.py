@@ -28,7 +28,7 @@ from core.auth import can_view
 from core.db import db
 from core.inspection import Scope
 from core.lists import int_arg
-from core.pdf import BODY, H2, p, table
+from core.pdf import BODY, H2, day, p, table
 from vendors.models import Vendor
 
 # --- the vendor page ------------------------------------------------------------------
@@ -118,12 +118,8 @@ def _contract_table(contracts: list[Contract], labels: dict):
         return p("なし", BODY)
     return table(["契約番号", "件名", "機密性", "契約期間", "状態"], [
         [c.number, c.title, c.classification.label_ja if c.classification else "—",
-         f"{_d(c.start_on)} 〜 {_d(c.end_on)}", labels[c.status]] for c in contracts],
+         f"{day(c.start_on)} 〜 {day(c.end_on)}", labels[c.status]] for c in contracts],
         [25 * mm, 70 * mm, 30 * mm, 35 * mm, 20 * mm])
-
-
-def _d(day) -> str:
-    return day.strftime("%Y-%m-%d") if day else "—"
 
 
 # --- the checklists page --------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from reportlab.lib.units import mm
 from sqlalchemy import func, select
@@ -16,7 +17,7 @@ from sqlalchemy import func, select
 from core import plugins
 from core.db import db
 from core.models import AuditEntry, AuditHead
-from core.pdf import BODY, CENTER, H2, SMALL, TITLE, Section, p, pairs, render, sign_off, table
+from core.pdf import BODY, CENTER, H2, SMALL, TITLE, Section, day, p, pairs, render, sign_off, table
 from core.timeutil import fiscal_year_label, fiscal_year_range
 
 # (code, Japanese, English, frequency) — DOMAIN.md §5.2; codes are stable keys.
@@ -106,7 +107,7 @@ def pack(scope: Scope, *, user, unit_name: str | None = None):
     title = f"{label} 情報セキュリティ監査資料"
     cover = [p(" ", BODY), p(" ", BODY), p(title, TITLE), p("業務委託・外部サービス・ソーシャルメディア", CENTER),
              p(" ", BODY),
-             pairs([("対象期間", f"{scope.start:%Y-%m-%d} 〜 {scope.end:%Y-%m-%d}"),
+             pairs([("対象期間", f"{day(scope.start)} 〜 {day(scope.end)}"),
                     ("対象組織", unit_name or "全組織"), ("作成者", getattr(user, "display_name", ""))],
                    widths=(40 * mm, 100 * mm))]
     closing = [p("資料の内容", H2),
@@ -114,7 +115,7 @@ def pack(scope: Scope, *, user, unit_name: str | None = None):
                p("監査証跡", H2),
                pairs([("記録件数", str(entries)), ("最新の連番", str(head.seq if head else 0)),
                       ("先頭ハッシュ（SHA-256）", head.hash if head else "—")], widths=(45 * mm, 135 * mm)),
-               p("先頭ハッシュは、この資料の作成時点の監査証跡を示します。flask audit-verify で証跡が改ざんされていないことを"
-                 "確認できます。", SMALL),
+               p("先頭ハッシュは、この資料の作成時点の監査証跡を示します。証跡が改ざんされていないことは、アプリの「監査ログ」画面の"
+                 f"「改ざん検査」ボタン（{current_app.config.get('BASE_URL', '').rstrip('/')}/audit/verify）で確認できます。", SMALL),
                sign_off()]
     return render(title, sections, user=user, cover=cover, toc=True, closing=closing)

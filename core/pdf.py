@@ -14,6 +14,7 @@ import datetime as dt
 import functools
 import hashlib
 import io
+import re
 import threading
 import weakref
 from dataclasses import dataclass, field
@@ -45,7 +46,7 @@ from reportlab.platypus.tables import CellStyle
 
 from core import audit
 from core.files import content_disposition
-from core.timeutil import utcnow
+from core.timeutil import JST, utcnow, wareki
 
 FONT = "IPAexGothic"
 FONT_FILE = Path(__file__).parent / "fonts" / "ipaexg.ttf"
@@ -108,6 +109,19 @@ GRID = colors.HexColor("#7a8699")
 
 # Signs IPAex does not have, as ones it has (text typed into the app may hold them).
 _GLYPHS = str.maketrans({"⚠": "▲", "☐": "□", "☑": "■", "☒": "■", "✖": "×", "✔": "○", "✓": "○"})
+
+
+def day(value, *, empty: str = "—") -> str:
+    """A date as every document prints it: 和暦 as the interface shows it
+    (令和8年4月1日) or ISO (2026-04-01), as the DOCUMENT_DATES setting says.
+    A moment (stored in UTC) prints as its date in Japan."""
+    if value is None:
+        return empty
+    if isinstance(value, dt.datetime):
+        value = value.replace(tzinfo=dt.UTC).astimezone(JST).date() if value.tzinfo is None else value.astimezone(JST).date()
+    if current_app.config.get("DOCUMENT_DATES", "wareki") == "iso":
+        return value.isoformat()
+    return wareki(value)
 
 
 def p(text, style: ParagraphStyle = CELL) -> Flowable:
@@ -254,22 +268,48 @@ def _width(ch: str) -> float:
     return width
 
 
+# Runs of text a line never breaks inside: dates (2027-03-31, 2027-03,
+# 令和8年11月26日, 令和8年度) and the numbers they begin with.
+_WHOLE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{4}-\d{2}|\d{4}/\d{1,2}/\d{1,2}"
+                    r"|(?:令和|平成|昭和|大正|明治)(?:元|\d{1,2})年(?:度|\d{1,2}月(?:\d{1,2}日)?)?"
+                    r"|\d{1,2}月\d{1,2}日|\d+(?:[.,]\d+)*")
+
+
+def _units(paragraph: str) -> list[str]:
+    """The paragraph as the pieces a line may break between: single
+    characters, except that a date (or a number) is one piece."""
+    units, at = [], 0
+    for match in _WHOLE.finditer(paragraph):
+        units += paragraph[at:match.start()]
+        units.append(match.group())
+        at = match.end()
+    units += paragraph[at:]
+    return units
+
+
 def wrap_lines(text: str, width: float, size: float) -> list[str]:
     """Break ``text`` into lines no wider than ``width`` points, between any
     two characters (as Japanese text breaks), keeping closing punctuation off
-    the start of a line."""
+    the start of a line and a date whole (a date wider than the line itself
+    breaks as other text)."""
     lines = []
     for paragraph in text.split("\n"):
         line: list[str] = []
         used = 0.0
-        for ch in paragraph:
-            w = _width(ch) * size
-            if line and used + w > width:
-                carry = [line.pop()] if ch in _NO_LINE_START and len(line) > 1 else []
-                lines.append("".join(line))
-                line, used = carry, sum(_width(c) * size for c in carry)
-            line.append(ch)
-            used += w
+        for unit in _units(paragraph):
+            w = sum(_width(ch) for ch in unit) * size
+            if len(unit) > 1 and w > width:  # wider than a whole line: as single characters
+                pieces = list(unit)
+            else:
+                pieces = [unit]
+            for piece in pieces:
+                w = sum(_width(ch) for ch in piece) * size
+                if line and used + w > width:
+                    carry = [line.pop()] if piece[0] in _NO_LINE_START and len(line) > 1 else []
+                    lines.append("".join(line))
+                    line, used = carry, sum(_width(c) for u in carry for c in u) * size
+                line.append(piece)
+                used += w
         lines.append("".join(line))
     return lines
 
@@ -324,7 +364,51 @@ def sign_off(labels=("点検者", "確認者", "承認者")) -> Flowable:
                              ("ALIGN", (0, 0), (-1, 0), "CENTER"),
                              ("GRID", (0, 0), (-1, -1), 0.6, GRID), ("BACKGROUND", (0, 0), (-1, 0), HEADER_BG),
                              ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
-    return KeepTogether([Spacer(1, 4 * mm), box])
+    return _SignOff([Spacer(1, 4 * mm), box])
+
+
+class _SignOff(KeepTogether):
+    """The sign-off boxes (render keeps them with the block before)."""
+
+
+class _WithSignOff(Flowable):
+    """The last block of a document and its sign-off boxes: the boxes never
+    sit alone at the top of a page.  When both do not fit, the block splits
+    so that its last part goes on with the boxes (a table keeps some rows
+    and its repeated header), or the block moves to the next page with them."""
+
+    def __init__(self, block: Flowable, boxes: list):
+        super().__init__()
+        self.block, self.boxes = block, boxes
+        self._content = [block, *boxes]  # render forgets the first pass's moves of these too
+
+    def wrap(self, availWidth, availHeight):
+        self.width = availWidth
+        return availWidth, 0xffffff  # always split (as KeepTogether)
+
+    def split(self, availWidth, availHeight):
+        from reportlab.platypus.doctemplate import NullActionFlowable
+        from reportlab.platypus.flowables import _listWrapOn
+
+        _w, boxes = _listWrapOn(self.boxes, availWidth, self.canv)
+        _w, block = _listWrapOn([self.block], availWidth, self.canv)
+        if block + boxes <= availHeight:
+            return [NullActionFlowable(), self.block, *self.boxes]
+        frame = getattr(self, "_frame", None)
+        at_top = bool(frame and getattr(frame, "_atTop", False))
+        parts = self.block.splitOn(self.canv, availWidth, availHeight - boxes) if availHeight > boxes else []
+        if len(parts) >= 2:
+            return [parts[0], _WithSignOff(parts[1], self.boxes) if len(parts) == 2 else KeepTogether(parts[1:])]
+        if not at_top:
+            return []  # on to the next page, block and boxes together
+        return [NullActionFlowable(), self.block, *self.boxes]  # a block higher than a page: as it comes
+
+
+def _keep_sign_off(flowables: list) -> list:
+    """The story of a section with its closing sign-off kept with the block before."""
+    if len(flowables) >= 2 and isinstance(flowables[-1], _SignOff):
+        return [*flowables[:-2], _WithSignOff(flowables[-2], list(flowables[-1]._content))]
+    return list(flowables)
 
 
 class Heading(_Line):
@@ -393,11 +477,19 @@ class _NumberedCanvas(pdfcanvas.Canvas):
         super().__init__(*args, **kwargs)
         self._pages = []
 
+    def bookmarkPage(self, key, **options):
+        # A page is drawn only once the number of pages is known (save): the
+        # bookmark is made then, on its own page, not on the first page the
+        # PDF writer has when the heading is laid out.
+        self.__dict__.setdefault("_itaku_marks", []).append((key, options))
+
     def showPage(self):
         if getattr(_pass, "layout_only", False):  # only the page count matters
+            self._itaku_marks = []
             self._startPage()
             return
         self._pages.append(dict(self.__dict__))
+        self._itaku_marks = []
         self._startPage()
 
     def save(self):
@@ -406,6 +498,8 @@ class _NumberedCanvas(pdfcanvas.Canvas):
         total = len(self._pages)
         for state in self._pages:
             self.__dict__.update(state)
+            for key, options in state.get("_itaku_marks", ()):
+                super().bookmarkPage(key, **options)
             width, _height = self._pagesize
             self.setFont(FONT, 8)
             self.drawRightString(width - MARGIN, MARGIN - 2 * mm, f"{self._pageNumber} / {total}")
@@ -447,7 +541,7 @@ def render(title: str, sections: list[Section], *, user, cover: list | None = No
     config = current_app.config
     local = utcnow().replace(tzinfo=dt.timezone.utc).astimezone(dt.timezone(dt.timedelta(hours=9)))
     options = dict(title=title, org=str(config["ORG_NAME"]), marking=str(config.get("DOCUMENT_MARKING") or ""),
-                   generated=f"出力 {local:%Y-%m-%d %H:%M} {getattr(user, 'display_name', '')}")
+                   generated=f"出力 {day(local)} {local:%H:%M} {getattr(user, 'display_name', '')}")
     story: list = []
     if cover:
         story += [*cover, PageBreak()]
@@ -472,11 +566,11 @@ def render(title: str, sections: list[Section], *, user, cover: list | None = No
             entries.append((0, section.part, f"p{index}"))
         story.append(Heading(section.title, section.level, key=f"s{index}"))
         entries.append((section.level, section.title, f"s{index}"))
-        story += section.flowables
+        story += _keep_sign_off(section.flowables)
     if closing:
         if current != "portrait":
             story.append(NextPageTemplate("portrait"))
-        story += [PageBreak(), *closing]
+        story += [PageBreak(), *_keep_sign_off(closing)]
 
     def build(buffer) -> _Doc:
         # The story's flowables serve both passes: forget that the first pass

@@ -158,6 +158,8 @@ SETTINGS: dict[str, tuple[object, Callable, bool]] = {
     "ORG_NAME": ("滝川地区広域消防事務組合", text(), False),
     # Printed in the footer of every document (e.g. 取扱注意, 自治体機密性2).
     "DOCUMENT_MARKING": ("取扱注意", text(empty=True), False),
+    # How documents print dates: wareki (令和8年4月1日, as the interface) or iso (2026-04-01).
+    "DOCUMENT_DATES": ("wareki", one_of("wareki", "iso"), False),
     "DATABASE_URL": ("sqlite:///itaku.db", database_url, True),  # relative paths live in instance/
     "STORAGE_PATH": (None, folder, False),  # None: instance/files
     "IDLE_TIMEOUT_MINUTES": (30, whole(1, 1440), False),

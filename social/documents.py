@@ -13,7 +13,7 @@ from core.approvals import Approval
 from core.db import db
 from core.inspection import Scope
 from core.models import AuditEntry
-from core.pdf import SMALL, Section, p, sign_off, table
+from core.pdf import SMALL, Section, day, p, sign_off, table
 from core.timeutil import today
 from social import rules
 from social.models import OPEN, AccountMember, AccountStatus, ClosureStep, SocialAccount
@@ -38,21 +38,21 @@ def register_section(*, level: int = 0) -> Section:
         measures = [label for on, label in ((account.profile_states_official, "プロフィール明記"),
                                             (account.website_listing_url, "公式サイト掲載"),
                                             (account.verified_badge, "認証バッジ")) if on]
-        open_incidents = [f"{i.kind.label}（{i.occurred_on}〜）" for i in account.incidents if i.is_open]
+        open_incidents = [f"{i.kind.label}（{day(i.occurred_on)}〜）" for i in account.incidents if i.is_open]
         rows.append([
             f"{account.name}\n{account.platform.label} {account.handle or ''}\n{account.url}", account.status.label,
             account.responsible.display_name,
-            f"第{procedure.number}版（{procedure.approved_at:%Y-%m-%d}承認）" if procedure else "▲ なし",
+            f"第{procedure.number}版\n{day(procedure.approved_at)}承認" if procedure else "▲ なし",
             f"有効（{account.mfa_method or ''}）" if account.mfa_enabled else "▲ 無効",
-            "・".join(measures) + f"\n点検 {account.last_lookalike_scan_on or '—'}",
-            str(account.last_post_on or "—"), str(account.next_review_on or "—"),
+            "・".join(measures) + f"\n点検 {day(account.last_lookalike_scan_on)}",
+            day(account.last_post_on), day(account.next_review_on),
             "\n".join(open_incidents) or "なし",
             "\n".join(f"▲ {flag.label}" for flag in rules.FLAGS.ordered(FLAG_ORDER) if flag.name in names),
         ])
     flow = [p(f"登録 {len(accounts)} 件。網掛けの行は対応が必要なアカウントです。", SMALL),
             table(["アカウント", "状態", "責任者", "運用手順", "二要素認証", "なりすまし対策", "最終投稿", "次回見直し",
                    "対応中の事案", "要対応"], rows,
-                  [50 * mm, 13 * mm, 20 * mm, 27 * mm, 20 * mm, 32 * mm, 21 * mm, 21 * mm, 28 * mm, 30 * mm],
+                  [38 * mm, 13 * mm, 20 * mm, 33 * mm, 20 * mm, 32 * mm, 26 * mm, 26 * mm, 28 * mm, 30 * mm],
                   alerts=alerts),
             *_lifecycle(accounts),
             sign_off()]
@@ -81,11 +81,11 @@ def _lifecycle(accounts: list[SocialAccount]) -> list:
         if account.status not in (AccountStatus.REQUESTED, AccountStatus.REJECTED) and not closure:
             continue
         opening = "\n".join(
-            f"申請 {a.requested_by.display_name} {a.requested_at:%Y-%m-%d} → {a.decision.label}"
-            + (f" {a.approver.display_name} {a.decided_at:%Y-%m-%d}" if a.approver and a.decided_at else "")
+            f"申請 {a.requested_by.display_name} {day(a.requested_at)} → {a.decision.label}"
+            + (f" {a.approver.display_name} {day(a.decided_at)}" if a.approver and a.decided_at else "")
             + (f"（{a.comment}）" if a.comment else "") for a in asked) or "—（規則の導入前に開設）"
         steps = "　".join(
-            f"✔{SHORT[step]} {closure[step].done_on}" + (f"（{closure[step].note}）" if closure[step].note else "")
+            f"✔{SHORT[step]} {day(closure[step].done_on)}" + (f"（{closure[step].note}）" if closure[step].note else "")
             if step in closure else f"□{SHORT[step]} 未了" for step in ClosureStep) if closure else "—"
         rows.append([f"{account.name} {account.url}", account.status.label, opening, steps])
     if not rows:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from core import plugins
 from core.db import db
-from core.pdf import BODY, H2, Section, p, pairs, sign_off, table
+from core.pdf import BODY, H2, Section, day, p, pairs, sign_off, table
 from core.timeutil import today
 from vendors.models import Assessment, Selection, SelectionAssessment, SelectionDecision, Vendor, VendorStatus
 
@@ -38,17 +38,17 @@ def _summary(vendor: Vendor, added: list, on, level: int, labels: dict) -> Secti
     if certifications:
         states = [c.state(on) for c in certifications]
         flow.append(table(["認証", "番号", "発行者", "有効期限", "状況"], [
-            [c.label, c.number or "", c.issuer or "", _d(c.valid_until),
+            [c.label, c.number or "", c.issuer or "", day(c.valid_until),
              {"expired": "▲ 期限切れ", "expiring": "▲ 60日以内に期限"}.get(state, "有効")]
             for c, state in zip(certifications, states, strict=True)],
-            [45 * mm, 35 * mm, 45 * mm, 25 * mm, 30 * mm],
+            [45 * mm, 34 * mm, 45 * mm, 26 * mm, 30 * mm],
             alerts={i for i, state in enumerate(states) if state != "valid"}))
     else:
         flow.append(p("登録なし", BODY))
     flow.append(p("選定の記録", H2))
     if vendor.selections:
         for selection in vendor.selections:
-            flow.append(p(f"{_d(selection.decided_on)} {labels[selection.decision]}（{selection.decided_by.display_name}）"
+            flow.append(p(f"{day(selection.decided_on)} {labels[selection.decision]}（{selection.decided_by.display_name}）"
                           + (f" — {selection.notes}" if selection.notes else ""), BODY))
             rows = sorted(selection.assessments, key=lambda a: (a.criterion.sort_order, a.criterion.code))
             flow.append(table(["基準", "内容", "評価", "コメント"], [
@@ -59,7 +59,3 @@ def _summary(vendor: Vendor, added: list, on, level: int, labels: dict) -> Secti
     flow += added
     flow.append(sign_off())
     return Section(f"委託事業者の概要 {vendor.name}", flow, level=level, kind="委託事業者の概要")
-
-
-def _d(day) -> str:
-    return day.strftime("%Y-%m-%d") if day else "—"

@@ -299,7 +299,9 @@ def test_an_approved_exception_prints_with_its_expiry(app, users):
     login_as(client, "auditor")
     _pages, text = read_pdf(client.get(f"/contracts/{contract_id}/checklist.pdf"))
     compact = re.sub(r"\s+", "", text)
-    assert "例外承認あり" in compact and f"{expires:%Y-%m-%d}まで" in compact
+    from core.timeutil import wareki
+
+    assert "例外承認あり" in compact and f"{wareki(expires)}まで" in compact  # documents print 和暦 (issue 18)
 
 
 # --- where the lead looks ---------------------------------------------------------------

@@ -258,3 +258,12 @@ def test_the_selection_validity_is_a_number_of_days(env):
     assert start()["SELECTION_VALID_DAYS"] == 365
     env(SELECTION_VALID_DAYS="90")
     assert start()["SELECTION_VALID_DAYS"] == 90
+
+
+def test_documents_print_dates_in_wareki_unless_the_setting_says_iso(env):
+    """ITAKU_DOCUMENT_DATES (issue 18): wareki by default, iso as an option, anything else stops the start."""
+    assert start()["DOCUMENT_DATES"] == "wareki"
+    env(DOCUMENT_DATES="ISO")
+    assert start()["DOCUMENT_DATES"] == "iso"
+    env(DOCUMENT_DATES="seireki")
+    assert refused() == "ITAKU_DOCUMENT_DATES: must be one of wareki, iso (got 'seireki')"

@@ -454,7 +454,8 @@ def test_the_register_prints_with_procedure_mfa_measures_and_incidents(app, demo
     login_as(client, "auditor", DEMO_PASSWORD)
     pages, text = read_pdf(client.get("/social/register.pdf"))
     compact = re.sub(r"\s+", "", text)
-    assert pages == 1 and "SNS公式アカウント台帳" in compact
+    # 和暦 dates are longer, and the sign-off keeps the last rows with it (issue 18): two pages at most
+    assert pages <= 2 and "SNS公式アカウント台帳" in compact
     for expected in ("○○消防本部公式", "広報さくら", "第1版", "有効（認証アプリ）", "▲無効", "公式サイト掲載", "認証バッジ",
                      "なりすまし（", "▲承認済みの運用手順なし", "▲長期間投稿なし"):
         assert expected in compact, expected
