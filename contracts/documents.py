@@ -257,7 +257,7 @@ def _checklist(contract, matrix, catalogue, latest, findings, exceptions, on, le
     if amendments:
         flow += [p("変更契約（承認済み）", H2), table(["回・変更契約日", "理由", "変更内容（変更前 → 変更後）", "承認者・承認日"], [
             [f"第{a.number}回変更\n{day(a.amended_on)}", a.reason,
-             "\n".join(f"{what}: {before} → {after}" for what, before, after in services.change_lines(a)),
+             "\n".join(f"{what}: {before} → {after}" for what, before, after in services.change_lines(a, date=day)),
              f"{a.approver.display_name if a.approver else '—'}\n{day(a.decided_at)}"]
             for a in amendments], [28 * mm, 42 * mm, 80 * mm, 30 * mm])]
     flow.append(sign_off())
