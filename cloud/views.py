@@ -48,6 +48,7 @@ from core.forms import (
 )
 from core.i18n import locale_code
 from core.models import ClassificationLevel, OrgUnit, Role
+from core.parts import record_end_of_life
 from core.timeutil import today
 
 bp = Blueprint("cloud", __name__, url_prefix="/cloud")
@@ -342,21 +343,14 @@ def deletion(service_id: int):
     form = DeletionForm()
     if request.method == "GET":
         form.done_on.data = today()
-    if form.validate_on_submit():
-        try:
-            services.record_deletion(service, done_on=form.done_on.data,
-                                     method=DeletionMethod.parse(form.method.data), detail=form.detail.data,
-                                     upload=form.evidence.data, user=current_user)
-        except files.FileRejected as error:
-            db.session.rollback()
-            form.evidence.errors.append(str(error))
-        except rules.CloudRuleError as error:
-            db.session.rollback()
-            form[error.field or "done_on"].errors.append(str(error))
-        else:
-            db.session.commit()
-            flash(_("データの消去・返却を記録しました。"), "success")
-            return redirect(url_for("cloud.detail", service_id=service.id) + "#deletion")
+    done = record_end_of_life(
+        form, lambda: services.record_deletion(service, done_on=form.done_on.data,
+                                               method=DeletionMethod.parse(form.method.data), detail=form.detail.data,
+                                               upload=form.evidence.data, user=current_user),
+        done=_("データの消去・返却を記録しました。"),
+        back=url_for("cloud.detail", service_id=service.id) + "#deletion")
+    if done:
+        return done
     return render_template("cloud/deletion.html", form=form, service=service), 400 if form.errors else 200
 
 

@@ -54,6 +54,7 @@ from core.forms import STALE_MESSAGE, CSRFForm, classification_levels, select_ch
 from core.i18n import date_filter, locale_code
 from core.lists import int_arg
 from core.models import Role
+from core.parts import record_end_of_life
 from core.refusals import Refusal
 from core.timeutil import today
 from vendors import services as vendor_services
@@ -575,21 +576,14 @@ def disposal(contract_id: int):
     form = DisposalForm()
     if request.method == "GET":
         form.done_on.data = today()
-    if form.validate_on_submit():
-        try:
-            services.record_disposal(contract, done_on=form.done_on.data,
-                                     method=DisposalMethod.parse(form.method.data), detail=form.detail.data,
-                                     upload=form.evidence.data, user=current_user)
-        except files.FileRejected as error:
-            db.session.rollback()
-            form.evidence.errors.append(str(error))
-        except rules.ContractRuleError as error:
-            db.session.rollback()
-            form[error.field or "done_on"].errors.append(str(error))
-        else:
-            db.session.commit()
-            flash(_("情報資産の返却・廃棄を記録しました。"), "success")
-            return redirect(url_for("contracts.detail", contract_id=contract.id) + "#disposal")
+    done = record_end_of_life(
+        form, lambda: services.record_disposal(contract, done_on=form.done_on.data,
+                                               method=DisposalMethod.parse(form.method.data), detail=form.detail.data,
+                                               upload=form.evidence.data, user=current_user),
+        done=_("情報資産の返却・廃棄を記録しました。"),
+        back=url_for("contracts.detail", contract_id=contract.id) + "#disposal")
+    if done:
+        return done
     return render_template("contracts/disposal.html", form=form, contract=contract,
                            class3=rules.is_class3(contract), successor=rules.handover_successor(contract)), \
         400 if form.errors else 200
