@@ -363,12 +363,4 @@ def inbox_entries(user: User) -> list:
                                                  "cloud.detail", {"service_id": service.id}))
     services = list(db.session.scalars(select(CloudService).where(
         CloudService.administrator_id == user.id, CloudService.status.in_(rules.FLAGS.live)).order_by(CloudService.name)))
-    flags = rules.FLAGS.of_ids([service.id for service in services])
-    for service in services:
-        names = flags.get(service.id)
-        if names:
-            labels = "、".join(str(flag.label) for flag in rules.FLAGS.ordered() if flag.name in names)
-            found.append(inbox.Entry(inbox.FLAG, _l("外部サービス（管理者）"),
-                                     _("%(name)s：%(flags)s", name=service.name, flags=labels), None,
-                                     "cloud.detail", {"service_id": service.id}))
-    return found
+    return found + inbox.flag_entries(rules.FLAGS, services, _l("外部サービス（管理者）"), "cloud.detail", "service_id")

@@ -20,6 +20,7 @@ from typing import Any
 
 from flask import Blueprint, g, render_template, request, session
 from flask.sessions import NullSession
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
@@ -75,6 +76,21 @@ def may_decide(request: Approval, user) -> bool:
 def request_entry(kind, request: Approval, description: str, endpoint: str, params: dict) -> Entry:
     return Entry(APPROVAL, kind, description, local_date(request.requested_at),
                  endpoint, params)
+
+
+def flag_entries(flags, records, kind, endpoint: str, param: str) -> list[Entry]:
+    """Entries for the records a user is responsible for that carry flags of
+    ``flags`` (a core.flags.FlagSet), found in one query; ``param``: the
+    record's id in the link."""
+    found = flags.of_ids([record.id for record in records])
+    result = []
+    for record in records:
+        names = found.get(record.id)
+        if names:
+            labels = "、".join(str(flag.label) for flag in flags.ordered() if flag.name in names)
+            result.append(Entry(FLAG, kind, _("%(name)s：%(flags)s", name=record.name, flags=labels), None,
+                                endpoint, {param: record.id}))
+    return result
 
 
 def _due_entries(user) -> list[Entry]:

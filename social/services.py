@@ -437,12 +437,5 @@ def inbox_entries(user: User) -> list:
     accounts = list(db.session.scalars(select(SocialAccount).where(
         SocialAccount.responsible_id == user.id, SocialAccount.status.in_(rules.FLAGS.live))
         .order_by(SocialAccount.name)))
-    flags = rules.FLAGS.of_ids([account.id for account in accounts])
-    for account in accounts:
-        names = flags.get(account.id)
-        if names:
-            labels = "、".join(str(flag.label) for flag in rules.FLAGS.ordered() if flag.name in names)
-            found.append(inbox.Entry(inbox.FLAG, _l("SNSアカウント（責任者）"),
-                                     _("%(name)s：%(flags)s", name=account.name, flags=labels), None,
-                                     "social.detail", {"account_id": account.id}))
-    return found
+    return found + inbox.flag_entries(rules.FLAGS, accounts, _l("SNSアカウント（責任者）"), "social.detail",
+                                      "account_id")
