@@ -10,6 +10,7 @@ from flask_bootstrap import Bootstrap5
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 
+import assurance
 import cloud
 import contracts
 import social
@@ -30,8 +31,9 @@ migrate = Migrate()
 bootstrap = Bootstrap5()
 
 # The domains, each plugged in by its init_app (core/plugins.py): contracts build on
-# vendors, cloud and social on both.
-DOMAINS = (vendors, contracts, cloud, social)
+# vendors, cloud and social on both; assurance (the yearly loop of self-inspection,
+# audit and report) reads them through the registry.
+DOMAINS = (vendors, contracts, cloud, social, assurance)
 
 # The settings an administrator sets (typed and checked: core/settings.py), and Flask's
 # own that Itaku fixes.

@@ -27,6 +27,7 @@ from contracts.schedule import Cycle
 from core.db import TimestampMixin, VersionMixin, db
 from core.enums import LabelledEnum, enum_column
 from core.files import StoredFile
+from core.measures import MeasureStatus  # noqa: F401  (re-exported: the contract findings' measures)
 from core.models import Audited, ClassificationLevel, OrgUnit, User
 from vendors.models import Selection, Vendor
 
@@ -374,13 +375,6 @@ NONCONFORMING = (Result.PARTLY, Result.DOES_NOT)
 class VerificationStatus(LabelledEnum):
     DRAFT = "draft", _l("下書き")
     SUBMITTED = "submitted", _l("提出済み")
-
-
-class MeasureStatus(LabelledEnum):
-    OPEN = "open", _l("未着手")
-    IN_PROGRESS = "in_progress", _l("対応中")
-    REPORTED = "reported", _l("完了報告")
-    ACCEPTED = "accepted", _l("確認済")
 
 
 class Verification(Audited, TimestampMixin, VersionMixin, db.Model):

@@ -52,6 +52,32 @@ AREAS = (
 
 
 @dataclass(frozen=True)
+class Item:
+    """One self-inspection item as the catalogue holds it (issue 18: the
+    catalogue becomes data; this is the shape every reader relies on)."""
+    code: str
+    text_ja: str
+    text_en: str
+    area: str  # "OUT", "CLD", "SNS", "CLS" or an area the body adds
+    frequency: str
+    source: str = ""  # 根拠: the policy clause, the MIC guideline or 本団体の対策基準
+    general_practice: bool = False
+
+    def text(self, language: str = "ja") -> str:
+        return self.text_en if language == "en" and self.text_en else self.text_ja
+
+
+def active_items() -> list[Item]:
+    """The items a new inspection asks, in catalogue order."""
+    return [Item(code, ja, en, code.split("-")[0], str(frequency)) for code, ja, en, frequency in ITEMS]
+
+
+def areas() -> list[tuple[str, str]]:
+    """(area code, Japanese name), in order."""
+    return list(AREAS)
+
+
+@dataclass(frozen=True)
 class Scope:
     """What the pack covers: a fiscal year, optionally one unit."""
     fiscal_year: int

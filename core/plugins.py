@@ -83,6 +83,9 @@ class Registry:
     _responsibilities: list = field(default_factory=list)
     _request_kinds: dict = field(default_factory=dict)
     _inbox: list = field(default_factory=list)
+    _report_figures: list = field(default_factory=list)
+    _report_parts: list = field(default_factory=list)
+    _decisions: list = field(default_factory=list)
 
     # --- adding ------------------------------------------------------------------------
     def add_panel(self, order: int, build: Callable[[Any], Any]) -> None:
@@ -147,7 +150,31 @@ class Registry:
         records they are responsible for; loaded in bulk, never per row."""
         _ordered(self._inbox, order, provider)
 
+    def add_report_figures(self, order: int, build: Callable[[int], list]) -> None:
+        """Key figures of the annual report (core/report.py): ``build(fiscal_year)`` → [Figure]."""
+        _ordered(self._report_figures, order, build)
+
+    def add_report_part(self, order: int, build: Callable[[int], list]) -> None:
+        """Tables of the annual report (core/report.py): ``build(fiscal_year)`` → [Table]."""
+        _ordered(self._report_parts, order, build)
+
+    def add_decisions(self, order: int, build: Callable[[int], list]) -> None:
+        """What the committee is asked to decide (core/report.py): ``build(fiscal_year)`` → [Decision]."""
+        _ordered(self._decisions, order, build)
+
     # --- reading -----------------------------------------------------------------------
+    @property
+    def report_figures(self) -> list[Callable]:
+        return _items(self._report_figures)
+
+    @property
+    def report_parts(self) -> list[Callable]:
+        return _items(self._report_parts)
+
+    @property
+    def decisions(self) -> list[Callable]:
+        return _items(self._decisions)
+
     @property
     def responsibilities(self) -> list[Responsibility]:
         return _items(self._responsibilities)

@@ -1,0 +1,18 @@
+"""監査・自己点検 (policy §7), issue 18: recorded self-inspections, audits, the
+report to the CISO and the committee.
+
+It spans the domains and reads them only through the app's registry
+(core/plugins.py): the items and facts each domain contributes, the figures
+for the report.  It imports no domain, and no domain imports it
+(.importlinter).  Each part below plugs itself in with its ``init_app``.
+"""
+from __future__ import annotations
+
+from flask import Flask
+
+PARTS: tuple = ()
+
+
+def init_app(app: Flask) -> None:
+    for part in PARTS:
+        part.init_app(app)
