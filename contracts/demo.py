@@ -162,8 +162,8 @@ def _renewal(demo: Demo) -> None:
 def _amend(demo: Demo, contracts: dict[str, Contract]) -> None:
     """Amendments (変更契約, issue 17), through the services: R8-001's period
     extended by three months with a clause added (C14, limits on copying, at 第26条), drafted by
-    procurement and approved by the security lead; and a draft for R8-002
-    that adds C12, the clause its exception promised for the next change."""
+    procurement and approved by the security lead; and one for R8-002 that adds C12, the clause
+    its exception promised for the next change, submitted and waiting for a decision."""
     procurement = demo.users["procurement"]
     contract = contracts["R8-001"]
     added = next(clause for clause in rules.active_clauses() if clause.code == "C14")
@@ -181,8 +181,10 @@ def _amend(demo: Demo, contracts: dict[str, Contract]) -> None:
     values = {**{name: getattr(contract, name) for name in services.PROTECTED}, "document": None,
               "reason": "例外承認の条件どおり、インシデントの公表（C12）の条項を追加する",
               "amended_on": demo.today}
-    services.save_amendment(ContractAmendment(contract=contract), values,
-                            {c12.id: (ClauseState.INCLUDED, "第18条", None)}, user=procurement)
+    amendment = services.save_amendment(ContractAmendment(contract=contract), values,
+                                        {c12.id: (ClauseState.INCLUDED, "第18条", None)}, user=procurement)
+    amendment.document = demo.pdf(f"{contract.number}_第1回変更契約書（案）.pdf", user=procurement)
+    services.submit_amendment(amendment, user=procurement)  # waits for the lead's decision (inbox)
 
 
 def _draft(demo: Demo, *, vendor, unit, officer, classification, subcontracting: Subcontracting | None,

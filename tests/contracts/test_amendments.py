@@ -404,12 +404,12 @@ def test_the_refusal_is_in_english_too(app, users):
         assert "amendment" in str(refused.value) and "End date" in str(refused.value)
 
 
-def test_the_demo_shows_an_approved_amendment_and_a_draft(demo, client):
+def test_the_demo_shows_an_approved_amendment_and_one_waiting_for_a_decision(demo, client):
     with demo.app_context():
         found = {a.contract.number: a for a in db.session.scalars(select(ContractAmendment))}
         assert found["R8-001"].status is AmendmentStatus.APPROVED and found["R8-001"].approver.username == "lead"
         assert set(found["R8-001"].changes["fields"]) == {"end_on"} and len(found["R8-001"].changes["clauses"]) == 1
-        assert found["R8-002"].status is AmendmentStatus.DRAFT and set(found["R8-002"].changes["clauses"]) == {"C12"}
+        assert found["R8-002"].status is AmendmentStatus.PENDING and set(found["R8-002"].changes["clauses"]) == {"C12"}
         contract_id = found["R8-001"].contract_id
     login_as(client, "auditor", DEMO_PASSWORD)
     page = client.get(f"/contracts/{contract_id}").get_data(as_text=True)
