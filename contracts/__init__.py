@@ -1,5 +1,6 @@
 """契約 Contracts: register, security clauses, verification."""
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
 from contracts import (
     demo,
@@ -27,7 +28,7 @@ def init_app(app: Flask) -> None:
     house.add_panel(20, views.dashboard_panel)
     house.add_panel(25, verification_views.dashboard_panel)
     house.add_panel(26, views.subcontractor_panel)
-    house.add_due(verification.due_items)
+    house.add_due(verification.due_items, labels={"verification": _l("確認期限"), "measure": _l("措置期限")})
     house.add_facts(documents.facts, order=10)
     house.add_pack_part(10, documents.pack_sections)
     house.add_pack_part(20, documents.pack_vendor_summaries)

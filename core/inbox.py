@@ -96,7 +96,8 @@ def flag_entries(flags, records, kind, endpoint: str, param: str) -> list[Entry]
 def _due_entries(user) -> list[Entry]:
     on = today()
     limit = on + dt.timedelta(days=DUE_SOON_DAYS)
-    return [Entry(DUE, item.kind, item.title, item.due_on, item.endpoint, dict(item.params),
+    house = plugins.registry()
+    return [Entry(DUE, house.due_label(item.kind), item.title, item.due_on, item.endpoint, dict(item.params),
                   overdue=item.due_on < on)
             for item in due.items_for(user) if item.due_on <= limit]
 

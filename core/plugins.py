@@ -72,6 +72,7 @@ class Registry:
 
     _panels: list = field(default_factory=list)
     _due: list = field(default_factory=list)
+    _due_labels: dict = field(default_factory=dict)
     _facts: list = field(default_factory=list)
     _pack_parts: list = field(default_factory=list)
     _registers: list = field(default_factory=list)
@@ -92,9 +93,11 @@ class Registry:
         """A dashboard panel: ``build(user)`` → core.dashboard.Panel, or None to show none."""
         _ordered(self._panels, order, build)
 
-    def add_due(self, build: Callable[[], Iterable[Any]], order: int = 0) -> None:
-        """Due items (reminders, calendar): ``build()`` → the domain's open core.due.DueItem."""
+    def add_due(self, build: Callable[[], Iterable[Any]], order: int = 0, labels: dict | None = None) -> None:
+        """Due items (reminders, calendar): ``build()`` → the domain's open core.due.DueItem;
+        ``labels``: each of its kinds as people read it ({"verification": _l("確認期限")…})."""
         _ordered(self._due, order, build)
+        self._due_labels.update(labels or {})
 
     def add_facts(self, build: Callable[[Any], dict[str, str]], order: int = 0) -> None:
         """What the records say about self-inspection items: ``build(scope)`` → {code: text}."""
@@ -186,6 +189,10 @@ class Registry:
     @property
     def inbox(self) -> list[Callable]:
         return _items(self._inbox)
+
+    def due_label(self, kind: str):
+        """A due item's kind as people read it (the kind itself when no domain named it)."""
+        return self._due_labels.get(kind, kind)
 
     @property
     def panels(self) -> list[Callable]:

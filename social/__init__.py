@@ -11,7 +11,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     house = plugins.registry(app)
     house.add_panel(40, views.dashboard_panel)
-    house.add_due(rules.due_items)
+    house.add_due(rules.due_items, labels={"social_review": _l("SNSアカウントの見直し"),
+                                         "social_scan": _l("なりすまし点検")})
     house.add_facts(documents.facts, order=40)
     house.add_pack_part(40, documents.pack_sections)
     house.add_registers(lambda: [exchange.register()], order=40)

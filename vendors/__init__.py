@@ -1,5 +1,6 @@
 """委託事業者 Vendors: register, certifications, selection."""
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
 from core import plugins
 from vendors import demo, due, exchange, gendata, services, views
@@ -11,7 +12,8 @@ def init_app(app: Flask) -> None:
     house = plugins.registry(app)
     house.add_panel(10, views.dashboard_panel)
     house.add_panel(11, views.justifications_panel)
-    house.add_due(due.due_items)
+    house.add_due(due.due_items, labels={"selection_justification": _l("選定理由の承認"),
+                                            "certification": _l("認証の有効期限")})
     house.add_registers(lambda: [exchange.register()], order=10)
     house.add_seeder(10, demo.seed)
     house.add_generator(10, gendata.generate)

@@ -155,6 +155,8 @@ def test_own_overdue_work_and_flagged_records_are_listed(app, users):
         found = inbox.entries(owner)
         due = [entry for entry in found if entry.group == inbox.DUE]
         assert any(entry.overdue and entry.since == finding.due_on for entry in due)
+        # the kind reads as a word, not the due item's key ("measure")
+        assert {str(entry.kind) for entry in due if entry.since == finding.due_on} == {"措置期限"}
         flags = [entry for entry in found if entry.group == inbox.FLAG]
         assert [entry.params for entry in flags] == [{"account_id": account.id}]
         assert "二要素認証なし" in flags[0].description
@@ -242,6 +244,7 @@ def test_the_demo_has_pending_requests_in_the_inboxes_of_its_deciders(demo):
     login_as(client, "lead", DEMO_PASSWORD)
     html = client.get("/inbox").get_data(as_text=True)
     assert "必須条項の例外" in html and "R8-003" in html
+    assert "変更契約" in html and "R8-002" in html  # the amendment waiting for a decision
 
 
 def test_a_request_is_dated_on_the_day_in_japan(app, users):
