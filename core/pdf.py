@@ -97,8 +97,9 @@ CellStyle.valign = "TOP"
 BODY = ParagraphStyle("body", fontName=FONT, fontSize=9, leading=12.5, wordWrap="CJK")
 SMALL = ParagraphStyle("small", parent=BODY, fontSize=7.5, leading=10)
 CELL = ParagraphStyle("cell", parent=BODY, fontSize=8, leading=10.5)
-H1 = ParagraphStyle("h1", parent=BODY, fontSize=15, leading=20, spaceAfter=6)
-H2 = ParagraphStyle("h2", parent=BODY, fontSize=11.5, leading=16, spaceBefore=8, spaceAfter=4)
+H1 = ParagraphStyle("h1", parent=BODY, fontSize=15, leading=20, spaceAfter=6, keepWithNext=1)
+H2 = ParagraphStyle("h2", parent=BODY, fontSize=11.5, leading=16, spaceBefore=8, spaceAfter=4,
+                    keepWithNext=1)  # a heading never ends a page alone
 TITLE = ParagraphStyle("title", parent=BODY, fontSize=22, leading=30, alignment=1, spaceAfter=12)
 CENTER = ParagraphStyle("center", parent=BODY, fontSize=11, leading=16, alignment=1)
 

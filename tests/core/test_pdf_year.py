@@ -138,6 +138,20 @@ def test_the_sign_off_never_sits_alone_on_the_last_page(app):
             assert "点検者" in texts[-1] and "最後の記載" in texts[-1], filler
 
 
+def test_a_heading_never_ends_a_page_alone(app):
+    """Wherever the block before it ends, a section heading is printed on the
+    page that holds the table it heads."""
+    from reportlab.platypus import Spacer
+
+    with app.test_request_context():
+        for filler in range(560, 720, 8):  # the heading falls from mid-page to the page's foot
+            flow = [Spacer(1, filler), pdf.p("見出しの例", pdf.H2),
+                    pdf.table(["項目", "内容"], [[f"行{i:03}", "内容"] for i in range(5)], [90 * mm, 90 * mm])]
+            texts = page_texts(pdf.render("テスト", [pdf.Section("一覧", flow)], user=None).data)
+            page = next(text for text in texts if "見出しの例" in text)
+            assert "行000" in page, filler
+
+
 def test_the_demo_pack_bookmarks_its_sections_and_renders_for_every_unit(app, demo):
     from sqlalchemy import select
 
