@@ -16,11 +16,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, Text, and_, select
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
-from core import approvals, audit, plugins
+from core import approvals, audit, handover, plugins
 from core.approvals import Approval, Decision
 from core.db import TimestampMixin, VersionMixin, db, lock_rows
 from core.enums import LabelledEnum, enum_column
@@ -210,8 +211,6 @@ def _rules(row, rules: Rules | None) -> Rules:
 def update(row, *, measure: str, owner_id: int | None, due_on: dt.date, rules: Rules | None = None) -> None:
     """Change what is to be done, by whom, by when: only before the
     completion report; never to an inactive owner (人事異動)."""
-    from core import handover  # core.handover reads the registry this module is set up from
-
     rules = _rules(row, rules)
     if row.status in (MeasureStatus.REPORTED, MeasureStatus.ACCEPTED):
         raise rules.refuse("locked")
@@ -302,3 +301,63 @@ OPEN_STATUSES = tuple(status for status in MeasureStatus if status is not Measur
 def overdue(model, on: dt.date | None = None):
     """SQL condition: a measure of ``model`` not confirmed whose due date has passed."""
     return and_(model.status.in_(OPEN_STATUSES), model.due_on < (on or today()))
+
+
+# --- where a measure comes from (Registry.add_measure_source) ------------------------------
+
+def source_label(row: Measure) -> str:
+    """The kind of finding that opened ``row`` (its source's label), or its source_type."""
+    source = plugins.registry().measure_source(row.source_type)
+    return str(source.label) if source is not None else row.source_type
+
+
+def source_link(row: Measure) -> tuple[str, dict] | None:
+    """(endpoint, params) of the page of the finding that opened ``row``; None: no page."""
+    source = plugins.registry().measure_source(row.source_type)
+    return source.link(row) if source is not None and source.link is not None else None
+
+
+def acceptor_roles() -> frozenset:
+    """Every role that may confirm some measure's completion (the defaults and each source's)."""
+    roles = set(ACCEPTORS)
+    for source in plugins.registry().measure_sources:
+        roles |= source.acceptors
+    return frozenset(roles)
+
+
+# --- people change (人事異動, core.handover) ----------------------------------------------
+
+def _owned_by(user) -> list[Measure]:
+    return list(db.session.scalars(select(Measure).where(Measure.owner_id == user.id,
+                                                         Measure.status.in_(OPEN_STATUSES))
+                                   .order_by(Measure.due_on, Measure.id)))
+
+
+def owner_items(user) -> list[handover.Item]:
+    return [handover.Item(_("%(title)s の改善措置（%(status)s、期限 %(due)s）", title=row.title,
+                            status=row.status.label, due=row.due_on.isoformat()),
+                          "measures.detail", {"measure_id": row.id})
+            for row in _owned_by(user)]
+
+
+def hand_over_owned(leaver, successor) -> None:
+    """The successor becomes the owner (担当者) of the leaver's open measures."""
+    for row in _owned_by(leaver):
+        row.owner_id = successor.id
+    db.session.flush()
+
+
+def request_item(approval: Approval) -> handover.Item:
+    """A pending completion report of a Measure, as a pending request (core.handover)."""
+    row = db.session.get(Measure, approval.subject_id)
+    if row is None:
+        return handover.Item(_("改善措置の完了報告 #%(id)s", id=approval.subject_id))
+    return handover.Item(_("%(title)s の改善措置の完了報告", title=row.title), "measures.detail",
+                         {"measure_id": row.id})
+
+
+def add_responsibilities(house: plugins.Registry) -> None:
+    house.add_responsibility(plugins.Responsibility(
+        key="improvement_measure_owner", order=27, label=_l("改善措置の担当者"), items=owner_items,
+        hand_over=hand_over_owned))
+    house.add_request_kind(CLOSURE, request_item)
