@@ -23,6 +23,7 @@ from core.checklist_views import bp as checklists_bp
 from core.cli import register as register_cli
 from core.dashboard import bp as dashboard_bp
 from core.db import db
+from core.measure_views import init_app as init_measures
 
 ROOT = Path(__file__).resolve().parent
 
@@ -95,6 +96,7 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     audit_views.init_app(app)
     inbox.init_app(app)
+    init_measures(app)  # 改善措置: every finding's measures (core.measures, issue 18)
 
 
 def register_domains(app: Flask) -> None:

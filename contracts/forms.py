@@ -24,6 +24,7 @@ from core.db import db
 from core.forms import (
     DateField,
     MultiCheckboxField,
+    ReportDoneForm,  # noqa: F401  (the contract finding page's)
     VersionedForm,
     coerce_int_or_none,
     level_choices,
@@ -31,6 +32,7 @@ from core.forms import (
     unit_choices,
     user_choices,
 )
+from core.forms import MeasureForm as BaseMeasureForm
 from core.validators import date_not_before
 from vendors.models import Vendor
 
@@ -203,17 +205,9 @@ class VerificationForm(VersionedForm):
     remarks = TextAreaField(_l("備考"), validators=[Optional(), Length(max=4000)])
 
 
-class MeasureForm(VersionedForm):
+class MeasureForm(BaseMeasureForm):
+    """A contract finding's measure: what the contractor must do."""
     measure = TextAreaField(_l("措置の内容（委託事業者が行うこと）"), validators=[DataRequired(), Length(max=4000)])
-    owner_id = SelectField(_l("担当者"), coerce=coerce_int_or_none, validators=[Optional()])
-    due_on = DateField(_l("期限"), validators=[InputRequired(message=_l("日付を入力してください。"))])
-
-
-class ReportDoneForm(FlaskForm):
-    note = TextAreaField(_l("完了報告の内容"), validators=[DataRequired(), Length(max=4000)])
-    evidence = FileField(_l("完了を示す証拠（PDF・画像・Office文書、20MBまで）"),
-                         validators=[FileRequired(message=_l("完了を示す証拠ファイルを添付してください。"))])
-
 
 
 # --- amendments (変更契約, issue 17) -----------------------------------------------

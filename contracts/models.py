@@ -27,7 +27,7 @@ from contracts.schedule import Cycle
 from core.db import TimestampMixin, VersionMixin, db
 from core.enums import LabelledEnum, enum_column
 from core.files import StoredFile
-from core.measures import MeasureStatus  # noqa: F401  (re-exported: the contract findings' measures)
+from core.measures import MeasureMixin, MeasureStatus  # noqa: F401  (MeasureStatus re-exported: the contract findings' measures)
 from core.models import Audited, ClassificationLevel, OrgUnit, User
 from vendors.models import Selection, Vendor
 
@@ -441,12 +441,12 @@ class Evidence(Audited, db.Model):
     file: Mapped[StoredFile] = relationship()
 
 
-class Finding(Audited, TimestampMixin, VersionMixin, db.Model):
+class Finding(MeasureMixin, Audited, TimestampMixin, VersionMixin, db.Model):
     """A non-conforming result and the corrective measure (措置) the
-    contractor must take under the contract."""
+    contractor must take under the contract: the measure's columns and
+    lifecycle are every finding's (core.measures)."""
 
     __tablename__ = "findings"
-    # overdue measures: due before today and not accepted
     # overdue measures: each open status's range of due dates, from the index alone
     __table_args__ = (Index("ix_findings_status_due_on", "status", "due_on"),)
 
@@ -456,25 +456,7 @@ class Finding(Audited, TimestampMixin, VersionMixin, db.Model):
     contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
     clause_id: Mapped[int] = mapped_column(ForeignKey("clauses.id"))
     severity: Mapped[Result] = mapped_column(enum_column(Result))
-    measure: Mapped[str] = mapped_column(Text)  # what the contractor must do
-    owner_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)
-    due_on: Mapped[dt.date] = mapped_column(Date, index=True)
-    status: Mapped[MeasureStatus] = mapped_column(enum_column(MeasureStatus), default=MeasureStatus.OPEN, index=True)
-    reported_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
-    reported_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
-    closure_note: Mapped[Optional[str]] = mapped_column(Text)
-    closure_evidence_id: Mapped[Optional[int]] = mapped_column(ForeignKey("stored_files.id"))
-    accepted_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
-    accepted_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
 
     verification: Mapped[Verification] = relationship(back_populates="findings")
     contract: Mapped[Contract] = relationship()
     clause: Mapped[Clause] = relationship()
-    owner: Mapped[Optional[User]] = relationship(foreign_keys=[owner_id])
-    reported_by: Mapped[Optional[User]] = relationship(foreign_keys=[reported_by_id])
-    accepted_by: Mapped[Optional[User]] = relationship(foreign_keys=[accepted_by_id])
-    closure_evidence: Mapped[Optional[StoredFile]] = relationship()
-
-    @property
-    def is_open(self) -> bool:
-        return self.status is not MeasureStatus.ACCEPTED

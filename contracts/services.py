@@ -43,7 +43,7 @@ from contracts.models import (
 )
 from contracts.rules import ContractRuleError
 from contracts.schedule import Cycle
-from core import approvals, audit, classification, files, handover, inbox, plugins
+from core import approvals, audit, classification, files, handover, inbox, measures, plugins
 from core.approvals import Approval, Decision
 from core.db import db, savepoint
 from core.files import StoredFile
@@ -1040,6 +1040,10 @@ def _exception_item(approval: Approval) -> handover.Item:
 
 
 def _closure_item(approval: Approval) -> handover.Item:
+    """A completion report: of a contract finding, or (the request kind is
+    every measure's) of an improvement measure, described by core.measures."""
+    if approval.subject_type != Finding.__tablename__:
+        return measures.request_item(approval)
     finding = db.session.get(Finding, approval.subject_id)
     number = finding.contract.number if finding else "?"
     return handover.Item(_("%(number)s の是正措置の完了報告", number=number), "verification.finding",

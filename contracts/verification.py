@@ -29,15 +29,15 @@ from contracts.models import (
     VerificationStatus,
 )
 from contracts.schedule import DUE_SOON_DAYS, Cycle, DueState, due_state
-from core import approvals, audit, handover
-from core.approvals import Approval, Decision
+from core import audit, measures
+from core.approvals import Approval
 from core.db import db
 from core.due import DueItem
 from core.models import Role
 from core.refusals import Refusal
 from core.timeutil import today, utcnow
 
-CLOSURE = "measure_closure"
+CLOSURE = measures.CLOSURE
 MEASURE_DAYS = 30  # default time the contractor gets to correct a finding
 
 # Who may accept that a corrective measure is done — never the one who
@@ -244,20 +244,15 @@ def correct(original: Verification, *, user) -> Verification:
 
 
 # --- corrective measures ------------------------------------------------------------
+# The lifecycle is every finding's (core.measures); a contract finding's own
+# are who may take each step and the words of a refusal.
 
 def update_measure(finding: Finding, *, measure: str, owner_id: int | None, due_on: dt.date) -> None:
-    if finding.status in (MeasureStatus.REPORTED, MeasureStatus.ACCEPTED):
-        raise VerificationError(_l("完了報告後の措置は変更できません。"))
-    if owner_id != finding.owner_id and handover.inactive_among([owner_id]):  # 人事異動
-        raise VerificationError(_l("無効な利用者は措置の担当者にできません。"))
-    finding.measure = measure.strip()
-    finding.owner_id = owner_id
-    finding.due_on = due_on
-    db.session.flush()
+    measures.update(finding, measure=measure, owner_id=owner_id, due_on=due_on, rules=RULES)
 
 
 def is_owner(user, finding: Finding) -> bool:
-    return finding.owner_id is not None and finding.owner_id == user.id
+    return measures.is_owner(user, finding)
 
 
 def can_begin(user, finding: Finding) -> bool:
@@ -272,41 +267,30 @@ def can_accept(user) -> bool:
     return user.has_role(*CLOSURE_ACCEPTORS)
 
 
+RULES = measures.Rules(
+    may_edit=lambda user, finding: user.has_role(Role.VERIFIER), may_begin=can_begin, may_report=can_report,
+    may_accept=lambda user, finding: can_accept(user), error=VerificationError,
+    messages={"begin_who": _l("着手にできるのは措置の担当者・確認担当・管理者です。"),
+              "report_who": _l("完了報告ができるのは措置の担当者または確認担当です。"),
+              "accept_who": _l("完了の確認ができるのは報告者以外の確認担当または管理者です。"),
+              "accept_self": _l("完了報告をした本人は確認できません。報告者以外の確認担当または管理者が確認してください。")})
+
+
 def begin(finding: Finding, *, user) -> None:
     """着手: the measure's owner (whatever their role), a verifier or an
     administrator says work on it has started (未着手 → 対応中)."""
-    if not can_begin(user, finding):
-        raise VerificationError(_l("着手にできるのは措置の担当者・確認担当・管理者です。"))
-    if finding.status is not MeasureStatus.OPEN:
-        raise VerificationError(_l("未着手の措置だけを着手にできます。"))
-    finding.status = MeasureStatus.IN_PROGRESS
-    audit.label(finding, "begin")
-    db.session.flush()
+    measures.begin(finding, user=user, rules=RULES)
 
 
 def report_done(finding: Finding, *, note: str, evidence, user) -> Approval:
     """The measure is reported done (完了報告), with its closure evidence, by
     its owner (担当者, whatever their role) or a verifier; a verifier other
     than the reporter, or an administrator, confirms or returns it."""
-    if not can_report(user, finding):
-        raise VerificationError(_l("完了報告ができるのは措置の担当者または確認担当です。"))
-    if finding.status not in (MeasureStatus.OPEN, MeasureStatus.IN_PROGRESS):
-        raise VerificationError(_l("この措置は既に完了報告されています。"))
-    finding.status = MeasureStatus.REPORTED
-    finding.reported_by_id = user.id
-    finding.reported_at = utcnow()
-    finding.closure_note = note.strip()
-    finding.closure_evidence = evidence
-    audit.label(finding, "report")
-    db.session.flush()
-    return approvals.request(CLOSURE, finding, reason=note.strip(), requester=user,
-                             details={"evidence_id": getattr(evidence, "id", None)})
+    return measures.report(finding, note=note, evidence=evidence, user=user, rules=RULES)
 
 
 def pending_closure(finding: Finding) -> Approval | None:
-    return db.session.scalar(select(Approval).where(
-        Approval.kind == CLOSURE, Approval.subject_type == Finding.__tablename__, Approval.subject_id == finding.id,
-        Approval.decision == Decision.PENDING))
+    return measures.pending_closure(finding)
 
 
 def decide_closure(finding: Finding, *, user, accept: bool, comment: str | None) -> None:
@@ -314,32 +298,12 @@ def decide_closure(finding: Finding, *, user, accept: bool, comment: str | None)
     one who reported it, or an administrator (four-eyes, CLOSURE_ACCEPTORS):
     with one verifier, the owner reports and the verifier confirms.  A
     return sends the measure back to 対応中."""
-    if not can_accept(user):
-        raise VerificationError(_l("完了の確認ができるのは報告者以外の確認担当または管理者です。"))
-    request = pending_closure(finding)
-    if finding.status is not MeasureStatus.REPORTED or request is None:
-        raise VerificationError(_l("完了報告された措置だけを確認できます。"))
-    if request.requested_by_id == user.id:
-        raise VerificationError(_l("完了報告をした本人は確認できません。報告者以外の確認担当または管理者が確認してください。"))
-    try:
-        approvals.decide(request, approver=user, approve=accept, comment=comment)
-    except approvals.ApprovalError as error:
-        raise VerificationError(str(error)) from error
-    if accept:
-        finding.status = MeasureStatus.ACCEPTED
-        finding.accepted_by_id = user.id
-        finding.accepted_at = utcnow()
-        audit.label(finding, "accept")
-    else:
-        finding.status = MeasureStatus.IN_PROGRESS
-        audit.label(finding, "return")
-    db.session.flush()
+    measures.decide_closure(finding, user=user, accept=accept, comment=comment, rules=RULES)
 
 
 def overdue_measures(on: dt.date | None = None):
     """SQL condition: a measure not accepted whose due date has passed."""
-    still_open = [status for status in MeasureStatus if status is not MeasureStatus.ACCEPTED]
-    return and_(Finding.status.in_(still_open), Finding.due_on < (on or today()))
+    return measures.overdue(Finding, on)
 
 
 # --- due items (dashboard, reminders, calendar) ---------------------------------------

@@ -252,3 +252,22 @@ def successor_choices(leaver: User) -> list:
     return select_choices([("", _("（選択してください）"))] + [
         (u.id, f"{u.display_name}（{u.username}: {'・'.join(role.label for role in sorted(u.role_set))}）")
         for u in users])
+
+
+# --- measures (core.measures): a contract finding's and an improvement measure's --------------
+
+from flask_wtf.file import FileField, FileRequired  # noqa: E402
+from wtforms import TextAreaField  # noqa: E402
+from wtforms.validators import InputRequired  # noqa: E402
+
+
+class MeasureForm(VersionedForm):
+    measure = TextAreaField(_l("措置の内容"), validators=[DataRequired(), Length(max=4000)])
+    owner_id = SelectField(_l("担当者"), coerce=coerce_int_or_none, validators=[Optional()])
+    due_on = DateField(_l("期限"), validators=[InputRequired(message=_l("日付を入力してください。"))])
+
+
+class ReportDoneForm(FlaskForm):
+    note = TextAreaField(_l("完了報告の内容"), validators=[DataRequired(), Length(max=4000)])
+    evidence = FileField(_l("完了を示す証拠（PDF・画像・Office文書、20MBまで）"),
+                         validators=[FileRequired(message=_l("完了を示す証拠ファイルを添付してください。"))])

@@ -57,9 +57,11 @@ class Entry:
 def pending(kind: str, model, options=()) -> list[tuple[Approval, Any]]:
     """The pending requests of ``kind``, oldest first, each with its subject
     (a ``model`` row, loaded with ``options``; None if it is gone): two
-    queries whatever their number."""
+    queries whatever their number.  Only requests about ``model``'s rows: a
+    kind may be asked about several (a completion report, core.measures, is
+    about a contract finding or an improvement measure)."""
     requests = list(db.session.scalars(select(Approval).where(
-        Approval.kind == kind, Approval.decision == Decision.PENDING).order_by(Approval.requested_at, Approval.id)))
+        Approval.kind == kind, Approval.subject_type == model.__tablename__, Approval.decision == Decision.PENDING).order_by(Approval.requested_at, Approval.id)))
     ids = {request.subject_id for request in requests}
     subjects = {row.id: row for row in db.session.scalars(
         select(model).where(model.id.in_(ids)).options(*options))} if ids else {}

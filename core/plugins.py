@@ -56,6 +56,21 @@ class Responsibility:
     roles: frozenset = frozenset()
 
 
+@dataclass(frozen=True)
+class MeasureSource:
+    """What opens improvement measures (core.measures.Measure.source_type):
+    ``label`` names the kind of source (a lazy string); ``link(measure)`` →
+    (endpoint, params) of the source's page, or None; ``may_accept(user,
+    measure)`` says who may confirm a measure's completion (None: the
+    defaults, core.measures.ACCEPTORS) — never its reporter, whatever it says;
+    ``acceptors``: the roles among which those are (the inbox asks no one else)."""
+    source_type: str
+    label: Any
+    link: Callable[[Any], tuple[str, dict] | None] | None = None
+    may_accept: Callable[[Any, Any], bool] | None = None
+    acceptors: frozenset = frozenset()
+
+
 def _ordered(items: list, order: int, item) -> None:
     items.append((order, len(items), item))
     items.sort(key=lambda entry: entry[:2])
@@ -87,6 +102,7 @@ class Registry:
     _report_figures: list = field(default_factory=list)
     _report_parts: list = field(default_factory=list)
     _decisions: list = field(default_factory=list)
+    _measure_sources: dict = field(default_factory=dict)
 
     # --- adding ------------------------------------------------------------------------
     def add_panel(self, order: int, build: Callable[[Any], Any]) -> None:
@@ -165,7 +181,31 @@ class Registry:
         """What the committee is asked to decide (core/report.py): ``build(fiscal_year)`` → [Decision]."""
         _ordered(self._decisions, order, build)
 
+    def add_measure_source(self, source_type: str, *, label: Any,
+                           link: Callable[[Any], tuple[str, dict] | None] | None = None,
+                           may_accept: Callable[[Any, Any], bool] | None = None,
+                           acceptors: frozenset = frozenset()) -> None:
+        """A kind of finding that opens improvement measures (core.measures,
+        issue 18): how its measures link back to it and who confirms their
+        completion (see :class:`MeasureSource`).  An audit finding's are
+        confirmed by an auditor only::
+
+            house.add_measure_source("audit_finding", label=_l("内部監査の指摘"),
+                                     link=lambda m: ("audits.finding", {"finding_id": m.source_id}),
+                                     may_accept=lambda user, m: user.has_role(Role.AUDITOR),
+                                     acceptors=frozenset({Role.AUDITOR}))
+        """
+        self._measure_sources[source_type] = MeasureSource(source_type, label, link, may_accept, frozenset(acceptors))
+
     # --- reading -----------------------------------------------------------------------
+    def measure_source(self, source_type: str) -> MeasureSource | None:
+        """How measures of ``source_type`` are described and confirmed; None: not registered."""
+        return self._measure_sources.get(source_type)
+
+    @property
+    def measure_sources(self) -> list[MeasureSource]:
+        return list(self._measure_sources.values())
+
     @property
     def report_figures(self) -> list[Callable]:
         return _items(self._report_figures)

@@ -43,6 +43,7 @@ from contracts.models import (
 from core import accounts, files, timeutil
 from core.db import db
 from core.files import StoredFile
+from core.measures import Measure, open_measure
 from core.models import ClassificationLevel, OrgUnit, Role, User
 from social.models import AccountMember, AccountStatus, Incident, IncidentKind, MemberRole, Platform, SocialAccount
 from vendors import services as vendor_services
@@ -287,3 +288,13 @@ def incident(account: SocialAccount | None = None, *, kind: IncidentKind = Incid
     return _flush(Incident(account=account, kind=kind, occurred_on=fields.pop("occurred_on", timeutil.today()),
                            summary=fields.pop("summary", "公式を名乗るアカウントが見つかった。"),
                            reported_by_id=(reported_by.id if reported_by else account.responsible_id), **fields))
+
+
+def measure(*, source_type: str = "inspection_answer", source_id: int = 1, title: str = "自己点検 3.1 不適合",
+            owner: User | None = None, opened_by: User | None = None, due_on: dt.date | None = None,
+            unit: OrgUnit | None = None, text: str = "手順書を改訂する") -> Measure:
+    """An open improvement measure (core.measures.open_measure), owned by ``owner`` (a new social user)."""
+    owner = owner or user(None, Role.SOCIAL)
+    return open_measure(source_type=source_type, source_id=source_id, title=title, measure=text,
+                        due_on=due_on or timeutil.today() + dt.timedelta(days=30), owner_id=owner.id,
+                        unit_id=unit.id if unit else None, opened_by=opened_by)

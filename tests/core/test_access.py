@@ -143,6 +143,16 @@ EXPECTED = {
     "api.social_retire": {Role.SOCIAL},
     "api.audit_list": {Role.ADMIN, Role.AUDITOR, Role.LEAD},
     "api.audit_read": {Role.ADMIN, Role.AUDITOR, Role.LEAD},
+    # 改善措置 (core.measures): every staff role reads them; each step passes any
+    # signed-in user's gate, then the measure's rules refuse with 403 one who may
+    # not take it: edit — its opener, the lead, administrators; 着手・完了報告 — its
+    # owner, the lead, administrators; 確認・差戻し — its source's acceptors
+    # (approver, lead, administrators; an audit finding's: auditors only), never
+    # the reporter (tests/core/test_measures.py).
+    "measures": ANY,
+    "measures.index": set(Role),
+    "measures.detail": set(Role),
+    "measures.evidence": set(Role),
 }
 # Downloads answer 404 where the demo record has no file attached.
 DOWNLOADS = {"vendors.certification_file", "contracts.document", "contracts.disposal_evidence",
@@ -150,11 +160,13 @@ DOWNLOADS = {"vendors.certification_file", "contracts.document", "contracts.disp
              "contracts.amendment_document",
              "verification.evidence", "verification.finding_evidence", "cloud.deletion_evidence",
              "calendar.feed",  # and the feed, for a token nobody holds
-             "social.public_list"}  # and the public account list, off by default
+             "social.public_list",  # and the public account list, off by default
+             "measures.detail", "measures.evidence"}  # and a measure, until a demo finding opens one
 # Values for URL arguments that are not record ids.
 ARGUMENTS = {"contracts.exception_decide": {"decision": "approve"}, "vendors.justification_decide": {"decision": "approve"},
              "contracts.subcontractor_decide": {"decision": "approve"}, "verification.decide": {"decision": "accept"},
              "contracts.amendment_decide": {"decision": "approve"}, "contracts.amendment_action": {"action": "submit"},
+             "measures.decide": {"decision": "accept"},
              "social.procedure_decide": {"decision": "approve"}, "social.opening_decide": {"decision": "approve"}}
 DEFAULT_ARGUMENTS = {"fmt": "csv"}
 
