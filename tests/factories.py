@@ -287,3 +287,17 @@ def incident(account: SocialAccount | None = None, *, kind: IncidentKind = Incid
     return _flush(Incident(account=account, kind=kind, occurred_on=fields.pop("occurred_on", timeutil.today()),
                            summary=fields.pop("summary", "公式を名乗るアカウントが見つかった。"),
                            reported_by_id=(reported_by.id if reported_by else account.responsible_id), **fields))
+
+
+def inspection_item(code: str | None = None, *, area: str = "OWN", area_name: str = "本団体の点検",
+                    text_ja: str = "本団体の点検項目", retired: bool = False, **values):
+    """One of the body's own self-inspection items (core.inspection_items),
+    added through the catalogue's rule; ``retired`` retires it too."""
+    from core import inspection_items
+
+    code = code or f"{area}-{next(_numbers):02d}"
+    row = inspection_items.add_item({"code": code, "text_ja": text_ja, "frequency_ja": "毎年度", "area": "",
+                                     "new_area_code": area, "new_area_name_ja": area_name, **values})
+    if retired:
+        inspection_items.retire(row.code)
+    return row
