@@ -300,3 +300,34 @@ def test_the_migration_goes_down_and_up(app, users):
         assert db.session.scalar(select(InspectionItem.id)) is None
     with app.test_request_context():
         assert len(inspection.active_items()) == 19
+
+
+def test_a_fact_shows_only_the_links_the_user_may_open(app, users):
+    from flask import render_template_string
+
+    from core.auth import ALL_ROLES, access
+
+    @access(ALL_ROLES)
+    def show():
+        value = Fact("有効な契約 2件中 1件に必須条項の不足", [("必須条項の不足がある契約", "contracts.index", {"gaps": "yes"}),
+                                                    ("<b>一覧</b>", "/cloud/")])
+        return render_template_string('{% from "_macros/inspection.html" import fact %}{{ fact(value) }}|'
+                                      '{{ fact(none) }}', value=value)
+
+    app.add_url_rule("/fact-demo", "fact_demo", show)
+    auditor, social = app.test_client(), app.test_client()
+    login_as(auditor, "auditor")
+    login_as(social, "social")
+    page = auditor.get("/fact-demo").get_data(as_text=True)
+    assert 'href="/contracts/?gaps=yes">必須条項の不足がある契約</a>' in page
+    assert "&lt;b&gt;一覧&lt;/b&gt;" in page and "台帳からは判断できません" in page  # labels are escaped
+    assert "/contracts/" not in social.get("/fact-demo").get_data(as_text=True)  # social reads no contracts
+
+
+def test_the_demo_has_an_own_item_of_the_body(demo):
+    from tests.conftest import DEMO_PASSWORD
+
+    client = demo.test_client()
+    login_as(client, "admin", DEMO_PASSWORD)
+    page = client.get(PAGE).get_data(as_text=True)
+    assert "PHY-01" in page and "物理的セキュリティ" in page and "本団体の区分" in page
