@@ -15,7 +15,20 @@ import cloud
 import contracts
 import social
 import vendors
-from core import api, audit_views, auth, errors, exchange_views, handover, i18n, inbox, plugins, security, settings
+from core import (
+    api,
+    audit_views,
+    auth,
+    errors,
+    exchange_views,
+    handover,
+    i18n,
+    inbox,
+    inspection_items,
+    plugins,
+    security,
+    settings,
+)
 from core.account_views import bp as auth_bp
 from core.admin_views import bp as admin_bp
 from core.calendar_views import bp as calendar_bp
@@ -88,6 +101,7 @@ def register_extensions(app: Flask) -> None:
     bootstrap.init_app(app)
     plugins.init_app(app)
     handover.init_app(app)  # core's own responsibility: the pending requests a user made (人事異動)
+    inspection_items.init_app(app)  # core's own self-inspection item (CLS-01, 情報資産の分類)
     app.jinja_env.globals["ORG_NAME"] = str(app.config["ORG_NAME"])
 
 

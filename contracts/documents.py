@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
+from flask_babel import lazy_gettext as _l
 from reportlab.lib.units import mm
 from reportlab.platypus import Spacer
 from sqlalchemy import and_, or_, select
@@ -42,7 +43,8 @@ from contracts.rules import (
 from contracts.schedule import DueState
 from core.approvals import Approval, Decision
 from core.db import db
-from core.inspection import Scope
+from core.inspection import Fact, Item, Scope
+from core.inspection_items import MIC, OTHER
 from core.pdf import BODY, H2, SMALL, Section, day, p, pairs, sign_off, table
 from core.timeutil import JST, today
 from vendors.documents import summary_sections
@@ -292,6 +294,26 @@ def blank_sheet(contract: Contract) -> Section:
 
 # --- the audit pack and the self-inspection sheet --------------------------------------
 
+# The self-inspection items of 業務委託 (DOMAIN.md §5.2; registered in contracts.init_app).
+# [E1] mirrors the MIC guideline's outsourcing items one by one (DOMAIN.md §0).
+E1 = "文部科学省「教育情報セキュリティポリシーハンドブック」（令和7年3月）"
+INSPECTION_ITEMS = (
+    Item("OUT-01", "選定時に選定基準への適合を記録したか", "Selection criteria recorded", "OUT", "契約ごと",
+         "総務省ガイドライン 8 業務委託（委託事業者の選定基準）; 基本方針 6(8)", frequency_en="Per contract",
+         source_kind=MIC),
+    Item("OUT-02", "契約にC01–C13が含まれるか", "C01–C13 present in contract", "OUT", "契約ごと", E1,
+         frequency_en="Per contract", source_kind=OTHER),
+    Item("OUT-03", "定期報告を受領し確認したか", "Periodic reports received/reviewed", "OUT", "期間ごと", E1,
+         frequency_en="Per period", source_kind=OTHER),
+    # The item is E1's; its yearly frequency is general practice (DOMAIN.md: "GP freq.").
+    Item("OUT-04", "作業者・作業場所・再委託先の変更を把握しているか", "Staff/site/subcontractor changes known", "OUT",
+         "毎年度", E1, True, frequency_en="Yearly", source_kind=OTHER),
+    Item("OUT-05", "契約に基づく確認・改善要求を実施し報告したか", "Checks done, corrective action, reported", "OUT",
+         "毎年度", E1, frequency_en="Yearly", source_kind=OTHER),
+    Item("OUT-06", "終了時の返還・消去証明を受領したか", "Return/erasure proof at end", "OUT", "終了時", E1,
+         frequency_en="At the end", source_kind=OTHER),
+)
+
 def in_scope(scope: Scope):
     """Contracts the fiscal year's audit covers: signed, and running at some
     point of the year (within the unit, when one is chosen)."""
@@ -382,15 +404,23 @@ def facts(scope: Scope) -> dict[str, str]:
     awaiting = sum(1 for c in contracts for s in c.subcontractors if s.status is SubcontractorStatus.PENDING)
     unclassified = sum(1 for c in contracts if c.classification_id is None)
     breakdown = "、".join(f"{code}: {n}件" for code, n in sorted(missing.items()))
+    scoped = {"unit": unit} if unit else {}
     return {
-        "OUT-01": f"締結済・履行中 {len(signed)}件中 {sum(1 for c in signed if c.id not in covered)}件に"
-                  f"契約を対象とする選定の記録なし",
-        "OUT-02": f"有効な契約 {len(contracts)}件中 {with_gaps}件に必須条項の不足" + (f"（{breakdown}）" if breakdown else ""),
-        "OUT-03": f"確認の対象 {len(rows)}件中 {overdue}件が確認期限超過",
-        "OUT-04": f"承認済みの再委託先がある契約 {subcontracted}件" + (f"（承認待ちの申請 {awaiting}件）" if awaiting else ""),
-        "OUT-05": f"未完了の措置 {len(open_findings)}件（うち期限超過 {late}件）",
-        "OUT-06": f"年度内に終了した契約・解除した契約 {len(ended_contracts)}件中 {len(no_disposal)}件に返却・廃棄の記録なし",
-        "CLS-01": f"有効な契約 {len(contracts)}件中 {unclassified}件に機密性の分類なし",
+        "OUT-01": Fact(f"締結済・履行中 {len(signed)}件中 {sum(1 for c in signed if c.id not in covered)}件に"
+                       f"契約を対象とする選定の記録なし", [(_l("契約の一覧"), "contracts.index", scoped)]),
+        "OUT-02": Fact(f"有効な契約 {len(contracts)}件中 {with_gaps}件に必須条項の不足" + (f"（{breakdown}）" if breakdown else ""),
+                       [(_l("必須条項の不足がある契約"), "contracts.index", {"gaps": "yes", **scoped})]),
+        "OUT-03": Fact(f"確認の対象 {len(rows)}件中 {overdue}件が確認期限超過",
+                       [(_l("確認期限超過の契約"), "verification.index", {"state": DueState.OVERDUE.value, **scoped})]),
+        "OUT-04": Fact(f"承認済みの再委託先がある契約 {subcontracted}件" + (f"（承認待ちの申請 {awaiting}件）" if awaiting else ""),
+                       [(_l("承認待ちの再委託"), "contracts.subcontractor_requests")] if awaiting else []),
+        "OUT-05": Fact(f"未完了の措置 {len(open_findings)}件（うち期限超過 {late}件）",
+                       [(_l("期限超過の措置"), "verification.findings", {"overdue": "yes"})] if late else
+                       [(_l("措置の一覧"), "verification.findings")]),
+        "OUT-06": Fact(f"年度内に終了した契約・解除した契約 {len(ended_contracts)}件中 {len(no_disposal)}件に返却・廃棄の記録なし",
+                       [(f"{c.number}", "contracts.detail", {"contract_id": c.id}) for c in no_disposal[:5]]),
+        "CLS-01": Fact(f"有効な契約 {len(contracts)}件中 {unclassified}件に機密性の分類なし",
+                       [(_l("契約の一覧"), "contracts.index", scoped)]),
     }
 
 

@@ -8,13 +8,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from core import accounts, api_tokens, classification, handover
+from core import accounts, api_tokens, classification, handover, inspection_items
 from core.auth import access
 from core.db import db
 from core.forms import (
     STALE_MESSAGE,
     CSRFForm,
     HandoverForm,
+    InspectionItemForm,
     NewUserForm,
     ResetPasswordForm,
     UnitForm,
@@ -340,3 +341,111 @@ def classification_table():
         rows = classification.minimums()
     return render_template("admin/classification.html", levels=levels, rows=rows, form=form, errors=errors,
                            labels=classification.KIND_LABELS, locale=locale_code()), 400 if errors else 200
+
+
+# --- the self-inspection item catalogue (issue 18) ---------------------------------------
+
+NEW_AREA = "__new__"
+
+
+def _item_form(row=None, **kwargs) -> InspectionItemForm:
+    form = InspectionItemForm(obj=row, **kwargs)
+    language = locale_code()
+    form.area.choices = select_choices([(area.code, f"{area.code} {area.name(language)}")
+                                        for area in inspection_items.all_areas()] + [(NEW_AREA, _("新しい区分"))])
+    form.source_kind.choices = select_choices([(kind, str(label)) for kind, label in
+                                               inspection_items.SOURCE_KINDS.items()])
+    return form
+
+
+def _item_values(form: InspectionItemForm) -> dict:
+    values = dict(form.data)
+    if values.get("area") == NEW_AREA:
+        values["area"] = ""
+    return values
+
+
+def _item_page(form, row=None, status: int = 200):
+    return render_template("admin/inspection_item_form.html", form=form, row=row, new_area=NEW_AREA), status
+
+
+@bp.route("/inspection-items")
+@access(Role.ADMIN)
+def inspection_items_index():
+    """The catalogue by area: built-in and own items, retired ones greyed."""
+    found = inspection_items.catalogue()
+    return render_template("admin/inspection_items.html", areas=found.areas, items=found.items,
+                           locale=locale_code(), actions=CSRFForm())
+
+
+@bp.route("/inspection-items/new", methods=["GET", "POST"])
+@access(Role.ADMIN)
+def inspection_item_new():
+    form = _item_form()
+    if form.validate_on_submit():
+        try:
+            row = inspection_items.add_item(_item_values(form), user=current_user)
+        except inspection_items.CatalogueRefusal as error:
+            (form[error.field].errors if error.field in form else form.form_errors).append(str(error))
+        else:
+            db.session.commit()
+            flash(_("点検項目 %(code)s を登録しました。", code=row.code), "success")
+            return redirect(url_for("admin.inspection_items_index"))
+    return _item_page(form, status=400 if form.errors or form.form_errors else 200)
+
+
+@bp.route("/inspection-items/<int:item_id>", methods=["GET", "POST"])
+@access(Role.ADMIN)
+def inspection_item_edit(item_id: int):
+    row = db.get_or_404(inspection_items.InspectionItem, item_id)
+    if row.builtin:
+        abort(404)  # a built-in item is changed in its domain's code; it can be retired or restored
+    form = _item_form(row, version=row.version)
+    if request.method == "GET":
+        form.area.data = row.area
+    if form.validate_on_submit():
+        if form.is_stale(row):
+            flash(STALE_MESSAGE, "warning")
+            return _item_page(_item_form(row, version=row.version, formdata=None), row, 409)
+        try:
+            inspection_items.edit_item(row, _item_values(form))
+        except inspection_items.CatalogueRefusal as error:
+            (form[error.field].errors if error.field in form else form.form_errors).append(str(error))
+        else:
+            db.session.commit()
+            flash(_("点検項目 %(code)s を更新しました。", code=row.code), "success")
+            return redirect(url_for("admin.inspection_items_index"))
+    return _item_page(form, row, 400 if form.errors or form.form_errors else 200)
+
+
+@bp.route("/inspection-items/<code>/retire", methods=["POST"])
+@access(Role.ADMIN)
+def inspection_item_retire(code: str):
+    """Take an item (built-in or own) out of use; past inspections keep it."""
+    if inspection_items.item(code) is None:
+        abort(404)
+    if CSRFForm().validate_on_submit():
+        try:
+            inspection_items.retire(code, user=current_user)
+        except inspection_items.CatalogueRefusal as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+        else:
+            db.session.commit()
+            flash(_("点検項目 %(code)s を廃止しました。新しい点検・点検表には含まれません。", code=code), "success")
+    return redirect(url_for("admin.inspection_items_index"))
+
+
+@bp.route("/inspection-items/<int:item_id>/restore", methods=["POST"])
+@access(Role.ADMIN)
+def inspection_item_restore(item_id: int):
+    row = db.get_or_404(inspection_items.InspectionItem, item_id)
+    if CSRFForm().validate_on_submit():
+        try:
+            inspection_items.restore(row)
+        except inspection_items.CatalogueRefusal as error:
+            flash(str(error), "danger")
+        else:
+            db.session.commit()
+            flash(_("点検項目 %(code)s を再び使用します。", code=row.code), "success")
+    return redirect(url_for("admin.inspection_items_index"))

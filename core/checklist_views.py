@@ -8,7 +8,7 @@ from flask import Blueprint, abort, render_template, request
 from flask_babel import force_locale
 from flask_login import current_user
 
-from core import inspection, pdf, plugins
+from core import inspection, inspection_items, pdf, plugins
 from core.auth import ALL_ROLES, AUDIT_READERS, access
 from core.db import db
 from core.forms import unit_choices
@@ -39,7 +39,9 @@ def index():
     scope = _scope()
     current = fiscal_year(today())
     years = [(year, fiscal_year_label(year)) for year in range(current + 1, current - 5, -1)]
-    return render_template("checklists/index.html", items=inspection.ITEMS, scope=scope, years=years,
+    found = inspection_items.catalogue()
+    return render_template("checklists/index.html", items=[item for item in found.items if not item.retired],
+                           areas=found.areas, scope=scope, years=years,
                            units=unit_choices(include_blank=False), documents=plugins.registry().documents,
                            fy_label=fiscal_year_label(scope.fiscal_year))
 

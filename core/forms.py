@@ -271,3 +271,22 @@ class ReportDoneForm(FlaskForm):
     note = TextAreaField(_l("完了報告の内容"), validators=[DataRequired(), Length(max=4000)])
     evidence = FileField(_l("完了を示す証拠（PDF・画像・Office文書、20MBまで）"),
                          validators=[FileRequired(message=_l("完了を示す証拠ファイルを添付してください。"))])
+class InspectionItemForm(VersionedForm):
+    """One of the body's own self-inspection items (core.inspection_items);
+    the code is checked (folded, unique for ever) by the service."""
+    code = StringField(_l("コード"), description=_l("例: PHY-01（英大文字・数字をハイフンでつなぐ。登録後は変更できません）"),
+                       validators=[Optional(), Length(max=40)])
+    text_ja = StringField(_l("点検項目（日本語）"), validators=[DataRequired(), Length(max=300)])
+    text_en = StringField(_l("点検項目（英語）"), validators=[Optional(), Length(max=300)])
+    area = SelectField(_l("区分"), validators=[Optional()])
+    new_area_code = StringField(_l("新しい区分のコード"), description=_l("「新しい区分」を選んだときに入力（例: PHY）"),
+                                validators=[Optional(), Length(max=20)])
+    new_area_name_ja = StringField(_l("新しい区分の名称（日本語）"), validators=[Optional(), Length(max=100)])
+    new_area_name_en = StringField(_l("新しい区分の名称（英語）"), validators=[Optional(), Length(max=100)])
+    frequency_ja = StringField(_l("頻度（日本語）"), description=_l("例: 毎年度"),
+                               validators=[DataRequired(), Length(max=50)])
+    frequency_en = StringField(_l("頻度（英語）"), validators=[Optional(), Length(max=50)])
+    source = StringField(_l("根拠"), default="本団体の対策基準", validators=[Optional(), Length(max=200)])
+    source_kind = SelectField(_l("根拠の種類"), default="body")
+    general_practice = BooleanField(_l("一般的な実務（規程・ガイドラインの要求ではない）"))
+    sort_order = IntegerField(_l("表示順"), default=0, validators=[Optional(), NumberRange(min=0, max=9999)])

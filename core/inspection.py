@@ -3,78 +3,72 @@
 Domains add what they know to the app's registry (core/plugins.py), so core
 never imports a domain: ``add_facts`` (checklist code → what the app knows,
 e.g. "41件中3件の契約に必須条項の不足") and ``add_pack_part`` (a function of
-the fiscal-year scope returning document sections)."""
+the fiscal-year scope returning document sections).  The items themselves
+are data (core.inspection_items: the domains' built-in items from the
+registry, the body's own and the retirements in the database)."""
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from flask import current_app
-from flask_babel import lazy_gettext as _l
+from flask import current_app, url_for
 from reportlab.lib.units import mm
 from sqlalchemy import func, select
 
 from core import plugins
 from core.db import db
+from core.inspection_items import Item, active_items, all_items, areas
 from core.models import AuditEntry, AuditHead
 from core.pdf import BODY, CENTER, H2, SMALL, TITLE, Section, day, p, pairs, render, sign_off, table
 from core.timeutil import fiscal_year_label, fiscal_year_range
 
-# (code, Japanese, English, frequency) — DOMAIN.md §5.2; codes are stable keys.
-ITEMS = (
-    ("OUT-01", "選定時に選定基準への適合を記録したか", "Selection criteria recorded", _l("契約ごと")),
-    ("OUT-02", "契約にC01–C13が含まれるか", "C01–C13 present in contract", _l("契約ごと")),
-    ("OUT-03", "定期報告を受領し確認したか", "Periodic reports received/reviewed", _l("期間ごと")),
-    ("OUT-04", "作業者・作業場所・再委託先の変更を把握しているか", "Staff/site/subcontractor changes known", _l("毎年度")),
-    ("OUT-05", "契約に基づく確認・改善要求を実施し報告したか", "Checks done, corrective action, reported", _l("毎年度")),
-    ("OUT-06", "終了時の返還・消去証明を受領したか", "Return/erasure proof at end", _l("終了時")),
-    ("CLD-01", "利用中の外部サービスが全て台帳にあり承認済みか", "All services registered and approved", _l("毎年度")),
-    ("CLD-02", "取扱情報の分類が許可範囲内か", "Data class within allowance", _l("毎年度")),
-    ("CLD-03", "約款・規約の変更を確認したか", "Terms changes checked", _l("毎年度・通知時")),
-    ("CLD-04", "ISMAP等の登録・認証が有効か", "ISMAP/certifications still valid", _l("毎年度・更新時")),
-    ("CLD-05", "個人アカウント・無許可サービスの利用がないか", "No personal/unapproved use", _l("毎年度")),
-    ("CLD-06", "終了時のデータ返却・削除手順があるか", "Exit procedure defined", _l("毎年度")),
-    ("SNS-01", "アカウントごとに責任者・運用手順があるか", "Responsible person and procedure per account", _l("毎年度")),
-    ("SNS-02", "公式サイトに掲載され、プロフィールに運用者を明示しているか", "Listed on site; operator in profile", _l("毎年度")),
-    ("SNS-03", "二要素認証・パスワード保持者を確認したか", "2FA on; credential holders limited", _l("四半期ごと")),
-    ("SNS-04", "なりすましアカウントを点検したか", "Impersonation scan", _l("毎月")),
-    ("SNS-05", "休眠アカウントを停止したか", "Dormant accounts closed", _l("毎年度")),
-    ("SNS-06", "発信内容が発信可能情報の範囲内か", "Posts within allowed content", _l("抽出・毎年度")),
-    ("CLS-01", "情報資産に分類が付されているか", "Assets classified", _l("毎年度")),
-)
-
-AREAS = (
-    ("OUT", "業務委託"),
-    ("CLD", "外部サービス"),
-    ("SNS", "ソーシャルメディア"),
-    ("CLS", "情報資産の分類"),
-)
+# The catalogue (issue 18) is data: core.inspection_items; its names are
+# read from here too.
+__all__ = ["Fact", "FactLink", "Item", "Scope", "active_items", "all_items", "areas", "facts", "pack",
+           "self_inspection_section"]
 
 
 @dataclass(frozen=True)
-class Item:
-    """One self-inspection item as the catalogue holds it (issue 18: the
-    catalogue becomes data; this is the shape every reader relies on)."""
-    code: str
-    text_ja: str
-    text_en: str
-    area: str  # "OUT", "CLD", "SNS", "CLS" or an area the body adds
-    frequency: str
-    source: str = ""  # 根拠: the policy clause, the MIC guideline or 本団体の対策基準
-    general_practice: bool = False
+class FactLink:
+    """A link beside a fact, to the records it counts: an endpoint and its
+    query (resolved when shown, so a fact built outside a request still
+    works), or a path."""
+    label: Any  # a lazy string or a text the app wrote (never a user's)
+    endpoint: str
+    params: tuple = ()
 
-    def text(self, language: str = "ja") -> str:
-        return self.text_en if language == "en" and self.text_en else self.text_ja
+    @classmethod
+    def of(cls, link) -> FactLink:
+        if isinstance(link, FactLink):
+            return link
+        label, target, *rest = link
+        return cls(label, target, tuple(sorted((rest[0] if rest else {}).items())))
+
+    @property
+    def url(self) -> str:
+        return self.endpoint if self.endpoint.startswith("/") else url_for(self.endpoint, **dict(self.params))
 
 
-def active_items() -> list[Item]:
-    """The items a new inspection asks, in catalogue order."""
-    return [Item(code, ja, en, code.split("-")[0], str(frequency)) for code, ja, en, frequency in ITEMS]
+class Fact(str):
+    """What the app knows about an item, e.g. 「有効な契約 4件中 2件に必須条項の
+    不足」, with links to the records: ``Fact(text, links=[(label, endpoint,
+    {params}), (label, "/path")])``.  It is its text (a str: compared,
+    searched and printed as the text), and carries ``links``."""
 
+    links: tuple[FactLink, ...]
 
-def areas() -> list[tuple[str, str]]:
-    """(area code, Japanese name), in order."""
-    return list(AREAS)
+    def __new__(cls, text: str, links=()):
+        fact = super().__new__(cls, text)
+        fact.links = tuple(FactLink.of(link) for link in links)
+        return fact
+
+    @property
+    def text(self) -> str:
+        return str.__str__(self)
+
+    def __str__(self) -> str:
+        return str.__str__(self)
 
 
 @dataclass(frozen=True)
@@ -92,24 +86,35 @@ class Scope:
         return fiscal_year_range(self.fiscal_year)[1]
 
 
-def facts(scope: Scope) -> dict[str, str]:
-    known: dict[str, str] = {}
+def facts(scope: Scope) -> dict[str, Fact]:
+    """{item code: Fact} from every builder the domains added (a builder may
+    answer plain texts: they become facts without links)."""
+    known: dict[str, Fact] = {}
     for build in plugins.registry().facts:
-        known.update(build(scope))
+        known.update({code: fact if isinstance(fact, Fact) else Fact(str(fact)) for code, fact in build(scope).items()})
     return known
 
 
+def source_line(item: Item) -> str:
+    """The item's 根拠 as the sheet prints it (Japanese)."""
+    return item.source + ("（一般的な実務）" if item.general_practice else "")
+
+
 def self_inspection_section(scope: Scope, *, level: int = 0) -> Section:
-    """One table per area: item, frequency, what the app knows (at printing
-    time), and blank columns for the inspector."""
+    """One table per area of the items in use (core.inspection_items): item,
+    frequency, source (根拠), what the app knows (at printing time), and
+    blank columns for the inspector."""
     known = facts(scope)
-    flow = [p("「アプリの記録」は出力時点の登録内容です。点検者は結果と備考を記入してください。", SMALL)]
-    for prefix, area in AREAS:
-        rows = [[code, ja, str(frequency), known.get(code, "（台帳からは判断できません）"), "□適　□否\n□該当なし", ""]
-                for code, ja, _en, frequency in ITEMS if code.startswith(prefix)]
+    items = active_items()
+    flow = [p("「アプリの記録」は出力時点の登録内容です。点検者は結果と備考を記入してください。"
+              "「一般的な実務」は規程・ガイドラインの要求ではなく、一般的な運用による項目・頻度です。", SMALL)]
+    for code, area in areas():
+        rows = [[item.code, item.text_ja, item.frequency, source_line(item),
+                 known.get(item.code, "（台帳からは判断できません）"), "□適　□否\n□該当なし", ""]
+                for item in items if item.area == code]
         if rows:
-            flow += [p(area, H2), table(["コード", "点検項目", "頻度", "アプリの記録", "結果", "備考"], rows,
-                                        [16 * mm, 72 * mm, 22 * mm, 80 * mm, 22 * mm, 54 * mm])]
+            flow += [p(area, H2), table(["コード", "点検項目", "頻度", "根拠", "アプリの記録", "結果", "備考"], rows,
+                                        [16 * mm, 62 * mm, 20 * mm, 40 * mm, 70 * mm, 22 * mm, 36 * mm])]
     flow.append(sign_off())
     return Section(f"自己点検表（{fiscal_year_label(scope.fiscal_year)}）", flow, landscape=True, level=level,
                    kind="自己点検表")

@@ -40,6 +40,20 @@ class Document:
 
 
 @dataclass(frozen=True)
+class InspectionArea:
+    """An area of the self-inspection catalogue (業務委託, 外部サービス…) and the
+    built-in items a domain contributes to it (core.inspection_items.Item)."""
+    order: int
+    code: str
+    name_ja: str
+    name_en: str
+    items: tuple = ()
+
+    def name(self, language: str = "ja") -> str:
+        return self.name_en if language == "en" and self.name_en else self.name_ja
+
+
+@dataclass(frozen=True)
 class Responsibility:
     """A kind of responsibility a user holds (core.handover, 人事異動).
 
@@ -103,6 +117,7 @@ class Registry:
     _report_parts: list = field(default_factory=list)
     _decisions: list = field(default_factory=list)
     _measure_sources: dict = field(default_factory=dict)
+    _inspection_areas: list = field(default_factory=list)
 
     # --- adding ------------------------------------------------------------------------
     def add_panel(self, order: int, build: Callable[[Any], Any]) -> None:
@@ -115,8 +130,9 @@ class Registry:
         _ordered(self._due, order, build)
         self._due_labels.update(labels or {})
 
-    def add_facts(self, build: Callable[[Any], dict[str, str]], order: int = 0) -> None:
-        """What the records say about self-inspection items: ``build(scope)`` → {code: text}."""
+    def add_facts(self, build: Callable[[Any], dict[str, Any]], order: int = 0) -> None:
+        """What the records say about self-inspection items: ``build(scope)`` →
+        {code: core.inspection.Fact (the text and links to the records) or a plain text}."""
         _ordered(self._facts, order, build)
 
     def add_pack_part(self, order: int, build: Callable[[Any], list]) -> None:
@@ -196,6 +212,20 @@ class Registry:
                                      acceptors=frozenset({Role.AUDITOR}))
         """
         self._measure_sources[source_type] = MeasureSource(source_type, label, link, may_accept, frozenset(acceptors))
+    def add_inspection_items(self, order: int, area_code: str, area_name_ja: str, area_name_en: str,
+                             items: Iterable[Any]) -> None:
+        """Built-in self-inspection items (core.inspection_items.Item) of one
+        area, in the order given; areas are listed by ``order``.  A code is
+        added once (a second registration of it is a programming error); an
+        area added twice keeps its first name and gathers both lists.  The
+        body's own items and retirements are data (core.inspection_items)."""
+        items = tuple(items)
+        known = {item.code for area in _items(self._inspection_areas) for item in area.items}
+        for item in items:
+            if item.code in known or item.area != area_code:
+                raise ValueError(f"inspection item {item.code}: added twice, or not of area {area_code}")
+            known.add(item.code)
+        _ordered(self._inspection_areas, order, InspectionArea(order, area_code, area_name_ja, area_name_en, items))
 
     # --- reading -----------------------------------------------------------------------
     def measure_source(self, source_type: str) -> MeasureSource | None:
@@ -217,6 +247,16 @@ class Registry:
     @property
     def decisions(self) -> list[Callable]:
         return _items(self._decisions)
+
+    @property
+    def inspection_areas(self) -> list[InspectionArea]:
+        """The areas in order, each with every built-in item added to it."""
+        merged: dict[str, InspectionArea] = {}
+        for area in _items(self._inspection_areas):
+            first = merged.get(area.code)
+            merged[area.code] = area if first is None else InspectionArea(
+                first.order, first.code, first.name_ja, first.name_en, first.items + area.items)
+        return list(merged.values())
 
     @property
     def responsibilities(self) -> list[Responsibility]:

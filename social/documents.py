@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import lazy_gettext as _l
 from reportlab.lib.units import mm
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from core.approvals import Approval
 from core.db import db
-from core.inspection import Scope
+from core.inspection import Fact, Item, Scope
+from core.inspection_items import OTHER, POLICY
 from core.models import AuditEntry
 from core.pdf import SMALL, Section, day, p, sign_off, table
 from core.timeutil import today
@@ -99,7 +101,26 @@ def pack_sections(scope: Scope) -> list[Section]:
     return [register_section()]
 
 
-def facts(scope: Scope) -> dict[str, str]:
+# The self-inspection items of ソーシャルメディア (DOMAIN.md §5.2; registered in social.init_app).
+# SNS-03's and SNS-04's frequencies are general practice, not a requirement.
+INSPECTION_ITEMS = (
+    Item("SNS-01", "アカウントごとに責任者・運用手順があるか", "Responsible person and procedure per account", "SNS",
+         "毎年度", "基本方針 6(8)（運用手順・責任者）", frequency_en="Yearly", source_kind=POLICY),
+    Item("SNS-02", "公式サイトに掲載され、プロフィールに運用者を明示しているか", "Listed on site; operator in profile",
+         "SNS", "毎年度", "「国、地方公共団体等公共機関における民間ソーシャルメディアを活用した情報発信についての指針」（2011）",
+         frequency_en="Yearly", source_kind=OTHER),
+    Item("SNS-03", "二要素認証・パスワード保持者を確認したか", "2FA on; credential holders limited", "SNS", "四半期ごと",
+         "人事院・国立国際医療研究センターの注意喚起", True, frequency_en="Quarterly", source_kind=OTHER),
+    Item("SNS-04", "なりすましアカウントを点検したか", "Impersonation scan", "SNS", "毎月",
+         "総務省「国民のためのサイバーセキュリティサイト」", True, frequency_en="Monthly", source_kind=OTHER),
+    Item("SNS-05", "休眠アカウントを停止したか", "Dormant accounts closed", "SNS", "毎年度", "他団体の規程例（神栖市）",
+         frequency_en="Yearly", source_kind=OTHER),
+    Item("SNS-06", "発信内容が発信可能情報の範囲内か", "Posts within allowed content", "SNS", "抽出・毎年度",
+         "基本方針 6(8)（発信できる情報）", frequency_en="Sample, yearly", source_kind=POLICY),
+)
+
+
+def facts(scope: Scope) -> dict[str, Fact]:
     stmt = select(SocialAccount).where(SocialAccount.status.in_(OPEN))
     if scope.unit_id:
         stmt = stmt.where(SocialAccount.unit_id == scope.unit_id)
@@ -117,13 +138,19 @@ def facts(scope: Scope) -> dict[str, str]:
         AuditEntry.action == "prepost_check",
         AuditEntry.at >= dt.datetime.combine(scope.start, dt.time()),
         AuditEntry.at < dt.datetime.combine(scope.end + dt.timedelta(days=1), dt.time()))) or 0
+    scoped = {"unit": scope.unit_id} if scope.unit_id else {}
     return {
-        "SNS-01": f"運用中・休止 {n}件中 {sum(1 for a in accounts if a.approved_procedure is None)}件に承認済みの運用手順なし"
-                  + (f"（ほかに開設の申請中 {requested_count}件）" if requested_count else ""),
-        "SNS-02": f"{n}件中 公式サイト未掲載 {sum(1 for a in accounts if not a.website_listing_url)}件・"
-                  f"プロフィールに明記なし {sum(1 for a in accounts if not a.profile_states_official)}件",
-        "SNS-03": f"{n}件中 二要素認証なし {sum(1 for a in accounts if not a.mfa_enabled)}件",
-        "SNS-04": f"{n}件中 {unscanned}件が30日以上なりすまし点検なし",
-        "SNS-05": f"最終投稿から{rules.dormant_days()}日超 {rules.FLAGS.count('dormant', scope.unit_id)}件",
-        "SNS-06": f"年度内の投稿前チェック {checks}回",
+        "SNS-01": Fact(f"運用中・休止 {n}件中 {sum(1 for a in accounts if a.approved_procedure is None)}件に承認済みの運用手順なし"
+                       + (f"（ほかに開設の申請中 {requested_count}件）" if requested_count else ""),
+                       [(_l("承認済みの運用手順なし"), "social.index", {"flag": "no_procedure", **scoped})]),
+        "SNS-02": Fact(f"{n}件中 公式サイト未掲載 {sum(1 for a in accounts if not a.website_listing_url)}件・"
+                       f"プロフィールに明記なし {sum(1 for a in accounts if not a.profile_states_official)}件",
+                       [(a.name, "social.detail", {"account_id": a.id}) for a in accounts
+                        if not a.website_listing_url or not a.profile_states_official][:5]),
+        "SNS-03": Fact(f"{n}件中 二要素認証なし {sum(1 for a in accounts if not a.mfa_enabled)}件",
+                       [(_l("二要素認証なし"), "social.index", {"flag": "mfa_off", **scoped})]),
+        "SNS-04": Fact(f"{n}件中 {unscanned}件が30日以上なりすまし点検なし"),
+        "SNS-05": Fact(f"最終投稿から{rules.dormant_days()}日超 {rules.FLAGS.count('dormant', scope.unit_id)}件",
+                       [(_l("長期間投稿なし"), "social.index", {"flag": "dormant", **scoped})]),
+        "SNS-06": Fact(f"年度内の投稿前チェック {checks}回"),
     }

@@ -298,3 +298,15 @@ def measure(*, source_type: str = "inspection_answer", source_id: int = 1, title
     return open_measure(source_type=source_type, source_id=source_id, title=title, measure=text,
                         due_on=due_on or timeutil.today() + dt.timedelta(days=30), owner_id=owner.id,
                         unit_id=unit.id if unit else None, opened_by=opened_by)
+def inspection_item(code: str | None = None, *, area: str = "OWN", area_name: str = "本団体の点検",
+                    text_ja: str = "本団体の点検項目", retired: bool = False, **values):
+    """One of the body's own self-inspection items (core.inspection_items),
+    added through the catalogue's rule; ``retired`` retires it too."""
+    from core import inspection_items
+
+    code = code or f"{area}-{next(_numbers):02d}"
+    row = inspection_items.add_item({"code": code, "text_ja": text_ja, "frequency_ja": "毎年度", "area": "",
+                                     "new_area_code": area, "new_area_name_ja": area_name, **values})
+    if retired:
+        inspection_items.retire(row.code)
+    return row

@@ -87,6 +87,12 @@ EXPECTED = {
     "social.register_pdf": {Role.ADMIN, Role.SOCIAL, Role.AUDITOR, Role.APPROVER, Role.LEAD},
     "audit": {Role.ADMIN, Role.AUDITOR, Role.LEAD},
     "admin": {Role.ADMIN},
+    # the self-inspection item catalogue (issue 18): the body's own items, retiring and restoring
+    "admin.inspection_items_index": {Role.ADMIN},
+    "admin.inspection_item_new": {Role.ADMIN},
+    "admin.inspection_item_edit": {Role.ADMIN},
+    "admin.inspection_item_retire": {Role.ADMIN},
+    "admin.inspection_item_restore": {Role.ADMIN},
     # spreadsheets: each register's readers export, its writers import
     "exchange.vendors_export": CONTRACT_READERS,
     "exchange.vendors_template": PROCUREMENT,
