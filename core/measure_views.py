@@ -237,6 +237,6 @@ def init_app(app) -> None:
     app.register_blueprint(bp)
     house = plugins.registry(app)
     house.add_panel(27, dashboard_panel)
-    house.add_due(due_items)
+    house.add_due(due_items, labels={"measure": _l("措置期限")})
     house.add_inbox(inbox_entries)
     measures.add_responsibilities(house)
