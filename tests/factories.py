@@ -287,3 +287,37 @@ def incident(account: SocialAccount | None = None, *, kind: IncidentKind = Incid
     return _flush(Incident(account=account, kind=kind, occurred_on=fields.pop("occurred_on", timeutil.today()),
                            summary=fields.pop("summary", "公式を名乗るアカウントが見つかった。"),
                            reported_by_id=(reported_by.id if reported_by else account.responsible_id), **fields))
+
+
+# --- recorded self-inspections (assurance, issue 18) ----------------------------------
+
+def inspection(fiscal_year: int = 2026, *, unit_: OrgUnit | None = None, responsible: User | None = None,
+               by: User | None = None, answered: dict | None = None, result=None):
+    """A self-inspection of the active items (assurance.inspections.start);
+    with ``result`` (an AnswerResult) every item answered so, ``answered``
+    ({code: AnswerResult}) overriding it — a 一部不適合/不適合 with its measure."""
+    from assurance import inspections as service
+    from assurance.inspection_models import AnswerResult
+    by = by or user(f"insp-{_next()}", Role.PROCUREMENT)
+    made = service.start(fiscal_year=fiscal_year, unit_id=unit_.id if unit_ else None,
+                         responsible=responsible or by, user=by)
+    if result is not None or answered:
+        for row in made.answers:
+            value = (answered or {}).get(row.code, result or AnswerResult.CONFORMING)
+            needs = value.needs_measure
+            service.record_answer(row, service.AnswerInput(
+                value, f"{row.code} の点検", "改善する" if needs else None, by.id if needs else None,
+                dt.date(fiscal_year + 1, 3, 31) if needs else None), user=by)
+    return made
+
+
+def approved_inspection(fiscal_year: int = 2026, **kwargs):
+    """An inspection answered, submitted, checked and approved by three people."""
+    from assurance import inspections as service
+    from assurance.inspection_models import AnswerResult
+    kwargs.setdefault("result", AnswerResult.CONFORMING)
+    made = inspection(fiscal_year, **kwargs)
+    service.submit(made, user=db.session.get(User, made.editors[0]))
+    service.check(made, user=user(f"checker-{_next()}", Role.APPROVER), approve=True)
+    service.approve(made, user=user(f"approver-{_next()}", Role.LEAD), approve=True)
+    return made
