@@ -199,7 +199,7 @@ def _status(app, inspection_id) -> InspectionStatus:
 
 def test_the_inspector_does_not_check_their_own_inspection(app, client, users):
     with app.app_context():
-        both = factories.user("both", Role.PROCUREMENT, Role.LEAD)
+        factories.user("both", Role.PROCUREMENT, Role.LEAD)
         db.session.commit()
     inspection_id = _submitted(app, inspector="both")
     client.post("/logout")
