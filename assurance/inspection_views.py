@@ -359,7 +359,7 @@ def init_app(app) -> None:
     app.register_blueprint(bp)
     house = plugins.registry(app)
     house.add_inbox(service.inbox_entries, order=80)
-    service.add_request_kinds(house)
+    service.add_responsibilities(house)  # what a leaver hands over (人事異動), and the request kinds
     house.add_pack_part(90, documents.pack_sections)
     house.add_report_part(20, documents.report_tables)
     house.add_registers(lambda: [inspection_api.register()], order=80)

@@ -31,13 +31,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from assurance.inspection_models import (
+    OPEN_STATUSES,
     AnswerResult,
     Inspection,
     InspectionAnswer,
     InspectionEvidence,
     InspectionStatus,
 )
-from core import approvals, audit, files, handover, inbox
+from core import approvals, audit, files, handover, inbox, plugins
 from core import inspection as catalogue
 from core.approvals import Approval, Decision
 from core.db import db, savepoint
@@ -488,3 +489,33 @@ def compare(fiscal_year: int, unit_id: int | None = None) -> Comparison:
                 rows.append((answer.code, answer.text_ja, answer.area_name or answer.area, answer, None, RETIRED))
     counts = {key: sum(1 for row in rows if row[5] == key) for key, _label in CHANGES}
     return Comparison(fiscal_year, unit_id, current, previous, rows, counts)
+
+
+# --- 人事異動 (core.handover) ---------------------------------------------------------
+
+def _responsible_for(user) -> list[Inspection]:
+    return list(db.session.scalars(select(Inspection).where(
+        Inspection.responsible_id == user.id, Inspection.status.in_(OPEN_STATUSES))
+        .options(selectinload(Inspection.unit)).order_by(Inspection.id)))
+
+
+def responsible_items(user) -> list[handover.Item]:
+    return [handover.Item(_describe(row), "inspections.detail", {"inspection_id": row.id})
+            for row in _responsible_for(user)]
+
+
+def hand_over_responsibility(leaver, successor) -> None:
+    """The successor becomes the responsible person of the leaver's
+    inspections not yet approved (an approved one stays as it was signed)."""
+    if successor.has_role(Role.AUDITOR):
+        raise InspectionError(_l("監査担当は自己点検の責任者になれません（監査の独立性）。"))
+    for row in _responsible_for(leaver):
+        row.responsible_id = successor.id
+    db.session.flush()
+
+
+def add_responsibilities(house) -> None:
+    house.add_responsibility(plugins.Responsibility(
+        key="inspection_responsible", order=80, label=_l("自己点検（承認前）の責任者"), items=responsible_items,
+        hand_over=hand_over_responsibility, roles=STAFF))
+    add_request_kinds(house)

@@ -409,3 +409,35 @@ def test_the_inbox_skips_a_checker_who_recorded_answers(app, users):
         db.session.commit()
     assert _entries(app, "lead") == []
     assert len(_entries(app, "approver")) == 1
+
+
+# --- 人事異動 -------------------------------------------------------------------------
+
+def test_a_leaver_hands_over_the_inspections_they_are_responsible_for(app, users):
+    from core import accounts, handover
+    with app.test_request_context():
+        leaver = factories.user("insp-leaver", Role.SOCIAL)
+        done = factories.approved_inspection(YEAR - 1, responsible=leaver)
+        open_ = factories.inspection(YEAR, responsible=leaver)
+        db.session.commit()
+        import pytest
+        with pytest.raises(handover.HandoverRefusal, match="自己点検"):
+            accounts.set_active(leaver, False)
+        db.session.rollback()
+        handover.hand_over(db.session.get(User, leaver.id), _user("verifier"))
+        assert db.session.get(Inspection, open_.id).responsible.username == "verifier"
+        assert db.session.get(Inspection, done.id).responsible_id == leaver.id  # as it was signed
+
+
+def test_the_inspection_page_in_english_escapes_what_users_typed(app, client, users):
+    with app.app_context():
+        made = factories.inspection(YEAR, by=_user("procurement"))
+        made.summary = "<script>alert(1)</script>"
+        db.session.commit()
+        inspection_id = made.id
+    login_as(client, "procurement")
+    client.post("/language", data={"lang": "en"})
+    page = client.get(f"/inspections/{inspection_id}").get_data(as_text=True)
+    assert "The app&#39;s records (for reference)" in page or "The app's records (for reference)" in page
+    assert "Selection criteria recorded" in page  # the item's English text
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
