@@ -165,7 +165,8 @@ def _render(inspection: Inspection, forms: dict | None = None, status: int = 200
         approval_refusal=service.approval_refusal(current_user, inspection),
         may_correct=inspection.status.value == "approved" and service.may_inspect(current_user, inspection),
         decision=DecisionForm(), summary_form=SummaryForm(obj=inspection), actions=CSRFForm(),
-        locale=locale_code(), measure_pages="measures.detail" in current_app.view_functions,
+        locale=locale_code(), year_label=fiscal_year_label(inspection.fiscal_year, locale_code()),
+        measure_pages="measures.detail" in current_app.view_functions,
         unanswered=len(service.unanswered(inspection))), status
 
 

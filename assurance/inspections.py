@@ -519,3 +519,17 @@ def add_responsibilities(house) -> None:
         key="inspection_responsible", order=80, label=_l("自己点検（承認前）の責任者"), items=responsible_items,
         hand_over=hand_over_responsibility, roles=STAFF))
     add_request_kinds(house)
+
+
+# --- where a measure came from (for the measures' pages) -------------------------------
+
+def measure_sources(source_ids) -> dict[int, handover.Item]:
+    """For measures of source_type "inspection_answer": each answer id → a
+    readable description and the link to the item on its inspection's page,
+    loaded in one query (for the measures helper's source registration)."""
+    ids = list(source_ids)
+    rows = db.session.scalars(select(InspectionAnswer).where(InspectionAnswer.id.in_(ids)).options(
+        selectinload(InspectionAnswer.inspection).selectinload(Inspection.unit))).all() if ids else []
+    return {row.id: handover.Item(_("%(inspection)s %(code)s", inspection=_describe(row.inspection), code=row.code),
+                                  "inspections.detail", {"inspection_id": row.inspection_id, "_anchor": f"item-{row.code}"})
+            for row in rows}

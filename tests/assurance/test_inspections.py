@@ -441,3 +441,13 @@ def test_the_inspection_page_in_english_escapes_what_users_typed(app, client, us
     assert "The app&#39;s records (for reference)" in page or "The app's records (for reference)" in page
     assert "Selection criteria recorded" in page  # the item's English text
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+
+
+def test_a_measure_names_the_item_it_came_from(app, users):
+    from flask import url_for
+    with app.test_request_context():
+        made = factories.approved_inspection(YEAR, answered={"SNS-04": AnswerResult.NONCONFORMING})
+        measure = db.session.scalar(select(Measure))
+        item = service.measure_sources([measure.source_id])[measure.source_id]
+        assert "SNS-04" in item.description and "2026年度 自己点検" in item.description
+        assert url_for(item.endpoint, **item.params) == f"/inspections/{made.id}#item-SNS-04"
