@@ -49,7 +49,7 @@ def inspection_section(inspection: Inspection, *, level: int = 0) -> Section:
     was asked, result, comment, measure and its status), and who signed off
     when."""
     measures = service.measures_of(inspection)
-    title = f"自己点検（{fiscal_year_label(inspection.fiscal_year)}・{_scope_name(inspection)}・第{inspection.edition}版）"
+    title = f"自己点検表（{fiscal_year_label(inspection.fiscal_year)}・{_scope_name(inspection)}・第{inspection.edition}版）"
     flow = [pairs([("対象", _scope_name(inspection)), ("責任者", inspection.responsible.display_name),
                    ("状態", ja(inspection.status)),
                    ("訂正元", f"第{inspection.corrects.edition}版" if inspection.corrects else "—"),

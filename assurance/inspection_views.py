@@ -89,10 +89,11 @@ def _answer_form(answer: InspectionAnswer, submitted: bool = False) -> AnswerFor
 # --- list and new ---------------------------------------------------------------------
 
 def _year_arg() -> int:
-    try:
-        return int(request.args.get("year", ""))
-    except ValueError:
-        return fiscal_year(today())
+    """The 年度 asked for (2000–2100), else the current one."""
+    text = request.args.get("year", "")
+    if text.isdigit() and 2000 <= int(text) <= 2100:
+        return int(text)
+    return fiscal_year(today())
 
 
 @bp.route("/")

@@ -101,7 +101,7 @@ def test_the_pack_shows_the_recorded_inspection_with_answers_and_sign_offs(app, 
         names = (made.inspector.display_name, made.checker.display_name, made.approver.display_name)
     login_as(client, "auditor")
     _pages, text = read_pdf(client.get(f"/checklists/pack.pdf?fiscal_year={YEAR}"))
-    assert "自己点検（令和8年度・全組織・第1版）" in text.replace("\n", "")
+    assert "自己点検表（令和8年度・全組織・第1版）" in text.replace("\n", "")
     assert "選定基準の記録を確認した" in text
     assert "不適合" in text and "未着手" in text  # the answer and its measure's status
     for name in names:
@@ -171,3 +171,10 @@ def test_the_demo_has_last_year_approved_and_this_year_waiting_for_its_checker(d
     login_as(client, "approver", DEMO_PASSWORD)
     page = client.get("/inbox").get_data(as_text=True)
     assert "自己点検の確認" in page and f"/inspections/{current_id}" in page
+
+
+def test_a_year_out_of_range_shows_the_current_year(app, client, users):
+    login_as(client, "lead")
+    for path in ("/inspections/?year=99999999", "/inspections/compare?year=-1", "/inspections/?year=abc",
+                 "/inspections/compare?year=2026&unit=x"):
+        assert client.get(path).status_code == 200, path
