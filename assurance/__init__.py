@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-PARTS: tuple = ()
+from assurance import inspection_views
+
+PARTS: tuple = (inspection_views,)
 
 
 def init_app(app: Flask) -> None:

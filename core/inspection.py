@@ -129,7 +129,8 @@ def pack(scope: Scope, *, user, unit_name: str | None = None):
     sections = []
     for build in plugins.registry().pack_parts:
         sections += build(scope)
-    sections.append(self_inspection_section(scope))
+    if not any(section.kind == "自己点検表" for section in sections):  # none recorded (assurance): the blank sheet
+        sections.append(self_inspection_section(scope))
     counts: dict[str, int] = {}
     for section in sections:
         counts[section.kind or section.title] = counts.get(section.kind or section.title, 0) + 1

@@ -298,6 +298,8 @@ def measure(*, source_type: str = "inspection_answer", source_id: int = 1, title
     return open_measure(source_type=source_type, source_id=source_id, title=title, measure=text,
                         due_on=due_on or timeutil.today() + dt.timedelta(days=30), owner_id=owner.id,
                         unit_id=unit.id if unit else None, opened_by=opened_by)
+
+
 def inspection_item(code: str | None = None, *, area: str = "OWN", area_name: str = "本団体の点検",
                     text_ja: str = "本団体の点検項目", retired: bool = False, **values):
     """One of the body's own self-inspection items (core.inspection_items),
@@ -310,3 +312,37 @@ def inspection_item(code: str | None = None, *, area: str = "OWN", area_name: st
     if retired:
         inspection_items.retire(row.code)
     return row
+
+
+# --- recorded self-inspections (assurance, issue 18) ----------------------------------
+
+def inspection(fiscal_year: int = 2026, *, unit_: OrgUnit | None = None, responsible: User | None = None,
+               by: User | None = None, answered: dict | None = None, result=None):
+    """A self-inspection of the active items (assurance.inspections.start);
+    with ``result`` (an AnswerResult) every item answered so, ``answered``
+    ({code: AnswerResult}) overriding it — a 一部不適合/不適合 with its measure."""
+    from assurance import inspections as service
+    from assurance.inspection_models import AnswerResult
+    by = by or user(f"insp-{_next()}", Role.PROCUREMENT)
+    made = service.start(fiscal_year=fiscal_year, unit_id=unit_.id if unit_ else None,
+                         responsible=responsible or by, user=by)
+    if result is not None or answered:
+        for row in made.answers:
+            value = (answered or {}).get(row.code, result or AnswerResult.CONFORMING)
+            needs = value.needs_measure
+            service.record_answer(row, service.AnswerInput(
+                value, f"{row.code} の点検", "改善する" if needs else None, by.id if needs else None,
+                dt.date(fiscal_year + 1, 3, 31) if needs else None), user=by)
+    return made
+
+
+def approved_inspection(fiscal_year: int = 2026, **kwargs):
+    """An inspection answered, submitted, checked and approved by three people."""
+    from assurance import inspections as service
+    from assurance.inspection_models import AnswerResult
+    kwargs.setdefault("result", AnswerResult.CONFORMING)
+    made = inspection(fiscal_year, **kwargs)
+    service.submit(made, user=db.session.get(User, made.editors[0]))
+    service.check(made, user=user(f"checker-{_next()}", Role.APPROVER), approve=True)
+    service.approve(made, user=user(f"approver-{_next()}", Role.LEAD), approve=True)
+    return made

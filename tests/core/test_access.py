@@ -159,6 +159,16 @@ EXPECTED = {
     "measures.index": set(Role),
     "measures.detail": set(Role),
     "measures.evidence": set(Role),
+    # recorded self-inspections (issue 18): everyone reads; staff start one; the responsible
+    # person or staff answer, submit and correct (the view refuses others, and any auditor,
+    # with 403: tests/assurance/test_inspections.py); checks and approvals by their deciders
+    "inspections": ANY,
+    "inspections.new": {Role.ADMIN, Role.PROCUREMENT, Role.VERIFIER, Role.SOCIAL, Role.LEAD},
+    "inspections.check": {Role.ADMIN, Role.APPROVER, Role.LEAD},
+    "inspections.approve": {Role.APPROVER, Role.LEAD},
+    "exchange.inspections_export": set(Role),
+    "api.inspections_list": set(Role),
+    "api.inspections_read": set(Role),
 }
 # Downloads answer 404 where the demo record has no file attached.
 DOWNLOADS = {"vendors.certification_file", "contracts.document", "contracts.disposal_evidence",
@@ -167,7 +177,8 @@ DOWNLOADS = {"vendors.certification_file", "contracts.document", "contracts.disp
              "verification.evidence", "verification.finding_evidence", "cloud.deletion_evidence",
              "calendar.feed",  # and the feed, for a token nobody holds
              "social.public_list",  # and the public account list, off by default
-             "measures.detail", "measures.evidence"}  # and a measure, until a demo finding opens one
+             "measures.detail", "measures.evidence",  # and a measure, until a demo finding opens one
+             "inspections.evidence"}
 # Values for URL arguments that are not record ids.
 ARGUMENTS = {"contracts.exception_decide": {"decision": "approve"}, "vendors.justification_decide": {"decision": "approve"},
              "contracts.subcontractor_decide": {"decision": "approve"}, "verification.decide": {"decision": "accept"},
