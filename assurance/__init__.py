@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-PARTS: tuple = ()
+from assurance import audit_views
+
+PARTS: tuple = (audit_views,)
 
 
 def init_app(app: Flask) -> None:

@@ -56,6 +56,23 @@ class Responsibility:
     roles: frozenset = frozenset()
 
 
+@dataclass(frozen=True)
+class Auditable:
+    """A kind of record an audit plan can name (情報セキュリティ監査, policy §7):
+    ``choices()`` → [(id, text)] for the plan's form; ``responsible(ids)`` →
+    {id: {user ids}}, the people responsible for each record (an auditor among
+    them is not independent of it); ``describe(ids)`` → {id: text}; the
+    record's page is ``endpoint`` with its id as ``param``.  Loaded in bulk."""
+    kind: str
+    order: int
+    label: Any  # a lazy string: the register's name
+    choices: Callable[[], list]
+    responsible: Callable[[Iterable[int]], dict]
+    describe: Callable[[Iterable[int]], dict]
+    endpoint: str
+    param: str = "id"
+
+
 def _ordered(items: list, order: int, item) -> None:
     items.append((order, len(items), item))
     items.sort(key=lambda entry: entry[:2])
@@ -86,6 +103,7 @@ class Registry:
     _report_figures: list = field(default_factory=list)
     _report_parts: list = field(default_factory=list)
     _decisions: list = field(default_factory=list)
+    _auditables: list = field(default_factory=list)
 
     # --- adding ------------------------------------------------------------------------
     def add_panel(self, order: int, build: Callable[[Any], Any]) -> None:
@@ -162,7 +180,19 @@ class Registry:
         """What the committee is asked to decide (core/report.py): ``build(fiscal_year)`` → [Decision]."""
         _ordered(self._decisions, order, build)
 
+    def add_auditable(self, kind: Auditable) -> None:
+        """A register whose records an audit plan may name (assurance.audits):
+        its records, who is responsible for each, and where each is shown."""
+        _ordered(self._auditables, kind.order, kind)
+
     # --- reading -----------------------------------------------------------------------
+    @property
+    def auditables(self) -> list[Auditable]:
+        return _items(self._auditables)
+
+    def auditable(self, kind: str) -> Auditable | None:
+        return next((item for item in self.auditables if item.kind == kind), None)
+
     @property
     def report_figures(self) -> list[Callable]:
         return _items(self._report_figures)
