@@ -198,16 +198,19 @@ def _next_number(plan: AuditPlan) -> int:
 def add_finding(plan: AuditPlan, *, user: User, severity: Severity, condition: str, recommendation: str | None,
                 criterion_code: str | None, criterion_text: str | None, target: tuple[str, int] | None,
                 unit_id: int | None) -> AuditFinding:
-    """A finding numbered next within its plan.  Two saved at the same moment
-    would take the same number: the unique (plan, number) index refuses the
-    second, which takes the next one (in a savepoint: the rest of the request
-    stays)."""
+    """A finding numbered next within its plan.  Findings saved at the same
+    moment take their numbers in turn: the plan's row is locked first
+    (SELECT … FOR UPDATE on PostgreSQL; SQLite's writers already take turns,
+    core.db), and should a number be taken meanwhile all the same, the unique
+    (plan, number) index refuses it and the finding takes the next one (in a
+    savepoint: the rest of the request stays)."""
     if plan.status is PlanStatus.REPORTED:
         raise AuditRefusal(_l("報告済みの監査計画には指摘を追加できません。"))
     if not (criterion_code or (criterion_text or "").strip()):
         raise AuditRefusal(_l("判断基準（点検項目・条項または記述）を入力してください。"), field="criterion_text")
     if target is not None and target not in {(t.kind, t.record_id) for t in plan.targets}:
         raise AuditRefusal(_l("対象の記録は監査計画で選んだものから選んでください。"), field="target")
+    db.session.execute(select(AuditPlan.id).where(AuditPlan.id == plan.id).with_for_update())
     for _attempt in range(5):
         finding = AuditFinding(plan_id=plan.id, number=_next_number(plan), severity=severity,
                                condition=condition.strip(), recommendation=(recommendation or "").strip() or None,
