@@ -24,7 +24,7 @@ from core.models import Role, User
 from core.pdf import SMALL, Heading, Section, day, p, table
 from core.registers import Field, Register
 from core.report import Decision, Table
-from core.timeutil import fiscal_year, local_date, today
+from core.timeutil import fiscal_year, fiscal_year_label, local_date, today
 
 STALE_SERIOUS_DAYS = 90  # a 重大 finding still open this long goes to the committee (report's decisions)
 
@@ -69,7 +69,7 @@ def _short(text: str, limit: int = 40) -> str:
 def pack_sections(scope: Scope) -> list[Section]:
     """All audit findings of the 年度 (open and closed), one table per plan."""
     findings = audits.findings_of_year(scope.fiscal_year, scope.unit_id)
-    flow: list = [p(f"{scope.fiscal_year}年度の監査の指摘 {len(findings)} 件（完了・未完了を含む）。"
+    flow: list = [p(f"{fiscal_year_label(scope.fiscal_year)}の監査の指摘 {len(findings)} 件（完了・未完了を含む）。"
                     "網掛けの行は未完了の重大な指摘です。", SMALL)]
     by_plan: dict[int, list[AuditFinding]] = {}
     for finding in findings:
@@ -82,7 +82,7 @@ def pack_sections(scope: Scope) -> list[Section]:
             ["番号", "重要度", "判断基準", "事実", "改善勧告", "回答", "状態", "完了日"],
             [[str(f.number), str(f.severity.label), f.criterion or "—", f.condition, f.recommendation or "—",
               f.response or "—", str(f.status.label), day(f.closed_at)] for f in rows],
-            [10 * mm, 12 * mm, 22 * mm, 38 * mm, 34 * mm, 32 * mm, 14 * mm, 18 * mm], alerts=alerts))
+            [9 * mm, 11 * mm, 22 * mm, 36 * mm, 32 * mm, 30 * mm, 14 * mm, 24 * mm], alerts=alerts))
     if not findings:
         flow.append(p("この年度の監査の指摘はありません。"))
     return [Section("情報セキュリティ監査の指摘", flow, kind="audit")]

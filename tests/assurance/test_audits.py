@@ -14,7 +14,7 @@ from assurance.audit_models import AuditFinding, AuditPlan, FindingStatus, Sever
 from core.db import db
 from core.measures import Measure, MeasureStatus
 from core.models import Role, User
-from core.timeutil import fiscal_year, today
+from core.timeutil import fiscal_year, today, wareki
 from tests import factories
 from tests.conftest import api_token, login_as, read_pdf
 
@@ -347,13 +347,18 @@ def test_the_pack_shows_the_years_audit_findings(app, client, scene):
         old, _w = factories.audit_plan(fiscal_year=fiscal_year(today()) - 1, title="前年度の監査")
         factories.audit_finding(old, condition="前年度の指摘事項。")
         db.session.commit()
+        plan = db.session.get(AuditPlan, scene["plan"])
+        closed = factories.audit_finding(plan, severity=Severity.OBSERVATION, condition="良好事例の所見。")
+        audits.close(closed, user=plan.auditors[0], note="")
+        db.session.commit()
     _respond(app, scene["finding"])
     login_as(client, "auditor")
     _pages, text = read_pdf(client.get(f"/checklists/pack.pdf?fy={fiscal_year(today())}"))
     flat = text.replace("\n", "")
     assert "情報セキュリティ監査の指摘" in flat
-    for expected in ("二要素認証が無効である。", "対応しました。", "回答済", "中"):
+    for expected in ("二要素認証が無効である。", "対応しました。", "回答済", "中", "良好事例の所見。", "完了"):
         assert expected in flat, expected
+    assert f"完了 {wareki(today())}" in text  # the closing date in 和暦, whole on its line
     assert "前年度の指摘事項" not in flat
 
 
