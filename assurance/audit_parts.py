@@ -50,7 +50,8 @@ def inbox_entries(user) -> list[inbox.Entry]:
                   number=finding.number, severity=finding.severity.label, condition=_short(finding.condition))
         if (finding.status is FindingStatus.OPEN and user.id not in auditors
                 and audits.is_audited_party(user, finding, responsible)):
-            found.append(inbox.Entry(inbox.DUE, _l("監査指摘への回答"), title, local_date(finding.created_at),
+            # No date: the inbox reads a work item's date as its due date, and a response has none.
+            found.append(inbox.Entry(inbox.DUE, _l("監査指摘への回答"), title, None,
                                      "audits.finding", {"finding_id": finding.id}))
         elif (finding.status is FindingStatus.RESPONDED and user.id in auditors and user.id not in responsible
               and user.has_role(Role.AUDITOR)):
