@@ -356,11 +356,18 @@ def inspection_pdf(inspection_id: int):
     return pdf.send(rendered, f"自己点検_{inspection.fiscal_year}_{inspection.id}.pdf")
 
 
+def _answer_link(measure) -> tuple[str, dict] | None:
+    item = service.measure_sources([measure.source_id]).get(measure.source_id)
+    return (item.endpoint, item.params) if item is not None else None
+
+
 def init_app(app) -> None:
     """Plug the recorded self-inspection in (assurance.PARTS)."""
     app.register_blueprint(bp)
     house = plugins.registry(app)
     house.add_inbox(service.inbox_entries, order=80)
+    # the measures a 一部不適合・不適合 answer opens (core.measures): confirmed by the default acceptors
+    house.add_measure_source("inspection_answer", label=_l("自己点検"), link=_answer_link)
     service.add_responsibilities(house)  # what a leaver hands over (人事異動), and the request kinds
     house.add_pack_part(90, documents.pack_sections)
     house.add_report_part(20, documents.report_tables)

@@ -2,7 +2,7 @@
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from cloud import demo, documents, exchange, gendata, rules, services, views
+from cloud import auditable, demo, documents, exchange, gendata, rules, services, views
 from core import plugins
 
 
@@ -21,5 +21,6 @@ def init_app(app: Flask) -> None:
     house.add_reference("vendor", rules.vendor_has_services)
     services.add_responsibilities(house)  # what a leaver hands over (人事異動, core.handover)
     house.add_inbox(services.inbox_entries)  # what waits for a user (core.inbox)
+    house.add_auditable(auditable.auditable())  # what an audit plan may name (assurance)
     house.add_seeder(30, demo.seed)
     house.add_generator(30, gendata.generate)

@@ -3,6 +3,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from contracts import (
+    auditable,
     demo,
     documents,
     due,
@@ -46,5 +47,6 @@ def init_app(app: Flask) -> None:
     house.add_section("checklists.index", 10, sections.checklists_block)
     services.add_responsibilities(house)  # what a leaver hands over (人事異動, core.handover)
     house.add_inbox(services.inbox_entries)  # what waits for a user (core.inbox)
+    house.add_auditable(auditable.auditable())  # what an audit plan may name (assurance)
     house.add_seeder(20, demo.seed)
     house.add_generator(20, gendata.generate)

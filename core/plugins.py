@@ -85,6 +85,23 @@ class MeasureSource:
     acceptors: frozenset = frozenset()
 
 
+@dataclass(frozen=True)
+class Auditable:
+    """A kind of record an audit plan can name (情報セキュリティ監査, policy §7):
+    ``choices()`` → [(id, text)] for the plan's form; ``responsible(ids)`` →
+    {id: {user ids}}, the people responsible for each record (an auditor among
+    them is not independent of it); ``describe(ids)`` → {id: text}; the
+    record's page is ``endpoint`` with its id as ``param``.  Loaded in bulk."""
+    kind: str
+    order: int
+    label: Any  # a lazy string: the register's name
+    choices: Callable[[], list]
+    responsible: Callable[[Iterable[int]], dict]
+    describe: Callable[[Iterable[int]], dict]
+    endpoint: str
+    param: str = "id"
+
+
 def _ordered(items: list, order: int, item) -> None:
     items.append((order, len(items), item))
     items.sort(key=lambda entry: entry[:2])
@@ -118,6 +135,7 @@ class Registry:
     _decisions: list = field(default_factory=list)
     _measure_sources: dict = field(default_factory=dict)
     _inspection_areas: list = field(default_factory=list)
+    _auditables: list = field(default_factory=list)
 
     # --- adding ------------------------------------------------------------------------
     def add_panel(self, order: int, build: Callable[[Any], Any]) -> None:
@@ -212,6 +230,7 @@ class Registry:
                                      acceptors=frozenset({Role.AUDITOR}))
         """
         self._measure_sources[source_type] = MeasureSource(source_type, label, link, may_accept, frozenset(acceptors))
+
     def add_inspection_items(self, order: int, area_code: str, area_name_ja: str, area_name_en: str,
                              items: Iterable[Any]) -> None:
         """Built-in self-inspection items (core.inspection_items.Item) of one
@@ -227,6 +246,11 @@ class Registry:
             known.add(item.code)
         _ordered(self._inspection_areas, order, InspectionArea(order, area_code, area_name_ja, area_name_en, items))
 
+    def add_auditable(self, kind: Auditable) -> None:
+        """A register whose records an audit plan may name (assurance.audits):
+        its records, who is responsible for each, and where each is shown."""
+        _ordered(self._auditables, kind.order, kind)
+
     # --- reading -----------------------------------------------------------------------
     def measure_source(self, source_type: str) -> MeasureSource | None:
         """How measures of ``source_type`` are described and confirmed; None: not registered."""
@@ -235,6 +259,13 @@ class Registry:
     @property
     def measure_sources(self) -> list[MeasureSource]:
         return list(self._measure_sources.values())
+
+    @property
+    def auditables(self) -> list[Auditable]:
+        return _items(self._auditables)
+
+    def auditable(self, kind: str) -> Auditable | None:
+        return next((item for item in self.auditables if item.kind == kind), None)
 
     @property
     def report_figures(self) -> list[Callable]:

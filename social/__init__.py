@@ -3,7 +3,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from core import plugins
-from social import demo, documents, exchange, gendata, rules, services, views
+from social import auditable, demo, documents, exchange, gendata, rules, services, views
 
 
 def init_app(app: Flask) -> None:
@@ -20,5 +20,6 @@ def init_app(app: Flask) -> None:
     house.add_document(plugins.Document(40, _l("SNS公式アカウント台帳（PDF）"), "social.register_pdf"))
     services.add_responsibilities(house)  # what a leaver hands over (人事異動, core.handover)
     house.add_inbox(services.inbox_entries)  # what waits for a user (core.inbox)
+    house.add_auditable(auditable.auditable())  # what an audit plan may name (assurance)
     house.add_seeder(40, demo.seed)
     house.add_generator(40, gendata.generate)

@@ -346,3 +346,26 @@ def approved_inspection(fiscal_year: int = 2026, **kwargs):
     service.check(made, user=user(f"checker-{_next()}", Role.APPROVER), approve=True)
     service.approve(made, user=user(f"approver-{_next()}", Role.LEAD), approve=True)
     return made
+def audit_plan(*, auditors: tuple[User, ...] = (), units: tuple[OrgUnit, ...] = (),
+               targets: tuple[tuple[str, int], ...] = (), fiscal_year: int | None = None, title: str | None = None):
+    """An audit plan (assurance.audits.save_plan) of the current 年度 by
+    ``auditors`` (a new auditor by default); returns (plan, its independence warnings)."""
+    from assurance import audits
+
+    auditors = auditors or (user(None, Role.AUDITOR),)
+    start = timeutil.today()
+    return audits.save_plan(None, user=auditors[0], fiscal_year=fiscal_year or timeutil.fiscal_year(start),
+                            title=title or f"テスト監査{_next()}", method="書面監査", period_start=start,
+                            period_end=start + dt.timedelta(days=30), registers=[], unit_ids=[u.id for u in units],
+                            auditor_ids=[a.id for a in auditors], targets=list(targets))
+
+
+def audit_finding(plan, *, severity=None, target: tuple[str, int] | None = None, unit: OrgUnit | None = None,
+                  by: User | None = None, condition: str = "記録が一部欠けている。"):
+    """A finding of ``plan`` (moderate unless ``severity`` says otherwise), by its first auditor."""
+    from assurance import audits
+    from assurance.audit_models import Severity
+
+    return audits.add_finding(plan, user=by or plan.auditors[0], severity=severity or Severity.MODERATE,
+                              condition=condition, recommendation="改善すること。", criterion_code=None,
+                              criterion_text="対策基準", target=target, unit_id=unit.id if unit else None)

@@ -169,6 +169,17 @@ EXPECTED = {
     "exchange.inspections_export": set(Role),
     "api.inspections_list": set(Role),
     "api.inspections_read": set(Role),
+    # 情報セキュリティ監査 (issue 18): auditors and administrators write plans and findings; the audited
+    # party (any role: the view refuses a non-party with 403) responds; an auditor of the plan closes
+    "audits": {Role.ADMIN, Role.AUDITOR},
+    "audits.index": {Role.ADMIN, Role.AUDITOR, Role.LEAD},
+    "audits.plan": {Role.ADMIN, Role.AUDITOR, Role.LEAD},
+    "audits.finding": ANY,
+    "audits.finding_respond": ANY,
+    "audits.finding_close": {Role.AUDITOR},
+    "exchange.audit-findings_export": {Role.ADMIN, Role.AUDITOR, Role.LEAD},
+    "api.audit-findings_list": {Role.ADMIN, Role.AUDITOR, Role.LEAD},
+    "api.audit-findings_read": {Role.ADMIN, Role.AUDITOR, Role.LEAD},
 }
 # Downloads answer 404 where the demo record has no file attached.
 DOWNLOADS = {"vendors.certification_file", "contracts.document", "contracts.disposal_evidence",
@@ -279,9 +290,9 @@ def test_route_role_sweep(demo):
 
 
 @pytest.mark.parametrize("role, visible, hidden", [
-    (Role.AUDITOR, ["/vendors/", "/audit/", "/checklists/", "/social/"], ["/admin/"]),
+    (Role.AUDITOR, ["/vendors/", "/audit/", "/checklists/", "/social/", "/audits/"], ["/admin/"]),
     (Role.SOCIAL, ["/social/", "/cloud/"], ["/vendors/", "/contracts/", "/audit/", "/admin/"]),
-    (Role.PROCUREMENT, ["/vendors/", "/contracts/", "/verification/"], ["/social/", "/audit/", "/admin/"]),
+    (Role.PROCUREMENT, ["/vendors/", "/contracts/", "/verification/"], ["/social/", "/audit/", "/admin/", "/audits/"]),
     (Role.ADMIN, ["/vendors/", "/social/", "/audit/", "/admin/"], []),
 ])
 def test_navigation_shows_only_what_the_role_may_use(client, users, role, visible, hidden):

@@ -1,0 +1,35 @@
+"""SNS accounts as records an audit plan may name (assurance.audits, policy
+§7): their responsible people are the account's 責任者 and deputy."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from core.db import db
+from core.plugins import Auditable
+from social.models import AccountStatus, SocialAccount
+
+
+def _choices() -> list:
+    rows = db.session.execute(select(SocialAccount.id, SocialAccount.name).where(
+        SocialAccount.status != AccountStatus.REJECTED).order_by(SocialAccount.name)).all()
+    return [(row.id, row.name) for row in rows]
+
+
+def _rows(ids):
+    ids = list(ids)
+    return db.session.execute(select(SocialAccount.id, SocialAccount.name, SocialAccount.responsible_id,
+                                     SocialAccount.deputy_id).where(SocialAccount.id.in_(ids))).all() if ids else []
+
+
+def _responsible(ids) -> dict:
+    return {row.id: {row.responsible_id, row.deputy_id} - {None} for row in _rows(ids)}
+
+
+def _describe(ids) -> dict:
+    return {row.id: row.name for row in _rows(ids)}
+
+
+def auditable() -> Auditable:
+    return Auditable(kind="social", order=40, label=_l("SNS公式アカウント"), choices=_choices,
+                     responsible=_responsible, describe=_describe, endpoint="social.detail", param="account_id")
