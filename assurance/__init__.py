@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-PARTS: tuple = ()
+from assurance import report_views
+
+PARTS: tuple = (report_views,)
 
 
 def init_app(app: Flask) -> None:

@@ -8,6 +8,7 @@ from contracts import (
     exchange,
     gaps,
     gendata,
+    report,
     sections,
     services,
     verification,
@@ -46,3 +47,5 @@ def init_app(app: Flask) -> None:
     house.add_inbox(services.inbox_entries)  # what waits for a user (core.inbox)
     house.add_seeder(20, demo.seed)
     house.add_generator(20, gendata.generate)
+    house.add_report_figures(20, report.figures)  # the annual report to the CISO (core/report.py)
+    house.add_decisions(20, report.decisions)

@@ -3,7 +3,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from core import plugins
-from social import demo, documents, exchange, gendata, rules, services, views
+from social import demo, documents, exchange, gendata, report, rules, services, views
 
 
 def init_app(app: Flask) -> None:
@@ -20,3 +20,4 @@ def init_app(app: Flask) -> None:
     house.add_inbox(services.inbox_entries)  # what waits for a user (core.inbox)
     house.add_seeder(40, demo.seed)
     house.add_generator(40, gendata.generate)
+    house.add_report_figures(40, report.figures)  # the annual report to the CISO (core/report.py)

@@ -143,6 +143,8 @@ EXPECTED = {
     "api.social_retire": {Role.SOCIAL},
     "api.audit_list": {Role.ADMIN, Role.AUDITOR, Role.LEAD},
     "api.audit_read": {Role.ADMIN, Role.AUDITOR, Role.LEAD},
+    # the annual report to the CISO and the committee (issue 18): those who report and those reported to
+    "report": {Role.ADMIN, Role.LEAD, Role.AUDITOR, Role.APPROVER},
 }
 # Downloads answer 404 where the demo record has no file attached.
 DOWNLOADS = {"vendors.certification_file", "contracts.document", "contracts.disposal_evidence",
@@ -155,7 +157,8 @@ DOWNLOADS = {"vendors.certification_file", "contracts.document", "contracts.disp
 ARGUMENTS = {"contracts.exception_decide": {"decision": "approve"}, "vendors.justification_decide": {"decision": "approve"},
              "contracts.subcontractor_decide": {"decision": "approve"}, "verification.decide": {"decision": "accept"},
              "contracts.amendment_decide": {"decision": "approve"}, "contracts.amendment_action": {"action": "submit"},
-             "social.procedure_decide": {"decision": "approve"}, "social.opening_decide": {"decision": "approve"}}
+             "social.procedure_decide": {"decision": "approve"}, "social.opening_decide": {"decision": "approve"},
+             "report.pdf_report": {"year": 2025}}
 DEFAULT_ARGUMENTS = {"fmt": "csv"}
 
 
