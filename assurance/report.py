@@ -36,7 +36,7 @@ from core.timeutil import fiscal_year_label
 
 MAX_ROWS = 30  # rows of a contributed table
 MAX_DECISIONS = 20  # decisions of one kind
-SIGNERS = ("作成者", "統括情報セキュリティ責任者", "最高情報セキュリティ責任者")
+SIGNERS = ("作成者", "確認（統括責任者）", "報告先（CISO）")  # each fits its 40 mm box
 
 
 # --- core's figure ---------------------------------------------------------------------
@@ -83,7 +83,8 @@ class Row:
         if change == 0:
             return "±0"
         sign = "▲" if change > 0 else "▼"
-        return f"{sign}{number(abs(change), self.unit)}"
+        # a share changes by points, not by per cent of itself
+        return f"{sign}{abs(change):.1f}pt" if self.unit == "%" else f"{sign}{number(abs(change), self.unit)}"
 
     @property
     def reading(self) -> str | None:

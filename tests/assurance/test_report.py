@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from assurance import report
 from cloud import rules as cloud_rules
-from cloud.models import IN_USE, CloudService, ServiceStatus, Track
+from cloud.models import IN_USE, CloudService, Track
 from contracts import rules as contract_rules
 from contracts.models import Contract, ContractStatus, Finding, MeasureStatus, Verification, VerificationStatus
 from core import approvals, measures
@@ -153,7 +153,7 @@ def test_the_change_reads_better_or_worse(app):
     worse = report.Row("k", "overdue", 7, 4, better="lower")
     assert (worse.change, worse.arrow, worse.reading) == (3, "▲3", "worse")
     better = report.Row("k", "coverage", 92.5, 90.0, unit="%", better="higher")
-    assert (better.change, better.arrow, better.reading) == (2.5, "▲2.5%", "better")
+    assert (better.change, better.arrow, better.reading) == (2.5, "▲2.5pt", "better")
     fewer = report.Row("k", "incidents", 1, 3, better="lower")
     assert (fewer.arrow, fewer.reading) == ("▼2", "better")
     assert report.Row("k", "in force", 5, 5).arrow == "±0"
@@ -206,7 +206,7 @@ def test_the_pdf_stays_short_keeps_dates_whole_and_is_recorded(client, body):
     assert pages <= 10
     assert "情報セキュリティに関する年次報告" in text and "委員会に諮る事項" in text
     assert "EXP-000" in text and "他 5 件" in text and "長く待つサービス" in text
-    assert "最高情報セキュリティ責任者" in text  # the sign-off
+    assert "最高情報セキュリティ責任者" in text and "報告先（CISO）" in text  # the addressee, the sign-off
     assert split_dates(layout(response.data)) == []
     with body.app_context():
         entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "print")
@@ -264,3 +264,26 @@ def test_the_english_page(client, body):
                   "Contracts in force", "Incidents in the year"):
         assert words in html, words
     assert "委員会に諮る事項" not in html
+
+
+def test_contributed_tables_are_shown_and_capped(client, app, users):
+    from core import plugins
+    from core.report import Table
+
+    rows = [[f"区分{n:02d}", str(n), None] for n in range(50)]
+    plugins.registry(app).add_report_part(10, lambda year: [Table("自己点検の結果（領域別）", ["領域", "適合", "不適合"], rows,
+                                                                  note="一部不適合を含む")])
+    login_as(client, "admin")
+    html = client.get("/report/").get_data(as_text=True)
+    assert "自己点検の結果（領域別）" in html and "区分29" in html and "区分30" not in html and "他 20 件" in html
+    assert "一部不適合を含む" in html and "<td>—</td>" in html
+    pages, text = read_pdf(client.get(f"/report/{YEAR}.pdf"))
+    assert "区分29" in text and "区分30" not in text and "他 20 件" in text
+    assert pages <= 10
+
+
+def test_no_blank_page_after_the_cover(client, users):
+    """The cover, then each section on its own page: four pages when each fits one."""
+    login_as(client, "admin")
+    pages, text = read_pdf(client.get(f"/report/{YEAR}.pdf"))
+    assert pages == 4 and "委員会に諮る事項はありません。" in text
