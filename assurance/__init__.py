@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from assurance import audit_views, inspection_views
+from assurance import audit_views, inspection_views, report_views
 
-PARTS: tuple = (inspection_views, audit_views)
+PARTS: tuple = (inspection_views, audit_views, report_views)
 
 
 def init_app(app: Flask) -> None:

@@ -2,7 +2,7 @@
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from cloud import auditable, demo, documents, exchange, gendata, rules, services, views
+from cloud import auditable, demo, documents, exchange, gendata, report, rules, services, views
 from core import plugins
 
 
@@ -24,3 +24,5 @@ def init_app(app: Flask) -> None:
     house.add_auditable(auditable.auditable())  # what an audit plan may name (assurance)
     house.add_seeder(30, demo.seed)
     house.add_generator(30, gendata.generate)
+    house.add_report_figures(30, report.figures)  # the annual report to the CISO (core/report.py)
+    house.add_decisions(30, report.decisions)

@@ -10,6 +10,7 @@ from contracts import (
     exchange,
     gaps,
     gendata,
+    report,
     sections,
     services,
     verification,
@@ -50,3 +51,5 @@ def init_app(app: Flask) -> None:
     house.add_auditable(auditable.auditable())  # what an audit plan may name (assurance)
     house.add_seeder(20, demo.seed)
     house.add_generator(20, gendata.generate)
+    house.add_report_figures(20, report.figures)  # the annual report to the CISO (core/report.py)
+    house.add_decisions(20, report.decisions)

@@ -545,7 +545,8 @@ def render(title: str, sections: list[Section], *, user, cover: list | None = No
                    generated=f"出力 {day(local)} {local:%H:%M} {getattr(user, 'display_name', '')}")
     story: list = []
     if cover:
-        story += [*cover, PageBreak()]
+        # The contents, or the first section, start the next page (a break here too: a blank page).
+        story += [*cover, PageBreak()] if toc else cover
     entries: list[tuple[int, str, str]] = []
     contents_at = None
     if toc:

@@ -18,8 +18,11 @@ carries user data (a record's name) is plain text, escaped where shown.
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
+
+from core.timeutil import fiscal_year_range, today
 
 
 @dataclass(frozen=True)
@@ -46,3 +49,20 @@ class Decision:
     text: str  # what is to be decided, with the record's name (plain text)
     endpoint: str | None = None
     params: dict = field(default_factory=dict)
+
+
+def as_of(fiscal_year: int) -> dt.date:
+    """The day a figure of ``fiscal_year`` is taken on: the year's last day
+    (31 March), or today while the year is not over."""
+    return min(fiscal_year_range(fiscal_year)[1], today())
+
+
+def is_current(fiscal_year: int) -> bool:
+    """The year is not over: its figures are the registers as they stand today."""
+    return fiscal_year_range(fiscal_year)[1] >= today()
+
+
+def end_of(day: dt.date) -> dt.datetime:
+    """The stored (naive UTC) moment a day in Japan ends: a record stamped
+    before it existed, or was decided, by that day."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time()) - dt.timedelta(hours=9)

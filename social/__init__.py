@@ -3,7 +3,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from core import plugins
-from social import auditable, demo, documents, exchange, gendata, rules, services, views
+from social import auditable, demo, documents, exchange, gendata, report, rules, services, views
 
 
 def init_app(app: Flask) -> None:
@@ -23,3 +23,4 @@ def init_app(app: Flask) -> None:
     house.add_auditable(auditable.auditable())  # what an audit plan may name (assurance)
     house.add_seeder(40, demo.seed)
     house.add_generator(40, gendata.generate)
+    house.add_report_figures(40, report.figures)  # the annual report to the CISO (core/report.py)

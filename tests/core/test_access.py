@@ -180,6 +180,8 @@ EXPECTED = {
     "exchange.audit-findings_export": {Role.ADMIN, Role.AUDITOR, Role.LEAD},
     "api.audit-findings_list": {Role.ADMIN, Role.AUDITOR, Role.LEAD},
     "api.audit-findings_read": {Role.ADMIN, Role.AUDITOR, Role.LEAD},
+    # the annual report to the CISO and the committee (issue 18): those who report and those reported to
+    "report": {Role.ADMIN, Role.LEAD, Role.AUDITOR, Role.APPROVER},
 }
 # Downloads answer 404 where the demo record has no file attached.
 DOWNLOADS = {"vendors.certification_file", "contracts.document", "contracts.disposal_evidence",
@@ -195,7 +197,8 @@ ARGUMENTS = {"contracts.exception_decide": {"decision": "approve"}, "vendors.jus
              "contracts.subcontractor_decide": {"decision": "approve"}, "verification.decide": {"decision": "accept"},
              "contracts.amendment_decide": {"decision": "approve"}, "contracts.amendment_action": {"action": "submit"},
              "measures.decide": {"decision": "accept"},
-             "social.procedure_decide": {"decision": "approve"}, "social.opening_decide": {"decision": "approve"}}
+             "social.procedure_decide": {"decision": "approve"}, "social.opening_decide": {"decision": "approve"},
+             "report.pdf_report": {"year": 2025}}
 DEFAULT_ARGUMENTS = {"fmt": "csv"}
 
 
