@@ -1,5 +1,5 @@
 """Demo self-inspections (issue 18): the previous 年度's approved, one 不適合
-with its improvement measure open; the current 年度's submitted and waiting
+with its improvement measure reported done and waiting for confirmation; the current 年度's submitted and waiting
 for its checker (an inbox item for the approver and the security lead)."""
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from sqlalchemy import select
 
 from assurance import inspections as service
 from assurance.inspection_models import AnswerResult, Inspection
+from core import files, measures
 from core.db import db
+from core.measures import measures_for
 from core.timeutil import fiscal_year
 
 # The demo's answers that are not 適合: code → (result, comment, measure)
@@ -45,6 +47,13 @@ def seed(demo) -> None:
     service.submit(previous, user=inspector)
     service.check(previous, user=checker, approve=True, comment="回答と証拠を確認しました。")
     service.approve(previous, user=approver, approve=True)
+    # its measure: begun and reported done by its owner, waiting for someone else to confirm it
+    owner = users["social"]
+    (opened,) = measures_for("inspection_answer", [a.id for a in previous.answers if a.code == "SNS-04"]).values()
+    measure = opened[0]
+    measures.begin(measure, user=owner)
+    measures.report(measure, note="なりすまし点検を毎月実施し、記録様式に沿って3か月分を記録した。",
+                    evidence=demo.pdf("SNS_なりすまし点検記録.pdf", user=owner, allowed=files.EVIDENCE_TYPES), user=owner)
     current = service.start(fiscal_year=year, unit_id=None, responsible=inspector, user=inspector,
                             summary="全組織を対象とした年次の自己点検")
     _answer_all(current, CURRENT, inspector, users["social"], today + dt.timedelta(days=60))

@@ -145,9 +145,8 @@ def _load(inspection_id: int) -> Inspection:
 
 
 def _facts(inspection: Inspection) -> dict:
-    """What the app knows per item (a suggestion, never the answer): {code: (text, links)}."""
-    found = catalogue.facts(catalogue.Scope(inspection.fiscal_year, inspection.unit_id))
-    return {code: (str(fact), list(getattr(fact, "links", []) or [])) for code, fact in found.items()}
+    """What the app knows per item (a suggestion, never the answer): {code: core.inspection.Fact}."""
+    return catalogue.facts(catalogue.Scope(inspection.fiscal_year, inspection.unit_id))
 
 
 def _render(inspection: Inspection, forms: dict | None = None, status: int = 200):

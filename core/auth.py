@@ -174,3 +174,4 @@ def init_app(app: Flask) -> None:
     app.before_request(_note_token_use)
     app.before_request(_enforce)
     app.jinja_env.globals["can_view"] = can_view
+    app.jinja_env.tests["viewable"] = can_view  # {{ links|selectattr("0", "viewable") }}

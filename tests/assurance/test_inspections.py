@@ -83,13 +83,7 @@ def test_the_responsible_person_answers_whatever_their_role(app, client, users):
 
 def test_the_facts_are_a_suggestion_with_links_never_the_answer(app, client, users):
     from core import plugins
-
-    class Fact:
-        def __init__(self, text, links):
-            self.text, self.links = text, links
-
-        def __str__(self):
-            return self.text
+    from core.inspection import Fact
 
     plugins.registry(app).add_facts(lambda scope: {"OUT-02": Fact("有効な契約 4件中 2件に必須条項の不足",
                                                                   [("契約 K-1", "/contracts/1")])}, order=99)

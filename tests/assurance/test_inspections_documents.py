@@ -165,7 +165,7 @@ def test_the_demo_has_last_year_approved_and_this_year_waiting_for_its_checker(d
         assert rows[year - 1].status is InspectionStatus.APPROVED
         assert rows[year].status is InspectionStatus.SUBMITTED
         [measure] = db.session.scalars(select(Measure).where(Measure.source_type == "inspection_answer")).all()
-        assert measure.status is MeasureStatus.OPEN
+        assert measure.status is MeasureStatus.REPORTED  # reported done, waiting for its confirmation
         current_id = rows[year].id
     from tests.conftest import DEMO_PASSWORD
     login_as(client, "approver", DEMO_PASSWORD)

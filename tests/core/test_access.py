@@ -190,7 +190,7 @@ DOWNLOADS = {"vendors.certification_file", "contracts.document", "contracts.disp
              "verification.evidence", "verification.finding_evidence", "cloud.deletion_evidence",
              "calendar.feed",  # and the feed, for a token nobody holds
              "social.public_list",  # and the public account list, off by default
-             "measures.detail", "measures.evidence",  # and a measure, until a demo finding opens one
+             "measures.evidence",  # and a measure's, which the demo's do not have
              "inspections.evidence"}
 # Values for URL arguments that are not record ids.
 ARGUMENTS = {"contracts.exception_decide": {"decision": "approve"}, "vendors.justification_decide": {"decision": "approve"},

@@ -245,6 +245,12 @@ def test_the_demo_has_pending_requests_in_the_inboxes_of_its_deciders(demo):
     html = client.get("/inbox").get_data(as_text=True)
     assert "必須条項の例外" in html and "R8-003" in html
     assert "変更契約" in html and "R8-002" in html  # the amendment waiting for a decision
+    # issue 18: the demo has a pending item of each kind — the yearly loop's too
+    for kind in ("改善措置の完了確認", "自己点検の確認"):
+        assert kind in html, kind
+    client.post("/logout")
+    login_as(client, "auditor", DEMO_PASSWORD)
+    assert "監査指摘の完了確認" in client.get("/inbox").get_data(as_text=True)
 
 
 def test_a_request_is_dated_on_the_day_in_japan(app, users):
