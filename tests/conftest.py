@@ -13,6 +13,7 @@ import shutil
 import tempfile
 import uuid
 
+import jinja2
 import pytest
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
@@ -47,9 +48,54 @@ def _pg_execute(statement: str) -> None:
         engine.dispose()
 
 
+def _share_url_builders() -> None:
+    """Every test builds its own app, and werkzeug compiles two URL-builder
+    functions per route from a syntax tree: about two thirds of the cost of
+    ``create_app`` with some 220 routes, paid a thousand times a run. Such a
+    function depends only on the route's text, parsed parts and defaults (it
+    reaches the converters through the rule it is bound to), so the tests'
+    apps share one per route. Production builds one app per process and
+    is left alone."""
+    from werkzeug.routing.rules import Rule
+
+    compile_builder = Rule._compile_builder
+    built: dict = {}
+
+    def shared(self, append_unknown: bool = True):
+        key = (self.rule, self.host or self.subdomain, tuple(self._trace), append_unknown,
+               tuple(sorted((name, repr(value)) for name, value in (self.defaults or {}).items())))
+        if key not in built:
+            built[key] = compile_builder(self, append_unknown)
+        return built[key]
+
+    Rule._compile_builder = shared
+
+
+class _SharedTemplates(jinja2.BytecodeCache):
+    """Compiled templates kept across the tests' apps: each app has a new Jinja
+    environment, which would otherwise compile every template it renders
+    again (about a third of a short test's time). The key is the template's
+    name and a checksum of its source, so an edited template compiles anew."""
+
+    def __init__(self):
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+SHARED_TEMPLATES = _SharedTemplates()
+
+
 def pytest_configure(config):
     """Keep the developer's own settings out of the tests, and keep the
-    tests' files out of the repository's instance/ folder."""
+    tests' files out of the repository's instance/ folder; share the URL
+    builders between the tests' apps."""
+    _share_url_builders()
     for name in list(os.environ):
         if name.startswith("ITAKU_") and not name.startswith("ITAKU_TEST_"):
             del os.environ[name]
@@ -132,6 +178,41 @@ def users_template(template_db, tmp_path_factory):
         _pg_execute(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)')
 
 
+def filled_template(fill):
+    """A session fixture for data that take seconds to build: the demo
+    template copied once per session (per xdist worker), ``fill()`` run in
+    it in an app context and committed. Name it ``filled_<what>`` and ask for
+    it beside ``demo``: the ``app`` fixture then starts the test from a copy
+    of it, files included."""
+
+    @pytest.fixture(scope="session")
+    def fixture(template_db, demo_template, tmp_path_factory, request):
+        kind, demo_copy, demo_files = demo_template
+        label = request.fixturename
+        storage = tmp_path_factory.mktemp(f"{label}-files")
+        shutil.copytree(demo_files, storage, dirs_exist_ok=True)
+        if kind == "sqlite":
+            copy = tmp_path_factory.mktemp(f"{label}-template") / "itaku.db"
+            shutil.copyfile(demo_copy, copy)
+            url = f"sqlite:///{copy}"
+        else:
+            copy = f"itaku_{label}_{os.getpid()}"
+            _pg_execute(f'DROP DATABASE IF EXISTS "{copy}"')
+            _pg_execute(f'CREATE DATABASE "{copy}" TEMPLATE "{demo_copy}"')
+            url = make_url(PG_URL).set(database=copy).render_as_string(hide_password=False)
+        app = create_app({**BASE_CONFIG, "DATABASE_URL": url, "STORAGE_PATH": str(storage)})
+        with app.app_context():
+            fill()
+            db.session.commit()
+            db.session.remove()
+            db.engine.dispose()
+        yield (kind, copy, storage)
+        if kind == "postgresql":
+            _pg_execute(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)')
+
+    return fixture
+
+
 def _config_overrides(request) -> dict:
     marker = request.node.get_closest_marker("config")
     return dict(marker.kwargs) if marker else {}
@@ -142,9 +223,11 @@ def app(template_db, tmp_path, request):
     kind, template = template_db
     storage = tmp_path / "files"
     from_users_template = False
-    if "demo" in request.fixturenames:
-        # Start from the demo template (see demo_template), files included.
-        kind, template, demo_files = request.getfixturevalue("demo_template")
+    filled = [name for name in request.fixturenames if name.startswith("filled_")]
+    if filled or "demo" in request.fixturenames:
+        # Start from the demo template (see demo_template), or one filled
+        # from it (see filled_template), files included.
+        kind, template, demo_files = request.getfixturevalue(filled[0] if filled else "demo_template")
         shutil.copytree(demo_files, storage)
     elif "users" in request.fixturenames:
         kind, template = request.getfixturevalue("users_template")
@@ -160,6 +243,7 @@ def app(template_db, tmp_path, request):
     app = create_app({**BASE_CONFIG, "DATABASE_URL": url, "STORAGE_PATH": str(storage),
                       **_config_overrides(request)})
     app.extensions[USERS_MADE] = from_users_template
+    app.jinja_env.bytecode_cache = SHARED_TEMPLATES
     yield app
     with app.app_context():
         db.session.remove()

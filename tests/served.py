@@ -123,8 +123,10 @@ def _wait_ready(process: subprocess.Popen, url: str, log: Path, timeout: float) 
 
 
 def _stop(process: subprocess.Popen) -> None:
+    """Quick shutdown (SIGQUIT): the test has its answers, and a graceful
+    stop would wait out the graceful timeout for idle keep-alive workers."""
     if process.poll() is None:
-        os.kill(process.pid, signal.SIGTERM)
+        os.kill(process.pid, signal.SIGQUIT)
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:

@@ -26,7 +26,7 @@ from core.timeutil import JST, fiscal_year, fiscal_year_range, today, utcnow
 from social import rules as social_rules
 from social.models import SEVERE, Incident, IncidentKind, SocialAccount
 from tests import factories
-from tests.conftest import DEMO_PASSWORD, login_as, read_pdf
+from tests.conftest import DEMO_PASSWORD, filled_template, login_as, read_pdf
 from tests.core.test_pdf_year import layout, split_dates
 
 YEAR = fiscal_year(today())
@@ -41,33 +41,38 @@ def _end(year: int) -> dt.date:
     return min(fiscal_year_range(year)[1], today())
 
 
-@pytest.fixture
-def body(demo):
+def _fill_body():
     """The demo, a generated body on top, and what generation leaves out:
     clause exceptions nearing expiry, a cloud request waiting for long,
     incidents this year and last, improvement measures overdue."""
-    with demo.app_context():
-        generate(40, 400, 800, report=lambda _line: None)
-        lead, clerk = factories.lead(), factories.clerk()
-        for n in range(EXPIRING):
-            contract = factories.contract(f"EXP-{n:03d}", status=ContractStatus.IN_FORCE, left_out=("C12",))
-            exception = contract_rules.exceptions(contract)[0]
-            exception.expires_on = today() + dt.timedelta(days=10 + n)
-        waiting = factories.cloud_service("長く待つサービス")
-        request = approvals.request(cloud_rules.KIND, waiting, reason="利用したい", requester=clerk)
-        request.requested_at = utcnow() - dt.timedelta(days=45)
-        recent = approvals.request(cloud_rules.KIND, factories.cloud_service("最近のサービス"), reason="利用したい",
-                                   requester=clerk)
-        recent.requested_at = utcnow() - dt.timedelta(days=3)
-        account = factories.social_account()
-        factories.incident(account, occurred_on=today())
-        factories.incident(account, kind=IncidentKind.WRONG_POST, occurred_on=today(), closed_on=today())
-        factories.incident(account, occurred_on=fiscal_year_range(YEAR - 1)[0] + dt.timedelta(days=3),
-                           closed_on=fiscal_year_range(YEAR - 1)[0] + dt.timedelta(days=5))
-        for due in (today() - dt.timedelta(days=5), today() + dt.timedelta(days=5)):
-            measures.open_measure(source_type="audit_finding", source_id=1, title="是正", measure="手順を見直す",
-                                  due_on=due, owner_id=lead.id)
-        db.session.commit()
+    generate(40, 400, 800, report=lambda _line: None)
+    lead, clerk = factories.lead(), factories.clerk()
+    for n in range(EXPIRING):
+        contract = factories.contract(f"EXP-{n:03d}", status=ContractStatus.IN_FORCE, left_out=("C12",))
+        exception = contract_rules.exceptions(contract)[0]
+        exception.expires_on = today() + dt.timedelta(days=10 + n)
+    waiting = factories.cloud_service("長く待つサービス")
+    request = approvals.request(cloud_rules.KIND, waiting, reason="利用したい", requester=clerk)
+    request.requested_at = utcnow() - dt.timedelta(days=45)
+    recent = approvals.request(cloud_rules.KIND, factories.cloud_service("最近のサービス"), reason="利用したい",
+                               requester=clerk)
+    recent.requested_at = utcnow() - dt.timedelta(days=3)
+    account = factories.social_account()
+    factories.incident(account, occurred_on=today())
+    factories.incident(account, kind=IncidentKind.WRONG_POST, occurred_on=today(), closed_on=today())
+    factories.incident(account, occurred_on=fiscal_year_range(YEAR - 1)[0] + dt.timedelta(days=3),
+                       closed_on=fiscal_year_range(YEAR - 1)[0] + dt.timedelta(days=5))
+    for due in (today() - dt.timedelta(days=5), today() + dt.timedelta(days=5)):
+        measures.open_measure(source_type="audit_finding", source_id=1, title="是正", measure="手順を見直す",
+                              due_on=due, owner_id=lead.id)
+
+
+filled_report_body = filled_template(_fill_body)
+
+
+@pytest.fixture
+def body(filled_report_body, demo):
+    """The demo with _fill_body's records (built once per session)."""
     return demo
 
 

@@ -241,54 +241,58 @@ def test_a_route_without_a_rule_is_refused_even_to_admin(app, users):
 
 
 @pytest.mark.config(WTF_CSRF_ENABLED=True)
-def test_route_role_sweep(demo):
+@pytest.mark.parametrize("who", [None, *Role], ids=lambda who: who.value if who else "anonymous")
+def test_route_role_sweep(demo, who):
+    """Every route as ``who`` sees it (one test per role, so that the sweep
+    spreads over the workers)."""
     app = demo
     all_routes = routes(app)
     assert len(all_routes) > 20
-    anonymous = app.test_client()
-    clients, tokens = {}, {}
-    for role in Role:
-        clients[role] = app.test_client()
-        login_as(clients[role], role, DEMO_PASSWORD)
-        tokens[role] = {"Authorization": f"Bearer {api_token(app, role.value)}"}
+    client = app.test_client()
+    token = {}
+    if who is not None:
+        login_as(client, who, DEMO_PASSWORD)
+        token = {"Authorization": f"Bearer {api_token(app, who.value)}"}
     failures = []
     for endpoint, method, url in all_routes:
         expected = expected_for(endpoint)
         api = endpoint.startswith("api.")
-        response = anonymous.open(url, method=method)
-        response.close()  # a streamed response holds its request context until closed
-        if expected == PUBLIC:
-            if response.status_code in (401, 403) or "/login?next" in response.headers.get("Location", ""):
-                failures.append(f"anonymous {method} {url}: {response.status_code}, should be public")
-        elif api:
-            if response.status_code != 401:
-                failures.append(f"anonymous {method} {url}: {response.status_code}, should be 401")
-        elif not (response.status_code == 302 and "/login" in response.headers["Location"]):
-            failures.append(f"anonymous {method} {url}: {response.status_code}, should go to login")
-        for role, client in clients.items():
-            allowed = expected in (PUBLIC, ANY) or role in expected
-            if api and expected != PUBLIC:
-                # A signed-in browser's cookie opens no API route: only a token does.
-                response = client.open(url, method=method)
+        if who is None:
+            response = client.open(url, method=method)
+            response.close()  # a streamed response holds its request context until closed
+            if expected == PUBLIC:
+                if response.status_code in (401, 403) or "/login?next" in response.headers.get("Location", ""):
+                    failures.append(f"anonymous {method} {url}: {response.status_code}, should be public")
+            elif api:
                 if response.status_code != 401:
-                    failures.append(f"{role.value}'s session {method} {url}: {response.status_code}, should be 401")
-            response = client.open(url, method=method, headers=tokens[role] if api else {})
+                    failures.append(f"anonymous {method} {url}: {response.status_code}, should be 401")
+            elif not (response.status_code == 302 and "/login" in response.headers["Location"]):
+                failures.append(f"anonymous {method} {url}: {response.status_code}, should go to login")
+            continue
+        allowed = expected in (PUBLIC, ANY) or who in expected
+        if api and expected != PUBLIC:
+            # A signed-in browser's cookie opens no API route: only a token does.
+            response = client.open(url, method=method)
             response.close()
-            if not allowed and response.status_code != 403:
-                failures.append(f"{role.value} {method} {url}: {response.status_code}, should be 403")
-            if allowed:
-                # GET pages render; a POST without its CSRF token is refused
-                # with 400 before it can change anything.  The API needs no
-                # CSRF token: a write without a JSON body is refused with 415
-                # (retiring takes no body: it is done, or refused by the
-                # domain's rule with 409, e.g. a contract without its disposal record).
-                if api:
-                    ok = {"GET": (200,), "POST": (200, 409) if endpoint.endswith("_retire") else (415,),
-                          "PATCH": (415,)}
-                else:
-                    ok = {"GET": (200, 302, 404) if endpoint in DOWNLOADS else (200, 302), "POST": (400,)}
-                if response.status_code not in ok[method]:
-                    failures.append(f"{role.value} {method} {url}: {response.status_code}, expected {ok[method]}")
+            if response.status_code != 401:
+                failures.append(f"{who.value}'s session {method} {url}: {response.status_code}, should be 401")
+        response = client.open(url, method=method, headers=token if api else {})
+        response.close()
+        if not allowed and response.status_code != 403:
+            failures.append(f"{who.value} {method} {url}: {response.status_code}, should be 403")
+        if allowed:
+            # GET pages render; a POST without its CSRF token is refused
+            # with 400 before it can change anything.  The API needs no
+            # CSRF token: a write without a JSON body is refused with 415
+            # (retiring takes no body: it is done, or refused by the
+            # domain's rule with 409, e.g. a contract without its disposal record).
+            if api:
+                ok = {"GET": (200,), "POST": (200, 409) if endpoint.endswith("_retire") else (415,),
+                      "PATCH": (415,)}
+            else:
+                ok = {"GET": (200, 302, 404) if endpoint in DOWNLOADS else (200, 302), "POST": (400,)}
+            if response.status_code not in ok[method]:
+                failures.append(f"{who.value} {method} {url}: {response.status_code}, expected {ok[method]}")
     assert failures == [], "\n".join(failures)
 
 
