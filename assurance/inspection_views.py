@@ -145,7 +145,11 @@ def _load(inspection_id: int) -> Inspection:
 
 
 def _facts(inspection: Inspection) -> dict:
-    """What the app knows per item (a suggestion, never the answer): {code: core.inspection.Fact}."""
+    """What the app knows per item (a suggestion, never the answer): {code: core.inspection.Fact}.
+    Only while the inspection is open: the facts are today's, and beside a
+    signed-off inspection they would read as what was known then."""
+    if not inspection.is_open:
+        return {}
     return catalogue.facts(catalogue.Scope(inspection.fiscal_year, inspection.unit_id))
 
 

@@ -99,6 +99,22 @@ def test_the_facts_are_a_suggestion_with_links_never_the_answer(app, client, use
         assert all(a.result is None and a.comment is None for a in db.session.get(Inspection, inspection_id).answers)
 
 
+def test_a_signed_off_inspection_shows_its_answers_not_todays_facts(app, client, users):
+    """The facts are today's: beside last year's approved inspection they
+    would read as what its inspector knew."""
+    from core import plugins
+    from core.inspection import Fact
+
+    plugins.registry(app).add_facts(lambda scope: {"OUT-02": Fact("今日の事実 4件中 2件", [])}, order=99)
+    with app.app_context():
+        done = factories.approved_inspection(YEAR - 1)
+        db.session.commit()
+        inspection_id = done.id
+    login_as(client, "procurement")
+    page = client.get(f"/inspections/{inspection_id}").get_data(as_text=True)
+    assert "適合" in page and "今日の事実" not in page and "アプリの記録（参考）" not in page
+
+
 def test_a_nonconforming_answer_needs_its_measure_owner_and_due_date(app, client, users):
     with app.app_context():
         made = factories.inspection(YEAR, by=_user("procurement"))
