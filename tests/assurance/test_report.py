@@ -222,7 +222,7 @@ def test_the_pdf_stays_short_keeps_dates_whole_and_is_recorded(client, body):
 
 def test_a_large_generated_body_still_fits_ten_pages(client, demo):
     with demo.app_context():
-        generate(200, 3000, 6000, report=lambda _line: None)
+        generate(100, 1000, 2000, report=lambda _line: None)
         clerk = factories.clerk()
         for n in range(60):  # many decisions of one kind
             request = approvals.request(cloud_rules.KIND, factories.cloud_service(f"待機サービス{n:03d}"),
