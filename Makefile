@@ -49,7 +49,7 @@ translations: install  ## compile the message catalogues (.po → .mo)
 	$(BIN)/pybabel compile -d translations
 
 extract-messages: install  ## refresh translations/messages.pot and the English catalogue after changing texts
-	$(BIN)/pybabel extract --ignore-dirs=".*" -F babel.cfg -k _l -o translations/messages.pot app.py core vendors contracts cloud social templates
+	$(BIN)/pybabel extract --ignore-dirs=".*" -F babel.cfg -k _l -o translations/messages.pot app.py core vendors contracts cloud social assurance incidents templates
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
 
 clean:

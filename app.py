@@ -13,6 +13,7 @@ from flask_wtf.csrf import CSRFProtect
 import assurance
 import cloud
 import contracts
+import incidents
 import social
 import vendors
 from core import (
@@ -29,6 +30,7 @@ from core import (
     security,
     settings,
 )
+from core import incidents as core_incidents
 from core.account_views import bp as auth_bp
 from core.admin_views import bp as admin_bp
 from core.calendar_views import bp as calendar_bp
@@ -46,8 +48,8 @@ bootstrap = Bootstrap5()
 
 # The domains, each plugged in by its init_app (core/plugins.py): contracts build on
 # vendors, cloud and social on both; assurance (the yearly loop of self-inspection,
-# audit and report) reads them through the registry.
-DOMAINS = (vendors, contracts, cloud, social, assurance)
+# audit and report) and incidents (one register for every incident) read them through the registry.
+DOMAINS = (vendors, contracts, cloud, social, assurance, incidents)
 
 # The settings an administrator sets (typed and checked: core/settings.py), and Flask's
 # own that Itaku fixes.
@@ -102,6 +104,7 @@ def register_extensions(app: Flask) -> None:
     plugins.init_app(app)
     handover.init_app(app)  # core's own responsibility: the pending requests a user made (人事異動)
     inspection_items.init_app(app)  # core's own self-inspection item (CLS-01, 情報資産の分類)
+    core_incidents.init_app(app)  # the incident records' visibility rule, for every page (issue 19)
     app.jinja_env.globals["ORG_NAME"] = str(app.config["ORG_NAME"])
 
 

@@ -102,6 +102,45 @@ class Auditable:
     param: str = "id"
 
 
+@dataclass(frozen=True)
+class IncidentSubject:
+    """A kind of record an incident may concern (緊急時対応, policy §6(7);
+    core.incidents, issue 19): a contract, a cloud service, an SNS account.
+    ``kind`` is the incident's ``subject_type``; the callables take ids and
+    load in bulk:
+
+    - ``choices()`` → [(id, text)] for the incident form;
+    - ``describe(ids)`` → {id: text} (number and name, as a reader knows it);
+    - ``units(ids)`` → {id: unit id or None}: the unit responsible for it;
+    - ``responsible(ids)`` → {id: {user ids}}: its responsible persons
+      (officer, administrator, account holder), who handle its incidents;
+    - ``classification(ids)`` → {id: rank of the highest confidentiality
+      class it may hold, or None} (core.models.ClassificationLevel.rank);
+    - ``report_hours(ids)`` → {id: hours or None}: within how many hours the
+      contractor must report an incident under its contract (C10), None when
+      no such duty applies;
+    - ``late_report(incident)``: a late contractor report, recorded against
+      the record (a contract's finding); None: nothing to record;
+    - ``closed(incident)``: the incident closed with its cause and
+      prevention — e.g. a note for the contract's next verification.
+
+    The record's page is ``endpoint`` with its id as ``param``; the module that
+    owns the records registers them (``Registry.add_incident_subject``)."""
+    kind: str
+    order: int
+    label: Any  # a lazy string: the register's name
+    choices: Callable[[], list]
+    describe: Callable[[Iterable[int]], dict]
+    units: Callable[[Iterable[int]], dict]
+    responsible: Callable[[Iterable[int]], dict]
+    endpoint: str
+    param: str = "id"
+    classification: Callable[[Iterable[int]], dict] | None = None
+    report_hours: Callable[[Iterable[int]], dict] | None = None
+    late_report: Callable[[Any], Any] | None = None
+    closed: Callable[[Any], Any] | None = None
+
+
 def _ordered(items: list, order: int, item) -> None:
     items.append((order, len(items), item))
     items.sort(key=lambda entry: entry[:2])
@@ -136,6 +175,7 @@ class Registry:
     _measure_sources: dict = field(default_factory=dict)
     _inspection_areas: list = field(default_factory=list)
     _auditables: list = field(default_factory=list)
+    _incident_subjects: list = field(default_factory=list)
 
     # --- adding ------------------------------------------------------------------------
     def add_panel(self, order: int, build: Callable[[Any], Any]) -> None:
@@ -246,6 +286,10 @@ class Registry:
             known.add(item.code)
         _ordered(self._inspection_areas, order, InspectionArea(order, area_code, area_name_ja, area_name_en, items))
 
+    def add_incident_subject(self, kind: IncidentSubject) -> None:
+        """A register whose records an incident may concern (core.incidents)."""
+        _ordered(self._incident_subjects, kind.order, kind)
+
     def add_auditable(self, kind: Auditable) -> None:
         """A register whose records an audit plan may name (assurance.audits):
         its records, who is responsible for each, and where each is shown."""
@@ -263,6 +307,13 @@ class Registry:
     @property
     def auditables(self) -> list[Auditable]:
         return _items(self._auditables)
+
+    @property
+    def incident_subjects(self) -> list[IncidentSubject]:
+        return _items(self._incident_subjects)
+
+    def incident_subject(self, kind: str) -> IncidentSubject | None:
+        return next((item for item in self.incident_subjects if item.kind == kind), None)
 
     def auditable(self, kind: str) -> Auditable | None:
         return next((item for item in self.auditables if item.kind == kind), None)

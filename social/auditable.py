@@ -6,7 +6,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from core.db import db
-from core.plugins import Auditable
+from core.incidents import SOCIAL_ACCOUNT
+from core.models import ClassificationLevel
+from core.plugins import Auditable, IncidentSubject
 from social.models import AccountStatus, SocialAccount
 
 
@@ -33,3 +35,24 @@ def _describe(ids) -> dict:
 def auditable() -> Auditable:
     return Auditable(kind="social", order=40, label=_l("SNS公式アカウント"), choices=_choices,
                      responsible=_responsible, describe=_describe, endpoint="social.detail", param="account_id")
+
+
+# --- as what an incident concerns (core.incidents, issue 19) -----------------------------------
+
+def _units(ids) -> dict:
+    ids = list(ids)
+    return dict(db.session.execute(select(SocialAccount.id, SocialAccount.unit_id).where(
+        SocialAccount.id.in_(ids))).all()) if ids else {}
+
+
+def _classification(ids) -> dict:
+    ids = list(ids)
+    return dict(db.session.execute(select(SocialAccount.id, ClassificationLevel.rank).outerjoin(
+        ClassificationLevel, ClassificationLevel.id == SocialAccount.posting_ceiling_id).where(
+        SocialAccount.id.in_(ids))).all()) if ids else {}
+
+
+def incident_subject() -> IncidentSubject:
+    return IncidentSubject(kind=SOCIAL_ACCOUNT, order=40, label=_l("SNS公式アカウント"), choices=_choices,
+                           describe=_describe, units=_units, responsible=_responsible,
+                           classification=_classification, endpoint="social.detail", param="account_id")

@@ -1,5 +1,5 @@
 """The demo's official social-media accounts (core/demo.py runs this
-seeder), with their procedures, reviews and incidents through the social rules."""
+seeder), with their procedures, reviews and closures through the social rules."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,7 +9,7 @@ from sqlalchemy import select
 from core.db import db
 from core.demo import Demo
 from social import rules, services
-from social.models import AccountStatus, ClosureStep, IncidentKind, Platform, SocialAccount
+from social.models import AccountStatus, ClosureStep, Platform, SocialAccount
 
 # The closed account's checklist (issue 17): step, days ago, note.
 CLOSURE = (
@@ -25,8 +25,8 @@ def seed(demo: Demo) -> None:
     other than their author (one still waiting), one account without MFA,
     one dormant, one closed after its four-item closing checklist, one
     whose opening was approved by someone other than its requester and one
-    whose opening is still requested (issue 17), and an open impersonation
-    incident."""
+    whose opening is still requested (issue 17).  Their incidents are the
+    incident register's (incidents.demo)."""
     units, users, levels, today = demo.units, demo.users, demo.levels, demo.today
     procedure = {name: str(text).replace("目的: \n対象: \n発信内容: \n", "目的: 火災予防・防災情報の発信\n対象: 管内の住民\n"
                                                                       "発信内容: 火災予防の啓発、災害情報、イベント\n")
@@ -81,19 +81,4 @@ def seed(demo: Demo) -> None:
             services.close(account, author)
         else:
             account.status = status
-        if platform is Platform.X:
-            incident = services.open_incident(
-                account, author, kind=IncidentKind.IMPERSONATION, occurred_on=today - dt.timedelta(days=2),
-                summary="「@example_ll9」（数字の1を小文字のlに置き換えた名前）が当本部を名乗り、募金を呼びかけている。",
-                notified="情報セキュリティ担当（総務課）、予防課長")
-            services.add_action(incident, author, "X社の報告フォームからなりすましとして報告した。")
-            services.add_action(incident, author, "公式サイトと防災LINEで、なりすましアカウントへの注意を呼びかけた。")
-            services.update_response(incident, done={"INC-01", "INC-02", "INC-05"}, notified=incident.notified)
-        if platform is Platform.YOUTUBE:
-            incident = services.open_incident(
-                account, author, kind=IncidentKind.WRONG_POST, occurred_on=today - dt.timedelta(days=40),
-                summary="訓練動画の概要欄に、公開前のイベント日程を誤って記載した。", notified="予防課長")
-            services.add_action(incident, author, "概要欄を修正し、訂正のお知らせを掲載した。")
-            services.close_incident(incident, closed_on=today - dt.timedelta(days=39),
-                                 note="投稿前チェックを必ず行い、公開日を確認することにした。")
     db.session.flush()

@@ -16,7 +16,7 @@ from core.inspection import Fact, Item, Scope
 from core.inspection_items import OTHER, POLICY
 from core.models import AuditEntry
 from core.pdf import SMALL, Section, day, p, sign_off, table
-from core.timeutil import today
+from core.timeutil import local_date, today
 from social import rules
 from social.models import OPEN, AccountMember, AccountStatus, ClosureStep, SocialAccount
 
@@ -40,7 +40,7 @@ def register_section(*, level: int = 0) -> Section:
         measures = [label for on, label in ((account.profile_states_official, "プロフィール明記"),
                                             (account.website_listing_url, "公式サイト掲載"),
                                             (account.verified_badge, "認証バッジ")) if on]
-        open_incidents = [f"{i.kind.label}（{day(i.occurred_on)}〜）" for i in account.incidents if i.is_open]
+        open_incidents = [f"{i.kind.label}（{day(local_date(i.occurred_at))}〜）" for i in account.incidents if i.is_open]
         rows.append([
             f"{account.name}\n{account.platform.label} {account.handle or ''}\n{account.url}", account.status.label,
             account.responsible.display_name,

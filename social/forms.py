@@ -16,7 +16,7 @@ from core.forms import (
     unit_choices,
     user_choices,
 )
-from social.models import AccountStatus, ClosureStep, IncidentKind, Platform, SocialAccount
+from social.models import AccountStatus, ClosureStep, Platform, SocialAccount
 from social.prepost import bad_patterns
 from social.rules import PASSWORD_MESSAGE, looks_like_password
 
@@ -127,27 +127,6 @@ class ProcedureForm(VersionedForm):
 
 class ProcedureDecisionForm(FlaskForm):
     comment = TextAreaField(_l("コメント"), validators=[Optional(), Length(max=2000)])
-
-
-class IncidentForm(FlaskForm):
-    kind = SelectField(_l("種類"), choices=IncidentKind.select_choices())
-    occurred_on = DateField(_l("発生日（発見日）"), validators=[InputRequired(message=_l("日付を入力してください。"))])
-    summary = TextAreaField(_l("何が起きたか"), validators=[DataRequired(), Length(max=4000), no_password])
-    notified = TextAreaField(_l("連絡・報告した相手"), validators=text())
-
-
-class ActionForm(FlaskForm):
-    action = TextAreaField(_l("行った対応"), validators=[DataRequired(), Length(max=2000), no_password])
-
-
-class ResponseForm(VersionedForm):
-    done = MultiCheckboxField(_l("対応チェックリスト"))
-    notified = TextAreaField(_l("連絡・報告した相手"), validators=text())
-
-
-class CloseForm(FlaskForm):
-    closed_on = DateField(_l("終了日"), validators=[InputRequired(message=_l("日付を入力してください。"))])
-    note = TextAreaField(_l("終了時の所見（原因・再発防止策）"), validators=[DataRequired(), Length(max=4000)])
 
 
 class PrePostForm(FlaskForm):

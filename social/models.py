@@ -5,13 +5,13 @@ import datetime as dt
 from typing import Optional
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
 from core.db import TimestampMixin, VersionMixin, db
 from core.enums import LabelledEnum, enum_column
+from core.incidents import SOCIAL_ACCOUNT, Incident
 from core.models import Audited, ClassificationLevel, OrgUnit, User
-from core.timeutil import utcnow
 
 
 class Platform(LabelledEnum):
@@ -98,8 +98,11 @@ class SocialAccount(Audited, TimestampMixin, VersionMixin, db.Model):
     members: Mapped[list[AccountMember]] = relationship(back_populates="account", cascade="all, delete-orphan")
     procedures: Mapped[list[OperatingProcedure]] = relationship(
         back_populates="account", cascade="all, delete-orphan", order_by="OperatingProcedure.number.desc()")
+    # Its incidents, in the one register (core.incidents; issue 19): read here for its flag and page.
     incidents: Mapped[list[Incident]] = relationship(
-        back_populates="account", cascade="all, delete-orphan", order_by="Incident.occurred_on.desc()")
+        Incident, primaryjoin=lambda: (Incident.subject_type == SOCIAL_ACCOUNT)
+        & (foreign(Incident.subject_id) == SocialAccount.id),
+        viewonly=True, order_by=lambda: Incident.occurred_at.desc())
     closure_records: Mapped[list[ClosureRecord]] = relationship(
         back_populates="account", cascade="all, delete-orphan", order_by="ClosureRecord.id")
 
@@ -187,52 +190,3 @@ class OperatingProcedure(Audited, TimestampMixin, db.Model):
     account: Mapped[SocialAccount] = relationship(back_populates="procedures")
     author: Mapped[User] = relationship(foreign_keys=[author_id])
     approver: Mapped[Optional[User]] = relationship(foreign_keys=[approver_id])
-
-
-class IncidentKind(LabelledEnum):
-    IMPERSONATION = "impersonation", _l("なりすまし")
-    TAKEOVER = "takeover", _l("乗っ取り")
-    WRONG_POST = "wrong_post", _l("誤投稿")
-    OUTAGE = "outage", _l("サービス停止")
-
-
-# Shown in red on the dashboard while open.
-SEVERE = (IncidentKind.IMPERSONATION, IncidentKind.TAKEOVER)
-
-
-class Incident(Audited, TimestampMixin, VersionMixin, db.Model):
-    __tablename__ = "social_incidents"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("social_accounts.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[IncidentKind] = mapped_column(enum_column(IncidentKind), index=True)
-    occurred_on: Mapped[dt.date] = mapped_column(Date)
-    summary: Mapped[str] = mapped_column(Text)  # what happened
-    notified: Mapped[Optional[str]] = mapped_column(Text)  # whom we told
-    checklist: Mapped[Optional[dict]] = mapped_column(JSON)  # DOMAIN §4.6: code → done
-    reported_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    closed_on: Mapped[Optional[dt.date]] = mapped_column(Date, index=True)
-    closing_note: Mapped[Optional[str]] = mapped_column(Text)
-
-    account: Mapped[SocialAccount] = relationship(back_populates="incidents")
-    reported_by: Mapped[User] = relationship()
-    actions: Mapped[list[IncidentAction]] = relationship(
-        back_populates="incident", cascade="all, delete-orphan", order_by="IncidentAction.at")
-
-    @property
-    def is_open(self) -> bool:
-        return self.closed_on is None
-
-
-class IncidentAction(Audited, db.Model):
-    """One step of an incident's timeline (append-only)."""
-    __tablename__ = "social_incident_actions"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    incident_id: Mapped[int] = mapped_column(ForeignKey("social_incidents.id", ondelete="CASCADE"), index=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    text: Mapped[str] = mapped_column(Text)
-
-    incident: Mapped[Incident] = relationship(back_populates="actions")
-    user: Mapped[User] = relationship()

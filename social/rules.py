@@ -29,9 +29,10 @@ from core import flags as core_flags
 from core.approvals import Approval, Decision
 from core.db import db
 from core.due import DueItem
+from core.incidents import ALARMING, OPEN_STATUSES, SOCIAL_ACCOUNT, Incident, Severity
 from core.models import Role
 from core.refusals import Refusal
-from social.models import OPEN, SEVERE, AccountStatus, Incident, OperatingProcedure, SocialAccount
+from social.models import OPEN, AccountStatus, OperatingProcedure, SocialAccount
 
 PROCEDURE = "social_procedure"
 OPENING = "social_opening"
@@ -111,8 +112,11 @@ def _approved_procedure_exists():
 
 
 def _open_severe_incident():
+    """An open incident of the account that the dashboards show in red
+    (core.incidents.Incident.alarming): 重大, or a takeover or impersonation."""
     return exists(select(Incident.id).where(
-        Incident.account_id == SocialAccount.id, Incident.closed_on.is_(None), Incident.kind.in_(SEVERE))
+        Incident.subject_type == SOCIAL_ACCOUNT, Incident.subject_id == SocialAccount.id,
+        Incident.status.in_(OPEN_STATUSES), (Incident.severity == Severity.SEVERE) | Incident.kind.in_(ALARMING))
         .correlate(SocialAccount))
 
 
@@ -123,7 +127,7 @@ def _dormant(account: SocialAccount, on: dt.date) -> bool:
 # In the order the badges and the dashboard show them: the most urgent first.
 FLAGS = core_flags.FlagSet(SocialAccount.status, OPEN, [
     core_flags.Flag("open_incident", _l("なりすまし・乗っ取り対応中"),
-                    lambda account, on: any(i.is_open and i.kind in SEVERE for i in account.incidents),
+                    lambda account, on: any(i.alarming for i in account.incidents),
                     lambda on: _open_severe_incident()),
     core_flags.Flag("no_procedure", _l("承認済みの運用手順なし"), lambda account, on: account.approved_procedure is None,
                     lambda on: ~_approved_procedure_exists()),
@@ -186,19 +190,6 @@ def check_can_post(account: SocialAccount) -> None:
         raise SocialRuleError(NOT_OPEN_MESSAGE, field="account_id")
     if account.status not in OPEN:
         raise SocialRuleError(_l("廃止したアカウントからは投稿できません。"), field="account_id")
-
-
-# --- incidents: the response checklist ----------------------------------------------------
-
-INCIDENT_ITEMS = (
-    ("INC-01", _l("責任者と情報セキュリティの担当に報告した")),
-    ("INC-02", _l("サービス事業者に報告し、回復・削除を依頼した")),
-    ("INC-03", _l("パスワード等を再設定し、すべてのセッションを終了した")),
-    ("INC-04", _l("連携アプリの許可を見直し、不審なものを解除した")),
-    ("INC-05", _l("公式サイトや他の公式アカウントで住民に周知した")),
-    ("INC-06", _l("緊急の情報（災害・避難など）を公式サイトにも掲載した")),
-    ("INC-07", _l("再発防止策（二要素認証・保持者の見直しなど）を決めた")),
-)
 
 
 # --- due items (reminders, calendar) --------------------------------------------------------

@@ -30,8 +30,6 @@ from social.models import (
     AccountStatus,
     ClosureRecord,
     ClosureStep,
-    Incident,
-    IncidentAction,
     MemberRole,
     OperatingProcedure,
     Platform,
@@ -290,46 +288,6 @@ def record_review(account: SocialAccount, *, on: dt.date) -> None:
     if account.status is AccountStatus.CLOSED:
         raise SocialRuleError(_l("廃止したアカウントは変更できません。"))
     review.record(account, on=on, refusal=SocialRuleError)
-
-
-def open_incident(account: SocialAccount, user: User, *, kind, occurred_on: dt.date, summary: str,
-                  notified: str | None) -> Incident:
-    if occurred_on > today():
-        raise SocialRuleError(_l("発生日に未来の日付は指定できません。"))
-    incident = Incident(account=account, kind=kind, occurred_on=occurred_on, summary=summary.strip(),
-                        notified=(notified or "").strip() or None, reported_by_id=user.id,
-                        checklist={code: False for code, _label in rules.INCIDENT_ITEMS})
-    db.session.add(incident)
-    db.session.flush()
-    return incident
-
-
-def add_action(incident: Incident, user: User, text: str) -> IncidentAction:
-    if not incident.is_open:
-        raise SocialRuleError(_l("終了した事案には記録を追加できません。"))
-    action = IncidentAction(incident=incident, user_id=user.id, text=text.strip(), at=utcnow())
-    db.session.add(action)
-    incident.updated_at = utcnow()  # a second form opened earlier is now stale
-    db.session.flush()
-    return action
-
-
-def update_response(incident: Incident, *, done: set[str], notified: str | None) -> None:
-    if not incident.is_open:
-        raise SocialRuleError(_l("終了した事案は変更できません。"))
-    incident.checklist = {code: code in done for code, _label in rules.INCIDENT_ITEMS}
-    incident.notified = (notified or "").strip() or None
-    db.session.flush()
-
-
-def close_incident(incident: Incident, *, closed_on: dt.date, note: str) -> None:
-    if not incident.is_open:
-        raise SocialRuleError(_l("この事案は既に終了しています。"))
-    if closed_on < incident.occurred_on or closed_on > today():
-        raise SocialRuleError(_l("終了日は発生日から今日までの日付にしてください。"))
-    incident.closed_on, incident.closing_note = closed_on, note.strip()
-    audit.label(incident, "close")
-    db.session.flush()
 
 
 def record_prepost_check(account: SocialAccount, draft: str, hits: list[prepost.Hit]) -> None:

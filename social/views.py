@@ -30,26 +30,19 @@ from core.models import OrgUnit, Role
 from core.timeutil import today
 from social import documents, prepost, rules, services
 from social.forms import (
-    ActionForm,
-    CloseForm,
     ClosureStepForm,
-    IncidentForm,
     OpeningDecisionForm,
     PrePostForm,
     ProcedureDecisionForm,
     ProcedureForm,
-    ResponseForm,
     account_form,
 )
 from social.lists import LIST
 from social.models import (
     OPEN,
-    SEVERE,
     AccountMember,
     AccountStatus,
     ClosureStep,
-    Incident,
-    IncidentKind,
     OperatingProcedure,
     Platform,
     SocialAccount,
@@ -325,105 +318,11 @@ def procedure_decide(account_id: int, procedure_id: int, decision: str):
 
 # --- incidents ---------------------------------------------------------------------------
 
-@bp.route("/<int:account_id>/incidents/new", methods=["GET", "POST"])
-@access(WRITERS)
-def incident_new(account_id: int):
-    account = _account(account_id)
-    form = IncidentForm()
-    if request.method == "GET":
-        form.occurred_on.data = today()
-    if form.validate_on_submit():
-        try:
-            incident = services.open_incident(account, current_user, kind=IncidentKind(form.kind.data),
-                                           occurred_on=form.occurred_on.data, summary=form.summary.data,
-                                           notified=form.notified.data)
-        except rules.SocialRuleError as error:
-            db.session.rollback()
-            form.occurred_on.errors.append(str(error))
-        else:
-            db.session.commit()
-            flash(_("事案を記録しました。対応チェックリストに沿って対応を記録してください。"), "success")
-            return redirect(url_for("social.incident", incident_id=incident.id))
-    return render_template("social/incident_form.html", account=account, form=form), 400 if form.errors else 200
-
-
-def _incident(incident_id: int) -> Incident:
-    return db.get_or_404(Incident, incident_id, options=[selectinload(Incident.actions)])
-
-
-def _incident_page(incident: Incident, *, action_form=None, response_form=None, close_form=None, status_code=200):
-    response_form = response_form or ResponseForm(version=incident.version, notified=incident.notified,
-                                                  done=[c for c, on in (incident.checklist or {}).items() if on])
-    response_form.done.choices = select_choices([(code, f"{code} {label}") for code, label in rules.INCIDENT_ITEMS])
-    return render_template("social/incident.html", incident=incident, account=incident.account,
-                           items=rules.INCIDENT_ITEMS, action_form=action_form or ActionForm(),
-                           response_form=response_form, close_form=close_form or CloseForm(closed_on=today()),
-                           can_write=current_user.has_role(WRITERS),
-                           audit_entries=audit.history(incident, *incident.actions)), status_code
-
-
 @bp.route("/incidents/<int:incident_id>")
 @access(SOCIAL_READERS)
 def incident(incident_id: int):
-    return _incident_page(_incident(incident_id))
-
-
-@bp.route("/incidents/<int:incident_id>/actions", methods=["POST"])
-@access(WRITERS)
-def incident_action(incident_id: int):
-    incident = _incident(incident_id)
-    form = ActionForm()
-    if not form.validate_on_submit():
-        return _incident_page(incident, action_form=form, status_code=400)
-    try:
-        services.add_action(incident, current_user, form.action.data)
-    except rules.SocialRuleError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-        return _incident_page(_incident(incident_id), status_code=409)
-    db.session.commit()
-    flash(_("対応を記録しました。"), "success")
-    return redirect(url_for("social.incident", incident_id=incident.id) + "#timeline")
-
-
-@bp.route("/incidents/<int:incident_id>/response", methods=["POST"])
-@access(WRITERS)
-def incident_response(incident_id: int):
-    incident = _incident(incident_id)
-    form = ResponseForm()
-    form.done.choices = select_choices([(code, code) for code, _label in rules.INCIDENT_ITEMS])
-    if not form.validate_on_submit():
-        return _incident_page(incident, response_form=form, status_code=400)
-    if form.is_stale(incident):
-        flash(STALE_MESSAGE, "warning")
-        return _incident_page(incident, status_code=409)
-    try:
-        services.update_response(incident, done=set(form.done.data or []), notified=form.notified.data)
-    except rules.SocialRuleError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-        return _incident_page(_incident(incident_id), status_code=409)
-    db.session.commit()
-    flash(_("対応状況を保存しました。"), "success")
-    return redirect(url_for("social.incident", incident_id=incident.id))
-
-
-@bp.route("/incidents/<int:incident_id>/close", methods=["POST"])
-@access(WRITERS)
-def incident_close(incident_id: int):
-    incident = _incident(incident_id)
-    form = CloseForm()
-    if not form.validate_on_submit():
-        return _incident_page(incident, close_form=form, status_code=400)
-    try:
-        services.close_incident(incident, closed_on=form.closed_on.data, note=form.note.data)
-    except rules.SocialRuleError as error:
-        db.session.rollback()
-        form.closed_on.errors.append(str(error))
-        return _incident_page(_incident(incident_id), close_form=form, status_code=409)
-    db.session.commit()
-    flash(_("事案を終了しました。"), "success")
-    return redirect(url_for("social.incident", incident_id=incident.id))
+    """Where an SNS incident was before the one register (issue 19): the same id there."""
+    return redirect(url_for("incidents.detail", incident_id=incident_id))
 
 
 # --- the pre-post check -------------------------------------------------------------------
@@ -489,13 +388,5 @@ def dashboard_panel(user) -> Panel:
     for flag in rules.FLAGS:
         result.tiles.append(Tile(flag.label, rules.FLAGS.count_query(flag.name, unit), "social.index",
                                  {"flag": flag.name, **scoped}, alert=True))
-    severe = select(Incident).where(Incident.closed_on.is_(None), Incident.kind.in_(SEVERE)).options(
-        selectinload(Incident.account)).order_by(Incident.occurred_on)
-    if unit:
-        severe = severe.join(Incident.account).where(SocialAccount.unit_id == unit)
-    notices = [Tile(_("%(kind)s: %(account)s（%(date)s〜対応中）", kind=i.kind.label, account=i.account.name,
-                       date=i.occurred_on.isoformat()), 1, "social.incident", {"incident_id": i.id}, alert=True)
-               for i in db.session.scalars(severe)]
-    result.notices = notices
     return result
 

@@ -43,9 +43,10 @@ from contracts.models import (
 from core import accounts, files, timeutil
 from core.db import db
 from core.files import StoredFile
+from core.incidents import SOCIAL_ACCOUNT, Incident, IncidentKind, IncidentStatus, Severity
 from core.measures import Measure, open_measure
 from core.models import ClassificationLevel, OrgUnit, Role, User
-from social.models import AccountMember, AccountStatus, Incident, IncidentKind, MemberRole, Platform, SocialAccount
+from social.models import AccountMember, AccountStatus, MemberRole, Platform, SocialAccount
 from vendors import services as vendor_services
 from vendors.models import (
     Assessment,
@@ -281,13 +282,39 @@ def social_account(name: str | None = None, *, responsible: User | None = None, 
     return created
 
 
+def _jst_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(9), timeutil.JST).astimezone(dt.UTC).replace(tzinfo=None)
+
+
 def incident(account: SocialAccount | None = None, *, kind: IncidentKind = IncidentKind.IMPERSONATION,
-             reported_by: User | None = None, **fields) -> Incident:
-    """An open incident of ``account`` (an impersonation unless ``kind`` says otherwise)."""
-    account = account or social_account()
-    return _flush(Incident(account=account, kind=kind, occurred_on=fields.pop("occurred_on", timeutil.today()),
-                           summary=fields.pop("summary", "公式を名乗るアカウントが見つかった。"),
-                           reported_by_id=(reported_by.id if reported_by else account.responsible_id), **fields))
+             reported_by: User | None = None, occurred_on: dt.date | None = None, closed_on: dt.date | None = None,
+             severity: Severity | None = None, subject: tuple[str | None, int | None] | None = None,
+             **fields) -> Incident:
+    """An incident (core.incidents) written straight to the table: of
+    ``account`` (a new SNS account when no ``subject`` is given; an
+    impersonation unless ``kind`` says otherwise), occurred at 9:00 JST on
+    ``occurred_on`` (today), closed on ``closed_on`` when given."""
+    if subject is None:
+        account = account or social_account()
+        subject = (SOCIAL_ACCOUNT, account.id)
+        fields.setdefault("unit_id", account.unit_id)
+        reported_by_id = reported_by.id if reported_by else account.responsible_id
+    else:
+        reported_by_id = (reported_by or user(None, Role.PROCUREMENT)).id
+    occurred = _jst_start(occurred_on or timeutil.today())
+    closed = {} if closed_on is None else {
+        "status": IncidentStatus.CLOSED, "closed_at": _jst_start(closed_on) + dt.timedelta(hours=8),
+        "cause": "原因", "prevention": "再発防止策"}
+    return _flush(Incident(
+        number=f"INC-T-{next(_numbers):05d}", kind=kind,
+        severity=severity or (Severity.SEVERE if kind in (IncidentKind.IMPERSONATION, IncidentKind.TAKEOVER)
+                              else Severity.MINOR),
+        status=closed.pop("status", fields.pop("status", IncidentStatus.RECEIVED)), title=fields.pop("title", f"{kind.label}の事案"),
+        summary=fields.pop("summary", "公式を名乗るアカウントが見つかった。"), subject_type=subject[0],
+        subject_id=subject[1], occurred_at=occurred, learned_at=fields.pop("learned_at", occurred),
+        recorded_by_id=reported_by_id, personal_data=fields.pop("personal_data", False),
+        my_number=fields.pop("my_number", False), wrongful_intent=fields.pop("wrongful_intent", False),
+        **closed, **fields))
 
 
 def measure(*, source_type: str = "inspection_answer", source_id: int = 1, title: str = "自己点検 3.1 不適合",

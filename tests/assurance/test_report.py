@@ -21,10 +21,11 @@ from core.approvals import Approval, Decision
 from core.audit import AuditEntry
 from core.db import db
 from core.gendata import generate
+from core.incidents import Incident, IncidentKind, Severity
 from core.models import Role
 from core.timeutil import JST, fiscal_year, fiscal_year_range, today, utcnow
 from social import rules as social_rules
-from social.models import SEVERE, Incident, IncidentKind, SocialAccount
+from social.models import SocialAccount
 from tests import factories
 from tests.conftest import DEMO_PASSWORD, filled_template, login_as, read_pdf
 from tests.core.test_pdf_year import layout, split_dates
@@ -127,9 +128,10 @@ def expected(year: int) -> dict[str, object]:
     found["cloud.violations"] = sum(1 for s in services if cloud_rules.FLAGS.of(s)) if current else None
     found["social.flagged"] = sum(1 for a in db.session.scalars(select(SocialAccount))
                                   if social_rules.FLAGS.of(a)) if current else None
-    incidents = [i for i in db.session.scalars(select(Incident)) if start <= i.occurred_on <= day]
-    found["social.incidents"] = len(incidents)
-    found["social.incidents.severe"] = sum(1 for i in incidents if i.kind in SEVERE)
+    incidents = [i for i in db.session.scalars(select(Incident)) if start <= _day(i.occurred_at) <= day]
+    found["incidents.count"] = len(incidents)
+    found["incidents.severe"] = sum(1 for i in incidents if i.severity is Severity.SEVERE)
+    found["incidents.personal"] = sum(1 for i in incidents if i.personal_data)
     return found
 
 
@@ -144,7 +146,7 @@ def test_the_figures_match_the_registers_this_year_and_last(body):
         now, before = expected(YEAR), expected(YEAR - 1)
         assert now["contracts.coverage"] is not None and before["contracts.coverage"] is not None
         assert now["contracts.overdue_measures"] > 0 and now["core.overdue_measures"] == 1
-        assert now["social.incidents"] >= 2 and before["social.incidents"] >= 1
+        assert now["incidents.count"] >= 2 and before["incidents.count"] >= 1
         for key, value in now.items():
             assert rows[key].value == value, key
         for key, value in before.items():
@@ -170,7 +172,7 @@ def test_the_change_reads_better_or_worse(app):
 def test_a_year_without_records_gives_zeros_and_unknowns(app, users):
     with app.app_context():
         rows = _rows(report.build(YEAR))
-    assert rows["social.incidents"].value == 0 and rows["contracts.exceptions"].value == 0
+    assert rows["incidents.count"].value == 0 and rows["contracts.exceptions"].value == 0
     assert rows["contracts.coverage"].value is None  # nothing was due: no share to give
     assert rows["contracts.gaps"].previous is None  # today's flag: not known of last year
 
@@ -184,11 +186,11 @@ def test_the_page_shows_figures_changes_and_decisions_with_links(client, body):
         now, before = expected(YEAR), expected(YEAR - 1)
         waiting = db.session.scalar(select(CloudService.id).where(CloudService.name == "長く待つサービス"))
         first = db.session.scalar(select(Contract.id).where(Contract.number == "EXP-000"))
-    row = html[html.index('data-key="social.incidents"'):]
+    row = html[html.index('data-key="incidents.count"'):]
     row = row[:row.index("</tr>")]
-    assert re.findall(r'<td class="text-end">([^<]*)</td>', row) == [str(now["social.incidents"]),
-                                                                     str(before["social.incidents"]),
-                                                                     f"▲{now['social.incidents'] - before['social.incidents']}"]
+    assert re.findall(r'<td class="text-end">([^<]*)</td>', row) == [str(now["incidents.count"]),
+                                                                     str(before["incidents.count"]),
+                                                                     f"▲{now['incidents.count'] - before['incidents.count']}"]
     assert "悪化" in row
     assert "期限が近い条項の例外" in html and "EXP-000" in html and f'href="/contracts/{first}"' in html
     assert "EXP-019" in html and "EXP-020" not in html and "他 5 件" in html  # capped at 20

@@ -20,7 +20,7 @@ from core.due import all_items
 from core.models import AuditEntry, ClassificationLevel, OrgUnit, Role, User
 from core.timeutil import today
 from social import prepost, rules, services
-from social.models import AccountStatus, Incident, OperatingProcedure, Platform, SocialAccount
+from social.models import AccountStatus, OperatingProcedure, Platform, SocialAccount
 from tests import factories
 from tests.conftest import DEMO_PASSWORD, PASSWORD, login_as
 
@@ -281,42 +281,6 @@ def test_the_public_list_shows_open_accounts_dormant_ones_marked_and_nothing_int
     for internal in ("広報 さくら", "管理 太郎", "認証アプリ", "予約投稿ツール", "募金", "運用手順", "0125-22-1234",
                      f"/social/{official['x']}", "ログアウト"):
         assert internal not in html.split("<main")[1], internal
-
-
-# --- incidents --------------------------------------------------------------------------------
-
-def test_an_incident_is_recorded_worked_through_and_closed(app, social):
-    aid = register(social, app)
-    response = social.post(f"/social/{aid}/incidents/new", data={
-        "kind": "takeover", "occurred_on": today().isoformat(), "summary": "見覚えのない投稿があった",
-        "notified": "情報セキュリティ担当"})
-    assert response.status_code == 302
-    with app.app_context():
-        iid = db.session.scalar(select(Incident.id))
-    dashboard = social.get("/").get_data(as_text=True)
-    assert "至急対応が必要です" in dashboard and f"/social/incidents/{iid}" in dashboard
-    assert "乗っ取り: 防災情報" in dashboard
-    assert social.post(f"/social/incidents/{iid}/actions", data={"action": "パスワードを再設定した"}).status_code == 302
-    with app.app_context():
-        version = db.session.get(Incident, iid).version
-    assert social.post(f"/social/incidents/{iid}/response", data={
-        "version": str(version), "done": ["INC-01", "INC-03"], "notified": "課長"}).status_code == 302
-    page = social.get(f"/social/incidents/{iid}").get_data(as_text=True)
-    assert "パスワードを再設定した" in page and "乗っ取り" in page
-    with app.app_context():
-        incident = db.session.get(Incident, iid)
-        assert incident.checklist["INC-01"] and incident.checklist["INC-03"] and not incident.checklist["INC-02"]
-    yesterday = (today() - dt.timedelta(days=1)).isoformat()
-    refused = social.post(f"/social/incidents/{iid}/close", data={"closed_on": yesterday, "note": "復旧"})
-    assert refused.status_code == 409 and "終了日は発生日から今日までの日付にしてください" in refused.get_data(as_text=True)
-    assert social.post(f"/social/incidents/{iid}/close", data={"closed_on": today().isoformat(),
-                                                               "note": "復旧した"}).status_code == 302
-    assert "至急対応が必要です" not in social.get("/").get_data(as_text=True)
-    assert social.post(f"/social/incidents/{iid}/actions", data={"action": "追記"}).status_code == 409
-    future = (today() + dt.timedelta(days=1)).isoformat()
-    response = social.post(f"/social/{aid}/incidents/new", data={"kind": "outage", "occurred_on": future,
-                                                                 "summary": "停止"})
-    assert response.status_code == 400 and "発生日に未来の日付は指定できません" in response.get_data(as_text=True)
 
 
 # --- flags, dashboard, reminders ----------------------------------------------------------------

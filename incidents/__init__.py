@@ -1,0 +1,46 @@
+"""事故・インシデント (緊急時対応, policy §6(7); issue 19): one register for the
+incidents of contractors, cloud services, SNS accounts and the body.
+
+The records are core's (core/incidents.py), so that a domain can show the
+incidents of its records without importing this package; the domains offer
+their records as incident subjects through the registry
+(``Registry.add_incident_subject``).  This package imports no domain, and no
+domain imports it (.importlinter).
+"""
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from core import plugins
+from core.dashboard import Panel, Tile
+from core.db import db
+from core.incidents import ALARMING, OPEN_STATUSES, Incident, Severity
+from incidents import access, demo, report, services, views
+
+
+def dashboard_panel(user) -> Panel:
+    """Open incidents; above every panel, in red, each open 重大 incident and
+    each open leak, takeover or impersonation the user may read — whatever
+    its unit: every dashboard that can see it shows it."""
+    visible = access.visible(select(Incident), user).where(Incident.status.in_(OPEN_STATUSES))
+    alarming = visible.where((Incident.severity == Severity.SEVERE) | Incident.kind.in_(ALARMING))
+    shown = db.session.scalars(alarming.order_by(Incident.occurred_at)).all()
+    subjects = services.describe(shown)
+    notices = [Tile(_("%(kind)s: %(subject)s — %(title)s（%(number)s）", kind=i.kind.label, subject=subjects[i.id],
+                      title=i.title, number=i.number), 1, "incidents.detail", {"incident_id": i.id}, alert=True)
+               for i in shown]
+
+    count = select(func.count()).select_from(visible.subquery())
+    return Panel(_l("事故・インシデント"), "incidents.index",
+                 [Tile(_l("対応中の事故"), count, "incidents.index", {"status": "open"}, alert=True)], notices)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(views.bp)
+    house = plugins.registry(app)
+    house.add_panel(45, dashboard_panel)
+    house.add_seeder(60, demo.seed)
+    house.add_report_figures(45, report.figures)  # the annual report to the CISO (core/report.py)

@@ -1,0 +1,190 @@
+"""Recording and handling incidents (緊急時対応, policy §6(7); issue 19).
+
+Each function checks its rule, changes, flushes and never commits; a rule
+refused raises :class:`IncidentRefusal` with a message for the user.
+
+- Anyone signed in records an incident: the person who hears of it first
+  must be able to write it down.
+- An incident concerns a record a module registered as an incident subject
+  (core.plugins.IncidentSubject) — a contract, a cloud service, an SNS
+  account — or the body itself; its unit is the record's unless named.
+- Numbers (事案番号, ``INC-2026-001``) run per 年度 of the day the body learned
+  of it and are never reused: two incidents recorded at the same moment take
+  their numbers in turn (the unique index refuses a taken one, and the
+  incident takes the next, in a savepoint).
+- A closed incident changes no more.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from core import audit, plugins
+from core.db import db
+from core.incidents import (
+    SOCIAL_ACCOUNT,
+    SOCIAL_KINDS,
+    Incident,
+    IncidentAction,
+    IncidentChecklistItem,
+    IncidentKind,
+    IncidentStatus,
+    Severity,
+)
+from core.models import User
+from core.refusals import Refusal
+from core.timeutil import fiscal_year, local_date, utcnow
+
+
+class IncidentRefusal(Refusal):
+    """An incident rule refused; the message is for the user."""
+
+
+def subject(kind: str | None):
+    """The registered subject of ``kind`` (None: the body itself)."""
+    if kind is None:
+        return None
+    found = plugins.registry().incident_subject(kind)
+    if found is None:
+        raise IncidentRefusal(_l("対象の種類を選んでください。"), field="subject")
+    return found
+
+
+def describe(incidents) -> dict[int, str]:
+    """{incident id: what it concerns, as text}, loaded per subject kind in bulk."""
+    by_kind: dict[str, set[int]] = {}
+    for incident in incidents:
+        if incident.subject_type:
+            by_kind.setdefault(incident.subject_type, set()).add(incident.subject_id)
+    names = {kind: (found.describe(ids) if (found := plugins.registry().incident_subject(kind)) else {})
+             for kind, ids in by_kind.items()}
+    return {incident.id: (names.get(incident.subject_type, {}).get(incident.subject_id, "—")
+                          if incident.subject_type else str(_l("本団体"))) for incident in incidents}
+
+
+def checklist_items(kind: IncidentKind, *, with_retired: bool = False) -> list[IncidentChecklistItem]:
+    query = select(IncidentChecklistItem).where(IncidentChecklistItem.kind == kind)
+    if not with_retired:
+        query = query.where(IncidentChecklistItem.retired.is_(False))
+    return list(db.session.scalars(query.order_by(IncidentChecklistItem.position, IncidentChecklistItem.id)))
+
+
+def _next_number(year: int) -> str:
+    prefix = f"INC-{year}-"
+    taken = db.session.scalars(select(Incident.number).where(Incident.number.like(prefix + "%"))).all()
+    last = max((int(number[len(prefix):]) for number in taken if number[len(prefix):].isdigit()), default=0)
+    return f"{prefix}{last + 1:03d}"
+
+
+def record(*, by: User, kind: IncidentKind, severity: Severity, title: str, summary: str,
+           subject_type: str | None, subject_id: int | None, occurred_at: dt.datetime, learned_at: dt.datetime,
+           detected_at: dt.datetime | None = None, contractor_reported_at: dt.datetime | None = None,
+           reporter: str | None = None, information: str | None = None, classification_id: int | None = None,
+           personal_data: bool = False, my_number: bool = False, people_affected: int | None = None,
+           wrongful_intent: bool = False, handler_id: int | None = None, unit_id: int | None = None) -> Incident:
+    """Record a new incident (times in UTC, naive, as every time here)."""
+    check_times(occurred_at=occurred_at, detected_at=detected_at, learned_at=learned_at,
+                contractor_reported_at=contractor_reported_at)
+    found = subject(subject_type)
+    if found is not None:
+        if subject_id is None or subject_id not in found.describe([subject_id]):
+            raise IncidentRefusal(_l("対象の記録を選んでください。"), field="subject")
+        if unit_id is None:
+            unit_id = found.units([subject_id]).get(subject_id)
+    else:
+        subject_id = None
+    if kind in SOCIAL_KINDS and subject_type != SOCIAL_ACCOUNT:
+        raise IncidentRefusal(_l("なりすまし・乗っ取り・誤投稿は、SNSアカウントの事案として記録してください。"),
+                              field="kind")
+    if my_number and not personal_data:
+        personal_data = True  # My Number is personal data
+    if people_affected is not None and people_affected < 0:
+        raise IncidentRefusal(_l("人数は0以上の数を入力してください。"), field="people_affected")
+    year = fiscal_year(local_date(learned_at))
+    items = checklist_items(kind)
+    for _attempt in range(5):
+        incident = Incident(
+            number=_next_number(year), kind=kind, severity=severity, status=IncidentStatus.RECEIVED,
+            title=title.strip(), summary=summary.strip(), subject_type=subject_type, subject_id=subject_id,
+            unit_id=unit_id, handler_id=handler_id, occurred_at=occurred_at, detected_at=detected_at,
+            contractor_reported_at=contractor_reported_at, learned_at=learned_at,
+            reporter=(reporter or "").strip() or None, recorded_by_id=by.id,
+            information=(information or "").strip() or None, classification_id=classification_id,
+            personal_data=personal_data, my_number=my_number, people_affected=people_affected,
+            wrongful_intent=wrongful_intent, checklist={item.code: False for item in items})
+        try:
+            with db.session.begin_nested():
+                db.session.add(incident)
+                db.session.flush()
+        except IntegrityError:
+            continue
+        return incident
+    raise IncidentRefusal(_l("事案番号を割り当てられませんでした。もう一度保存してください。"))
+
+
+def check_times(*, occurred_at, detected_at, learned_at, contractor_reported_at=None) -> None:
+    now = utcnow() + dt.timedelta(minutes=5)  # a clock a little ahead is not the future
+    for field, moment in (("occurred_at", occurred_at), ("detected_at", detected_at), ("learned_at", learned_at),
+                          ("contractor_reported_at", contractor_reported_at)):
+        if moment is not None and moment > now:
+            raise IncidentRefusal(_l("未来の日時は指定できません。"), field=field)
+    for field, moment in (("detected_at", detected_at), ("learned_at", learned_at),
+                          ("contractor_reported_at", contractor_reported_at)):
+        if moment is not None and moment < occurred_at:
+            raise IncidentRefusal(_l("発生より前の日時は指定できません。"), field=field)
+
+
+def _open(incident: Incident) -> None:
+    if not incident.is_open:
+        raise IncidentRefusal(_l("終結した事案は変更できません。"))
+
+
+def add_action(incident: Incident, user: User, text: str) -> IncidentAction:
+    """A step of the timeline; the first one moves a received incident to 対応中."""
+    _open(incident)
+    action = IncidentAction(incident=incident, user_id=user.id, text=text.strip(), at=utcnow())
+    db.session.add(action)
+    if incident.status is IncidentStatus.RECEIVED:
+        incident.status = IncidentStatus.RESPONDING
+    incident.updated_at = utcnow()  # a form opened earlier is now stale
+    db.session.flush()
+    return action
+
+
+def update_checklist(incident: Incident, *, done: set[str]) -> None:
+    """Tick the response checklist: the kind's items in use, and any retired
+    item the incident already carries."""
+    _open(incident)
+    known = {item.code for item in checklist_items(incident.kind)} | set(incident.checklist or {})
+    incident.checklist = {code: code in done for code in sorted(known)}
+    if incident.status is IncidentStatus.RECEIVED and done:
+        incident.status = IncidentStatus.RESPONDING
+    db.session.flush()
+
+
+def close(incident: Incident, user: User, *, closed_at: dt.datetime, cause: str, prevention: str) -> None:
+    """Close with the cause and the prevention (both required)."""
+    _open(incident)
+    if not (cause or "").strip():
+        raise IncidentRefusal(_l("原因を入力してください。"), field="cause")
+    if not (prevention or "").strip():
+        raise IncidentRefusal(_l("再発防止策を入力してください。"), field="prevention")
+    if closed_at < incident.occurred_at or closed_at > utcnow() + dt.timedelta(minutes=5):
+        raise IncidentRefusal(_l("終結日は発生日から今日までの日付にしてください。"), field="closed_at")
+    incident.cause, incident.prevention = cause.strip(), prevention.strip()
+    incident.status, incident.closed_at, incident.closed_by_id = IncidentStatus.CLOSED, closed_at, user.id
+    audit.label(incident, "close")
+    found = plugins.registry().incident_subject(incident.subject_type) if incident.subject_type else None
+    if found is not None and found.closed is not None:
+        found.closed(incident)
+    db.session.flush()
+
+
+def count_open(**where) -> int:
+    query = select(func.count(Incident.id)).where(Incident.status != IncidentStatus.CLOSED)
+    for name, value in where.items():
+        query = query.where(getattr(Incident, name) == value)
+    return db.session.scalar(query) or 0

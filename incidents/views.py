@@ -1,0 +1,219 @@
+"""事故・インシデント (policy §6(7)): the one incident register, at /incidents.
+Load → authorise → validate → incidents.services → commit → redirect.
+
+Anyone signed in records an incident; its handlers, the security lead and
+administrators handle it; auditors read (incidents.access)."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from core import audit, plugins
+from core.auth import access
+from core.db import db
+from core.forms import STALE_MESSAGE, level_choices, select_choices, user_choices
+from core.incidents import (
+    OPEN_STATUSES,
+    Incident,
+    IncidentKind,
+    IncidentStatus,
+    Severity,
+)
+from core.lists import int_arg
+from core.refusals import Refusal
+from core.timeutil import utcnow
+from incidents import access as rights
+from incidents import services
+from incidents.forms import ActionForm, ChecklistForm, CloseForm, IncidentForm
+
+bp = Blueprint("incidents", __name__, url_prefix="/incidents")
+
+PER_PAGE = 50
+
+
+def _incident_or_404(incident_id: int) -> Incident:
+    incident = db.session.scalar(select(Incident).where(Incident.id == incident_id).options(
+        selectinload(Incident.actions), selectinload(Incident.notifications), selectinload(Incident.evidence)))
+    if incident is None or not rights.may_read(current_user, incident):
+        abort(404)  # a personal-data incident is not shown to exist
+    return incident
+
+
+def _refuse(form, error: Refusal) -> None:
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, str(error)]
+    else:
+        flash(str(error), "danger")
+
+
+# --- the register -----------------------------------------------------------------------
+
+@bp.get("/")
+@access(any_user=True)
+def index():
+    query = rights.visible(select(Incident), current_user)
+    status = request.args.get("status", "open")
+    if status == "open":
+        query = query.where(Incident.status.in_(OPEN_STATUSES))
+    elif status in {s.value for s in IncidentStatus}:
+        query = query.where(Incident.status == IncidentStatus(status))
+    kind = request.args.get("kind")
+    if kind in {k.value for k in IncidentKind}:
+        query = query.where(Incident.kind == IncidentKind(kind))
+    subject = request.args.get("subject", "")
+    subject_type, _sep, subject_id = subject.partition(":")
+    if subject_type and subject_id.isdigit():
+        query = query.where(Incident.subject_type == subject_type, Incident.subject_id == int(subject_id))
+    page = max(int_arg("page") or 1, 1)
+    rows = db.session.scalars(query.order_by(Incident.occurred_at.desc(), Incident.id.desc())
+                              .limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)).all()
+    more = len(rows) > PER_PAGE
+    rows = rows[:PER_PAGE]
+    return render_template("incidents/index.html", incidents=rows, subjects=services.describe(rows),
+                           status=status, kind=kind, subject=subject, page=page, more=more,
+                           statuses=list(IncidentStatus), kinds=list(IncidentKind))
+
+
+def _subject_choices() -> list:
+    pairs = [("", _("本団体（特定の契約・サービス・アカウントではない）"))]
+    for found in plugins.registry().incident_subjects:
+        pairs += [(f"{found.kind}:{record_id}", f"{found.label}: {text}") for record_id, text in found.choices()]
+    return select_choices(pairs)
+
+
+def _form() -> IncidentForm:
+    form = IncidentForm()
+    form.subject.choices = _subject_choices()
+    form.classification_id.choices = level_choices(blank=_("（不明・該当なし）"))
+    form.handler_id.choices = user_choices(_("（未定）"))
+    return form
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@access(any_user=True)
+def new():
+    form = _form()
+    if request.method == "GET":
+        form.subject.data = request.args.get("subject", "")
+        form.learned_at.set_utc(utcnow().replace(second=0, microsecond=0))
+    if form.validate_on_submit():
+        subject_type, _sep, subject_id = (form.subject.data or "").partition(":")
+        try:
+            incident = services.record(
+                by=current_user, kind=IncidentKind(form.kind.data), severity=Severity(form.severity.data),
+                title=form.title.data, summary=form.summary.data, subject_type=subject_type or None,
+                subject_id=int(subject_id) if subject_id.isdigit() else None, occurred_at=form.occurred_at.utc,
+                learned_at=form.learned_at.utc, detected_at=form.detected_at.utc,
+                contractor_reported_at=form.contractor_reported_at.utc, reporter=form.reporter.data,
+                information=form.information.data, classification_id=form.classification_id.data,
+                personal_data=form.personal_data.data, my_number=form.my_number.data,
+                people_affected=form.people_affected.data, wrongful_intent=form.wrongful_intent.data,
+                handler_id=form.handler_id.data)
+        except Refusal as error:
+            db.session.rollback()
+            _refuse(form, error)
+        else:
+            db.session.commit()
+            flash(_("事案 %(number)s を記録しました。対応チェックリストに沿って対応を記録してください。",
+                    number=incident.number), "success")
+            if rights.may_read(current_user, incident):
+                return redirect(url_for("incidents.detail", incident_id=incident.id))
+            return redirect(url_for("incidents.index"))
+    return render_template("incidents/form.html", form=form), 400 if form.errors else 200
+
+
+# --- one incident -------------------------------------------------------------------------
+
+def _page(incident: Incident, *, action_form=None, checklist_form=None, close_form=None, status_code=200):
+    items = services.checklist_items(incident.kind, with_retired=True)
+    shown = [item for item in items if not item.retired or item.code in (incident.checklist or {})]
+    checklist_form = checklist_form or ChecklistForm(
+        version=incident.version, done=[code for code, on in (incident.checklist or {}).items() if on])
+    checklist_form.done.choices = select_choices([(item.code, f"{item.code} {item.text()}") for item in shown])
+    if close_form is None:
+        close_form = CloseForm()
+        close_form.closed_at.set_utc(utcnow().replace(second=0, microsecond=0))
+    return render_template(
+        "incidents/detail.html", incident=incident, subject=services.describe([incident])[incident.id],
+        subject_source=plugins.registry().incident_subject(incident.subject_type) if incident.subject_type else None,
+        items=shown, action_form=action_form or ActionForm(), checklist_form=checklist_form, close_form=close_form,
+        may_handle=rights.may_handle(current_user, incident),
+        audit_entries=audit.history(incident, *incident.actions, *incident.notifications, *incident.evidence,
+                                    *rights.legacy_parts(incident))), status_code
+
+
+@bp.get("/<int:incident_id>")
+@access(any_user=True)
+def detail(incident_id: int):
+    return _page(_incident_or_404(incident_id))
+
+
+def _handled(incident_id: int) -> Incident:
+    incident = _incident_or_404(incident_id)
+    if not rights.may_handle(current_user, incident):
+        abort(403)
+    return incident
+
+
+@bp.post("/<int:incident_id>/actions")
+@access(any_user=True)
+def action(incident_id: int):
+    incident = _handled(incident_id)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        return _page(incident, action_form=form, status_code=400)
+    try:
+        services.add_action(incident, current_user, form.action.data)
+    except Refusal as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return redirect(url_for("incidents.detail", incident_id=incident_id))
+    db.session.commit()
+    flash(_("対応を記録しました。"), "success")
+    return redirect(url_for("incidents.detail", incident_id=incident_id) + "#timeline")
+
+
+@bp.post("/<int:incident_id>/checklist")
+@access(any_user=True)
+def checklist(incident_id: int):
+    incident = _handled(incident_id)
+    form = ChecklistForm()
+    form.done.choices = select_choices([(item.code, item.code)
+                                        for item in services.checklist_items(incident.kind, with_retired=True)])
+    if not form.validate_on_submit():
+        return _page(incident, checklist_form=form, status_code=400)
+    if form.is_stale(incident):
+        flash(STALE_MESSAGE, "warning")
+        return redirect(url_for("incidents.detail", incident_id=incident_id))
+    try:
+        services.update_checklist(incident, done=set(form.done.data or []))
+    except Refusal as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return redirect(url_for("incidents.detail", incident_id=incident_id))
+    db.session.commit()
+    flash(_("対応状況を保存しました。"), "success")
+    return redirect(url_for("incidents.detail", incident_id=incident_id))
+
+
+@bp.post("/<int:incident_id>/close")
+@access(any_user=True)
+def close(incident_id: int):
+    incident = _handled(incident_id)
+    form = CloseForm()
+    if not form.validate_on_submit():
+        return _page(incident, close_form=form, status_code=400)
+    try:
+        services.close(incident, current_user, closed_at=form.closed_at.utc, cause=form.cause.data,
+                       prevention=form.prevention.data)
+    except Refusal as error:
+        db.session.rollback()
+        _refuse(form, error)
+        return _page(_incident_or_404(incident_id), close_form=form, status_code=409)
+    db.session.commit()
+    flash(_("事案を終結しました。"), "success")
+    return redirect(url_for("incidents.detail", incident_id=incident_id))
