@@ -55,6 +55,8 @@ OBJECT_LABELS = {
     "social_account_members": _l("運用担当・保持者"), "social_procedures": _l("運用手順"),
     "social_incidents": _l("事案"), "social_incident_actions": _l("事案の経過"), "documents": _l("帳票"),
     "api_tokens": _l("APIトークン"),
+    "incidents": _l("事故"), "incident_actions": _l("事故対応の経過"), "incident_notifications": _l("事故の報告・連絡"),
+    "incident_evidence": _l("事故の証拠ファイル"), "incident_checklist_items": _l("事故対応チェックリストの項目"),
 }
 
 
