@@ -7,6 +7,7 @@ import datetime as dt
 import wtforms.fields
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
@@ -60,6 +61,18 @@ class IncidentForm(FlaskForm):
     people_affected = IntegerField(_l("影響を受けた人数"), validators=[Optional(), NumberRange(min=0, max=100_000_000)])
     wrongful_intent = BooleanField(_l("不正の目的によるおそれがある"))
     handler_id = SelectField(_l("対応担当者"), coerce=coerce_int_or_none, validators=[Optional()])
+
+
+class EditForm(VersionedForm, IncidentForm):
+    """Correcting an open incident (its subject and number stay)."""
+    subject = None
+    unit_id = SelectField(_l("担当組織"), coerce=coerce_int_or_none, validators=[Optional()])
+
+
+class EvidenceForm(FlaskForm):
+    file = FileField(_l("証拠ファイル（PDF・画像・Office文書、20MBまで）"),
+                     validators=[FileRequired(message=_l("ファイルを選んでください。"))])
+    note = StringField(_l("説明"), validators=[Optional(), Length(max=300)])
 
 
 class ActionForm(FlaskForm):
