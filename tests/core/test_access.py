@@ -327,3 +327,49 @@ def test_navigation_shows_only_what_the_role_may_use(client, users, role, visibl
         assert f'href="{href}"' in nav, href
     for href in hidden:
         assert f'href="{href}"' not in nav, href
+
+
+@pytest.mark.parametrize("who", list(Role), ids=lambda who: who.value)
+def test_route_role_sweep_personal_data_incident(app, users, who):
+    """The sweep's second URL for each incident page: one involving personal
+    data, of a unit none of the users belong to and handled by nobody named.
+    Only the lead and admins (who handle every incident) and auditors (who
+    read) see it; to anyone else it does not exist (404), page, report and
+    evidence alike."""
+    import io
+
+    from core import files
+    from core.db import db
+    from core.incidents import IncidentEvidence, IncidentKind
+    from core.models import OrgUnit
+    from tests import factories
+
+    with app.app_context():
+        elsewhere = OrgUnit(name="市民課")
+        db.session.add(elsewhere)
+        db.session.flush()
+        secret = factories.incident(subject=(None, None), kind=IncidentKind.LEAK, personal_data=True,
+                                    title="USBメモリの紛失", unit_id=elsewhere.id)
+        from werkzeug.datastructures import FileStorage
+
+        stored = files.store(FileStorage(io.BytesIO(b"%PDF-1.4 list"), filename="list.pdf"))
+        db.session.add(IncidentEvidence(incident=secret, file=stored, added_by_id=users["admin"]))
+        db.session.flush()
+        iid, eid = secret.id, secret.evidence[0].id
+        db.session.commit()
+    client = app.test_client()
+    login_as(client, who)
+    reads = who in (Role.ADMIN, Role.LEAD, Role.AUDITOR)
+    handles = who in (Role.ADMIN, Role.LEAD)
+    expected = {f"/incidents/{iid}": 200 if reads else 404,
+                f"/incidents/{iid}/report.pdf": 200 if reads else 404,
+                f"/incidents/{iid}/evidence/{eid}": 200 if reads else 404,
+                f"/incidents/{iid}/edit": 200 if handles else 403 if reads else 404}
+    got = {}
+    for url in expected:
+        response = client.get(url)
+        got[url] = response.status_code
+        response.close()
+    assert got == expected
+    listing = client.get("/incidents/?status=all").get_data(as_text=True)
+    assert ("USBメモリの紛失" in listing) is reads
