@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from reportlab.lib.units import mm
+from reportlab.platypus import Spacer
 
 from core.incidents import Incident
 from core.pdf import SMALL, Section, day, p, pairs, sign_off, table
@@ -41,36 +42,41 @@ def report_section(incident: Incident) -> Section:
                ("対応担当者", incident.handler.display_name if incident.handler else "（未定）"),
                ("報告者", incident.reporter), ("記録した人", incident.recorded_by.display_name),
                ("何が起きたか", incident.summary)]),
-        p("日時", SMALL),
+        *_heading("日時"),
         pairs([("発生", moment(incident.occurred_at)), ("発見", moment(incident.detected_at)),
                ("受託者からの報告", moment(incident.contractor_reported_at)),
                ("本団体が把握", moment(incident.learned_at)), ("封じ込め", moment(incident.contained_at)),
                ("終結", moment(incident.closed_at))]),
-        p("影響を受けた情報", SMALL),
+        *_heading("影響を受けた情報"),
         pairs([("情報", incident.information),
                ("機密性", incident.classification.label("ja") if incident.classification else "不明・該当なし"),
                ("個人情報", personal), ("不正の目的", "おそれあり" if incident.wrongful_intent else "なし"),
                ("個人情報保護委員会への報告", ppc)]),
-        p("報告・連絡", SMALL),
+        *_heading("報告・連絡"),
         table(["区分", "相手", "日時", "手段", "記録者"],
               [[RECIPIENTS.get(n.recipient_role, n.recipient_role), n.recipient, moment(n.notified_at), n.means,
                 n.recorded_by.display_name] for n in incident.notifications] or [["—", "記録なし", "", "", ""]],
               [40 * mm, 40 * mm, 40 * mm, 30 * mm, 30 * mm]),
-        p("対応の経過", SMALL),
+        *_heading("対応の経過"),
         table(["日時", "担当", "対応"],
               [[moment(a.at), a.user.display_name, a.text] for a in incident.actions] or [["—", "", "記録なし"]],
               [36 * mm, 30 * mm, 114 * mm]),
-        p("対応チェックリスト", SMALL),
+        *_heading("対応チェックリスト"),
         table(["", "項目", "内容"], _checklist(incident), [10 * mm, 20 * mm, 150 * mm]),
-        p("原因と再発防止策", SMALL),
+        *_heading("原因と再発防止策"),
         pairs([("原因", incident.cause), ("再発防止策", incident.prevention)]),
-        p("証拠ファイル", SMALL),
+        *_heading("証拠ファイル"),
         table(["ファイル", "説明", "追加した人"],
               [[e.file.original_name, e.note or "", e.added_by.display_name] for e in incident.evidence]
               or [["なし", "", ""]], [80 * mm, 70 * mm, 30 * mm]),
-        sign_off(("対応担当者", "統括情報セキュリティ責任者", "最高情報セキュリティ責任者")),
+        p("確認・報告（統括情報セキュリティ責任者、最高情報セキュリティ責任者（CISO））", SMALL),
+        sign_off(("対応担当者", "統括責任者", "CISO")),
     ]
     return Section(f"事故報告書 {incident.number}", flow, kind="事故報告書")
+
+
+def _heading(text: str) -> list:
+    return [Spacer(1, 3 * mm), p(text, SMALL)]
 
 
 def _checklist(incident: Incident) -> list[list[str]]:
