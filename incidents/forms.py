@@ -96,3 +96,15 @@ class ListFilterForm(FlaskForm):
     status = SelectField(_l("状態"), validators=[Optional()])
     kind = SelectField(_l("種類"), validators=[Optional()])
     page = IntegerField(validators=[Optional()])
+
+
+class ChecklistItemForm(VersionedForm):
+    kind = SelectField(_l("種類"), choices=IncidentKind.select_choices())
+    code = StringField(_l("コード"), validators=[DataRequired(), Length(max=20)])
+    text_ja = StringField(_l("内容（日本語）"), validators=[DataRequired(), Length(max=300)])
+    text_en = StringField(_l("内容（英語）"), validators=[DataRequired(), Length(max=300)])
+
+
+class ChecklistItemEditForm(ChecklistItemForm):
+    kind = None
+    code = None

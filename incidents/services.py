@@ -17,6 +17,7 @@ refused raises :class:`IncidentRefusal` with a message for the user.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -248,3 +249,49 @@ def add_evidence(incident: Incident, user: User, upload, *, note: str | None = N
     incident.updated_at = utcnow()
     db.session.flush()
     return item
+
+
+# --- the response checklists (administrators) ---------------------------------------------------
+
+def _code(code: str) -> str:
+    return unicodedata.normalize("NFKC", code or "").strip().upper()
+
+
+def add_checklist_item(*, kind: IncidentKind, code: str, text_ja: str, text_en: str) -> IncidentChecklistItem:
+    """A new step of ``kind``'s checklist, last; new incidents of the kind
+    carry it (those recorded before do not).  Codes are NFKC and unique per kind."""
+    code = _code(code)
+    if not code:
+        raise IncidentRefusal(_l("コードを入力してください。"), field="code")
+    if db.session.scalar(select(IncidentChecklistItem.id).where(
+            IncidentChecklistItem.kind == kind, IncidentChecklistItem.code == code)) is not None:
+        raise IncidentRefusal(_l("このコードはこの種類のチェックリストで使われています。"), field="code")
+    _texts(text_ja, text_en)
+    last = db.session.scalar(select(func.max(IncidentChecklistItem.position)).where(
+        IncidentChecklistItem.kind == kind)) or 0
+    item = IncidentChecklistItem(kind=kind, code=code, text_ja=text_ja.strip(), text_en=text_en.strip(),
+                                 position=last + 1, retired=False)
+    db.session.add(item)
+    db.session.flush()
+    return item
+
+
+def _texts(text_ja: str, text_en: str) -> None:
+    if not (text_ja or "").strip():
+        raise IncidentRefusal(_l("日本語の文を入力してください。"), field="text_ja")
+    if not (text_en or "").strip():
+        raise IncidentRefusal(_l("英語の文を入力してください。"), field="text_en")
+
+
+def edit_checklist_item(item: IncidentChecklistItem, *, text_ja: str, text_en: str) -> None:
+    """Its texts (the code stays: past incidents' checklists refer to it)."""
+    _texts(text_ja, text_en)
+    item.text_ja, item.text_en = text_ja.strip(), text_en.strip()
+    db.session.flush()
+
+
+def retire_checklist_item(item: IncidentChecklistItem, *, retired: bool) -> None:
+    """Retire (new incidents no longer carry it; past ones keep it) or restore."""
+    item.retired = retired
+    audit.label(item, "retire" if retired else "restore")
+    db.session.flush()

@@ -15,20 +15,31 @@ from sqlalchemy.orm import selectinload
 from core import audit, files, pdf, plugins
 from core.auth import access
 from core.db import db
-from core.forms import STALE_MESSAGE, level_choices, select_choices, unit_choices, user_choices
+from core.forms import STALE_MESSAGE, CSRFForm, level_choices, select_choices, unit_choices, user_choices
 from core.incidents import (
     OPEN_STATUSES,
     Incident,
+    IncidentChecklistItem,
     IncidentKind,
     IncidentStatus,
     Severity,
 )
 from core.lists import int_arg
+from core.models import Role
 from core.refusals import Refusal
 from core.timeutil import utcnow
 from incidents import access as rights
 from incidents import documents, services
-from incidents.forms import ActionForm, ChecklistForm, CloseForm, EditForm, EvidenceForm, IncidentForm
+from incidents.forms import (
+    ActionForm,
+    ChecklistForm,
+    ChecklistItemEditForm,
+    ChecklistItemForm,
+    CloseForm,
+    EditForm,
+    EvidenceForm,
+    IncidentForm,
+)
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
 
@@ -309,3 +320,82 @@ def report_pdf(incident_id: int):
     pdf.record_print(rendered, subject=incident, document="incident_report")
     db.session.commit()
     return pdf.send(rendered, f"事故報告書_{incident.number}.pdf")
+
+
+# --- the response checklists (administrators) -------------------------------------------------
+
+@bp.get("/checklists")
+@access(Role.ADMIN)
+def checklist_items():
+    items = db.session.scalars(select(IncidentChecklistItem).order_by(
+        IncidentChecklistItem.kind, IncidentChecklistItem.position, IncidentChecklistItem.id)).all()
+    by_kind = {kind: [item for item in items if item.kind is kind] for kind in IncidentKind}
+    return render_template("incidents/checklist_items.html", by_kind=by_kind, actions=CSRFForm())
+
+
+@bp.route("/checklists/new", methods=["GET", "POST"])
+@access(Role.ADMIN)
+def checklist_item_new():
+    form = ChecklistItemForm()
+    if request.method == "GET" and request.args.get("kind") in {k.value for k in IncidentKind}:
+        form.kind.data = request.args["kind"]
+    if form.validate_on_submit():
+        try:
+            item = services.add_checklist_item(kind=IncidentKind(form.kind.data), code=form.code.data,
+                                               text_ja=form.text_ja.data, text_en=form.text_en.data)
+        except Refusal as error:
+            db.session.rollback()
+            _refuse(form, error)
+        else:
+            db.session.commit()
+            flash(_("チェックリストの項目 %(code)s を追加しました。", code=item.code), "success")
+            return redirect(url_for("incidents.checklist_items") + f"#kind-{item.kind.value}")
+    return render_template("incidents/checklist_item_form.html", form=form, item=None), \
+        400 if form.errors else 200
+
+
+@bp.route("/checklists/<int:item_id>", methods=["GET", "POST"])
+@access(Role.ADMIN)
+def checklist_item_edit(item_id: int):
+    item = db.get_or_404(IncidentChecklistItem, item_id)
+    form = ChecklistItemEditForm(obj=item) if request.method == "GET" else ChecklistItemEditForm()
+    if form.validate_on_submit():
+        if form.is_stale(item):
+            flash(STALE_MESSAGE, "warning")
+            return render_template("incidents/checklist_item_form.html", form=form, item=item), 409
+        try:
+            services.edit_checklist_item(item, text_ja=form.text_ja.data, text_en=form.text_en.data)
+        except Refusal as error:
+            db.session.rollback()
+            _refuse(form, error)
+        else:
+            db.session.commit()
+            flash(_("チェックリストの項目 %(code)s を更新しました。", code=item.code), "success")
+            return redirect(url_for("incidents.checklist_items") + f"#kind-{item.kind.value}")
+    return render_template("incidents/checklist_item_form.html", form=form, item=item), \
+        400 if form.errors else 200
+
+
+@bp.post("/checklists/<int:item_id>/retire")
+@access(Role.ADMIN)
+def checklist_item_retire(item_id: int):
+    return _retire(item_id, retired=True)
+
+
+@bp.post("/checklists/<int:item_id>/restore")
+@access(Role.ADMIN)
+def checklist_item_restore(item_id: int):
+    return _retire(item_id, retired=False)
+
+
+def _retire(item_id: int, *, retired: bool):
+    item = db.get_or_404(IncidentChecklistItem, item_id)
+    if not CSRFForm().validate_on_submit():
+        abort(400)
+    services.retire_checklist_item(item, retired=retired)
+    db.session.commit()
+    if retired:
+        flash(_("項目 %(code)s を廃止しました。新しい事案のチェックリストには含まれません。", code=item.code), "success")
+    else:
+        flash(_("項目 %(code)s を再び使用します。", code=item.code), "success")
+    return redirect(url_for("incidents.checklist_items") + f"#kind-{item.kind.value}")

@@ -90,6 +90,12 @@ EXPECTED = {
     # correcting: the handlers of the demo's incident 1 (the SNS impersonation: its account's people, the
     # lead, admins); anyone else 403, decided in the view (incidents.access.may_handle)
     "incidents.edit": {Role.ADMIN, Role.SOCIAL, Role.LEAD},
+    # the response checklists per kind (administration)
+    "incidents.checklist_items": {Role.ADMIN},
+    "incidents.checklist_item_new": {Role.ADMIN},
+    "incidents.checklist_item_edit": {Role.ADMIN},
+    "incidents.checklist_item_retire": {Role.ADMIN},
+    "incidents.checklist_item_restore": {Role.ADMIN},
     "social.procedure_decide": {Role.ADMIN, Role.APPROVER},
     "social.opening_decide": {Role.ADMIN, Role.APPROVER},  # never the requester (core.approvals)
     "social.public_list": PUBLIC,  # off unless configured: 404
