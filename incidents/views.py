@@ -236,7 +236,11 @@ def close(incident_id: int):
 @bp.route("/<int:incident_id>/edit", methods=["GET", "POST"])
 @access(any_user=True)
 def edit(incident_id: int):
-    incident = _handled(incident_id)
+    incident = _incident_or_404(incident_id)
+    if not rights.may_handle(current_user, incident):
+        flash(_("この事案を修正できるのは、対応担当者・担当組織の職員・統括情報セキュリティ責任者・管理者です。"),
+              "warning")
+        return redirect(url_for("incidents.detail", incident_id=incident_id))
     if not incident.is_open:
         flash(_("終結した事案は変更できません。"), "warning")
         return redirect(url_for("incidents.detail", incident_id=incident_id))

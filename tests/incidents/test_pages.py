@@ -78,7 +78,10 @@ def test_a_correction_on_a_stale_form_or_with_bad_times_changes_nothing(app, cli
 
 def test_only_handlers_correct_and_a_closed_incident_is_never_corrected(app, client, users, outage):
     login_as(client, "auditor")
-    assert client.get(f"/incidents/{outage}/edit").status_code == 403
+    assert client.get(f"/incidents/{outage}/edit").status_code == 302
+    assert client.post(f"/incidents/{outage}/edit", data=_edit_data(app, outage)).status_code == 302
+    with app.app_context():
+        assert db.session.get(Incident, outage).title == "庁内システムの停止"
     assert "記録を修正" not in client.get(f"/incidents/{outage}").get_data(as_text=True)
     with app.app_context():
         closed = factories.incident(subject=(None, None), kind=IncidentKind.OUTAGE, closed_on=dt.date(2025, 5, 1),
