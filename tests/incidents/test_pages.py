@@ -164,3 +164,17 @@ def test_every_signed_in_user_finds_incidents_in_the_header(client, users, role)
     html = client.get("/").get_data(as_text=True)
     nav = html[html.index('id="main-nav"'):html.index("</nav>")]
     assert 'href="/incidents/"' in nav
+
+
+def test_the_new_pages_speak_english_in_the_english_interface(app, client, outage):
+    login_as(client, "admin")
+    client.post("/language", data={"lang": "en", "next": "/"})
+    detail = client.get(f"/incidents/{outage}").get_data(as_text=True)
+    assert "Correct the record" in detail and "Incident report (PDF)" in detail and "No evidence files." in detail
+    assert "記録を修正" not in detail
+    edit = client.get(f"/incidents/{outage}/edit").get_data(as_text=True)
+    assert "Correct the incident" in edit and "事案を修正" not in edit
+    admin = client.get("/incidents/checklists").get_data(as_text=True)
+    assert "Incident response checklists" in admin and "Add an item" in admin
+    nav = admin[admin.index('id="main-nav"'):admin.index("</nav>")]
+    assert ">Incidents<" in nav
