@@ -233,6 +233,19 @@ def close(incident_id: int):
     return redirect(url_for("incidents.detail", incident_id=incident_id))
 
 
+def _edit_form(incident: Incident, *, fresh: bool) -> EditForm:
+    """The correction form: ``fresh``, the incident as stored (and its version)."""
+    form = EditForm(formdata=None, obj=incident, version=incident.version) if fresh else EditForm()
+    form.classification_id.choices = level_choices(blank=_("（不明・該当なし）"))
+    form.handler_id.choices = user_choices(_("（未定）"))
+    form.unit_id.choices = select_choices([("", _("（未定）")), *unit_choices(include_blank=False)])
+    if fresh:
+        form.kind.data, form.severity.data = incident.kind.value, incident.severity.value
+        for name in ("occurred_at", "detected_at", "contractor_reported_at", "learned_at"):
+            getattr(form, name).set_utc(getattr(incident, name))
+    return form
+
+
 @bp.route("/<int:incident_id>/edit", methods=["GET", "POST"])
 @access(any_user=True)
 def edit(incident_id: int):
@@ -244,18 +257,12 @@ def edit(incident_id: int):
     if not incident.is_open:
         flash(_("終結した事案は変更できません。"), "warning")
         return redirect(url_for("incidents.detail", incident_id=incident_id))
-    form = EditForm(obj=incident) if request.method == "GET" else EditForm()
-    form.classification_id.choices = level_choices(blank=_("（不明・該当なし）"))
-    form.handler_id.choices = user_choices(_("（未定）"))
-    form.unit_id.choices = select_choices([("", _("（未定）")), *unit_choices(include_blank=False)])
-    if request.method == "GET":
-        form.kind.data, form.severity.data = incident.kind.value, incident.severity.value
-        for name in ("occurred_at", "detected_at", "contractor_reported_at", "learned_at"):
-            getattr(form, name).set_utc(getattr(incident, name))
-    elif form.validate_on_submit():
+    form = _edit_form(incident, fresh=request.method == "GET")
+    if request.method == "POST" and form.validate_on_submit():
         if form.is_stale(incident):
-            flash(STALE_MESSAGE, "warning")
-            return render_template("incidents/edit.html", form=form, incident=incident), 409
+            flash(STALE_MESSAGE, "warning")  # the stored values, now; what was typed is shown beside them
+            return render_template("incidents/edit.html", form=_edit_form(incident, fresh=True),
+                                   incident=incident), 409
         try:
             services.update(
                 incident, kind=IncidentKind(form.kind.data), severity=Severity(form.severity.data),
@@ -269,7 +276,7 @@ def edit(incident_id: int):
         except Refusal as error:
             db.session.rollback()
             _refuse(form, error)
-            return render_template("incidents/edit.html", form=form, incident=_incident_or_404(incident_id)), 409
+            return render_template("incidents/edit.html", form=form, incident=_incident_or_404(incident_id)), 400
         db.session.commit()
         flash(_("事案 %(number)s を更新しました。", number=incident.number), "success")
         if rights.may_read(current_user, incident):
@@ -362,11 +369,13 @@ def checklist_item_new():
 @access(Role.ADMIN)
 def checklist_item_edit(item_id: int):
     item = db.get_or_404(IncidentChecklistItem, item_id)
-    form = ChecklistItemEditForm(obj=item) if request.method == "GET" else ChecklistItemEditForm()
+    form = (ChecklistItemEditForm(formdata=None, obj=item, version=item.version) if request.method == "GET"
+            else ChecklistItemEditForm())
     if form.validate_on_submit():
         if form.is_stale(item):
             flash(STALE_MESSAGE, "warning")
-            return render_template("incidents/checklist_item_form.html", form=form, item=item), 409
+            return render_template("incidents/checklist_item_form.html", item=item,
+                                   form=ChecklistItemEditForm(formdata=None, obj=item, version=item.version)), 409
         try:
             services.edit_checklist_item(item, text_ja=form.text_ja.data, text_en=form.text_en.data)
         except Refusal as error:
