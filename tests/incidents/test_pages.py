@@ -182,3 +182,18 @@ def test_the_new_pages_speak_english_in_the_english_interface(app, client, outag
     assert "Incident response checklists" in admin and "Add an item" in admin
     nav = admin[admin.index('id="main-nav"'):admin.index("</nav>")]
     assert ">Incidents<" in nav
+
+
+def test_a_closed_incident_takes_no_more_evidence(app, client, users):
+    with app.app_context():
+        closed = factories.incident(subject=(None, None), kind=IncidentKind.OUTAGE, closed_on=dt.date(2025, 5, 1),
+                                    occurred_on=dt.date(2025, 4, 30))
+        db.session.commit()
+        closed_id = closed.id
+    login_as(client, "lead")
+    response = client.post(f"/incidents/{closed_id}/evidence", data={
+        "file": (io.BytesIO(b"%PDF-1.4 late"), "late.pdf")}, content_type="multipart/form-data",
+        follow_redirects=True)
+    assert "終結した事案は変更できません" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Incident, closed_id).evidence == []
