@@ -7,6 +7,7 @@ import datetime as dt
 import wtforms.fields
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
@@ -62,6 +63,18 @@ class IncidentForm(FlaskForm):
     handler_id = SelectField(_l("対応担当者"), coerce=coerce_int_or_none, validators=[Optional()])
 
 
+class EditForm(VersionedForm, IncidentForm):
+    """Correcting an open incident (its subject and number stay)."""
+    subject = None
+    unit_id = SelectField(_l("担当組織"), coerce=coerce_int_or_none, validators=[Optional()])
+
+
+class EvidenceForm(FlaskForm):
+    file = FileField(_l("証拠ファイル（PDF・画像・Office文書、20MBまで）"),
+                     validators=[FileRequired(message=_l("ファイルを選んでください。"))])
+    note = StringField(_l("説明"), validators=[Optional(), Length(max=300)])
+
+
 class ActionForm(FlaskForm):
     action = TextAreaField(_l("行った対応"), validators=[DataRequired(), Length(max=4000)])
 
@@ -83,3 +96,15 @@ class ListFilterForm(FlaskForm):
     status = SelectField(_l("状態"), validators=[Optional()])
     kind = SelectField(_l("種類"), validators=[Optional()])
     page = IntegerField(validators=[Optional()])
+
+
+class ChecklistItemForm(VersionedForm):
+    kind = SelectField(_l("種類"), choices=IncidentKind.select_choices())
+    code = StringField(_l("コード"), validators=[DataRequired(), Length(max=20)])
+    text_ja = StringField(_l("内容（日本語）"), validators=[DataRequired(), Length(max=300)])
+    text_en = StringField(_l("内容（英語）"), validators=[DataRequired(), Length(max=300)])
+
+
+class ChecklistItemEditForm(ChecklistItemForm):
+    kind = None
+    code = None

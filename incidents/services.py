@@ -17,12 +17,13 @@ refused raises :class:`IncidentRefusal` with a message for the user.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from core import audit, plugins
+from core import audit, files, plugins
 from core.db import db
 from core.incidents import (
     SOCIAL_ACCOUNT,
@@ -30,6 +31,7 @@ from core.incidents import (
     Incident,
     IncidentAction,
     IncidentChecklistItem,
+    IncidentEvidence,
     IncidentKind,
     IncidentStatus,
     Severity,
@@ -188,3 +190,108 @@ def count_open(**where) -> int:
     for name, value in where.items():
         query = query.where(getattr(Incident, name) == value)
     return db.session.scalar(query) or 0
+
+
+EDITABLE = ("kind", "severity", "title", "summary", "occurred_at", "detected_at", "contractor_reported_at",
+            "learned_at", "reporter", "information", "classification_id", "personal_data", "my_number",
+            "people_affected", "wrongful_intent", "handler_id", "unit_id")
+
+
+def update(incident: Incident, *, kind: IncidentKind, severity: Severity, title: str, summary: str,
+           occurred_at: dt.datetime, learned_at: dt.datetime, detected_at: dt.datetime | None = None,
+           contractor_reported_at: dt.datetime | None = None, reporter: str | None = None,
+           information: str | None = None, classification_id: int | None = None, personal_data: bool = False,
+           my_number: bool = False, people_affected: int | None = None, wrongful_intent: bool = False,
+           handler_id: int | None = None, unit_id: int | None = None) -> Incident:
+    """Correct what an open incident records, with record()'s checks (the
+    subject and the number stay); a closed incident changes no more."""
+    _open(incident)
+    check_times(occurred_at=occurred_at, detected_at=detected_at, learned_at=learned_at,
+                contractor_reported_at=contractor_reported_at)
+    if kind in SOCIAL_KINDS and incident.subject_type != SOCIAL_ACCOUNT:
+        raise IncidentRefusal(_l("なりすまし・乗っ取り・誤投稿は、SNSアカウントの事案として記録してください。"),
+                              field="kind")
+    if people_affected is not None and people_affected < 0:
+        raise IncidentRefusal(_l("人数は0以上の数を入力してください。"), field="people_affected")
+    if not (title or "").strip():
+        raise IncidentRefusal(_l("件名を入力してください。"), field="title")
+    if not (summary or "").strip():
+        raise IncidentRefusal(_l("何が起きたかを入力してください。"), field="summary")
+    if kind is not incident.kind:
+        # the new kind's items join the checklist; what was ticked stays
+        ticked = dict(incident.checklist or {})
+        for item in checklist_items(kind):
+            ticked.setdefault(item.code, False)
+        incident.checklist = ticked
+    incident.kind, incident.severity = kind, severity
+    incident.title, incident.summary = title.strip(), summary.strip()
+    incident.occurred_at, incident.detected_at = occurred_at, detected_at
+    incident.contractor_reported_at, incident.learned_at = contractor_reported_at, learned_at
+    incident.reporter = (reporter or "").strip() or None
+    incident.information = (information or "").strip() or None
+    incident.classification_id = classification_id
+    incident.personal_data = personal_data or my_number  # My Number is personal data
+    incident.my_number, incident.people_affected = my_number, people_affected
+    incident.wrongful_intent, incident.handler_id = wrongful_intent, handler_id
+    incident.unit_id = unit_id
+    incident.updated_at = utcnow()
+    db.session.flush()
+    return incident
+
+
+def add_evidence(incident: Incident, user: User, upload, *, note: str | None = None) -> IncidentEvidence:
+    """Keep an evidence file (PDF, image, Office document) of an open incident;
+    files.FileRejected for a file of another type, empty or too large."""
+    _open(incident)
+    stored = files.store(upload, allowed=files.EVIDENCE_TYPES, max_bytes=files.MAX_EVIDENCE_BYTES, user=user)
+    item = IncidentEvidence(incident=incident, file=stored, note=(note or "").strip() or None, added_by_id=user.id)
+    db.session.add(item)
+    incident.updated_at = utcnow()
+    db.session.flush()
+    return item
+
+
+# --- the response checklists (administrators) ---------------------------------------------------
+
+def _code(code: str) -> str:
+    return unicodedata.normalize("NFKC", code or "").strip().upper()
+
+
+def add_checklist_item(*, kind: IncidentKind, code: str, text_ja: str, text_en: str) -> IncidentChecklistItem:
+    """A new step of ``kind``'s checklist, last; new incidents of the kind
+    carry it (those recorded before do not).  Codes are NFKC and unique per kind."""
+    code = _code(code)
+    if not code:
+        raise IncidentRefusal(_l("コードを入力してください。"), field="code")
+    if db.session.scalar(select(IncidentChecklistItem.id).where(
+            IncidentChecklistItem.kind == kind, IncidentChecklistItem.code == code)) is not None:
+        raise IncidentRefusal(_l("このコードはこの種類のチェックリストで使われています。"), field="code")
+    _texts(text_ja, text_en)
+    last = db.session.scalar(select(func.max(IncidentChecklistItem.position)).where(
+        IncidentChecklistItem.kind == kind)) or 0
+    item = IncidentChecklistItem(kind=kind, code=code, text_ja=text_ja.strip(), text_en=text_en.strip(),
+                                 position=last + 1, retired=False)
+    db.session.add(item)
+    db.session.flush()
+    return item
+
+
+def _texts(text_ja: str, text_en: str) -> None:
+    if not (text_ja or "").strip():
+        raise IncidentRefusal(_l("日本語の文を入力してください。"), field="text_ja")
+    if not (text_en or "").strip():
+        raise IncidentRefusal(_l("英語の文を入力してください。"), field="text_en")
+
+
+def edit_checklist_item(item: IncidentChecklistItem, *, text_ja: str, text_en: str) -> None:
+    """Its texts (the code stays: past incidents' checklists refer to it)."""
+    _texts(text_ja, text_en)
+    item.text_ja, item.text_en = text_ja.strip(), text_en.strip()
+    db.session.flush()
+
+
+def retire_checklist_item(item: IncidentChecklistItem, *, retired: bool) -> None:
+    """Retire (new incidents no longer carry it; past ones keep it) or restore."""
+    item.retired = retired
+    audit.label(item, "retire" if retired else "restore")
+    db.session.flush()

@@ -6,28 +6,40 @@ administrators handle it; auditors read (incidents.access)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from core import audit, plugins
+from core import audit, files, pdf, plugins
 from core.auth import access
 from core.db import db
-from core.forms import STALE_MESSAGE, level_choices, select_choices, user_choices
+from core.forms import STALE_MESSAGE, CSRFForm, level_choices, select_choices, unit_choices, user_choices
 from core.incidents import (
     OPEN_STATUSES,
     Incident,
+    IncidentChecklistItem,
     IncidentKind,
     IncidentStatus,
     Severity,
 )
 from core.lists import int_arg
+from core.models import Role
 from core.refusals import Refusal
 from core.timeutil import utcnow
 from incidents import access as rights
-from incidents import services
-from incidents.forms import ActionForm, ChecklistForm, CloseForm, IncidentForm
+from incidents import documents, services
+from incidents.forms import (
+    ActionForm,
+    ChecklistForm,
+    ChecklistItemEditForm,
+    ChecklistItemForm,
+    CloseForm,
+    EditForm,
+    EvidenceForm,
+    IncidentForm,
+)
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
 
@@ -128,7 +140,8 @@ def new():
 
 # --- one incident -------------------------------------------------------------------------
 
-def _page(incident: Incident, *, action_form=None, checklist_form=None, close_form=None, status_code=200):
+def _page(incident: Incident, *, action_form=None, checklist_form=None, close_form=None, evidence_form=None,
+          status_code=200):
     items = services.checklist_items(incident.kind, with_retired=True)
     shown = [item for item in items if not item.retired or item.code in (incident.checklist or {})]
     checklist_form = checklist_form or ChecklistForm(
@@ -141,6 +154,7 @@ def _page(incident: Incident, *, action_form=None, checklist_form=None, close_fo
         "incidents/detail.html", incident=incident, subject=services.describe([incident])[incident.id],
         subject_source=plugins.registry().incident_subject(incident.subject_type) if incident.subject_type else None,
         items=shown, action_form=action_form or ActionForm(), checklist_form=checklist_form, close_form=close_form,
+        evidence_form=evidence_form or EvidenceForm(),
         may_handle=rights.may_handle(current_user, incident),
         audit_entries=audit.history(incident, *incident.actions, *incident.notifications, *incident.evidence,
                                     *rights.legacy_parts(incident))), status_code
@@ -217,3 +231,184 @@ def close(incident_id: int):
     db.session.commit()
     flash(_("事案を終結しました。"), "success")
     return redirect(url_for("incidents.detail", incident_id=incident_id))
+
+
+def _edit_form(incident: Incident, *, fresh: bool) -> EditForm:
+    """The correction form: ``fresh``, the incident as stored (and its version)."""
+    form = EditForm(formdata=None, obj=incident, version=incident.version) if fresh else EditForm()
+    form.classification_id.choices = level_choices(blank=_("（不明・該当なし）"))
+    form.handler_id.choices = user_choices(_("（未定）"))
+    form.unit_id.choices = select_choices([("", _("（未定）")), *unit_choices(include_blank=False)])
+    if fresh:
+        form.kind.data, form.severity.data = incident.kind.value, incident.severity.value
+        for name in ("occurred_at", "detected_at", "contractor_reported_at", "learned_at"):
+            getattr(form, name).set_utc(getattr(incident, name))
+    return form
+
+
+@bp.route("/<int:incident_id>/edit", methods=["GET", "POST"])
+@access(any_user=True)
+def edit(incident_id: int):
+    incident = _incident_or_404(incident_id)
+    if not rights.may_handle(current_user, incident):
+        flash(_("この事案を修正できるのは、対応担当者・担当組織の職員・統括情報セキュリティ責任者・管理者です。"),
+              "warning")
+        return redirect(url_for("incidents.detail", incident_id=incident_id))
+    if not incident.is_open:
+        flash(_("終結した事案は変更できません。"), "warning")
+        return redirect(url_for("incidents.detail", incident_id=incident_id))
+    form = _edit_form(incident, fresh=request.method == "GET")
+    if request.method == "POST" and form.validate_on_submit():
+        if form.is_stale(incident):
+            flash(STALE_MESSAGE, "warning")  # the stored values, now; what was typed is shown beside them
+            return render_template("incidents/edit.html", form=_edit_form(incident, fresh=True),
+                                   incident=incident), 409
+        try:
+            services.update(
+                incident, kind=IncidentKind(form.kind.data), severity=Severity(form.severity.data),
+                title=form.title.data, summary=form.summary.data, occurred_at=form.occurred_at.utc,
+                learned_at=form.learned_at.utc, detected_at=form.detected_at.utc,
+                contractor_reported_at=form.contractor_reported_at.utc, reporter=form.reporter.data,
+                information=form.information.data, classification_id=form.classification_id.data,
+                personal_data=form.personal_data.data, my_number=form.my_number.data,
+                people_affected=form.people_affected.data, wrongful_intent=form.wrongful_intent.data,
+                handler_id=form.handler_id.data, unit_id=form.unit_id.data)
+        except Refusal as error:
+            db.session.rollback()
+            _refuse(form, error)
+            return render_template("incidents/edit.html", form=form, incident=_incident_or_404(incident_id)), 400
+        db.session.commit()
+        flash(_("事案 %(number)s を更新しました。", number=incident.number), "success")
+        if rights.may_read(current_user, incident):
+            return redirect(url_for("incidents.detail", incident_id=incident_id))
+        return redirect(url_for("incidents.index"))
+    return render_template("incidents/edit.html", form=form, incident=incident), 400 if form.errors else 200
+
+
+# --- evidence -------------------------------------------------------------------------------
+
+@bp.post("/<int:incident_id>/evidence")
+@access(any_user=True)
+def evidence(incident_id: int):
+    incident = _handled(incident_id)
+    form = EvidenceForm()
+    if not form.validate_on_submit():
+        return _page(incident, evidence_form=form, status_code=400)
+    try:
+        services.add_evidence(incident, current_user, form.file.data, note=form.note.data)
+    except files.FileRejected as error:
+        db.session.rollback()
+        form.file.errors = [*form.file.errors, str(error)]
+        return _page(_incident_or_404(incident_id), evidence_form=form, status_code=400)
+    except Refusal as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return redirect(url_for("incidents.detail", incident_id=incident_id))
+    db.session.commit()
+    flash(_("証拠ファイルを追加しました。"), "success")
+    return redirect(url_for("incidents.detail", incident_id=incident_id) + "#evidence")
+
+
+@bp.get("/<int:incident_id>/evidence/<int:evidence_id>")
+@access(any_user=True)
+def evidence_file(incident_id: int, evidence_id: int):
+    incident = _incident_or_404(incident_id)
+    item = next((e for e in incident.evidence if e.id == evidence_id), None)
+    if item is None:
+        abort(404)
+    return files.send(item.file)
+
+
+# --- 事故報告書 -------------------------------------------------------------------------------
+
+@bp.get("/<int:incident_id>/report.pdf")
+@access(any_user=True)
+def report_pdf(incident_id: int):
+    incident = _incident_or_404(incident_id)
+    with force_locale("ja"):
+        section = documents.report_section(incident)
+        rendered = pdf.render(section.title, [section], user=current_user)
+    pdf.record_print(rendered, subject=incident, document="incident_report")
+    db.session.commit()
+    return pdf.send(rendered, f"事故報告書_{incident.number}.pdf")
+
+
+# --- the response checklists (administrators) -------------------------------------------------
+
+@bp.get("/checklists")
+@access(Role.ADMIN)
+def checklist_items():
+    items = db.session.scalars(select(IncidentChecklistItem).order_by(
+        IncidentChecklistItem.kind, IncidentChecklistItem.position, IncidentChecklistItem.id)).all()
+    by_kind = {kind: [item for item in items if item.kind is kind] for kind in IncidentKind}
+    return render_template("incidents/checklist_items.html", by_kind=by_kind, actions=CSRFForm())
+
+
+@bp.route("/checklists/new", methods=["GET", "POST"])
+@access(Role.ADMIN)
+def checklist_item_new():
+    form = ChecklistItemForm()
+    if request.method == "GET" and request.args.get("kind") in {k.value for k in IncidentKind}:
+        form.kind.data = request.args["kind"]
+    if form.validate_on_submit():
+        try:
+            item = services.add_checklist_item(kind=IncidentKind(form.kind.data), code=form.code.data,
+                                               text_ja=form.text_ja.data, text_en=form.text_en.data)
+        except Refusal as error:
+            db.session.rollback()
+            _refuse(form, error)
+        else:
+            db.session.commit()
+            flash(_("チェックリストの項目 %(code)s を追加しました。", code=item.code), "success")
+            return redirect(url_for("incidents.checklist_items") + f"#kind-{item.kind.value}")
+    return render_template("incidents/checklist_item_form.html", form=form, item=None), \
+        400 if form.errors else 200
+
+
+@bp.route("/checklists/<int:item_id>", methods=["GET", "POST"])
+@access(Role.ADMIN)
+def checklist_item_edit(item_id: int):
+    item = db.get_or_404(IncidentChecklistItem, item_id)
+    form = (ChecklistItemEditForm(formdata=None, obj=item, version=item.version) if request.method == "GET"
+            else ChecklistItemEditForm())
+    if form.validate_on_submit():
+        if form.is_stale(item):
+            flash(STALE_MESSAGE, "warning")
+            return render_template("incidents/checklist_item_form.html", item=item,
+                                   form=ChecklistItemEditForm(formdata=None, obj=item, version=item.version)), 409
+        try:
+            services.edit_checklist_item(item, text_ja=form.text_ja.data, text_en=form.text_en.data)
+        except Refusal as error:
+            db.session.rollback()
+            _refuse(form, error)
+        else:
+            db.session.commit()
+            flash(_("チェックリストの項目 %(code)s を更新しました。", code=item.code), "success")
+            return redirect(url_for("incidents.checklist_items") + f"#kind-{item.kind.value}")
+    return render_template("incidents/checklist_item_form.html", form=form, item=item), \
+        400 if form.errors else 200
+
+
+@bp.post("/checklists/<int:item_id>/retire")
+@access(Role.ADMIN)
+def checklist_item_retire(item_id: int):
+    return _retire(item_id, retired=True)
+
+
+@bp.post("/checklists/<int:item_id>/restore")
+@access(Role.ADMIN)
+def checklist_item_restore(item_id: int):
+    return _retire(item_id, retired=False)
+
+
+def _retire(item_id: int, *, retired: bool):
+    item = db.get_or_404(IncidentChecklistItem, item_id)
+    if not CSRFForm().validate_on_submit():
+        abort(400)
+    services.retire_checklist_item(item, retired=retired)
+    db.session.commit()
+    if retired:
+        flash(_("項目 %(code)s を廃止しました。新しい事案のチェックリストには含まれません。", code=item.code), "success")
+    else:
+        flash(_("項目 %(code)s を再び使用します。", code=item.code), "success")
+    return redirect(url_for("incidents.checklist_items") + f"#kind-{item.kind.value}")

@@ -77,6 +77,24 @@ EXPECTED = {
     # Anyone signed in records an incident and reads those without personal data; only its handlers
     # act on one (refused inside the view); personal-data incidents: tests/incidents/test_incidents.py.
     "incidents": ANY,
+    "incidents.index": ANY,
+    "incidents.new": ANY,
+    "incidents.detail": ANY,
+    "incidents.report_pdf": ANY,  # 事故報告書: whoever reads the incident
+    "incidents.evidence_file": ANY,  # whoever reads the incident (the demo's have no files: 404)
+    # its handlers only (refused inside the view with 403; a POST without CSRF token: 400 first)
+    "incidents.action": ANY,
+    "incidents.checklist": ANY,
+    "incidents.close": ANY,
+    "incidents.evidence": ANY,
+    # correcting: its handlers; anyone else is sent back to the incident's page (incidents.access.may_handle)
+    "incidents.edit": ANY,
+    # the response checklists per kind (administration)
+    "incidents.checklist_items": {Role.ADMIN},
+    "incidents.checklist_item_new": {Role.ADMIN},
+    "incidents.checklist_item_edit": {Role.ADMIN},
+    "incidents.checklist_item_retire": {Role.ADMIN},
+    "incidents.checklist_item_restore": {Role.ADMIN},
     "social.procedure_decide": {Role.ADMIN, Role.APPROVER},
     "social.opening_decide": {Role.ADMIN, Role.APPROVER},  # never the requester (core.approvals)
     "social.public_list": PUBLIC,  # off unless configured: 404
@@ -194,7 +212,8 @@ DOWNLOADS = {"vendors.certification_file", "contracts.document", "contracts.disp
              "calendar.feed",  # and the feed, for a token nobody holds
              "social.public_list",  # and the public account list, off by default
              "measures.evidence",  # and a measure's, which the demo's do not have
-             "inspections.evidence"}
+             "inspections.evidence",
+             "incidents.evidence_file"}
 # Values for URL arguments that are not record ids.
 ARGUMENTS = {"contracts.exception_decide": {"decision": "approve"}, "vendors.justification_decide": {"decision": "approve"},
              "contracts.subcontractor_decide": {"decision": "approve"}, "verification.decide": {"decision": "accept"},
@@ -313,3 +332,49 @@ def test_navigation_shows_only_what_the_role_may_use(client, users, role, visibl
         assert f'href="{href}"' in nav, href
     for href in hidden:
         assert f'href="{href}"' not in nav, href
+
+
+@pytest.mark.parametrize("who", list(Role), ids=lambda who: who.value)
+def test_route_role_sweep_personal_data_incident(app, users, who):
+    """The sweep's second URL for each incident page: one involving personal
+    data, of a unit none of the users belong to and handled by nobody named.
+    Only the lead and admins (who handle every incident) and auditors (who
+    read) see it; to anyone else it does not exist (404), page, report and
+    evidence alike."""
+    import io
+
+    from core import files
+    from core.db import db
+    from core.incidents import IncidentEvidence, IncidentKind
+    from core.models import OrgUnit
+    from tests import factories
+
+    with app.app_context():
+        elsewhere = OrgUnit(name="市民課")
+        db.session.add(elsewhere)
+        db.session.flush()
+        secret = factories.incident(subject=(None, None), kind=IncidentKind.LEAK, personal_data=True,
+                                    title="USBメモリの紛失", unit_id=elsewhere.id)
+        from werkzeug.datastructures import FileStorage
+
+        stored = files.store(FileStorage(io.BytesIO(b"%PDF-1.4 list"), filename="list.pdf"))
+        db.session.add(IncidentEvidence(incident=secret, file=stored, added_by_id=users["admin"]))
+        db.session.flush()
+        iid, eid = secret.id, secret.evidence[0].id
+        db.session.commit()
+    client = app.test_client()
+    login_as(client, who)
+    reads = who in (Role.ADMIN, Role.LEAD, Role.AUDITOR)
+    handles = who in (Role.ADMIN, Role.LEAD)
+    expected = {f"/incidents/{iid}": 200 if reads else 404,
+                f"/incidents/{iid}/report.pdf": 200 if reads else 404,
+                f"/incidents/{iid}/evidence/{eid}": 200 if reads else 404,
+                f"/incidents/{iid}/edit": 200 if handles else 302 if reads else 404}
+    got = {}
+    for url in expected:
+        response = client.get(url)
+        got[url] = response.status_code
+        response.close()
+    assert got == expected
+    listing = client.get("/incidents/?status=all").get_data(as_text=True)
+    assert ("USBメモリの紛失" in listing) is reads
