@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from core import plugins
 from core.dashboard import Panel, Tile
 from core.db import db
-from core.incidents import ALARMING, OPEN_STATUSES, Incident, Severity
+from core.incidents import ALARMING, MEASURE_SOURCE, OPEN_STATUSES, Incident, Severity
 from incidents import access, demo, report, services, views
 
 
@@ -44,3 +44,6 @@ def init_app(app: Flask) -> None:
     house.add_panel(45, dashboard_panel)
     house.add_seeder(60, demo.seed)
     house.add_report_figures(45, report.figures)  # the annual report to the CISO (core/report.py)
+    # the prevention measures of a closed incident, and a contractor's late report (C10) (core.measures)
+    house.add_measure_source(MEASURE_SOURCE, label=_l("事故・インシデント"),
+                             link=lambda measure: ("incidents.detail", {"incident_id": measure.source_id}))
