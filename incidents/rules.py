@@ -33,8 +33,9 @@ from sqlalchemy import select
 
 from core import plugins
 from core.db import db
-from core.incidents import Incident, Severity
-from core.models import ClassificationLevel
+from core.due import DueItem
+from core.incidents import OPEN_STATUSES, Incident, Severity
+from core.models import ClassificationLevel, Role, User
 from core.timeutil import local_date, today, utcnow
 
 # The PPC reporting need.
@@ -207,3 +208,34 @@ def missing_reports(incident: Incident) -> list[str]:
         return []
     return [kind for kind, on in ((PPC_PRELIMINARY, incident.ppc_preliminary_on), (PPC_FINAL, incident.ppc_final_on))
             if on is None]
+
+
+# --- due items (reminders, the calendar feed: core.due) ----------------------------------------
+
+DUE_KIND = "incident_deadline"
+
+
+def _leads() -> list[int]:
+    users = db.session.scalars(select(User).where(User.active, User.roles.like(f"%{Role.LEAD.value}%"))).all()
+    return [user.id for user in users if user.has_role(Role.LEAD)]
+
+
+def due_items():
+    """Each open incident's deadline not yet done — the PPC reports, the
+    contractor's report to check — for its handler and for each security lead."""
+    open_ = db.session.scalars(select(Incident).where(Incident.status.in_(OPEN_STATUSES))
+                               .order_by(Incident.id)).all()
+    leads = None
+    for incident in open_:
+        pending = [d for d in deadlines(incident) if not d.done]
+        if not pending:
+            continue
+        if leads is None:
+            leads = _leads()
+        owners = list(dict.fromkeys([*([incident.handler_id] if incident.handler_id else []), *leads]))
+        for deadline in pending:
+            for owner in owners:
+                yield DueItem(key=f"{DUE_KIND}:{incident.id}:{deadline.kind}:{owner}:{deadline.due_on.isoformat()}",
+                              kind=DUE_KIND, title=f"{deadline.label} {incident.number} {incident.title}",
+                              due_on=deadline.due_on, owner_id=owner, endpoint="incidents.detail",
+                              params={"incident_id": incident.id})

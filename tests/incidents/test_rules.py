@@ -307,3 +307,82 @@ def test_a_closed_contract_incident_is_checked_by_the_next_verification(app):
         assert contract_verification.open_notes(contract.id) == []
         done = db.session.scalar(select(VerificationNote).where(VerificationNote.contract_id == contract.id))
         assert done.verification_id == draft.id and done.done_at is not None
+
+
+# --- reminders and the calendar feed --------------------------------------------------------------
+
+def test_open_deadlines_join_the_handlers_and_the_leads_due_items(app):
+    from core import due
+
+    with app.app_context():
+        handler = factories.user(None, Role.PROCUREMENT)
+        lead = factories.user(None, Role.LEAD)
+        other = factories.user(None, Role.PROCUREMENT)
+        incident = _personal(days_ago=2, handler_id=handler.id)
+        learned = local_date(incident.learned_at)
+        mine = [item for item in due.items_for(handler) if item.params.get("incident_id") == incident.id]
+        assert sorted(item.due_on for item in mine) == [learned + 5 * DAY, learned + 30 * DAY]
+        assert all(item.endpoint == "incidents.detail" and incident.number in item.title for item in mine)
+        assert len([i for i in due.items_for(lead) if i.params.get("incident_id") == incident.id]) == 2
+        assert [i for i in due.items_for(other) if i.params.get("incident_id") == incident.id] == []
+        incident.ppc_required, incident.ppc_preliminary_on = True, learned + DAY  # done: off the list
+        assert [i.due_on for i in due.items_for(handler) if i.params.get("incident_id") == incident.id] == [
+            learned + 30 * DAY]
+        incident.status = IncidentStatus.CLOSED
+        assert [i for i in due.items_for(lead) if i.params.get("incident_id") == incident.id] == []
+
+
+# --- through the pages ----------------------------------------------------------------------------------
+
+def _local(moment: dt.datetime) -> str:
+    from core.timeutil import JST
+
+    return moment.replace(tzinfo=dt.UTC).astimezone(JST).strftime("%Y-%m-%dT%H:%M")
+
+
+def test_a_handler_works_a_contract_incident_through_the_pages(app, client, users):
+    from tests.conftest import login_as
+
+    with app.app_context():
+        contract = factories.contract("K-0123", status=ContractStatus.SIGNED, classification="C3B",
+                                      officer=db.session.get(factories.User, users["procurement"]))
+        incident = _contract_incident(contract, title="USBメモリの紛失", personal_data=True, people_affected=150)
+        draft = factories.verification(contract, submitted=False,
+                                       verifier=db.session.get(factories.User, users["verifier"]))
+        db.session.commit()
+        iid, cid, vid, learned = incident.id, contract.id, draft.id, local_date(incident.learned_at)
+    login_as(client, "lead")
+    page = client.get(f"/incidents/{iid}").get_data(as_text=True)
+    # The contractor never reported (overdue), the PPC report is required (150 people), both told: neither yet.
+    assert "受託者からの報告（C10）" in page and "期限超過" in page and "報告が必要" in page
+    assert page.count("未報告") == 2  # the lead and the CISO (the contract holds class-3 information)
+    refused = client.post(f"/incidents/{iid}/ppc", data={"required": "no"})
+    assert refused.status_code == 409 and "報告が必要です" in refused.get_data(as_text=True)
+    assert client.post(f"/incidents/{iid}/ppc", data={
+        "required": "yes", "preliminary_on": (learned + DAY).isoformat(),
+        "final_on": (learned + 4 * DAY).isoformat()}).status_code == 302
+    future = client.post(f"/incidents/{iid}/contain", data={"contained_at": _local(utcnow() + 2 * DAY)})
+    assert future.status_code == 409 and "未来の日時" in future.get_data(as_text=True)
+    with app.app_context():
+        occurred = db.session.get(factories.Incident, iid).occurred_at
+    assert client.post(f"/incidents/{iid}/contain", data={
+        "contained_at": _local(occurred + dt.timedelta(hours=5))}).status_code == 302
+    for role in ("lead", "ciso"):
+        assert client.post(f"/incidents/{iid}/notifications", data={
+            "recipient_role": role, "recipient": "総務課長", "notified_at": _local(occurred + dt.timedelta(hours=3)),
+            "means": "対面"}).status_code == 302
+    assert client.post(f"/incidents/{iid}/close", data={
+        "closed_at": _local(utcnow()), "cause": "暗号化されていない媒体の持出し", "prevention": "暗号化媒体に限る",
+        "measures-0-measure": "受託者の媒体管理を監査する", "measures-0-owner_id": str(users["procurement"]),
+        "measures-0-due_on": (today() + 30 * DAY).isoformat()}).status_code == 302
+    with app.app_context():
+        incident = db.session.get(factories.Incident, iid)
+        assert incident.status is IncidentStatus.CLOSED and incident.contained_at is not None
+        number = incident.number
+    # The contract's page and its next verification's form show what to check.
+    contract_page = client.get(f"/contracts/{cid}").get_data(as_text=True)
+    assert "次回の確認で確かめること" in contract_page and number in contract_page
+    client.post("/logout")
+    login_as(client, "verifier")
+    form = client.get(f"/verification/{vid}/edit").get_data(as_text=True)
+    assert "次回の確認で確かめること" in form and "暗号化媒体に限る" in form
