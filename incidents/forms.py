@@ -123,3 +123,7 @@ class ListFilterForm(FlaskForm):
     status = SelectField(_l("状態"), validators=[Optional()])
     kind = SelectField(_l("種類"), validators=[Optional()])
     page = IntegerField(validators=[Optional()])
+
+
+class ContractorReportForm(FlaskForm):
+    contractor_reported_at = LocalDateTimeField(_l("受託者から報告を受けた日時"), validators=[REQUIRED_TIME])

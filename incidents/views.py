@@ -16,6 +16,7 @@ from core.auth import access
 from core.db import db
 from core.forms import STALE_MESSAGE, level_choices, select_choices, user_choices
 from core.incidents import (
+    MEASURE_SOURCE,
     OPEN_STATUSES,
     Incident,
     IncidentKind,
@@ -23,11 +24,21 @@ from core.incidents import (
     Severity,
 )
 from core.lists import int_arg
+from core.measures import measures_for
 from core.refusals import Refusal
 from core.timeutil import utcnow
 from incidents import access as rights
 from incidents import rules, services
-from incidents.forms import ActionForm, ChecklistForm, CloseForm, ContainForm, IncidentForm, NotifyForm, PpcForm
+from incidents.forms import (
+    ActionForm,
+    ChecklistForm,
+    CloseForm,
+    ContainForm,
+    ContractorReportForm,
+    IncidentForm,
+    NotifyForm,
+    PpcForm,
+)
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
 
@@ -129,7 +140,7 @@ def new():
 # --- one incident -------------------------------------------------------------------------
 
 def _page(incident: Incident, *, action_form=None, checklist_form=None, close_form=None, notify_form=None,
-          ppc_form=None, contain_form=None, status_code=200):
+          ppc_form=None, contain_form=None, report_form=None, status_code=200):
     items = services.checklist_items(incident.kind, with_retired=True)
     shown = [item for item in items if not item.retired or item.code in (incident.checklist or {})]
     checklist_form = checklist_form or ChecklistForm(
@@ -147,6 +158,9 @@ def _page(incident: Incident, *, action_form=None, checklist_form=None, close_fo
     if contain_form is None:
         contain_form = ContainForm(formdata=None)
         contain_form.contained_at.set_utc(incident.contained_at or utcnow().replace(second=0, microsecond=0))
+    if report_form is None:
+        report_form = ContractorReportForm(formdata=None)
+        report_form.contractor_reported_at.set_utc(utcnow().replace(second=0, microsecond=0))
     return render_template(
         "incidents/detail.html", incident=incident, subject=services.describe([incident])[incident.id],
         subject_source=plugins.registry().incident_subject(incident.subject_type) if incident.subject_type else None,
@@ -154,6 +168,7 @@ def _page(incident: Incident, *, action_form=None, checklist_form=None, close_fo
         may_handle=rights.may_handle(current_user, incident), rules=rules, deadlines=rules.deadlines(incident),
         notifications_needed=rules.required_notifications(incident), ppc_need=rules.ppc_need(incident),
         notify_form=notify_form, ppc_form=ppc_form, contain_form=contain_form,
+        report_form=report_form, incident_measures=measures_for(MEASURE_SOURCE, [incident.id])[incident.id],
         audit_entries=audit.history(incident, *incident.actions, *incident.notifications, *incident.evidence,
                                     *rights.legacy_parts(incident))), status_code
 
@@ -310,4 +325,21 @@ def contain(incident_id: int):
         return _refused(incident_id, form, error, contain_form=form)
     db.session.commit()
     flash(_("封じ込めた日時を記録しました。"), "success")
+    return redirect(url_for("incidents.detail", incident_id=incident_id) + "#deadlines")
+
+
+@bp.post("/<int:incident_id>/contractor-report")
+@access(any_user=True)
+def contractor_report(incident_id: int):
+    """When the contractor reported it (C10): a late report opens a measure against the contract."""
+    incident = _handled(incident_id)
+    form = ContractorReportForm()
+    if not form.validate_on_submit():
+        return _page(incident, report_form=form, status_code=400)
+    try:
+        services.contractor_reported(incident, reported_at=form.contractor_reported_at.utc)
+    except Refusal as error:
+        return _refused(incident_id, form, error, report_form=form)
+    db.session.commit()
+    flash(_("受託者からの報告を記録しました。"), "success")
     return redirect(url_for("incidents.detail", incident_id=incident_id) + "#deadlines")

@@ -367,6 +367,14 @@ def test_a_handler_works_a_contract_incident_through_the_pages(app, client, user
         occurred = db.session.get(factories.Incident, iid).occurred_at
     assert client.post(f"/incidents/{iid}/contain", data={
         "contained_at": _local(occurred + dt.timedelta(hours=5))}).status_code == 302
+    # The contractor's report, recorded later and late: a measure against the contract.
+    assert client.post(f"/incidents/{iid}/contractor-report", data={
+        "contractor_reported_at": _local(utcnow() + 2 * DAY)}).status_code == 409
+    assert client.post(f"/incidents/{iid}/contractor-report", data={
+        "contractor_reported_at": _local(occurred + dt.timedelta(hours=40))}).status_code == 302
+    with app.app_context():
+        [late] = _measures_of(iid)
+        assert "K-0123" in late.title and late.owner_id == users["procurement"]
     for role in ("lead", "ciso"):
         assert client.post(f"/incidents/{iid}/notifications", data={
             "recipient_role": role, "recipient": "総務課長", "notified_at": _local(occurred + dt.timedelta(hours=3)),
@@ -386,3 +394,24 @@ def test_a_handler_works_a_contract_incident_through_the_pages(app, client, user
     login_as(client, "verifier")
     form = client.get(f"/verification/{vid}/edit").get_data(as_text=True)
     assert "次回の確認で確かめること" in form and "暗号化媒体に限る" in form
+
+
+def test_the_measures_of_an_incident_show_on_it_and_in_the_measures_register(app, client, users):
+    from tests.conftest import login_as
+
+    with app.app_context():
+        officer = db.session.get(factories.User, users["procurement"])
+        contract = factories.contract("K-0456", officer=officer)
+        incident = _contract_incident(contract, reported_hours=40, title="委託先サーバーの障害")
+        services.check_late_report(incident)
+        db.session.commit()
+        iid, number = incident.id, incident.number
+    login_as(client, "lead")
+    page = client.get(f"/incidents/{iid}").get_data(as_text=True)
+    assert "この事案の措置" in page and "K-0456" in page
+    register = client.get("/measures?source=incident").get_data(as_text=True)
+    assert number in register and "K-0456" in register
+    with app.app_context():
+        [measure] = _measures_of(iid)
+        measure_id = measure.id
+    assert f"/incidents/{iid}" in client.get(f"/measures/{measure_id}").get_data(as_text=True)
