@@ -379,6 +379,9 @@ def test_a_handler_works_a_contract_incident_through_the_pages(app, client, user
         assert client.post(f"/incidents/{iid}/notifications", data={
             "recipient_role": role, "recipient": "総務課長", "notified_at": _local(occurred + dt.timedelta(hours=3)),
             "means": "対面"}).status_code == 302
+    no_measure = client.post(f"/incidents/{iid}/close", data={
+        "closed_at": _local(utcnow()), "cause": "暗号化されていない媒体の持出し", "prevention": "暗号化媒体に限る"})
+    assert no_measure.status_code == 409 and "再発防止の措置を1件以上" in no_measure.get_data(as_text=True)
     assert client.post(f"/incidents/{iid}/close", data={
         "closed_at": _local(utcnow()), "cause": "暗号化されていない媒体の持出し", "prevention": "暗号化媒体に限る",
         "measures-0-measure": "受託者の媒体管理を監査する", "measures-0-owner_id": str(users["procurement"]),
