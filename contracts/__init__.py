@@ -26,6 +26,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(verification_views.bp)
     gaps.keep_current()  # the stored gap flag and the next verification's date follow every flush
     due.keep_current()
+    # the notes closed incidents leave for a contract's next verification (issue 19)
+    app.jinja_env.globals["contract_verification_notes"] = verification.open_notes
     house = plugins.registry(app)
     house.add_panel(20, views.dashboard_panel)
     house.add_panel(25, verification_views.dashboard_panel)

@@ -2,14 +2,20 @@
 their responsible person is the contract's officer (担当者)."""
 from __future__ import annotations
 
+import datetime as dt
+
+from flask import current_app
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from contracts.models import Contract, ContractStatus
+from contracts.models import Contract, ContractStatus, VerificationNote
+from core import measures
 from core.db import db
-from core.incidents import CONTRACT
+from core.incidents import CONTRACT, MEASURE_SOURCE
 from core.models import ClassificationLevel
 from core.plugins import Auditable, IncidentSubject
+from core.timeutil import today
 from vendors.models import Vendor
 
 # Contracts an auditor still looks at: not drafts nobody signed.
@@ -67,4 +73,46 @@ def _incident_choices() -> list:
 def incident_subject() -> IncidentSubject:
     return IncidentSubject(kind=CONTRACT, order=20, label=_l("契約"), choices=_incident_choices,
                            describe=_describe, units=_units, responsible=_responsible,
-                           classification=_classification, endpoint="contracts.detail", param="contract_id")
+                           classification=_classification, report_hours=_report_hours, late_report=_late_report,
+                           closed=_closed, endpoint="contracts.detail", param="contract_id")
+
+
+# A measure a late contractor report opens against the contract is due in this many days.
+LATE_REPORT_MEASURE_DAYS = 30
+
+
+def _report_hours(ids) -> dict:
+    """C10: the contractor reports an incident within CONTRACTOR_REPORT_HOURS
+    of detecting it (no contract here states another period)."""
+    hours = current_app.config["CONTRACTOR_REPORT_HOURS"]
+    return {contract_id: hours for contract_id in ids}
+
+
+def _late_report(incident) -> measures.Measure | None:
+    """The contractor reported late (C10): an improvement measure against the
+    contract, owned by its officer, due in 30 days (core.measures)."""
+    contract = db.session.get(Contract, incident.subject_id)
+    if contract is None:
+        return None
+    hours = current_app.config["CONTRACTOR_REPORT_HOURS"]
+    return measures.open_measure(
+        source_type=MEASURE_SOURCE, source_id=incident.id,
+        title=_("契約 %(contract)s：事案 %(number)s の受託者報告が期限（%(hours)s時間）を過ぎた（C10）",
+                contract=contract.number, number=incident.number, hours=hours),
+        measure=_("受託者に報告体制の改善を求め、改善を確認する（契約 %(contract)s、C10 事故報告）",
+                  contract=contract.number),
+        due_on=today() + dt.timedelta(days=LATE_REPORT_MEASURE_DAYS), owner_id=contract.officer_id,
+        unit_id=contract.unit_id)
+
+
+def _closed(incident) -> VerificationNote | None:
+    """A closed incident of the contract: its next verification checks the fix."""
+    if db.session.get(Contract, incident.subject_id) is None:
+        return None
+    note = VerificationNote(contract_id=incident.subject_id, incident_id=incident.id,
+                            incident_number=incident.number,
+                            text=_("事案 %(number)s「%(title)s」の再発防止策が実施されているか確認する：%(prevention)s",
+                                   number=incident.number, title=incident.title, prevention=incident.prevention or ""))
+    db.session.add(note)
+    db.session.flush()
+    return note

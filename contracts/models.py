@@ -29,6 +29,7 @@ from core.enums import LabelledEnum, enum_column
 from core.files import StoredFile
 from core.measures import MeasureMixin, MeasureStatus  # noqa: F401  (MeasureStatus re-exported: the contract findings' measures)
 from core.models import Audited, ClassificationLevel, OrgUnit, User
+from core.timeutil import utcnow
 from vendors.models import Selection, Vendor
 
 
@@ -460,3 +461,22 @@ class Finding(MeasureMixin, Audited, TimestampMixin, VersionMixin, db.Model):
     verification: Mapped[Verification] = relationship(back_populates="findings")
     contract: Mapped[Contract] = relationship()
     clause: Mapped[Clause] = relationship()
+
+
+class VerificationNote(Audited, db.Model):
+    """What the next verification of a contract must check: left by an
+    incident of the contract when it closed (issue 19: "so the verifier checks
+    the fix"); done when a verification of the contract is submitted."""
+
+    __tablename__ = "contract_verification_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
+    incident_id: Mapped[Optional[int]] = mapped_column(ForeignKey("incidents.id"))
+    incident_number: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    done_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    verification_id: Mapped[Optional[int]] = mapped_column(ForeignKey("verifications.id"))
+
+    contract: Mapped[Contract] = relationship()

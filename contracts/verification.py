@@ -25,6 +25,7 @@ from contracts.models import (
     Method,
     Result,
     Verification,
+    VerificationNote,
     VerificationResult,
     VerificationStatus,
 )
@@ -225,8 +226,18 @@ def submit(verification: Verification, *, user) -> list[Finding]:
                               due_on=verification.performed_on + dt.timedelta(days=MEASURE_DAYS))
             db.session.add(finding)
             findings.append(finding)
+    # The notes closed incidents left for this verification (issue 19) are checked now.
+    for note in open_notes(verification.contract_id):
+        note.done_at, note.verification_id = verification.submitted_at, verification.id
     db.session.flush()
     return findings
+
+
+def open_notes(contract_id: int) -> list[VerificationNote]:
+    """What the next verification of the contract must check: the notes of its closed incidents."""
+    return list(db.session.scalars(select(VerificationNote).where(
+        VerificationNote.contract_id == contract_id, VerificationNote.done_at.is_(None))
+        .order_by(VerificationNote.created_at, VerificationNote.id)))
 
 
 def correct(original: Verification, *, user) -> Verification:

@@ -60,6 +60,11 @@ class IncidentKind(LabelledEnum):
     WRONG_POST = "wrong_post", _l("誤投稿")
 
 
+# The measures an incident opens (core.measures.Measure.source_type): its
+# prevention measures, and the measure a contractor's late report (C10) opens
+# against the contract.
+MEASURE_SOURCE = "incident"
+
 # Kinds only an SNS account can have.
 SOCIAL_KINDS = (IncidentKind.IMPERSONATION, IncidentKind.TAKEOVER, IncidentKind.WRONG_POST)
 # An open incident of these kinds shows in red at the top of every dashboard
@@ -135,6 +140,9 @@ class Incident(Audited, TimestampMixin, VersionMixin, db.Model):
     prevention: Mapped[Optional[str]] = mapped_column(Text)
     closed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, index=True)
     closed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+
+    # When a late contractor report (C10) was recorded against the subject (once; migration 0026).
+    late_report_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
 
     # "social_incidents:7": the row it was before migration 0025 (its audit entries).
     legacy_object: Mapped[Optional[str]] = mapped_column(String(40))

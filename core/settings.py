@@ -191,6 +191,15 @@ SETTINGS: dict[str, tuple[object, Callable, bool]] = {
     # A vendor's selection (選定) covers a new contract for this many days after its
     # date, when the officer confirms it for the contract (issue 17).
     "SELECTION_VALID_DAYS": (365, whole(1, 3650, " of days"), False),
+    # Incidents (issue 19): the APPI art. 68 reports to the Personal Information
+    # Protection Commission are due this many days after the body learned of the
+    # breach (preliminary: "promptly", about 3–5 days; final: 30, or 60 when
+    # wrongful intent caused it); a contractor reports an incident within this
+    # many hours of detecting it (C10) when its contract says nothing else.
+    "PPC_PRELIMINARY_DAYS": (5, whole(1, 10, " of days"), False),
+    "PPC_FINAL_DAYS": (30, whole(1, 365, " of days"), False),
+    "PPC_FINAL_DAYS_WRONGFUL": (60, whole(1, 365, " of days"), False),
+    "CONTRACTOR_REPORT_HOURS": (24, whole(1, 720, " of hours"), False),
     # The address users reach Itaku at, for links in reminder emails.
     "BASE_URL": ("http://127.0.0.1:5000", web_address, False),
 }

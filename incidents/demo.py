@@ -46,7 +46,11 @@ def seed(demo) -> None:
             summary="訓練動画の概要欄に、公開前のイベント日程を誤って記載した。",
             occurred_at=_at(today - dt.timedelta(days=40)), learned_at=_at(today - dt.timedelta(days=40), 11))
         services.add_action(incident, author, "概要欄を修正し、訂正のお知らせを掲載した。")
+        services.notify(incident, author, recipient_role="lead", recipient="統括 守",
+                        notified_at=_at(today - dt.timedelta(days=40), 13), means="電子メール")
         services.close(incident, author, closed_at=_at(today - dt.timedelta(days=39), 17),
                        cause="投稿前の確認で公開日を照合しなかった。",
-                       prevention="投稿前チェックを必ず行い、公開日を確認することにした。")
+                       prevention="投稿前チェックを必ず行い、公開日を確認することにした。",
+                       measures=[services.MeasureEntry("投稿前チェック表に公開日の照合欄を加える", author.id,
+                                                       today + dt.timedelta(days=20))])
     db.session.flush()

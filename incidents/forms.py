@@ -8,7 +8,16 @@ import wtforms.fields
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    FieldList,
+    FormField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from core.forms import MultiCheckboxField, VersionedForm, coerce_int_or_none
@@ -83,10 +92,41 @@ class ChecklistForm(VersionedForm):
     done = MultiCheckboxField(_l("対応チェックリスト"))
 
 
+class MeasureRowForm(wtforms.Form):
+    """One prevention measure listed when closing (core.measures)."""
+    measure = StringField(_l("措置"), validators=[Optional(), Length(max=1000)])
+    owner_id = SelectField(_l("担当者"), coerce=coerce_int_or_none, validators=[Optional()])
+    due_on = DateField(_l("期限"), validators=[Optional()])
+
+
+MEASURE_ROWS = 3
+
+
 class CloseForm(FlaskForm):
     closed_at = LocalDateTimeField(_l("終結日時"), validators=[REQUIRED_TIME])
     cause = TextAreaField(_l("原因"), validators=[DataRequired(), Length(max=4000)])
     prevention = TextAreaField(_l("再発防止策"), validators=[DataRequired(), Length(max=4000)])
+    measures = FieldList(FormField(MeasureRowForm), label=_l("再発防止の措置"), min_entries=MEASURE_ROWS,
+                         max_entries=10)
+
+
+class NotifyForm(FlaskForm):
+    """Who of the reporting chain was told, when and how."""
+    recipient_role = SelectField(_l("報告先"))
+    recipient = StringField(_l("報告した相手"), validators=[DataRequired(), Length(max=200)])
+    notified_at = LocalDateTimeField(_l("報告日時"), validators=[REQUIRED_TIME])
+    means = StringField(_l("手段（電話・電子メール・対面・文書など）"), validators=[DataRequired(), Length(max=100)])
+
+
+class PpcForm(FlaskForm):
+    """The decision on the report to the Personal Information Protection Commission and the reports' dates."""
+    required = SelectField(_l("個人情報保護委員会への報告"))
+    preliminary_on = DateField(_l("速報の日付"), validators=[Optional()])
+    final_on = DateField(_l("確報の日付"), validators=[Optional()])
+
+
+class ContainForm(FlaskForm):
+    contained_at = LocalDateTimeField(_l("封じ込めた日時"), validators=[REQUIRED_TIME])
 
 
 class ListFilterForm(FlaskForm):
@@ -108,3 +148,5 @@ class ChecklistItemForm(VersionedForm):
 class ChecklistItemEditForm(ChecklistItemForm):
     kind = None
     code = None
+class ContractorReportForm(FlaskForm):
+    contractor_reported_at = LocalDateTimeField(_l("受託者から報告を受けた日時"), validators=[REQUIRED_TIME])

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from core import audit, files, plugins
 from core.db import db
 from core.incidents import (
+    MEASURE_SOURCE,
     SOCIAL_ACCOUNT,
     SOCIAL_KINDS,
     Incident,
@@ -33,12 +36,15 @@ from core.incidents import (
     IncidentChecklistItem,
     IncidentEvidence,
     IncidentKind,
+    IncidentNotification,
     IncidentStatus,
     Severity,
 )
+from core.measures import open_measure
 from core.models import User
 from core.refusals import Refusal
-from core.timeutil import fiscal_year, local_date, utcnow
+from core.timeutil import fiscal_year, local_date, today, utcnow
+from incidents import rules
 
 
 class IncidentRefusal(Refusal):
@@ -123,6 +129,7 @@ def record(*, by: User, kind: IncidentKind, severity: Severity, title: str, summ
                 db.session.flush()
         except IntegrityError:
             continue
+        check_late_report(incident)
         return incident
     raise IncidentRefusal(_l("事案番号を割り当てられませんでした。もう一度保存してください。"))
 
@@ -167,8 +174,13 @@ def update_checklist(incident: Incident, *, done: set[str]) -> None:
     db.session.flush()
 
 
-def close(incident: Incident, user: User, *, closed_at: dt.datetime, cause: str, prevention: str) -> None:
-    """Close with the cause and the prevention (both required)."""
+def close(incident: Incident, user: User, *, closed_at: dt.datetime, cause: str, prevention: str,
+          measures: list | None = None) -> list:
+    """Close with the cause, the prevention and its measures (each opened
+    through core.measures: what, owner, due date).  Refused while the
+    reporting chain misses someone it must reach, or a PPC report that is
+    required has no date.  A contract incident leaves a note for the
+    contract's next verification (its subject's ``closed`` hook)."""
     _open(incident)
     if not (cause or "").strip():
         raise IncidentRefusal(_l("原因を入力してください。"), field="cause")
@@ -176,13 +188,32 @@ def close(incident: Incident, user: User, *, closed_at: dt.datetime, cause: str,
         raise IncidentRefusal(_l("再発防止策を入力してください。"), field="prevention")
     if closed_at < incident.occurred_at or closed_at > utcnow() + dt.timedelta(minutes=5):
         raise IncidentRefusal(_l("終結日は発生日から今日までの日付にしてください。"), field="closed_at")
+    wanted = [entry for entry in (measures or []) if (entry.measure or "").strip()]
+    if not wanted:
+        raise IncidentRefusal(_l("再発防止の措置を1件以上、担当者と期限を付けて入力してください。"), field="measures")
+    for entry in wanted:
+        if entry.owner_id is None or entry.due_on is None:
+            raise IncidentRefusal(_l("各措置に担当者と期限を入力してください。"), field="measures")
+        if entry.due_on < local_date(closed_at):
+            raise IncidentRefusal(_l("措置の期限は終結日以降にしてください。"), field="measures")
+    if rules.missing_notifications(incident):
+        raise IncidentRefusal(_l("必要な報告（統括情報セキュリティ責任者・CISO）が記録されていないため終結できません。"),
+                              field="notifications")
+    if rules.missing_reports(incident):
+        raise IncidentRefusal(_l("個人情報保護委員会への報告が必要です。速報・確報の日付を記録してから終結してください。"),
+                              field="ppc")
     incident.cause, incident.prevention = cause.strip(), prevention.strip()
     incident.status, incident.closed_at, incident.closed_by_id = IncidentStatus.CLOSED, closed_at, user.id
     audit.label(incident, "close")
+    opened = [open_measure(source_type=MEASURE_SOURCE, source_id=incident.id,
+                           title=_("事案 %(number)s の再発防止", number=incident.number), measure=entry.measure,
+                           due_on=entry.due_on, owner_id=entry.owner_id, unit_id=incident.unit_id, opened_by=user)
+              for entry in wanted]
     found = plugins.registry().incident_subject(incident.subject_type) if incident.subject_type else None
     if found is not None and found.closed is not None:
         found.closed(incident)
     db.session.flush()
+    return opened
 
 
 def count_open(**where) -> int:
@@ -295,3 +326,103 @@ def retire_checklist_item(item: IncidentChecklistItem, *, retired: bool) -> None
     item.retired = retired
     audit.label(item, "retire" if retired else "restore")
     db.session.flush()
+# --- the rules of an incident (incidents.rules): the reporting chain, the PPC, containment ---
+
+@dataclass(frozen=True)
+class MeasureEntry:
+    """A prevention measure the handler lists when closing."""
+    measure: str
+    owner_id: int | None
+    due_on: dt.date | None
+
+
+def _not_future(moment: dt.datetime, field: str) -> None:
+    if moment > utcnow() + dt.timedelta(minutes=5):
+        raise IncidentRefusal(_l("未来の日時は指定できません。"), field=field)
+
+
+def notify(incident: Incident, by: User, *, recipient_role: str, recipient: str, notified_at: dt.datetime,
+           means: str) -> IncidentNotification:
+    """Record that someone of the reporting chain was told (who, when, by what means)."""
+    _open(incident)
+    if recipient_role not in rules.ROLE_LABELS:
+        raise IncidentRefusal(_l("報告先の区分を選んでください。"), field="recipient_role")
+    if not (recipient or "").strip():
+        raise IncidentRefusal(_l("報告した相手の氏名を入力してください。"), field="recipient")
+    if not (means or "").strip():
+        raise IncidentRefusal(_l("報告の手段を入力してください。"), field="means")
+    _not_future(notified_at, "notified_at")
+    if notified_at < incident.occurred_at:
+        raise IncidentRefusal(_l("発生より前の日時は指定できません。"), field="notified_at")
+    row = IncidentNotification(incident=incident, recipient_role=recipient_role, recipient=recipient.strip()[:200],
+                               notified_at=notified_at, means=means.strip()[:100], recorded_by_id=by.id)
+    db.session.add(row)
+    if incident.status is IncidentStatus.RECEIVED:
+        incident.status = IncidentStatus.RESPONDING
+    incident.updated_at = utcnow()
+    db.session.flush()
+    return row
+
+
+def record_ppc(incident: Incident, *, required: bool | None, preliminary_on: dt.date | None,
+               final_on: dt.date | None) -> None:
+    """The handler's decision on the PPC report and the dates of the reports made."""
+    _open(incident)
+    if not (incident.personal_data or incident.my_number):
+        raise IncidentRefusal(_l("個人情報を含まない事案は、個人情報保護委員会への報告の対象外です。"), field="required")
+    if required is False and rules.ppc_facts(incident):
+        raise IncidentRefusal(_l("マイナンバー、100人を超える本人、または不正の目的が関わる事案は報告が必要です。"),
+                              field="required")
+    learned = local_date(incident.learned_at)
+    for field, day in (("preliminary_on", preliminary_on), ("final_on", final_on)):
+        if day is None:
+            continue
+        if day > today():
+            raise IncidentRefusal(_l("未来の日付は指定できません。"), field=field)
+        if day < learned:
+            raise IncidentRefusal(_l("報告日は事案を把握した日以降にしてください。"), field=field)
+    if (preliminary_on or final_on) and required is False:
+        raise IncidentRefusal(_l("報告不要と判断した事案に報告日は記録できません。"), field="required")
+    if final_on is not None and preliminary_on is not None and final_on < preliminary_on:
+        raise IncidentRefusal(_l("確報の日付は速報の日付以降にしてください。"), field="final_on")
+    incident.ppc_required = True if (preliminary_on or final_on) and required is None else required
+    incident.ppc_preliminary_on, incident.ppc_final_on = preliminary_on, final_on
+    db.session.flush()
+
+
+def contain(incident: Incident, *, contained_at: dt.datetime) -> None:
+    """The spread stopped (time to contain); the work moves on to prevention (再発防止)."""
+    _open(incident)
+    _not_future(contained_at, "contained_at")
+    if contained_at < incident.occurred_at:
+        raise IncidentRefusal(_l("発生より前の日時は指定できません。"), field="contained_at")
+    incident.contained_at = contained_at
+    if incident.status in (IncidentStatus.RECEIVED, IncidentStatus.RESPONDING):
+        incident.status = IncidentStatus.PREVENTING
+    db.session.flush()
+
+
+def contractor_reported(incident: Incident, *, reported_at: dt.datetime) -> None:
+    """When the contractor reported it (C10); a late report is recorded against the contract."""
+    _open(incident)
+    check_times(occurred_at=incident.occurred_at, detected_at=None, learned_at=None,
+                contractor_reported_at=reported_at)
+    incident.contractor_reported_at = reported_at
+    db.session.flush()
+    check_late_report(incident)
+
+
+def check_late_report(incident: Incident) -> bool:
+    """A late contractor report calls its subject's ``late_report`` hook, once per incident."""
+    if incident.late_report_at is not None:
+        return False
+    deadline = rules.contractor_deadline(incident)
+    if deadline is None or deadline.state != rules.DONE_LATE:
+        return False
+    found = plugins.registry().incident_subject(incident.subject_type)
+    if found is None or found.late_report is None:
+        return False
+    found.late_report(incident)
+    incident.late_report_at = utcnow()
+    db.session.flush()
+    return True

@@ -17,6 +17,7 @@ from core.auth import access
 from core.db import db
 from core.forms import STALE_MESSAGE, CSRFForm, level_choices, select_choices, unit_choices, user_choices
 from core.incidents import (
+    MEASURE_SOURCE,
     OPEN_STATUSES,
     Incident,
     IncidentChecklistItem,
@@ -25,20 +26,25 @@ from core.incidents import (
     Severity,
 )
 from core.lists import int_arg
+from core.measures import measures_for
 from core.models import Role
 from core.refusals import Refusal
 from core.timeutil import utcnow
 from incidents import access as rights
-from incidents import documents, services
+from incidents import documents, rules, services
 from incidents.forms import (
     ActionForm,
     ChecklistForm,
     ChecklistItemEditForm,
     ChecklistItemForm,
     CloseForm,
+    ContainForm,
+    ContractorReportForm,
     EditForm,
     EvidenceForm,
     IncidentForm,
+    NotifyForm,
+    PpcForm,
 )
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
@@ -141,21 +147,36 @@ def new():
 # --- one incident -------------------------------------------------------------------------
 
 def _page(incident: Incident, *, action_form=None, checklist_form=None, close_form=None, evidence_form=None,
-          status_code=200):
+          notify_form=None, ppc_form=None, contain_form=None, report_form=None, status_code=200):
     items = services.checklist_items(incident.kind, with_retired=True)
     shown = [item for item in items if not item.retired or item.code in (incident.checklist or {})]
     checklist_form = checklist_form or ChecklistForm(
         version=incident.version, done=[code for code, on in (incident.checklist or {}).items() if on])
     checklist_form.done.choices = select_choices([(item.code, f"{item.code} {item.text()}") for item in shown])
     if close_form is None:
-        close_form = CloseForm()
+        close_form = _close_form()
         close_form.closed_at.set_utc(utcnow().replace(second=0, microsecond=0))
+    if notify_form is None:
+        notify_form = _notify_form()
+        notify_form.notified_at.set_utc(utcnow().replace(second=0, microsecond=0))
+    if ppc_form is None:
+        ppc_form = _ppc_form(PpcForm(formdata=None, required=_PPC_VALUES.get(incident.ppc_required, ""),
+                                     preliminary_on=incident.ppc_preliminary_on, final_on=incident.ppc_final_on))
+    if contain_form is None:
+        contain_form = ContainForm(formdata=None)
+        contain_form.contained_at.set_utc(incident.contained_at or utcnow().replace(second=0, microsecond=0))
+    if report_form is None:
+        report_form = ContractorReportForm(formdata=None)
+        report_form.contractor_reported_at.set_utc(utcnow().replace(second=0, microsecond=0))
     return render_template(
         "incidents/detail.html", incident=incident, subject=services.describe([incident])[incident.id],
         subject_source=plugins.registry().incident_subject(incident.subject_type) if incident.subject_type else None,
         items=shown, action_form=action_form or ActionForm(), checklist_form=checklist_form, close_form=close_form,
         evidence_form=evidence_form or EvidenceForm(),
-        may_handle=rights.may_handle(current_user, incident),
+        may_handle=rights.may_handle(current_user, incident), rules=rules, deadlines=rules.deadlines(incident),
+        notifications_needed=rules.required_notifications(incident), ppc_need=rules.ppc_need(incident),
+        notify_form=notify_form, ppc_form=ppc_form, contain_form=contain_form,
+        report_form=report_form, incident_measures=measures_for(MEASURE_SOURCE, [incident.id])[incident.id],
         audit_entries=audit.history(incident, *incident.actions, *incident.notifications, *incident.evidence,
                                     *rights.legacy_parts(incident))), status_code
 
@@ -218,12 +239,14 @@ def checklist(incident_id: int):
 @access(any_user=True)
 def close(incident_id: int):
     incident = _handled(incident_id)
-    form = CloseForm()
+    form = _close_form()
     if not form.validate_on_submit():
         return _page(incident, close_form=form, status_code=400)
     try:
         services.close(incident, current_user, closed_at=form.closed_at.utc, cause=form.cause.data,
-                       prevention=form.prevention.data)
+                       prevention=form.prevention.data,
+                       measures=[services.MeasureEntry(row.measure.data or "", row.owner_id.data, row.due_on.data)
+                                 for row in form.measures])
     except Refusal as error:
         db.session.rollback()
         _refuse(form, error)
@@ -412,3 +435,98 @@ def _retire(item_id: int, *, retired: bool):
     else:
         flash(_("項目 %(code)s を再び使用します。", code=item.code), "success")
     return redirect(url_for("incidents.checklist_items") + f"#kind-{item.kind.value}")
+# --- the rules of an incident: the reporting chain, the PPC, containment (incidents.rules) ------
+
+_PPC_VALUES = {None: "", True: "yes", False: "no"}
+
+
+def _close_form() -> CloseForm:
+    form = CloseForm()
+    for row in form.measures:
+        row.owner_id.choices = user_choices(_("（選択）"))
+    return form
+
+
+def _notify_form() -> NotifyForm:
+    form = NotifyForm()
+    form.recipient_role.choices = select_choices([(role, label) for role, label in rules.ROLE_LABELS.items()])
+    return form
+
+
+def _ppc_form(form: PpcForm | None = None) -> PpcForm:
+    form = form or PpcForm()
+    form.required.choices = select_choices([("", _("要判断（未決定）")), ("yes", _("報告する")), ("no", _("報告しない"))])
+    return form
+
+
+def _refused(incident_id: int, form, error: Refusal, **forms):
+    db.session.rollback()
+    _refuse(form, error)
+    return _page(_incident_or_404(incident_id), **forms, status_code=409)
+
+
+@bp.post("/<int:incident_id>/notifications")
+@access(any_user=True)
+def notify(incident_id: int):
+    incident = _handled(incident_id)
+    form = _notify_form()
+    if not form.validate_on_submit():
+        return _page(incident, notify_form=form, status_code=400)
+    try:
+        services.notify(incident, current_user, recipient_role=form.recipient_role.data,
+                        recipient=form.recipient.data, notified_at=form.notified_at.utc, means=form.means.data)
+    except Refusal as error:
+        return _refused(incident_id, form, error, notify_form=form)
+    db.session.commit()
+    flash(_("報告を記録しました。"), "success")
+    return redirect(url_for("incidents.detail", incident_id=incident_id) + "#reporting")
+
+
+@bp.post("/<int:incident_id>/ppc")
+@access(any_user=True)
+def ppc(incident_id: int):
+    incident = _handled(incident_id)
+    form = _ppc_form()
+    if not form.validate_on_submit():
+        return _page(incident, ppc_form=form, status_code=400)
+    try:
+        services.record_ppc(incident, required={"yes": True, "no": False}.get(form.required.data),
+                            preliminary_on=form.preliminary_on.data, final_on=form.final_on.data)
+    except Refusal as error:
+        return _refused(incident_id, form, error, ppc_form=form)
+    db.session.commit()
+    flash(_("個人情報保護委員会への報告を記録しました。"), "success")
+    return redirect(url_for("incidents.detail", incident_id=incident_id) + "#deadlines")
+
+
+@bp.post("/<int:incident_id>/contain")
+@access(any_user=True)
+def contain(incident_id: int):
+    incident = _handled(incident_id)
+    form = ContainForm()
+    if not form.validate_on_submit():
+        return _page(incident, contain_form=form, status_code=400)
+    try:
+        services.contain(incident, contained_at=form.contained_at.utc)
+    except Refusal as error:
+        return _refused(incident_id, form, error, contain_form=form)
+    db.session.commit()
+    flash(_("封じ込めた日時を記録しました。"), "success")
+    return redirect(url_for("incidents.detail", incident_id=incident_id) + "#deadlines")
+
+
+@bp.post("/<int:incident_id>/contractor-report")
+@access(any_user=True)
+def contractor_report(incident_id: int):
+    """When the contractor reported it (C10): a late report opens a measure against the contract."""
+    incident = _handled(incident_id)
+    form = ContractorReportForm()
+    if not form.validate_on_submit():
+        return _page(incident, report_form=form, status_code=400)
+    try:
+        services.contractor_reported(incident, reported_at=form.contractor_reported_at.utc)
+    except Refusal as error:
+        return _refused(incident_id, form, error, report_form=form)
+    db.session.commit()
+    flash(_("受託者からの報告を記録しました。"), "success")
+    return redirect(url_for("incidents.detail", incident_id=incident_id) + "#deadlines")

@@ -267,3 +267,20 @@ def test_documents_print_dates_in_wareki_unless_the_setting_says_iso(env):
     assert start()["DOCUMENT_DATES"] == "iso"
     env(DOCUMENT_DATES="seireki")
     assert refused() == "ITAKU_DOCUMENT_DATES: must be one of wareki, iso (got 'seireki')"
+
+
+@pytest.mark.parametrize(("name", "word", "accepts"), [
+    ("PPC_PRELIMINARY_DAYS", "0", "of days from 1 to 10"), ("PPC_PRELIMINARY_DAYS", "11", "of days from 1 to 10"),
+    ("PPC_FINAL_DAYS", "三十", "of days from 1 to 365"), ("PPC_FINAL_DAYS_WRONGFUL", "0", "of days from 1 to 365"),
+    ("CONTRACTOR_REPORT_HOURS", "24.5", "of hours from 1 to 720")])
+def test_a_wrong_incident_deadline_stops_the_start(env, name, word, accepts):
+    env(**{name: word})
+    assert refused() == f"ITAKU_{name}: must be a whole number {accepts} (got {word!r})"
+
+
+def test_the_incident_deadlines_default_to_the_appi_guidance(env):
+    started = start()
+    assert (started["PPC_PRELIMINARY_DAYS"], started["PPC_FINAL_DAYS"], started["PPC_FINAL_DAYS_WRONGFUL"],
+            started["CONTRACTOR_REPORT_HOURS"]) == (5, 30, 60, 24)
+    env(PPC_PRELIMINARY_DAYS="3")
+    assert start()["PPC_PRELIMINARY_DAYS"] == 3

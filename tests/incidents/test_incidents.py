@@ -72,9 +72,17 @@ def test_an_incident_is_recorded_worked_through_and_closed(app, client, users, a
     assert refused.status_code == 400
     with app.app_context():
         assert db.session.get(Incident, iid).is_open
-    assert client.post(f"/incidents/{iid}/close", data={
-        "closed_at": _local(utcnow()), "cause": "使い回したパスワード",
-        "prevention": "二要素認証を必須にする"}).status_code == 302
+    # …and the measures, with the reporting chain told (a 重大 incident: the lead and the CISO).
+    close = {"closed_at": _local(utcnow()), "cause": "使い回したパスワード", "prevention": "二要素認証を必須にする",
+             "measures-0-measure": "二要素認証を設定する", "measures-0-owner_id": str(users["social"]),
+             "measures-0-due_on": (today() + dt.timedelta(days=14)).isoformat()}
+    refused = client.post(f"/incidents/{iid}/close", data=close)
+    assert refused.status_code == 409 and "必要な報告" in refused.get_data(as_text=True)
+    for role in ("lead", "ciso"):
+        assert client.post(f"/incidents/{iid}/notifications", data={
+            "recipient_role": role, "recipient": "情報政策課長", "notified_at": _local(utcnow() - dt.timedelta(minutes=5)),
+            "means": "電話"}).status_code == 302
+    assert client.post(f"/incidents/{iid}/close", data=close).status_code == 302
     assert "至急対応が必要です" not in client.get("/").get_data(as_text=True)
     after = client.post(f"/incidents/{iid}/actions", data={"action": "追記"})
     assert after.status_code == 302
