@@ -5,6 +5,7 @@
   contracts (missing clauses, late measures, the latest verification), the
   block listing its contracts and the block of the contracts it is a
   subcontractor in (再委託先としての契約);
+- the incidents of the vendor's contracts (issue 19);
 - the vendor summary (PDF): the table of the vendor's contracts;
 - the checklists page: the vendor filter and the table of contract checklists.
 """
@@ -23,9 +24,10 @@ from contracts import rules
 from contracts import verification as checks
 from contracts.documents import in_scope
 from contracts.models import Contract, ContractStatus, Finding, Subcontractor, SubcontractorStatus, Verification
-from core import plugins
+from core import incidents, plugins
 from core.auth import can_view
 from core.db import db
+from core.incidents import CONTRACT
 from core.inspection import Scope
 from core.lists import int_arg
 from core.pdf import BODY, H2, day, p, table
@@ -88,6 +90,17 @@ def vendor_subcontracts(vendor: Vendor) -> TemplateModule | str:
         .options(selectinload(Subcontractor.contract).selectinload(Contract.vendor))
         .order_by(Subcontractor.id.desc())).all()
     return plugins.block("contracts/_vendor_subcontracts.html", rows=rows) if rows else ""
+
+
+def vendor_incidents(vendor: Vendor) -> TemplateModule | str:
+    """The incidents of the vendor's contracts (issue 19) the user may read;
+    no contracts: no block."""
+    contracts = _vendor_contracts(vendor).contracts
+    if not contracts:
+        return ""
+    return plugins.block("contracts/_vendor_incidents.html",
+                         incidents=incidents.of_subjects(CONTRACT, [c.id for c in contracts]),
+                         names={c.id: c.number for c in contracts})
 
 
 def vendor_is_subcontractor(vendor: Vendor) -> bool:

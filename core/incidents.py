@@ -304,5 +304,19 @@ def readable(incidents) -> list[Incident]:
     return [incident for incident in incidents if may_read(current_user, incident)]
 
 
+def of_subjects(subject_type: str, ids) -> list[Incident]:
+    """The incidents of those records (``subject_type``, ``ids``) the signed-in
+    user may read, newest first (a template global: ``subject_incidents``, for
+    the contract, vendor and cloud service pages)."""
+    ids = [record_id for record_id in ids if record_id is not None]
+    if not ids:
+        return []
+    found = db.session.scalars(select(Incident).where(Incident.subject_type == subject_type,
+                                                      Incident.subject_id.in_(ids))
+                               .order_by(Incident.occurred_at.desc(), Incident.id.desc())).all()
+    return readable(found)
+
+
 def init_app(app) -> None:
     app.jinja_env.globals["incidents_readable"] = readable
+    app.jinja_env.globals["subject_incidents"] = of_subjects

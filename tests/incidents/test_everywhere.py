@@ -1,0 +1,61 @@
+"""Incidents shown where they matter (issue 19): on the page of the contract,
+vendor, cloud service or SNS account they concern — a personal-data incident
+only to those who may read it —, in the registers' PDFs, the annual audit
+pack and the annual report to the CISO."""
+from __future__ import annotations
+
+import pytest
+
+from contracts.models import ContractStatus
+from core.db import db
+from core.incidents import CLOUD_SERVICE, CONTRACT, IncidentKind, Severity
+from core.models import User
+from tests import factories
+from tests.conftest import login_as
+
+
+@pytest.fixture
+def records(app, users):
+    """A signed contract of another unit (財政課) with two incidents — one
+    involving personal data —, and a cloud service with an outage."""
+    with app.app_context():
+        unit = factories.unit("財政課")
+        contract = factories.contract("R8-INC-1", status=ContractStatus.SIGNED, unit=unit)
+        factories.incident(kind=IncidentKind.CONTRACT_BREACH, subject=(CONTRACT, contract.id),
+                           title="再委託の無断実施", severity=Severity.MODERATE, unit_id=unit.id)
+        factories.incident(kind=IncidentKind.LEAK, subject=(CONTRACT, contract.id), title="USBメモリの紛失",
+                           severity=Severity.SEVERE, personal_data=True, unit_id=unit.id)
+        service = factories.cloud_service("オンライン会議", administrator=db.session.get(User, users["admin"]))
+        factories.incident(kind=IncidentKind.OUTAGE, subject=(CLOUD_SERVICE, service.id), title="全面停止",
+                           severity=Severity.MODERATE)
+        db.session.commit()
+        return {"contract": contract.id, "vendor": contract.vendor_id, "service": service.id}
+
+
+def test_the_contract_page_lists_its_incidents_and_offers_to_record_one(client, records):
+    login_as(client, "auditor")
+    page = client.get(f"/contracts/{records['contract']}").get_data(as_text=True)
+    assert "再委託の無断実施" in page and "USBメモリの紛失" in page
+    assert "契約違反" in page and "重大" in page and "受付" in page
+    assert f"/incidents/new?subject=contract:{records['contract']}" in page.replace("%3A", ":")
+
+
+def test_a_personal_data_incident_is_not_shown_to_who_may_not_read_it(client, records):
+    login_as(client, "verifier")  # 総務課: not a handler of 財政課's contract
+    page = client.get(f"/contracts/{records['contract']}").get_data(as_text=True)
+    assert "再委託の無断実施" in page and "USBメモリの紛失" not in page
+    vendor = client.get(f"/vendors/{records['vendor']}").get_data(as_text=True)
+    assert "再委託の無断実施" in vendor and "USBメモリの紛失" not in vendor
+
+
+def test_the_vendor_page_lists_the_incidents_of_its_contracts(client, records):
+    login_as(client, "lead")
+    page = client.get(f"/vendors/{records['vendor']}").get_data(as_text=True)
+    assert "再委託の無断実施" in page and "USBメモリの紛失" in page and "R8-INC-1" in page
+
+
+def test_the_cloud_service_page_lists_its_incidents(client, records):
+    login_as(client, "procurement")
+    page = client.get(f"/cloud/{records['service']}").get_data(as_text=True)
+    assert "全面停止" in page and "サービス停止・障害" in page
+    assert f"/incidents/new?subject=cloud_service:{records['service']}" in page.replace("%3A", ":")
