@@ -77,6 +77,12 @@ EXPECTED = {
     # Anyone signed in records an incident and reads those without personal data; only its handlers
     # act on one (refused inside the view); personal-data incidents: tests/incidents/test_incidents.py.
     "incidents": ANY,
+    # /api/v1/incidents: anyone with a token records one and reads those it may (a personal-data
+    # incident is a 404 to others: tests/incidents/test_api.py); never changed through the API.
+    "exchange.incidents_export": set(Role),
+    "api.incidents_list": set(Role),
+    "api.incidents_read": set(Role),
+    "api.incidents_create": set(Role),
     "social.procedure_decide": {Role.ADMIN, Role.APPROVER},
     "social.opening_decide": {Role.ADMIN, Role.APPROVER},  # never the requester (core.approvals)
     "social.public_list": PUBLIC,  # off unless configured: 404
