@@ -4,6 +4,8 @@ only to those who may read it —, in the registers' PDFs, the annual audit
 pack and the annual report to the CISO."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from contracts.models import ContractStatus
@@ -59,3 +61,23 @@ def test_the_cloud_service_page_lists_its_incidents(client, records):
     page = client.get(f"/cloud/{records['service']}").get_data(as_text=True)
     assert "全面停止" in page and "サービス停止・障害" in page
     assert f"/incidents/new?subject=cloud_service:{records['service']}" in page.replace("%3A", ":")
+
+
+def test_the_demo_has_the_impersonation_first_a_late_reported_lost_usb_stick_and_a_cloud_outage(demo):
+    from sqlalchemy import select
+
+    from contracts.models import Contract
+    from core.incidents import SOCIAL_ACCOUNT, Incident, IncidentStatus
+
+    with demo.app_context():
+        incidents = db.session.scalars(select(Incident).order_by(Incident.id)).all()
+        assert incidents[0].id == 1 and incidents[0].kind is IncidentKind.IMPERSONATION
+        assert incidents[0].subject_type == SOCIAL_ACCOUNT and incidents[0].is_open
+        usb = next(i for i in incidents if i.kind is IncidentKind.LEAK)
+        assert usb.subject_type == CONTRACT and db.session.get(Contract, usb.subject_id).number == "R8-001"
+        assert usb.severity is Severity.SEVERE and usb.personal_data and usb.people_affected == 120
+        assert usb.contractor_reported_at - usb.detected_at >= dt.timedelta(hours=24)  # late under C10
+        assert usb.contractor_reported_at - usb.occurred_at >= dt.timedelta(days=2)
+        outage = next(i for i in incidents if i.kind is IncidentKind.OUTAGE)
+        assert outage.subject_type == CLOUD_SERVICE and outage.severity is Severity.MODERATE
+        assert outage.contained_at is not None and outage.status is not IncidentStatus.RECEIVED
