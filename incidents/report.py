@@ -5,13 +5,15 @@ them took (their times are recorded: known for every year)."""
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from core.db import db
-from core.incidents import Incident, Severity
-from core.report import Figure, as_of
+from core.incidents import Incident, IncidentKind, Severity
+from core.report import Figure, Table, as_of
 from core.timeutil import JST, fiscal_year_range
 
 GROUP = _l("事故・インシデント")
@@ -22,9 +24,13 @@ def _utc(day: dt.date, end: bool = False) -> dt.datetime:
     return moment.astimezone(dt.UTC).replace(tzinfo=None)
 
 
-def figures(fiscal_year: int) -> list[Figure]:
+def _in_year(fiscal_year: int) -> tuple:
     start, day = fiscal_year_range(fiscal_year)[0], as_of(fiscal_year)
-    in_year = (Incident.occurred_at >= _utc(start), Incident.occurred_at < _utc(day, end=True))
+    return Incident.occurred_at >= _utc(start), Incident.occurred_at < _utc(day, end=True)
+
+
+def figures(fiscal_year: int) -> list[Figure]:
+    in_year = _in_year(fiscal_year)
 
     def count(*conditions) -> int:
         return db.session.scalar(select(func.count(Incident.id)).where(*in_year, *conditions)) or 0
@@ -36,3 +42,50 @@ def figures(fiscal_year: int) -> list[Figure]:
         Figure("incidents.personal", GROUP, _l("うち、個人情報を含む"), count(Incident.personal_data.is_(True)),
                better="lower"),
     ]
+
+
+def _duration(delta: dt.timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days >= 2:
+        return _("%(days)s日%(hours)s時間", days=days, hours=hours)
+    return _("%(hours)s時間%(minutes)s分", hours=days * 24 + hours, minutes=minutes)
+
+
+def _to_contain(incident: Incident) -> dt.timedelta | None:
+    """Occurred → contained (or closed, when no containment time was recorded)."""
+    end = incident.contained_at or incident.closed_at
+    return end - incident.occurred_at if end is not None and end >= incident.occurred_at else None
+
+
+def tables(fiscal_year: int) -> list[Table]:
+    """The incidents of the 年度 by kind and severity, and how long containing
+    them took by severity: the median and the longest (a part of the annual
+    report, core/report.py; counts only: no incident is named)."""
+    incidents = db.session.scalars(select(Incident).where(*_in_year(fiscal_year))).all()
+    severities = list(Severity)
+    rows = []
+    for kind in IncidentKind:
+        of = [i for i in incidents if i.kind is kind]
+        if of:
+            rows.append([str(kind.label), *(str(sum(1 for i in of if i.severity is s)) for s in severities),
+                         str(len(of))])
+    rows.append([_("計"), *(str(sum(1 for i in incidents if i.severity is s)) for s in severities),
+                 str(len(incidents))])
+    by_kind = Table(_l("事故（種類別・重大度別）"), [_l("種類"), *(s.label for s in severities), _l("計")], rows)
+
+    times = {i.id: _to_contain(i) for i in incidents}
+    rows = []
+    for label, of in [*((str(s.label), [i for i in incidents if i.severity is s]) for s in severities),
+                      (_("計"), incidents)]:
+        known = sorted(times[i.id] for i in of if times[i.id] is not None)
+        if known:
+            median = dt.timedelta(seconds=statistics.median(t.total_seconds() for t in known))
+            rows.append([label, str(len(known)), _duration(median), _duration(known[-1])])
+        else:
+            rows.append([label, "0", "—", "—"])
+    open_count = sum(1 for t in times.values() if t is None)
+    note = _("発生から封じ込め（記録がなければ終結）までの時間。まだ封じ込めていない事故 %(count)s 件は含みません。",
+             count=open_count)
+    return [by_kind, Table(_l("封じ込めまでの時間"), [_l("重大度"), _l("件数"), _l("中央値"), _l("最大")], rows, note)]

@@ -81,3 +81,64 @@ def test_the_demo_has_the_impersonation_first_a_late_reported_lost_usb_stick_and
         outage = next(i for i in incidents if i.kind is IncidentKind.OUTAGE)
         assert outage.subject_type == CLOUD_SERVICE and outage.severity is Severity.MODERATE
         assert outage.contained_at is not None and outage.status is not IncidentStatus.RECEIVED
+
+
+# --- the annual report to the CISO ------------------------------------------------------------
+
+def _at(day: dt.date, hours: float = 0) -> dt.datetime:
+    from core.timeutil import JST
+
+    start = dt.datetime.combine(day, dt.time(9), JST).astimezone(dt.UTC).replace(tzinfo=None)
+    return start + dt.timedelta(hours=hours)
+
+
+@pytest.fixture
+def year_of_incidents(app, users):
+    """This 年度: a severe leak contained in 2 hours, a moderate leak closed
+    (no containment time) after 10 hours, a moderate outage contained in 6
+    hours, one still open; last year's incident is left out."""
+    from core.timeutil import fiscal_year, fiscal_year_range, today
+
+    year = fiscal_year(today())
+    start = fiscal_year_range(year)[0]
+    with app.app_context():
+        first = factories.incident(kind=IncidentKind.LEAK, subject=(None, None), severity=Severity.SEVERE,
+                                   occurred_on=start, contained_at=_at(start, 2))
+        factories.incident(kind=IncidentKind.LEAK, subject=(None, None), severity=Severity.MODERATE,
+                           occurred_on=start, closed_on=start, title="closed")
+        factories.incident(kind=IncidentKind.OUTAGE, subject=(None, None), severity=Severity.MODERATE,
+                           occurred_on=start, contained_at=_at(start, 6))
+        factories.incident(kind=IncidentKind.OUTAGE, subject=(None, None), severity=Severity.MINOR,
+                           occurred_on=start)
+        factories.incident(kind=IncidentKind.MALWARE, subject=(None, None), severity=Severity.SEVERE,
+                           occurred_on=start - dt.timedelta(days=1), contained_at=_at(start, -10))
+        db.session.commit()
+        assert first.id
+    return year
+
+
+def test_the_report_counts_incidents_by_kind_and_severity_and_the_time_to_contain(app, year_of_incidents):
+    from incidents import report
+
+    with app.app_context():
+        tables = {str(t.title): t for t in report.tables(year_of_incidents)}
+        by_kind = tables["事故（種類別・重大度別）"]
+        assert [str(h) for h in by_kind.headers] == ["種類", "重大", "中", "軽微", "計"]
+        rows = {row[0]: row[1:] for row in by_kind.rows}
+        assert rows["情報漏えい・紛失"] == ["1", "1", "0", "2"]
+        assert rows["サービス停止・障害"] == ["0", "1", "1", "2"]
+        assert "マルウェア" not in rows  # last year's
+        assert rows["計"] == ["1", "2", "1", "4"]
+        contain = tables["封じ込めまでの時間"]
+        rows = {row[0]: row[1:] for row in contain.rows}
+        # the factory's incidents occur at 9:00 and close at 17:00 (Japan): 8 hours
+        assert rows["重大"] == ["1", "2時間0分", "2時間0分"]
+        assert rows["中"] == ["2", "7時間0分", "8時間0分"]
+        assert rows["計"] == ["3", "6時間0分", "8時間0分"]
+        assert "1" in str(contain.note)  # one not contained yet
+
+
+def test_the_report_page_shows_the_incident_tables(client, year_of_incidents):
+    login_as(client, "admin")
+    html = client.get("/report/").get_data(as_text=True)
+    assert "事故（種類別・重大度別）" in html and "封じ込めまでの時間" in html
