@@ -46,3 +46,4 @@ def init_app(app: Flask) -> None:
     house.add_registers(exchange.registers, order=45)  # /api/v1/incidents and the export
     house.add_report_figures(45, report.figures)  # the annual report to the CISO (core/report.py)
     house.add_report_part(45, report.tables)
+    house.add_pack_part(50, report.pack_sections)  # the annual audit pack (core.inspection)

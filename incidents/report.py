@@ -1,20 +1,27 @@
 """What the incident register contributes to the annual report to the CISO
 and the committee (core/report.py): the incidents that occurred in the 年度,
 the severe ones, those involving personal data, and how long containing
-them took (their times are recorded: known for every year)."""
+them took (their times are recorded: known for every year) — figures and
+tables; and the incidents of the year in the annual audit pack."""
 from __future__ import annotations
 
 import datetime as dt
 import statistics
 
+from flask import has_request_context
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from reportlab.lib.units import mm
 from sqlalchemy import func, select
 
 from core.db import db
 from core.incidents import Incident, IncidentKind, Severity
+from core.pdf import SMALL, Section, p, table
 from core.report import Figure, Table, as_of
-from core.timeutil import JST, fiscal_year_range
+from core.timeutil import JST, fiscal_year_label, fiscal_year_range
+from incidents import access, services
 
 GROUP = _l("事故・インシデント")
 
@@ -89,3 +96,51 @@ def tables(fiscal_year: int) -> list[Table]:
     note = _("発生から封じ込め（記録がなければ終結）までの時間。まだ封じ込めていない事故 %(count)s 件は含みません。",
              count=open_count)
     return [by_kind, Table(_l("封じ込めまでの時間"), [_l("重大度"), _l("件数"), _l("中央値"), _l("最大")], rows, note)]
+
+
+# --- the annual audit pack (core.inspection.pack) -------------------------------------------
+
+def ja(member) -> str:
+    """An enum member's Japanese label (documents are in Japanese)."""
+    with force_locale("ja"):
+        return str(member.label)
+
+
+def _when(moment: dt.datetime | None) -> str:
+    if moment is None:
+        return "—"
+    return moment.replace(tzinfo=dt.UTC).astimezone(JST).strftime("%Y-%m-%d %H:%M")
+
+
+def pack_sections(scope) -> list[Section]:
+    """「事故・インシデント」: the incidents that occurred in the 年度 (of the
+    scope's unit when it names one), open and closed — kind, severity,
+    subject, times, status, cause and prevention; open severe ones and open
+    leaks, takeovers and impersonations shaded.  The pack's readers read
+    every incident (the lead, administrators, auditors); anyone else would
+    see only the incidents they may read."""
+    query = select(Incident).where(*_in_year(scope.fiscal_year))
+    if scope.unit_id is not None:
+        query = query.where(Incident.unit_id == scope.unit_id)
+    if has_request_context() and getattr(current_user, "is_authenticated", False):
+        query = access.visible(query, current_user)
+    incidents = db.session.scalars(query.order_by(Incident.occurred_at, Incident.id)).all()
+    subjects = services.describe(incidents)
+    flow: list = [p(f"{fiscal_year_label(scope.fiscal_year)}に発生した事故・インシデント {len(incidents)} 件"
+                    "（対応中・終結を含む）。網掛けの行は対応中の重大な事故、情報漏えい・乗っ取り・なりすましです。", SMALL)]
+    if incidents:
+        flow.append(table(
+            ["事案番号", "件名", "種類・重大度", "対象", "発生", "受託者の報告", "把握", "封じ込め・終結", "状態",
+             "原因・再発防止策"],
+            [[i.number, i.title, f"{ja(i.kind)}・{ja(i.severity)}"
+              + ("・個人情報" + (f"{i.people_affected}人" if i.people_affected else "") if i.personal_data else ""),
+              subjects[i.id], _when(i.occurred_at), _when(i.contractor_reported_at), _when(i.learned_at),
+              "\n".join([*([f"封じ込め {_when(i.contained_at)}"] if i.contained_at else []),
+                         *([f"終結 {_when(i.closed_at)}"] if i.closed_at else [])]) or "—", ja(i.status),
+              f"原因: {i.cause}\n再発防止策: {i.prevention}" if i.cause or i.prevention else "—"]
+             for i in incidents],
+            [24 * mm, 30 * mm, 24 * mm, 34 * mm, 21 * mm, 21 * mm, 21 * mm, 27 * mm, 12 * mm, 53 * mm],
+            alerts={n for n, i in enumerate(incidents) if i.alarming}))
+    else:
+        flow.append(p("この年度に発生した事故・インシデントはありません。"))
+    return [Section("事故・インシデント", flow, landscape=True, kind="事故・インシデント")]

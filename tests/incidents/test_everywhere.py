@@ -142,3 +142,26 @@ def test_the_report_page_shows_the_incident_tables(client, year_of_incidents):
     login_as(client, "admin")
     html = client.get("/report/").get_data(as_text=True)
     assert "事故（種類別・重大度別）" in html and "封じ込めまでの時間" in html
+
+
+# --- the annual audit pack --------------------------------------------------------------------
+
+def test_the_pack_lists_the_incidents_of_the_year_with_cause_and_prevention(app, client, year_of_incidents):
+    from tests.conftest import read_pdf
+
+    with app.app_context():
+        from sqlalchemy import select
+
+        from core.incidents import Incident
+
+        closed = db.session.scalar(select(Incident).where(Incident.title == "closed"))
+        closed.cause, closed.prevention = "暗号化されていない媒体", "媒体の暗号化を必須にした"
+        db.session.commit()
+    login_as(client, "auditor")
+    _pages, text = read_pdf(client.get(f"/checklists/pack.pdf?fy={year_of_incidents}"))
+    flat = text.replace("\n", "")
+    assert "事故・インシデント" in flat
+    for expected in ("情報漏えい・紛失", "サービス停止・障害", "重大", "終結", "暗号化されていない媒体",
+                     "媒体の暗号化を必須にした", "本団体"):
+        assert expected in flat, expected
+    assert "マルウェア" not in flat  # last year's
