@@ -123,16 +123,19 @@ def vendor_summary_tables(vendor_ids: list[int]) -> dict[int, list]:
             selectinload(Contract.classification)).order_by(Contract.number)):
         contracts[contract.vendor_id].append(contract)
     labels = {member: str(member.label) for member in ContractStatus}  # translated once, not once per cell
-    return {vendor_id: [p("契約", H2), _contract_table(contracts[vendor_id], labels)] for vendor_id in vendor_ids}
+    open_incidents = incidents.open_lines(CONTRACT, [c.id for of in contracts.values() for c in of])
+    return {vendor_id: [p("契約", H2), _contract_table(contracts[vendor_id], labels, open_incidents)]
+            for vendor_id in vendor_ids}
 
 
-def _contract_table(contracts: list[Contract], labels: dict):
+def _contract_table(contracts: list[Contract], labels: dict, open_incidents: dict):
     if not contracts:
         return p("なし", BODY)
-    return table(["契約番号", "件名", "機密性", "契約期間", "状態"], [
+    return table(["契約番号", "件名", "機密性", "契約期間", "状態", "対応中の事故"], [
         [c.number, c.title, c.classification.label_ja if c.classification else "—",
-         f"{day(c.start_on)} 〜 {day(c.end_on)}", labels[c.status]] for c in contracts],
-        [25 * mm, 70 * mm, 30 * mm, 35 * mm, 20 * mm])
+         f"{day(c.start_on)} 〜 {day(c.end_on)}", labels[c.status], "\n".join(open_incidents.get(c.id, [])) or "なし"]
+        for c in contracts],
+        [22 * mm, 50 * mm, 20 * mm, 33 * mm, 15 * mm, 40 * mm])
 
 
 # --- the checklists page --------------------------------------------------------------

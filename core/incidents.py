@@ -317,6 +317,25 @@ def of_subjects(subject_type: str, ids) -> list[Incident]:
     return readable(found)
 
 
+def open_lines(subject_type: str, ids) -> dict[int, list[str]]:
+    """{record id: a line per open incident of it the signed-in user may
+    read — number, kind and severity, since when}, in Japanese: for the
+    registers' PDFs (a column, or a line of a record's header)."""
+    from flask_babel import force_locale
+
+    from core.pdf import day
+    from core.timeutil import local_date
+
+    lines: dict[int, list[str]] = {}
+    with force_locale("ja"):
+        for incident in of_subjects(subject_type, ids):
+            if incident.is_open:
+                lines.setdefault(incident.subject_id, []).append(
+                    f"{incident.number} {incident.kind.label}・{incident.severity.label}"
+                    f"（{day(local_date(incident.occurred_at))}〜）")
+    return lines
+
+
 def init_app(app) -> None:
     app.jinja_env.globals["incidents_readable"] = readable
     app.jinja_env.globals["subject_incidents"] = of_subjects

@@ -165,3 +165,41 @@ def test_the_pack_lists_the_incidents_of_the_year_with_cause_and_prevention(app,
                      "媒体の暗号化を必須にした", "本団体"):
         assert expected in flat, expected
     assert "マルウェア" not in flat  # last year's
+
+
+# --- the registers' PDFs ----------------------------------------------------------------------
+
+def _numbers(app, *titles) -> dict[str, str]:
+    from sqlalchemy import select
+
+    from core.incidents import Incident
+
+    with app.app_context():
+        return dict(db.session.execute(select(Incident.title, Incident.number).where(Incident.title.in_(titles))).all())
+
+
+def test_the_registers_pdfs_show_the_open_incidents(app, client, records):
+    from tests.conftest import read_pdf
+
+    numbers = _numbers(app, "再委託の無断実施", "USBメモリの紛失", "全面停止")
+    login_as(client, "lead")
+    _pages, checklist = read_pdf(client.get(f"/contracts/{records['contract']}/checklist.pdf"))
+    checklist = checklist.replace("\n", "")
+    assert "対応中の事故" in checklist
+    assert numbers["再委託の無断実施"] in checklist and numbers["USBメモリの紛失"] in checklist
+    _pages, summary = read_pdf(client.get(f"/vendors/{records['vendor']}/summary.pdf"))
+    summary = summary.replace("\n", "")
+    assert "対応中の事故" in summary and numbers["USBメモリの紛失"] in summary
+    _pages, register = read_pdf(client.get("/cloud/register.pdf"))
+    register = register.replace("\n", "")
+    assert "対応中の事故" in register and numbers["全面停止"] in register
+
+
+def test_the_registers_pdfs_leave_out_personal_data_incidents_the_reader_may_not_read(app, client, records):
+    from tests.conftest import read_pdf
+
+    numbers = _numbers(app, "再委託の無断実施", "USBメモリの紛失")
+    login_as(client, "verifier")
+    _pages, checklist = read_pdf(client.get(f"/contracts/{records['contract']}/checklist.pdf"))
+    checklist = checklist.replace("\n", "")
+    assert numbers["再委託の無断実施"] in checklist and numbers["USBメモリの紛失"] not in checklist
