@@ -48,7 +48,7 @@ def register_section(*, level: int = 0) -> Section:
     flow = [p(f"登録 {len(services)} 件。網掛けの行は規則に反する点があるサービスです。", SMALL),
             table(["サービス・提供者", "利用形態", "取扱上限・区分", "取り扱う情報（機密性・状況）", "ISMAP",
                    "管理者", "状態", "次回見直し", "対応中の事故", "要対応"], rows,
-                  [36 * mm, 18 * mm, 22 * mm, 45 * mm, 27 * mm, 20 * mm, 16 * mm, 22 * mm, 32 * mm, 27 * mm],
+                  [36 * mm, 18 * mm, 22 * mm, 45 * mm, 27 * mm, 20 * mm, 16 * mm, 26 * mm, 28 * mm, 27 * mm],
                   alerts=alerts),
             sign_off()]
     return Section("外部サービス台帳", flow, landscape=True, level=level, kind="外部サービス台帳")

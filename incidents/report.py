@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from core.db import db
 from core.incidents import Incident, IncidentKind, Severity
-from core.pdf import SMALL, Section, p, table
+from core.pdf import SMALL, Section, day, p, table
 from core.report import Figure, Table, as_of
 from core.timeutil import JST, fiscal_year_label, fiscal_year_range
 from incidents import access, services
@@ -107,9 +107,18 @@ def ja(member) -> str:
 
 
 def _when(moment: dt.datetime | None) -> str:
+    """A stored moment as documents print it: its date (as DOCUMENT_DATES
+    says) and the time in Japan."""
     if moment is None:
         return "—"
-    return moment.replace(tzinfo=dt.UTC).astimezone(JST).strftime("%Y-%m-%d %H:%M")
+    return f"{day(moment)} {moment.replace(tzinfo=dt.UTC).astimezone(JST):%H:%M}"
+
+
+def _times(incident: Incident) -> str:
+    return "\n".join(f"{label} {_when(moment)}" for label, moment in (
+        ("発生", incident.occurred_at), ("受託者の報告", incident.contractor_reported_at),
+        ("把握", incident.learned_at), ("封じ込め", incident.contained_at), ("終結", incident.closed_at))
+        if moment is not None)
 
 
 def pack_sections(scope) -> list[Section]:
@@ -130,16 +139,13 @@ def pack_sections(scope) -> list[Section]:
                     "（対応中・終結を含む）。網掛けの行は対応中の重大な事故、情報漏えい・乗っ取り・なりすましです。", SMALL)]
     if incidents:
         flow.append(table(
-            ["事案番号", "件名", "種類・重大度", "対象", "発生", "受託者の報告", "把握", "封じ込め・終結", "状態",
-             "原因・再発防止策"],
+            ["事案番号", "件名", "種類・重大度", "対象", "日時", "状態", "原因・再発防止策"],
             [[i.number, i.title, f"{ja(i.kind)}・{ja(i.severity)}"
               + ("・個人情報" + (f"{i.people_affected}人" if i.people_affected else "") if i.personal_data else ""),
-              subjects[i.id], _when(i.occurred_at), _when(i.contractor_reported_at), _when(i.learned_at),
-              "\n".join([*([f"封じ込め {_when(i.contained_at)}"] if i.contained_at else []),
-                         *([f"終結 {_when(i.closed_at)}"] if i.closed_at else [])]) or "—", ja(i.status),
+              subjects[i.id], _times(i), ja(i.status),
               f"原因: {i.cause}\n再発防止策: {i.prevention}" if i.cause or i.prevention else "—"]
              for i in incidents],
-            [24 * mm, 30 * mm, 24 * mm, 34 * mm, 21 * mm, 21 * mm, 21 * mm, 27 * mm, 12 * mm, 53 * mm],
+            [24 * mm, 30 * mm, 24 * mm, 34 * mm, 54 * mm, 12 * mm, 89 * mm],
             alerts={n for n, i in enumerate(incidents) if i.alarming}))
     else:
         flow.append(p("この年度に発生した事故・インシデントはありません。"))
