@@ -1,6 +1,6 @@
 """The cloud-service register as a document (core.pdf): every service with
 its ceiling against the information planned or held, agreement kind, ISMAP,
-approval state and review date; rule violations highlighted."""
+approval state, review date and open incidents; rule violations highlighted."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -10,7 +10,9 @@ from sqlalchemy.orm import selectinload
 
 from cloud import rules
 from cloud.models import IN_USE, CloudInformation, CloudService, IsmapListing, ServiceStatus
+from core import incidents
 from core.db import db
+from core.incidents import CLOUD_SERVICE
 from core.inspection import Fact, Item, Scope
 from core.inspection_items import MIC, OTHER
 from core.pdf import SMALL, Section, day, p, sign_off, table
@@ -24,6 +26,7 @@ def register_section(*, level: int = 0) -> Section:
         selectinload(CloudService.information).selectinload(CloudInformation.classification),
         selectinload(CloudService.administrator)).order_by(CloudService.name)).all()
     flags = rules.FLAGS.of_ids([s.id for s in services])
+    open_incidents = incidents.open_lines(CLOUD_SERVICE, [s.id for s in services])
     rows, alerts = [], set()
     for index, service in enumerate(services):
         names = flags.get(service.id, set())
@@ -39,12 +42,14 @@ def register_section(*, level: int = 0) -> Section:
             (service.ceiling.label_ja if service.ceiling else "—") + ("\n" + TRACK[track.value] if track else ""),
             info or "—", ismap, service.administrator.display_name if service.administrator else "▲ 未定",
             service.status.label, day(service.next_review_on),
+            "\n".join(open_incidents.get(service.id, [])) or "なし",
             "\n".join(f"▲ {rules.FLAGS[name].label}" for name in sorted(names)),
         ])
     flow = [p(f"登録 {len(services)} 件。網掛けの行は規則に反する点があるサービスです。", SMALL),
             table(["サービス・提供者", "利用形態", "取扱上限・区分", "取り扱う情報（機密性・状況）", "ISMAP",
-                   "管理者", "状態", "次回見直し", "要対応"], rows,
-                  [42 * mm, 20 * mm, 24 * mm, 55 * mm, 30 * mm, 20 * mm, 16 * mm, 26 * mm, 32 * mm], alerts=alerts),
+                   "管理者", "状態", "次回見直し", "対応中の事故", "要対応"], rows,
+                  [36 * mm, 18 * mm, 22 * mm, 45 * mm, 27 * mm, 20 * mm, 16 * mm, 26 * mm, 28 * mm, 27 * mm],
+                  alerts=alerts),
             sign_off()]
     return Section("外部サービス台帳", flow, landscape=True, level=level, kind="外部サービス台帳")
 

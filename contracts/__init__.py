@@ -45,6 +45,7 @@ def init_app(app: Flask) -> None:
     house.add_section("vendors.detail.notices", 10, sections.vendor_notices)
     house.add_section("vendors.detail", 10, sections.vendor_block)
     house.add_section("vendors.detail", 15, sections.vendor_subcontracts)
+    house.add_section("vendors.detail", 20, sections.vendor_incidents)
     house.add_section("vendors.summary", 10, sections.vendor_summary_tables)
     house.add_section("checklists.filters", 10, sections.checklists_filter)
     house.add_section("checklists.index", 10, sections.checklists_block)

@@ -41,8 +41,10 @@ from contracts.rules import (
     exception_holds,
 )
 from contracts.schedule import DueState
+from core import incidents
 from core.approvals import Approval, Decision
 from core.db import db
+from core.incidents import CONTRACT
 from core.inspection import Fact, Item, Scope
 from core.inspection_items import MIC, OTHER
 from core.pdf import BODY, H2, SMALL, Section, day, p, pairs, sign_off, table
@@ -159,15 +161,17 @@ def checklist_sections(ids: list[int], *, level: int = 0, scope: Scope | None = 
                 ContractAmendment.contract_id.in_(chunk), ContractAmendment.status == AmendmentStatus.APPROVED)
                 .options(selectinload(ContractAmendment.approver)).order_by(ContractAmendment.number)):
             amendments[amendment.contract_id].append(amendment)
+        open_incidents = incidents.open_lines(CONTRACT, chunk)
         for contract in contracts:
             sections.append(_checklist(contract, matrices[contract.id], catalogue, latest, findings[contract.id],
                                        exceptions[contract.id], on, level, labels, amendments[contract.id],
-                                       corrected=corrected, performed=performed[contract.id] if scope else None))
+                                       corrected=corrected, performed=performed[contract.id] if scope else None,
+                                       open_incidents=open_incidents.get(contract.id, [])))
     return sections
 
 
 def _checklist(contract, matrix, catalogue, latest, findings, exceptions, on, level, labels,
-               amendments=(), *, corrected=None, performed=None) -> Section:
+               amendments=(), *, corrected=None, performed=None, open_incidents=()) -> Section:
     corrected = corrected or {}
     year = performed is not None  # the record of a 年度 (the pack)
     still_open = [f for f in findings if f.status is not MeasureStatus.ACCEPTED]
@@ -200,6 +204,7 @@ def _checklist(contract, matrix, catalogue, latest, findings, exceptions, on, le
         ("選定記録", _selection_text(contract)),
         ("未完了の指摘事項と措置", f"{len(still_open)}件" + (f"（うち期限超過 {late}件）" if late else "")
          if still_open else "なし"),
+        ("対応中の事故", "\n".join(open_incidents) or "なし"),
         ("必須条項の例外", "、".join(f"{', '.join(exception_clauses(a))}（{_until(a)}）" for a in holding) or "なし"),
         *([("例外の申請", "、".join(
             [f"{', '.join(exception_clauses(a))} 承認待ち（例外として扱わない）" for a in waiting]

@@ -5,6 +5,7 @@
   contracts (missing clauses, late measures, the latest verification), the
   block listing its contracts and the block of the contracts it is a
   subcontractor in (再委託先としての契約);
+- the incidents of the vendor's contracts (issue 19);
 - the vendor summary (PDF): the table of the vendor's contracts;
 - the checklists page: the vendor filter and the table of contract checklists.
 """
@@ -23,9 +24,10 @@ from contracts import rules
 from contracts import verification as checks
 from contracts.documents import in_scope
 from contracts.models import Contract, ContractStatus, Finding, Subcontractor, SubcontractorStatus, Verification
-from core import plugins
+from core import incidents, plugins
 from core.auth import can_view
 from core.db import db
+from core.incidents import CONTRACT
 from core.inspection import Scope
 from core.lists import int_arg
 from core.pdf import BODY, H2, day, p, table
@@ -90,6 +92,17 @@ def vendor_subcontracts(vendor: Vendor) -> TemplateModule | str:
     return plugins.block("contracts/_vendor_subcontracts.html", rows=rows) if rows else ""
 
 
+def vendor_incidents(vendor: Vendor) -> TemplateModule | str:
+    """The incidents of the vendor's contracts (issue 19) the user may read;
+    no contracts: no block."""
+    contracts = _vendor_contracts(vendor).contracts
+    if not contracts:
+        return ""
+    return plugins.block("contracts/_vendor_incidents.html",
+                         incidents=incidents.of_subjects(CONTRACT, [c.id for c in contracts]),
+                         names={c.id: c.number for c in contracts})
+
+
 def vendor_is_subcontractor(vendor: Vendor) -> bool:
     """A vendor named as a subcontractor is never deleted (vendors.services.has_history)."""
     return bool(db.session.scalar(select(exists().where(Subcontractor.vendor_id == vendor.id))))
@@ -110,16 +123,19 @@ def vendor_summary_tables(vendor_ids: list[int]) -> dict[int, list]:
             selectinload(Contract.classification)).order_by(Contract.number)):
         contracts[contract.vendor_id].append(contract)
     labels = {member: str(member.label) for member in ContractStatus}  # translated once, not once per cell
-    return {vendor_id: [p("契約", H2), _contract_table(contracts[vendor_id], labels)] for vendor_id in vendor_ids}
+    open_incidents = incidents.open_lines(CONTRACT, [c.id for of in contracts.values() for c in of])
+    return {vendor_id: [p("契約", H2), _contract_table(contracts[vendor_id], labels, open_incidents)]
+            for vendor_id in vendor_ids}
 
 
-def _contract_table(contracts: list[Contract], labels: dict):
+def _contract_table(contracts: list[Contract], labels: dict, open_incidents: dict):
     if not contracts:
         return p("なし", BODY)
-    return table(["契約番号", "件名", "機密性", "契約期間", "状態"], [
+    return table(["契約番号", "件名", "機密性", "契約期間", "状態", "対応中の事故"], [
         [c.number, c.title, c.classification.label_ja if c.classification else "—",
-         f"{day(c.start_on)} 〜 {day(c.end_on)}", labels[c.status]] for c in contracts],
-        [25 * mm, 70 * mm, 30 * mm, 35 * mm, 20 * mm])
+         f"{day(c.start_on)} 〜 {day(c.end_on)}", labels[c.status], "\n".join(open_incidents.get(c.id, [])) or "なし"]
+        for c in contracts],
+        [22 * mm, 50 * mm, 20 * mm, 33 * mm, 15 * mm, 40 * mm])
 
 
 # --- the checklists page --------------------------------------------------------------

@@ -86,6 +86,7 @@ def _register_routes(bp: Blueprint, register: Register) -> None:
     writers = access(register.writers)
     if register.form is not None and register.save is not None:
         _add(bp, CREATE, "POST", base, writers, lambda: create(register), register)
+    if register.form is not None and register.save is not None and register.updatable:
         _add(bp, UPDATE, "PATCH", base + "/{record_id}", writers, lambda record_id: update(register, record_id),
              register)
     if register.retire is not None:

@@ -312,5 +312,38 @@ def readable(incidents) -> list[Incident]:
     return [incident for incident in incidents if may_read(current_user, incident)]
 
 
+def of_subjects(subject_type: str, ids) -> list[Incident]:
+    """The incidents of those records (``subject_type``, ``ids``) the signed-in
+    user may read, newest first (a template global: ``subject_incidents``, for
+    the contract, vendor and cloud service pages)."""
+    ids = [record_id for record_id in ids if record_id is not None]
+    if not ids:
+        return []
+    found = db.session.scalars(select(Incident).where(Incident.subject_type == subject_type,
+                                                      Incident.subject_id.in_(ids))
+                               .order_by(Incident.occurred_at.desc(), Incident.id.desc())).all()
+    return readable(found)
+
+
+def open_lines(subject_type: str, ids) -> dict[int, list[str]]:
+    """{record id: a line per open incident of it the signed-in user may
+    read — number, kind and severity, since when}, in Japanese: for the
+    registers' PDFs (a column, or a line of a record's header)."""
+    from flask_babel import force_locale
+
+    from core.pdf import day
+    from core.timeutil import local_date
+
+    lines: dict[int, list[str]] = {}
+    with force_locale("ja"):
+        for incident in of_subjects(subject_type, ids):
+            if incident.is_open:
+                lines.setdefault(incident.subject_id, []).append(
+                    f"{incident.number} {incident.kind.label}・{incident.severity.label}"
+                    f"（{day(local_date(incident.occurred_at))}〜）")
+    return lines
+
+
 def init_app(app) -> None:
     app.jinja_env.globals["incidents_readable"] = readable
+    app.jinja_env.globals["subject_incidents"] = of_subjects

@@ -249,6 +249,7 @@ class Register:
     summary: Callable[[Any], str] = str
     extra: dict = field(default_factory=dict)
     row_joins: Callable[[Select], Select] = lambda stmt: stmt
+    updatable: bool = True  # False: the API creates, never changes (an incident is handled on its page)
 
     @property
     def importable(self) -> bool:

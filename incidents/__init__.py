@@ -18,7 +18,7 @@ from core import plugins
 from core.dashboard import Panel, Tile
 from core.db import db
 from core.incidents import ALARMING, MEASURE_SOURCE, OPEN_STATUSES, Incident, Severity
-from incidents import access, demo, report, rules, services, views
+from incidents import access, demo, exchange, report, rules, services, views
 
 
 def dashboard_panel(user) -> Panel:
@@ -43,8 +43,11 @@ def init_app(app: Flask) -> None:
     house = plugins.registry(app)
     house.add_panel(45, dashboard_panel)
     house.add_seeder(60, demo.seed)
+    house.add_registers(exchange.registers, order=45)  # /api/v1/incidents and the export
     house.add_report_figures(45, report.figures)  # the annual report to the CISO (core/report.py)
     # the prevention measures of a closed incident, and a contractor's late report (C10) (core.measures)
     house.add_due(rules.due_items, labels={rules.DUE_KIND: _l("事故の報告期限")})
     house.add_measure_source(MEASURE_SOURCE, label=_l("事故・インシデント"),
                              link=lambda measure: ("incidents.detail", {"incident_id": measure.source_id}))
+    house.add_report_part(45, report.tables)
+    house.add_pack_part(50, report.pack_sections)  # the annual audit pack (core.inspection)
