@@ -21,7 +21,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -43,7 +45,8 @@ from core.db import TimestampMixin, VersionMixin, db
 from core.enums import LabelledEnum, enum_column
 from core.files import StoredFile
 from core.models import Audited, ClassificationLevel, OrgUnit, Role, User
-from core.timeutil import utcnow
+from core.pdf import day
+from core.timeutil import local_date, utcnow
 
 # What an incident concerns (subject_type); the body itself has no subject.
 CONTRACT, CLOUD_SERVICE, SOCIAL_ACCOUNT = "contract", "cloud_service", "social_account"
@@ -307,8 +310,6 @@ def legacy_parts(incident: Incident) -> list:
 def readable(incidents) -> list[Incident]:
     """Those of ``incidents`` the signed-in user may read (a template global:
     ``incidents_readable``, for the pages of the records they concern)."""
-    from flask_login import current_user
-
     return [incident for incident in incidents if may_read(current_user, incident)]
 
 
@@ -329,11 +330,6 @@ def open_lines(subject_type: str, ids) -> dict[int, list[str]]:
     """{record id: a line per open incident of it the signed-in user may
     read — number, kind and severity, since when}, in Japanese: for the
     registers' PDFs (a column, or a line of a record's header)."""
-    from flask_babel import force_locale
-
-    from core.pdf import day
-    from core.timeutil import local_date
-
     lines: dict[int, list[str]] = {}
     with force_locale("ja"):
         for incident in of_subjects(subject_type, ids):
