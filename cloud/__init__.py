@@ -23,6 +23,7 @@ def init_app(app: Flask) -> None:
     house.add_inbox(services.inbox_entries)  # what waits for a user (core.inbox)
     house.add_auditable(auditable.auditable())  # what an audit plan may name (assurance)
     house.add_incident_subject(auditable.incident_subject())  # what an incident may concern (incidents)
+    auditable.audit_records(house)  # how the audit trail shows its records (core.audit_display)
     house.add_seeder(30, demo.seed)
     house.add_generator(30, gendata.generate)
     house.add_report_figures(30, report.figures)  # the annual report to the CISO (core/report.py)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from cloud.forms import InformationForm, ServiceForm, UsageRulesForm
 from cloud.models import CloudService, ServiceStatus
 from core.db import db
 from core.incidents import CLOUD_SERVICE
 from core.models import ClassificationLevel, User
-from core.plugins import Auditable, IncidentSubject
+from core.plugins import Auditable, AuditRecord, IncidentSubject
 
 
 def _choices() -> list:
@@ -57,3 +58,19 @@ def incident_subject() -> IncidentSubject:
     return IncidentSubject(kind=CLOUD_SERVICE, order=30, label=_l("外部サービス"), choices=_choices,
                            describe=_describe, units=_units, responsible=_responsible,
                            classification=_classification, endpoint="cloud.detail", param="service_id")
+
+
+# --- as the audit trail shows them (core.audit_display, issue 20) ------------------------------
+
+def audit_records(house) -> None:
+    """Cloud services and their parts as the trail shows them: form labels, names, the page."""
+    house.add_audit_record(AuditRecord(
+        "cloud_services", forms=(ServiceForm,), name=_describe, endpoint="cloud.detail", param="service_id",
+        labels={"ceiling_id": _l("取扱上限"), "provider_name": _l("提供者名"), "contract_id": _l("契約"),
+                "last_reviewed_on": _l("前回の見直し日"), "next_review_on": _l("次回の見直し期限")}))
+    house.add_audit_record(AuditRecord("cloud_information", forms=(InformationForm,), labels={"name": _l("情報の種類")}))
+    house.add_audit_record(AuditRecord("cloud_usage_rules", forms=(UsageRulesForm,),
+                                       labels={"number": _l("版"), "author_id": _l("起案者"),
+                                               "approved_at": _l("承認日時"), "approval_id": _l("承認")}))
+    house.add_audit_record(AuditRecord("cloud_service_units", parent="service_id",
+                                       labels={"unit_id": _l("利用部署")}))

@@ -9,12 +9,23 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from contracts.models import Contract, ContractStatus, VerificationNote
+from contracts.forms import (
+    ClauseForm,
+    ClauseRowForm,
+    ContractForm,
+    DisposalForm,
+    ResultRowForm,
+    SubcontractorEndForm,
+    SubcontractorForm,
+    VerificationForm,
+)
+from contracts.models import Clause, Contract, ContractAmendment, ContractClause, ContractStatus, VerificationNote
 from core import measures
 from core.db import db
+from core.i18n import locale_code
 from core.incidents import CONTRACT, MEASURE_SOURCE
 from core.models import ClassificationLevel
-from core.plugins import Auditable, IncidentSubject
+from core.plugins import Auditable, AuditRecord, IncidentSubject
 from core.timeutil import today
 from vendors.models import Vendor
 
@@ -116,3 +127,68 @@ def _closed(incident) -> VerificationNote | None:
     db.session.add(note)
     db.session.flush()
     return note
+
+
+# --- as the audit trail shows them (core.audit_display, issue 20) ------------------------------
+
+def _clause_names(ids) -> dict:
+    """条項 C20 個人情報取扱特記事項, in the reader's language."""
+    ids, locale = list(ids), locale_code()
+    rows = db.session.execute(select(Clause.id, Clause.code, Clause.label_ja, Clause.label_en).where(
+        Clause.id.in_(ids))).all() if ids else []
+    return {row.id: f"{row.code} {row.label_en if locale.startswith('en') else row.label_ja}" for row in rows}
+
+
+def _clause_row_names(ids) -> dict:
+    """A row of a contract's matrix, named by its clause."""
+    ids, locale = list(ids), locale_code()
+    rows = db.session.execute(select(ContractClause.id, Clause.code, Clause.label_ja, Clause.label_en).join(
+        Clause, Clause.id == ContractClause.clause_id).where(ContractClause.id.in_(ids))).all() if ids else []
+    return {row.id: f"{row.code} {row.label_en if locale.startswith('en') else row.label_ja}" for row in rows}
+
+
+def _amendment_names(ids) -> dict:
+    ids = list(ids)
+    rows = db.session.execute(select(ContractAmendment.id, ContractAmendment.number, Contract.number.label("contract"))
+                              .join(Contract, Contract.id == ContractAmendment.contract_id)
+                              .where(ContractAmendment.id.in_(ids))).all() if ids else []
+    return {row.id: _("%(contract)s 第%(n)s回変更", contract=row.contract, n=row.number) for row in rows}
+
+
+def audit_records(house) -> None:
+    """Contracts, their clause matrix, the catalogue, amendments and
+    verifications, as the trail shows them: form labels, names, pages."""
+    house.add_audit_record(AuditRecord(
+        "contracts", forms=(ContractForm,), name=_describe, endpoint="contracts.detail", param="contract_id",
+        labels={"classification_id": _l("機密性"), "handles_personal_info": _l("個人情報"),
+                "handles_my_number": _l("個人番号"), "system_access": _l("システムへのアクセス"),
+                "has_gap": _l("必須条項の不足"), "verification_due_on": _l("次の確認期限"),
+                "predecessor_id": _l("更新前の契約"), "selection_id": _l("選定記録"),
+                "selection_basis": _l("選定の根拠"), "selection_comment": _l("選定の確認コメント"),
+                "selection_confirmed_by_id": _l("選定の確認者"), "selection_confirmed_on": _l("選定の確認日"),
+                "document_id": _l("契約書ファイル")},
+        values={"selection_basis": {"contract": _l("この契約について記録した選定"),
+                                    "vendor": _l("事業者の有効な選定の確認")}}))
+    house.add_audit_record(AuditRecord("contract_clauses", forms=(ClauseRowForm,), name=_clause_row_names,
+                                       labels={"clause_id": _l("条項")}, hidden=frozenset({"clause_id"})))
+    house.add_audit_record(AuditRecord("clauses", forms=(ClauseForm,), name=_clause_names,
+                                       labels={"mandatory_kinds": _l("必須とする契約の種別")}))
+    house.add_audit_record(AuditRecord("subcontractors", forms=(SubcontractorForm, SubcontractorEndForm),
+                                       labels={"name": _l("再委託先"), "requested_by_id": _l("申請者"),
+                                               "approver_id": _l("承認者"), "approved_on": _l("承認日"),
+                                               "document_id": _l("再委託承認申請書")}))
+    house.add_audit_record(AuditRecord("disposals", forms=(DisposalForm,),
+                                       labels={"kind": _l("方法"), "method": _l("内容"), "evidence_id": _l("証明書類"),
+                                               "recorded_by_id": _l("記録者")}))
+    house.add_audit_record(AuditRecord("contract_amendments", name=_amendment_names, parent="contract_id",
+                                       labels={"number": _l("回"), "amended_on": _l("変更日"), "author_id": _l("起案者"),
+                                               "approver_id": _l("承認者"), "changes": _l("変更内容")}))
+    house.add_audit_record(AuditRecord("verifications", forms=(VerificationForm,), endpoint="verification.detail",
+                                       param="verification_id",
+                                       labels={"verifier_id": _l("確認者"), "submitted_at": _l("提出日時"),
+                                               "corrects_id": _l("訂正対象の確認")}))
+    house.add_audit_record(AuditRecord("verification_results", forms=(ResultRowForm,),
+                                       labels={"clause_id": _l("条項")}))
+    house.add_audit_record(AuditRecord("findings", endpoint="verification.finding", param="finding_id",
+                                       labels={"clause_id": _l("条項"), "severity": _l("程度"),
+                                               "measure": _l("措置の内容"), "owner_id": _l("措置の担当")}))

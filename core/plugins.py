@@ -141,6 +141,40 @@ class IncidentSubject:
     closed: Callable[[Any], Any] | None = None
 
 
+@dataclass(frozen=True)
+class AuditRecord:
+    """How the audit trail shows the rows of one table (core.audit_display,
+    issue 20): each stored entry is read through it, so only the display
+    changes — the trail and its hashes keep the stored values.
+
+    - ``labels``: {column: lazy label} — what the row's form does not say
+      (or says at length); ``forms``: form classes whose fields are named
+      after the columns (their labels are read, the forms never built);
+    - ``name(ids)`` → {id: text}: the records as a reader knows them
+      (契約 R8-004 件名; 条項 C20 名称), loaded in bulk, in the reader's
+      language; None: the model's own name (``label(locale)``, ``__str__``,
+      ``number``/``name``/``title``);
+    - ``endpoint`` / ``param``: the record's page, linked for those who may
+      open it (core.auth.can_view, the page's own rule);
+    - ``parent``: the foreign-key column naming the record a row belongs to
+      (a clause row → its contract), for grouping one save into one entry;
+      None: a many-to-one whose collection owns the rows (delete-orphan);
+    - ``values``: {column: {stored value: lazy label}} for a text column that
+      holds codes; ``hidden``: columns never shown.
+
+    Tables nobody describes are read from their model (column ``info``
+    labels, enum labels, foreign keys), so new records get it for free."""
+    table: str
+    labels: dict = field(default_factory=dict)
+    forms: tuple = ()
+    name: Callable[[Iterable[int]], dict] | None = None
+    endpoint: str | None = None
+    param: str = "id"
+    parent: str | None = None
+    values: dict = field(default_factory=dict)
+    hidden: frozenset = frozenset()
+
+
 def _ordered(items: list, order: int, item) -> None:
     items.append((order, len(items), item))
     items.sort(key=lambda entry: entry[:2])
@@ -176,6 +210,7 @@ class Registry:
     _inspection_areas: list = field(default_factory=list)
     _auditables: list = field(default_factory=list)
     _incident_subjects: list = field(default_factory=list)
+    _audit_records: dict = field(default_factory=dict)
 
     # --- adding ------------------------------------------------------------------------
     def add_panel(self, order: int, build: Callable[[Any], Any]) -> None:
@@ -295,7 +330,22 @@ class Registry:
         its records, who is responsible for each, and where each is shown."""
         _ordered(self._auditables, kind.order, kind)
 
+    def add_audit_record(self, record: AuditRecord) -> None:
+        """How the audit trail shows a table's rows (core.audit_display): a
+        second description of a table adds to the first (labels, values…)."""
+        first = self._audit_records.get(record.table)
+        if first is not None:
+            record = AuditRecord(
+                record.table, {**first.labels, **record.labels}, first.forms + record.forms,
+                record.name or first.name, record.endpoint or first.endpoint,
+                record.param if record.endpoint else first.param, record.parent or first.parent,
+                {**first.values, **record.values}, first.hidden | record.hidden)
+        self._audit_records[record.table] = record
+
     # --- reading -----------------------------------------------------------------------
+    def audit_record(self, table: str | None) -> AuditRecord | None:
+        return self._audit_records.get(table)
+
     def measure_source(self, source_type: str) -> MeasureSource | None:
         """How measures of ``source_type`` are described and confirmed; None: not registered."""
         return self._measure_sources.get(source_type)

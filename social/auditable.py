@@ -8,7 +8,8 @@ from sqlalchemy import select
 from core.db import db
 from core.incidents import SOCIAL_ACCOUNT
 from core.models import ClassificationLevel
-from core.plugins import Auditable, IncidentSubject
+from core.plugins import Auditable, AuditRecord, IncidentSubject
+from social.forms import AccountForm, ProcedureForm
 from social.models import AccountStatus, SocialAccount
 
 
@@ -56,3 +57,13 @@ def incident_subject() -> IncidentSubject:
     return IncidentSubject(kind=SOCIAL_ACCOUNT, order=40, label=_l("SNS公式アカウント"), choices=_choices,
                            describe=_describe, units=_units, responsible=_responsible,
                            classification=_classification, endpoint="social.detail", param="account_id")
+
+
+# --- as the audit trail shows them (core.audit_display, issue 20) ------------------------------
+
+def audit_records(house) -> None:
+    """SNS accounts and their procedures as the trail shows them: form labels, names, the page."""
+    house.add_audit_record(AuditRecord(
+        "social_accounts", forms=(AccountForm,), name=_describe, endpoint="social.detail", param="account_id",
+        labels={"responsible_id": _l("責任者"), "posting_ceiling_id": _l("発信できる情報の機密性")}))
+    house.add_audit_record(AuditRecord("social_procedures", forms=(ProcedureForm,)))

@@ -3,7 +3,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from core import plugins
-from vendors import demo, due, exchange, gendata, services, views
+from vendors import auditable, demo, due, exchange, gendata, services, views
 
 
 def init_app(app: Flask) -> None:
@@ -19,3 +19,4 @@ def init_app(app: Flask) -> None:
     house.add_generator(10, gendata.generate)
     services.add_responsibilities(house)
     house.add_inbox(services.inbox_entries)  # what waits for a user (core.inbox)
+    auditable.audit_records(house)  # how the audit trail shows its records (core.audit_display)

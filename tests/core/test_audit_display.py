@@ -1,0 +1,167 @@
+"""The audit trail as people read it (issue 20): labels, names, enum labels,
+Japan time, one entry per save; the stored trail and its hashes unchanged."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_babel import force_locale
+from flask_login import login_user
+from sqlalchemy import select
+
+from contracts import services as contract_services
+from contracts.models import Clause, ClauseState, Contract
+from core import audit
+from core.audit_display import readable, readable_text
+from core.db import db
+from core.models import AuditEntry, User
+from tests import factories
+from tests.conftest import login_as
+
+
+def _clause(code: str) -> Clause:
+    return db.session.scalar(select(Clause).where(Clause.code == code))
+
+
+def _history(contract: Contract):
+    return readable(audit.history(contract, *contract.clauses))
+
+
+def _save_matrix(contract: Contract, changes: dict[str, tuple[ClauseState, str | None, str | None]]) -> None:
+    rows = {row.clause_id: (row.state, row.article, row.reason) for row in contract.clauses}
+    rows.update({_clause(code).id: value for code, value in changes.items()})
+    contract_services.save_matrix(contract, rows, user=factories.clerk())
+    db.session.commit()
+
+
+def test_a_matrix_save_is_one_entry_with_its_clauses_grouped(app, users):
+    with app.test_request_context():
+        login_user(db.session.get(User, users["auditor"]))
+        contract = factories.contract(classification="C2", left_out=("C08",))
+        db.session.commit()
+        _save_matrix(contract, {"C08": (ClauseState.INCLUDED, "第12条", None),
+                                "C20": (ClauseState.INCLUDED, "第30条", None)})
+        [latest, *_older] = _history(contract)
+        assert str(latest.action) == "条項マトリクスを更新"
+        assert str(latest.kind) == "契約" and latest.name == f"{contract.number} {contract.title}"
+        assert latest.url == f"/contracts/{contract.id}"  # the auditor may open it
+        names = {part.name for part in latest.parts}
+        assert f"C08 {_clause('C08').label_ja}" in names and f"C20 {_clause('C20').label_ja}" in names
+        text = readable_text(latest)
+        assert "規定なし → 規定あり" in text and "第12条" in text
+        assert "not_included" not in text and "clause_id" not in text and "included" not in text
+
+
+def test_a_classification_change_shows_the_level_names_and_enum_labels(app, users):
+    with app.test_request_context():
+        contract = factories.contract(classification="C2")
+        db.session.commit()
+        assert contract.classification_id  # the form reads the record before it changes it
+        contract.classification_id = factories.level("C3B").id
+        contract.handles_my_number = True
+        db.session.commit()
+        [latest, *_older] = _history(contract)
+        changes = {str(change.label): (change.old, change.new) for part in latest.parts for change in part.changes}
+        assert changes["機密性"] == ("自治体機密性2", "自治体機密性3B")
+        assert changes["個人番号"] == ("いいえ", "はい")
+        created = _history(contract)[-1]
+        assert str(created.action) == "登録"
+        values = {str(change.label): change.value for part in created.parts for change in part.changes}
+        assert values["状態"] == "起案" and values["種別"] == "業務委託"  # enum labels, not draft / outsourcing
+
+
+def test_times_inside_changes_are_shown_in_japan_time(app, users):
+    with app.test_request_context():
+        vendor = factories.vendor("株式会社時刻")
+        db.session.commit()
+        audit.log("update", vendor, changes={"updated_at": ["2026-12-03T01:00:00", "2026-12-03T15:30:00"],
+                                             "notes": ["a", "b"]})
+        db.session.commit()
+        entry = db.session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
+        [group] = readable([entry])
+        [part] = group.parts
+        assert [(str(c.label), c.old, c.new) for c in part.changes] == [("備考", "a", "b")]  # bookkeeping hidden
+        user = db.session.get(User, users["admin"])
+        audit.log("password_reset", user, changes={"password_changed_at": [None, "2026-12-03T15:30:00"]})
+        db.session.commit()
+        entry = db.session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
+        [group] = readable([entry])
+        assert "2026年12月4日 00:30" in readable_text(group)  # 15:30 UTC is 00:30 the next day in Japan
+
+
+def test_english_labels_under_the_english_locale(app, users):
+    with app.test_request_context():
+        contract = factories.contract(classification="C2", left_out=("C08",))
+        db.session.commit()
+        _save_matrix(contract, {"C08": (ClauseState.INCLUDED, "第12条", None)})
+        with force_locale("en"):
+            [latest, *_older] = _history(contract)
+            text = readable_text(latest)
+            assert str(latest.action) == "Clause matrix updated"
+            assert f"C08 {_clause('C08').label_en}" in text
+            assert "Not included → Included" in text, text
+
+
+def test_a_deleted_referenced_record_falls_back_to_its_stored_id(app, users):
+    with app.test_request_context():
+        vendor = factories.vendor("株式会社消える", selected=False)
+        db.session.commit()
+        audit.log("update", vendor, changes={"unit_id": [None, 98765]})
+        db.session.commit()
+        vendor_id = vendor.id
+        db.session.delete(vendor)
+        db.session.commit()
+        entries = db.session.scalars(select(AuditEntry).where(
+            AuditEntry.object_type == "vendors", AuditEntry.object_id == str(vendor_id))
+            .order_by(AuditEntry.seq.desc())).all()
+        groups = readable(entries)
+        text = " ".join(readable_text(group) for group in groups)
+        assert f"#{vendor_id}" in text and "#98765" in text
+        assert all(group.url is None for group in groups)  # nothing to open
+
+
+def test_a_redacted_value_stays_redacted(app, users):
+    with app.test_request_context():
+        user = factories.user("redacted-user")
+        db.session.commit()
+        entries = db.session.scalars(select(AuditEntry).where(
+            AuditEntry.object_type == "users", AuditEntry.object_id == str(user.id))).all()
+        text = " ".join(readable_text(group) for group in readable(entries))
+        assert audit.REDACTED in text and "pbkdf2" not in text
+
+
+def test_the_pages_show_the_readable_history_escaped_and_the_chain_still_verifies(app, users, client):
+    with app.app_context():
+        contract = factories.contract(classification="C2", left_out=("C08",),
+                                      title="<script>alert(1)</script>委託")
+        db.session.commit()
+        contract_id = contract.id
+    login_as(client, "auditor")
+    html = client.get(f"/contracts/{contract_id}").get_data(as_text=True)
+    history = html[html.index('id="history-heading"'):]
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in history
+    assert "classification_id" not in history and "not_included" not in history
+    assert "自治体機密性2" in history
+    log = client.get("/audit/?object_type=contracts").get_data(as_text=True)
+    assert f'href="/contracts/{contract_id}"' in log and f"契約 #{contract_id}" not in log
+    assert "異常はありません" in client.get("/audit/verify").get_data(as_text=True)
+
+
+def test_no_link_for_a_reader_who_may_not_open_the_record(app, users):
+    with app.test_request_context():
+        login_user(db.session.get(User, users["social"]))  # SNS staff do not read contracts
+        contract = factories.contract(classification="C2")
+        db.session.commit()
+        [created] = _history(contract)[-1:]
+        assert created.name == f"{contract.number} {contract.title}" and created.url is None
+
+
+def test_the_times_of_entries_are_stored_utc(app, users):
+    """Only the display changes: the stored entry keeps its UTC time and raw values."""
+    with app.app_context():
+        contract = factories.contract(classification="C2")
+        db.session.commit()
+        entry = db.session.scalars(select(AuditEntry).where(AuditEntry.object_type == "contracts")).first()
+        assert entry.changes["status"] == "draft"
+        assert abs(entry.at - dt.datetime.now(dt.UTC).replace(tzinfo=None)) < dt.timedelta(minutes=5)
+        assert audit.verify_chain(db.session.connection()).ok
+        assert contract.id
