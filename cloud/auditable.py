@@ -2,11 +2,12 @@
 §7): their responsible person is the service's administrator (管理者)."""
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from cloud.forms import InformationForm, ServiceForm, UsageRulesForm
-from cloud.models import CloudService, ServiceStatus
+from cloud.models import CloudService, ServiceStatus, UsageRule
 from core.db import db
 from core.incidents import CLOUD_SERVICE
 from core.models import ClassificationLevel, User
@@ -62,6 +63,13 @@ def incident_subject() -> IncidentSubject:
 
 # --- as the audit trail shows them (core.audit_display, issue 20) ------------------------------
 
+def _rules_names(ids) -> dict:
+    """A version of the usage rules: 第2版."""
+    ids = list(ids)
+    rows = db.session.execute(select(UsageRule.id, UsageRule.number).where(UsageRule.id.in_(ids))).all() if ids else []
+    return {row.id: _("第%(n)s版", n=row.number) for row in rows}
+
+
 def audit_records(house) -> None:
     """Cloud services and their parts as the trail shows them: form labels, names, the page."""
     house.add_audit_record(AuditRecord(
@@ -69,7 +77,7 @@ def audit_records(house) -> None:
         labels={"ceiling_id": _l("取扱上限"), "provider_name": _l("提供者名"), "contract_id": _l("契約"),
                 "last_reviewed_on": _l("前回の見直し日"), "next_review_on": _l("次回の見直し期限")}))
     house.add_audit_record(AuditRecord("cloud_information", forms=(InformationForm,), labels={"name": _l("情報の種類")}))
-    house.add_audit_record(AuditRecord("cloud_usage_rules", forms=(UsageRulesForm,),
+    house.add_audit_record(AuditRecord("cloud_usage_rules", forms=(UsageRulesForm,), name=_rules_names,
                                        labels={"number": _l("版"), "author_id": _l("起案者"),
                                                "approved_at": _l("承認日時"), "approval_id": _l("承認")}))
     house.add_audit_record(AuditRecord("cloud_service_units", parent="service_id",

@@ -533,21 +533,24 @@ class _Reader:
     def groups(self) -> list[Group]:
         groups: list[Group] = []
         last_root = None
-        headline = False  # the group has the subject's own named action (one per save)
+        # A save names what it does to a record once (creates it, signs it, approves
+        # it): a second such entry about the same record is another save.
+        named: set = set()
         for entry in self.entries:
             key = self.key(entry)
             root = self.root(key) if key else None
             current = groups[-1] if groups else None
-            names_subject = key is not None and key == root and entry.action != "update"
+            names = key is not None and entry.action != "update"
             if (current is not None and root is not None and root == last_root
                     and entry.username == current.entries[-1].username
                     and abs(entry.at - current.entries[-1].at) <= GROUP_WINDOW
-                    and not (headline and names_subject)):
+                    and not (names and key in named)):
                 current.entries.append(entry)
-                headline = headline or names_subject
             else:
                 groups.append(Group([entry], None, None, None, None))
-                headline = names_subject
+                named = set()
+            if names:
+                named.add(key)
             last_root = root
         for group in groups:
             self.fill(group)
