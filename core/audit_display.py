@@ -151,13 +151,21 @@ class Column:
     codes: dict | None = None
 
 
+def _cache(name: str) -> dict:
+    """A cache kept on the app's registry: what the models and descriptions
+    say does not change while the app runs."""
+    return plugins.registry().__dict__.setdefault(name, {})
+
+
 def _model(table: str | None):
     if not table:
         return None
-    for mapper in db.Model.registry.mappers:
-        if getattr(mapper, "local_table", None) is not None and mapper.local_table.name == table:
-            return mapper.class_
-    return None
+    models = _cache("_audit_models")
+    if not models:
+        for mapper in db.Model.registry.mappers:
+            if getattr(mapper, "local_table", None) is not None:
+                models.setdefault(mapper.local_table.name, mapper.class_)
+    return models.get(table)
 
 
 def _form_labels(forms: tuple) -> dict:
@@ -176,7 +184,7 @@ def _form_labels(forms: tuple) -> dict:
 def _columns(table: str) -> dict[str, Column]:
     """The table's columns as the trail shows them (cached per app)."""
     house = plugins.registry()
-    cache = house.__dict__.setdefault("_audit_columns", {})
+    cache = _cache("_audit_columns")
     if table in cache:
         return cache[table]
     record = house.audit_record(table)
@@ -223,6 +231,13 @@ def _hidden(table: str) -> frozenset:
 def _parent_column(table: str) -> str | None:
     """The column naming the record a row belongs to: the description's, else
     a many-to-one whose other side owns the rows (cascade delete-orphan)."""
+    cache = _cache("_audit_parents")
+    if table not in cache:
+        cache[table] = _find_parent_column(table)
+    return cache[table]
+
+
+def _find_parent_column(table: str) -> str | None:
     record = plugins.registry().audit_record(table)
     if record and record.parent:
         return record.parent
@@ -585,8 +600,9 @@ class _Reader:
                     hide = {"subject_id", "subject_type"}
             changes = self.changes(entry, hide)
             is_subject = entry_key == root
-            if not changes and entry.action in GENERIC_ACTIONS and len(group.entries) > 1:
-                continue  # a bookkeeping touch (the contract's version when its matrix is saved)
+            if not changes and ((entry.action in GENERIC_ACTIONS and len(group.entries) > 1)
+                                or (is_subject and action_label(entry.action) == group.action)):
+                continue  # a bookkeeping touch (the contract's version when its matrix is saved), or said already
             kind = OBJECT_LABELS.get(entry.object_type, entry.object_type) if entry.object_type else None
             name = None if is_subject else (self.name(*entry_key) if entry_key else None)
             if not is_subject and name is None and entry.object_id:

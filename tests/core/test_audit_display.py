@@ -165,3 +165,19 @@ def test_the_times_of_entries_are_stored_utc(app, users):
         assert abs(entry.at - dt.datetime.now(dt.UTC).replace(tzinfo=None)) < dt.timedelta(minutes=5)
         assert audit.verify_chain(db.session.connection()).ok
         assert contract.id
+
+
+def test_the_audit_log_shows_a_matrix_save_as_one_row(app, users, client):
+    """On /audit/ the clause rows' updates name no contract: their parent is looked up (in bulk)."""
+    with app.test_request_context():
+        contract = factories.contract(classification="C2", left_out=("C08", "C11"))
+        db.session.commit()
+        _save_matrix(contract, {"C08": (ClauseState.INCLUDED, "第12条", None),
+                                "C11": (ClauseState.INCLUDED, "第15条", None)})
+        contract_id, label = contract.id, f"{contract.number} {contract.title}"
+    login_as(client, "auditor")
+    rows = client.get("/audit/").get_data(as_text=True).split("<tbody>")[1].split("</tr>")
+    assert "ログイン" in rows[0] and "<ul" not in rows[0]  # the sign-in: nothing changed, no empty list
+    assert "条項マトリクスを更新" in rows[1] and f'<a href="/contracts/{contract_id}">{label}</a>' in rows[1]
+    assert "C08" in rows[1] and "C11" in rows[1] and "第15条" in rows[1]
+    assert "条項マトリクスを更新" not in "".join(rows[2:])
