@@ -55,6 +55,8 @@ ACTION_LABELS = {
     "amend": _l("変更契約による変更"),
     "report": _l("完了報告"), "accept": _l("確認済"), "return": _l("差し戻し"), "revoke": _l("無効化"),
     "selection": _l("選定記録の紐付け"),
+    "begin": _l("着手"), "correct": _l("訂正"), "import": _l("取込み"), "restore": _l("再開"), "respond": _l("回答"),
+    "status": _l("状態の変更"),
 }
 
 OBJECT_LABELS = {
@@ -130,6 +132,19 @@ def init_app(app) -> None:
     house.add_audit_record(plugins.AuditRecord(
         "users", labels={"unit_id": _l("所属"), "active": _l("有効")}, endpoint="admin.user_edit", param="user_id"))
     house.add_audit_record(plugins.AuditRecord("org_units", labels={"parent_id": _l("上位の組織")}))
+    measure = {"owner_id": _l("措置の担当者"), "reported_by_id": _l("完了報告者"),
+               "closure_evidence_id": _l("完了の証拠ファイル"), "accepted_by_id": _l("完了の確認者")}
+    house.add_audit_record(plugins.AuditRecord(
+        "measures", endpoint="measures.detail", param="measure_id", hidden=frozenset({"source_type", "source_id"}),
+        labels={**measure, "opened_by_id": _l("起票者")}))
+    house.add_audit_record(plugins.AuditRecord("findings", labels=measure))
+    house.add_audit_record(plugins.AuditRecord(
+        "inspection_items", labels={"builtin": _l("組込みの項目"), "area": _l("分野"), "area_name_ja": _l("分野名"),
+                                    "area_name_en": _l("分野名（英語）"), "text_ja": _l("点検項目"),
+                                    "text_en": _l("点検項目（英語）"), "frequency_ja": _l("頻度"),
+                                    "frequency_en": _l("頻度（英語）"), "source": _l("根拠"),
+                                    "source_kind": _l("根拠の種類"), "general_practice": _l("一般的な慣行"),
+                                    "created_by_id": _l("作成者")}))
 
 
 def _approval_names(ids) -> dict:
@@ -507,6 +522,8 @@ class _Reader:
             member = _member(column.enum, value)
             return str(member.label) if member is not None and hasattr(member, "label") else str(value)
         if column.kind == "code":
+            if isinstance(value, list):
+                return "、".join(str(column.codes.get(item, item)) for item in value) or None
             return str(column.codes.get(value, value))
         if column.kind == "roles":
             return "、".join(str(ROLE_LABELS.get(Role(r), r)) if r in Role._value2member_map_ else r
