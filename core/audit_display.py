@@ -30,6 +30,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, Boolean, Date, DateTime, select
+from sqlalchemy import Column as SAColumn
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import RelationshipDirection
 
@@ -209,6 +210,8 @@ def _columns(table: str) -> dict[str, Column]:
     if model is not None:
         for attr in db.inspect(model).column_attrs:
             column = attr.columns[0]
+            if not isinstance(column, SAColumn):
+                continue  # a computed column_property: never in the trail
             key = attr.key
             refs = [fk.column.table.name for fk in column.foreign_keys]
             ref = refs[0] if refs else None
@@ -267,6 +270,10 @@ def _find_parent_column(table: str) -> str | None:
     return None
 
 
+def _has_parent(table: str | None) -> bool:
+    return bool(table) and (_polymorphic(table) or _parent_column(table) is not None)
+
+
 def _polymorphic(table: str) -> bool:
     """A row about any record: ``subject_type`` (a table) and ``subject_id``."""
     columns = _columns(table)
@@ -283,6 +290,15 @@ def _int(value) -> int | None:
 
 
 def _label_of(obj, locale: str) -> str | None:
+    """A record's name from its model: ``label(locale)`` or ``label()``, its
+    own ``__str__``, else its number, name, title… (None: its id will do)."""
+    try:
+        return _model_label(obj, locale)
+    except (TypeError, ValueError, AttributeError, LookupError):
+        return None  # a name that cannot be made is shown as the stored id, never a 500
+
+
+def _model_label(obj, locale: str) -> str | None:
     label = getattr(type(obj), "label", None)
     if callable(label) and not isinstance(label, property):
         try:
@@ -293,7 +309,7 @@ def _label_of(obj, locale: str) -> str | None:
         return str(text) if text else None
     if type(obj).__str__ is not object.__str__:
         return str(obj)
-    for attr in ("number", "name", "title", "display_name", "code"):
+    for attr in ("number", "name", "title", "display_name", "code", "original_name"):
         value = getattr(obj, attr, None)
         if isinstance(value, str) and value:
             return value
@@ -438,8 +454,11 @@ class _Reader:
             stored = _stored_parent(entry)
             if stored is not None:
                 self.parents[key] = stored
-            elif key[0] in self.tables_with_parents():
+            elif _has_parent(key[0]):
                 level.setdefault(key[0], set()).add(key[1])
+        for parent in list(self.parents.values()):
+            if parent not in self.parents and _has_parent(parent[0]):
+                level.setdefault(parent[0], set()).add(parent[1])
         for _round in range(2):
             if not level:
                 break
@@ -447,7 +466,7 @@ class _Reader:
             self.parents.update(found)
             level = {}
             for parent in found.values():
-                if parent not in self.parents and parent[0] in self.tables_with_parents():
+                if parent not in self.parents and _has_parent(parent[0]):
                     level.setdefault(parent[0], set()).add(parent[1])
         wanted: dict[str, set[int]] = {}
         for entry in self.entries:
@@ -458,14 +477,6 @@ class _Reader:
                 wanted.setdefault(root[0], set()).add(root[1])
             self.gather_refs(entry, wanted)
         self.names = _load_names(wanted)
-
-    def tables_with_parents(self) -> set[str]:
-        cache = getattr(self, "_with_parents", None)
-        if cache is None:
-            tables = {e.object_type for e in self.entries if e.object_type} | {
-                p[0] for p in self.parents.values()}
-            cache = self._with_parents = {t for t in tables if _polymorphic(t) or _parent_column(t)}
-        return cache
 
     def gather_refs(self, entry: AuditEntry, wanted: dict) -> None:
         table, changes = entry.object_type, entry.changes or {}

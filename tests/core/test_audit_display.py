@@ -181,3 +181,23 @@ def test_the_audit_log_shows_a_matrix_save_as_one_row(app, users, client):
     assert "条項マトリクスを更新" in rows[1] and f'<a href="/contracts/{contract_id}">{label}</a>' in rows[1]
     assert "C08" in rows[1] and "C11" in rows[1] and "第15条" in rows[1]
     assert "条項マトリクスを更新" not in "".join(rows[2:])
+
+
+def test_a_subcontractor_request_belongs_to_its_contract(app, users):
+    """Two levels up: the request (an approval about the subcontractor) and the
+    subcontractor are both the contract's, named by the contract."""
+    from contracts.models import Subcontracting
+
+    with app.test_request_context():
+        contract = factories.contract(classification="C2", subcontracting=Subcontracting.APPROVAL)
+        db.session.commit()
+        contract_services.request_subcontractor(contract, name="株式会社再委託", scope="保守",
+                                                document=factories.stored_file(), user=factories.clerk())
+        db.session.commit()
+        entries = db.session.scalars(select(AuditEntry).where(AuditEntry.object_type.in_(
+            ["approvals", "subcontractors"])).order_by(AuditEntry.seq.desc())).all()
+        [group] = readable(entries)
+        assert group.name == f"{contract.number} {contract.title}" and str(group.kind) == "契約"
+        text = readable_text(group)
+        assert "再委託 株式会社再委託" in text or "株式会社再委託" in text
+        assert "subject" not in text and "#" not in text
