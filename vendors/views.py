@@ -260,7 +260,7 @@ def justification_decide(vendor_id: int, selection_id: int, decision: str):
     except (services.VendorRuleError, ApprovalError) as error:
         db.session.rollback()
         flash(str(error), "danger")
-        return justifications(status_code=409)
+        return redirect(url_for("vendors.justifications"), code=303)  # Post/Redirect/Get (issue 20)
     db.session.commit()
     flash(_("選定理由を承認しました。") if decision == "approve" else _("選定理由を却下しました。"), "success")
     return redirect(url_for("vendors.justifications"))
