@@ -57,6 +57,7 @@ from core.models import Role
 from core.parts import record_end_of_life
 from core.refusals import Refusal
 from core.timeutil import today
+from core.validators import fold
 from vendors import services as vendor_services
 from vendors import views as vendor_views
 from vendors.models import Vendor
@@ -344,7 +345,13 @@ def change_status(contract_id: int):
     target = ContractStatus.parse(request.form.get("status", ""))
     if not CSRFForm().validate_on_submit() or target is None:
         abort(400)
-    return _act(contract, lambda: rules.change_status(contract, target, user=current_user),
+    signed_on = None
+    if target is ContractStatus.SIGNED and (typed := fold(request.form.get("signed_on"))):
+        try:  # 締結日, entered by the officer (issue 20); left out: today
+            signed_on = dt.date.fromisoformat(typed)
+        except ValueError:
+            return _refused(_("締結日はYYYY-MM-DDの形で正しい日付を入力してください。"), _page(contract))
+    return _act(contract, lambda: rules.change_status(contract, target, user=current_user, signed_on=signed_on),
                 _("状態を「%(status)s」にしました。", status=target.label))
 
 
