@@ -216,3 +216,23 @@ def test_the_lead_reads_the_signing_date_on_the_page(app, users):
     login_as(client, "auditor")
     page = client.get(f"/contracts/{contract_id}").get_data(as_text=True)
     assert "令和8年4月1日" in page
+
+
+def test_the_contract_checklist_prints_the_fields(app, users):
+    import re
+
+    from tests.conftest import read_pdf
+
+    with app.app_context():
+        signed = factories.contract(status=ContractStatus.SIGNED)
+        signed.amount, signed.method = 12_345_000, ContractingMethod.DESIGNATED_TENDER
+        signed.signed_on, signed.contractor_manager = dt.date(2026, 4, 1), "道央太郎"
+        signed.contractor_manager_contact, signed.budget_item = "0125-22-1234", "消防費委託料"
+        db.session.commit()
+        contract_id = signed.id
+    client = app.test_client()
+    login_as(client, "auditor")
+    compact = re.sub(r"\s+", "", read_pdf(client.get(f"/contracts/{contract_id}/checklist.pdf"))[1])
+    for expected in ("契約方法・契約金額（税込）", "指名競争入札・12,345,000円", "締結日", "令和8年4月1日",
+                     "受託者側責任者", "道央太郎（0125-22-1234）", "予算科目", "消防費委託料"):
+        assert expected in compact, expected
