@@ -1094,14 +1094,14 @@ def add_responsibilities(house) -> None:
 
 def record_contract_selection(contract: Contract, *, decided_on: dt.date, decision: SelectionDecision, user,
                               notes: str | None, results: dict[int, tuple[Assessment, str | None]],
-                              justification: str | None = None) -> Selection:
+                              justification: str | None = None, decided_by_id: int | None = None) -> Selection:
     """「この契約の選定を記録」: a selection of the contract's vendor
     (vendors.services.record_selection, with its rules), linked to the contract."""
     if contract.status not in rules.LIVE:
         raise ContractRuleError(_l("終了・解除・取下げの契約の選定記録は変更できません。"))
     selection = vendor_services.record_selection(contract.vendor, decided_on=decided_on, decision=decision,
                                                  user=user, notes=notes, results=results,
-                                                 justification=justification)
+                                                 justification=justification, decided_by_id=decided_by_id)
     rules.link_selection(contract, selection, basis=rules.FOR_CONTRACT, comment=None, user=user)
     return selection
 
