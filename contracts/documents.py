@@ -19,6 +19,7 @@ from contracts.models import (
     Contract,
     ContractAmendment,
     ContractClause,
+    ContractingMethod,
     ContractStatus,
     DisposalMethod,
     Finding,
@@ -119,7 +120,8 @@ def checklist_sections(ids: list[int], *, level: int = 0, scope: Scope | None = 
     of that year: the verifications performed in it, the results dated
     within it, and every finding of the year, open and closed."""
     catalogue = active_clauses()
-    labels = {member: str(member.label) for enum in (ClauseState, Result, Method, ContractStatus, Subcontracting)
+    labels = {member: str(member.label) for enum in (ClauseState, Result, Method, ContractStatus, Subcontracting,
+                                                     ContractingMethod)
               for member in enum}  # translated once, not once per cell
     sections = []
     on = today()
@@ -195,6 +197,13 @@ def _checklist(contract, matrix, catalogue, latest, findings, exceptions, on, le
         ("契約番号・件名", f"{contract.number}　{contract.title}"),
         ("委託事業者", contract.vendor.name),
         ("契約期間", f"{day(contract.start_on)} 〜 {day(contract.end_on)}"),
+        # The facts offices keep (issue 20).
+        ("契約方法・契約金額（税込）", f"{labels[contract.method] if contract.method else '—'}・"
+                                 f"{_yen(contract.amount)}"),
+        ("締結日", day(contract.signed_on)),
+        ("受託者側責任者", (contract.contractor_manager or "—")
+         + (f"（{contract.contractor_manager_contact}）" if contract.contractor_manager_contact else "")),
+        ("予算科目", contract.budget_item or "—"),
         ("機密性", contract.classification.label_ja if contract.classification else "—"),
         ("個人情報", "取り扱う" + ("（個人番号を含む）" if contract.handles_my_number else "")
          if contract.handles_personal_info else "取り扱わない"),
@@ -437,6 +446,10 @@ def _selection_text(contract) -> str:
     how = ("本契約の選定として記録" if contract.selection_basis == FOR_CONTRACT
            else f"事業者の選定を本契約の選定として確認（{day(contract.selection_confirmed_on)}）")
     return f"{day(selection.decided_on)} {selection.state_label}・{how}"
+
+
+def _yen(amount: int | None) -> str:
+    return f"{amount:,}円" if amount is not None else "—"
 
 
 def _until(approval) -> str:

@@ -3,15 +3,18 @@
 findings are recorded on their pages (with evidence) and only exported."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 from sqlalchemy.orm import aliased, contains_eager, selectinload
 
 from contracts import services
-from contracts.forms import contract_form
+from contracts.forms import AMOUNT_MESSAGE, MAX_AMOUNT, contract_form, parse_amount
 from contracts.lists import FINDINGS, LIST
 from contracts.models import (
     Contract,
+    ContractingMethod,
     ContractKind,
     ContractStatus,
     Cycle,
@@ -28,7 +31,7 @@ from core.auth import CONTRACT_READERS
 from core.db import db
 from core.lists import ListView, enum_filter, id_filter
 from core.models import ClassificationLevel, OrgUnit, Role, User
-from core.registers import Field, Register, level_by_code, unit_by_name, user_by_name
+from core.registers import Field, Register, ValueProblem, level_by_code, unit_by_name, user_by_name
 from core.timeutil import today
 from core.validators import fold
 from vendors.models import Vendor
@@ -41,6 +44,24 @@ def vendor_by_name_or_number(text: str) -> int | None:
         ids = db.session.scalars(select(Vendor.id).where(Vendor.name == text).limit(2)).all()
         found = ids[0] if len(ids) == 1 else None
     return found
+
+
+@dataclass(frozen=True)
+class AmountField(Field):
+    """契約金額: an integer of yen beyond the nine digits of a plain integer
+    field; a cell may say 1,234,000 or １２３４０００ (NFKC-folded)."""
+
+    def form_value(self, raw) -> str:
+        if isinstance(raw, float) and raw.is_integer():  # a spreadsheet's number cell
+            raw = int(raw)
+        try:
+            value = parse_amount(raw)
+        except ValueError as error:
+            raise ValueProblem(str(AMOUNT_MESSAGE)) from error
+        return "" if value is None else str(value)
+
+    def schema(self) -> dict:
+        return {**super().schema(), "minimum": 0, "maximum": MAX_AMOUNT}
 
 
 def _level(attribute):
@@ -92,6 +113,21 @@ CONTRACT_FIELDS = [
           source=Contract.verification_cycle),
     Field("status", "状態", lambda c: c.status, kind="enum", enum=ContractStatus, width=9, read_only=True,
           description="changed by signing, ending and terminating, not by editing", source=Contract.status),
+    # The fields offices keep (issue 20).
+    Field("method", "契約方法", lambda c: c.method, kind="enum", enum=ContractingMethod, width=12, field="method",
+          description="how the contractor was chosen; changes by amendment once signed", source=Contract.method),
+    AmountField("amount", "契約金額", lambda c: c.amount, kind="integer", width=14, field="amount",
+                description="yen, tax included; changes by amendment once signed", source=Contract.amount),
+    Field("signed_on", "締結日", lambda c: c.signed_on, kind="date", width=12, read_only=True,
+          description="entered by the officer when signing", source=Contract.signed_on),
+    Field("signed_at", "締結の記録日時", lambda c: c.signed_at, kind="datetime", width=19, read_only=True,
+          description="when the signing was recorded", source=Contract.signed_at),
+    Field("contractor_manager", "受託者側責任者", lambda c: c.contractor_manager, width=16,
+          field="contractor_manager", source=Contract.contractor_manager),
+    Field("contractor_manager_contact", "受託者側責任者の連絡先", lambda c: c.contractor_manager_contact, width=20,
+          field="contractor_manager_contact", source=Contract.contractor_manager_contact),
+    Field("budget_item", "予算科目", lambda c: c.budget_item, width=16, field="budget_item",
+          source=Contract.budget_item),
     Field("updated_at", "更新日時", lambda c: c.updated_at, kind="datetime", width=19, read_only=True,
           source=Contract.updated_at),
 ]

@@ -18,7 +18,16 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from contracts.models import ClauseState, Contract, ContractKind, DisposalMethod, Method, Result, Subcontracting
+from contracts.models import (
+    ClauseState,
+    Contract,
+    ContractingMethod,
+    ContractKind,
+    DisposalMethod,
+    Method,
+    Result,
+    Subcontracting,
+)
 from contracts.schedule import Cycle
 from core.db import db
 from core.forms import (
@@ -33,8 +42,53 @@ from core.forms import (
     user_choices,
 )
 from core.forms import MeasureForm as BaseMeasureForm
-from core.validators import date_not_before
+from core.validators import date_not_before, fold
 from vendors.models import Vendor
+
+MAX_AMOUNT = 10 ** 15 - 1  # 契約金額: up to 999兆円 (a BIGINT holds it)
+AMOUNT_MESSAGE = _l("契約金額は0以上の整数（円、税込）で入力してください（例: 1,234,000）。")
+
+
+def parse_amount(text) -> int | None:
+    """契約金額 as typed: NFKC-folded (full-width １２３ and ，), thousands
+    separators and a trailing 円 allowed; None when blank; ValueError when it is
+    not a whole number of yen from 0 to MAX_AMOUNT."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        value = text
+    else:
+        folded = fold(str(text) if text is not None else "").replace(",", "").replace("、", "").removesuffix("円")
+        if not folded:
+            return None
+        if not folded.isascii() or not folded.isdigit():
+            raise ValueError(str(AMOUNT_MESSAGE))
+        value = int(folded)
+    if not 0 <= value <= MAX_AMOUNT:
+        raise ValueError(str(AMOUNT_MESSAGE))
+    return value
+
+
+def _enum_value(value) -> str:
+    """A select's value for a stored enum, blank for none (optional selects)."""
+    return "" if value is None else str(getattr(value, "value", value))
+
+
+class AmountField(StringField):
+    """An amount of yen typed as text (so 1,234,000 and full-width digits are
+    taken); ``data`` is the int, or None when left blank."""
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            self.data = None
+            try:
+                self.data = parse_amount(valuelist[0])
+            except ValueError as error:
+                self.data = None
+                raise ValueError(str(AMOUNT_MESSAGE)) from error
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return f"{self.data:,}" if isinstance(self.data, int) else ""
 
 
 class ContractForm(VersionedForm):
@@ -61,6 +115,15 @@ class ContractForm(VersionedForm):
     subcontracting = SelectField(_l("再委託"), choices=Subcontracting.select_choices())
     verification_cycle = SelectField(_l("確認の頻度"), choices=Cycle.select_choices(blank=_l("（機密性に応じた既定）")))
     document = FileField(_l("契約書ファイル（PDF・PNG・JPEG、10MBまで）"))
+    # The fields offices keep (issue 20).
+    amount = AmountField(_l("契約金額（税込、円）"), validators=[Optional()],
+                         render_kw={"inputmode": "numeric", "autocomplete": "off"})
+    method = SelectField(_l("契約方法"), choices=ContractingMethod.select_choices(blank="—"), default="",
+                         coerce=_enum_value)
+    contractor_manager = StringField(_l("受託者側責任者"), validators=[Optional(), Length(max=100)])
+    contractor_manager_contact = StringField(_l("受託者側責任者の連絡先（任意）"),
+                                             validators=[Optional(), Length(max=200)])
+    budget_item = StringField(_l("予算科目（任意）"), validators=[Optional(), Length(max=200)])
 
     def validate_handles_my_number(self, field):
         if field.data and not self.handles_personal_info.data:
@@ -230,6 +293,8 @@ class AmendmentForm(VersionedForm):
     handles_my_number = ContractForm.handles_my_number
     system_access = ContractForm.system_access
     subcontracting = ContractForm.subcontracting
+    amount = ContractForm.amount
+    method = ContractForm.method
     rows = FieldList(FormField(ClauseRowForm))
 
 

@@ -7,6 +7,7 @@ from typing import Optional
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -48,6 +49,15 @@ class ContractKind(LabelledEnum):
     OPERATION = "operation", _l("運用")
     DEVELOPMENT = "development", _l("開発")
     CLOUD = "cloud", _l("クラウド利用")
+    OTHER = "other", _l("その他")
+
+
+class ContractingMethod(LabelledEnum):
+    """契約方法 (地方自治法 §234): how the contractor was chosen."""
+    GENERAL_TENDER = "general_tender", _l("一般競争入札")
+    DESIGNATED_TENDER = "designated_tender", _l("指名競争入札")
+    NEGOTIATED = "negotiated", _l("随意契約")
+    PROPOSAL = "proposal", _l("プロポーザル")
     OTHER = "other", _l("その他")
 
 
@@ -182,6 +192,15 @@ class Contract(Audited, TimestampMixin, VersionMixin, db.Model):
     selection_comment: Mapped[Optional[str]] = mapped_column(Text)
     selection_confirmed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
     selection_confirmed_on: Mapped[Optional[dt.date]] = mapped_column(Date)
+    # The fields offices keep (issue 20, migration 0027).
+    amount: Mapped[Optional[int]] = mapped_column(BigInteger)  # 契約金額, tax included, yen
+    method: Mapped[Optional[ContractingMethod]] = mapped_column(enum_column(ContractingMethod))
+    # 締結日: the date the officer enters when signing; signed_at: when the signing was recorded (UTC).
+    signed_on: Mapped[Optional[dt.date]] = mapped_column(Date)
+    signed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    contractor_manager: Mapped[Optional[str]] = mapped_column(String(100))  # 受託者側責任者
+    contractor_manager_contact: Mapped[Optional[str]] = mapped_column(String(200))
+    budget_item: Mapped[Optional[str]] = mapped_column(String(200))  # 予算科目
 
     vendor: Mapped[Vendor] = relationship()
     selection: Mapped[Optional[Selection]] = relationship()

@@ -25,7 +25,7 @@ from core.approvals import Approval, Decision
 from core.db import db
 from core.models import ClassificationLevel, Role
 from core.refusals import Refusal
-from core.timeutil import today
+from core.timeutil import today, utcnow
 from vendors import services as vendor_services
 from vendors.models import Vendor, VendorStatus
 
@@ -277,10 +277,23 @@ def check_signable(contract: Contract) -> None:
                                    codes=", ".join(sorted(missing))))
 
 
-def change_status(contract: Contract, target: ContractStatus, *, user) -> None:
+def check_signed_on(contract: Contract, signed_on: dt.date) -> None:
+    """The signing date (締結日) the officer enters: not in the future, and
+    not before the selection that covers the contract was decided."""
+    if signed_on > today():
+        raise ContractRuleError(_l("締結日に未来の日付は指定できません。"), field="signed_on")
+    selection = contract.selection
+    if selection is not None and selection.decided_on is not None and signed_on < selection.decided_on:
+        raise ContractRuleError(_("締結日は選定日（%(date)s）より前にできません。", date=selection.decided_on.isoformat()),
+                                field="signed_on")
+
+
+def change_status(contract: Contract, target: ContractStatus, *, user, signed_on: dt.date | None = None) -> None:
     """Move the contract, keeping the rules of issue 3:
     - 締結済 needs a vendor that is not 取引停止 or 終了 (issue 17), with a positive selection and every mandatory
-      clause included, or an approved exception covering the missing ones;
+      clause included, or an approved exception covering the missing ones; it records the signing date the
+      officer entered (``signed_on``, default today in JST) and the moment it was recorded; a vendor still
+      選定済 becomes 取引中 in the same transaction, audited as "first_contract_signed" (issue 20);
     - 終了 or 解除 of a contract that handled classified information (above
       自治体機密性1) needs the return/disposal record (clause C09);
     - a draft is never 解除: it is withdrawn (取下げ), and only a draft is."""
@@ -289,6 +302,12 @@ def change_status(contract: Contract, target: ContractStatus, *, user) -> None:
                                    **{"from": contract.status.label, "to": target.label}))
     if target is ContractStatus.SIGNED:
         check_signable(contract)
+        signed_on = signed_on or today()
+        check_signed_on(contract, signed_on)
+        contract.signed_on, contract.signed_at = signed_on, utcnow()
+        if contract.vendor.status is VendorStatus.SELECTED:  # its first contract: the vendor is now 取引中
+            contract.vendor.status = VendorStatus.ACTIVE
+            audit.label(contract.vendor, "first_contract_signed")
     if target is ContractStatus.ENDED and contract.handles_classified and contract.disposal is None:
         raise ContractRuleError(_l("機密性2以上の情報を取り扱った契約は、情報資産の返却・廃棄（C09）を記録してから終了にしてください。"))
     if target is ContractStatus.TERMINATED and contract.handles_classified and contract.disposal is None:

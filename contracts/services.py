@@ -26,6 +26,7 @@ from contracts.models import (
     Contract,
     ContractAmendment,
     ContractClause,
+    ContractingMethod,
     ContractKind,
     ContractStatus,
     Disposal,
@@ -88,7 +89,10 @@ def save_contract(contract: Contract, values: dict, *, user) -> Contract:
         raise ContractRuleError(_("「%(status)s」の事業者を締結済・履行中の契約の委託事業者にすることはできません。",
                                   status=vendor.status.label), field="vendor_id")
     current = protected_values(contract)
-    changed = [name for name, value in _proposed(values).items() if value != current[name]]
+    # Amount and method left blank on a contract signed before they were kept (issue 20) may be filled in
+    # once without an amendment (audited as any edit); a value recorded changes only by amendment.
+    changed = [name for name, value in _proposed(values).items() if name in values and value != current[name]
+               and not (name in FILLABLE and current[name] is None)]
     if changed and needs_amendment(contract):  # a signed contract changes only through an amendment (issue 17)
         raise ContractRuleError(_amendment_only(changed), field=changed[0])
     if (Subcontracting(values["subcontracting"]) is Subcontracting.PROHIBITED and any(
@@ -114,6 +118,13 @@ def save_contract(contract: Contract, values: dict, *, user) -> Contract:
     contract.work_places = _text(values["work_places"])
     contract.subcontracting = Subcontracting(values["subcontracting"])
     contract.verification_cycle = Cycle.parse(values["verification_cycle"] or "")
+    # The fields offices keep (issue 20); amount and method change by amendment once signed (PROTECTED).
+    if "amount" in values:
+        contract.amount = values["amount"]
+        contract.method = ContractingMethod.parse(values.get("method") or "")
+        contract.contractor_manager = _nfkc(values.get("contractor_manager"))
+        contract.contractor_manager_contact = _nfkc(values.get("contractor_manager_contact"))
+        contract.budget_item = _nfkc(values.get("budget_item"))
     if document is not None:
         contract.document = document
     db.session.add(contract)
@@ -609,13 +620,15 @@ AMENDABLE = (ContractStatus.SIGNED, ContractStatus.IN_FORCE)
 # Who may decide an amendment (never its author).
 AMENDMENT_DECIDERS = (Role.PROCUREMENT, Role.ADMIN, Role.LEAD)
 PROTECTED = ("vendor_id", "kind", "start_on", "end_on", "classification_id", "integrity_id", "availability_id",
-             "handles_personal_info", "handles_my_number", "system_access", "subcontracting")
+             "handles_personal_info", "handles_my_number", "system_access", "subcontracting", "amount", "method")
 FIELD_LABELS = {
     "vendor_id": _l("委託事業者"), "kind": _l("種別"), "start_on": _l("契約開始日"), "end_on": _l("契約終了日"),
     "classification_id": _l("機密性"), "integrity_id": _l("完全性"), "availability_id": _l("可用性"),
     "handles_personal_info": _l("個人情報を取り扱う"), "handles_my_number": _l("個人番号（マイナンバー）を取り扱う"),
     "system_access": _l("システムへのアクセス"), "subcontracting": _l("再委託"), "clauses": _l("セキュリティ条項"),
+    "amount": _l("契約金額"), "method": _l("契約方法"),
 }
+FILLABLE = ("amount", "method")  # protected, but a blank one is filled in without an amendment
 _LEVELS = ("classification_id", "integrity_id", "availability_id")
 _FLAGS = ("handles_personal_info", "handles_my_number", "system_access")
 
@@ -638,7 +651,7 @@ def _as_json(name: str, value):
         return None
     if name in ("start_on", "end_on"):
         return value.isoformat() if isinstance(value, dt.date) else str(value)
-    if name in ("kind", "subcontracting"):
+    if name in ("kind", "subcontracting", "method"):
         return getattr(value, "value", value)
     return int(value)
 
@@ -652,6 +665,8 @@ def _from_json(name: str, value):
         return ContractKind(value)
     if name == "subcontracting":
         return Subcontracting(value)
+    if name == "method":
+        return ContractingMethod(value)
     return value
 
 
@@ -892,8 +907,10 @@ def _readable(name: str, value, locale: str, date=dt.date.isoformat) -> str:
     if name in _LEVELS:
         level = db.session.get(ClassificationLevel, value)
         return level.label(locale) if level else str(value)
-    if name in ("kind", "subcontracting"):
+    if name in ("kind", "subcontracting", "method"):
         return str(_from_json(name, value).label)
+    if name == "amount":
+        return _("%(amount)s円", amount=f"{value:,}")
     return str(value)
 
 
@@ -1077,14 +1094,14 @@ def add_responsibilities(house) -> None:
 
 def record_contract_selection(contract: Contract, *, decided_on: dt.date, decision: SelectionDecision, user,
                               notes: str | None, results: dict[int, tuple[Assessment, str | None]],
-                              justification: str | None = None) -> Selection:
+                              justification: str | None = None, decided_by_id: int | None = None) -> Selection:
     """「この契約の選定を記録」: a selection of the contract's vendor
     (vendors.services.record_selection, with its rules), linked to the contract."""
     if contract.status not in rules.LIVE:
         raise ContractRuleError(_l("終了・解除・取下げの契約の選定記録は変更できません。"))
     selection = vendor_services.record_selection(contract.vendor, decided_on=decided_on, decision=decision,
                                                  user=user, notes=notes, results=results,
-                                                 justification=justification)
+                                                 justification=justification, decided_by_id=decided_by_id)
     rules.link_selection(contract, selection, basis=rules.FOR_CONTRACT, comment=None, user=user)
     return selection
 

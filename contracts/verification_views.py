@@ -266,7 +266,7 @@ def measure(finding_id: int):
         except checks.VerificationError as error:
             db.session.rollback()
             flash(str(error), "danger")
-            return _finding_page(item, status_code=409)
+            return redirect(url_for("verification.finding", finding_id=item.id), code=303)
         db.session.commit()
         flash(_("措置を更新しました。"), "success")
         return redirect(url_for("verification.finding", finding_id=item.id))
@@ -289,7 +289,7 @@ def report(finding_id: int):
         except checks.VerificationError as error:
             db.session.rollback()
             flash(str(error), "danger")
-            return _finding_page(item, status_code=409)
+            return redirect(url_for("verification.finding", finding_id=item.id), code=303)
         else:
             db.session.commit()
             flash(_("完了報告を登録しました。報告者以外の確認担当または管理者が確認します。"), "success")
@@ -309,7 +309,7 @@ def decide(finding_id: int, decision: str):
     except checks.VerificationError as error:
         db.session.rollback()
         flash(str(error), "danger")
-        return _finding_page(item, status_code=409)
+        return redirect(url_for("verification.finding", finding_id=item.id), code=303)
     db.session.commit()
     flash(_("措置の完了を確認しました。") if decision == "accept" else _("措置を差し戻しました。"), "success")
     return redirect(url_for("verification.finding", finding_id=item.id))

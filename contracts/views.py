@@ -57,6 +57,7 @@ from core.models import Role
 from core.parts import record_end_of_life
 from core.refusals import Refusal
 from core.timeutil import today
+from core.validators import fold
 from vendors import services as vendor_services
 from vendors import views as vendor_views
 from vendors.models import Vendor
@@ -107,16 +108,27 @@ def detail(contract_id: int):
     return _detail(contract)
 
 
+def _refused(error, url: str):
+    """A refused action (Post/Redirect/Get, issue 20): nothing saved, the
+    reason flashed, and back to the record's page — reloading it posts nothing."""
+    db.session.rollback()
+    flash(str(error), "danger")
+    return redirect(url, code=303)
+
+
+def _page(contract: Contract, anchor: str = "") -> str:
+    return url_for("contracts.detail", contract_id=contract.id) + anchor
+
+
 def _act(contract: Contract, action, done: str, back=None):
     """Run one write of the contract page (``action``, a service call): on a
-    refusal, the page again with the message (409) and nothing saved; else
-    commit, say ``done`` and go ``back`` (the contract page by default)."""
+    refusal, nothing saved and back to the contract page with the message
+    (Post/Redirect/Get); else commit, say ``done`` and go ``back`` (the
+    contract page by default)."""
     try:
         action()
     except rules.ContractRuleError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-        return _detail(contract, status_code=409)
+        return _refused(error, _page(contract))
     db.session.commit()
     flash(done, "success")
     return back() if back else redirect(url_for("contracts.detail", contract_id=contract.id))
@@ -333,7 +345,13 @@ def change_status(contract_id: int):
     target = ContractStatus.parse(request.form.get("status", ""))
     if not CSRFForm().validate_on_submit() or target is None:
         abort(400)
-    return _act(contract, lambda: rules.change_status(contract, target, user=current_user),
+    signed_on = None
+    if target is ContractStatus.SIGNED and (typed := fold(request.form.get("signed_on"))):
+        try:  # 締結日, entered by the officer (issue 20); left out: today
+            signed_on = dt.date.fromisoformat(typed)
+        except ValueError:
+            return _refused(_("締結日はYYYY-MM-DDの形で正しい日付を入力してください。"), _page(contract))
+    return _act(contract, lambda: rules.change_status(contract, target, user=current_user, signed_on=signed_on),
                 _("状態を「%(status)s」にしました。", status=target.label))
 
 
@@ -370,8 +388,7 @@ def selection_confirm(contract_id: int):
             if error.field == "comment":
                 form.comment.errors.append(str(error))
                 return _detail(contract, selection_form=form, status_code=400)
-            flash(str(error), "danger")
-            return _detail(contract, selection_form=form, status_code=409)
+            return _refused(error, _page(contract, "#selection"))
         db.session.commit()
         flash(_("事業者の選定記録をこの契約の選定として確認しました。"), "success")
         return redirect(url_for("contracts.detail", contract_id=contract.id) + "#selection")
@@ -388,9 +405,7 @@ def exception_request(contract_id: int):
             services.request_exception(contract, clause=form.clause.data, reason=form.reason.data,
                                        user=current_user)
         except rules.ContractRuleError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
-            return _detail(contract, exception_form=form, status_code=409)
+            return _refused(error, _page(contract, "#exceptions"))
         else:
             db.session.commit()
             flash(_("例外を申請しました。統括情報セキュリティ責任者または管理者が決定します。"), "success")
@@ -411,14 +426,12 @@ def exception_decide(contract_id: int, approval_id: int, decision: str):
             label = form[name].label.text if name in form else ""
             for error in errors:
                 flash(f"{label}: {error}" if label else str(error), "danger")
-        return _detail(contract, decision_form=form, status_code=400)
+        return redirect(_page(contract, "#exceptions"), code=303)
     try:
         services.decide_exception(approval, approver=current_user, approve=decision == "approve",
                                   comment=form.comment.data, expires_on=form.expires_on.data)
     except (approvals.ApprovalError, rules.ContractRuleError) as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-        return _detail(contract, decision_form=form, status_code=409)
+        return _refused(error, _page(contract, "#exceptions"))
     db.session.commit()
     flash(_("例外を承認しました。") if decision == "approve" else _("例外を却下しました。"), "success")
     return redirect(url_for("contracts.detail", contract_id=contract.id) + "#exceptions")
@@ -462,10 +475,9 @@ def subcontractor_add(contract_id: int):
                                            corporate_number=form.corporate_number.data, user=current_user)
         except rules.ContractRuleError as error:
             db.session.rollback()
-            if error.field and error.field in form:
-                form[error.field].errors.append(str(error))
-            else:
-                flash(str(error), "danger")
+            if not (error.field and error.field in form):
+                return _refused(error, _page(contract, "#subcontractors"))
+            form[error.field].errors.append(str(error))
             return _detail(contract, request_form=form, status_code=409)
         db.session.commit()
         flash(_("再委託先を申請しました。申請者以外の管理者・承認者・統括情報セキュリティ責任者が決定します。"), "success")
@@ -484,11 +496,8 @@ def subcontractor_decide(contract_id: int, row_id: int, decision: str):
         services.decide_subcontractor(row, approve=decision == "approve", comment=form.comment.data,
                                       user=current_user)
     except rules.ContractRuleError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-        if _from_requests():
-            return redirect(url_for("contracts.subcontractor_requests"))
-        return _detail(contract, status_code=409)
+        return _refused(error, url_for("contracts.subcontractor_requests") if _from_requests()
+                        else _page(contract, "#subcontractors"))
     db.session.commit()
     flash(_("再委託先を承認しました。") if decision == "approve" else _("再委託の申請を却下しました。"), "success")
     return redirect(url_for("contracts.subcontractor_requests")) if _from_requests() else _back(contract)
@@ -538,7 +547,7 @@ def subcontractor_end(contract_id: int, row_id: int):
         for errors in form.errors.values():
             for message in errors:
                 flash(str(message), "danger")
-        return _detail(contract, status_code=400)
+        return redirect(_page(contract, "#subcontractors"), code=303)
     return _act(contract, lambda: services.end_subcontractor(row, ended_on=form.ended_on.data,
                                                             reason=form.end_reason.data, user=current_user),
                 _("再委託先を終了にしました。"), back=lambda: _back(contract))
@@ -686,7 +695,8 @@ def amendment_edit(contract_id: int, amendment_id: int):
     if form.validate_on_submit():
         if form.is_stale(amendment):
             flash(STALE_MESSAGE, "warning")
-            return amendment_detail(contract.id, amendment.id, status_code=409)
+            return redirect(url_for("contracts.amendment_detail", contract_id=contract.id,
+                                    amendment_id=amendment.id), code=303)
         if _save_amendment(form, contract, amendment, entries):
             flash(_("変更契約を保存しました。"), "success")
             return redirect(url_for("contracts.amendment_detail", contract_id=contract.id,
@@ -727,9 +737,8 @@ def amendment_action(contract_id: int, amendment_id: int, action: str):
         else:
             services.withdraw_amendment(amendment, user=current_user)
     except Refusal as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-        return amendment_detail(contract.id, amendment.id, status_code=409)
+        return _refused(error, url_for("contracts.amendment_detail", contract_id=contract.id,
+                                       amendment_id=amendment.id))
     db.session.commit()
     flash(_("変更契約の承認を申請しました。起案者以外の担当者が承認します。") if action == "submit"
           else _("変更契約を取り下げました。"), "success")
@@ -748,9 +757,8 @@ def amendment_decide(contract_id: int, amendment_id: int, decision: str):
         services.decide_amendment(amendment, user=current_user, approve=decision == "approve",
                                   comment=form.comment.data)
     except Refusal as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-        return amendment_detail(contract.id, amendment.id, status_code=409)
+        return _refused(error, url_for("contracts.amendment_detail", contract_id=contract.id,
+                                       amendment_id=amendment.id))
     db.session.commit()
     flash(_("変更契約を承認し、契約に反映しました。") if decision == "approve" else _("変更契約を却下しました。"), "success")
     return redirect(url_for("contracts.amendment_detail", contract_id=contract.id, amendment_id=amendment.id))

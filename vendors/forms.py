@@ -3,10 +3,10 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import FieldList, FormField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, FieldList, FormField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import URL, DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
-from core.forms import DateField, VersionedForm, coerce_int_or_none, select_choices, unit_choices
+from core.forms import DateField, VersionedForm, coerce_int_or_none, select_choices, unit_choices, user_choices
 from core.validators import digits, katakana, phone_number
 from vendors.models import Assessment, CertificationKind, SelectionDecision, Vendor, VendorStatus
 from vendors.rules import is_valid_corporate_number
@@ -81,12 +81,27 @@ class AssessmentForm(FlaskForm):
 
 class SelectionForm(FlaskForm):
     decided_on = DateField(_l("選定日"), validators=[InputRequired(message=_l("日付を入力してください。"))])
-    decision = SelectField(_l("決定"), choices=SelectionDecision.select_choices())
+    # No decision is chosen until the person deciding chooses one (issue 20).
+    decision = RadioField(_l("決定"), choices=SelectionDecision.select_choices(),
+                          validators=[InputRequired(message=_l("決定を選択してください。"))])
+    # Who decided (選定者), chosen from the users; the person saving when left alone (selection_form).
+    decided_by_id = SelectField(_l("決定者"), coerce=coerce_int_or_none, validators=[Optional()])
+    # The second step of a 選定 with a 不適合 criterion: the warning is read and confirmed (issue 20).
+    confirm_not_met = BooleanField(_l("「不適合」の基準があることを確認したうえで「選定する」と決定します"))
     notes = TextAreaField(_l("選定理由・備考"), validators=[Optional(), Length(max=4000)])
     justification = TextAreaField(
         _l("「不適合」があるまま選定する理由"), validators=[Optional(), Length(max=4000)],
         description=_l("「不適合」の基準があるまま「選定する」場合は必須です。別の担当者（管理者・承認者・統括情報セキュリティ責任者）が承認するまで、選定として扱いません。"))
     assessments = FieldList(FormField(AssessmentForm))
+
+
+def selection_form(user, **kwargs) -> SelectionForm:
+    """The selection form with the users to choose the decider from; ``user``, the person saving, by default."""
+    form = SelectionForm(**kwargs)
+    form.decided_by_id.choices = user_choices("—")
+    if form.decided_by_id.data is None and not form.is_submitted():
+        form.decided_by_id.data = user.id
+    return form
 
 
 class JustificationDecisionForm(FlaskForm):

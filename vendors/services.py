@@ -154,7 +154,7 @@ JUSTIFICATION_DECIDERS = frozenset({Role.ADMIN, Role.APPROVER, Role.LEAD})
 
 def record_selection(vendor: Vendor, *, decided_on: dt.date, decision: SelectionDecision, user,
                      notes: str | None, results: dict[int, tuple[Assessment, str | None]],
-                     justification: str | None = None) -> Selection:
+                     justification: str | None = None, decided_by_id: int | None = None) -> Selection:
     """A selection decision with every active criterion of DOMAIN.md §2.1
     assessed.  A 選定 with any criterion 不適合 needs a written justification,
     which another person approves (decide_justification); until then it is not
@@ -170,7 +170,10 @@ def record_selection(vendor: Vendor, *, decided_on: dt.date, decision: Selection
         raise VendorRuleError(_l("「不適合」の基準があるまま選定するには、その理由を記載してください。"
                                  "理由は別の担当者（管理者・承認者・統括情報セキュリティ責任者）が承認します。"),
                               field="justification")
-    selection = Selection(vendor=vendor, decided_on=decided_on, decision=decision, decided_by_id=user.id,
+    decided_by_id = decided_by_id or user.id  # who decided: chosen on the form, else the person saving
+    if decided_by_id != user.id and handover.inactive_among([decided_by_id]):
+        raise VendorRuleError(_l("無効な利用者は決定者にできません。"), field="decided_by_id")
+    selection = Selection(vendor=vendor, decided_on=decided_on, decision=decision, decided_by_id=decided_by_id,
                           notes=notes or None, justification=justification if needs_approval else None)
     for criterion in criteria:
         result, comment = results[criterion.id]

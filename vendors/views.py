@@ -28,7 +28,14 @@ from core.parts import delete_owned
 from core.refusals import Refusal
 from core.timeutil import today
 from vendors import documents, services
-from vendors.forms import CertificationForm, ContactForm, JustificationDecisionForm, SelectionForm, vendor_form
+from vendors.forms import (
+    CertificationForm,
+    ContactForm,
+    JustificationDecisionForm,
+    SelectionForm,
+    selection_form,
+    vendor_form,
+)
 from vendors.lists import LIST
 from vendors.models import (
     Assessment,
@@ -224,7 +231,7 @@ def selection_page(vendor: Vendor, record=None) -> tuple[SelectionForm, list, Se
     (a service taking record_selection's keywords but the vendor) links it too."""
     record = record or partial(services.record_selection, vendor)
     criteria = services.active_criteria()
-    form = SelectionForm()
+    form = selection_form(current_user)
     if request.method == "GET":
         form.decided_on.data = today()
         for criterion in criteria:
@@ -234,9 +241,17 @@ def selection_page(vendor: Vendor, record=None) -> tuple[SelectionForm, list, Se
     if form.validate_on_submit():
         results = {criterion.id: (Assessment(entry.form.result.data), entry.form.comment.data)
                    for entry, criterion in rows if criterion is not None}
+        decision = SelectionDecision(form.decision.data)
+        if (decision is SelectionDecision.SELECTED and not form.confirm_not_met.data
+                and any(result is Assessment.NOT_MET for result, _comment in results.values())):
+            # 選定 although a criterion is 不適合: the form again with the warning and
+            # its confirmation (issue 20) — nothing is saved before it is confirmed.
+            form.confirm_not_met.errors.append(_("「不適合」の基準があります。このまま「選定する」場合は、確認のチェックを入れて"
+                                                 "もう一度登録してください。"))
+            return form, rows, None
         try:
             return form, rows, record(
-                decided_on=form.decided_on.data, decision=SelectionDecision(form.decision.data),
+                decided_on=form.decided_on.data, decision=decision, decided_by_id=form.decided_by_id.data,
                 user=current_user, notes=form.notes.data, results=results, justification=form.justification.data)
         except Refusal as error:
             db.session.rollback()
@@ -260,7 +275,7 @@ def justification_decide(vendor_id: int, selection_id: int, decision: str):
     except (services.VendorRuleError, ApprovalError) as error:
         db.session.rollback()
         flash(str(error), "danger")
-        return justifications(status_code=409)
+        return redirect(url_for("vendors.justifications"), code=303)  # Post/Redirect/Get (issue 20)
     db.session.commit()
     flash(_("選定理由を承認しました。") if decision == "approve" else _("選定理由を却下しました。"), "success")
     return redirect(url_for("vendors.justifications"))

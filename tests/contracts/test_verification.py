@@ -166,7 +166,7 @@ def test_closing_a_measure_needs_a_second_verifier(app, officer, contracts):
     with app.app_context():
         assert db.session.get(Finding, finding_id).status is MeasureStatus.REPORTED
     # The reporter cannot accept their own report.
-    response = officer.post(f"/verification/findings/{finding_id}/accept")
+    response = officer.post(f"/verification/findings/{finding_id}/accept", follow_redirects=True)
     assert "完了報告をした本人は確認できません" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Finding, finding_id).status is MeasureStatus.REPORTED

@@ -23,11 +23,15 @@ from vendors.models import Assessment, Selection, SelectionDecision, Vendor, Ven
 REASON = "同種業務の実績はないが、ISMS認証と体制で補えるため"
 
 
-def form_data(app, *, not_met: str | None = "SEL03", justification: str = "", decision: str = "selected") -> dict:
+def form_data(app, *, not_met: str | None = "SEL03", justification: str = "", decision: str = "selected",
+              confirm: bool = True) -> dict:
+    """The selection form's input; ``confirm``: the 不適合 warning's confirmation ticked (issue 20)."""
     with app.app_context():
         criteria = [(c.id, c.code) for c in services.active_criteria()]
     data = {"decided_on": timeutil.today().isoformat(), "decision": decision, "notes": "総合評価",
             "justification": justification}
+    if confirm:
+        data["confirm_not_met"] = "y"
     for i, (criterion_id, code) in enumerate(criteria):
         data[f"assessments-{i}-criterion_id"] = str(criterion_id)
         data[f"assessments-{i}-result"] = "not_met" if code == not_met else "met"
