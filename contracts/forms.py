@@ -33,6 +33,7 @@ from core.forms import (
     user_choices,
 )
 from core.forms import MeasureForm as BaseMeasureForm
+from core.pickers import PickerField
 from core.validators import date_not_before
 from vendors.models import Vendor
 
@@ -40,7 +41,7 @@ from vendors.models import Vendor
 class ContractForm(VersionedForm):
     number = StringField(_l("契約番号"), validators=[DataRequired(), Length(max=50)])
     title = StringField(_l("件名"), validators=[DataRequired(), Length(max=200)])
-    vendor_id = SelectField(_l("委託事業者"), coerce=coerce_int_or_none,
+    vendor_id = PickerField(_l("委託事業者"), source="vendors",
                             validators=[DataRequired(message=_l("委託事業者を選択してください。"))])
     kind = SelectField(_l("種別"), choices=ContractKind.select_choices())
     unit_id = SelectField(_l("担当組織"), coerce=coerce_int_or_none,
@@ -80,8 +81,6 @@ class RenewalForm(FlaskForm):
 def contract_form(contract: Contract | None = None, **kwargs) -> ContractForm:
     """The contract form with its choices filled (the pages, the spreadsheet import and the API)."""
     form = ContractForm(obj=contract, **kwargs)
-    vendors = db.session.scalars(select(Vendor).order_by(Vendor.kana)).all()
-    form.vendor_id.choices = select_choices([("", _("（選択してください）"))] + [(v.id, v.name) for v in vendors])
     form.unit_id.choices = select_choices(unit_choices())
     form.officer_id.choices = user_choices(_("（選択してください）"))
     form.classification_id.choices = level_choices("confidentiality", _("（選択してください）"))
@@ -236,8 +235,6 @@ class AmendmentForm(VersionedForm):
 def amendment_form(**kwargs) -> AmendmentForm:
     """The amendment form with its choices filled."""
     form = AmendmentForm(**kwargs)
-    vendors = db.session.scalars(select(Vendor).order_by(Vendor.kana)).all()
-    form.vendor_id.choices = select_choices([("", _("（選択してください）"))] + [(v.id, v.name) for v in vendors])
     form.classification_id.choices = level_choices("confidentiality", _("（選択してください）"))
     form.integrity_id.choices = level_choices("integrity", "—")
     form.availability_id.choices = level_choices("availability", "—")

@@ -16,6 +16,7 @@ from core.forms import (
     unit_choices,
     user_choices,
 )
+from core.validators import reading_field
 from social.models import AccountStatus, ClosureStep, Platform, SocialAccount
 from social.prepost import bad_patterns
 from social.rules import PASSWORD_MESSAGE, looks_like_password
@@ -44,6 +45,7 @@ URL_MESSAGE = _l("URLの形式が正しくありません（例: https://x.com/e
 class AccountForm(VersionedForm):
     platform = SelectField(_l("サービス"), choices=Platform.select_choices())
     name = StringField(_l("アカウント名"), validators=[DataRequired(), Length(max=200)])
+    reading = reading_field(_l("アカウント名のよみ"))
     handle = StringField(_l("ハンドル（@名）"), validators=[Optional(), Length(max=100)])
     url = StringField(_l("アカウントのURL"), validators=[DataRequired(), Length(max=300),
                                                         URL(require_tld=True, message=URL_MESSAGE)])
