@@ -4,7 +4,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from sqlalchemy import select
 from wtforms import (
     BooleanField,
     FieldList,
@@ -20,7 +19,6 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from contracts.models import ClauseState, Contract, ContractKind, DisposalMethod, Method, Result, Subcontracting
 from contracts.schedule import Cycle
-from core.db import db
 from core.forms import (
     DateField,
     MultiCheckboxField,
@@ -33,9 +31,8 @@ from core.forms import (
     user_choices,
 )
 from core.forms import MeasureForm as BaseMeasureForm
-from core.pickers import PickerField
+from core.pickers import PickerField, PickerSearchMixin
 from core.validators import date_not_before
-from vendors.models import Vendor
 
 
 class ContractForm(VersionedForm):
@@ -134,24 +131,20 @@ class ExceptionDecisionForm(DecisionForm):
     expires_on = DateField(_l("有効期限"), validators=[Optional()])
 
 
-class SubcontractorForm(FlaskForm):
+class SubcontractorForm(PickerSearchMixin, FlaskForm):
     """再委託の申請 (C08): decided afterwards by another person."""
     name = StringField(_l("再委託先"), validators=[DataRequired(message=_l("再委託先の名称を入力してください。")),
                                                  Length(max=200)])
     scope = StringField(_l("再委託の範囲"), validators=[Optional(), Length(max=500)])
-    vendor_id = SelectField(_l("事業者台帳の事業者（任意）"), coerce=coerce_int_or_none, validators=[Optional()],
-                            validate_choice=False)
+    vendor_id = PickerField(_l("事業者台帳の事業者（任意）"), source="vendors", blank="—", validators=[Optional()])
     corporate_number = StringField(_l("または法人番号（任意）"), validators=[Optional(), Length(max=40)])
     document = FileField(_l("再委託承認申請書・承諾書（PDF・PNG・JPEG、10MBまで）"),
                          validators=[FileRequired(message=_l("再委託承認申請書（承諾書）を添付してください。"))])
 
 
 def subcontractor_form(**kwargs) -> SubcontractorForm:
-    """The request form with the vendors to choose from."""
-    form = SubcontractorForm(**kwargs)
-    vendors = db.session.execute(select(Vendor.id, Vendor.name).order_by(Vendor.kana)).all()
-    form.vendor_id.choices = select_choices([("", "—")] + [(v.id, v.name) for v in vendors])
-    return form
+    """The request form (its vendor chosen with a picker: core.pickers)."""
+    return SubcontractorForm(**kwargs)
 
 
 class SubcontractorEndForm(FlaskForm):

@@ -161,3 +161,19 @@ def test_the_cloud_form_checks_its_vendor_contract_and_administrator(app, vendor
         service = db.session.scalar(select(CloudService))
         assert (service.vendor_id, service.administrator_id, service.reading) == (vendor_ids["dohoku"], admin_id,
                                                                                    "テストサース")
+
+
+def test_the_subcontractor_request_searches_its_vendor_without_javascript(app, vendor_ids):
+    from contracts.models import Subcontracting
+    with app.app_context():
+        contract = factories.contract("R8-555", vendor_=db.session.get(factories.Vendor, vendor_ids["dohoku"]),
+                                      subcontracting=Subcontracting.APPROVAL)
+        db.session.commit()
+        contract_id = contract.id
+    client = client_as(app, "procurement")
+    response = client.post(f"/contracts/{contract_id}/subcontractors",
+                           data={"name": "再委託先の名称", "_pick": "vendor_id", "vendor_id-q": "ソラチ"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert f'<option value="{vendor_ids["sorachi"]}" data-label="空知ネットワーク株式会社" selected>' in page
+    assert 'value="再委託先の名称"' in page
