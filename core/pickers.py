@@ -55,7 +55,7 @@ class Choice:
 class Source:
     """A register's records as a picker offers them.  ``search(query,
     limit)`` → [Choice] matching the query (folded as core.textkey does),
-    in the register's order; ``get(id)`` → the Choice of a record that may
+    in the register's order (an empty query: the first ones); ``get(id)`` → the Choice of a record that may
     be chosen (it exists and is active), else None; ``roles``: who may read
     the list (as its list page; empty: any signed-in user)."""
     key: str
@@ -111,7 +111,8 @@ class PickerSearchMixin:
 
 class PickerWidget:
     """The field without JavaScript: a select of the current choice and the
-    latest search's results, then a search box and its 検索 button.  The
+    latest search's results (before a search: the first records), then a
+    search box and its 検索 button.  The
     ``.picker`` wrapper tells itaku.js to make them one combobox."""
 
     def __call__(self, field: PickerField, **kwargs) -> Markup:
@@ -197,13 +198,16 @@ class PickerField(Field):
         return "" if self.data is None else str(self.data)
 
     def shown(self) -> list[Choice]:
-        """The options shown: the current choice, then the search results."""
+        """The options shown: the current choice, then the search results —
+        before any search, the first records in the register's order (a
+        short list: the search box finds the others)."""
         shown = []
         if self.data is not None and self.data > 0:
             current = source(self.source_key).get(self.data)
             if current is not None:
                 shown.append(current)
-        shown += [choice for choice in self.results if choice.id != self.data]
+        offered = self.results if self.query else source(self.source_key).search("", LIMIT)
+        shown += [choice for choice in offered if choice.id != self.data]
         return shown
 
     def iter_choices(self):  # for the stale-input note beside the field (core.forms.stale_input)

@@ -56,11 +56,15 @@ def search_key(*parts: str | None) -> str:
     return SEPARATOR.join(key for key in (fold(part) for part in parts) if key)
 
 
+_HALF_WIDTH_KANA = re.compile(r"[\uFF61-\uFF9F]+")
+
+
 def katakana_reading(text: str | None) -> str:
-    """A reading as stored: NFKC-folded (half-width ｶﾅ become full-width),
-    hiragana written as katakana, outer spaces removed; typed in either
-    script, it sorts as one."""
-    return unicodedata.normalize("NFKC", text or "").translate(_TO_KATAKANA).strip()
+    """A reading as stored: half-width ｶﾅ as full-width kana, hiragana
+    written as katakana, outer spaces removed; typed in either script, it
+    sorts as one.  Nothing else is folded (a full-width （ stays as typed)."""
+    text = _HALF_WIDTH_KANA.sub(lambda match: unicodedata.normalize("NFKC", match.group(0)), text or "")
+    return text.translate(_TO_KATAKANA).strip()
 
 
 def reading_order(reading, name, descending: bool = False) -> tuple:

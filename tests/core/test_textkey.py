@@ -34,6 +34,7 @@ def test_a_search_key_keeps_its_parts_apart():
 def test_a_reading_is_stored_in_katakana():
     assert katakana_reading(" しょうぼう ") == "ショウボウ"
     assert katakana_reading("ｼｮｳﾎﾞｳ") == "ショウボウ"
+    assert katakana_reading("でんしめーる（くみあい）") == "デンシメール（クミアイ）"  # the rest as typed
 
 
 @pytest.fixture
