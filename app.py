@@ -26,6 +26,7 @@ from core import (
     i18n,
     inbox,
     inspection_items,
+    pickers,
     plugins,
     security,
     settings,
@@ -114,6 +115,7 @@ def register_blueprints(app: Flask) -> None:
     audit_views.init_app(app)
     inbox.init_app(app)
     init_measures(app)  # 改善措置: every finding's measures (core.measures, issue 18)
+    pickers.init_app(app)  # /pick/users, /pick/units; the search keys kept current (issue 20)
 
 
 def register_domains(app: Flask) -> None:

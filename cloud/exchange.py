@@ -39,6 +39,8 @@ def _text(name: str, ja: str, width: int = 24) -> Field:
 FIELDS = [
     Field("id", "ID", lambda s: s.id, kind="integer", width=7, read_only=True),
     Field("name", "サービス名", lambda s: s.name, width=28, field="name", required=True),
+    Field("reading", "よみ", lambda s: s.reading, width=24, field="reading",
+          description="the name's reading in katakana (hiragana is stored as katakana); the list sorts by it"),
     Field("vendor", "提供者（委託事業者）", lambda s: s.vendor.name if s.vendor else None, kind="ref",
           ref=vendor_by_name_or_number, width=24, field="vendor_id",
           description="a registered vendor's name or corporate number; empty for another provider"),

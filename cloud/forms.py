@@ -4,7 +4,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from sqlalchemy import select
 from wtforms import (
     BooleanField,
     FieldList,
@@ -28,8 +27,6 @@ from cloud.models import (
     IsmapListing,
     ServiceModel,
 )
-from contracts.models import Contract
-from core.db import db
 from core.forms import (
     DateField,
     MultiCheckboxField,
@@ -38,24 +35,26 @@ from core.forms import (
     level_choices,
     select_choices,
     unit_choices,
-    user_choices,
 )
-from vendors.models import Vendor
+from core.pickers import PickerField
+from core.validators import reading_field
 
 TEXT = [Optional(), Length(max=4000)]
 
 
 class ServiceForm(VersionedForm):
     name = StringField(_l("サービス名"), validators=[DataRequired(), Length(max=200)])
-    vendor_id = SelectField(_l("提供者（委託事業者）"), coerce=coerce_int_or_none, validators=[Optional()])
+    reading = reading_field(_l("サービス名のよみ"))
+    vendor_id = PickerField(_l("提供者（委託事業者）"), source="vendors", blank=_l("（委託事業者でない）"),
+                            validators=[Optional()])
     provider_name = StringField(_l("提供者名（委託事業者として登録していない場合）"), validators=[Optional(), Length(max=200)])
     service_model = SelectField(_l("サービス形態"), choices=ServiceModel.select_choices())
     agreement = SelectField(_l("利用形態"), choices=Agreement.select_choices())
-    contract_id = SelectField(_l("契約（個別契約の場合）"), coerce=coerce_int_or_none, validators=[Optional()])
+    contract_id = PickerField(_l("契約（個別契約の場合）"), source="contracts", blank="—", validators=[Optional()])
     ceiling_id = SelectField(_l("取扱上限（取り扱ってよい情報の最高の機密性）"), coerce=coerce_int_or_none,
                              validators=[DataRequired(message=_l("取扱上限を選択してください。"))])
     purpose = TextAreaField(_l("利用目的（業務）"), validators=[DataRequired(), Length(max=4000)])
-    administrator_id = SelectField(_l("外部サービス管理者"), coerce=coerce_int_or_none, validators=[Optional()],
+    administrator_id = PickerField(_l("外部サービス管理者"), source="users", blank=_l("（未定）"), validators=[Optional()],
                                    description=_l("管理者が決まるまで承認できません。"))
     unit_ids = MultiCheckboxField(_l("利用部署"), coerce=int)
     ismap_listing = SelectField(_l("ISMAP / ISMAP-LIU 登録"), choices=IsmapListing.select_choices())
@@ -105,12 +104,7 @@ def service_form(service: CloudService | None = None, **kwargs) -> ServiceForm:
     form = ServiceForm(obj=service, **kwargs)
     if service is not None and "formdata" not in kwargs and not form.is_submitted():
         form.unit_ids.data = [link.unit_id for link in service.unit_links]
-    vendors = db.session.scalars(select(Vendor).order_by(Vendor.kana)).all()
-    form.vendor_id.choices = select_choices([("", _("（委託事業者でない）"))] + [(v.id, v.name) for v in vendors])
-    contracts = db.session.scalars(select(Contract).order_by(Contract.number)).all()
-    form.contract_id.choices = select_choices([("", "—")] + [(c.id, f"{c.number} {c.title}") for c in contracts])
     form.ceiling_id.choices = level_choices(blank=_("（選択してください）"))
-    form.administrator_id.choices = user_choices(_("（未定）"))
     form.unit_ids.choices = select_choices(unit_choices(include_blank=False))
     return form
 

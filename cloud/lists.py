@@ -19,7 +19,7 @@ def _unit_filter(stmt, value):
 
 
 LIST = ListView(
-    search=[CloudService.name, CloudService.provider_name, Vendor.name],
+    search=[CloudService.search_key, Vendor.search_key],  # name, reading, provider: folded (core.textkey)
     filters={
         "status": enum_filter(CloudService.status, ServiceStatus),
         "agreement": enum_filter(CloudService.agreement, Agreement),
@@ -27,7 +27,7 @@ LIST = ListView(
         "flag": rules.FLAGS.filter,
         "unit": _unit_filter,
     },
-    sorts={"name": CloudService.name, "status": CloudService.status, "review": CloudService.next_review_on,
+    sorts={"name": (CloudService.reading, CloudService.name), "status": CloudService.status, "review": CloudService.next_review_on,
            "updated": CloudService.updated_at},
     default_sort="name",
 )

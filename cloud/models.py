@@ -13,6 +13,7 @@ from core.db import TimestampMixin, VersionMixin, db
 from core.enums import LabelledEnum, enum_column
 from core.files import StoredFile
 from core.models import Audited, ClassificationLevel, OrgUnit, User
+from core.textkey import Searchable
 from vendors.models import Vendor
 
 
@@ -72,11 +73,13 @@ class InformationState(LabelledEnum):
     HELD = "held", _l("保存中")
 
 
-class CloudService(Audited, TimestampMixin, VersionMixin, db.Model):
+class CloudService(Audited, Searchable, TimestampMixin, VersionMixin, db.Model):
     __tablename__ = "cloud_services"
+    __search_parts__ = ("name", "reading", "provider_name")  # the list searches these, folded
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
+    reading: Mapped[Optional[str]] = mapped_column(String(200))  # よみ (katakana): the list sorts by it
     vendor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("vendors.id"), index=True)
     provider_name: Mapped[Optional[str]] = mapped_column(String(200), index=True)
     service_model: Mapped[ServiceModel] = mapped_column(enum_column(ServiceModel), default=ServiceModel.SAAS)

@@ -99,7 +99,7 @@ def save(form: ServiceForm, service: CloudService, user: User) -> CloudService |
     service.ismap_number = form.ismap_number.data.strip() if listed else None
     service.ismap_valid_until = form.ismap_valid_until.data if listed else None
     service.data_location = DataLocation(form.data_location.data)
-    for name in ("other_certifications", "data_region", "governing_law", "jurisdiction", "sla", "subcontractors",
+    for name in ("reading", "other_certifications", "data_region", "governing_law", "jurisdiction", "sla", "subcontractors",
                  "exit_terms", "log_access", "incident_contact"):
         setattr(service, name, (getattr(form, name).data or "").strip() or None)
     service.mfa, service.sso = form.mfa.data, form.sso.data

@@ -10,6 +10,7 @@ from contracts import (
     exchange,
     gaps,
     gendata,
+    pickers,
     report,
     sections,
     services,
@@ -24,6 +25,7 @@ def init_app(app: Flask) -> None:
     """Plug contracts and their verification into the app (core/plugins.py)."""
     app.register_blueprint(views.bp)
     app.register_blueprint(verification_views.bp)
+    pickers.init_app(app)  # /pick/contracts (core.pickers)
     gaps.keep_current()  # the stored gap flag and the next verification's date follow every flush
     due.keep_current()
     # the notes closed incidents leave for a contract's next verification (issue 19)

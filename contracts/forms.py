@@ -4,7 +4,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from sqlalchemy import select
 from wtforms import (
     BooleanField,
     FieldList,
@@ -29,7 +28,6 @@ from contracts.models import (
     Subcontracting,
 )
 from contracts.schedule import Cycle
-from core.db import db
 from core.forms import (
     DateField,
     MultiCheckboxField,
@@ -42,8 +40,8 @@ from core.forms import (
     user_choices,
 )
 from core.forms import MeasureForm as BaseMeasureForm
+from core.pickers import PickerField, PickerSearchMixin
 from core.validators import date_not_before, fold
-from vendors.models import Vendor
 
 MAX_AMOUNT = 10 ** 15 - 1  # 契約金額: up to 999兆円 (a BIGINT holds it)
 AMOUNT_MESSAGE = _l("契約金額は0以上の整数（円、税込）で入力してください（例: 1,234,000）。")
@@ -94,7 +92,7 @@ class AmountField(StringField):
 class ContractForm(VersionedForm):
     number = StringField(_l("契約番号"), validators=[DataRequired(), Length(max=50)])
     title = StringField(_l("件名"), validators=[DataRequired(), Length(max=200)])
-    vendor_id = SelectField(_l("委託事業者"), coerce=coerce_int_or_none,
+    vendor_id = PickerField(_l("委託事業者"), source="vendors",
                             validators=[DataRequired(message=_l("委託事業者を選択してください。"))])
     kind = SelectField(_l("種別"), choices=ContractKind.select_choices())
     unit_id = SelectField(_l("担当組織"), coerce=coerce_int_or_none,
@@ -143,8 +141,6 @@ class RenewalForm(FlaskForm):
 def contract_form(contract: Contract | None = None, **kwargs) -> ContractForm:
     """The contract form with its choices filled (the pages, the spreadsheet import and the API)."""
     form = ContractForm(obj=contract, **kwargs)
-    vendors = db.session.scalars(select(Vendor).order_by(Vendor.kana)).all()
-    form.vendor_id.choices = select_choices([("", _("（選択してください）"))] + [(v.id, v.name) for v in vendors])
     form.unit_id.choices = select_choices(unit_choices())
     form.officer_id.choices = user_choices(_("（選択してください）"))
     form.classification_id.choices = level_choices("confidentiality", _("（選択してください）"))
@@ -198,24 +194,20 @@ class ExceptionDecisionForm(DecisionForm):
     expires_on = DateField(_l("有効期限"), validators=[Optional()])
 
 
-class SubcontractorForm(FlaskForm):
+class SubcontractorForm(PickerSearchMixin, FlaskForm):
     """再委託の申請 (C08): decided afterwards by another person."""
     name = StringField(_l("再委託先"), validators=[DataRequired(message=_l("再委託先の名称を入力してください。")),
                                                  Length(max=200)])
     scope = StringField(_l("再委託の範囲"), validators=[Optional(), Length(max=500)])
-    vendor_id = SelectField(_l("事業者台帳の事業者（任意）"), coerce=coerce_int_or_none, validators=[Optional()],
-                            validate_choice=False)
+    vendor_id = PickerField(_l("事業者台帳の事業者（任意）"), source="vendors", blank="—", validators=[Optional()])
     corporate_number = StringField(_l("または法人番号（任意）"), validators=[Optional(), Length(max=40)])
     document = FileField(_l("再委託承認申請書・承諾書（PDF・PNG・JPEG、10MBまで）"),
                          validators=[FileRequired(message=_l("再委託承認申請書（承諾書）を添付してください。"))])
 
 
 def subcontractor_form(**kwargs) -> SubcontractorForm:
-    """The request form with the vendors to choose from."""
-    form = SubcontractorForm(**kwargs)
-    vendors = db.session.execute(select(Vendor.id, Vendor.name).order_by(Vendor.kana)).all()
-    form.vendor_id.choices = select_choices([("", "—")] + [(v.id, v.name) for v in vendors])
-    return form
+    """The request form (its vendor chosen with a picker: core.pickers)."""
+    return SubcontractorForm(**kwargs)
 
 
 class SubcontractorEndForm(FlaskForm):
@@ -301,8 +293,6 @@ class AmendmentForm(VersionedForm):
 def amendment_form(**kwargs) -> AmendmentForm:
     """The amendment form with its choices filled."""
     form = AmendmentForm(**kwargs)
-    vendors = db.session.scalars(select(Vendor).order_by(Vendor.kana)).all()
-    form.vendor_id.choices = select_choices([("", _("（選択してください）"))] + [(v.id, v.name) for v in vendors])
     form.classification_id.choices = level_choices("confidentiality", _("（選択してください）"))
     form.integrity_id.choices = level_choices("integrity", "—")
     form.availability_id.choices = level_choices("availability", "—")

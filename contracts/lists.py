@@ -23,7 +23,7 @@ def _ending_filter(stmt, value):
 
 
 LIST = ListView(
-    search=[Contract.number, Contract.title, Vendor.name],
+    search=[Contract.search_key, Vendor.search_key],  # number, title, vendor: folded (core.textkey)
     filters={
         "status": enum_filter(Contract.status, ContractStatus),
         "kind": enum_filter(Contract.kind, ContractKind),

@@ -30,6 +30,7 @@ from core.enums import LabelledEnum, enum_column
 from core.files import StoredFile
 from core.measures import MeasureMixin, MeasureStatus  # noqa: F401  (MeasureStatus re-exported: the contract findings' measures)
 from core.models import Audited, ClassificationLevel, OrgUnit, User
+from core.textkey import Searchable
 from core.timeutil import utcnow
 from vendors.models import Selection, Vendor
 
@@ -141,8 +142,9 @@ class Clause(Audited, TimestampMixin, VersionMixin, db.Model):
             level.id == contract.classification_id for level in self.mandatory_levels)
 
 
-class Contract(Audited, TimestampMixin, VersionMixin, db.Model):
+class Contract(Audited, Searchable, TimestampMixin, VersionMixin, db.Model):
     __tablename__ = "contracts"
+    __search_parts__ = ("number", "title")  # the list and the picker search these, folded
     # the list filtered by unit and status, in number order (scripts/explain.py)
     __table_args__ = (Index("ix_contracts_unit_status_number", "unit_id", "status", "number"),
                       # the dashboard's due counts and the verification schedule, per unit or all

@@ -55,6 +55,7 @@ from core.i18n import date_filter, locale_code
 from core.lists import int_arg
 from core.models import Role
 from core.parts import record_end_of_life
+from core.pickers import searching
 from core.refusals import Refusal
 from core.timeutil import today
 from core.validators import fold
@@ -482,7 +483,8 @@ def subcontractor_add(contract_id: int):
         db.session.commit()
         flash(_("再委託先を申請しました。申請者以外の管理者・承認者・統括情報セキュリティ責任者が決定します。"), "success")
         return _back(contract)
-    return _detail(contract, request_form=form, status_code=400)
+    # a picker's 検索 without JavaScript (core.pickers) shows the form again with the vendors found
+    return _detail(contract, request_form=form, status_code=200 if searching(form) else 400)
 
 
 @bp.route("/<int:contract_id>/subcontractors/<int:row_id>/<any(approve, reject):decision>", methods=["POST"])

@@ -15,15 +15,17 @@ from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 from core.db import db
 from core.i18n import locale_code
 from core.models import ClassificationLevel, OrgUnit, User
+from core.pickers import PickerSearchMixin
 
 
 class CSRFForm(FlaskForm):
     """A form with nothing but its CSRF token, for POST buttons."""
 
 
-class VersionedForm(FlaskForm):
+class VersionedForm(PickerSearchMixin, FlaskForm):
     """Carries the version of the record it was opened with, so a save made
-    after someone else's is refused (optimistic locking)."""
+    after someone else's is refused (optimistic locking).  A picker's 検索
+    (core.pickers, without JavaScript) shows the form again instead of saving."""
 
     version = HiddenField()
 

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from flask import request, url_for
 from sqlalchemy import Select, inspect, or_
 
+from core import textkey
 from core.db import db
 
 PER_PAGE_CHOICES = (20, 50, 100)
@@ -46,7 +47,8 @@ def _contains(column, pattern: str):
 @dataclass
 class ListView:
     """A register's list: ``search`` columns, named ``filters`` (a name →
-    function taking the statement and the value), ``sorts`` (a name → column)."""
+    function taking the statement and the value), ``sorts`` (a name → column,
+    or a (reading, name) pair: core.textkey.reading_order)."""
 
     search: list[Any] = field(default_factory=list)
     filters: dict[str, Callable[[Select, str], Select]] = field(default_factory=dict)
@@ -61,7 +63,11 @@ class ListView:
         if state["q"] and self.search:
             # The text as typed, and NFKC-folded: full-width ７０００ finds the
             # half-width digits stored, and ＡＢＣ still finds ＡＢＣ stored.
-            patterns = dict.fromkeys([like_pattern(state["q"]), like_pattern(unicodedata.normalize("NFKC", state["q"]))])
+            # The register's search_key columns (core.textkey) hold their names
+            # folded; the query folded the same way finds ㈱ＡＢＣ as 株式会社abc
+            # and ｶﾌﾞｼｷ as かぶしき (issue 20).
+            patterns = dict.fromkeys([like_pattern(state["q"]), like_pattern(unicodedata.normalize("NFKC", state["q"])),
+                                      *([like_pattern(textkey.fold(state["q"]))] if textkey.fold(state["q"]) else [])])
             stmt = stmt.where(or_(*[_contains(col, pattern) for col in self.search for pattern in patterns]))
         for name, apply_filter in self.filters.items():
             value = _arg(args, name)
@@ -74,7 +80,10 @@ class ListView:
         desc = args.get("dir", "desc" if self.default_desc else "asc") == "desc"
         if sort:
             column = self.sorts[sort]
-            stmt = stmt.order_by(column.desc() if desc else column.asc())
+            if isinstance(column, tuple):  # (reading, name): by reading, the records without one after
+                stmt = stmt.order_by(*textkey.reading_order(*column, descending=desc))
+            else:
+                stmt = stmt.order_by(column.desc() if desc else column.asc())
             # Rows that tie on the sort (a status, a date) keep one order, so
             # paging neither repeats nor skips one and an export lists them as
             # the pages did: the key last (in SQLite's indexes it already is).

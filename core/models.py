@@ -51,7 +51,7 @@ class Audited:
     bookkeeping columns that do not make an entry on their own;
     ``__audit_redact__`` names columns whose values are never copied."""
 
-    __audit_ignore__: frozenset[str] = frozenset({"created_at", "updated_at", "version"})
+    __audit_ignore__: frozenset[str] = frozenset({"created_at", "updated_at", "version", "search_key"})
     __audit_redact__: frozenset[str] = frozenset()
 
 

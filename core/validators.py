@@ -5,7 +5,10 @@ import re
 import unicodedata
 
 from flask_babel import lazy_gettext as _l
-from wtforms.validators import ValidationError
+from wtforms import StringField
+from wtforms.validators import Length, Optional, ValidationError
+
+from core.textkey import katakana_reading
 
 _KANA = re.compile(r"^[\u30A0-\u30FF\u3000 ・ー（）()0-9０-９A-Za-zＡ-Ｚａ-ｚ&＆.．,、-]+$")
 _PHONE = re.compile(r"^\+?[0-9()\- ]+$")
@@ -21,6 +24,15 @@ def fold(text: str | None) -> str:
 def katakana(form, field):
     if field.data and not _KANA.match(field.data.strip()):
         raise ValidationError(_l("フリガナは全角カタカナで入力してください。"))
+
+
+def reading_field(label):
+    """A reading (よみ) of a Japanese name, typed in katakana or hiragana
+    (half-width too): stored in full-width katakana, so that the lists sort
+    it as one (core.textkey, issue 20); checked like a vendor's kana."""
+    return StringField(label, filters=[lambda value: katakana_reading(value) if value else value],
+                       validators=[Optional(), Length(max=200), katakana],
+                       description=_l("カタカナ又はひらがなで入力（一覧はこの読みの順に並びます）"))
 
 
 def phone_number(form, field):

@@ -20,6 +20,17 @@ CLOSURE = (
 )
 
 
+# the accounts' readings (よみ): the list sorts by them (issue 20)
+READINGS = {
+    "○○消防本部 公式": "マルマルショウボウホンブ コウシキ",
+    "○○消防チャンネル": "マルマルショウボウチャンネル",
+    "○○消防 防災LINE": "マルマルショウボウ ボウサイライン",
+    "○○消防本部": "マルマルショウボウホンブ",
+    "○○消防 予防広報": "マルマルショウボウ ヨボウコウホウ",
+    "○○消防 防災ショート動画": "マルマルショウボウ ボウサイショートドウガ",
+}
+
+
 def seed(demo: Demo) -> None:
     """Official accounts on several platforms: procedures approved by someone
     other than their author (one still waiting), one account without MFA,
@@ -49,7 +60,7 @@ def seed(demo: Demo) -> None:
         if db.session.scalar(select(SocialAccount.id).where(SocialAccount.url == url)) is not None:
             continue
         account = SocialAccount(
-            platform=platform, name=name, handle=handle, url=url, status=AccountStatus.ACTIVE, unit=units["予防課"],
+            platform=platform, name=name, reading=READINGS.get(name), handle=handle, url=url, status=AccountStatus.ACTIVE, unit=units["予防課"],
             purpose="火災予防・防災情報の発信", audience="管内の住民・事業者", hours="平日8時30分〜17時15分（災害時は随時）",
             last_post_on=today - dt.timedelta(days=days), posting_ceiling=levels["C1"],
             allowed_content="公表済みの情報、火災予防・防災の啓発、イベントの案内",

@@ -39,6 +39,8 @@ FIELDS = [
     Field("platform", "サービス", lambda a: a.platform, kind="enum", enum=Platform, width=12, field="platform",
           required=True),
     Field("name", "アカウント名", lambda a: a.name, width=24, field="name", required=True),
+    Field("reading", "よみ", lambda a: a.reading, width=24, field="reading",
+          description="the name's reading in katakana (hiragana is stored as katakana); the list sorts by it"),
     _text("handle", "ハンドル", 16),
     Field("url", "URL", lambda a: a.url, width=32, field="url", required=True, description="unique; the import matches on it"),
     _text("purpose", "目的", 30),

@@ -16,6 +16,8 @@ from core.forms import (
     unit_choices,
     user_choices,
 )
+from core.pickers import PickerField
+from core.validators import reading_field
 from social.models import AccountStatus, ClosureStep, Platform, SocialAccount
 from social.prepost import bad_patterns
 from social.rules import PASSWORD_MESSAGE, looks_like_password
@@ -44,6 +46,7 @@ URL_MESSAGE = _l("URLの形式が正しくありません（例: https://x.com/e
 class AccountForm(VersionedForm):
     platform = SelectField(_l("サービス"), choices=Platform.select_choices())
     name = StringField(_l("アカウント名"), validators=[DataRequired(), Length(max=200)])
+    reading = reading_field(_l("アカウント名のよみ"))
     handle = StringField(_l("ハンドル（@名）"), validators=[Optional(), Length(max=100)])
     url = StringField(_l("アカウントのURL"), validators=[DataRequired(), Length(max=300),
                                                         URL(require_tld=True, message=URL_MESSAGE)])
@@ -51,9 +54,9 @@ class AccountForm(VersionedForm):
     audience = TextAreaField(_l("対象（誰に向けて発信するか）"), validators=text())
     unit_id = SelectField(_l("担当組織"), coerce=coerce_int_or_none,
                           validators=[DataRequired(message=_l("担当組織を選択してください。"))])
-    responsible_id = SelectField(_l("責任者（一人）"), coerce=coerce_int_or_none,
+    responsible_id = PickerField(_l("責任者（一人）"), source="users",
                                  validators=[DataRequired(message=_l("責任者を一人選んでください。"))])
-    deputy_id = SelectField(_l("代理者"), coerce=coerce_int_or_none, validators=[Optional()])
+    deputy_id = PickerField(_l("代理者"), source="users", blank=_l("（なし）"), validators=[Optional()])
     operator_ids = MultiCheckboxField(_l("運用担当（投稿する人）"), coerce=int)
     hours = StringField(_l("監視・返信の時間帯"), validators=text(200))
     # A new account is always a request (services.save); the default lets the
@@ -105,8 +108,6 @@ def account_form(account: SocialAccount | None = None, **kwargs) -> AccountForm:
         form.operator_ids.data = [u.id for u in account.operators]
         form.holder_ids.data = [u.id for u in account.holders]
     form.unit_id.choices = select_choices(unit_choices())
-    form.responsible_id.choices = user_choices(_("（選択してください）"))
-    form.deputy_id.choices = user_choices(_("（なし）"))
     people = [(c.value, c.label) for c in user_choices("")[1:]]
     form.operator_ids.choices = select_choices(people)
     form.holder_ids.choices = select_choices(people)

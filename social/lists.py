@@ -7,14 +7,14 @@ from social import rules
 from social.models import AccountStatus, Platform, SocialAccount
 
 LIST = ListView(
-    search=[SocialAccount.name, SocialAccount.handle, SocialAccount.url],
+    search=[SocialAccount.search_key, SocialAccount.url],  # name, reading, handle: folded (core.textkey)
     filters={
         "status": enum_filter(SocialAccount.status, AccountStatus),
         "platform": enum_filter(SocialAccount.platform, Platform),
         "unit": id_filter(SocialAccount.unit_id),
         "flag": rules.FLAGS.filter,
     },
-    sorts={"name": SocialAccount.name, "platform": SocialAccount.platform, "last_post": SocialAccount.last_post_on,
+    sorts={"name": (SocialAccount.reading, SocialAccount.name), "platform": SocialAccount.platform, "last_post": SocialAccount.last_post_on,
            "review": SocialAccount.next_review_on},
     default_sort="name",
 )

@@ -12,6 +12,7 @@ from core.db import TimestampMixin, VersionMixin, db
 from core.enums import LabelledEnum, enum_column
 from core.incidents import SOCIAL_ACCOUNT, Incident
 from core.models import Audited, ClassificationLevel, OrgUnit, User
+from core.textkey import Searchable
 
 
 class Platform(LabelledEnum):
@@ -52,12 +53,14 @@ class MemberRole(LabelledEnum):
     HOLDER = "holder", _l("認証情報の保持者")
 
 
-class SocialAccount(Audited, TimestampMixin, VersionMixin, db.Model):
+class SocialAccount(Audited, Searchable, TimestampMixin, VersionMixin, db.Model):
     __tablename__ = "social_accounts"
+    __search_parts__ = ("name", "reading", "handle")  # the list searches these, folded
 
     id: Mapped[int] = mapped_column(primary_key=True)
     platform: Mapped[Platform] = mapped_column(enum_column(Platform), index=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
+    reading: Mapped[Optional[str]] = mapped_column(String(200))  # よみ (katakana): the list sorts by it
     handle: Mapped[Optional[str]] = mapped_column(String(100), index=True)
     url: Mapped[str] = mapped_column(String(300), unique=True)
     purpose: Mapped[Optional[str]] = mapped_column(Text)

@@ -39,7 +39,7 @@ from social.rules import SocialRuleError
 
 # --- the account ----------------------------------------------------------------------------
 
-ACCOUNT_FIELDS = ("platform", "name", "handle", "url", "purpose", "audience", "unit_id", "hours", "status",
+ACCOUNT_FIELDS = ("platform", "name", "reading", "handle", "url", "purpose", "audience", "unit_id", "hours", "status",
                   "last_post_on", "review_cycle_months", "next_review_on", "posting_ceiling_id", "allowed_content",
                   "forbidden_content", "approval_before_posting", "forbidden_words", "public_phrases",
                   "profile_states_official", "website_listing_url", "verified_badge", "last_lookalike_scan_on",

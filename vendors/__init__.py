@@ -3,12 +3,13 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from core import plugins
-from vendors import auditable, demo, due, exchange, gendata, services, views
+from vendors import auditable, demo, due, exchange, gendata, pickers, services, views
 
 
 def init_app(app: Flask) -> None:
     """Plug the domain into the app (core/plugins.py)."""
     app.register_blueprint(views.bp)
+    pickers.init_app(app)  # /pick/vendors (core.pickers)
     house = plugins.registry(app)
     house.add_panel(10, views.dashboard_panel)
     house.add_panel(11, views.justifications_panel)

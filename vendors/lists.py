@@ -12,12 +12,12 @@ def _certification_filter(stmt, value):
 
 
 LIST = ListView(
-    search=[Vendor.name, Vendor.kana, Vendor.corporate_number],
+    search=[Vendor.search_key],  # name, kana and corporate number, folded (core.textkey)
     filters={
         "status": enum_filter(Vendor.status, VendorStatus),
         "unit": id_filter(Vendor.unit_id),
         "cert": _certification_filter,
     },
-    sorts={"name": Vendor.kana, "status": Vendor.status, "updated": Vendor.updated_at},
+    sorts={"name": (Vendor.kana, Vendor.name), "status": Vendor.status, "updated": Vendor.updated_at},
     default_sort="name",
 )

@@ -13,6 +13,7 @@ from core.db import TimestampMixin, VersionMixin, db
 from core.enums import LabelledEnum, enum_column
 from core.files import StoredFile
 from core.models import Audited, OrgUnit, User
+from core.textkey import Searchable
 from core.timeutil import today
 
 EXPIRY_WARNING_DAYS = 60
@@ -47,8 +48,9 @@ class SelectionDecision(LabelledEnum):
     NOT_SELECTED = "not_selected", _l("選定しない")
 
 
-class Vendor(Audited, TimestampMixin, VersionMixin, db.Model):
+class Vendor(Audited, Searchable, TimestampMixin, VersionMixin, db.Model):
     __tablename__ = "vendors"
+    __search_parts__ = ("name", "kana", "corporate_number")  # the list and the picker search these, folded
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)

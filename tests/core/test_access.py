@@ -23,6 +23,11 @@ EXPECTED = {
     "inbox.index": ANY,
     "dashboard": ANY,
     "vendors": PROCUREMENT,  # every change to the vendor register
+    # the pickers' JSON lists (issue 20): read like the lists they mirror; people and units by any user
+    "pick_vendors": CONTRACT_READERS,
+    "pick_contracts": CONTRACT_READERS,
+    "pick_users": ANY,
+    "pick_units": ANY,
     "vendors.index": CONTRACT_READERS,
     "vendors.detail": CONTRACT_READERS,
     "vendors.certification_file": CONTRACT_READERS,

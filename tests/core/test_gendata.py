@@ -69,3 +69,19 @@ def test_generated_signed_contracts_are_covered_by_a_selection(demo):
                    for c in contracts)
         assert db.session.scalar(select(func.count()).select_from(Selection).where(
             Selection.decision == SelectionDecision.SELECTED)) > 0
+
+
+def test_generated_and_demo_records_have_readings_and_search_keys(demo):
+    """The bulk inserts bypass the flush hook: the generator writes the
+    search keys itself, and the names made get readings (issue 20)."""
+    from core.textkey import search_key
+    from social.models import SocialAccount
+
+    with demo.app_context():
+        generate(40, 40, 0, report=lambda _line: None)
+        for model in (Vendor, Contract, CloudService, SocialAccount):
+            assert db.session.scalar(select(func.count()).select_from(model).where(model.search_key.is_(None))) == 0
+        for model in (CloudService, SocialAccount):
+            assert db.session.scalar(select(func.count()).select_from(model).where(model.reading.is_(None))) == 0
+        vendor = db.session.scalars(select(Vendor).order_by(Vendor.id.desc()).limit(1)).one()
+        assert vendor.search_key == search_key(vendor.name, vendor.kana, vendor.corporate_number)

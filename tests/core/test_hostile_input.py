@@ -223,8 +223,10 @@ class Crawler:
                 room = int(f.get("maxlength") or 10_000)
                 data.append((name, next((text for text in (TEXT, *PAYLOADS) if len(text) <= room), "x")))
         data += [(name, value) for name, value in boxes.items() if name not in ticked]
-        if form.buttons and form.buttons[0].get("name"):
-            data.append((form.buttons[0]["name"], form.buttons[0].get("value", "")))
+        # the form's own button: a picker's 検索 (core.pickers, before it in the form) only searches
+        buttons = [b for b in form.buttons if b.get("name") != "_pick"]
+        if buttons and buttons[0].get("name"):
+            data.append((buttons[0]["name"], buttons[0].get("value", "")))
         return data
 
     def submit(self, url: str, form: Form) -> tuple[int, str | None]:
