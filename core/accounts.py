@@ -163,7 +163,9 @@ def create_user(*, username: str, display_name: str, password: str, roles, unit=
     choose their own at the first sign-in (issue 20)."""
     user = User(username=username.strip(), display_name=display_name.strip(), email=email or None,
                 unit=unit, locale=locale, password_hash=hash_password(password),
-                password_changed_at=utcnow(), must_change_password=must_change)
+                password_changed_at=utcnow())
+    if must_change:
+        user.must_change_password = True
     user.set_roles(roles)
     db.session.add(user)
     db.session.flush()

@@ -25,5 +25,5 @@ def test_each_figure_is_shown_once_as_a_link_with_a_bar(demo, client):
             assert card.count(f">{label}<") == 1, f"{label} shown more than once"
     vendors = next(card for card in cards if 'href="/vendors/"' in card)
     assert re.search(r'<a class="tile-link" href="/vendors/\?status=active">取引中</a>\s*'
-                     r'<span class="tile-count">\d+</span>', vendors)
+                     r'<span class="fw-bold">\d+</span>', vendors)
     assert 'class="tile-bar"' in vendors
