@@ -82,6 +82,8 @@ def test_a_reset_by_an_administrator_forces_a_change_and_both_are_audited(client
                data={"reset-new_password": "reset-by-admin-1", "reset-confirm_password": "reset-by-admin-1"})
     page = admin.get(f"/admin/users/{users['verifier']}").get_data(as_text=True)
     assert "パスワード変更待ち" in page
+    listed = admin.get("/admin/users?q=verifier").get_data(as_text=True)
+    assert "パスワード変更待ち" in listed
     login_as(client, "verifier", "reset-by-admin-1")
     assert client.get("/verification/").headers["Location"].startswith("/account/password")
     assert _change(client, "reset-by-admin-1", MINE).status_code == 302
