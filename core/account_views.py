@@ -6,7 +6,6 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
-from werkzeug.security import check_password_hash
 
 from core import accounts, api_tokens, audit
 from core.auth import access
@@ -96,17 +95,43 @@ def account_page(user, calendar_url: str | None = None):
 def account():
     user = current_user._get_current_object()
     form = _password_form(user)
-    if form.validate_on_submit():
-        if not check_password_hash(user.password_hash, form.current_password.data):
-            form.current_password.errors.append(_("現在のパスワードが正しくありません。"))
-        else:
-            accounts.set_password(user, form.new_password.data)
-            db.session.commit()
-            login_user(user)  # this session carries the new token; others end
-            flash(_("パスワードを変更しました。ほかの端末のセッションは終了しました。"), "success")
-            return redirect(url_for("auth.account"))
+    if form.validate_on_submit() and _change_password(user, form):
+        flash(_("パスワードを変更しました。ほかの端末のセッションは終了しました。"), "success")
+        return redirect(url_for("auth.account"))
     status = 400 if form.errors else 200
     return _account_page(user, form), status
+
+
+def _change_password(user, form: ChangePasswordForm) -> bool:
+    """The user's own change (core.accounts.change_own_password), committed;
+    False with the reason beside its field."""
+    try:
+        changed = accounts.change_own_password(user, form.current_password.data, form.new_password.data)
+    except accounts.SamePassword as refusal:
+        form.new_password.errors.append(str(refusal))
+        return False
+    if not changed:
+        form.current_password.errors.append(_("現在のパスワードが正しくありません。"))
+        return False
+    db.session.commit()
+    login_user(user)  # this session carries the new token; others end
+    return True
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@access(any_user=True)
+def password():
+    """The new password a user chooses after an administrator created the
+    account or reset its password (issue 20): until then every page leads
+    here (core.auth)."""
+    user = current_user._get_current_object()
+    if not user.must_change_password:
+        return redirect(url_for("auth.account"))
+    form = _password_form(user)
+    if form.validate_on_submit() and _change_password(user, form):
+        flash(_("パスワードを設定しました。"), "success")
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/password.html", form=form, user=user), 400 if form.errors else 200
 
 
 @bp.route("/account/tokens", methods=["POST"])

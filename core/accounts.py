@@ -8,12 +8,14 @@ import datetime as dt
 import secrets
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import case, func, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from core import api_tokens, audit, handover
 from core.db import db
 from core.models import User
+from core.refusals import Refusal
 from core.timeutil import utcnow
 
 # Checked when the user name is unknown, so the answer takes as long as for
@@ -100,9 +102,13 @@ def _bookkeep(user: User, now: dt.datetime, **values):
                               .returning(User.id).execution_options(synchronize_session=False)).scalar()
 
 
-def set_password(user: User, password: str, *, action: str = "password_change") -> None:
+def set_password(user: User, password: str, *, action: str = "password_change", must_change: bool = False) -> None:
     """Store a new password (werkzeug's scrypt) and end every other session
-    of the user by rotating the token their login cookies carry."""
+    of the user by rotating the token their login cookies carry.  A password
+    an administrator sets (``must_change``) is for the first sign-in only:
+    the user then chooses their own (issue 20; the flag is in the audit
+    entry)."""
+    user.must_change_password = must_change
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
     user.session_token = secrets.token_hex(16)
@@ -151,11 +157,38 @@ def unlock(user: User) -> None:
 
 
 def create_user(*, username: str, display_name: str, password: str, roles, unit=None,
-                email: str | None = None, locale: str = "ja") -> User:
+                email: str | None = None, locale: str = "ja", must_change: bool = False) -> User:
+    """A new account.  One an administrator creates gets ``must_change``:
+    its first password is known to the administrator too, so the user must
+    choose their own at the first sign-in (issue 20)."""
     user = User(username=username.strip(), display_name=display_name.strip(), email=email or None,
                 unit=unit, locale=locale, password_hash=hash_password(password),
                 password_changed_at=utcnow())
+    if must_change:
+        user.must_change_password = True
     user.set_roles(roles)
     db.session.add(user)
     db.session.flush()
     return user
+
+
+class SamePassword(Refusal):
+    """The new password is the one the user has now."""
+
+    def __init__(self):
+        super().__init__(_("新しいパスワードには、現在のパスワードと異なるものを指定してください。"),
+                         field="new_password")
+
+
+def change_own_password(user: User, current: str, new: str) -> bool:
+    """The user's own change of password (the account page, and the forced
+    change after an administrator set one): the current password must be
+    right, and the new one must differ from it — else an administrator's
+    password would simply be typed again (issue 20).  False when the
+    current password is wrong; SamePassword when the new one equals it."""
+    if not check_password_hash(user.password_hash, current):
+        return False
+    if check_password_hash(user.password_hash, new):
+        raise SamePassword()
+    set_password(user, new, action="password_change")
+    return True

@@ -84,7 +84,7 @@ def user_new():
             user = accounts.create_user(
                 username=form.username.data, display_name=form.display_name.data, password=form.new_password.data,
                 roles=form.roles.data, unit=db.session.get(OrgUnit, form.unit_id.data), email=form.email.data,
-                locale=form.locale.data)
+                locale=form.locale.data, must_change=True)
             try:
                 db.session.commit()
             except IntegrityError:
@@ -191,7 +191,7 @@ def user_reset_password(user_id: int):
     reset = ResetPasswordForm(prefix="reset")
     reset.policy_username = user.username
     if reset.validate_on_submit():
-        accounts.set_password(user, reset.new_password.data, action="password_reset")
+        accounts.set_password(user, reset.new_password.data, action="password_reset", must_change=True)
         db.session.commit()
         flash(_("%(name)s のパスワードを再設定しました。本人のセッションは終了しました。", name=user.username), "success")
         return redirect(url_for("admin.user_edit", user_id=user.id))

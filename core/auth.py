@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from flask import Flask, abort, current_app, flash, request, session
+from flask import Flask, abort, current_app, flash, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, logout_user
@@ -90,6 +90,10 @@ def can_view(endpoint: str) -> bool:
 
 API_PATH = "/api/"
 
+# What a signed-in user with ``must_change_password`` may still open (public
+# endpoints — static files, the language switch — are open anyway).
+OPEN_BEFORE_CHANGE = frozenset({"auth.password", "auth.logout"})
+
 
 def is_api(path: str) -> bool:
     return path.startswith(API_PATH)
@@ -140,6 +144,11 @@ def _enforce():
         if is_api(request.path):
             abort(401)
         return login_manager.unauthorized()
+    if current_user.must_change_password and not is_api(request.path) and request.endpoint not in OPEN_BEFORE_CHANGE:
+        # A password an administrator set: the user chooses their own first (issue 20).
+        # A token request is not held back: only its owner, signed in, can have made the token.
+        target = request.full_path.rstrip("?") if request.method == "GET" else None
+        return redirect(url_for("auth.password", next=target))
     if not can(current_user, rule):
         abort(403)
     return None

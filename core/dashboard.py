@@ -29,7 +29,7 @@ class Tile:
     endpoint: str
     params: dict = field(default_factory=dict)
     alert: bool = False  # needs attention: shown with a word and an icon, not colour alone
-    in_chart: bool = True  # a by-status count drawn in the panel's chart (alerts never are)
+    in_chart: bool = True  # a by-status count, drawn with a bar beside its figure (alerts never are)
 
 
 @dataclass
@@ -42,7 +42,7 @@ class Panel:
 
     @property
     def chart(self) -> list[Tile]:
-        """The by-status counts drawn as the panel's bar chart."""
+        """The by-status counts, each drawn with a bar scaled to the largest."""
         return [tile for tile in self.tiles if tile.in_chart and not tile.alert]
 
     @property

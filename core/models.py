@@ -10,7 +10,8 @@ from typing import Any, Optional
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+from sqlalchemy.sql import false
 
 from core.db import TimestampMixin, VersionMixin, db
 from core.timeutil import utcnow
@@ -110,6 +111,18 @@ class User(Audited, UserMixin, TimestampMixin, VersionMixin, db.Model):
     locked_until: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     last_login_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     password_changed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    # Set when an administrator creates the account or resets its password
+    # (issue 20): the user chooses their own at the next sign-in.  False by
+    # the database's default, so an INSERT that does not set it leaves the
+    # column out (as code written before the column does).
+    must_change_password: Mapped[bool] = mapped_column(Boolean, server_default=false())
+
+    @declared_attr.directive
+    def __mapper_args__(cls):
+        # The database's default is not fetched back (RETURNING) after an
+        # INSERT but read when first used: an INSERT that does not set
+        # must_change_password names no column added after it was written.
+        return {"version_id_col": cls.__table__.c.version, "eager_defaults": False}
     # Part of the login cookie: rotating it ends every other session.
     session_token: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(16))
     # SHA-256 of the secret in the user's calendar-feed URL (None: no feed).

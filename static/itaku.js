@@ -162,5 +162,38 @@ document.addEventListener("submit", function (event) {
     document.addEventListener("DOMContentLoaded", start);
   } else {
     start();
+/* Lists on a phone (issue 20). The filter panel (<details open>, see
+   templates/_macros/lists.html) folds on a narrow screen unless a filter is in
+   use; without this script it stays open. And a register list shown as cards
+   (display: block / flex in itaku.css) keeps its table semantics: some
+   browsers drop them when a table is no longer displayed as one, so the roles
+   are stated. */
+(function () {
+  function setUp() {
+    if (window.matchMedia("(max-width: 767.98px)").matches) {
+      document.querySelectorAll("details.filter-panel[open]:not([data-active])").forEach(function (panel) {
+        panel.removeAttribute("open");
+      });
+    }
+    document.querySelectorAll("table.register-list").forEach(function (table) {
+      table.setAttribute("role", "table");
+      table.querySelectorAll(":scope > thead, :scope > tbody").forEach(function (group) {
+        group.setAttribute("role", "rowgroup");
+      });
+      table.querySelectorAll(":scope > thead > tr, :scope > tbody > tr").forEach(function (row) {
+        row.setAttribute("role", "row");
+      });
+      table.querySelectorAll(":scope > thead > tr > th").forEach(function (cell) {
+        cell.setAttribute("role", "columnheader");
+      });
+      table.querySelectorAll(":scope > tbody > tr > td").forEach(function (cell) {
+        cell.setAttribute("role", "cell");
+      });
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", setUp);
+  } else {
+    setUp();
   }
 })();

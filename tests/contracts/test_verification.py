@@ -246,7 +246,7 @@ def test_dashboard_counts_the_users_unit_and_everything_for_auditors(app, contra
     login_as(auditor, "auditor")
     html = auditor.get("/").get_data(as_text=True)
     assert "表示の対象" not in html and 'href="/contracts/?gaps=yes"' in html
-    assert 'class="mt-3 panel-chart"' in html and "<rect" in html  # a chart per area
+    assert 'class="tile-bar"' in html and "<rect" in html  # the by-status counts with their bars
     social = app.test_client()
     login_as(social, "social")  # 予防課: no contracts of its own
     assert "表示の対象: 消防本部 › 予防課 の担当分" in social.get("/").get_data(as_text=True)

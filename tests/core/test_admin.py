@@ -25,6 +25,10 @@ def test_admin_creates_a_user_with_several_roles(client, users, app):
         assert entry.action == "create" and entry.username == "admin"
     fresh = app.test_client()
     login_as(fresh, "yobou.tanaka", "a-long-enough-pass")
+    # The administrator's password is for the first sign-in: the user chooses their own (issue 20).
+    assert fresh.get("/contracts/").headers["Location"].startswith("/account/password")
+    fresh.post("/account/password", data={"current_password": "a-long-enough-pass",
+                                          "new_password": "my-own-long-pass", "confirm_password": "my-own-long-pass"})
     assert fresh.get("/contracts/").status_code == 200  # procurement
     assert fresh.get("/social/").status_code == 403
 
