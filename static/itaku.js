@@ -162,6 +162,9 @@ document.addEventListener("submit", function (event) {
     document.addEventListener("DOMContentLoaded", start);
   } else {
     start();
+  }
+})();
+
 /* Lists on a phone (issue 20). The filter panel (<details open>, see
    templates/_macros/lists.html) folds on a narrow screen unless a filter is in
    use; without this script it stays open. And a register list shown as cards
