@@ -4,7 +4,7 @@ vendors, contracts, cloud services and social-media accounts, filled for the
 rows already there
 
 Revision ID: 0028
-Revises: 0026
+Revises: 0027
 Create Date: 2026-12-03
 """
 import sqlalchemy as sa
@@ -14,7 +14,7 @@ from core.textkey import search_key
 
 # revision identifiers, used by Alembic.
 revision = '0028'
-down_revision = '0026'
+down_revision = '0027'
 branch_labels = None
 depends_on = None
 
