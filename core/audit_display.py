@@ -573,7 +573,12 @@ class _Reader:
                                      self.show(column, value[1], subject_type)))
         return result
 
-    def groups(self) -> list[Group]:
+    def groups(self, grouped: bool = True) -> list[Group]:
+        if not grouped:  # each entry on its own (the export: a row per stored entry)
+            groups = [Group([entry], None, None, None, None) for entry in self.entries]
+            for group in groups:
+                self.fill(group)
+            return groups
         groups: list[Group] = []
         last_root = None
         # A save names what it does to a record once (creates it, signs it, approves
@@ -687,15 +692,21 @@ def object_label(object_type: str | None):
     return OBJECT_LABELS.get(object_type, object_type)
 
 
-def readable(entries: Iterable[AuditEntry]) -> list[Group]:
+def readable(entries: Iterable[AuditEntry], *, grouped: bool = True) -> list[Group]:
     """The entries (newest first, as a page lists them) as people read them:
-    grouped by save, with labels, names and links."""
+    grouped by save (``grouped``), with labels, names and links."""
     entries = list(entries)
     if not entries:
         return []
     reader = _Reader(entries)
     reader.load()
-    return reader.groups()
+    return reader.groups(grouped)
+
+
+def readable_texts(entries: Iterable[AuditEntry]) -> list[str]:
+    """Each entry as one line of text, in order (the export's readable
+    column: a row per stored entry, names loaded in bulk)."""
+    return [readable_text(group) for group in readable(entries, grouped=False)]
 
 
 def readable_text(group: Group) -> str:
