@@ -375,6 +375,7 @@ def _stored_parent(entry: AuditEntry) -> tuple[str, int] | None:
 
 @dataclass
 class Change:
+    key: str
     label: Any
     old: str | None = None
     new: str | None = None
@@ -391,6 +392,7 @@ class Part:
     url: str | None
     changes: list[Change]
     is_subject: bool
+    summary: str | None = None  # the row's changes in short (its table's AuditRecord.summary)
 
 
 @dataclass
@@ -567,9 +569,9 @@ class _Reader:
             if snapshot or not (isinstance(value, list) and len(value) == 2):
                 shown = self.show(column, value, subject_type)
                 if shown is not None:
-                    result.append(Change(label, value=shown, changed=False))
+                    result.append(Change(key, label, value=shown, changed=False))
             else:
-                result.append(Change(label, self.show(column, value[0], subject_type),
+                result.append(Change(key, label, self.show(column, value[0], subject_type),
                                      self.show(column, value[1], subject_type)))
         return result
 
@@ -640,9 +642,12 @@ class _Reader:
             name = None if is_subject else (self.name(*entry_key) if entry_key else None)
             if not is_subject and name is None and entry.object_id:
                 name = f"#{entry.object_id}"
+            record = plugins.registry().audit_record(entry.object_type)
+            summary = (record.summary({change.key: change for change in changes})
+                       if record and record.summary and changes and not is_subject else None)
             group.parts.append(Part(entry, action_label(entry.action), kind, name,
                                     None if is_subject or not entry_key else self.url(*entry_key), changes,
-                                    is_subject))
+                                    is_subject, summary))
 
 
 def _member(enum_cls, value):
@@ -714,7 +719,7 @@ def readable_text(group: Group) -> str:
     head = " ".join(str(part) for part in (group.action, group.kind, group.name) if part)
     details = []
     for part in group.parts:
-        text = "、".join(_change_text(change) for change in part.changes)
+        text = part.summary or "、".join(_change_text(change) for change in part.changes)
         title = " ".join(str(p) for p in (part.kind, part.name) if p) if not part.is_subject else ""
         details.append(f"{title}: {text}" if title and text else (title or text))
     details = [d for d in details if d]

@@ -47,7 +47,7 @@ def test_a_matrix_save_is_one_entry_with_its_clauses_grouped(app, users):
         names = {part.name for part in latest.parts}
         assert f"C08 {_clause('C08').label_ja}" in names and f"C20 {_clause('C20').label_ja}" in names
         text = readable_text(latest)
-        assert "規定なし → 規定あり" in text and "第12条" in text
+        assert f"C08 {_clause('C08').label_ja}: 規定なし → 規定あり（第12条）" in text  # as the issue asks
         assert "not_included" not in text and "clause_id" not in text and "included" not in text
 
 
