@@ -155,6 +155,20 @@ def _amendment_names(ids) -> dict:
     return {row.id: _("%(contract)s 第%(n)s回変更", contract=row.contract, n=row.number) for row in rows}
 
 
+def _clause_row_summary(changes: dict) -> str | None:
+    """A matrix row in short: 規定なし → 規定あり（第12条）, 該当なし（理由）."""
+    state = changes.get("state")
+    if state is None:
+        return None
+    text = f"{state.old or '—'} → {state.new or '—'}" if state.changed else (state.value or "—")
+    for key in ("article", "reason"):
+        change = changes.get(key)
+        shown = change and (change.new if change.changed else change.value)
+        if shown:
+            text += f"（{shown}）"
+    return text
+
+
 def audit_records(house) -> None:
     """Contracts, their clause matrix, the catalogue, amendments and
     verifications, as the trail shows them: form labels, names, pages."""
@@ -170,7 +184,8 @@ def audit_records(house) -> None:
         values={"selection_basis": {"contract": _l("この契約について記録した選定"),
                                     "vendor": _l("事業者の有効な選定の確認")}}))
     house.add_audit_record(AuditRecord("contract_clauses", forms=(ClauseRowForm,), name=_clause_row_names,
-                                       labels={"clause_id": _l("条項")}, hidden=frozenset({"clause_id"})))
+                                       labels={"clause_id": _l("条項")}, hidden=frozenset({"clause_id"}),
+                                       summary=_clause_row_summary))
     house.add_audit_record(AuditRecord("clauses", forms=(ClauseForm,), name=_clause_names,
                                        labels={"mandatory_kinds": _l("必須とする契約の種別")}))
     house.add_audit_record(AuditRecord("subcontractors", forms=(SubcontractorForm, SubcontractorEndForm),

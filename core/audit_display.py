@@ -375,6 +375,7 @@ def _stored_parent(entry: AuditEntry) -> tuple[str, int] | None:
 
 @dataclass
 class Change:
+    key: str
     label: Any
     old: str | None = None
     new: str | None = None
@@ -391,6 +392,7 @@ class Part:
     url: str | None
     changes: list[Change]
     is_subject: bool
+    summary: str | None = None  # the row's changes in short (its table's AuditRecord.summary)
 
 
 @dataclass
@@ -567,13 +569,18 @@ class _Reader:
             if snapshot or not (isinstance(value, list) and len(value) == 2):
                 shown = self.show(column, value, subject_type)
                 if shown is not None:
-                    result.append(Change(label, value=shown, changed=False))
+                    result.append(Change(key, label, value=shown, changed=False))
             else:
-                result.append(Change(label, self.show(column, value[0], subject_type),
+                result.append(Change(key, label, self.show(column, value[0], subject_type),
                                      self.show(column, value[1], subject_type)))
         return result
 
-    def groups(self) -> list[Group]:
+    def groups(self, grouped: bool = True) -> list[Group]:
+        if not grouped:  # each entry on its own (the export: a row per stored entry)
+            groups = [Group([entry], None, None, None, None) for entry in self.entries]
+            for group in groups:
+                self.fill(group)
+            return groups
         groups: list[Group] = []
         last_root = None
         # A save names what it does to a record once (creates it, signs it, approves
@@ -635,9 +642,12 @@ class _Reader:
             name = None if is_subject else (self.name(*entry_key) if entry_key else None)
             if not is_subject and name is None and entry.object_id:
                 name = f"#{entry.object_id}"
+            record = plugins.registry().audit_record(entry.object_type)
+            summary = (record.summary({change.key: change for change in changes})
+                       if record and record.summary and changes and not is_subject else None)
             group.parts.append(Part(entry, action_label(entry.action), kind, name,
                                     None if is_subject or not entry_key else self.url(*entry_key), changes,
-                                    is_subject))
+                                    is_subject, summary))
 
 
 def _member(enum_cls, value):
@@ -687,15 +697,21 @@ def object_label(object_type: str | None):
     return OBJECT_LABELS.get(object_type, object_type)
 
 
-def readable(entries: Iterable[AuditEntry]) -> list[Group]:
+def readable(entries: Iterable[AuditEntry], *, grouped: bool = True) -> list[Group]:
     """The entries (newest first, as a page lists them) as people read them:
-    grouped by save, with labels, names and links."""
+    grouped by save (``grouped``), with labels, names and links."""
     entries = list(entries)
     if not entries:
         return []
     reader = _Reader(entries)
     reader.load()
-    return reader.groups()
+    return reader.groups(grouped)
+
+
+def readable_texts(entries: Iterable[AuditEntry]) -> list[str]:
+    """Each entry as one line of text, in order (the export's readable
+    column: a row per stored entry, names loaded in bulk)."""
+    return [readable_text(group) for group in readable(entries, grouped=False)]
 
 
 def readable_text(group: Group) -> str:
@@ -703,7 +719,7 @@ def readable_text(group: Group) -> str:
     head = " ".join(str(part) for part in (group.action, group.kind, group.name) if part)
     details = []
     for part in group.parts:
-        text = "、".join(_change_text(change) for change in part.changes)
+        text = part.summary or "、".join(_change_text(change) for change in part.changes)
         title = " ".join(str(p) for p in (part.kind, part.name) if p) if not part.is_subject else ""
         details.append(f"{title}: {text}" if title and text else (title or text))
     details = [d for d in details if d]

@@ -78,8 +78,10 @@ def _args():
 
 
 def export(register: Register, fmt: str):
-    return tabular.export_response(register.fields, register.rows(request.args), fmt=fmt,
-                                   filename=f"itaku-{register.name}", title=register.name)
+    # A register may export more than its fields (the audit trail: a readable column).
+    fields = register.export_fields() if hasattr(register, "export_fields") else register.fields
+    rows = register.export_rows(request.args) if hasattr(register, "export_rows") else register.rows(request.args)
+    return tabular.export_response(fields, rows, fmt=fmt, filename=f"itaku-{register.name}", title=register.name)
 
 
 def template(register: Register, fmt: str):

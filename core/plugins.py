@@ -160,7 +160,10 @@ class AuditRecord:
       (a clause row → its contract), for grouping one save into one entry;
       None: a many-to-one whose collection owns the rows (delete-orphan);
     - ``values``: {column: {stored value: lazy label}} for a text column that
-      holds codes; ``hidden``: columns never shown.
+      holds codes; ``hidden``: columns never shown;
+    - ``summary(changes)`` → a short text for a row of a larger save
+      ({column: core.audit_display.Change} → 「規定なし → 規定あり（第12条）」),
+      or None to list the changes.
 
     Tables nobody describes are read from their model (column ``info``
     labels, enum labels, foreign keys), so new records get it for free."""
@@ -173,6 +176,7 @@ class AuditRecord:
     parent: str | None = None
     values: dict = field(default_factory=dict)
     hidden: frozenset = frozenset()
+    summary: Callable[[dict], str | None] | None = None
 
 
 def _ordered(items: list, order: int, item) -> None:
@@ -339,7 +343,7 @@ class Registry:
                 record.table, {**first.labels, **record.labels}, first.forms + record.forms,
                 record.name or first.name, record.endpoint or first.endpoint,
                 record.param if record.endpoint else first.param, record.parent or first.parent,
-                {**first.values, **record.values}, first.hidden | record.hidden)
+                {**first.values, **record.values}, first.hidden | record.hidden, record.summary or first.summary)
         self._audit_records[record.table] = record
 
     # --- reading -----------------------------------------------------------------------

@@ -47,7 +47,7 @@ def test_a_matrix_save_is_one_entry_with_its_clauses_grouped(app, users):
         names = {part.name for part in latest.parts}
         assert f"C08 {_clause('C08').label_ja}" in names and f"C20 {_clause('C20').label_ja}" in names
         text = readable_text(latest)
-        assert "規定なし → 規定あり" in text and "第12条" in text
+        assert f"C08 {_clause('C08').label_ja}: 規定なし → 規定あり（第12条）" in text  # as the issue asks
         assert "not_included" not in text and "clause_id" not in text and "included" not in text
 
 
@@ -201,3 +201,26 @@ def test_a_subcontractor_request_belongs_to_its_contract(app, users):
         text = readable_text(group)
         assert "再委託 株式会社再委託" in text or "株式会社再委託" in text
         assert "subject" not in text and "#" not in text
+
+
+def test_the_export_keeps_the_stored_columns_and_adds_a_readable_one(app, users, client):
+    import csv
+    import io
+
+    with app.test_request_context():
+        contract = factories.contract(classification="C2", left_out=("C08",))
+        db.session.commit()
+        _save_matrix(contract, {"C08": (ClauseState.INCLUDED, "第12条", None)})
+        label = _clause("C08").label_ja
+    login_as(client, "auditor")
+    response = client.get("/audit/export.csv?object_type=contract_clauses&action=update")
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    response.close()
+    header, [row] = rows[0], rows[1:]
+    assert header[:3] == ["連番", "日時", "利用者"] and header[-1] == "内容（読みやすい形）"
+    stored = dict(zip(header, row, strict=True))
+    assert '"not_included"' in stored["変更内容"]  # the stored values, as the hash covers them
+    assert f"C08 {label}" in stored["内容（読みやすい形）"] and "規定なし → 規定あり" in stored["内容（読みやすい形）"]
+    xlsx = client.get("/audit/export.xlsx?object_type=contract_clauses")
+    assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
+    xlsx.close()
