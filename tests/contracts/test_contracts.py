@@ -60,7 +60,7 @@ def test_contract_list_names_vendors_and_sorts_by_their_reading(app, contracts):
     client = app.test_client()
     login_as(client, "auditor")
     body = client.get("/contracts/?status=in_force").get_data(as_text=True).split("<tbody>")[1]
-    assert "<td>株式会社道央情報システム</td>" in body
+    assert '<td data-label="委託事業者">株式会社道央情報システム</td>' in body
     body = client.get("/contracts/?sort=vendor").get_data(as_text=True).split("<tbody>")[1]
     # イシカリ, キタニホン, ソラチ, ドウオウ, ミナト
     assert body.index("R7-014") < body.index("R8-004") < body.index("R8-002") < body.index("R8-001") \

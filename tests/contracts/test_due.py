@@ -132,7 +132,7 @@ def test_generated_data_and_the_dashboard_counts_agree_with_the_rule(demo):
 def due_dates(html: str) -> list[dt.date]:
     """The 次回期限 column of the schedule page (the cell before the badge)."""
     return [dt.date(int(y), int(m), int(d))
-            for y, m, d in re.findall(r"<td>(\d{4})年(\d{1,2})月(\d{1,2})日</td><td><span", html)]
+            for y, m, d in re.findall(r"<td[^>]*>(\d{4})年(\d{1,2})月(\d{1,2})日</td><td[^>]*><span", html)]
 
 
 def test_the_schedule_page_pages_and_filters_by_state(demo):
