@@ -27,7 +27,7 @@ from core import audit, files
 from core.auth import CONTRACT_READERS, access
 from core.dashboard import Panel, Tile, scope_unit
 from core.db import db
-from core.forms import STALE_MESSAGE, CSRFForm, unit_choices, user_choices
+from core.forms import STALE_MESSAGE, CSRFForm, unit_choices
 from core.i18n import locale_code
 from core.lists import ListView, id_filter
 from core.models import ClassificationLevel, Role
@@ -206,7 +206,6 @@ def findings():
 def _finding_page(finding: Finding, *, measure_form=None, report_form=None, status_code=200):
     if measure_form is None:
         measure_form = MeasureForm(obj=finding, version=finding.version)
-    measure_form.owner_id.choices = user_choices("—")
     return render_template(
         "verification/finding.html", finding=finding, measure_form=measure_form,
         report_form=report_form or ReportDoneForm(), decision_form=CSRFForm(), locale=locale_code(),
@@ -255,7 +254,6 @@ def begin(finding_id: int):
 def measure(finding_id: int):
     item = db.get_or_404(Finding, finding_id)
     form = MeasureForm()
-    form.owner_id.choices = user_choices("—")
     if form.validate_on_submit():
         if form.is_stale(item):
             flash(STALE_MESSAGE, "warning")

@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 from core.db import db
 from core.i18n import locale_code
 from core.models import ClassificationLevel, OrgUnit, User
-from core.pickers import PickerSearchMixin
+from core.pickers import PickerField, PickerSearchMixin
 
 
 class CSRFForm(FlaskForm):
@@ -265,7 +265,7 @@ from wtforms.validators import InputRequired  # noqa: E402
 
 class MeasureForm(VersionedForm):
     measure = TextAreaField(_l("措置の内容"), validators=[DataRequired(), Length(max=4000)])
-    owner_id = SelectField(_l("担当者"), coerce=coerce_int_or_none, validators=[Optional()])
+    owner_id = PickerField(_l("担当者"), source="users", blank="—", validators=[Optional()])
     due_on = DateField(_l("期限"), validators=[InputRequired(message=_l("日付を入力してください。"))])
 
 

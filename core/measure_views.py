@@ -21,7 +21,7 @@ from core.auth import access
 from core.dashboard import Panel, Tile, scope_unit
 from core.db import db
 from core.due import DueItem
-from core.forms import STALE_MESSAGE, CSRFForm, MeasureForm, ReportDoneForm, user_choices
+from core.forms import STALE_MESSAGE, CSRFForm, MeasureForm, ReportDoneForm
 from core.lists import ListView, enum_filter
 from core.measures import Measure, MeasureStatus
 from core.models import Role
@@ -77,7 +77,6 @@ def _may(row) -> dict:
 def _page(row: Measure, *, measure_form=None, report_form=None, status_code=200):
     if measure_form is None:
         measure_form = MeasureForm(obj=row, version=row.version)
-    measure_form.owner_id.choices = user_choices("—")
     link = measures.source_link(row)
     return render_template(
         "measures/detail.html", row=row, measure_form=measure_form, report_form=report_form or ReportDoneForm(),
@@ -103,7 +102,6 @@ def edit(measure_id: int):
     if not measures.rules_for(row).may_edit(current_user, row):
         abort(403)
     form = MeasureForm()
-    form.owner_id.choices = user_choices("—")
     if not form.validate_on_submit():
         return _page(row, measure_form=form, status_code=400)
     if form.is_stale(row):

@@ -100,13 +100,13 @@ def searching(form) -> bool:
 
 class PickerSearchMixin:
     """A form with pickers: a picker search (:func:`searching`) is not a
-    submission to validate and save; the form is shown again, unvalidated,
-    with the results."""
+    submission to validate and save; the form is shown again, unvalidated
+    (no field, and no check across fields, marks an error), with the results."""
 
-    def validate(self, extra_validators=None) -> bool:
+    def validate_on_submit(self, extra_validators=None) -> bool:
         if searching(self):
             return False
-        return super().validate(extra_validators)
+        return super().validate_on_submit(extra_validators)
 
 
 class PickerWidget:

@@ -148,6 +148,16 @@ def test_enter_in_another_field_still_saves(app, vendor_ids):
     assert client.post("/contracts/new", data=data).status_code == 302
 
 
+def test_a_search_on_the_cloud_form_marks_no_error(app, vendor_ids):
+    """The form's checks across fields (a contract for 個別契約…) wait for the real submission."""
+    client = client_as(app, "procurement")
+    page = client.post("/cloud/new", data={"agreement": "contract", "_pick": "vendor_id", "vendor_id-q": "どうおう"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "入力内容に誤りがあります" not in html and "個別契約の場合は契約を選択してください。" not in html
+    assert f'<option value="{vendor_ids["dohoku"]}" data-label="株式会社道央情報システム" selected>' in html
+
+
 def test_the_cloud_form_checks_its_vendor_contract_and_administrator(app, vendor_ids):
     with app.app_context():
         gone = factories.user("gone-admin")
