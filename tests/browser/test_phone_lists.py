@@ -24,6 +24,7 @@ LISTS = {
     "checklists": ("auditor", "/checklists/"),
     "users": ("admin", "/admin/users"),
     "inbox": ("approver", "/inbox"),
+    "audit-log": ("auditor", "/audit/"),
 }
 
 # What the page measures at phone width: the rows of each register list,

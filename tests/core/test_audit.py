@@ -223,14 +223,14 @@ def test_the_trail_names_actions_and_objects_in_the_readers_language(app, vendor
     login_as(client, "auditor")
     rows = client.get("/audit/?action=create&object_type=vendors").get_data(as_text=True).split("<tbody>")[1]
     # named by the record's name and linked to it (issue 20), no longer 「委託事業者 #1」
-    assert (f'<td>登録</td><td>委託事業者 <a href="/vendors/{vendors[0]}">株式会社道央情報システム</a></td>'
+    assert (f'<td class="cell-status">登録</td><td class="cell-title">委託事業者 <a href="/vendors/{vendors[0]}">株式会社道央情報システム</a></td>'
             in rows)
     unknown = client.get("/audit/?object_type=widgets").get_data(as_text=True)
-    assert "<td>frobnicate</td><td>widgets #7</td>" in unknown.split("<tbody>")[1]
+    assert ('<td class="cell-status">frobnicate</td><td class="cell-title">widgets #7</td>') in unknown.split("<tbody>")[1]
     assert '<option value="frobnicate">frobnicate</option>' in unknown
     client.post("/language", data={"lang": "en", "next": "/audit/"})
     page = client.get("/audit/?action=create&object_type=vendors").get_data(as_text=True)
-    assert (f'<td>Created</td><td>Vendors <a href="/vendors/{vendors[0]}">株式会社道央情報システム</a></td>'
+    assert (f'<td class="cell-status">Created</td><td class="cell-title">Vendors <a href="/vendors/{vendors[0]}">株式会社道央情報システム</a></td>'
             in page.split("<tbody>")[1])
     assert '<option value="login">Sign in</option>' in page
     history = client.get(f"/vendors/{vendors[0]}").get_data(as_text=True).split('id="history-heading"')[1]
