@@ -98,6 +98,11 @@ COMMON_LABELS = {
     "measure": _l("措置の内容"), "owner_id": _l("担当者"), "reported_at": _l("完了報告日時"),
     "closure_note": _l("完了報告"), "accepted_at": _l("確認日時"), "closed_at": _l("終了日時"),
     "fiscal_year": _l("年度"), "summary": _l("概要"), "response": _l("回答"), "severity": _l("程度"),
+    "done_on": _l("実施日"), "done_at": _l("実施日時"), "detail": _l("詳細"), "text": _l("内容"), "at": _l("日時"),
+    "position": _l("表示順"), "retired": _l("廃止"), "retired_at": _l("廃止日時"), "role": _l("役割"),
+    "step": _l("手順"), "approved_at": _l("承認日時"), "source": _l("根拠"),
+    "general_practice": _l("一般的な慣行"), "incident_number": _l("事故番号"),
+    "must_change_password": _l("次回ログイン時にパスワード変更"),
     "original_name": _l("ファイル名"), "uploaded_at": _l("登録日時"), "text_ja": _l("内容（日本語）"),
     "text_en": _l("内容（英語）"), "note": _l("備考"), "purpose": _l("目的"), "method": _l("方法"),
 }
@@ -120,7 +125,10 @@ APPROVAL_KINDS = {
 # Entries written by one save come within this of each other (one request).
 GROUP_WINDOW = dt.timedelta(seconds=2)
 GENERIC_ACTIONS = frozenset({"create", "update", "delete"})
-ALWAYS_HIDDEN = frozenset({"id", "created_at", "updated_at", "version"})
+# Never shown: bookkeeping, secrets' hashes, where a file lies on disk, and the
+# copy of a record moved from an older table (legacy_object).
+ALWAYS_HIDDEN = frozenset({"id", "created_at", "updated_at", "version", "token_hash", "storage_key",
+                           "legacy_object"})
 
 
 def init_app(app) -> None:

@@ -18,7 +18,7 @@ from core import plugins
 from core.dashboard import Panel, Tile
 from core.db import db
 from core.incidents import ALARMING, MEASURE_SOURCE, OPEN_STATUSES, Incident, Severity
-from incidents import access, demo, exchange, report, rules, services, views
+from incidents import access, demo, exchange, forms, report, rules, services, views
 
 
 def dashboard_panel(user) -> Panel:
@@ -50,4 +50,15 @@ def init_app(app: Flask) -> None:
     house.add_measure_source(MEASURE_SOURCE, label=_l("事故・インシデント"),
                              link=lambda measure: ("incidents.detail", {"incident_id": measure.source_id}))
     house.add_report_part(45, report.tables)
+    # the trail as people read it (core.audit_display): the forms' labels, and the rest
+    house.add_audit_record(plugins.AuditRecord(
+        "incidents", forms=(forms.EditForm, forms.CloseForm, forms.ContainForm),
+        hidden=frozenset({"subject_type"}),
+        labels={"personal_data": _l("個人情報"), "my_number": _l("マイナンバー"), "wrongful_intent": _l("不正の目的"),
+                "ppc_required": _l("個人情報保護委員会への報告"), "ppc_preliminary_on": _l("速報の日付"),
+                "ppc_final_on": _l("確報の日付"), "checklist": _l("対応チェックリスト"),
+                "late_report_at": _l("受託者の報告遅延を記録した日時")}))
+    house.add_audit_record(plugins.AuditRecord("incident_actions", labels={"text": _l("行った対応")}))
+    house.add_audit_record(plugins.AuditRecord("incident_notifications", forms=(forms.NotifyForm,)))
+    house.add_audit_record(plugins.AuditRecord("incident_checklist_items", forms=(forms.ChecklistItemForm,)))
     house.add_pack_part(50, report.pack_sections)  # the annual audit pack (core.inspection)

@@ -224,3 +224,23 @@ def test_the_export_keeps_the_stored_columns_and_adds_a_readable_one(app, users,
     xlsx = client.get("/audit/export.xlsx?object_type=contract_clauses")
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
     xlsx.close()
+
+
+def test_every_column_of_every_audited_table_reads_as_a_label(app):
+    """A history never shows a raw column name (``signed_on``, ``occurred_at``):
+    each column a change can touch has a label — the form's, the table's
+    description (AuditRecord), the column's ``info`` or a common one."""
+    from core import audit_display
+    from core.models import Audited
+
+    raw = {}
+    with app.test_request_context():
+        for mapper in db.Model.registry.mappers:
+            if not issubclass(mapper.class_, Audited):
+                continue
+            table = mapper.class_.__tablename__
+            hidden = audit_display._hidden(table)
+            for key, column in audit_display._columns(table).items():
+                if key != "id" and key not in hidden and str(column.label) == key:
+                    raw.setdefault(table, []).append(key)
+    assert not raw, f"columns shown by their raw names: {raw}"
