@@ -259,13 +259,21 @@ def _to(demo: Demo, contract: Contract, status: ContractStatus) -> None:
             proof = demo.pdf(f"{contract.number}_{proof_name}.pdf", user=procurement)
             rules.record_disposal(contract, done_on=min(contract.end_on, demo.today), method=method, detail=detail,
                                   evidence=proof, user=procurement)
-        rules.change_status(contract, step, user=procurement)
+        rules.change_status(contract, step, user=procurement, signed_on=_signed_on(demo, contract))
         if step is ContractStatus.SIGNED and contract.number in SUBCONTRACTORS:
             _subcontractors(demo, contract)
     if vendor.status is not later:
         vendor.status = later
         audit.label(vendor, "retire")
         db.session.flush()
+
+
+def _signed_on(demo: Demo, contract: Contract) -> dt.date:
+    """The demo's signing date (締結日): the start of the period (today at the latest),
+    not before the selection that covers the contract."""
+    day = min(demo.today, contract.start_on or demo.today)
+    decided = contract.selection.decided_on if contract.selection else None
+    return max(day, decided) if decided else day
 
 
 def _subcontractors(demo: Demo, contract: Contract) -> None:
