@@ -16,6 +16,7 @@ from contracts.models import (
     ClauseState,
     Contract,
     ContractAmendment,
+    ContractingMethod,
     ContractKind,
     ContractStatus,
     DisposalMethod,
@@ -53,6 +54,19 @@ def contract_rows(today: dt.date) -> tuple:
         ("R8-009", "消防団員管理システム導入支援業務", "株式会社道央情報システム", ContractKind.DEVELOPMENT, "総務課",
          "C3C", True, ContractStatus.WITHDRAWN, fy_start + dt.timedelta(days=120), fy_end, ()),
     )
+
+
+# The fields offices keep (issue 20): amount (tax included), method, the contractor's
+# responsible person and contact, the budget item.
+OFFICE = {
+    "R8-001": (15_840_000, ContractingMethod.NEGOTIATED, "保守部 部長 北村 誠", "011-555-0101", "消防費 常備消防費 委託料"),
+    "R8-002": (3_960_000, ContractingMethod.DESIGNATED_TENDER, "技術部 課長 大野 亮", "0125-55-0202",
+               "消防費 常備消防費 委託料"),
+    "R8-003": (1_210_000, ContractingMethod.GENERAL_TENDER, None, None, "総務費 総務管理費 委託料"),
+    "R8-004": (2_376_000, ContractingMethod.PROPOSAL, "営業部 佐藤 由美", "support@example.jp",
+               "総務費 総務管理費 使用料及び賃借料"),
+    "R7-010": (8_250_000, ContractingMethod.PROPOSAL, "開発部 主任 田中 健", "011-555-0110", None),
+}
 
 
 # The exception that lets R8-002 be signed without C12: asked for by procurement, then decided by the
@@ -195,6 +209,9 @@ def _draft(demo: Demo, *, vendor, unit, officer, classification, subcontracting:
               "verification_cycle": None, "document": None, **fields, "vendor_id": vendor.id, "unit_id": unit.id,
               "officer_id": officer.id, "classification_id": classification.id if classification else None,
               "subcontracting": subcontracting or Subcontracting.PROHIBITED}
+    amount, method, manager, contact, budget = OFFICE.get(fields.get("number"), (None, None, None, None, None))
+    values.update(amount=amount, method=method.value if method else "", contractor_manager=manager,
+                  contractor_manager_contact=contact, budget_item=budget)
     return services.save_contract(Contract(), values, user=demo.users["procurement"])
 
 
@@ -242,13 +259,21 @@ def _to(demo: Demo, contract: Contract, status: ContractStatus) -> None:
             proof = demo.pdf(f"{contract.number}_{proof_name}.pdf", user=procurement)
             rules.record_disposal(contract, done_on=min(contract.end_on, demo.today), method=method, detail=detail,
                                   evidence=proof, user=procurement)
-        rules.change_status(contract, step, user=procurement)
+        rules.change_status(contract, step, user=procurement, signed_on=_signed_on(demo, contract))
         if step is ContractStatus.SIGNED and contract.number in SUBCONTRACTORS:
             _subcontractors(demo, contract)
     if vendor.status is not later:
         vendor.status = later
         audit.label(vendor, "retire")
         db.session.flush()
+
+
+def _signed_on(demo: Demo, contract: Contract) -> dt.date:
+    """The demo's signing date (締結日): the start of the period (today at the latest),
+    not before the selection that covers the contract."""
+    day = min(demo.today, contract.start_on or demo.today)
+    decided = contract.selection.decided_on if contract.selection else None
+    return max(day, decided) if decided else day
 
 
 def _subcontractors(demo: Demo, contract: Contract) -> None:

@@ -146,6 +146,8 @@ def contract_form(contract: Contract | None = None, **kwargs) -> ContractForm:
     form.classification_id.choices = level_choices("confidentiality", _("（選択してください）"))
     form.integrity_id.choices = level_choices("integrity", "—")
     form.availability_id.choices = level_choices("availability", "—")
+    if form.method.data is None:  # none recorded (WTForms keeps None from the record): the blank choice
+        form.method.data = ""
     return form
 
 
@@ -296,4 +298,6 @@ def amendment_form(**kwargs) -> AmendmentForm:
     form.classification_id.choices = level_choices("confidentiality", _("（選択してください）"))
     form.integrity_id.choices = level_choices("integrity", "—")
     form.availability_id.choices = level_choices("availability", "—")
+    if form.method.data is None:  # none recorded (WTForms keeps None from the record): the blank choice
+        form.method.data = ""
     return form

@@ -85,6 +85,18 @@ def upload_with_errors(page) -> None:
     expect(page.get_by_role("alert").filter(has_text="取り込めません")).to_be_visible()
 
 
+def select_despite_not_met(page) -> None:
+    """A 選定 with a 不適合 criterion: the form comes back with the warning and its confirmation (issue 20)."""
+    criteria = page.get_by_role("table", name="選定基準").locator("tbody tr")
+    for i in range(criteria.count()):
+        criteria.nth(i).get_by_role("combobox").select_option(label="不適合" if i == 0 else "適合")
+    criteria.first.get_by_role("textbox").fill("実績なし")
+    page.get_by_role("radio", name="選定する").check()
+    page.get_by_label("「不適合」があるまま選定する理由").fill("体制で補えるため")
+    page.get_by_role("button", name="登録").click()
+    expect(page.get_by_label("「不適合」の基準があることを確認したうえで「選定する」と決定します")).to_be_visible()
+
+
 @dataclass(frozen=True)
 class Case:
     user: str | None  # None: not signed in
@@ -99,6 +111,8 @@ PAGES = {
     "vendors-detail": Case("procurement", vendor("株式会社道央情報システム")),
     "vendors-form": Case("procurement", "/vendors/new"),
     "vendors-form-errors": Case("procurement", "/vendors/new", then=submit_empty),
+    "vendors-selection-confirm": Case("procurement", lambda: vendor("株式会社道央情報システム")() + "/selection/new",
+                                      then=select_despite_not_met),
     "contracts-list": Case("procurement", "/contracts/"),
     "contracts-detail": Case("procurement", contract("R8-001")),
     "contracts-detail-exception": Case("procurement", contract("R8-003")),

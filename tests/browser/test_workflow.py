@@ -54,7 +54,7 @@ def record_selection(page) -> None:
     expect(criteria).to_have_count(11)
     for i in range(criteria.count()):
         criteria.nth(i).select_option(label="適合")
-    page.get_by_label("決定").select_option(label="選定する")
+    page.get_by_role("radio", name="選定する").check()  # no decision is chosen beforehand (issue 20)
     page.get_by_label("選定理由・備考").fill("価格と体制を総合評価")
     page.get_by_role("button", name="登録").click()
     expect(flash(page)).to_contain_text("選定記録を登録しました。")
