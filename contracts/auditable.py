@@ -174,7 +174,7 @@ def audit_records(house) -> None:
     verifications, as the trail shows them: form labels, names, pages."""
     house.add_audit_record(AuditRecord(
         "contracts", forms=(ContractForm,), name=_describe, endpoint="contracts.detail", param="contract_id",
-        labels={"classification_id": _l("機密性"), "handles_personal_info": _l("個人情報"),
+        labels={"signed_on": _l("締結日"), "signed_at": _l("締結を記録した日時"), "classification_id": _l("機密性"), "handles_personal_info": _l("個人情報"),
                 "handles_my_number": _l("個人番号"), "system_access": _l("システムへのアクセス"),
                 "has_gap": _l("必須条項の不足"), "verification_due_on": _l("次の確認期限"),
                 "predecessor_id": _l("更新前の契約"), "selection_id": _l("選定記録"),

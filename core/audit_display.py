@@ -57,7 +57,7 @@ ACTION_LABELS = {
     "report": _l("完了報告"), "accept": _l("確認済"), "return": _l("差し戻し"), "revoke": _l("無効化"),
     "selection": _l("選定記録の紐付け"),
     "begin": _l("着手"), "correct": _l("訂正"), "import": _l("取込み"), "restore": _l("再開"), "respond": _l("回答"),
-    "status": _l("状態の変更"),
+    "status": _l("状態の変更"), "first_contract_signed": _l("初回の契約締結により取引中"),
 }
 
 OBJECT_LABELS = {

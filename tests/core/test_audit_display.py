@@ -244,3 +244,18 @@ def test_every_column_of_every_audited_table_reads_as_a_label(app):
                 if key != "id" and key not in hidden and str(column.label) == key:
                     raw.setdefault(table, []).append(key)
     assert not raw, f"columns shown by their raw names: {raw}"
+
+
+def test_the_demo_trail_reads_without_codes(app, demo):
+    """Every action and every kind of record in the demo's trail has a name
+    (no ``approve_conditional`` or ``contract_clauses`` on the page), in
+    Japanese and in English."""
+    from core.audit_display import action_label, object_label
+
+    with app.test_request_context():
+        actions = set(db.session.scalars(select(AuditEntry.action).distinct()))
+        kinds = set(db.session.scalars(select(AuditEntry.object_type).distinct())) - {None}
+        for locale in ("ja", "en"):
+            with force_locale(locale):
+                assert not {a for a in actions if str(action_label(a)) == a}, locale
+                assert not {k for k in kinds if str(object_label(k)) == k}, locale
