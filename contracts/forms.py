@@ -35,9 +35,6 @@ from core.forms import (
     VersionedForm,
     coerce_int_or_none,
     level_choices,
-    select_choices,
-    unit_choices,
-    user_choices,
 )
 from core.forms import MeasureForm as BaseMeasureForm
 from core.pickers import PickerField, PickerSearchMixin
@@ -95,9 +92,9 @@ class ContractForm(VersionedForm):
     vendor_id = PickerField(_l("委託事業者"), source="vendors",
                             validators=[DataRequired(message=_l("委託事業者を選択してください。"))])
     kind = SelectField(_l("種別"), choices=ContractKind.select_choices())
-    unit_id = SelectField(_l("担当組織"), coerce=coerce_int_or_none,
+    unit_id = PickerField(_l("担当組織"), source="units",
                           validators=[DataRequired(message=_l("担当組織を選択してください。"))])
-    officer_id = SelectField(_l("担当者"), coerce=coerce_int_or_none,
+    officer_id = PickerField(_l("担当者"), source="users",
                              validators=[DataRequired(message=_l("担当者を選択してください。"))])
     start_on = DateField(_l("契約開始日"), validators=[InputRequired(message=_l("日付を入力してください。"))])
     end_on = DateField(_l("契約終了日"), validators=[InputRequired(message=_l("日付を入力してください。")),
@@ -141,8 +138,6 @@ class RenewalForm(FlaskForm):
 def contract_form(contract: Contract | None = None, **kwargs) -> ContractForm:
     """The contract form with its choices filled (the pages, the spreadsheet import and the API)."""
     form = ContractForm(obj=contract, **kwargs)
-    form.unit_id.choices = select_choices(unit_choices())
-    form.officer_id.choices = user_choices(_("（選択してください）"))
     form.classification_id.choices = level_choices("confidentiality", _("（選択してください）"))
     form.integrity_id.choices = level_choices("integrity", "—")
     form.availability_id.choices = level_choices("availability", "—")
