@@ -8,6 +8,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from assurance.audit_models import Severity
 from core.forms import DateField, MultiCheckboxField, VersionedForm, coerce_int_or_none
+from core.pickers import PickerField, PickerSearchMixin
 from core.validators import date_not_before
 
 METHODS = ("書面監査", "実地監査", "ヒアリング", "書面監査・実地監査", "書面監査・ヒアリング")
@@ -52,8 +53,8 @@ class CloseForm(FlaskForm):
     closure_note = TextAreaField(_l("完了の所見"), validators=[Optional(), Length(max=4000)])
 
 
-class MeasureForm(FlaskForm):
+class MeasureForm(PickerSearchMixin, FlaskForm):
     measure = TextAreaField(_l("改善措置の内容"), validators=[DataRequired(), Length(max=4000)])
-    owner_id = SelectField(_l("措置の担当者"), coerce=coerce_int_or_none,
+    owner_id = PickerField(_l("措置の担当者"), source="users",
                            validators=[DataRequired(message=_l("措置の担当者を選んでください。"))])
     due_on = DateField(_l("期限"), validators=[InputRequired(message=_l("日付を入力してください。"))])

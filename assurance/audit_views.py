@@ -17,7 +17,7 @@ from assurance.audit_models import AuditFinding, AuditPlan, AuditPlanAuditor, Fi
 from core import inspection, plugins
 from core.auth import AUDIT_READERS, access, can_view
 from core.db import db
-from core.forms import STALE_MESSAGE, CSRFForm, select_choices, unit_choices, user_choices
+from core.forms import STALE_MESSAGE, CSRFForm, select_choices, unit_choices
 from core.i18n import locale_code
 from core.measures import measures_for
 from core.models import Role
@@ -237,7 +237,6 @@ def _finding_page(finding: AuditFinding, *, response_form=None, close_form=None,
     if measure_form is None and may_write:
         measure_form = MeasureForm()
     if measure_form is not None:
-        measure_form.owner_id.choices = user_choices(_("（選択してください）"))
         if request.method == "GET" and responsible:
             measure_form.owner_id.data = min(responsible)
     return render_template(
@@ -294,7 +293,6 @@ def finding_close(finding_id: int):
 def finding_measure(finding_id: int):
     finding = _finding_or_404(finding_id)
     form = MeasureForm()
-    form.owner_id.choices = user_choices(_("（選択してください）"))
     if not form.validate_on_submit():
         return _finding_page(finding, measure_form=form, status=400)
     try:

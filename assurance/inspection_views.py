@@ -29,6 +29,7 @@ from core.db import db
 from core.forms import CSRFForm, DateField, coerce_int_or_none, select_choices, unit_choices, user_choices
 from core.i18n import locale_code
 from core.models import OrgUnit, User
+from core.pickers import PickerField, PickerSearchMixin
 from core.timeutil import fiscal_year, fiscal_year_label, today
 
 bp = Blueprint("inspections", __name__, url_prefix="/inspections")
@@ -36,10 +37,10 @@ bp = Blueprint("inspections", __name__, url_prefix="/inspections")
 
 # --- forms ----------------------------------------------------------------------------
 
-class NewInspectionForm(FlaskForm):
+class NewInspectionForm(PickerSearchMixin, FlaskForm):
     fiscal_year = IntegerField(_l("年度（西暦）"), validators=[DataRequired(), NumberRange(min=2000, max=2100)])
     unit_id = SelectField(_l("対象組織"), coerce=coerce_int_or_none, validators=[Optional()])
-    responsible_id = SelectField(_l("責任者"), coerce=coerce_int_or_none,
+    responsible_id = PickerField(_l("責任者"), source="users",
                                  validators=[DataRequired(message=_l("責任者を選んでください。"))])
     summary = TextAreaField(_l("概要"), validators=[Optional(), Length(max=4000)])
 
@@ -70,7 +71,6 @@ class DecisionForm(FlaskForm):
 def _new_form(**kwargs) -> NewInspectionForm:
     form = NewInspectionForm(**kwargs)
     form.unit_id.choices = select_choices([("", _l("全組織"))] + list(unit_choices(include_blank=False)))
-    form.responsible_id.choices = user_choices(_l("（選択してください）"))
     return form
 
 

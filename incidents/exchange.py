@@ -23,7 +23,7 @@ from sqlalchemy import false, select
 from sqlalchemy.orm import selectinload
 
 from core import plugins
-from core.forms import level_choices, select_choices, user_choices
+from core.forms import level_choices, select_choices
 from core.incidents import Incident, IncidentKind, IncidentStatus, Severity
 from core.lists import ListView, enum_filter
 from core.models import Role
@@ -137,7 +137,6 @@ def _form(record, formdata=None, **kwargs) -> IncidentForm:
         pairs += [(f"{found.kind}:{record_id}", f"{found.label}: {text}") for record_id, text in found.choices()]
     form.subject.choices = select_choices(pairs)
     form.classification_id.choices = level_choices(blank=_("（不明・該当なし）"))
-    form.handler_id.choices = user_choices(_("（未定）"))
     return form
 
 

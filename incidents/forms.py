@@ -22,6 +22,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from core.forms import MultiCheckboxField, VersionedForm, coerce_int_or_none
 from core.incidents import IncidentKind, Severity
+from core.pickers import PickerField, PickerSearchMixin
 from core.timeutil import JST
 
 
@@ -52,7 +53,7 @@ class LocalDateTimeField(wtforms.fields.DateTimeLocalField):
 REQUIRED_TIME = InputRequired(message=_l("日時を入力してください。"))
 
 
-class IncidentForm(FlaskForm):
+class IncidentForm(PickerSearchMixin, FlaskForm):
     kind = SelectField(_l("種類"), choices=IncidentKind.select_choices())
     severity = SelectField(_l("重大度"), choices=Severity.select_choices(), default=Severity.MODERATE.value)
     subject = SelectField(_l("対象"), validate_choice=False)  # "contract:12", "" for the body itself
@@ -69,7 +70,7 @@ class IncidentForm(FlaskForm):
     my_number = BooleanField(_l("マイナンバー（特定個人情報）を含む"))
     people_affected = IntegerField(_l("影響を受けた人数"), validators=[Optional(), NumberRange(min=0, max=100_000_000)])
     wrongful_intent = BooleanField(_l("不正の目的によるおそれがある"))
-    handler_id = SelectField(_l("対応担当者"), coerce=coerce_int_or_none, validators=[Optional()])
+    handler_id = PickerField(_l("対応担当者"), source="users", blank=_l("（未定）"), validators=[Optional()])
 
 
 class EditForm(VersionedForm, IncidentForm):

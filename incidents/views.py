@@ -107,7 +107,6 @@ def _form() -> IncidentForm:
     form = IncidentForm()
     form.subject.choices = _subject_choices()
     form.classification_id.choices = level_choices(blank=_("（不明・該当なし）"))
-    form.handler_id.choices = user_choices(_("（未定）"))
     return form
 
 
@@ -260,7 +259,6 @@ def _edit_form(incident: Incident, *, fresh: bool) -> EditForm:
     """The correction form: ``fresh``, the incident as stored (and its version)."""
     form = EditForm(formdata=None, obj=incident, version=incident.version) if fresh else EditForm()
     form.classification_id.choices = level_choices(blank=_("（不明・該当なし）"))
-    form.handler_id.choices = user_choices(_("（未定）"))
     form.unit_id.choices = select_choices([("", _("（未定）")), *unit_choices(include_blank=False)])
     if fresh:
         form.kind.data, form.severity.data = incident.kind.value, incident.severity.value

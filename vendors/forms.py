@@ -6,7 +6,8 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, FieldList, FormField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import URL, DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
-from core.forms import DateField, VersionedForm, coerce_int_or_none, select_choices, unit_choices, user_choices
+from core.forms import DateField, VersionedForm, coerce_int_or_none, select_choices, unit_choices
+from core.pickers import PickerField, PickerSearchMixin
 from core.validators import digits, katakana, phone_number
 from vendors.models import Assessment, CertificationKind, SelectionDecision, Vendor, VendorStatus
 from vendors.rules import is_valid_corporate_number
@@ -79,13 +80,13 @@ class AssessmentForm(FlaskForm):
             raise ValidationError(_l("「不適合」にはコメントを入力してください。"))
 
 
-class SelectionForm(FlaskForm):
+class SelectionForm(PickerSearchMixin, FlaskForm):
     decided_on = DateField(_l("選定日"), validators=[InputRequired(message=_l("日付を入力してください。"))])
     # No decision is chosen until the person deciding chooses one (issue 20).
     decision = RadioField(_l("決定"), choices=SelectionDecision.select_choices(),
                           validators=[InputRequired(message=_l("決定を選択してください。"))])
     # Who decided (選定者), chosen from the users; the person saving when left alone (selection_form).
-    decided_by_id = SelectField(_l("決定者"), coerce=coerce_int_or_none, validators=[Optional()])
+    decided_by_id = PickerField(_l("決定者"), source="users", blank="—", validators=[Optional()])
     # The second step of a 選定 with a 不適合 criterion: the warning is read and confirmed (issue 20).
     confirm_not_met = BooleanField(_l("「不適合」の基準があることを確認したうえで「選定する」と決定します"))
     notes = TextAreaField(_l("選定理由・備考"), validators=[Optional(), Length(max=4000)])
@@ -98,7 +99,6 @@ class SelectionForm(FlaskForm):
 def selection_form(user, **kwargs) -> SelectionForm:
     """The selection form with the users to choose the decider from; ``user``, the person saving, by default."""
     form = SelectionForm(**kwargs)
-    form.decided_by_id.choices = user_choices("—")
     if form.decided_by_id.data is None and not form.is_submitted():
         form.decided_by_id.data = user.id
     return form

@@ -144,15 +144,22 @@ def test_the_sns_incidents_move_into_the_register_with_their_history(tmp_path):
     with app.app_context():
         upgrade(revision="0024")
         run = db.session.execute
-        account = factories.social_account("○○消防本部 公式")
-        unit_id, user_id = account.unit_id, account.responsible_id
+        # The account as the schema at 0024 held it: written in SQL, not through
+        # today's model (whose later columns — a reading, a search key — 0024 lacks).
+        user_id, unit_id = factories.user(None, Role.SOCIAL).id, None
+        account_id = run(text(
+            "INSERT INTO social_accounts (platform, name, url, status, responsible_id, last_post_on,"
+            " review_cycle_months, approval_before_posting, profile_states_official, verified_badge, mfa_enabled,"
+            " recovery_owned, created_at, updated_at, version) VALUES ('x', '○○消防本部 公式', 'https://example.com/1',"
+            " 'active', :user, '2026-11-01', 12, 0, 0, 0, 0, 0, '2026-11-01 00:00:00', '2026-11-01 00:00:00', 1)"),
+            {"user": user_id}).lastrowid
         run(text("INSERT INTO social_incidents (id, account_id, kind, occurred_on, summary, notified, checklist,"
                  " reported_by_id, closed_on, closing_note, created_at, updated_at, version) VALUES"
                  " (3, :account, 'impersonation', '2026-11-30', 'なりすまし', '総務課', :open_list, :user, NULL, NULL,"
                  "  '2026-11-30 01:00:00', '2026-11-30 01:00:00', 2),"
                  " (4, :account, 'wrong_post', '2026-10-24', '誤投稿', NULL, NULL, :user, '2026-10-25', '訂正した',"
                  "  '2026-10-24 02:00:00', '2026-10-25 02:00:00', 3)"),
-            {"open_list": json.dumps({"INC-01": True, "INC-02": False}), "account": account.id, "user": user_id})
+            {"open_list": json.dumps({"INC-01": True, "INC-02": False}), "account": account_id, "user": user_id})
         run(text("INSERT INTO social_incident_actions (id, incident_id, at, user_id, text) VALUES"
                  " (7, 3, '2026-11-30 02:00:00', :user, 'X社に報告した')"), {"user": user_id})
         audit.log("create", object_type="social_incidents", object_id=3)
@@ -163,7 +170,7 @@ def test_the_sns_incidents_move_into_the_register_with_their_history(tmp_path):
         assert set(moved) == {3, 4}
         open_, closed = moved[3], moved[4]
         assert open_.kind is IncidentKind.IMPERSONATION and open_.severity is Severity.SEVERE
-        assert open_.status is IncidentStatus.RESPONDING and open_.subject_id == account.id
+        assert open_.status is IncidentStatus.RESPONDING and open_.subject_id == account_id
         assert open_.unit_id == unit_id
         assert open_.checklist == {"INC-01": True, "INC-02": False} and open_.summary == "なりすまし"
         assert open_.occurred_at == dt.datetime(2026, 11, 29, 15) and open_.number.startswith("INC-2026-")
