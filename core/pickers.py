@@ -146,7 +146,7 @@ class PickerWidget:
             url=url_for(f"pick_{field.source_key}"), blank=field.blank_label(), none=_("一致するものはありません"),
             hint=_("候補が表示されたら上下の矢印キーで選び、Enterキーで決定します。"),
             results=_("候補が{n}件あります。"), selected=_("{option}（{n}件中{i}件目）を選択中"),
-            name=field.name, attributes=Markup(attributes), options=Markup("").join(options),
+            name=field.name, attributes=attributes, options=Markup("").join(options),  # html_params: escaped Markup
             query_id=query_id, query_name=f"{field.name}{QUERY_SUFFIX}", search_label=_("名前で検索"),
             pick=PICK, search=_("検索"), found=found)
 

@@ -175,3 +175,14 @@ def sign_in(page, username: str, password: str = DEMO_PASSWORD) -> None:
 def logout(page) -> None:
     page.get_by_role("button", name="ログアウト").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("ログイン")
+
+
+def pick(page, label: str, typed: str, choice: str | None = None) -> None:
+    """Choose a record with a picker (core/pickers.py) as a person does: type
+    into the combobox named ``label`` and click the option that reads
+    ``choice`` (``typed`` when not given)."""
+    box = page.get_by_role("combobox", name=re.compile("^" + re.escape(label)))  # its name may end in （必須）
+    box.fill("")
+    box.press_sequentially(typed)
+    page.get_by_role("listbox").get_by_role("option", name=re.compile(re.escape(choice or typed))).first.click()
+    expect(box).to_have_value(re.compile(re.escape(choice or typed)))
