@@ -17,7 +17,7 @@ from assurance.audit_models import AuditFinding, AuditPlan, AuditPlanAuditor, Fi
 from core import inspection, plugins
 from core.auth import AUDIT_READERS, access, can_view
 from core.db import db
-from core.forms import STALE_MESSAGE, CSRFForm, select_choices, unit_choices
+from core.forms import STALE_MESSAGE, CSRFForm, select_choices, show_refusal, unit_choices
 from core.i18n import locale_code
 from core.measures import measures_for
 from core.models import Role
@@ -47,15 +47,6 @@ def _finding_or_404(finding_id: int) -> AuditFinding:
 
 def _flash_refusal(error: Refusal) -> None:
     flash(str(error), "danger")
-
-
-def _refuse(form, error: Refusal) -> None:
-    """A refusal beside its field when the form has it, else as a flash."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(error)]
-    else:
-        _flash_refusal(error)
 
 
 def _warn(warnings) -> None:
@@ -117,7 +108,7 @@ def _save_plan(plan: AuditPlan | None):
                 auditor_ids=form.auditor_ids.data or [], targets=_targets(form.targets.data))
         except Refusal as error:
             db.session.rollback()
-            _refuse(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("監査計画を保存しました。"), "success")
@@ -206,7 +197,7 @@ def finding_new(plan_id: int):
                 unit_id=form.unit_id.data)
         except Refusal as error:
             db.session.rollback()
-            _refuse(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("指摘 %(number)s を登録しました。", number=finding.number), "success")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import wtforms.fields
-from flask import current_app, g, has_app_context, has_request_context, request
+from flask import current_app, flash, g, has_app_context, has_request_context, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -16,6 +16,7 @@ from core.db import db
 from core.i18n import locale_code
 from core.models import ClassificationLevel, OrgUnit, User
 from core.pickers import PickerField, PickerSearchMixin
+from core.refusals import Refusal
 
 
 class CSRFForm(FlaskForm):
@@ -292,3 +293,13 @@ class InspectionItemForm(VersionedForm):
     source_kind = SelectField(_l("根拠の種類"), default="body")
     general_practice = BooleanField(_l("一般的な実務（規程・ガイドラインの要求ではない）"))
     sort_order = IntegerField(_l("表示順"), default=0, validators=[Optional(), NumberRange(min=0, max=9999)])
+
+
+def show_refusal(form, error: Refusal) -> None:
+    """A refusal beside the field it is about when ``form`` has that field,
+    else as a flash above the page."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, str(error)]
+    else:
+        flash(str(error), "danger")

@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from core import audit, files, pdf, plugins
 from core.auth import access
 from core.db import db
-from core.forms import STALE_MESSAGE, CSRFForm, level_choices, select_choices, unit_choices, user_choices
+from core.forms import STALE_MESSAGE, CSRFForm, level_choices, select_choices, show_refusal, unit_choices, user_choices
 from core.incidents import (
     MEASURE_SOURCE,
     OPEN_STATUSES,
@@ -58,14 +58,6 @@ def _incident_or_404(incident_id: int) -> Incident:
     if incident is None or not rights.may_read(current_user, incident):
         abort(404)  # a personal-data incident is not shown to exist
     return incident
-
-
-def _refuse(form, error: Refusal) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(error)]
-    else:
-        flash(str(error), "danger")
 
 
 # --- the register -----------------------------------------------------------------------
@@ -132,7 +124,7 @@ def new():
                 handler_id=form.handler_id.data)
         except Refusal as error:
             db.session.rollback()
-            _refuse(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("事案 %(number)s を記録しました。対応チェックリストに沿って対応を記録してください。",
@@ -248,7 +240,7 @@ def close(incident_id: int):
                                  for row in form.measures])
     except Refusal as error:
         db.session.rollback()
-        _refuse(form, error)
+        show_refusal(form, error)
         return _page(_incident_or_404(incident_id), close_form=form, status_code=409)
     db.session.commit()
     flash(_("事案を終結しました。"), "success")
@@ -296,7 +288,7 @@ def edit(incident_id: int):
                 handler_id=form.handler_id.data, unit_id=form.unit_id.data)
         except Refusal as error:
             db.session.rollback()
-            _refuse(form, error)
+            show_refusal(form, error)
             return render_template("incidents/edit.html", form=form, incident=_incident_or_404(incident_id)), 400
         db.session.commit()
         flash(_("事案 %(number)s を更新しました。", number=incident.number), "success")
@@ -377,7 +369,7 @@ def checklist_item_new():
                                                text_ja=form.text_ja.data, text_en=form.text_en.data)
         except Refusal as error:
             db.session.rollback()
-            _refuse(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("チェックリストの項目 %(code)s を追加しました。", code=item.code), "success")
@@ -401,7 +393,7 @@ def checklist_item_edit(item_id: int):
             services.edit_checklist_item(item, text_ja=form.text_ja.data, text_en=form.text_en.data)
         except Refusal as error:
             db.session.rollback()
-            _refuse(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("チェックリストの項目 %(code)s を更新しました。", code=item.code), "success")
@@ -459,7 +451,7 @@ def _ppc_form(form: PpcForm | None = None) -> PpcForm:
 
 def _refused(incident_id: int, form, error: Refusal, **forms):
     db.session.rollback()
-    _refuse(form, error)
+    show_refusal(form, error)
     return _page(_incident_or_404(incident_id), **forms, status_code=409)
 
 
