@@ -165,6 +165,14 @@ def _refused(service: CloudService, error: Exception, **forms):
     return _detail(_service(service.id), status_code=409, **forms)
 
 
+def _turned_back(service_id: int, error: Exception):
+    """A refused action that has no form to correct: the reason flashed, and
+    back to the service's page (Post/Redirect/Get: reloading posts nothing)."""
+    db.session.rollback()
+    flash(str(error), "danger")
+    return redirect(url_for("cloud.detail", service_id=service_id), code=303)
+
+
 def _returned_to_request(service: CloudService, status: ServiceStatus) -> None:
     if status is not service.status and service.status is ServiceStatus.REQUESTED:
         flash(_("承認済みの内容が変わったため、申請中に戻りました。改めて承認を受けてください。"), "warning")
@@ -207,7 +215,7 @@ def information_delete(service_id: int, info_id: int):
     try:
         services.remove_information(service, current_user, info)
     except rules.CloudRuleError as error:
-        return _refused(service, error)
+        return _turned_back(service_id, error)
     db.session.commit()
     flash(_("取り扱う情報を削除しました。"), "success")
     _returned_to_request(service, status)
@@ -313,7 +321,7 @@ def resubmit(service_id: int):
     try:
         services.resubmit(service, current_user, form.reason.data)
     except rules.CloudRuleError as error:
-        return _refused(service, error)
+        return _turned_back(service_id, error)
     db.session.commit()
     flash(_("再申請しました。申請者以外の承認者が決定します。"), "success")
     return redirect(url_for("cloud.detail", service_id=service.id) + "#approvals")
@@ -329,7 +337,7 @@ def review(service_id: int):
     try:
         services.record_review(service, on=form.reviewed_on.data)
     except rules.CloudRuleError as error:
-        return _refused(service, error)
+        return _turned_back(service_id, error)
     db.session.commit()
     flash(_("見直しを記録しました。次回見直し日は %(date)s です。", date=service.next_review_on.isoformat()), "success")
     return redirect(url_for("cloud.detail", service_id=service.id))
@@ -373,7 +381,7 @@ def retire(service_id: int):
     try:
         services.retire(service, current_user, form.retire_reason.data.strip())
     except rules.CloudRuleError as error:
-        return _refused(service, error)
+        return _turned_back(service_id, error)
     db.session.commit()
     flash(_("「%(name)s」を廃止しました。記録は残ります。", name=service.name), "success")
     return redirect(url_for("cloud.detail", service_id=service.id))

@@ -181,6 +181,14 @@ def review(account_id: int):
 
 # --- opening and closing the account (issue 17) ------------------------------------------
 
+def _turned_back(account_id: int, error: rules.SocialRuleError):
+    """A refused action that has no form to correct: the reason flashed, and
+    back to the account's page (Post/Redirect/Get: reloading posts nothing)."""
+    db.session.rollback()
+    flash(str(error), "danger")
+    return redirect(url_for("social.detail", account_id=account_id), code=303)
+
+
 def _refused(account_id: int, error: rules.SocialRuleError):
     db.session.rollback()
     flash(str(error), "danger")
@@ -197,7 +205,7 @@ def opening_decide(account_id: int, decision: str):
     try:
         services.decide_opening(account, current_user, approve=decision == "approve", comment=form.comment.data)
     except rules.SocialRuleError as error:
-        return _refused(account_id, error)
+        return _turned_back(account_id, error)
     db.session.commit()
     flash(_("アカウント「%(name)s」の開設を承認しました。", name=account.name) if decision == "approve"
           else _("アカウント「%(name)s」の開設を却下しました。", name=account.name), "success")
@@ -213,7 +221,7 @@ def opening_resubmit(account_id: int):
     try:
         services.resubmit_opening(account, current_user)
     except rules.SocialRuleError as error:
-        return _refused(account_id, error)
+        return _turned_back(account_id, error)
     db.session.commit()
     flash(_("開設を再申請しました。"), "success")
     return redirect(url_for("social.detail", account_id=account.id))
@@ -249,7 +257,7 @@ def close(account_id: int):
     try:
         services.close(account, current_user)
     except rules.SocialRuleError as error:
-        return _refused(account_id, error)
+        return _turned_back(account_id, error)
     db.session.commit()
     flash(_("アカウント「%(name)s」を廃止しました。", name=account.name), "success")
     return redirect(url_for("social.detail", account_id=account.id))
@@ -308,8 +316,8 @@ def procedure_decide(account_id: int, procedure_id: int, decision: str):
         services.decide_procedure(procedure, current_user, approve=decision == "approve", comment=form.comment.data)
     except rules.SocialRuleError as error:
         db.session.rollback()
-        flash(str(error), "danger")
-        return _procedures_page(_account(account_id), 409)
+        flash(str(error), "danger")  # Post/Redirect/Get: back to the procedures, with the reason
+        return redirect(url_for("social.procedures", account_id=account_id), code=303)
     db.session.commit()
     flash(_("運用手順 第%(number)s版を承認しました。", number=procedure.number) if decision == "approve"
           else _("運用手順 第%(number)s版を差し戻しました。", number=procedure.number), "success")

@@ -358,6 +358,13 @@ def auth(client):
     return Auth(client)
 
 
+def followed(client, response):
+    """A refused action's answer: a redirect (303, Post/Redirect/Get) to the
+    record's page, read with a GET (where the reason is flashed)."""
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return client.get(response.headers["Location"])
+
+
 def login_as(client, role: str | Role, password: str = PASSWORD):
     """Sign ``client`` in as the user named after ``role``; fail loudly if refused."""
     name = role.value if isinstance(role, Role) else role

@@ -36,7 +36,3 @@ def test_a_refused_move_redirects_too(buyer, app):
     assert "には変更できません" in page
 
 
-def followed(client, response):
-    """A refused POST's answer: a redirect (303) to the record's page, read with a GET."""
-    assert response.status_code == 303, response.get_data(as_text=True)
-    return client.get(response.headers["Location"])

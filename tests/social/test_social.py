@@ -22,7 +22,7 @@ from core.timeutil import today
 from social import prepost, rules, services
 from social.models import AccountStatus, OperatingProcedure, Platform, SocialAccount
 from tests import factories
-from tests.conftest import DEMO_PASSWORD, PASSWORD, login_as
+from tests.conftest import DEMO_PASSWORD, PASSWORD, followed, login_as
 
 
 def user_id(app, username: str) -> int:
@@ -164,9 +164,10 @@ def test_procedures_are_versioned_and_approved_by_someone_else(app, social, appr
     assert post_procedure(writer_approver, app, aid, posting="第2版の発信ルール").status_code == 302
     v1, v2 = procedure_ids(app, aid)
     response = writer_approver.post(f"/social/{aid}/procedures/{v2}/approve")
-    assert response.status_code == 409 and "申請者本人は承認できません" in response.get_data(as_text=True)
+    assert "申請者本人は承認できません" in followed(writer_approver, response).get_data(as_text=True)
 
-    assert approver.post(f"/social/{aid}/procedures/{v1}/reject", data={"comment": ""}).status_code == 409
+    refused = approver.post(f"/social/{aid}/procedures/{v1}/reject", data={"comment": ""})
+    assert "差し戻す理由をコメントに記載してください。" in followed(approver, refused).get_data(as_text=True)
     assert approver.post(f"/social/{aid}/procedures/{v1}/approve", data={"comment": "了"}).status_code == 302
     with app.app_context():
         account = db.session.get(SocialAccount, aid)
