@@ -13,6 +13,7 @@ from sqlalchemy import Select, inspect, or_
 
 from core import textkey
 from core.db import db
+from core.textkey import like_pattern
 
 PER_PAGE_CHOICES = (20, 50, 100)
 MAX_INT = 2**31 - 1  # a database integer: no id (or page) lies beyond it
@@ -29,11 +30,6 @@ def int_arg(text: str | None, minimum: int = 0, maximum: int = MAX_INT) -> int |
     return number if minimum <= number <= maximum else None
 
 
-def like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _contains(column, pattern: str):
     """Case-insensitive LIKE.  SQLite's LIKE already ignores the case of
     ASCII letters, and its lower() folds nothing more, so ilike's
@@ -44,9 +40,24 @@ def _contains(column, pattern: str):
     return column.ilike(pattern, escape="\\")
 
 
+def _matches(searched, text: str):
+    """``searched`` contains ``text``: a search key through its index
+    (core.textkey.key_contains: the same rows as the LIKE), any other
+    column with a LIKE."""
+    dialect = db.engine.dialect.name
+    if isinstance(searched, textkey.SearchKey):
+        return searched.contains(text, dialect)
+    model = getattr(searched, "class_", None)
+    if getattr(searched, "key", None) == "search_key" and isinstance(model, type) and issubclass(model, textkey.Searchable):
+        return textkey.key_contains(model, text, dialect=dialect)
+    return _contains(searched, like_pattern(text))
+
+
 @dataclass
 class ListView:
-    """A register's list: ``search`` columns, named ``filters`` (a name →
+    """A register's list: ``search`` columns (a register's ``search_key``
+    column, or a core.textkey.SearchKey for another register's key, is
+    searched through its index), named ``filters`` (a name →
     function taking the statement and the value), ``sorts`` (a name → column,
     or a (reading, name) pair: core.textkey.reading_order)."""
 
@@ -66,9 +77,9 @@ class ListView:
             # The register's search_key columns (core.textkey) hold their names
             # folded; the query folded the same way finds ㈱ＡＢＣ as 株式会社abc
             # and ｶﾌﾞｼｷ as かぶしき (issue 20).
-            patterns = dict.fromkeys([like_pattern(state["q"]), like_pattern(unicodedata.normalize("NFKC", state["q"])),
-                                      *([like_pattern(textkey.fold(state["q"]))] if textkey.fold(state["q"]) else [])])
-            stmt = stmt.where(or_(*[_contains(col, pattern) for col in self.search for pattern in patterns]))
+            texts = dict.fromkeys([state["q"], unicodedata.normalize("NFKC", state["q"]),
+                                   *([textkey.fold(state["q"])] if textkey.fold(state["q"]) else [])])
+            stmt = stmt.where(or_(*[_matches(col, text) for col in self.search for text in texts]))
         for name, apply_filter in self.filters.items():
             value = _arg(args, name)
             state[name] = value

@@ -6,14 +6,22 @@ upper and lower case, spaces and the 株式会社 / ㈱ / （株） forms all ma
 the list search (core.lists) folds the query, and the records keep the
 folded text of their names in one plain ``search_key`` column, refreshed
 before every flush (:func:`keep_search_keys`) — the pages, the spreadsheet
-import and the API all write through the session, so none is missed."""
+import and the API all write through the session, so none is missed.
+
+The key is indexed (issue 21, migration 0030): on SQLite a full-text table
+``<table>_fts`` with the trigram tokenizer, kept by triggers on the table
+(so the bulk inserts of ``gen-data`` and every other write keep it too),
+and a B-tree index whose covering scan serves keys of one or two
+characters, too short for a trigram; on PostgreSQL a ``pg_trgm`` GIN index
+that ``ILIKE`` uses by itself.  :func:`key_contains` is the one search
+predicate; it finds exactly the rows a ``LIKE '%…%'`` on the key finds."""
 from __future__ import annotations
 
 import functools
 import re
 import unicodedata
 
-from sqlalchemy import String, event, func, nulls_last
+from sqlalchemy import Index, String, column, event, func, nulls_last, select, table
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 # Company-form abbreviations as NFKC leaves them: ㈱ and （株） both become (株).
@@ -88,6 +96,13 @@ class Searchable:
 
     search_key: Mapped[str | None] = mapped_column(String(1000))
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)  # maps the class: its table exists from here on
+        # One index of one name on both databases (migration 0030): a trigram GIN
+        # index on PostgreSQL, a B-tree on SQLite (which ignores the postgresql_ options).
+        Index(f"ix_{cls.__tablename__}_search_key", cls.__table__.c.search_key,
+              postgresql_using="gin", postgresql_ops={"search_key": "gin_trgm_ops"})
+
     def refresh_search_key(self) -> None:
         key = search_key(*(getattr(self, part) for part in self.__search_parts__))[:1000]
         if self.search_key != key:
@@ -105,3 +120,75 @@ def keep_search_keys() -> None:
         for obj in (*session.new, *session.dirty):
             if isinstance(obj, Searchable):
                 obj.refresh_search_key()
+
+
+# --- The indexed search (issue 21) ----------------------------------------
+
+TRIGRAM = 3  # the shortest text a trigram index can find
+_SEARCH_INDEX_NAME = re.compile(r"^(vendors|contracts|cloud_services|social_accounts)_fts(_[a-z]+)?$")
+
+
+def fts_table(tablename: str) -> str:
+    """The SQLite full-text table of a register's search key (migration 0030)."""
+    return f"{tablename}_fts"
+
+
+def include_in_migrations(name: str | None, type_: str, _parent_names=None) -> bool:
+    """Alembic's ``include_name``: the full-text tables (and the shadow tables
+    SQLite keeps for them) are made by migration 0030, not by the models."""
+    return not (type_ == "table" and name is not None and _SEARCH_INDEX_NAME.match(name))
+
+
+def like_pattern(text: str) -> str:
+    """``%text%`` for ``LIKE … ESCAPE '\\'``, the text's own % and _ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _ascii_lower(text: str) -> str:
+    return "".join(ch.lower() if ch.isascii() else ch for ch in text)
+
+
+def key_contains(model, text: str, via=None, *, dialect: str):
+    """The rows of ``model`` (a :class:`Searchable`) whose key contains
+    ``text``, or, with ``via`` (a column holding a ``model`` id, e.g.
+    ``Contract.vendor_id``), the rows pointing at one.
+
+    Exactly what ``search_key LIKE '%text%'`` finds (SQLite's LIKE: ASCII
+    letters in either case; PostgreSQL: ``ILIKE``), through the index:
+
+    - SQLite, three characters or more: the trigram table (case-sensitive:
+      the key holds no capital ASCII letter, the text is lowered the same
+      way, so a phrase match is the substring match, no second check);
+    - SQLite, one or two characters (旭川): no trigram holds them; the LIKE
+      runs over the narrow B-tree index of the key instead of the table;
+    - PostgreSQL: ``ILIKE``, which the ``pg_trgm`` GIN index serves (for
+      one or two characters PostgreSQL scans, as before)."""
+    if dialect == "sqlite" and len(text) >= TRIGRAM:
+        fts = table(fts_table(model.__tablename__), column("rowid"), column(fts_table(model.__tablename__)))
+        phrase = '"' + _ascii_lower(text).replace('"', '""') + '"'
+        found = select(fts.c.rowid).where(fts.c[fts_table(model.__tablename__)].op("MATCH")(phrase))
+    else:
+        # An alias: the query around may read the same table (the cloud list
+        # joins the vendor), which would otherwise correlate the two.
+        keyed = model.__table__.alias()
+        pattern = like_pattern(text)
+        if dialect == "sqlite":
+            found = select(keyed.c.id).where(keyed.c.search_key.like(pattern, escape="\\"))
+        elif via is None:
+            return model.__table__.c.search_key.ilike(pattern, escape="\\")
+        else:
+            found = select(keyed.c.id).where(keyed.c.search_key.ilike(pattern, escape="\\"))
+    return (via if via is not None else model.__table__.c.id).in_(found)
+
+
+class SearchKey:
+    """A list's search on another register's key: ``SearchKey(Vendor,
+    via=Contract.vendor_id)`` finds the contracts of the vendors found.
+    Without the join the search needed before (core.lists)."""
+
+    def __init__(self, model, via=None):
+        self.model, self.via = model, via
+
+    def contains(self, text: str, dialect: str):
+        return key_contains(self.model, text, self.via, dialect=dialect)

@@ -11,6 +11,7 @@ from sqlalchemy import func, inspect, select, text
 from app import create_app
 from core.db import db
 from core.models import AuditEntry, User
+from core.textkey import include_in_migrations
 from tests.conftest import BASE_CONFIG, DEMO_PASSWORD, login_as
 
 
@@ -76,7 +77,8 @@ def test_create_admin_refuses_a_mismatch_then_a_weak_password(app):
 
 def test_migrations_match_the_models(app):
     with app.app_context(), db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(connection, opts={"compare_type": True,
+                                                               "include_name": include_in_migrations})
         assert compare_metadata(context, db.metadata) == []
 
 
