@@ -9,13 +9,14 @@ from typing import Any, Callable
 from urllib.parse import urlencode
 
 from flask import request, url_for
-from sqlalchemy import Select, inspect, or_
+from sqlalchemy import Select, inspect, or_, text
 
 from core import textkey
 from core.db import db
 from core.textkey import like_pattern
 
 PER_PAGE_CHOICES = (20, 50, 100)
+ESTIMATE_ABOVE = 100_000  # rows: an unfiltered list of a larger table shows an estimated count (ListView.estimate_table)
 MAX_INT = 2**31 - 1  # a database integer: no id (or page) lies beyond it
 
 
@@ -66,6 +67,7 @@ class ListView:
     sorts: dict[str, Any] = field(default_factory=dict)
     default_sort: str = ""
     default_desc: bool = False
+    estimate_table: str | None = None  # unfiltered, on PostgreSQL: an estimated count (_estimate)
 
     def statement(self, stmt: Select, args) -> tuple[Select, dict[str, Any]]:
         """``stmt`` searched, filtered and sorted as ``args`` (a query
@@ -113,9 +115,29 @@ class ListView:
         if per_page not in PER_PAGE_CHOICES:
             per_page = PER_PAGE_CHOICES[0]
         page = int_arg(args.get("page"), minimum=1) or 1
-        pagination = db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=True)
+        estimate = self._estimate(state, page * per_page)
+        pagination = db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=estimate is None)
+        if estimate is not None:
+            pagination.total, pagination.estimated = estimate, True
         state["per_page"] = per_page
         return pagination, ListState(state)
+
+    def _estimate(self, state: dict[str, Any], reached: int) -> int | None:
+        """The number of rows of an unfiltered list as PostgreSQL estimates
+        it (``pg_class.reltuples``, kept by autovacuum and ANALYZE), for a
+        table with more than ESTIMATE_ABOVE rows: counting them reads them
+        all (the audit trail's 260,000 entries: 35 ms of each page).  A
+        filtered list, SQLite (which counts from an index), and the last
+        pages (where the exact end matters) keep the exact count."""
+        if self.estimate_table is None or db.engine.dialect.name != "postgresql":
+            return None
+        if state["q"] or any(state.get(name) for name in self.filters):
+            return None
+        rows = db.session.execute(text("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(:name)"),
+                                  {"name": self.estimate_table}).scalar()
+        if rows is None or rows < ESTIMATE_ABOVE or reached > rows * 0.9:
+            return None
+        return int(rows)
 
 
 def _arg(args, name: str) -> str:
