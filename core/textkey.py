@@ -21,7 +21,7 @@ import functools
 import re
 import unicodedata
 
-from sqlalchemy import Index, String, column, event, func, nulls_last, select, table
+from sqlalchemy import Index, String, column, event, func, literal_column, select, table
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 # Company-form abbreviations as NFKC leaves them: ㈱ and （株） both become (株).
@@ -75,15 +75,27 @@ def katakana_reading(text: str | None) -> str:
     return text.translate(_TO_KATAKANA).strip()
 
 
+def _no_reading(reading):
+    return func.coalesce(reading, literal_column("''")) == literal_column("''")
+
+
+def _reading(reading):
+    return func.nullif(reading, literal_column("''"))
+
+
 def reading_order(reading, name, descending: bool = False) -> tuple:
     """ORDER BY a register's name by its reading (よみ): the records with a
     reading first in the order of the reading, those without after them (in
     either direction), then by name.  Code point order sorts 旧 ‹ 無 ‹ 防 ‹ 電;
-    the reading sorts them as people look them up."""
-    keyed = func.nullif(reading, "")
+    the reading sorts them as people look them up.
+
+    Written as ``coalesce(reading, '') = ''`` first (false before true)
+    rather than ``NULLS LAST``, with the '' as literals: an index on these
+    expressions (:class:`Searchable` ``__reading_order__``) then gives the
+    order, and a page of 10,000 vendors needs no sort (issue 21)."""
     if descending:
-        return nulls_last(keyed.desc()), name.desc()
-    return nulls_last(keyed.asc()), name.asc()
+        return _no_reading(reading).asc(), _reading(reading).desc(), name.desc()
+    return _no_reading(reading).asc(), _reading(reading).asc(), name.asc()
 
 
 class Searchable:
@@ -93,6 +105,7 @@ class Searchable:
     later without touching the code."""
 
     __search_parts__: tuple[str, ...] = ()
+    __reading_order__: tuple[str, str] | None = None  # (reading, name): indexed in reading_order's order
 
     search_key: Mapped[str | None] = mapped_column(String(1000))
 
@@ -102,6 +115,10 @@ class Searchable:
         # index on PostgreSQL, a B-tree on SQLite (which ignores the postgresql_ options).
         Index(f"ix_{cls.__tablename__}_search_key", cls.__table__.c.search_key,
               postgresql_using="gin", postgresql_ops={"search_key": "gin_trgm_ops"})
+        if cls.__reading_order__:
+            reading, name = (cls.__table__.c[column] for column in cls.__reading_order__)
+            Index(f"ix_{cls.__tablename__}_reading_order", _no_reading(reading).self_group(), _reading(reading), name,
+                  cls.__table__.c.id)
 
     def refresh_search_key(self) -> None:
         key = search_key(*(getattr(self, part) for part in self.__search_parts__))[:1000]

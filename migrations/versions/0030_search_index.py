@@ -1,12 +1,14 @@
 """The search key indexed (issue 21): on SQLite a full-text table per
 register with the trigram tokenizer, kept by triggers, and a B-tree index of
 the key (its covering scan serves keys too short for a trigram); on
-PostgreSQL a pg_trgm GIN index of the key
+PostgreSQL a pg_trgm GIN index of the key.  And the vendor list's order by
+reading (core.textkey.reading_order) as an index
 
 Revision ID: 0030
 Revises: 0029
 Create Date: 2026-12-03
 """
+import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
@@ -40,6 +42,8 @@ def _sqlite_index(table: str) -> list[str]:
 
 
 def upgrade():
+    op.create_index('ix_vendors_reading_order', 'vendors',
+                    [sa.text("(coalesce(kana, '') = '')"), sa.text("nullif(kana, '')"), 'name', 'id'])
     if op.get_bind().dialect.name == 'postgresql':
         op.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')
         for table in TABLES:
@@ -53,6 +57,7 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index('ix_vendors_reading_order', table_name='vendors')
     sqlite = op.get_bind().dialect.name == 'sqlite'
     for table in TABLES:
         if sqlite:
