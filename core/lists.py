@@ -45,12 +45,11 @@ def _matches(searched, text: str):
     """``searched`` contains ``text``: a search key through its index
     (core.textkey.key_contains: the same rows as the LIKE), any other
     column with a LIKE."""
-    dialect = db.engine.dialect.name
     if isinstance(searched, textkey.SearchKey):
-        return searched.contains(text, dialect)
+        return searched.contains(text, db.session)
     model = getattr(searched, "class_", None)
     if getattr(searched, "key", None) == "search_key" and isinstance(model, type) and issubclass(model, textkey.Searchable):
-        return textkey.key_contains(model, text, dialect=dialect)
+        return textkey.key_contains(model, text, session=db.session)
     return _contains(searched, like_pattern(text))
 
 

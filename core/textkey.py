@@ -21,7 +21,8 @@ import functools
 import re
 import unicodedata
 
-from sqlalchemy import Index, String, column, event, func, literal_column, select, table
+from sqlalchemy import Index, String, column, event, func, literal_column, select, table, union
+from sqlalchemy import text as text_clause
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 # Company-form abbreviations as NFKC leaves them: ㈱ and （株） both become (株).
@@ -166,7 +167,7 @@ def _ascii_lower(text: str) -> str:
     return "".join(ch.lower() if ch.isascii() else ch for ch in text)
 
 
-def key_contains(model, text: str, via=None, *, dialect: str):
+def key_contains(model, text: str, via=None, *, session):
     """The rows of ``model`` (a :class:`Searchable`) whose key contains
     ``text``, or, with ``via`` (a column holding a ``model`` id, e.g.
     ``Contract.vendor_id``), the rows pointing at one.
@@ -177,26 +178,59 @@ def key_contains(model, text: str, via=None, *, dialect: str):
     - SQLite, three characters or more: the trigram table (case-sensitive:
       the key holds no capital ASCII letter, the text is lowered the same
       way, so a phrase match is the substring match, no second check);
-    - SQLite, one or two characters (旭川): no trigram holds them; the LIKE
-      runs over the narrow B-tree index of the key instead of the table;
+    - SQLite, two characters (旭川): no trigram is that short, but every
+      place the two stand in a key is the start of a trigram (旭川く, 旭川そ…:
+      the table's vocabulary lists them) or the key's last two characters
+      (an index on them): :func:`_pair_contained`;
+    - SQLite, one character (or a pair found in too many trigrams): the
+      LIKE over the narrow B-tree index of the key instead of the table;
     - PostgreSQL: ``ILIKE``, which the ``pg_trgm`` GIN index serves (for
       one or two characters PostgreSQL scans, as before)."""
+    dialect = session.get_bind().dialect.name
+    ids = via if via is not None else model.__table__.c.id
     if dialect == "sqlite" and len(text) >= TRIGRAM:
-        fts = table(fts_table(model.__tablename__), column("rowid"), column(fts_table(model.__tablename__)))
-        phrase = '"' + _ascii_lower(text).replace('"', '""') + '"'
-        found = select(fts.c.rowid).where(fts.c[fts_table(model.__tablename__)].op("MATCH")(phrase))
-    else:
-        # An alias: the query around may read the same table (the cloud list
-        # joins the vendor), which would otherwise correlate the two.
-        keyed = model.__table__.alias()
-        pattern = like_pattern(text)
-        if dialect == "sqlite":
-            found = select(keyed.c.id).where(keyed.c.search_key.like(pattern, escape="\\"))
-        elif via is None:
-            return model.__table__.c.search_key.ilike(pattern, escape="\\")
-        else:
-            found = select(keyed.c.id).where(keyed.c.search_key.ilike(pattern, escape="\\"))
-    return (via if via is not None else model.__table__.c.id).in_(found)
+        return ids.in_(_fts_rows(model, '"' + _ascii_lower(text).replace('"', '""') + '"'))
+    if dialect == "sqlite" and len(text) == TRIGRAM - 1:
+        found = _pair_contained(model, _ascii_lower(text), session)
+        if found is not None:
+            return ids.in_(found)
+    # An alias: the query around may read the same table (the cloud list
+    # joins the vendor), which would otherwise correlate the two.
+    keyed = model.__table__.alias()
+    pattern = like_pattern(text)
+    if dialect == "sqlite":
+        return ids.in_(select(keyed.c.id).where(keyed.c.search_key.like(pattern, escape="\\")))
+    if via is None:
+        return model.__table__.c.search_key.ilike(pattern, escape="\\")
+    return ids.in_(select(keyed.c.id).where(keyed.c.search_key.ilike(pattern, escape="\\")))
+
+
+MAX_PAIR_TRIGRAMS = 500  # more (a digit pair in thousands of numbers): the index scan is as quick
+
+
+def _fts_rows(model, query: str):
+    name = fts_table(model.__tablename__)
+    fts = table(name, column("rowid"), column(name))
+    return select(fts.c.rowid).where(fts.c[name].op("MATCH")(query))
+
+
+def _pair_contained(model, pair: str, session):
+    """The ids of the rows whose key holds the two characters ``pair``:
+    those with a trigram starting with the pair (one statement on the
+    vocabulary of the full-text table, then one phrase each, OR-ed) and
+    those whose key ends with it (``ix_<table>_search_key_end``, migration
+    0030).  None when the pair starts too many trigrams."""
+    vocabulary = f"{fts_table(model.__tablename__)}_vocab"
+    terms = session.execute(text_clause(f"SELECT term FROM {vocabulary} WHERE term >= :low AND term < :high LIMIT :most"),
+                            {"low": pair, "high": pair + "\U0010ffff", "most": MAX_PAIR_TRIGRAMS + 1}).scalars().all()
+    if len(terms) > MAX_PAIR_TRIGRAMS:
+        return None
+    keyed = model.__table__.alias()
+    ending = select(keyed.c.id).where(func.substr(keyed.c.search_key, literal_column("-2")) == pair)
+    if not terms:
+        return ending
+    phrases = " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+    return union(_fts_rows(model, phrases), ending)
 
 
 class SearchKey:
@@ -207,5 +241,5 @@ class SearchKey:
     def __init__(self, model, via=None):
         self.model, self.via = model, via
 
-    def contains(self, text: str, dialect: str):
-        return key_contains(self.model, text, self.via, dialect=dialect)
+    def contains(self, text: str, session):
+        return key_contains(self.model, text, self.via, session=session)

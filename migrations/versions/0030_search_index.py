@@ -38,6 +38,10 @@ def _sqlite_index(table: str) -> list[str]:
         f"INSERT INTO {fts}({fts}, rowid, search_key) VALUES ('delete', old.id, old.search_key); "
         f"INSERT INTO {fts}(rowid, search_key) VALUES (new.id, new.search_key); END",
         f"INSERT INTO {fts}({fts}) VALUES ('rebuild')",
+        # Its vocabulary (the trigrams), and the key's last two characters: a
+        # two-character search finds the trigrams it starts and the keys it ends.
+        f"CREATE VIRTUAL TABLE {fts}_vocab USING fts5vocab({fts}, 'row')",
+        f"CREATE INDEX ix_{table}_search_key_end ON {table} (substr(search_key, -2))",
     ]
 
 
@@ -63,5 +67,7 @@ def downgrade():
         if sqlite:
             for trigger in ('insert', 'delete', 'update'):
                 op.execute(f'DROP TRIGGER {table}_fts_{trigger}')
+            op.execute(f'DROP INDEX ix_{table}_search_key_end')
+            op.execute(f'DROP TABLE {table}_fts_vocab')
             op.execute(f'DROP TABLE {table}_fts')
         op.drop_index(f'ix_{table}_search_key', table_name=table)
