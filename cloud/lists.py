@@ -5,6 +5,7 @@ from __future__ import annotations
 from cloud import rules
 from cloud.models import Agreement, CloudService, ServiceStatus, Track
 from core.lists import ListView, enum_filter, int_arg
+from core.textkey import SearchKey
 from vendors.models import Vendor
 
 
@@ -19,7 +20,8 @@ def _unit_filter(stmt, value):
 
 
 LIST = ListView(
-    search=[CloudService.search_key, Vendor.search_key],  # name, reading, provider: folded (core.textkey)
+    # name, reading, provider; the vendor's name: folded and indexed (core.textkey)
+    search=[CloudService.search_key, SearchKey(Vendor, via=CloudService.vendor_id)],
     filters={
         "status": enum_filter(CloudService.status, ServiceStatus),
         "agreement": enum_filter(CloudService.agreement, Agreement),

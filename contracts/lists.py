@@ -6,6 +6,7 @@ from contracts import rules
 from contracts import verification as checks
 from contracts.models import Contract, ContractKind, ContractStatus, Finding, MeasureStatus
 from core.lists import ListView, enum_filter, id_filter, int_arg
+from core.textkey import SearchKey
 from vendors.models import Vendor
 
 
@@ -23,7 +24,8 @@ def _ending_filter(stmt, value):
 
 
 LIST = ListView(
-    search=[Contract.search_key, Vendor.search_key],  # number, title, vendor: folded (core.textkey)
+    # number, title; the vendor's name, kana and number: folded and indexed (core.textkey)
+    search=[Contract.search_key, SearchKey(Vendor, via=Contract.vendor_id)],
     filters={
         "status": enum_filter(Contract.status, ContractStatus),
         "kind": enum_filter(Contract.kind, ContractKind),

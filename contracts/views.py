@@ -74,11 +74,12 @@ DECIDERS = rules.EXCEPTION_DECIDERS
 @bp.route("/")
 @access(CONTRACT_READERS)
 def index():
-    # The vendor is joined into the filter only when the search or the sort
-    # reads its columns: otherwise counting a unit's 2,000 contracts would
+    # The vendor is joined into the filter only when the sort reads its
+    # columns (the search finds vendors through their key's index:
+    # contracts.lists): otherwise counting a unit's 2,000 contracts would
     # read their 2,000 vendors too (every contract has one: the count is the
     # same).  joinedload joins it to the page's rows alone.
-    if request.args.get("q", "").strip() or request.args.get("sort") == "vendor":
+    if request.args.get("sort") == "vendor":
         stmt = select(Contract).join(Contract.vendor).options(contains_eager(Contract.vendor))
     else:
         stmt = select(Contract).options(joinedload(Contract.vendor))

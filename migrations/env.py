@@ -5,6 +5,8 @@ from flask import current_app
 
 from alembic import context
 
+from core.textkey import include_in_migrations
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -86,6 +88,8 @@ def run_migrations_online():
                 logger.info('No changes in schema detected.')
 
     conf_args = current_app.extensions['migrate'].configure_args
+    # The search's full-text tables are made by migration 0030, not by the models.
+    conf_args.setdefault("include_name", include_in_migrations)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

@@ -51,6 +51,7 @@ class SelectionDecision(LabelledEnum):
 class Vendor(Audited, Searchable, TimestampMixin, VersionMixin, db.Model):
     __tablename__ = "vendors"
     __search_parts__ = ("name", "kana", "corporate_number")  # the list and the picker search these, folded
+    __reading_order__ = ("kana", "name")  # the list's default order, indexed (core.textkey.reading_order)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+import warnings
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -11,6 +12,7 @@ from sqlalchemy import func, inspect, select, text
 from app import create_app
 from core.db import db
 from core.models import AuditEntry, User
+from core.textkey import include_in_migrations
 from tests.conftest import BASE_CONFIG, DEMO_PASSWORD, login_as
 
 
@@ -75,8 +77,13 @@ def test_create_admin_refuses_a_mismatch_then_a_weak_password(app):
 
 
 def test_migrations_match_the_models(app):
-    with app.app_context(), db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+    with app.app_context(), db.engine.connect() as connection, warnings.catch_warnings():
+        # SQLite's reflection skips an index on expressions (the vendors' order by
+        # reading, the keys' last characters: migration 0030), and Alembic then
+        # skips the model's one too.
+        warnings.filterwarnings("ignore", ".*expression-based index '?ix_[a-z_]+_(reading_order|search_key_end)")
+        context = MigrationContext.configure(connection, opts={"compare_type": True,
+                                                               "include_name": include_in_migrations})
         assert compare_metadata(context, db.metadata) == []
 
 
