@@ -470,12 +470,14 @@ class Finding(MeasureMixin, Audited, TimestampMixin, VersionMixin, db.Model):
 
     __tablename__ = "findings"
     # overdue measures: each open status's range of due dates, from the index alone
-    __table_args__ = (Index("ix_findings_status_due_on", "status", "due_on"),)
+    # a unit's findings by status (the dashboard), through its contracts, from an index alone
+    __table_args__ = (Index("ix_findings_status_due_on", "status", "due_on"),
+                      Index("ix_findings_contract_status_due_on", "contract_id", "status", "due_on"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     verification_id: Mapped[int] = mapped_column(ForeignKey("verifications.id"), index=True)
     result_id: Mapped[int] = mapped_column(ForeignKey("verification_results.id"), unique=True)
-    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"))  # indexed below, with status and due date
     clause_id: Mapped[int] = mapped_column(ForeignKey("clauses.id"))
     severity: Mapped[Result] = mapped_column(enum_column(Result))
 

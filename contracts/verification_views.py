@@ -346,10 +346,19 @@ def dashboard_panel(user) -> Panel:
     scoped = {"unit": unit} if unit else {}
     due = checks.due_count_queries(unit)
     findings = select(func.count()).select_from(Finding)
+    overdue = findings.where(checks.overdue_measures())
+    by_status = [findings.where(Finding.status == status) for status in MeasureStatus]
     if unit:
-        findings = findings.join(Contract, Contract.id == Finding.contract_id).where(Contract.unit_id == unit)
-    by_status = [Tile(status.label, findings.where(Finding.status == status), "verification.findings",
-                      {"status": status.value}) for status in MeasureStatus]
+        # A unit's findings are its contracts': one pass over them (the index
+        # ix_findings_contract_status_due_on) for every figure, not one per figure.
+        counted = db.session.execute(
+            select(*[func.count().filter(Finding.status == status) for status in MeasureStatus],
+                   func.count().filter(checks.overdue_measures()))
+            .select_from(Finding).join(Contract, Contract.id == Finding.contract_id)
+            .where(Contract.unit_id == unit)).one()
+        *by_status, overdue = (count or 0 for count in counted)
+    by_status = [Tile(status.label, count, "verification.findings", {"status": status.value})
+                 for status, count in zip(MeasureStatus, by_status, strict=True)]
     still_open = [tile for tile, status in zip(by_status, MeasureStatus, strict=True)
                   if status is not MeasureStatus.ACCEPTED]
     return Panel(_l("確認・措置"), "verification.index", [
@@ -357,7 +366,7 @@ def dashboard_panel(user) -> Panel:
              alert=True),
         Tile(_l("30日以内に確認期限"), due[DueState.DUE_SOON], "verification.index", {"state": "due_soon", **scoped},
              alert=True),
-        Tile(_l("期限を過ぎた措置"), findings.where(checks.overdue_measures()), "verification.findings",
+        Tile(_l("期限を過ぎた措置"), overdue, "verification.findings",
              {"overdue": "yes"}, alert=True),
         Tile(_l("未完了の措置"), lambda: sum(tile.count for tile in still_open), "verification.findings", {},
              in_chart=False),

@@ -20,7 +20,7 @@ from core.models import Role
 bp = Blueprint("dashboard", __name__)
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: comparing labels would translate them
 class Tile:
     label: str
     # a SELECT count(*) …: run with the page's others; or a function of
@@ -30,6 +30,10 @@ class Tile:
     params: dict = field(default_factory=dict)
     alert: bool = False  # needs attention: shown with a word and an icon, not colour alone
     in_chart: bool = True  # a by-status count, drawn with a bar beside its figure (alerts never are)
+
+    @property
+    def charted(self) -> bool:
+        return self.in_chart and not self.alert
 
 
 @dataclass
@@ -43,7 +47,7 @@ class Panel:
     @property
     def chart(self) -> list[Tile]:
         """The by-status counts, each drawn with a bar scaled to the largest."""
-        return [tile for tile in self.tiles if tile.in_chart and not tile.alert]
+        return [tile for tile in self.tiles if tile.charted]
 
     @property
     def chart_max(self) -> int:

@@ -14,10 +14,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from core import audit, files, pdf
-from core.approvals import ApprovalError
+from core.approvals import Approval, ApprovalError
 from core.auth import CONTRACT_READERS, access
 from core.dashboard import Panel, Tile, scope_unit, status_panel
 from core.db import db
@@ -41,6 +41,7 @@ from vendors.models import (
     Assessment,
     Certification,
     Selection,
+    SelectionAssessment,
     SelectionDecision,
     Vendor,
     VendorContact,
@@ -76,7 +77,16 @@ def index():
 @bp.route("/<int:vendor_id>")
 @access(CONTRACT_READERS)
 def detail(vendor_id: int):
-    return _detail(db.get_or_404(Vendor, vendor_id))
+    # What the page shows, loaded with the vendor: a fixed number of statements
+    # however many selections, assessments, contacts or certificates it has.
+    return _detail(db.first_or_404(select(Vendor).where(Vendor.id == vendor_id).options(
+        joinedload(Vendor.unit),
+        selectinload(Vendor.contacts),
+        selectinload(Vendor.certifications).joinedload(Certification.file),
+        selectinload(Vendor.selections).options(
+            joinedload(Selection.decided_by),
+            joinedload(Selection.approval).joinedload(Approval.approver),
+            selectinload(Selection.assessments).joinedload(SelectionAssessment.criterion)))))
 
 
 def _detail(vendor: Vendor, contact_form: ContactForm | None = None, status_code: int = 200):

@@ -14,6 +14,7 @@ from tests.conftest import DEMO_PASSWORD, login_as
 PAGES = [
     "/", "/vendors/", "/vendors/?q=株式会社", "/contracts/", "/contracts/?unit={unit}&status=in_force",
     "/contracts/{contract}", "/verification/", "/verification/findings", "/cloud/", "/social/", "/audit/",
+    "/vendors/{vendor}",
 ]
 # The indexed search (issue 21): a pair (株式, 旭川) reads the trigram vocabulary first, longer text the
 # trigram table, one character scans the key's index.  Words found in both data sets: a page without rows
@@ -57,7 +58,7 @@ def test_queries_per_page_do_not_grow_with_the_data(demo, role):
     login_as(client, role, DEMO_PASSWORD)
     with demo.app_context():
         contract = db.session.scalar(select(Contract).where(Contract.status == ContractStatus.IN_FORCE).limit(1))
-        values = {"unit": contract.unit_id, "contract": contract.id}
+        values = {"unit": contract.unit_id, "contract": contract.id, "vendor": contract.vendor_id}
     small = counts(demo, client, values)
     with demo.app_context():
         generate(100, 400, 800, report=lambda _line: None)
