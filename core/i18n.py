@@ -21,15 +21,36 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Flask, has_request_context, session
-from flask_babel import Babel, format_date, format_datetime, get_locale
+from flask import Flask, g, has_request_context, session
+from flask_babel import Babel, Domain, format_date, format_datetime, get_locale, get_timezone
 from flask_login import current_user
 
 from core.timeutil import fiscal_year, fiscal_year_label, today, wareki
 
 LOCALES = {"ja": "日本語", "en": "English"}
 
+class RequestDomain(Domain):
+    """Flask-Babel's message domain, with the translations looked up once
+    per request and locale.  Flask-Babel finds them afresh for every message
+    (four context lookups and the locale's name each time: about 1,200
+    lookups on a contract's page, issue 21).  They are kept on Flask-Babel's
+    own per-request state beside the locale they are for, so ``force_locale``
+    (which replaces that locale for a while) still gets its own language."""
+
+    def get_translations(self):
+        try:
+            state = g._flask_babel
+            locale = state.babel_locale
+        except (AttributeError, RuntimeError):  # no locale chosen yet, or outside the app
+            return super().get_translations()
+        kept = getattr(state, "itaku_translations", None)
+        if kept is None or kept[0] is not locale:
+            kept = state.itaku_translations = (locale, super().get_translations())
+        return kept[1]
+
+
 babel = Babel()
+babel.__dict__["domain_instance"] = RequestDomain()  # "messages"; Babel.domain_instance is a cached property
 
 
 def select_locale() -> str:
@@ -44,7 +65,11 @@ def select_locale() -> str:
 
 
 def locale_code() -> str:
-    return str(get_locale() or "ja")
+    try:
+        locale = g._flask_babel.babel_locale  # chosen once per request (flask_babel.get_locale)
+    except (AttributeError, RuntimeError):
+        locale = get_locale()
+    return str(locale or "ja")
 
 
 def date_filter(value: dt.date | dt.datetime | None, era: bool = False) -> str:
@@ -62,7 +87,11 @@ def datetime_filter(value: dt.datetime | None) -> str:
     """Stored UTC, shown in Japan time."""
     if value is None:
         return "—"
-    if locale_code().startswith("ja"):
+    if locale_code().startswith("ja"):  # as format_datetime(value, "y年M月d日 HH:mm"), without its lookups
+        zone = get_timezone()
+        if zone is not None:
+            local = (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(zone)
+            return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
         return format_datetime(value, "y年M月d日 HH:mm")
     return format_datetime(value, "d MMM y HH:mm")
 
