@@ -23,7 +23,7 @@ from flask.sessions import NullSession
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from core import due, plugins
 from core.approvals import Approval, Decision, edited_by
@@ -80,38 +80,68 @@ def request_entry(kind, request: Approval, description: str, endpoint: str, para
                  endpoint, params)
 
 
-def flag_entries(flags, records, kind, endpoint: str, param: str) -> list[Entry]:
-    """Entries for the records a user is responsible for that carry flags of
-    ``flags`` (a core.flags.FlagSet), found in one query; ``param``: the
-    record's id in the link."""
-    found = flags.of_ids([record.id for record in records])
+def flag_entries(flags, responsible, kind, endpoint: str, param: str) -> list[Entry]:
+    """Entries for the live records a user is responsible for (``responsible``:
+    a SQL condition on the register of ``flags``, a core.flags.FlagSet) that
+    carry flags, by name: one query, which returns only the flagged records,
+    their names and their flags (a user may answer for hundreds of records);
+    ``param``: the record's id in the link."""
+    model = flags.status.class_
+    names = flags.names
+    conditions = [flags.condition(name) for name in names]
+    rows = db.session.execute(select(model.id, model.name, *conditions).where(responsible, or_(*conditions))
+                              .order_by(model.name, model.id)).all()
     result = []
-    for record in records:
-        names = found.get(record.id)
-        if names:
-            labels = "、".join(str(flag.label) for flag in flags.ordered() if flag.name in names)
-            result.append(Entry(FLAG, kind, _("%(name)s：%(flags)s", name=record.name, flags=labels), None,
-                                endpoint, {param: record.id}))
+    for record_id, name, *held in rows:
+        found = {flag for flag, value in zip(names, held, strict=True) if value}
+        labels = "、".join(str(flag.label) for flag in flags.ordered() if flag.name in found)
+        result.append(Entry(FLAG, kind, _("%(name)s：%(flags)s", name=name, flags=labels), None,
+                            endpoint, {param: record_id}))
     return result
+
+
+DUE_SHOWN = 100  # the due group lists the first, by due date, and counts the rest (a user may have thousands)
+
+
+def _due_scope(user, **kwargs) -> due.DueScope:
+    """The user's own due work (core.due.scope_for) due within DUE_SOON_DAYS."""
+    return due.scope_for(user, until=today() + dt.timedelta(days=DUE_SOON_DAYS), **kwargs)
 
 
 def _due_entries(user) -> list[Entry]:
     on = today()
-    limit = on + dt.timedelta(days=DUE_SOON_DAYS)
     house = plugins.registry()
     return [Entry(DUE, house.due_label(item.kind), item.title, item.due_on, item.endpoint, dict(item.params),
                   overdue=item.due_on < on)
-            for item in due.items_for(user) if item.due_on <= limit]
+            for item in due.items(_due_scope(user, limit=DUE_SHOWN))]
+
+
+def _kept(user) -> dict:
+    """What this request has gathered for ``user`` (kept on ``g``)."""
+    return g.setdefault("inbox_entries", {}).setdefault(user.id, {})
+
+
+def _provided(user) -> list[Entry]:
+    """What the domains' providers list for ``user``, once per request."""
+    kept = _kept(user)
+    if "provided" not in kept:
+        kept["provided"] = [entry for provider in plugins.registry().inbox for entry in provider(user)]
+    return kept["provided"]
 
 
 def entries(user) -> list[Entry]:
-    """Everything waiting for ``user``, once per request (kept on ``g``)."""
-    cache = g.setdefault("inbox_entries", {})
-    if user.id not in cache:
-        found = [entry for provider in plugins.registry().inbox for entry in provider(user)]
-        found += _due_entries(user)
-        cache[user.id] = found
-    return cache[user.id]
+    """Everything waiting for ``user``, once per request: the due group
+    holds the first DUE_SHOWN of the user's due work (:func:`due_more`)."""
+    kept = _kept(user)
+    if "due" not in kept:
+        kept["due"] = _due_entries(user)
+    return _provided(user) + kept["due"]
+
+
+def due_more(user) -> int:
+    """How many of the user's due items the due group leaves out (counted, not built)."""
+    entries(user)
+    return max(due.count(_due_scope(user)) - len(_kept(user)["due"]), 0)
 
 
 def grouped(user) -> list[tuple[str, Any, list[Entry]]]:
@@ -120,8 +150,10 @@ def grouped(user) -> list[tuple[str, Any, list[Entry]]]:
 
 
 def count(user) -> int:
-    """The header's badge: requests to decide and overdue work."""
-    return sum(1 for entry in entries(user) if entry.group == APPROVAL or entry.overdue)
+    """The header's badge: requests to decide and overdue work — the
+    overdue due items counted in SQL, not built."""
+    provided = sum(1 for entry in _provided(user) if entry.group == APPROVAL or entry.overdue)
+    return provided + due.count(due.scope_for(user, until=today() - dt.timedelta(days=1)))
 
 
 def approval_queue(user) -> list[Entry]:
@@ -131,7 +163,8 @@ def approval_queue(user) -> list[Entry]:
 @bp.get("/inbox")
 @access(any_user=True)
 def index():
-    return render_template("inbox/index.html", groups=grouped(current_user))
+    return render_template("inbox/index.html", groups=grouped(current_user), due_more=due_more(current_user),
+                           due_shown=DUE_SHOWN)
 
 
 BADGE_KEY = "inbox_count"

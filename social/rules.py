@@ -18,17 +18,18 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from typing import Iterator
+from dataclasses import replace
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select
 from sqlalchemy.orm import selectinload
 
+from core import due
 from core import flags as core_flags
 from core.approvals import Approval, Decision
 from core.db import db
-from core.due import DueItem
+from core.due import EVERYONE, DueItem, DueScope
 from core.incidents import ALARMING, OPEN_STATUSES, SOCIAL_ACCOUNT, Incident, Severity
 from core.models import Role
 from core.refusals import Refusal
@@ -197,19 +198,39 @@ def check_can_post(account: SocialAccount) -> None:
 SCAN_INTERVAL_DAYS = 30  # SNS-04: look for impersonators monthly
 
 
-def due_items() -> Iterator[DueItem]:
-    accounts = db.session.scalars(select(SocialAccount).where(SocialAccount.status.in_(OPEN))
-                                  .options(selectinload(SocialAccount.responsible))).all()
-    for account in accounts:
-        if account.next_review_on is not None:
-            yield DueItem(key=f"social_review:{account.id}:{account.next_review_on.isoformat()}", kind="social_review",
-                          title=f"SNSアカウントの見直し {account.name}", due_on=account.next_review_on,
-                          owner_id=account.responsible_id, endpoint="social.detail",
-                          params={"account_id": account.id})
-        if account.last_lookalike_scan_on is not None:
-            due = account.last_lookalike_scan_on + dt.timedelta(days=SCAN_INTERVAL_DAYS)
-            yield DueItem(key=f"social_scan:{account.id}:{due.isoformat()}", kind="social_scan",
-                          title=f"なりすましアカウントの点検 {account.name}", due_on=due,
-                          owner_id=account.responsible_id, endpoint="social.detail",
-                          params={"account_id": account.id})
+def _due_statements(scope: DueScope) -> list:
+    """(statement, its date column, the scope on that column, kind, title,
+    days from the column's date to the due date) per kind of the open
+    accounts and per owner asked for (the account's responsible person)."""
+    owners = scope.owners()
+    scan = dt.timedelta(days=SCAN_INTERVAL_DAYS)
+    # the impersonation scan is due SCAN_INTERVAL_DAYS after the last: the
+    # stored date of the last is compared, shifted by as much
+    scan_scope = replace(scope, until=None if scope.until is None else scope.until - scan)
+    parts = []
+    for column, kind_scope, kind, title, after in (
+            (SocialAccount.next_review_on, scope, "social_review", "SNSアカウントの見直し", dt.timedelta()),
+            (SocialAccount.last_lookalike_scan_on, scan_scope, "social_scan", "なりすましアカウントの点検", scan)):
+        stmt = (select(SocialAccount.id, SocialAccount.name, column, SocialAccount.responsible_id)
+                .where(SocialAccount.status.in_(OPEN), column.is_not(None)))
+        parts += [(stmt, column, kind_scope, kind, title, after)] if owners is None else [
+            (stmt.where(due.owned(SocialAccount.responsible_id, owner)), column, kind_scope, kind, title, after)
+            for owner in owners]
+    return parts
 
+
+def due_items(scope: DueScope = EVERYONE) -> list[DueItem]:
+    """Each open account: its review and its monthly impersonation scan (SNS-04)."""
+    found = []
+    for stmt, column, kind_scope, kind, title, after in _due_statements(scope):
+        for account_id, name, on, responsible_id in db.session.execute(
+                due.window(kind_scope, stmt, column, SocialAccount.id)):
+            due_on = on + after
+            found.append(DueItem(key=f"{kind}:{account_id}:{due_on.isoformat()}", kind=kind, title=f"{title} {name}",
+                                 due_on=due_on, owner_id=responsible_id, endpoint="social.detail",
+                                 params={"account_id": account_id}))
+    return found
+
+
+def due_count(scope: DueScope = EVERYONE) -> int:
+    return sum(due.tally(kind_scope, stmt, column) for stmt, column, kind_scope, *_rest in _due_statements(scope))

@@ -15,6 +15,7 @@ PAGES = [
     "/", "/vendors/", "/vendors/?q=株式会社", "/contracts/", "/contracts/?unit={unit}&status=in_force",
     "/contracts/{contract}", "/verification/", "/verification/findings", "/cloud/", "/social/", "/audit/",
 ]
+PAGES += ["/inbox"]  # issue 21: the work inbox and its header count
 
 
 AUDIT_PAGE_CEILING = 40
