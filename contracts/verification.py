@@ -320,33 +320,40 @@ def overdue_measures(on: dt.date | None = None):
 
 # --- due items (dashboard, reminders, calendar) ---------------------------------------
 
-def _verification_statements(scope: DueScope) -> list:
+def _verification_statements(scope: DueScope, counting: bool = False) -> list:
     """The contracts under verification whose stored due date falls in
     ``scope``: one statement per owner asked for (the contract's officer),
-    each a range of the (officer, due date) index."""
-    stmt = (select(Contract.id, Contract.number, Contract.title, Vendor.name, Contract.verification_due_on,
-                   Contract.officer_id)
-            .join(Vendor, Vendor.id == Contract.vendor_id)
-            .where(Contract.status.in_(UNDER_VERIFICATION), Contract.verification_due_on.is_not(None)))
+    each a range of the (officer, due date, status) index; ``counting``: the
+    rows only, for a count the index answers alone."""
+    stmt = select(Contract.id) if counting else (
+        select(Contract.id, Contract.number, Contract.title, Vendor.name, Contract.verification_due_on,
+               Contract.officer_id).join(Vendor, Vendor.id == Contract.vendor_id))
+    stmt = stmt.where(Contract.status.in_(UNDER_VERIFICATION), Contract.verification_due_on.is_not(None))
     owners = scope.owners()
     return [stmt] if owners is None else [stmt.where(due.owned(Contract.officer_id, owner)) for owner in owners]
 
 
-def _finding_statements(scope: DueScope) -> list:
+def _finding_statements(scope: DueScope, counting: bool = False) -> list:
     """The open findings whose measure is due in ``scope``.  A finding's
     owner is its own, or else its contract's officer: per owner asked for,
-    one statement for the findings that name the owner and one for those
-    that name none and whose contract's officer is the owner."""
-    stmt = (select(Finding.id, Contract.number, Clause.code, Finding.measure, Finding.due_on,
+    one statement for the findings that name the owner (a range of the
+    (owner, due date, status) index) and one for those that name none and
+    whose contract's officer is the owner."""
+    if counting:
+        stmt = select(Finding.id)
+        with_contract = stmt.join(Contract, Contract.id == Finding.contract_id)
+    else:
+        stmt = with_contract = (
+            select(Finding.id, Contract.number, Clause.code, Finding.measure, Finding.due_on,
                    func.coalesce(Finding.owner_id, Contract.officer_id))
-            .join(Contract, Contract.id == Finding.contract_id).join(Clause, Clause.id == Finding.clause_id)
-            .where(Finding.status != MeasureStatus.ACCEPTED))
+            .join(Contract, Contract.id == Finding.contract_id).join(Clause, Clause.id == Finding.clause_id))
+    stmt, with_contract = (part.where(Finding.status != MeasureStatus.ACCEPTED) for part in (stmt, with_contract))
     owners = scope.owners()
     if owners is None:
         return [stmt]
     return [part for owner in owners for part in (
         stmt.where(Finding.owner_id == owner) if owner is not None else None,
-        stmt.where(Finding.owner_id.is_(None), due.owned(Contract.officer_id, owner))) if part is not None]
+        with_contract.where(Finding.owner_id.is_(None), due.owned(Contract.officer_id, owner))) if part is not None]
 
 
 def due_items(scope: DueScope = EVERYONE) -> list[DueItem]:
@@ -369,5 +376,6 @@ def due_items(scope: DueScope = EVERYONE) -> list[DueItem]:
 
 
 def due_count(scope: DueScope = EVERYONE) -> int:
-    return (sum(due.tally(scope, stmt, Contract.verification_due_on) for stmt in _verification_statements(scope))
-            + sum(due.tally(scope, stmt, Finding.due_on) for stmt in _finding_statements(scope)))
+    return (sum(due.tally(scope, stmt, Contract.verification_due_on)
+                for stmt in _verification_statements(scope, counting=True))
+            + sum(due.tally(scope, stmt, Finding.due_on) for stmt in _finding_statements(scope, counting=True)))

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from typing import Iterable
 
-from sqlalchemy import String, cast, func
+from sqlalchemy import String, case, cast, func
 
 from core import plugins
 from core.db import db
@@ -44,6 +44,8 @@ class DueScope:
     unowned: bool = True
     until: dt.date | None = None
     limit: int | None = None
+    split: dt.date | None = None  # a count also counts, in the same statements, the items due before this day
+
 
     def owners(self) -> list[int | None] | None:
         """The owner ids asked for (None in it: the items nobody answers
@@ -62,6 +64,22 @@ class DueScope:
 
 
 EVERYONE = DueScope()
+
+
+@dataclass(frozen=True)
+class Counts:
+    """A count of a scope with a ``split``: all its items, and those due
+    before the split (the overdue ones, for the inbox).  Counts add up, so a
+    source sums its statements' counts as it would numbers."""
+    total: int = 0
+    early: int = 0
+
+    def __add__(self, other):
+        if isinstance(other, int) and other == 0:  # sum()'s start
+            return self
+        return Counts(self.total + other.total, self.early + other.early)
+
+    __radd__ = __add__
 
 
 def scope_for(user, **kwargs) -> DueScope:
@@ -84,21 +102,29 @@ def owned(column, owner: int | None):
     return column.is_(None) if owner is None else column == owner
 
 
-def window(scope: DueScope, stmt, due_on, ident):
+def window(scope: DueScope, stmt, due_on, ident, shift: dt.timedelta = dt.timedelta()):
     """``stmt`` narrowed to the scope's dates, in the items' order (due date,
-    then the key, whose record id is compared as text), limited."""
+    then the key, whose record id is compared as text), limited; ``shift``:
+    from the stored date in ``due_on`` to the due date (a scan due 30 days
+    after the last)."""
     if scope.until is not None:
-        stmt = stmt.where(due_on <= scope.until)
+        stmt = stmt.where(due_on <= scope.until - shift)
     stmt = stmt.order_by(due_on, cast(ident, String))
     return stmt if scope.limit is None else stmt.limit(scope.limit)
 
 
-def tally(scope: DueScope, stmt, due_on) -> int:
+def tally(scope: DueScope, stmt, due_on, shift: dt.timedelta = dt.timedelta()) -> int | Counts:
     """How many rows of ``stmt`` (its columns and order are dropped) are
-    due in the scope's dates."""
+    due in the scope's dates — with a split, :class:`Counts`, in the same
+    statement; ``shift``: from the date in ``due_on`` to the due date."""
     if scope.until is not None:
-        stmt = stmt.where(due_on <= scope.until)
-    return db.session.scalar(stmt.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)) or 0
+        stmt = stmt.where(due_on <= scope.until - shift)
+    if scope.split is None:
+        return db.session.scalar(stmt.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)) or 0
+    total, early = db.session.execute(stmt.with_only_columns(
+        func.count(), func.count(case((due_on < scope.split - shift, 1))), maintain_column_froms=True)
+        .order_by(None)).one()
+    return Counts(total or 0, early or 0)
 
 
 def items(scope: DueScope = EVERYONE) -> list[DueItem]:
@@ -106,11 +132,19 @@ def items(scope: DueScope = EVERYONE) -> list[DueItem]:
     return within(scope, [item for source in plugins.registry().due for item in source.items(scope)])
 
 
-def count(scope: DueScope = EVERYONE) -> int:
-    """How many items ``scope`` holds (its limit aside), without building them."""
+def _built(scope: DueScope, source) -> int | Counts:
+    found = within(scope, source.items(scope))
+    if scope.split is None:
+        return len(found)
+    return Counts(len(found), sum(1 for item in found if item.due_on < scope.split))
+
+
+def count(scope: DueScope = EVERYONE) -> int | Counts:
+    """How many items ``scope`` holds (its limit aside), without building
+    them; with a split, :class:`Counts`."""
     scope = scope.unlimited()
-    return sum(source.count(scope) if source.count is not None else len(within(scope, source.items(scope)))
-               for source in plugins.registry().due)
+    return sum((source.count(scope) if source.count is not None else _built(scope, source)
+                for source in plugins.registry().due), Counts() if scope.split is not None else 0)
 
 
 def all_items() -> list[DueItem]:

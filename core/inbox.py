@@ -111,8 +111,9 @@ def _due_scope(user, **kwargs) -> due.DueScope:
 def _due_entries(user) -> list[Entry]:
     on = today()
     house = plugins.registry()
-    return [Entry(DUE, house.due_label(item.kind), item.title, item.due_on, item.endpoint, dict(item.params),
-                  overdue=item.due_on < on)
+    labels: dict[str, str] = {}  # each kind's label read once in the user's language, not once per row
+    return [Entry(DUE, labels.get(item.kind) or labels.setdefault(item.kind, str(house.due_label(item.kind))),
+                  item.title, item.due_on, item.endpoint, dict(item.params), overdue=item.due_on < on)
             for item in due.items(_due_scope(user, limit=DUE_SHOWN))]
 
 
@@ -138,10 +139,19 @@ def entries(user) -> list[Entry]:
     return _provided(user) + kept["due"]
 
 
+def _due_counts(user) -> due.Counts:
+    """The user's due work and, of it, the overdue: counted in the same
+    statements, once per request."""
+    kept = _kept(user)
+    if "counts" not in kept:
+        kept["counts"] = due.count(_due_scope(user, split=today()))
+    return kept["counts"]
+
+
 def due_more(user) -> int:
     """How many of the user's due items the due group leaves out (counted, not built)."""
     entries(user)
-    return max(due.count(_due_scope(user)) - len(_kept(user)["due"]), 0)
+    return max(_due_counts(user).total - len(_kept(user)["due"]), 0)
 
 
 def grouped(user) -> list[tuple[str, Any, list[Entry]]]:
@@ -151,8 +161,11 @@ def grouped(user) -> list[tuple[str, Any, list[Entry]]]:
 
 def count(user) -> int:
     """The header's badge: requests to decide and overdue work — the
-    overdue due items counted in SQL, not built."""
+    overdue due items counted in SQL, not built (on the inbox page, with
+    the page's own count)."""
     provided = sum(1 for entry in _provided(user) if entry.group == APPROVAL or entry.overdue)
+    if "counts" in _kept(user):
+        return provided + _kept(user)["counts"].early
     return provided + due.count(due.scope_for(user, until=today() - dt.timedelta(days=1)))
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from dataclasses import replace
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -199,22 +198,20 @@ SCAN_INTERVAL_DAYS = 30  # SNS-04: look for impersonators monthly
 
 
 def _due_statements(scope: DueScope) -> list:
-    """(statement, its date column, the scope on that column, kind, title,
-    days from the column's date to the due date) per kind of the open
-    accounts and per owner asked for (the account's responsible person)."""
+    """(statement, its date column, kind, title, days from the column's date
+    to the due date) per kind of the open accounts and per owner asked for
+    (the account's responsible person): the impersonation scan is due
+    SCAN_INTERVAL_DAYS after the last, whose stored date is compared."""
     owners = scope.owners()
-    scan = dt.timedelta(days=SCAN_INTERVAL_DAYS)
-    # the impersonation scan is due SCAN_INTERVAL_DAYS after the last: the
-    # stored date of the last is compared, shifted by as much
-    scan_scope = replace(scope, until=None if scope.until is None else scope.until - scan)
     parts = []
-    for column, kind_scope, kind, title, after in (
-            (SocialAccount.next_review_on, scope, "social_review", "SNSアカウントの見直し", dt.timedelta()),
-            (SocialAccount.last_lookalike_scan_on, scan_scope, "social_scan", "なりすましアカウントの点検", scan)):
+    for column, kind, title, shift in (
+            (SocialAccount.next_review_on, "social_review", "SNSアカウントの見直し", dt.timedelta()),
+            (SocialAccount.last_lookalike_scan_on, "social_scan", "なりすましアカウントの点検",
+             dt.timedelta(days=SCAN_INTERVAL_DAYS))):
         stmt = (select(SocialAccount.id, SocialAccount.name, column, SocialAccount.responsible_id)
                 .where(SocialAccount.status.in_(OPEN), column.is_not(None)))
-        parts += [(stmt, column, kind_scope, kind, title, after)] if owners is None else [
-            (stmt.where(due.owned(SocialAccount.responsible_id, owner)), column, kind_scope, kind, title, after)
+        parts += [(stmt, column, kind, title, shift)] if owners is None else [
+            (stmt.where(due.owned(SocialAccount.responsible_id, owner)), column, kind, title, shift)
             for owner in owners]
     return parts
 
@@ -222,10 +219,10 @@ def _due_statements(scope: DueScope) -> list:
 def due_items(scope: DueScope = EVERYONE) -> list[DueItem]:
     """Each open account: its review and its monthly impersonation scan (SNS-04)."""
     found = []
-    for stmt, column, kind_scope, kind, title, after in _due_statements(scope):
+    for stmt, column, kind, title, shift in _due_statements(scope):
         for account_id, name, on, responsible_id in db.session.execute(
-                due.window(kind_scope, stmt, column, SocialAccount.id)):
-            due_on = on + after
+                due.window(scope, stmt, column, SocialAccount.id, shift)):
+            due_on = on + shift
             found.append(DueItem(key=f"{kind}:{account_id}:{due_on.isoformat()}", kind=kind, title=f"{title} {name}",
                                  due_on=due_on, owner_id=responsible_id, endpoint="social.detail",
                                  params={"account_id": account_id}))
@@ -233,4 +230,4 @@ def due_items(scope: DueScope = EVERYONE) -> list[DueItem]:
 
 
 def due_count(scope: DueScope = EVERYONE) -> int:
-    return sum(due.tally(kind_scope, stmt, column) for stmt, column, kind_scope, *_rest in _due_statements(scope))
+    return sum(due.tally(scope, stmt, column, shift) for stmt, column, _kind, _title, shift in _due_statements(scope))

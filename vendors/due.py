@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from flask_babel import force_locale
 from sqlalchemy import select
-from sqlalchemy.orm import contains_eager
 
 from core import due
 from core.approvals import Approval, Decision
 from core.db import db
 from core.due import EVERYONE, DueItem, DueScope
 from core.timeutil import local_date
-from vendors.models import Certification, Selection, Vendor, VendorStatus
+from vendors.models import Certification, CertificationKind, Selection, Vendor, VendorStatus
 
 
 def justification_items(scope: DueScope = EVERYONE) -> list[DueItem]:
@@ -31,8 +30,8 @@ def justification_items(scope: DueScope = EVERYONE) -> list[DueItem]:
         for selection_id, name, requested_at in rows])
 
 
-def _certifications():
-    return (select(Certification).join(Vendor, Vendor.id == Certification.vendor_id)
+def _certifications(*columns):
+    return (select(*columns).select_from(Certification).join(Vendor, Vendor.id == Certification.vendor_id)
             .where(Certification.valid_until.is_not(None), Vendor.status.not_in((VendorStatus.ENDED,))))
 
 
@@ -42,18 +41,21 @@ def due_items(scope: DueScope = EVERYONE) -> list[DueItem]:
     items has none."""
     if scope.owners() is not None and None not in scope.owners():
         return []
-    certifications = db.session.scalars(
-        due.window(scope, _certifications(), Certification.valid_until, Certification.id)
-        .options(contains_eager(Certification.vendor))).all()
+    rows = db.session.execute(due.window(scope, _certifications(
+        Certification.id, Certification.kind, Certification.name, Certification.valid_until, Certification.vendor_id,
+        Vendor.name), Certification.valid_until, Certification.id)).all()
     with force_locale("ja"):  # titles in Japanese, as every register's, whoever asks
-        return [DueItem(key=f"certification:{c.id}:{c.valid_until.isoformat()}", kind="certification",
-                        title=f"認証の有効期限 {c.label}（{c.vendor.name}）", due_on=c.valid_until,
-                        owner_id=None, endpoint="vendors.detail", params={"vendor_id": c.vendor_id})
-                for c in certifications] + justification_items(scope)
+        kinds = {kind: str(kind.label) for kind in CertificationKind}
+        return [DueItem(key=f"certification:{cert_id}:{valid_until.isoformat()}", kind="certification",
+                        # as Certification.label: an "other" certificate by its name
+                        title=f"認証の有効期限 {name if kind is CertificationKind.OTHER and name else kinds[kind]}"
+                              f"（{vendor}）", due_on=valid_until,
+                        owner_id=None, endpoint="vendors.detail", params={"vendor_id": vendor_id})
+                for cert_id, kind, name, valid_until, vendor_id, vendor in rows] + justification_items(scope)
 
 
 def due_count(scope: DueScope = EVERYONE) -> int:
     if scope.owners() is not None and None not in scope.owners():
         return 0
-    return (due.tally(scope, _certifications(), Certification.valid_until)
+    return (due.tally(scope, _certifications(Certification.id), Certification.valid_until)
             + len(justification_items(scope)))

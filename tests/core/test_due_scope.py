@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import event, select
@@ -94,7 +95,11 @@ def test_the_scoped_answer_is_the_filtered_whole_on_the_demo_and_generated_data(
         for scope in _scopes(sorted(db.session.scalars(select(User.id)))):
             expected = due.within(scope, everything)
             assert _rows(due.items(scope)) == _rows(expected), scope
-            assert due.count(scope) == len(due.within(scope.unlimited(), everything)), scope
+            counted = due.within(scope.unlimited(), everything)
+            assert due.count(scope) == len(counted), scope
+            # with a split, the overdue among them, in the same statements
+            split = replace(scope, split=today())
+            assert due.count(split) == due.Counts(len(counted), sum(1 for i in counted if i.due_on < today())), scope
 
 
 @pytest.mark.parametrize("source", ["verification", "measure", "improvement", "cloud", "social"])
