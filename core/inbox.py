@@ -56,16 +56,30 @@ class Entry:
 
 def pending(kind: str, model, options=()) -> list[tuple[Approval, Any]]:
     """The pending requests of ``kind``, oldest first, each with its subject
-    (a ``model`` row, loaded with ``options``; None if it is gone): two
-    queries whatever their number.  Only requests about ``model``'s rows: a
+    (a ``model`` row, loaded with ``options``; None if it is gone): one
+    query for the subjects whatever their number, the requests being read
+    once for every kind (:func:`_pending_requests`).  Only requests about ``model``'s rows: a
     kind may be asked about several (a completion report, core.measures, is
     about a contract finding or an improvement measure)."""
-    requests = list(db.session.scalars(select(Approval).where(
-        Approval.kind == kind, Approval.subject_type == model.__tablename__, Approval.decision == Decision.PENDING).order_by(Approval.requested_at, Approval.id)))
+    requests = [request for request in _pending_requests()
+                if request.kind == kind and request.subject_type == model.__tablename__]
     ids = {request.subject_id for request in requests}
     subjects = {row.id: row for row in db.session.scalars(
         select(model).where(model.id.in_(ids)).options(*options))} if ids else {}
     return [(request, subjects.get(request.subject_id)) for request in requests]
+
+
+def _pending_requests() -> list[Approval]:
+    """Every pending request, oldest first: one query per request (they are
+    few; each provider reads its kinds of them), kept with the entries."""
+    kept = g.setdefault("inbox_entries", {})
+    if PENDING_KEY not in kept:
+        kept[PENDING_KEY] = list(db.session.scalars(select(Approval).where(Approval.decision == Decision.PENDING)
+                                                    .order_by(Approval.requested_at, Approval.id)))
+    return kept[PENDING_KEY]
+
+
+PENDING_KEY = "pending requests"
 
 
 def may_decide(request: Approval, user) -> bool:
@@ -170,7 +184,8 @@ def count(user) -> int:
 
 
 def approval_queue(user) -> list[Entry]:
-    return [entry for entry in entries(user) if entry.group == APPROVAL]
+    """The requests ``user`` may decide (the dashboard's queue): the providers' alone, no due work."""
+    return [entry for entry in _provided(user) if entry.group == APPROVAL]
 
 
 @bp.get("/inbox")

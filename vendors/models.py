@@ -168,7 +168,7 @@ class Selection(Audited, TimestampMixin, VersionMixin, db.Model):
     # 選定 although a criterion is 不適合 (issue 17): the written justification,
     # and its four-eyes approval (core.approvals, kind "selection_justification").
     justification: Mapped[Optional[str]] = mapped_column(Text)
-    approval_id: Mapped[Optional[int]] = mapped_column(ForeignKey("approvals.id"))
+    approval_id: Mapped[Optional[int]] = mapped_column(ForeignKey("approvals.id"), index=True)  # pending ones: core.due
 
     vendor: Mapped[Vendor] = relationship(back_populates="selections")
     decided_by: Mapped[User] = relationship()
