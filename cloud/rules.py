@@ -303,7 +303,7 @@ def due_items(scope: DueScope = EVERYONE) -> list[DueItem]:
 
 
 def due_count(scope: DueScope = EVERYONE) -> int:
-    return sum(due.tally(scope, stmt, column) for stmt, column, _kind, _title in _due_statements(scope))
+    return due.tally_all(scope, [(stmt, column, dt.timedelta()) for stmt, column, _kind, _title in _due_statements(scope)])
 
 
 # --- what the vendor register asks ---------------------------------------------------

@@ -16,6 +16,8 @@ the record's version or the audit trail.
 """
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import bindparam, func, inspect, select, update
 from sqlalchemy.orm import Session
 
@@ -128,4 +130,4 @@ def exception_items(scope: DueScope = EVERYONE) -> list[DueItem]:
 
 
 def exception_count(scope: DueScope = EVERYONE) -> int:
-    return sum(due.tally(scope, stmt, Approval.expires_on) for stmt in _exception_statements(scope))
+    return due.tally_all(scope, [(stmt, Approval.expires_on, dt.timedelta()) for stmt in _exception_statements(scope)])

@@ -376,6 +376,7 @@ def due_items(scope: DueScope = EVERYONE) -> list[DueItem]:
 
 
 def due_count(scope: DueScope = EVERYONE) -> int:
-    return (sum(due.tally(scope, stmt, Contract.verification_due_on)
-                for stmt in _verification_statements(scope, counting=True))
-            + sum(due.tally(scope, stmt, Finding.due_on) for stmt in _finding_statements(scope, counting=True)))
+    zero = dt.timedelta()
+    return due.tally_all(scope, [(stmt, Contract.verification_due_on, zero)
+                                 for stmt in _verification_statements(scope, counting=True)]
+                         + [(stmt, Finding.due_on, zero) for stmt in _finding_statements(scope, counting=True)])

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from typing import Iterable
 
-from sqlalchemy import String, case, cast, func
+from sqlalchemy import String, case, cast, func, select
 
 from core import plugins
 from core.db import db
@@ -125,6 +125,26 @@ def tally(scope: DueScope, stmt, due_on, shift: dt.timedelta = dt.timedelta()) -
         func.count(), func.count(case((due_on < scope.split - shift, 1))), maintain_column_froms=True)
         .order_by(None)).one()
     return Counts(total or 0, early or 0)
+
+
+def tally_all(scope: DueScope, parts) -> int | Counts:
+    """:func:`tally` of several statements — ``parts``: (statement, due date
+    column, shift) — in one SQL statement of scalar subqueries."""
+    if not parts:
+        return Counts() if scope.split is not None else 0
+    columns = []
+    for stmt, due_on, shift in parts:
+        if scope.until is not None:
+            stmt = stmt.where(due_on <= scope.until - shift)
+        stmt = stmt.order_by(None)
+        columns.append(stmt.with_only_columns(func.count(), maintain_column_froms=True).scalar_subquery())
+        if scope.split is not None:
+            columns.append(stmt.where(due_on < scope.split - shift)
+                           .with_only_columns(func.count(), maintain_column_froms=True).scalar_subquery())
+    row = db.session.execute(select(*columns)).one()
+    if scope.split is None:
+        return sum(value or 0 for value in row)
+    return Counts(sum(value or 0 for value in row[0::2]), sum(value or 0 for value in row[1::2]))
 
 
 def items(scope: DueScope = EVERYONE) -> list[DueItem]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask import Blueprint, g, render_template, request, session
@@ -169,7 +169,11 @@ def due_more(user) -> int:
 
 
 def grouped(user) -> list[tuple[str, Any, list[Entry]]]:
-    found = entries(user)
+    """The page's groups; each kind (a lazy label, shared by a provider's
+    entries) read once in the user's language, not once per row."""
+    labels: dict[int, str] = {}
+    found = [replace(entry, kind=labels.get(id(entry.kind)) or labels.setdefault(id(entry.kind), str(entry.kind)))
+             for entry in entries(user)]
     return [(key, label, [entry for entry in found if entry.group == key]) for key, label in GROUPS]
 
 

@@ -9,6 +9,8 @@ confirms it).  A contract finding's measure keeps its page under
 verification.finding; both draw the same macros (_macros/measure.html)."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -231,7 +233,7 @@ def due_items(scope: due.DueScope = due.EVERYONE) -> list[DueItem]:
 
 
 def due_count(scope: due.DueScope = due.EVERYONE) -> int:
-    return sum(due.tally(scope, stmt, Measure.due_on) for stmt in _due_statements(scope))
+    return due.tally_all(scope, [(stmt, Measure.due_on, dt.timedelta()) for stmt in _due_statements(scope)])
 
 
 def inbox_entries(user) -> list[inbox.Entry]:

@@ -230,4 +230,4 @@ def due_items(scope: DueScope = EVERYONE) -> list[DueItem]:
 
 
 def due_count(scope: DueScope = EVERYONE) -> int:
-    return sum(due.tally(scope, stmt, column, shift) for stmt, column, _kind, _title, shift in _due_statements(scope))
+    return due.tally_all(scope, [(stmt, column, shift) for stmt, column, _kind, _title, shift in _due_statements(scope)])
