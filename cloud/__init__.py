@@ -12,7 +12,7 @@ def init_app(app: Flask) -> None:
     house = plugins.registry(app)
     house.add_panel(30, views.dashboard_panel)
     house.add_due(rules.due_items, labels={"cloud_review": _l("外部サービスの見直し"),
-                                         "cloud_ismap": _l("ISMAP登録の期限")})
+                                         "cloud_ismap": _l("ISMAP登録の期限")}, count=rules.due_count)
     house.add_inspection_items(30, "CLD", "外部サービス", "External services", documents.INSPECTION_ITEMS)
     house.add_facts(documents.facts, order=30)
     house.add_pack_part(30, documents.pack_sections)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -44,13 +43,13 @@ from cloud.models import (
     DataLocation,
     InformationState,
     IsmapListing,
-    ServiceStatus,
     Track,
 )
+from core import due
 from core import flags as core_flags
 from core.approvals import Approval, Decision
 from core.db import db
-from core.due import DueItem
+from core.due import EVERYONE, DueItem, DueScope
 from core.models import ClassificationLevel, Role
 from core.refusals import Refusal
 from core.timeutil import today
@@ -275,20 +274,36 @@ def snapshot(service: CloudService) -> dict:
 
 # --- due items (reminders, calendar) -------------------------------------------------
 
-def due_items() -> Iterator[DueItem]:
-    services = db.session.scalars(select(CloudService).where(CloudService.status != ServiceStatus.RETIRED)).all()
-    for service in services:
-        if service.status in IN_USE and service.next_review_on is not None:
-            yield DueItem(key=f"cloud_review:{service.id}:{service.next_review_on.isoformat()}", kind="cloud_review",
-                          title=f"外部サービスの見直し {service.name}", due_on=service.next_review_on,
-                          owner_id=service.administrator_id, endpoint="cloud.detail",
-                          params={"service_id": service.id})
-        if (service.status in IN_USE and service.ismap_listing is not IsmapListing.NONE
-                and service.ismap_valid_until is not None):
-            yield DueItem(key=f"cloud_ismap:{service.id}:{service.ismap_valid_until.isoformat()}",
-                          kind="cloud_ismap", title=f"ISMAP登録の有効期限 {service.name}",
-                          due_on=service.ismap_valid_until, owner_id=service.administrator_id,
-                          endpoint="cloud.detail", params={"service_id": service.id})
+def _due_statements(scope: DueScope) -> list:
+    """(statement, its due date column, kind, title) per kind of the services
+    in use and per owner asked for (the service's administrator)."""
+    owners = scope.owners()
+    parts = []
+    for due_on, kind, title, condition in (
+            (CloudService.next_review_on, "cloud_review", "外部サービスの見直し", None),
+            (CloudService.ismap_valid_until, "cloud_ismap", "ISMAP登録の有効期限",
+             CloudService.ismap_listing != IsmapListing.NONE)):
+        stmt = (select(CloudService.id, CloudService.name, due_on, CloudService.administrator_id)
+                .where(CloudService.status.in_(IN_USE), due_on.is_not(None)))
+        if condition is not None:
+            stmt = stmt.where(condition)
+        parts += [(stmt, due_on, kind, title)] if owners is None else [
+            (stmt.where(due.owned(CloudService.administrator_id, owner)), due_on, kind, title) for owner in owners]
+    return parts
+
+
+def due_items(scope: DueScope = EVERYONE) -> list[DueItem]:
+    """Each service in use: its review (利用の見直し) and its ISMAP listing's expiry."""
+    return [DueItem(key=f"{kind}:{service_id}:{due_on.isoformat()}", kind=kind, title=f"{title} {name}",
+                    due_on=due_on, owner_id=administrator_id, endpoint="cloud.detail",
+                    params={"service_id": service_id})
+            for stmt, column, kind, title in _due_statements(scope)
+            for service_id, name, due_on, administrator_id in db.session.execute(
+                due.window(scope, stmt, column, CloudService.id))]
+
+
+def due_count(scope: DueScope = EVERYONE) -> int:
+    return due.tally_all(scope, [(stmt, column, dt.timedelta()) for stmt, column, _kind, _title in _due_statements(scope)])
 
 
 # --- what the vendor register asks ---------------------------------------------------

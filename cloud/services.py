@@ -361,6 +361,5 @@ def inbox_entries(user: User) -> list:
                 found.append(inbox.request_entry(_l("外部サービスの利用申請"), request,
                                                  _("%(name)s の利用申請", name=service.name),
                                                  "cloud.detail", {"service_id": service.id}))
-    services = list(db.session.scalars(select(CloudService).where(
-        CloudService.administrator_id == user.id, CloudService.status.in_(rules.FLAGS.live)).order_by(CloudService.name)))
-    return found + inbox.flag_entries(rules.FLAGS, services, _l("外部サービス（管理者）"), "cloud.detail", "service_id")
+    return found + inbox.flag_entries(rules.FLAGS, CloudService.administrator_id == user.id, _l("外部サービス（管理者）"),
+                                      "cloud.detail", "service_id")

@@ -34,8 +34,10 @@ def init_app(app: Flask) -> None:
     house.add_panel(20, views.dashboard_panel)
     house.add_panel(25, verification_views.dashboard_panel)
     house.add_panel(26, views.subcontractor_panel)
-    house.add_due(verification.due_items, labels={"verification": _l("確認期限"), "measure": _l("措置期限")})
-    house.add_due(due.exception_items, labels={"clause_exception": _l("条項の例外の有効期限")})
+    house.add_due(verification.due_items, labels={"verification": _l("確認期限"), "measure": _l("措置期限")},
+                  count=verification.due_count)
+    house.add_due(due.exception_items, labels={"clause_exception": _l("条項の例外の有効期限")},
+                  count=due.exception_count)
     house.add_inspection_items(10, "OUT", "業務委託", "Outsourcing", documents.INSPECTION_ITEMS)
     house.add_facts(documents.facts, order=10)
     house.add_pack_part(10, documents.pack_sections)

@@ -16,6 +16,8 @@ the record's version or the audit trail.
 """
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import bindparam, func, inspect, select, update
 from sqlalchemy.orm import Session
 
@@ -24,9 +26,10 @@ from contracts.derived import ALL
 from contracts.models import Contract, ContractStatus, Verification, VerificationStatus
 from contracts.rules import EXCEPTION, LIVE
 from contracts.schedule import Cycle, next_due
+from core import due
 from core.approvals import Approval, Decision
 from core.db import db
-from core.due import DueItem
+from core.due import EVERYONE, DueItem, DueScope
 from core.models import ClassificationLevel
 
 UNDER_VERIFICATION = (ContractStatus.SIGNED, ContractStatus.IN_FORCE)
@@ -101,21 +104,30 @@ def keep_current() -> None:
     derived.keep_current("verification_due_on", _touched, refresh)
 
 
-def exception_items() -> list[DueItem]:
+def _exception_statements(scope: DueScope) -> list:
+    stmt = (select(Approval.id, Approval.details, Approval.expires_on, Contract.id, Contract.number, Contract.title,
+                   Contract.officer_id)
+            .join(Contract, Contract.id == Approval.subject_id)
+            .where(Approval.kind == EXCEPTION, Approval.subject_type == Contract.__tablename__,
+                   Approval.decision == Decision.APPROVED, Approval.expires_on.is_not(None),
+                   Contract.status.in_(LIVE), Contract.has_gap))
+    owners = scope.owners()
+    return [stmt] if owners is None else [stmt.where(due.owned(Contract.officer_id, owner)) for owner in owners]
+
+
+def exception_items(scope: DueScope = EVERYONE) -> list[DueItem]:
     """Due items of clause exceptions (issue 20): the expiry date of each
     approved exception of a live contract still lacking a mandatory clause —
     the officer is reminded before it lapses and once it has (an exception
     approved before expiry dates were asked for has none and is not due)."""
-    rows = db.session.execute(
-        select(Approval.id, Approval.details, Approval.expires_on, Contract.id, Contract.number, Contract.title,
-               Contract.officer_id)
-        .join(Contract, Contract.id == Approval.subject_id)
-        .where(Approval.kind == EXCEPTION, Approval.subject_type == Contract.__tablename__,
-               Approval.decision == Decision.APPROVED, Approval.expires_on.is_not(None),
-               Contract.status.in_(LIVE), Contract.has_gap)
-        .order_by(Approval.expires_on, Approval.id)).all()
+    rows = [row for stmt in _exception_statements(scope)
+            for row in db.session.execute(due.window(scope, stmt, Approval.expires_on, Approval.id))]
     return [DueItem(key=f"clause_exception:{approval_id}:{expires_on.isoformat()}", kind="clause_exception",
                     title=f"条項の例外の有効期限 {number} {title}（{'、'.join((details or {}).get('clauses', []))}）",
                     due_on=expires_on, owner_id=officer_id, endpoint="contracts.detail",
                     params={"contract_id": contract_id})
             for approval_id, details, expires_on, contract_id, number, title, officer_id in rows]
+
+
+def exception_count(scope: DueScope = EVERYONE) -> int:
+    return due.tally_all(scope, [(stmt, Approval.expires_on, dt.timedelta()) for stmt in _exception_statements(scope)])

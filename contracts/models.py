@@ -151,7 +151,9 @@ class Contract(Audited, Searchable, TimestampMixin, VersionMixin, db.Model):
                       Index("ix_contracts_unit_verification_due_on", "unit_id", "verification_due_on"),
                       # the dashboard's counts of live contracts lacking a clause / ending soon, from the index alone
                       Index("ix_contracts_has_gap_status_unit", "has_gap", "status", "unit_id"),
-                      Index("ix_contracts_end_on_status_unit", "end_on", "status", "unit_id"))
+                      Index("ix_contracts_end_on_status_unit", "end_on", "status", "unit_id"),
+                      # one officer's contracts by due date, from the index alone (core.due, the inbox; issue 21)
+                      Index("ix_contracts_officer_verification_due_on", "officer_id", "verification_due_on", "status"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(50), unique=True)
@@ -472,7 +474,9 @@ class Finding(MeasureMixin, Audited, TimestampMixin, VersionMixin, db.Model):
     # overdue measures: each open status's range of due dates, from the index alone
     # a unit's findings by status (the dashboard), through its contracts, from an index alone
     __table_args__ = (Index("ix_findings_status_due_on", "status", "due_on"),
-                      Index("ix_findings_contract_status_due_on", "contract_id", "status", "due_on"))
+                      Index("ix_findings_contract_status_due_on", "contract_id", "status", "due_on"),
+                      # one owner's open measures by due date (core.due, the inbox; issue 21)
+                      Index("ix_findings_owner_due_on_status", "owner_id", "due_on", "status"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     verification_id: Mapped[int] = mapped_column(ForeignKey("verifications.id"), index=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Iterator
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -16,6 +15,7 @@ from sqlalchemy.orm import selectinload
 from contracts.due import UNDER_VERIFICATION
 from contracts.models import (
     NONCONFORMING,
+    Clause,
     ClauseState,
     Contract,
     ContractStatus,
@@ -30,13 +30,14 @@ from contracts.models import (
     VerificationStatus,
 )
 from contracts.schedule import DUE_SOON_DAYS, Cycle, DueState, due_state
-from core import audit, measures
+from core import audit, due, measures
 from core.approvals import Approval
 from core.db import db
-from core.due import DueItem
+from core.due import EVERYONE, DueItem, DueScope
 from core.models import Role
 from core.refusals import Refusal
 from core.timeutil import today, utcnow
+from vendors.models import Vendor
 
 CLOSURE = measures.CLOSURE
 MEASURE_DAYS = 30  # default time the contractor gets to correct a finding
@@ -319,19 +320,63 @@ def overdue_measures(on: dt.date | None = None):
 
 # --- due items (dashboard, reminders, calendar) ---------------------------------------
 
-def due_items() -> Iterator[DueItem]:
-    for row in schedule(contracts_under_verification()):
-        if row.due is not None:
-            contract = row.contract
-            yield DueItem(key=f"verification:{contract.id}:{row.due.isoformat()}", kind="verification",
-                          title=f"確認期限 {contract.number} {contract.title}（{contract.vendor.name}）",
-                          due_on=row.due, owner_id=contract.officer_id, endpoint="contracts.detail",
-                          params={"contract_id": contract.id})
-    open_findings = db.session.scalars(select(Finding).where(Finding.status != MeasureStatus.ACCEPTED).options(
-        selectinload(Finding.contract), selectinload(Finding.clause))).all()
-    for finding in open_findings:
-        yield DueItem(key=f"measure:{finding.id}:{finding.due_on.isoformat()}", kind="measure",
-                      title=f"措置期限 {finding.contract.number} {finding.clause.code}: {finding.measure[:60]}",
-                      due_on=finding.due_on, owner_id=finding.owner_id or finding.contract.officer_id,
-                      endpoint="verification.finding", params={"finding_id": finding.id})
+def _verification_statements(scope: DueScope, counting: bool = False) -> list:
+    """The contracts under verification whose stored due date falls in
+    ``scope``: one statement per owner asked for (the contract's officer),
+    each a range of the (officer, due date, status) index; ``counting``: the
+    rows only, for a count the index answers alone."""
+    stmt = select(Contract.id) if counting else (
+        select(Contract.id, Contract.number, Contract.title, Vendor.name, Contract.verification_due_on,
+               Contract.officer_id).join(Vendor, Vendor.id == Contract.vendor_id))
+    stmt = stmt.where(Contract.status.in_(UNDER_VERIFICATION), Contract.verification_due_on.is_not(None))
+    owners = scope.owners()
+    return [stmt] if owners is None else [stmt.where(due.owned(Contract.officer_id, owner)) for owner in owners]
 
+
+def _finding_statements(scope: DueScope, counting: bool = False) -> list:
+    """The open findings whose measure is due in ``scope``.  A finding's
+    owner is its own, or else its contract's officer: per owner asked for,
+    one statement for the findings that name the owner (a range of the
+    (owner, due date, status) index) and one for those that name none and
+    whose contract's officer is the owner."""
+    if counting:
+        stmt = select(Finding.id)
+        with_contract = stmt.join(Contract, Contract.id == Finding.contract_id)
+    else:
+        stmt = with_contract = (
+            select(Finding.id, Contract.number, Clause.code, Finding.measure, Finding.due_on,
+                   func.coalesce(Finding.owner_id, Contract.officer_id))
+            .join(Contract, Contract.id == Finding.contract_id).join(Clause, Clause.id == Finding.clause_id))
+    stmt, with_contract = (part.where(Finding.status != MeasureStatus.ACCEPTED) for part in (stmt, with_contract))
+    owners = scope.owners()
+    if owners is None:
+        return [stmt]
+    return [part for owner in owners for part in (
+        stmt.where(Finding.owner_id == owner) if owner is not None else None,
+        with_contract.where(Finding.owner_id.is_(None), due.owned(Contract.officer_id, owner))) if part is not None]
+
+
+def due_items(scope: DueScope = EVERYONE) -> list[DueItem]:
+    """The verifications due (the stored date, contracts.due) and the open
+    corrective measures in ``scope``, with the columns their titles need."""
+    found = []
+    for stmt in _verification_statements(scope):
+        for contract_id, number, title, vendor, due_on, officer_id in db.session.execute(
+                due.window(scope, stmt, Contract.verification_due_on, Contract.id)):
+            found.append(DueItem(key=f"verification:{contract_id}:{due_on.isoformat()}", kind="verification",
+                                 title=f"確認期限 {number} {title}（{vendor}）", due_on=due_on, owner_id=officer_id,
+                                 endpoint="contracts.detail", params={"contract_id": contract_id}))
+    for stmt in _finding_statements(scope):
+        for finding_id, number, code, measure, due_on, owner_id in db.session.execute(
+                due.window(scope, stmt, Finding.due_on, Finding.id)):
+            found.append(DueItem(key=f"measure:{finding_id}:{due_on.isoformat()}", kind="measure",
+                                 title=f"措置期限 {number} {code}: {measure[:60]}", due_on=due_on, owner_id=owner_id,
+                                 endpoint="verification.finding", params={"finding_id": finding_id}))
+    return found
+
+
+def due_count(scope: DueScope = EVERYONE) -> int:
+    zero = dt.timedelta()
+    return due.tally_all(scope, [(stmt, Contract.verification_due_on, zero)
+                                 for stmt in _verification_statements(scope, counting=True)]
+                         + [(stmt, Finding.due_on, zero) for stmt in _finding_statements(scope, counting=True)])

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask import Blueprint, g, render_template, request, session
@@ -23,7 +23,7 @@ from flask.sessions import NullSession
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from core import due, plugins
 from core.approvals import Approval, Decision, edited_by
@@ -56,16 +56,30 @@ class Entry:
 
 def pending(kind: str, model, options=()) -> list[tuple[Approval, Any]]:
     """The pending requests of ``kind``, oldest first, each with its subject
-    (a ``model`` row, loaded with ``options``; None if it is gone): two
-    queries whatever their number.  Only requests about ``model``'s rows: a
+    (a ``model`` row, loaded with ``options``; None if it is gone): one
+    query for the subjects whatever their number, the requests being read
+    once for every kind (:func:`_pending_requests`).  Only requests about ``model``'s rows: a
     kind may be asked about several (a completion report, core.measures, is
     about a contract finding or an improvement measure)."""
-    requests = list(db.session.scalars(select(Approval).where(
-        Approval.kind == kind, Approval.subject_type == model.__tablename__, Approval.decision == Decision.PENDING).order_by(Approval.requested_at, Approval.id)))
+    requests = [request for request in _pending_requests()
+                if request.kind == kind and request.subject_type == model.__tablename__]
     ids = {request.subject_id for request in requests}
     subjects = {row.id: row for row in db.session.scalars(
         select(model).where(model.id.in_(ids)).options(*options))} if ids else {}
     return [(request, subjects.get(request.subject_id)) for request in requests]
+
+
+def _pending_requests() -> list[Approval]:
+    """Every pending request, oldest first: one query per request (they are
+    few; each provider reads its kinds of them), kept with the entries."""
+    kept = g.setdefault("inbox_entries", {})
+    if PENDING_KEY not in kept:
+        kept[PENDING_KEY] = list(db.session.scalars(select(Approval).where(Approval.decision == Decision.PENDING)
+                                                    .order_by(Approval.requested_at, Approval.id)))
+    return kept[PENDING_KEY]
+
+
+PENDING_KEY = "pending requests"
 
 
 def may_decide(request: Approval, user) -> bool:
@@ -80,58 +94,109 @@ def request_entry(kind, request: Approval, description: str, endpoint: str, para
                  endpoint, params)
 
 
-def flag_entries(flags, records, kind, endpoint: str, param: str) -> list[Entry]:
-    """Entries for the records a user is responsible for that carry flags of
-    ``flags`` (a core.flags.FlagSet), found in one query; ``param``: the
-    record's id in the link."""
-    found = flags.of_ids([record.id for record in records])
+def flag_entries(flags, responsible, kind, endpoint: str, param: str) -> list[Entry]:
+    """Entries for the live records a user is responsible for (``responsible``:
+    a SQL condition on the register of ``flags``, a core.flags.FlagSet) that
+    carry flags, by name: one query, which returns only the flagged records,
+    their names and their flags (a user may answer for hundreds of records);
+    ``param``: the record's id in the link."""
+    model = flags.status.class_
+    names = flags.names
+    conditions = [flags.condition(name) for name in names]
+    rows = db.session.execute(select(model.id, model.name, *conditions).where(responsible, or_(*conditions))
+                              .order_by(model.name, model.id)).all()
     result = []
-    for record in records:
-        names = found.get(record.id)
-        if names:
-            labels = "、".join(str(flag.label) for flag in flags.ordered() if flag.name in names)
-            result.append(Entry(FLAG, kind, _("%(name)s：%(flags)s", name=record.name, flags=labels), None,
-                                endpoint, {param: record.id}))
+    for record_id, name, *held in rows:
+        found = {flag for flag, value in zip(names, held, strict=True) if value}
+        labels = "、".join(str(flag.label) for flag in flags.ordered() if flag.name in found)
+        result.append(Entry(FLAG, kind, _("%(name)s：%(flags)s", name=name, flags=labels), None,
+                            endpoint, {param: record_id}))
     return result
+
+
+DUE_SHOWN = 100  # the due group lists the first, by due date, and counts the rest (a user may have thousands)
+
+
+def _due_scope(user, **kwargs) -> due.DueScope:
+    """The user's own due work (core.due.scope_for) due within DUE_SOON_DAYS."""
+    return due.scope_for(user, until=today() + dt.timedelta(days=DUE_SOON_DAYS), **kwargs)
 
 
 def _due_entries(user) -> list[Entry]:
     on = today()
-    limit = on + dt.timedelta(days=DUE_SOON_DAYS)
     house = plugins.registry()
-    return [Entry(DUE, house.due_label(item.kind), item.title, item.due_on, item.endpoint, dict(item.params),
-                  overdue=item.due_on < on)
-            for item in due.items_for(user) if item.due_on <= limit]
+    labels: dict[str, str] = {}  # each kind's label read once in the user's language, not once per row
+    return [Entry(DUE, labels.get(item.kind) or labels.setdefault(item.kind, str(house.due_label(item.kind))),
+                  item.title, item.due_on, item.endpoint, dict(item.params), overdue=item.due_on < on)
+            for item in due.items(_due_scope(user, limit=DUE_SHOWN))]
+
+
+def _kept(user) -> dict:
+    """What this request has gathered for ``user`` (kept on ``g``)."""
+    return g.setdefault("inbox_entries", {}).setdefault(user.id, {})
+
+
+def _provided(user) -> list[Entry]:
+    """What the domains' providers list for ``user``, once per request."""
+    kept = _kept(user)
+    if "provided" not in kept:
+        kept["provided"] = [entry for provider in plugins.registry().inbox for entry in provider(user)]
+    return kept["provided"]
 
 
 def entries(user) -> list[Entry]:
-    """Everything waiting for ``user``, once per request (kept on ``g``)."""
-    cache = g.setdefault("inbox_entries", {})
-    if user.id not in cache:
-        found = [entry for provider in plugins.registry().inbox for entry in provider(user)]
-        found += _due_entries(user)
-        cache[user.id] = found
-    return cache[user.id]
+    """Everything waiting for ``user``, once per request: the due group
+    holds the first DUE_SHOWN of the user's due work (:func:`due_more`)."""
+    kept = _kept(user)
+    if "due" not in kept:
+        kept["due"] = _due_entries(user)
+    return _provided(user) + kept["due"]
+
+
+def _due_counts(user) -> due.Counts:
+    """The user's due work and, of it, the overdue: counted in the same
+    statements, once per request."""
+    kept = _kept(user)
+    if "counts" not in kept:
+        kept["counts"] = due.count(_due_scope(user, split=today()))
+    return kept["counts"]
+
+
+def due_more(user) -> int:
+    """How many of the user's due items the due group leaves out (counted, not built)."""
+    entries(user)
+    return max(_due_counts(user).total - len(_kept(user)["due"]), 0)
 
 
 def grouped(user) -> list[tuple[str, Any, list[Entry]]]:
-    found = entries(user)
+    """The page's groups; each kind (a lazy label, shared by a provider's
+    entries) read once in the user's language, not once per row."""
+    labels: dict[int, str] = {}
+    found = [replace(entry, kind=labels.get(id(entry.kind)) or labels.setdefault(id(entry.kind), str(entry.kind)))
+             for entry in entries(user)]
     return [(key, label, [entry for entry in found if entry.group == key]) for key, label in GROUPS]
 
 
 def count(user) -> int:
-    """The header's badge: requests to decide and overdue work."""
-    return sum(1 for entry in entries(user) if entry.group == APPROVAL or entry.overdue)
+    """The header's badge: requests to decide and overdue work — the
+    overdue due items counted in SQL, not built (on the inbox page, with
+    the page's own count)."""
+    provided = sum(1 for entry in _provided(user) if entry.group == APPROVAL or entry.overdue)
+    if "counts" in _kept(user):
+        return provided + _kept(user)["counts"].early
+    return provided + due.count(due.scope_for(user, until=today() - dt.timedelta(days=1)))
 
 
 def approval_queue(user) -> list[Entry]:
-    return [entry for entry in entries(user) if entry.group == APPROVAL]
+    """The requests ``user`` may decide (the dashboard's queue): the providers' alone, no due work."""
+    return [entry for entry in _provided(user) if entry.group == APPROVAL]
 
 
 @bp.get("/inbox")
 @access(any_user=True)
 def index():
-    return render_template("inbox/index.html", groups=grouped(current_user))
+    return render_template("inbox/index.html", groups=grouped(current_user), due_more=due_more(current_user),
+                           due_shown=DUE_SHOWN)
 
 
 BADGE_KEY = "inbox_count"

@@ -9,6 +9,8 @@ confirms it).  A contract finding's measure keeps its page under
 verification.finding; both draw the same macros (_macros/measure.html)."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -16,7 +18,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from core import audit, files, inbox, measures, plugins
+from core import audit, due, files, inbox, measures, plugins
 from core.auth import access
 from core.dashboard import Panel, Tile, scope_unit
 from core.db import db
@@ -213,11 +215,25 @@ def dashboard_panel(user) -> Panel:
     ])
 
 
-def due_items():
-    for row in db.session.scalars(select(Measure).where(Measure.status.in_(measures.OPEN_STATUSES))):
-        yield DueItem(key=f"improvement:{row.id}:{row.due_on.isoformat()}", kind="measure",
-                      title=f"改善措置期限 {row.title}: {row.measure[:60]}", due_on=row.due_on,
-                      owner_id=row.owner_id, endpoint="measures.detail", params={"measure_id": row.id})
+def _due_statements(scope: due.DueScope) -> list:
+    stmt = select(Measure.id, Measure.title, Measure.measure, Measure.due_on, Measure.owner_id).where(
+        Measure.status.in_(measures.OPEN_STATUSES))
+    owners = scope.owners()
+    return [stmt] if owners is None else [stmt.where(due.owned(Measure.owner_id, owner)) for owner in owners]
+
+
+def due_items(scope: due.DueScope = due.EVERYONE) -> list[DueItem]:
+    """The open improvement measures in ``scope``, by their owner."""
+    return [DueItem(key=f"improvement:{measure_id}:{due_on.isoformat()}", kind="measure",
+                    title=f"改善措置期限 {title}: {measure[:60]}", due_on=due_on, owner_id=owner_id,
+                    endpoint="measures.detail", params={"measure_id": measure_id})
+            for stmt in _due_statements(scope)
+            for measure_id, title, measure, due_on, owner_id in db.session.execute(
+                due.window(scope, stmt, Measure.due_on, Measure.id))]
+
+
+def due_count(scope: due.DueScope = due.EVERYONE) -> int:
+    return due.tally_all(scope, [(stmt, Measure.due_on, dt.timedelta()) for stmt in _due_statements(scope)])
 
 
 def inbox_entries(user) -> list[inbox.Entry]:
@@ -235,6 +251,6 @@ def init_app(app) -> None:
     app.register_blueprint(bp)
     house = plugins.registry(app)
     house.add_panel(27, dashboard_panel)
-    house.add_due(due_items, labels={"measure": _l("措置期限")})
+    house.add_due(due_items, labels={"measure": _l("措置期限")}, count=due_count)
     house.add_inbox(inbox_entries)
     measures.add_responsibilities(house)

@@ -22,7 +22,7 @@ were set up in.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, NamedTuple
 
 from flask import Flask, current_app
 from jinja2.environment import TemplateModule
@@ -184,6 +184,12 @@ def _ordered(items: list, order: int, item) -> None:
     items.sort(key=lambda entry: entry[:2])
 
 
+class DueSource(NamedTuple):
+    """A domain's due items: ``items(scope)`` and, optionally, ``count(scope)``."""
+    items: Callable[[Any], Iterable[Any]]
+    count: Callable[[Any], int] | None = None
+
+
 def _items(items: list) -> list:
     return [entry[2] for entry in items]
 
@@ -221,10 +227,13 @@ class Registry:
         """A dashboard panel: ``build(user)`` → core.dashboard.Panel, or None to show none."""
         _ordered(self._panels, order, build)
 
-    def add_due(self, build: Callable[[], Iterable[Any]], order: int = 0, labels: dict | None = None) -> None:
-        """Due items (reminders, calendar): ``build()`` → the domain's open core.due.DueItem;
+    def add_due(self, build: Callable[[Any], Iterable[Any]], order: int = 0, labels: dict | None = None,
+                count: Callable[[Any], int] | None = None) -> None:
+        """Due items (inbox, reminders, calendar): ``build(scope)`` → the domain's open
+        core.due.DueItem in a core.due.DueScope (its owner, dates and limit, in SQL);
+        ``count(scope)`` → how many, without building them (default: those built);
         ``labels``: each of its kinds as people read it ({"verification": _l("確認期限")…})."""
-        _ordered(self._due, order, build)
+        _ordered(self._due, order, DueSource(build, count))
         self._due_labels.update(labels or {})
 
     def add_facts(self, build: Callable[[Any], dict[str, Any]], order: int = 0) -> None:
@@ -415,7 +424,7 @@ class Registry:
         return _items(self._panels)
 
     @property
-    def due(self) -> list[Callable]:
+    def due(self) -> list[DueSource]:
         return _items(self._due)
 
     @property

@@ -31,9 +31,9 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from core import plugins
+from core import due, plugins
 from core.db import db
-from core.due import DueItem
+from core.due import EVERYONE, DueItem, DueScope
 from core.incidents import OPEN_STATUSES, Incident, Severity
 from core.models import ClassificationLevel, Role, User
 from core.timeutil import local_date, today, utcnow
@@ -220,22 +220,31 @@ def _leads() -> list[int]:
     return [user.id for user in users if user.has_role(Role.LEAD)]
 
 
-def due_items():
+def due_items(scope: DueScope = EVERYONE) -> list[DueItem]:
     """Each open incident's deadline not yet done — the PPC reports, the
-    contractor's report to check — for its handler and for each security lead."""
-    open_ = db.session.scalars(select(Incident).where(Incident.status.in_(OPEN_STATUSES))
-                               .order_by(Incident.id)).all()
+    contractor's report to check — for its handler and for each security lead.
+    The deadlines are reckoned in Python from few open incidents: a scope of a
+    user who is no lead reads only the incidents they handle."""
+    stmt = select(Incident).where(Incident.status.in_(OPEN_STATUSES)).order_by(Incident.id)
+    owners = scope.owners()
     leads = None
-    for incident in open_:
+    if owners is not None:
+        leads = _leads()
+        if not any(owner in leads for owner in owners):
+            stmt = stmt.where(Incident.handler_id.in_([owner for owner in owners if owner is not None]))
+    found = []
+    for incident in db.session.scalars(stmt).all():
         pending = [d for d in deadlines(incident) if not d.done]
         if not pending:
             continue
         if leads is None:
             leads = _leads()
-        owners = list(dict.fromkeys([*([incident.handler_id] if incident.handler_id else []), *leads]))
+        owners_of = list(dict.fromkeys([*([incident.handler_id] if incident.handler_id else []), *leads]))
         for deadline in pending:
-            for owner in owners:
-                yield DueItem(key=f"{DUE_KIND}:{incident.id}:{deadline.kind}:{owner}:{deadline.due_on.isoformat()}",
-                              kind=DUE_KIND, title=f"{deadline.label} {incident.number} {incident.title}",
-                              due_on=deadline.due_on, owner_id=owner, endpoint="incidents.detail",
-                              params={"incident_id": incident.id})
+            for owner in owners_of:
+                found.append(DueItem(
+                    key=f"{DUE_KIND}:{incident.id}:{deadline.kind}:{owner}:{deadline.due_on.isoformat()}",
+                    kind=DUE_KIND, title=f"{deadline.label} {incident.number} {incident.title}",
+                    due_on=deadline.due_on, owner_id=owner, endpoint="incidents.detail",
+                    params={"incident_id": incident.id}))
+    return due.within(scope, found)

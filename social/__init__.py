@@ -12,7 +12,7 @@ def init_app(app: Flask) -> None:
     house = plugins.registry(app)
     house.add_panel(40, views.dashboard_panel)
     house.add_due(rules.due_items, labels={"social_review": _l("SNSアカウントの見直し"),
-                                         "social_scan": _l("なりすまし点検")})
+                                         "social_scan": _l("なりすまし点検")}, count=rules.due_count)
     house.add_inspection_items(40, "SNS", "ソーシャルメディア", "Social media", documents.INSPECTION_ITEMS)
     house.add_facts(documents.facts, order=40)
     house.add_pack_part(40, documents.pack_sections)

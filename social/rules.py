@@ -18,17 +18,17 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from typing import Iterator
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select
 from sqlalchemy.orm import selectinload
 
+from core import due
 from core import flags as core_flags
 from core.approvals import Approval, Decision
 from core.db import db
-from core.due import DueItem
+from core.due import EVERYONE, DueItem, DueScope
 from core.incidents import ALARMING, OPEN_STATUSES, SOCIAL_ACCOUNT, Incident, Severity
 from core.models import Role
 from core.refusals import Refusal
@@ -197,19 +197,37 @@ def check_can_post(account: SocialAccount) -> None:
 SCAN_INTERVAL_DAYS = 30  # SNS-04: look for impersonators monthly
 
 
-def due_items() -> Iterator[DueItem]:
-    accounts = db.session.scalars(select(SocialAccount).where(SocialAccount.status.in_(OPEN))
-                                  .options(selectinload(SocialAccount.responsible))).all()
-    for account in accounts:
-        if account.next_review_on is not None:
-            yield DueItem(key=f"social_review:{account.id}:{account.next_review_on.isoformat()}", kind="social_review",
-                          title=f"SNSアカウントの見直し {account.name}", due_on=account.next_review_on,
-                          owner_id=account.responsible_id, endpoint="social.detail",
-                          params={"account_id": account.id})
-        if account.last_lookalike_scan_on is not None:
-            due = account.last_lookalike_scan_on + dt.timedelta(days=SCAN_INTERVAL_DAYS)
-            yield DueItem(key=f"social_scan:{account.id}:{due.isoformat()}", kind="social_scan",
-                          title=f"なりすましアカウントの点検 {account.name}", due_on=due,
-                          owner_id=account.responsible_id, endpoint="social.detail",
-                          params={"account_id": account.id})
+def _due_statements(scope: DueScope) -> list:
+    """(statement, its date column, kind, title, days from the column's date
+    to the due date) per kind of the open accounts and per owner asked for
+    (the account's responsible person): the impersonation scan is due
+    SCAN_INTERVAL_DAYS after the last, whose stored date is compared."""
+    owners = scope.owners()
+    parts = []
+    for column, kind, title, shift in (
+            (SocialAccount.next_review_on, "social_review", "SNSアカウントの見直し", dt.timedelta()),
+            (SocialAccount.last_lookalike_scan_on, "social_scan", "なりすましアカウントの点検",
+             dt.timedelta(days=SCAN_INTERVAL_DAYS))):
+        stmt = (select(SocialAccount.id, SocialAccount.name, column, SocialAccount.responsible_id)
+                .where(SocialAccount.status.in_(OPEN), column.is_not(None)))
+        parts += [(stmt, column, kind, title, shift)] if owners is None else [
+            (stmt.where(due.owned(SocialAccount.responsible_id, owner)), column, kind, title, shift)
+            for owner in owners]
+    return parts
 
+
+def due_items(scope: DueScope = EVERYONE) -> list[DueItem]:
+    """Each open account: its review and its monthly impersonation scan (SNS-04)."""
+    found = []
+    for stmt, column, kind, title, shift in _due_statements(scope):
+        for account_id, name, on, responsible_id in db.session.execute(
+                due.window(scope, stmt, column, SocialAccount.id, shift)):
+            due_on = on + shift
+            found.append(DueItem(key=f"{kind}:{account_id}:{due_on.isoformat()}", kind=kind, title=f"{title} {name}",
+                                 due_on=due_on, owner_id=responsible_id, endpoint="social.detail",
+                                 params={"account_id": account_id}))
+    return found
+
+
+def due_count(scope: DueScope = EVERYONE) -> int:
+    return due.tally_all(scope, [(stmt, column, shift) for stmt, column, _kind, _title, shift in _due_statements(scope)])

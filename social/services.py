@@ -392,8 +392,5 @@ def inbox_entries(user: User) -> list:
                 found.append(inbox.request_entry(_l("SNSアカウントの開設"), request,
                                                  _("%(name)s の開設の申請", name=account.name),
                                                  "social.detail", {"account_id": account.id}))
-    accounts = list(db.session.scalars(select(SocialAccount).where(
-        SocialAccount.responsible_id == user.id, SocialAccount.status.in_(rules.FLAGS.live))
-        .order_by(SocialAccount.name)))
-    return found + inbox.flag_entries(rules.FLAGS, accounts, _l("SNSアカウント（責任者）"), "social.detail",
-                                      "account_id")
+    return found + inbox.flag_entries(rules.FLAGS, SocialAccount.responsible_id == user.id,
+                                      _l("SNSアカウント（責任者）"), "social.detail", "account_id")

@@ -14,7 +14,7 @@ def init_app(app: Flask) -> None:
     house.add_panel(10, views.dashboard_panel)
     house.add_panel(11, views.justifications_panel)
     house.add_due(due.due_items, labels={"selection_justification": _l("選定理由の承認"),
-                                            "certification": _l("認証の有効期限")})
+                                            "certification": _l("認証の有効期限")}, count=due.due_count)
     house.add_registers(lambda: [exchange.register()], order=10)
     house.add_seeder(10, demo.seed)
     house.add_generator(10, gendata.generate)

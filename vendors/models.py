@@ -5,7 +5,7 @@ import datetime as dt
 from typing import Optional
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.approvals import Approval, Decision
@@ -108,6 +108,8 @@ class VendorContact(Audited, TimestampMixin, VersionMixin, db.Model):
 
 class Certification(Audited, TimestampMixin, VersionMixin, db.Model):
     __tablename__ = "certifications"
+    # the certificates expired or expiring and their vendors, from the index alone (core.due; issue 21)
+    __table_args__ = (Index("ix_certifications_valid_until_vendor", "valid_until", "vendor_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id"), index=True)
@@ -167,7 +169,7 @@ class Selection(Audited, TimestampMixin, VersionMixin, db.Model):
     # 選定 although a criterion is 不適合 (issue 17): the written justification,
     # and its four-eyes approval (core.approvals, kind "selection_justification").
     justification: Mapped[Optional[str]] = mapped_column(Text)
-    approval_id: Mapped[Optional[int]] = mapped_column(ForeignKey("approvals.id"))
+    approval_id: Mapped[Optional[int]] = mapped_column(ForeignKey("approvals.id"), index=True)  # pending ones: core.due
 
     vendor: Mapped[Vendor] = relationship(back_populates="selections")
     decided_by: Mapped[User] = relationship()

@@ -90,7 +90,7 @@ def test_a_new_threshold_sends_again_only_that_item(mailing_app, smtp):
     app = mailing_app
     with app.app_context():
         item = DueItem("test:1", "verification", "テスト項目", dt.date(2026, 12, 31), None, "dashboard.index")
-        plugins.registry(app).add_due(lambda: [item])  # this app's registry only: the next test builds another
+        plugins.registry(app).add_due(lambda scope: [item])  # this app's registry only: the next test builds another
         before = len(inbox.messages)
         reminders.run(on=dt.date(2026, 12, 1))  # 30 days left
         texts = [m.get_content() for _r, m in inbox.messages[before:]]

@@ -21,6 +21,7 @@ PAGES = [
 # loads no units.
 PAGES += ["/vendors/?q=株式", "/vendors/?q=株", "/contracts/?q=保守業務", "/contracts/?q=保守", "/cloud/?q=クラウド",
           "/social/?q=公式", "/audit/?action=update"]
+PAGES += ["/inbox"]  # issue 21: the work inbox and its header count
 
 
 AUDIT_PAGE_CEILING = 40

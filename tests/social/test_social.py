@@ -316,12 +316,13 @@ def test_the_demo_flags_show_on_the_list_the_dashboard_and_in_reminders(app, dem
         line = db.session.scalar(select(SocialAccount).where(SocialAccount.url.like("%line.me%")))
         line.next_review_on = today() - dt.timedelta(days=1)
         db.session.commit()
+        line_id = line.id
         assert rules.FLAGS.count("review_overdue") == 1
         keys = {item.key.split(":")[0] for item in all_items() if item.endpoint == "social.detail"}
         assert keys == {"social_review", "social_scan"}
     writer = demo.test_client()
     login_as(writer, "social", DEMO_PASSWORD)
-    assert writer.post(f"/social/{line.id}/review", data={"reviewed_on": today().isoformat()}).status_code == 302
+    assert writer.post(f"/social/{line_id}/review", data={"reviewed_on": today().isoformat()}).status_code == 302
     with app.app_context():
         assert rules.FLAGS.count("review_overdue") == 0
 
