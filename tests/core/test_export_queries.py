@@ -77,3 +77,28 @@ def test_the_trail_export_names_records_per_chunk_not_per_entry(demo):
     count, body = statements(demo, client, f"{TRAIL}.csv")
     assert csv_rows(body) >= entries > 2 * CHUNK
     assert count <= TRAIL_STATEMENTS_PER_CHUNK * math.ceil(entries / CHUNK) < entries / 10
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_the_inspection_export_says_how_many_answers(app, users, fmt):
+    """It wrote the answers' list (``[<InspectionAnswer 1>, …]``) into the CSV, and the XLSX was a 500."""
+    from openpyxl import load_workbook
+
+    from tests import factories
+
+    with app.app_context():
+        made = factories.inspection(2026)
+        answers = len(made.answers)
+        db.session.commit()
+    assert answers > 0
+    client = app.test_client()
+    login_as(client, "auditor")
+    response = client.get(f"/inspections/export.{fmt}")
+    assert response.status_code == 200
+    if fmt == "csv":
+        rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+    else:
+        rows = [["" if v is None else str(v) for v in row]
+                for row in load_workbook(io.BytesIO(response.data)).worksheets[0].iter_rows(values_only=True)]
+    column = rows[0].index("回答数")
+    assert [row[column] for row in rows[1:]] == [str(answers)]
