@@ -13,6 +13,7 @@ from assurance.inspection_models import Inspection, InspectionAnswer, Inspection
 from core.lists import ListView, enum_filter, id_filter
 from core.models import Role
 from core.registers import Field, Register
+from core.tabular import csv_text
 
 
 def _year_filter(stmt, value: str):
@@ -38,6 +39,12 @@ class AnswersField(Field):
 
     def cell(self, record):
         return len(record.answers)
+
+    def show(self, value):  # the export's cell for what get returned (the answers): their count
+        return len(value) if isinstance(value, list) else value
+
+    def csv_converter(self):
+        return lambda value: csv_text(self.show(value))
 
     def json(self, record):
         return [_answer(answer) for answer in record.answers]

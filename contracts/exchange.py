@@ -6,13 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, select
+from sqlalchemy import Select, String, aggregate_order_by, func, literal, select, type_coerce
 from sqlalchemy.orm import aliased, contains_eager, selectinload
 
 from contracts import services
+from contracts import verification as checks
 from contracts.forms import AMOUNT_MESSAGE, MAX_AMOUNT, contract_form, parse_amount
 from contracts.lists import FINDINGS, LIST
 from contracts.models import (
+    Clause,
     Contract,
     ContractingMethod,
     ContractKind,
@@ -157,26 +159,67 @@ def _contract(record) -> str:
     return str(record.contract)
 
 
+# What str(contract) says (Contract.__str__), as SQL: the exports below select it.
+_CONTRACT_NAME = Contract.number.concat(" ").concat(Contract.title)
+_NONCONFORMING = (Result.PARTLY, Result.DOES_NOT)
+
+
+class _Results:
+    """Each verification's results as one text, CODE:result joined by 、 in
+    their order (what the results field shows): a correlated sub-query of
+    the export's statement, made when it is built (SQLite before 3.44 has
+    no ORDER BY inside group_concat: it aggregates an ordered sub-query)."""
+
+    def __clause_element__(self):
+        text = Clause.code.concat(":").concat(type_coerce(VerificationResult.result, String))
+        mine = VerificationResult.verification_id == Verification.id
+        if db.engine.dialect.name == "sqlite":
+            ordered = (select(text.label("text")).join(VerificationResult.clause).where(mine)
+                       .order_by(VerificationResult.id).correlate(Verification).subquery())
+            return select(func.group_concat(ordered.c.text, "、")).scalar_subquery()
+        return (select(aggregate_order_by(func.string_agg(text, literal("、")), VerificationResult.id))
+                .join(VerificationResult.clause).where(mine).scalar_subquery())
+
+
+# How many of a verification's results are 一部不適合 or 不適合, as a correlated sub-query.
+_NONCONFORMING_COUNT = (select(func.count()).where(VerificationResult.verification_id == Verification.id,
+                                                   VerificationResult.result.in_(_NONCONFORMING))
+                        .correlate(Verification).scalar_subquery())
+
+
 VERIFICATION_FIELDS = [
-    Field("id", "ID", lambda v: v.id, kind="integer", width=7, read_only=True),
-    Field("contract_id", "契約ID", lambda v: v.contract_id, kind="integer", width=7, required=True),
-    Field("contract", "契約", _contract, width=36, required=True),
-    Field("vendor", "委託事業者", lambda v: v.contract.vendor.name, width=28, required=True),
-    Field("performed_on", "確認日", lambda v: v.performed_on, kind="date", width=12, required=True),
-    Field("method", "方法", lambda v: v.method, kind="enum", enum=Method, width=10, required=True),
-    Field("verifier", "確認者", lambda v: v.verifier.display_name, width=14, required=True),
-    Field("status", "状態", lambda v: v.status, kind="enum", enum=VerificationStatus, width=9, required=True),
-    Field("submitted_at", "提出日時", lambda v: v.submitted_at, kind="datetime", width=19),
-    Field("corrects_id", "訂正対象の確認ID", lambda v: v.corrects_id, kind="integer", width=9),
-    Field("conclusion", "結論", lambda v: v.conclusion, width=30),
-    Field("remarks", "備考", lambda v: v.remarks, width=24),
+    Field("id", "ID", lambda v: v.id, kind="integer", width=7, read_only=True, source=Verification.id),
+    Field("contract_id", "契約ID", lambda v: v.contract_id, kind="integer", width=7, required=True,
+          source=Verification.contract_id),
+    Field("contract", "契約", _contract, width=36, required=True, source=_CONTRACT_NAME),
+    Field("vendor", "委託事業者", lambda v: v.contract.vendor.name, width=28, required=True, source=Vendor.name),
+    Field("performed_on", "確認日", lambda v: v.performed_on, kind="date", width=12, required=True,
+          source=Verification.performed_on),
+    Field("method", "方法", lambda v: v.method, kind="enum", enum=Method, width=10, required=True,
+          source=Verification.method),
+    Field("verifier", "確認者", lambda v: v.verifier.display_name, width=14, required=True, source=User.display_name),
+    Field("status", "状態", lambda v: v.status, kind="enum", enum=VerificationStatus, width=9, required=True,
+          source=Verification.status),
+    Field("submitted_at", "提出日時", lambda v: v.submitted_at, kind="datetime", width=19,
+          source=Verification.submitted_at),
+    Field("corrects_id", "訂正対象の確認ID", lambda v: v.corrects_id, kind="integer", width=9,
+          source=Verification.corrects_id),
+    Field("conclusion", "結論", lambda v: v.conclusion, width=30, source=Verification.conclusion),
+    Field("remarks", "備考", lambda v: v.remarks, width=24, source=Verification.remarks),
     Field("nonconforming", "不適合・一部不適合", lambda v: sum(
-        1 for r in v.results if r.result in (Result.PARTLY, Result.DOES_NOT)), kind="integer", width=10,
-        required=True),
+        1 for r in v.results if r.result in _NONCONFORMING), kind="integer", width=10,
+        required=True, source=_NONCONFORMING_COUNT),
     Field("results", "結果", lambda v: [f"{r.clause.code}:{r.result.value}" for r in v.results], many=True,
-          width=40, description="each clause checked, as CODE:result (" + ", ".join(r.value for r in Result) + ")"),
-    Field("updated_at", "更新日時", lambda v: v.updated_at, kind="datetime", width=19, required=True),
+          width=40, description="each clause checked, as CODE:result (" + ", ".join(r.value for r in Result) + ")",
+          source=_Results()),
+    Field("updated_at", "更新日時", lambda v: v.updated_at, kind="datetime", width=19, required=True,
+          source=Verification.updated_at),
 ]
+
+
+def _verification_row_joins(stmt: Select) -> Select:
+    """The tables the verification export's columns read beyond the verification and its contract."""
+    return stmt.join(Contract.vendor).join(Verification.verifier)
 
 VERIFICATIONS = ListView(
     search=[Contract.number, Contract.title],
@@ -193,23 +236,44 @@ def _verifications():
         selectinload(Verification.results).selectinload(VerificationResult.clause))
 
 
+class _Overdue:
+    """The overdue flag as SQL (contracts.verification.overdue_measures),
+    made when an export's statement is built: "today" is the export's day."""
+
+    def __clause_element__(self):
+        return checks.overdue_measures()
+
+
 FINDING_FIELDS = [
-    Field("id", "ID", lambda f: f.id, kind="integer", width=7, read_only=True),
-    Field("verification_id", "確認ID", lambda f: f.verification_id, kind="integer", width=7, required=True),
-    Field("contract_id", "契約ID", lambda f: f.contract_id, kind="integer", width=7, required=True),
-    Field("contract", "契約", _contract, width=36, required=True),
-    Field("clause", "条項", lambda f: f.clause.code, width=8, required=True),
-    Field("severity", "程度", lambda f: f.severity, kind="enum", enum=Result, width=10, required=True),
-    Field("measure", "措置の内容", lambda f: f.measure, width=40, required=True),
-    Field("owner", "措置の担当", lambda f: f.owner.display_name if f.owner else None, width=14),
-    Field("due_on", "期限", lambda f: f.due_on, kind="date", width=12, required=True),
-    Field("status", "状態", lambda f: f.status, kind="enum", enum=MeasureStatus, width=10, required=True),
-    Field("overdue", "期限超過", lambda f: f.is_open and f.due_on < today(), kind="boolean", width=8),
-    Field("reported_at", "完了報告日時", lambda f: f.reported_at, kind="datetime", width=19),
-    Field("closure_note", "完了報告", lambda f: f.closure_note, width=30),
-    Field("accepted_at", "確認日時", lambda f: f.accepted_at, kind="datetime", width=19),
-    Field("updated_at", "更新日時", lambda f: f.updated_at, kind="datetime", width=19, required=True),
+    Field("id", "ID", lambda f: f.id, kind="integer", width=7, read_only=True, source=Finding.id),
+    Field("verification_id", "確認ID", lambda f: f.verification_id, kind="integer", width=7, required=True,
+          source=Finding.verification_id),
+    Field("contract_id", "契約ID", lambda f: f.contract_id, kind="integer", width=7, required=True,
+          source=Finding.contract_id),
+    Field("contract", "契約", _contract, width=36, required=True, source=_CONTRACT_NAME),
+    Field("clause", "条項", lambda f: f.clause.code, width=8, required=True, source=Clause.code),
+    Field("severity", "程度", lambda f: f.severity, kind="enum", enum=Result, width=10, required=True,
+          source=Finding.severity),
+    Field("measure", "措置の内容", lambda f: f.measure, width=40, required=True, source=Finding.measure),
+    Field("owner", "措置の担当", lambda f: f.owner.display_name if f.owner else None, width=14,
+          source=User.display_name),
+    Field("due_on", "期限", lambda f: f.due_on, kind="date", width=12, required=True, source=Finding.due_on),
+    Field("status", "状態", lambda f: f.status, kind="enum", enum=MeasureStatus, width=10, required=True,
+          source=Finding.status),
+    Field("overdue", "期限超過", lambda f: f.is_open and f.due_on < today(), kind="boolean", width=8,
+          source=_Overdue()),
+    Field("reported_at", "完了報告日時", lambda f: f.reported_at, kind="datetime", width=19,
+          source=Finding.reported_at),
+    Field("closure_note", "完了報告", lambda f: f.closure_note, width=30, source=Finding.closure_note),
+    Field("accepted_at", "確認日時", lambda f: f.accepted_at, kind="datetime", width=19, source=Finding.accepted_at),
+    Field("updated_at", "更新日時", lambda f: f.updated_at, kind="datetime", width=19, required=True,
+          source=Finding.updated_at),
 ]
+
+
+def _finding_row_joins(stmt: Select) -> Select:
+    """The tables the finding export's columns read beyond the finding."""
+    return stmt.join(Finding.contract).join(Finding.clause).outerjoin(Finding.owner)
 
 
 def _findings():
@@ -227,9 +291,9 @@ def registers() -> list[Register]:
         Register(name="verifications", title=_l("確認の記録"), model=Verification, fields=VERIFICATION_FIELDS,
                  query=_verifications, list_view=VERIFICATIONS, readers=CONTRACT_READERS,
                  url_prefix="/verification/records", endpoint="verification.detail",
-                 list_endpoint="verification.index"),
+                 list_endpoint="verification.index", row_joins=_verification_row_joins),
         Register(name="findings", title=_l("指摘事項と措置"), model=Finding, fields=FINDING_FIELDS, query=_findings,
                  list_view=FINDINGS, readers=CONTRACT_READERS,
                  url_prefix="/verification/findings", endpoint="verification.finding",
-                 list_endpoint="verification.findings"),
+                 list_endpoint="verification.findings", row_joins=_finding_row_joins),
     ]

@@ -448,10 +448,24 @@ class _Reader:
     """Reads a page of entries: gathers every id it needs, loads the names
     and parents in bulk, then builds the groups."""
 
-    def __init__(self, entries: list[AuditEntry]):
+    def __init__(self, entries: list[AuditEntry], *, text: bool = False):
         self.entries = entries
         self.names: dict[tuple[str, int], str] = {}
         self.parents: dict[tuple[str, int], tuple[str, int]] = {}
+        # The export's readable column (text): no links, and each label
+        # translated once per chunk instead of once per entry and change
+        # (a lazy label translates again every time it is compared or read).
+        self.text = text
+        self.labels: dict[int, tuple[Any, str]] = {}
+
+    def label(self, value):
+        """``value`` (a label), as text when the reader writes text."""
+        if not self.text or value is None or value.__class__ is str:
+            return value
+        found = self.labels.get(id(value))
+        if found is None or found[0] is not value:  # the label itself is kept: its id is not reused
+            found = self.labels[id(value)] = (value, str(value))
+        return found[1]
 
     # -- bulk loading --
     def load(self) -> None:
@@ -522,6 +536,8 @@ class _Reader:
         return self.names.get((table, _int(row_id))) if table else None
 
     def url(self, table: str | None, row_id) -> str | None:
+        if self.text:
+            return None
         record = plugins.registry().audit_record(table)
         if record is None or not record.endpoint or self.name(table, row_id) is None:
             return None  # a record gone (deleted) is named by its stored id, not linked
@@ -574,6 +590,7 @@ class _Reader:
             value = data[key]
             if subject_type and key == "subject_id":
                 label = OBJECT_LABELS.get(subject_type, COMMON_LABELS["subject_id"])
+            label = self.label(label)
             if snapshot or not (isinstance(value, list) and len(value) == 2):
                 shown = self.show(column, value, subject_type)
                 if shown is not None:
@@ -619,7 +636,7 @@ class _Reader:
         key = self.key(first)
         root = self.root(key) if key else None
         table, row_id = root if root else (first.object_type, first.object_id)
-        group.kind = OBJECT_LABELS.get(table, table) if table else None
+        group.kind = self.label(OBJECT_LABELS.get(table, table)) if table else None
         group.name = self.name(table, row_id) or (f"#{row_id}" if row_id is not None else None)
         group.url = self.url(table, row_id)
         # the action that says most: the subject's creation, else an action the
@@ -631,8 +648,7 @@ class _Reader:
             chosen = subject[0]
         else:
             chosen = ([e for e in named if self.key(e) == root] or named or subject or made)[0]
-        # as text once: the page compares each part's action with it (a lazy string would translate per comparison)
-        group.action = str(action_label(chosen.action))
+        group.action = self.label(action_label(chosen.action))
         for entry in reversed(group.entries):  # in the order they were made
             entry_key = self.key(entry)
             hide = set()
@@ -645,16 +661,16 @@ class _Reader:
             changes = self.changes(entry, hide)
             is_subject = entry_key == root
             if not changes and ((entry.action in GENERIC_ACTIONS and len(group.entries) > 1)
-                                or (is_subject and str(action_label(entry.action)) == group.action)):
+                                or (is_subject and self.label(action_label(entry.action)) == group.action)):
                 continue  # a bookkeeping touch (the contract's version when its matrix is saved), or said already
-            kind = OBJECT_LABELS.get(entry.object_type, entry.object_type) if entry.object_type else None
+            kind = self.label(OBJECT_LABELS.get(entry.object_type, entry.object_type)) if entry.object_type else None
             name = None if is_subject else (self.name(*entry_key) if entry_key else None)
             if not is_subject and name is None and entry.object_id:
                 name = f"#{entry.object_id}"
             record = plugins.registry().audit_record(entry.object_type)
             summary = (record.summary({change.key: change for change in changes})
                        if record and record.summary and changes and not is_subject else None)
-            group.parts.append(Part(entry, str(action_label(entry.action)), kind, name,
+            group.parts.append(Part(entry, self.label(action_label(entry.action)), kind, name,
                                     None if is_subject or not entry_key else self.url(*entry_key), changes,
                                     is_subject, summary))
 
@@ -706,13 +722,14 @@ def object_label(object_type: str | None):
     return OBJECT_LABELS.get(object_type, object_type)
 
 
-def readable(entries: Iterable[AuditEntry], *, grouped: bool = True) -> list[Group]:
+def readable(entries: Iterable[AuditEntry], *, grouped: bool = True, text: bool = False) -> list[Group]:
     """The entries (newest first, as a page lists them) as people read them:
-    grouped by save (``grouped``), with labels, names and links."""
+    grouped by save (``grouped``), with labels, names and links (``text``:
+    for a line of text, so without links and with labels as text)."""
     entries = list(entries)
     if not entries:
         return []
-    reader = _Reader(entries)
+    reader = _Reader(entries, text=text)
     reader.load()
     return reader.groups(grouped)
 
@@ -720,7 +737,7 @@ def readable(entries: Iterable[AuditEntry], *, grouped: bool = True) -> list[Gro
 def readable_texts(entries: Iterable[AuditEntry]) -> list[str]:
     """Each entry as one line of text, in order (the export's readable
     column: a row per stored entry, names loaded in bulk)."""
-    return [readable_text(group) for group in readable(entries, grouped=False)]
+    return [readable_text(group) for group in readable(entries, grouped=False, text=True)]
 
 
 def readable_text(group: Group) -> str:

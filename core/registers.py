@@ -57,8 +57,8 @@ class Field(Column):
             return _japanese(value)
         if self.kind == "boolean":
             return "はい" if value else "いいえ"
-        if self.many:
-            return "、".join(value or [])
+        if self.many:  # a list, or (an export's source column) the list already joined
+            return value if isinstance(value, str) else "、".join(value or [])
         return value
 
     def csv_converter(self) -> Callable[[Any], str]:

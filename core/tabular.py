@@ -1,6 +1,6 @@
 """Spreadsheets in and out: a register's columns written as CSV (UTF-8 with
-a BOM, so Excel opens Japanese text correctly) or XLSX (openpyxl, header
-frozen, widths set, dates as dates), streamed so memory stays flat however
+a BOM, so Excel opens Japanese text correctly) or XLSX (header
+frozen, widths set, dates as dates; core.xlsx), streamed so memory stays flat however
 many rows; and CSV/XLSX files read back into rows of text, whatever
 encoding an office's Excel saved them in (Shift_JIS is common).
 
@@ -16,7 +16,6 @@ import datetime as dt
 import enum
 import functools
 import io
-import tempfile
 import time
 import unicodedata
 import zipfile
@@ -137,74 +136,30 @@ def _csv_stream(columns: list[Column], rows: Callable[[], Iterable[Sequence]]) -
         getattr(result, "close", lambda: None)()
 
 
-def _xlsx_file(columns: list[Column], rows: Callable[[], Iterable[Sequence]], title: str):
-    """A write-only workbook (rows go straight to a temporary file, not
-    memory), returned as an open file positioned at the start."""
-    # openpyxl is imported only when a workbook is written or read (here and
-    # below): it takes a while to import, and most requests never need it.
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font, PatternFill
-    from openpyxl.utils import get_column_letter
+def _xlsx_stream(columns: list[Column], rows: Callable[[], Iterable[Sequence]], title: str) -> Iterator[bytes]:
+    """The workbook, written as it streams (core.xlsx): each value as its
+    column shows it; text always as a text cell, so Excel never takes it for
+    a formula."""
+    from core import xlsx
 
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title[:31])
-    sheet.freeze_panes = "A2"
-    for index, column in enumerate(columns, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = column.width
-    bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDE4EE")
-    header = []
-    for column in columns:
-        cell = WriteOnlyCell(sheet, value=column.ja)
-        cell.font, cell.fill = bold, fill
-        header.append(cell)
-    sheet.append(header)
-    formats = {"date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm:ss"}
-    result = rows()
+    result = rows()  # started here, inside the streamed response's context
+    shows = [column.show for column in columns]
+    shown = ([show(value) for show, value in zip(shows, raw, strict=True)] for raw in result)
     try:
-        for raw in result:
-            row = []
-            for column, stored in zip(columns, raw, strict=True):
-                value = column.show(stored)
-                if isinstance(value, str):
-                    # Stored as a string cell: Excel never takes it for a formula.
-                    cell = WriteOnlyCell(sheet, value=None)
-                    cell.value, cell.data_type = _illegal_free(value), "s"
-                else:
-                    cell = WriteOnlyCell(sheet, value=value)
-                    if column.kind in formats and value is not None:
-                        cell.number_format = formats[column.kind]
-                row.append(cell)
-            sheet.append(row)
+        yield from xlsx.stream([column.ja for column in columns], [column.kind for column in columns],
+                               [column.width for column in columns], shown, title)
     finally:
         getattr(result, "close", lambda: None)()
-    spool = tempfile.TemporaryFile()
-    workbook.save(spool)
-    spool.seek(0)
-    return spool
-
-
-def _illegal_free(text: str) -> str:
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # only when writing a workbook (see _xlsx_file)
-
-    return ILLEGAL_CHARACTERS_RE.sub("", text)
 
 
 def export_response(columns: list[Column], rows: Callable[[], Iterable[Sequence]], *, fmt: str, filename: str,
                     title: str) -> Response:
     """What ``rows()`` yields (per row, what each column's ``get`` returns,
     in column order) as a CSV or XLSX download (``fmt``), streamed: a CSV
-    in pieces of 64 KB; an XLSX through a temporary file."""
+    in pieces of 64 KB; an XLSX as it is written (core.xlsx)."""
     disposition = content_disposition(f"{filename}.{fmt}")
     if fmt == "xlsx":
-        spool = _xlsx_file(columns, rows, title)
-
-        def chunks():
-            with spool:
-                while block := spool.read(64 * 1024):
-                    yield block
-
-        return Response(chunks(), mimetype=XLSX_MIMETYPE,
+        return Response(stream_with_context(_xlsx_stream(columns, rows, title)), mimetype=XLSX_MIMETYPE,
                         headers={"Content-Disposition": disposition, "Cache-Control": "no-store"})
     return Response(stream_with_context(_csv_stream(columns, rows)), content_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": disposition, "Cache-Control": "no-store"})
@@ -372,7 +327,7 @@ def _check_archive(data: bytes) -> None:
 
 
 def _read_xlsx(data: bytes, max_columns: int) -> Iterator[Sequence[Any]]:
-    from openpyxl import load_workbook  # only when a workbook is read (see _xlsx_file)
+    from openpyxl import load_workbook  # only when a workbook is read (openpyxl is slow to import)
 
     _check_archive(data)
     try:
