@@ -648,7 +648,8 @@ class _Reader:
             chosen = subject[0]
         else:
             chosen = ([e for e in named if self.key(e) == root] or named or subject or made)[0]
-        group.action = self.label(action_label(chosen.action))
+        # as text once: the page compares each part's action with it (a lazy string would translate per comparison)
+        group.action = str(self.label(action_label(chosen.action)))
         for entry in reversed(group.entries):  # in the order they were made
             entry_key = self.key(entry)
             hide = set()
@@ -661,7 +662,7 @@ class _Reader:
             changes = self.changes(entry, hide)
             is_subject = entry_key == root
             if not changes and ((entry.action in GENERIC_ACTIONS and len(group.entries) > 1)
-                                or (is_subject and self.label(action_label(entry.action)) == group.action)):
+                                or (is_subject and str(self.label(action_label(entry.action))) == group.action)):
                 continue  # a bookkeeping touch (the contract's version when its matrix is saved), or said already
             kind = self.label(OBJECT_LABELS.get(entry.object_type, entry.object_type)) if entry.object_type else None
             name = None if is_subject else (self.name(*entry_key) if entry_key else None)
@@ -670,7 +671,7 @@ class _Reader:
             record = plugins.registry().audit_record(entry.object_type)
             summary = (record.summary({change.key: change for change in changes})
                        if record and record.summary and changes and not is_subject else None)
-            group.parts.append(Part(entry, self.label(action_label(entry.action)), kind, name,
+            group.parts.append(Part(entry, str(self.label(action_label(entry.action))), kind, name,
                                     None if is_subject or not entry_key else self.url(*entry_key), changes,
                                     is_subject, summary))
 

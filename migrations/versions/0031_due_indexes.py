@@ -12,7 +12,7 @@ Create Date: 2026-12-03
 from alembic import op
 
 revision = "0031"
-down_revision = "0029"
+down_revision = "0030"
 branch_labels = None
 depends_on = None
 
