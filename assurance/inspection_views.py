@@ -26,7 +26,15 @@ from core import files, pdf, plugins
 from core import inspection as catalogue
 from core.auth import access
 from core.db import db
-from core.forms import CSRFForm, DateField, coerce_int_or_none, select_choices, unit_choices, user_choices
+from core.forms import (
+    CSRFForm,
+    DateField,
+    choices_kept,
+    coerce_int_or_none,
+    select_choices,
+    unit_choices,
+    user_choices,
+)
 from core.i18n import locale_code
 from core.models import OrgUnit, User
 from core.pickers import PickerField, PickerSearchMixin
@@ -157,8 +165,9 @@ def _render(inspection: Inspection, forms: dict | None = None, status: int = 200
     editable = inspection.status.value == "draft" and service.may_inspect(current_user, inspection)
     forms = forms or {}
     if editable:
-        for answer in inspection.answers:
-            forms.setdefault(answer.id, _answer_form(answer))
+        with choices_kept():  # one read of the users for every item's form
+            for answer in inspection.answers:
+                forms.setdefault(answer.id, _answer_form(answer))
     groups: dict[str, list] = {}
     for answer in inspection.answers:
         groups.setdefault(answer.area_name or answer.area, []).append(answer)
