@@ -14,7 +14,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from wtforms import IntegerField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
@@ -112,7 +112,7 @@ def index():
 
 def _index(year: int, form: NewInspectionForm | None = None, status: int = 200):
     rows = db.session.scalars(select(Inspection).where(Inspection.fiscal_year == year).options(
-        selectinload(Inspection.unit), selectinload(Inspection.responsible))
+        joinedload(Inspection.unit), joinedload(Inspection.responsible))  # one statement, with units or none
         .order_by(Inspection.scope_key, Inspection.id)).all()
     current = fiscal_year(today())
     years = [(y, fiscal_year_label(y, locale_code())) for y in range(current + 1, current - 6, -1)]
