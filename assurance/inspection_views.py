@@ -149,7 +149,10 @@ def new():
 def _load(inspection_id: int) -> Inspection:
     return db.get_or_404(Inspection, inspection_id, options=[
         selectinload(Inspection.answers).selectinload(InspectionAnswer.evidence)
-        .selectinload(InspectionEvidence.file)])
+        .selectinload(InspectionEvidence.file),
+        # the people and the unit the page names, with the inspection (not one statement each)
+        *(joinedload(relation) for relation in (Inspection.unit, Inspection.responsible, Inspection.inspector,
+                                                Inspection.checker, Inspection.approver, Inspection.corrects))])
 
 
 def _facts(inspection: Inspection) -> dict:
