@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from assurance import audit_views, auditable, inspection_views, report_views
+from assurance import audit_views, auditable, gendata, inspection_views, report_views
 from core import plugins
 
 PARTS: tuple = (inspection_views, audit_views, report_views)
@@ -20,3 +20,4 @@ def init_app(app: Flask) -> None:
     for part in PARTS:
         part.init_app(app)
     auditable.audit_records(plugins.registry(app))  # how the audit trail shows its records (core.audit_display)
+    plugins.registry(app).add_generator(60, gendata.generate)  # flask gen-data: the yearly loop, last

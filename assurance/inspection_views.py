@@ -14,7 +14,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from wtforms import IntegerField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
@@ -26,7 +26,15 @@ from core import files, pdf, plugins
 from core import inspection as catalogue
 from core.auth import access
 from core.db import db
-from core.forms import CSRFForm, DateField, coerce_int_or_none, select_choices, unit_choices, user_choices
+from core.forms import (
+    CSRFForm,
+    DateField,
+    choices_kept,
+    coerce_int_or_none,
+    select_choices,
+    unit_choices,
+    user_choices,
+)
 from core.i18n import locale_code
 from core.models import OrgUnit, User
 from core.pickers import PickerField, PickerSearchMixin
@@ -104,7 +112,7 @@ def index():
 
 def _index(year: int, form: NewInspectionForm | None = None, status: int = 200):
     rows = db.session.scalars(select(Inspection).where(Inspection.fiscal_year == year).options(
-        selectinload(Inspection.unit), selectinload(Inspection.responsible))
+        joinedload(Inspection.unit), joinedload(Inspection.responsible))  # one statement, with units or none
         .order_by(Inspection.scope_key, Inspection.id)).all()
     current = fiscal_year(today())
     years = [(y, fiscal_year_label(y, locale_code())) for y in range(current + 1, current - 6, -1)]
@@ -141,7 +149,10 @@ def new():
 def _load(inspection_id: int) -> Inspection:
     return db.get_or_404(Inspection, inspection_id, options=[
         selectinload(Inspection.answers).selectinload(InspectionAnswer.evidence)
-        .selectinload(InspectionEvidence.file)])
+        .selectinload(InspectionEvidence.file),
+        # the people and the unit the page names, with the inspection (not one statement each)
+        *(joinedload(relation) for relation in (Inspection.unit, Inspection.responsible, Inspection.inspector,
+                                                Inspection.checker, Inspection.approver, Inspection.corrects))])
 
 
 def _facts(inspection: Inspection) -> dict:
@@ -157,8 +168,9 @@ def _render(inspection: Inspection, forms: dict | None = None, status: int = 200
     editable = inspection.status.value == "draft" and service.may_inspect(current_user, inspection)
     forms = forms or {}
     if editable:
-        for answer in inspection.answers:
-            forms.setdefault(answer.id, _answer_form(answer))
+        with choices_kept():  # one read of the users for every item's form
+            for answer in inspection.answers:
+                forms.setdefault(answer.id, _answer_form(answer))
     groups: dict[str, list] = {}
     for answer in inspection.answers:
         groups.setdefault(answer.area_name or answer.area, []).append(answer)

@@ -9,24 +9,27 @@ from collections import defaultdict
 from flask_babel import lazy_gettext as _l
 from reportlab.lib.units import mm
 from reportlab.platypus import Spacer
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, join, or_, select, true
 from sqlalchemy.orm import selectinload
 
 from contracts import services, verification
 from contracts.models import (
     AmendmentStatus,
+    Clause,
     ClauseState,
     Contract,
     ContractAmendment,
     ContractClause,
     ContractingMethod,
     ContractStatus,
+    Disposal,
     DisposalMethod,
     Finding,
     MeasureStatus,
     Method,
     Result,
     Subcontracting,
+    Subcontractor,
     SubcontractorStatus,
     Verification,
     VerificationResult,
@@ -40,6 +43,7 @@ from contracts.rules import (
     exception_clauses,
     exception_expired,
     exception_holds,
+    missing_clause_condition,
 )
 from contracts.schedule import DueState
 from core import incidents
@@ -48,10 +52,11 @@ from core.db import db
 from core.incidents import CONTRACT
 from core.inspection import Fact, Item, Scope
 from core.inspection_items import MIC, OTHER
+from core.models import ClassificationLevel
 from core.pdf import BODY, H2, SMALL, Section, day, p, pairs, sign_off, table
 from core.timeutil import JST, today
 from vendors.documents import summary_sections
-from vendors.models import Selection
+from vendors.models import Selection, SelectionDecision
 
 
 def _load(ids: list[int]) -> list[Contract]:
@@ -357,83 +362,89 @@ def pack_vendor_summaries(scope: Scope) -> list[Section]:
 
 
 def facts(scope: Scope) -> dict[str, str]:
+    """What the registers say about the contract items, counted in the
+    database (a prefecture has 50,000 contracts: none is loaded; issue 21).
+    tests/contracts/test_facts_at_scale.py checks each against the records
+    counted one by one."""
     unit = scope.unit_id
-    live = select(Contract).where(Contract.status.in_(LIVE))
-    if unit:
-        live = live.where(Contract.unit_id == unit)
-    contracts = db.session.scalars(live.options(selectinload(Contract.subcontractors))).all()
-    matrices: dict[int, dict[int, tuple]] = {}
-    for chunk in _chunks([c.id for c in contracts]):
-        matrices.update(_matrices(chunk))
-    catalogue = active_clauses()
-    # OUT-02: every mandatory clause (the base set at every level, by level,
-    # kind, access, personal data) is missing unless an approved exception that has not expired covers it
+    on = today()
+    in_unit = [Contract.unit_id == unit] if unit else []
+    live = [Contract.status.in_(LIVE), *in_unit]
+
+    def count(*conditions, model=Contract) -> int:
+        return db.session.scalar(select(func.count()).select_from(model).where(*conditions)) or 0
+
+    live_count = count(*live)
+    # OUT-02: every mandatory clause (the base set at every level, by level, kind, access, personal data) is
+    # missing unless an approved exception that has not expired covers it; only a contract whose stored gap
+    # flag is set (contracts.gaps) lacks one
+    missing_pairs = db.session.execute(select(Contract.id, Clause.code).select_from(Contract).join(Clause, true())
+                                       .where(*live, Contract.has_gap, missing_clause_condition())).all()
     excepted: dict[int, set[str]] = defaultdict(set)
-    for chunk in _chunks([c.id for c in contracts]):
-        for subject_id, details in db.session.execute(select(Approval.subject_id, Approval.details).where(
-                Approval.kind == EXCEPTION, Approval.subject_type == Contract.__tablename__,
-                Approval.decision == Decision.APPROVED, Approval.subject_id.in_(chunk),
-                or_(Approval.expires_on.is_(None), Approval.expires_on >= today()))):  # expired: no longer covers
-            excepted[subject_id] |= set((details or {}).get("clauses", []))
+    for subject_id, details in db.session.execute(select(Approval.subject_id, Approval.details).where(
+            Approval.kind == EXCEPTION, Approval.subject_type == Contract.__tablename__,
+            Approval.decision == Decision.APPROVED, Approval.subject_id.in_(select(Contract.id).where(*live)),
+            or_(Approval.expires_on.is_(None), Approval.expires_on >= on))):  # expired: no longer covers
+        excepted[subject_id] |= set((details or {}).get("clauses", []))
     missing: dict[str, int] = defaultdict(int)
-    with_gaps = 0
-    for contract in contracts:
-        included = {clause_id for clause_id, (state, _article) in matrices.get(contract.id, {}).items()
-                    if state is ClauseState.INCLUDED}
-        gaps = [c.code for c in catalogue if c.is_mandatory_for(contract) and c.id not in included
-                and c.code not in excepted[contract.id]]
-        with_gaps += bool(gaps)
-        for code in gaps:
+    gapped: set[int] = set()
+    for contract_id, code in missing_pairs:
+        if code not in excepted.get(contract_id, ()):
             missing[code] += 1
-    signed = [c for c in contracts if c.status is not ContractStatus.DRAFT]
-    # OUT-01, per contract (issue 17): a positive selection of the contract's
-    # vendor is linked to it (recorded for it, or the vendor's confirmed for it).
-    covered: set[int] = set()
-    for chunk in _chunks([c.id for c in signed]):
-        covered |= {contract_id for contract_id, selection in db.session.execute(
-            select(Contract.id, Selection).join(Selection, Selection.id == Contract.selection_id)
-            .where(Contract.id.in_(chunk), Selection.vendor_id == Contract.vendor_id)
-            .options(selectinload(Selection.approval))) if selection.is_positive}
-    rows = verification.schedule(verification.contracts_under_verification(unit))
-    overdue = sum(1 for row in rows if row.state is DueState.OVERDUE)
-    findings = select(Finding).where(Finding.status != MeasureStatus.ACCEPTED)
-    if unit:
-        findings = findings.join(Contract, Contract.id == Finding.contract_id).where(Contract.unit_id == unit)
-    open_findings = db.session.scalars(findings).all()
-    late = sum(1 for f in open_findings if f.due_on < today())
+            gapped.add(contract_id)
+    with_gaps = len(gapped)
+    # OUT-01, per contract (issue 17): a positive selection of the contract's vendor is linked to it (recorded
+    # for it, or the vendor's confirmed for it): 選定, and approved where its justification needed approval
+    signed = [Contract.status.in_(LIVE), Contract.status != ContractStatus.DRAFT, *in_unit]
+    granted = [d for d in Decision if d.granted]
+    covered = count(*signed, Selection.decision == SelectionDecision.SELECTED,
+                    or_(Selection.approval_id.is_(None), Approval.decision.in_(granted)),
+                    model=join(Contract, Selection, and_(Selection.id == Contract.selection_id,
+                                                         Selection.vendor_id == Contract.vendor_id))
+                    .outerjoin(Approval, Approval.id == Selection.approval_id))
+    signed_count = count(*signed)
+    under = [Contract.status.in_(verification.UNDER_VERIFICATION), *in_unit]
+    scheduled, overdue = count(*under), count(*under, Contract.verification_due_on < on)
+    open_finding = [Finding.status != MeasureStatus.ACCEPTED]
+    finding_from = join(Finding, Contract, Contract.id == Finding.contract_id) if unit else Finding
+    open_findings = count(*open_finding, *in_unit, model=finding_from)
+    late = count(*open_finding, *in_unit, Finding.due_on < on, model=finding_from)
     # Ended in the year by their end date; terminated (解除) whatever their
     # planned end date, once begun by the year's end (issue 17).
-    ended = select(Contract).where(or_(
-        and_(Contract.status == ContractStatus.ENDED, Contract.end_on >= scope.start, Contract.end_on <= scope.end),
-        and_(Contract.status == ContractStatus.TERMINATED,
-             or_(Contract.start_on.is_(None), Contract.start_on <= scope.end))))
-    if unit:
-        ended = ended.where(Contract.unit_id == unit)
-    ended_contracts = db.session.scalars(ended.options(selectinload(Contract.disposal),
-                                                       selectinload(Contract.classification))).all()
-    no_disposal = [c for c in ended_contracts
-                   if c.disposal is None and c.classification is not None and c.classification.rank > 1]
+    ended = [or_(and_(Contract.status == ContractStatus.ENDED, Contract.end_on >= scope.start,
+                      Contract.end_on <= scope.end),
+                 and_(Contract.status == ContractStatus.TERMINATED,
+                      or_(Contract.start_on.is_(None), Contract.start_on <= scope.end))), *in_unit]
+    ended_count = count(*ended)
+    no_disposal = select(Contract.id, Contract.number).join(
+        ClassificationLevel, ClassificationLevel.id == Contract.classification_id).where(
+        *ended, ClassificationLevel.rank > 1, ~select(Disposal.id).where(Disposal.contract_id == Contract.id).exists())
+    no_disposal_count = count(Contract.id.in_(no_disposal.with_only_columns(Contract.id)))
+    first_no_disposal = db.session.execute(no_disposal.order_by(Contract.id).limit(5)).all()
     # OUT-04: only approved subcontractors count (C08); requests awaiting a decision are named apart.
-    subcontracted = sum(1 for c in contracts if c.approved_subcontractors)
-    awaiting = sum(1 for c in contracts for s in c.subcontractors if s.status is SubcontractorStatus.PENDING)
-    unclassified = sum(1 for c in contracts if c.classification_id is None)
+    subcontracted = count(*live, select(Subcontractor.id).where(
+        Subcontractor.contract_id == Contract.id, Subcontractor.status == SubcontractorStatus.APPROVED).exists())
+    awaiting = count(*live, Subcontractor.status == SubcontractorStatus.PENDING,
+                     model=join(Subcontractor, Contract, Contract.id == Subcontractor.contract_id))
+    unclassified = count(*live, Contract.classification_id.is_(None))
     breakdown = "、".join(f"{code}: {n}件" for code, n in sorted(missing.items()))
     scoped = {"unit": unit} if unit else {}
     return {
-        "OUT-01": Fact(f"締結済・履行中 {len(signed)}件中 {sum(1 for c in signed if c.id not in covered)}件に"
+        "OUT-01": Fact(f"締結済・履行中 {signed_count}件中 {signed_count - covered}件に"
                        f"契約を対象とする選定の記録なし", [(_l("契約の一覧"), "contracts.index", scoped)]),
-        "OUT-02": Fact(f"有効な契約 {len(contracts)}件中 {with_gaps}件に必須条項の不足" + (f"（{breakdown}）" if breakdown else ""),
+        "OUT-02": Fact(f"有効な契約 {live_count}件中 {with_gaps}件に必須条項の不足" + (f"（{breakdown}）" if breakdown else ""),
                        [(_l("必須条項の不足がある契約"), "contracts.index", {"gaps": "yes", **scoped})]),
-        "OUT-03": Fact(f"確認の対象 {len(rows)}件中 {overdue}件が確認期限超過",
+        "OUT-03": Fact(f"確認の対象 {scheduled}件中 {overdue}件が確認期限超過",
                        [(_l("確認期限超過の契約"), "verification.index", {"state": DueState.OVERDUE.value, **scoped})]),
         "OUT-04": Fact(f"承認済みの再委託先がある契約 {subcontracted}件" + (f"（承認待ちの申請 {awaiting}件）" if awaiting else ""),
                        [(_l("承認待ちの再委託"), "contracts.subcontractor_requests")] if awaiting else []),
-        "OUT-05": Fact(f"未完了の措置 {len(open_findings)}件（うち期限超過 {late}件）",
+        "OUT-05": Fact(f"未完了の措置 {open_findings}件（うち期限超過 {late}件）",
                        [(_l("期限超過の措置"), "verification.findings", {"overdue": "yes"})] if late else
                        [(_l("措置の一覧"), "verification.findings")]),
-        "OUT-06": Fact(f"年度内に終了した契約・解除した契約 {len(ended_contracts)}件中 {len(no_disposal)}件に返却・廃棄の記録なし",
-                       [(f"{c.number}", "contracts.detail", {"contract_id": c.id}) for c in no_disposal[:5]]),
-        "CLS-01": Fact(f"有効な契約 {len(contracts)}件中 {unclassified}件に機密性の分類なし",
+        "OUT-06": Fact(f"年度内に終了した契約・解除した契約 {ended_count}件中 {no_disposal_count}件に返却・廃棄の記録なし",
+                       [(f"{number}", "contracts.detail", {"contract_id": contract_id})
+                        for contract_id, number in first_no_disposal]),
+        "CLS-01": Fact(f"有効な契約 {live_count}件中 {unclassified}件に機密性の分類なし",
                        [(_l("契約の一覧"), "contracts.index", scoped)]),
     }
 

@@ -138,12 +138,11 @@ def clause_gaps(contract: Contract, catalogue: list[Clause] | None = None) -> li
             if clause.id not in rows or rows[clause.id].state is not ClauseState.INCLUDED]
 
 
-def has_gap_expression():
-    """SQL: the contract lacks at least one mandatory clause (for lists and
-    the dashboard, so no contract is loaded to count them).  Written as
-    EXISTS lookups on the (clause, level) and (contract, clause) keys, so
-    each contract costs a few index probes (NOT IN lists were ten times
-    slower on 50,000 contracts)."""
+def missing_clause_condition():
+    """SQL, of a contract and a clause (both in the enclosing query): the
+    clause is in use, mandatory for the contract and not included in it —
+    Clause.is_mandatory_for and the matrix, as the database evaluates them
+    (the inspection facts list the missing clauses of every contract with it)."""
     # Nested subqueries do not correlate on their own: name the outer tables.
     by_level = exists().where(clause_levels.c.clause_id == Clause.id,
                               clause_levels.c.level_id == Contract.classification_id).correlate(Contract, Clause)
@@ -152,11 +151,19 @@ def has_gap_expression():
     # the contract's kind among the clause's comma-separated kinds
     by_kind = (literal(",") + func.coalesce(Clause.mandatory_kinds, "") + ",").like(
         literal("%,") + cast(Contract.kind, String) + ",%")
-    return exists().where(
-        Clause.active, or_(Clause.mandatory_base, by_level,
-                           and_(Clause.mandatory_if_personal, Contract.handles_personal_info),
-                           and_(Clause.mandatory_if_access, Contract.system_access), by_kind),
-        ~included).correlate(Contract)
+    return and_(Clause.active, or_(Clause.mandatory_base, by_level,
+                                   and_(Clause.mandatory_if_personal, Contract.handles_personal_info),
+                                   and_(Clause.mandatory_if_access, Contract.system_access), by_kind),
+                ~included)
+
+
+def has_gap_expression():
+    """SQL: the contract lacks at least one mandatory clause (for lists and
+    the dashboard, so no contract is loaded to count them).  Written as
+    EXISTS lookups on the (clause, level) and (contract, clause) keys, so
+    each contract costs a few index probes (NOT IN lists were ten times
+    slower on 50,000 contracts)."""
+    return exists().where(missing_clause_condition()).correlate(Contract)
 
 
 # --- exceptions (four-eyes) ---------------------------------------------------

@@ -16,7 +16,7 @@ from flask import current_app, url_for
 from reportlab.lib.units import mm
 from sqlalchemy import func, select
 
-from core import plugins
+from core import plugins, snapshot
 from core.db import db
 from core.inspection_items import Item, active_items, all_items, areas
 from core.models import AuditEntry, AuditHead
@@ -88,11 +88,18 @@ class Scope:
 
 def facts(scope: Scope) -> dict[str, Fact]:
     """{item code: Fact} from every builder the domains added (a builder may
-    answer plain texts: they become facts without links)."""
-    known: dict[str, Fact] = {}
-    for build in plugins.registry().facts:
-        known.update({code: fact if isinstance(fact, Fact) else Fact(str(fact)) for code, fact in build(scope).items()})
-    return known
+    answer plain texts: they become facts without links).  They count whole
+    registers: kept until a record changes or the day does (core.snapshot)."""
+    builders = plugins.registry().facts
+
+    def build() -> dict[str, Fact]:
+        known: dict[str, Fact] = {}
+        for build_facts in builders:
+            known.update({code: fact if isinstance(fact, Fact) else Fact(str(fact))
+                          for code, fact in build_facts(scope).items()})
+        return known
+
+    return dict(snapshot.kept(("inspection.facts", scope, tuple(map(id, builders))), build))
 
 
 def source_line(item: Item) -> str:

@@ -18,7 +18,7 @@ from core import plugins
 from core.dashboard import Panel, Tile
 from core.db import db
 from core.incidents import ALARMING, MEASURE_SOURCE, OPEN_STATUSES, Incident, Severity
-from incidents import access, demo, exchange, forms, report, rules, services, views
+from incidents import access, demo, exchange, forms, gendata, report, rules, services, views
 
 
 def dashboard_panel(user) -> Panel:
@@ -43,6 +43,7 @@ def init_app(app: Flask) -> None:
     house = plugins.registry(app)
     house.add_panel(45, dashboard_panel)
     house.add_seeder(60, demo.seed)
+    house.add_generator(50, gendata.generate)  # flask gen-data: after the registers it draws subjects from
     house.add_registers(exchange.registers, order=45)  # /api/v1/incidents and the export
     house.add_report_figures(45, report.figures)  # the annual report to the CISO (core/report.py)
     # the prevention measures of a closed incident, and a contractor's late report (C10) (core.measures)

@@ -85,7 +85,8 @@ def index():
     rows = rows[:PER_PAGE]
     return render_template("incidents/index.html", incidents=rows, subjects=services.describe(rows),
                            status=status, kind=kind, subject=subject, page=page, more=more,
-                           statuses=list(IncidentStatus), kinds=list(IncidentKind))
+                           statuses=list(IncidentStatus), kinds=list(IncidentKind),
+                           names={member: str(member.label) for member in (*IncidentKind, *Severity, *IncidentStatus)})
 
 
 def _subject_choices() -> list:

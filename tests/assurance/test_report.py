@@ -145,7 +145,7 @@ def test_the_figures_match_the_registers_this_year_and_last(body):
         rows = _rows(built)
         now, before = expected(YEAR), expected(YEAR - 1)
         assert now["contracts.coverage"] is not None and before["contracts.coverage"] is not None
-        assert now["contracts.overdue_measures"] > 0 and now["core.overdue_measures"] == 1
+        assert now["contracts.overdue_measures"] > 0 and now["core.overdue_measures"] >= 1  # generated ones too (issue 21)
         assert now["incidents.count"] >= 2 and before["incidents.count"] >= 1
         for key, value in now.items():
             assert rows[key].value == value, key

@@ -85,3 +85,65 @@ def test_generated_and_demo_records_have_readings_and_search_keys(demo):
             assert db.session.scalar(select(func.count()).select_from(model).where(model.reading.is_(None))) == 0
         vendor = db.session.scalars(select(Vendor).order_by(Vendor.id.desc()).limit(1)).one()
         assert vendor.search_key == search_key(vendor.name, vendor.kana, vendor.corporate_number)
+
+
+def test_generated_yearly_loop_and_incidents_have_every_status(demo):
+    """The registers of the yearly loop and the incident register are in the
+    data set (issue 21), at proportional sizes and in every status, and the
+    trail still verifies."""
+    from assurance.audit_models import AuditFinding, AuditPlan, FindingStatus, PlanStatus
+    from assurance.inspection_models import Inspection, InspectionAnswer, InspectionStatus
+    from core.incidents import Incident, IncidentAction, IncidentNotification, IncidentStatus
+    from core.measures import Measure, MeasureStatus
+    from core.models import OrgUnit
+    from core.timeutil import fiscal_year
+
+    with demo.app_context():
+        counts = generate(40, 1000, 100, report=lambda _line: None)
+        assert counts["incidents"] == 1000 // 25 and counts["incident_actions"] > 0
+        assert counts["incident_notifications"] > 0
+        for column, enum in ((Incident.status, IncidentStatus), (Inspection.status, InspectionStatus),
+                             (AuditPlan.status, PlanStatus), (AuditFinding.status, FindingStatus),
+                             (Measure.status, MeasureStatus)):
+            assert set(db.session.scalars(select(column).distinct())) == set(enum), column
+        numbers = db.session.scalars(select(Incident.number)).all()
+        assert len(numbers) == len(set(numbers))
+        closed = db.session.scalars(select(Incident.id).where(Incident.status == IncidentStatus.CLOSED)).all()
+        with_measures = set(db.session.scalars(select(Measure.source_id).where(Measure.source_type == "incident")))
+        assert closed and set(closed) <= with_measures
+        assert db.session.scalar(select(func.count()).select_from(IncidentAction)) >= counts["incident_actions"]
+        assert db.session.scalar(select(func.count()).select_from(IncidentNotification)) > 0
+        # every unit and the whole body inspected in each of three 年度, each with all its answers
+        scopes = db.session.scalar(select(func.count()).select_from(OrgUnit)) + 1
+        year = fiscal_year(today())
+        for fiscal in (year - 2, year - 1, year):
+            assert len(set(db.session.scalars(select(Inspection.scope_key).where(
+                Inspection.fiscal_year == fiscal)))) == scopes
+        from core.inspection import active_items
+        generated = select(Inspection.id).where(Inspection.summary.like("%生成データ%"))
+        per_inspection = dict(db.session.execute(select(InspectionAnswer.inspection_id, func.count()).where(
+            InspectionAnswer.inspection_id.in_(generated)).group_by(InspectionAnswer.inspection_id)).all())
+        assert len(per_inspection) == counts["inspections"]
+        assert set(per_inspection.values()) == {len(active_items())}
+        assert db.session.scalar(select(func.count()).select_from(AuditPlan)) >= 36
+        assert db.session.scalar(select(func.count()).select_from(Measure).where(
+            Measure.source_type == "audit_finding")) > 0
+        assert verify_chain(db.session.connection()).ok
+
+
+def test_gen_data_only_runs_the_named_generators(demo):
+    """``flask gen-data --only incidents,assurance`` adds those registers to a
+    data set generated before them, and nothing else."""
+    from core.incidents import Incident
+
+    with demo.app_context():
+        before = {m: db.session.scalar(select(func.count()).select_from(m)) for m in (Vendor, Contract, Incident)}
+    result = demo.test_cli_runner().invoke(args=["gen-data", "--vendors", "10", "--contracts", "500",
+                                                 "--verifications", "10", "--only", "incidents,assurance"])
+    assert result.exit_code == 0, result.output
+    with demo.app_context():
+        after = {m: db.session.scalar(select(func.count()).select_from(m)) for m in (Vendor, Contract, Incident)}
+    assert after[Vendor] == before[Vendor] and after[Contract] == before[Contract]
+    assert after[Incident] - before[Incident] == 20
+    refused = demo.test_cli_runner().invoke(args=["gen-data", "--only", "nonsense"])
+    assert refused.exit_code != 0 and "nonsense" in refused.output

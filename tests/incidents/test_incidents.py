@@ -189,3 +189,37 @@ def test_the_sns_incidents_move_into_the_register_with_their_history(tmp_path):
             (3, "impersonation", "2026-11-30", None), (4, "wrong_post", "2026-10-24", "2026-10-25")]
         db.session.remove()
         db.engine.dispose()
+
+
+def test_who_may_read_the_personal_data_incidents_is_decided_in_bulk(demo):
+    """The list narrows the personal-data incidents to those the user may
+    handle (core.incidents.visible) with the same answer as ``may_read`` for
+    each, and in a number of statements that does not grow with them
+    (issue 21: a prefecture has hundreds)."""
+    from sqlalchemy import event, func, select
+
+    from core import plugins
+    from core.gendata import generate
+    from core.incidents import Incident, may_read, visible
+    from core.models import User
+
+    def readable(user) -> tuple[set[int], int]:
+        statements = []
+        listen = lambda *_args: statements.append(1)  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listen)
+        try:
+            ids = set(db.session.scalars(visible(select(Incident.id), user)))
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listen)
+        return ids, len(statements)
+
+    with demo.test_request_context():
+        users = db.session.scalars(select(User).where(User.username.in_(("procurement", "social", "verifier")))).all()
+        generate(20, 2000, 20, report=lambda _line: None)
+        assert db.session.scalar(select(func.count()).select_from(Incident).where(Incident.personal_data)) > 10
+        # the user (expired by the commit), the incidents' columns, one per kind of subject, the list
+        ceiling = 3 + len(plugins.registry().incident_subjects)
+        for user in users:
+            ids, statements = readable(user)
+            assert ids == {i.id for i in db.session.scalars(select(Incident)) if may_read(user, i)}, user.username
+            assert statements <= ceiling, user.username
