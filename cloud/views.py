@@ -36,7 +36,7 @@ from cloud.models import (
 from core import approvals, audit, files, pdf
 from core.approvals import ApprovalError
 from core.auth import ALL_ROLES, access
-from core.dashboard import Panel, Tile, scope_unit, status_panel
+from core.dashboard import Panel, Tile, scope_unit, statement, status_panel
 from core.db import db
 from core.forms import (
     STALE_MESSAGE,
@@ -394,7 +394,10 @@ def dashboard_panel(user) -> Panel:
     scoped = {"unit": unit} if unit else {}
     result = status_panel(_l("外部サービス"), CloudService.status, ServiceStatus, "cloud.index", unit_id=unit,
                           unit_condition=rules.used_by_unit_expr)
+    rank = rules.class2_rank()  # the flags' SQL depends on it (the level from which a service is T-A)
     for flag in rules.FLAGS:
-        result.tiles.append(Tile(flag.label, rules.FLAGS.count_query(flag.name, unit), "cloud.index",
+        count = statement(("cloud.flag", flag.name, unit, rank),
+                          lambda name=flag.name: rules.FLAGS.count_query(name, unit))
+        result.tiles.append(Tile(flag.label, count, "cloud.index",
                                  {"flag": flag.name, **scoped}, alert=True))
     return result

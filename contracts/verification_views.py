@@ -25,7 +25,7 @@ from contracts.models import (
 from contracts.schedule import Cycle, DueState
 from core import audit, files
 from core.auth import CONTRACT_READERS, access
-from core.dashboard import Panel, Tile, scope_unit
+from core.dashboard import Panel, Tile, scope_unit, statement
 from core.db import db
 from core.forms import STALE_MESSAGE, CSRFForm, unit_choices
 from core.i18n import locale_code
@@ -344,18 +344,23 @@ def cycles():
 def dashboard_panel(user) -> Panel:
     unit = scope_unit(user)
     scoped = {"unit": unit} if unit else {}
-    due = checks.due_count_queries(unit)
-    findings = select(func.count()).select_from(Finding)
-    overdue = findings.where(checks.overdue_measures())
-    by_status = [findings.where(Finding.status == status) for status in MeasureStatus]
-    if unit:
+    due = {state: statement(("verification.due", state.value, unit),
+                            lambda state=state: checks.due_count_queries(unit)[state])
+           for state in (DueState.OVERDUE, DueState.DUE_SOON)}
+    if not unit:
+        findings = select(func.count()).select_from(Finding)
+        overdue = statement(("verification.overdue",), lambda: findings.where(checks.overdue_measures()))
+        by_status = [statement(("verification.findings", status.value),
+                               lambda status=status: findings.where(Finding.status == status))
+                     for status in MeasureStatus]
+    else:
         # A unit's findings are its contracts': one pass over them (the index
         # ix_findings_contract_status_due_on) for every figure, not one per figure.
-        counted = db.session.execute(
+        counted = db.session.execute(statement(("verification.unit_findings", unit), lambda: (
             select(*[func.count().filter(Finding.status == status) for status in MeasureStatus],
                    func.count().filter(checks.overdue_measures()))
             .select_from(Finding).join(Contract, Contract.id == Finding.contract_id)
-            .where(Contract.unit_id == unit)).one()
+            .where(Contract.unit_id == unit)))).one()
         *by_status, overdue = (count or 0 for count in counted)
     by_status = [Tile(status.label, count, "verification.findings", {"status": status.value})
                  for status, count in zip(MeasureStatus, by_status, strict=True)]

@@ -10,7 +10,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from contracts import documents, rules, services
@@ -48,7 +48,7 @@ from contracts.models import (
 from core import approvals, audit, files, pdf
 from core.approvals import Approval
 from core.auth import CONTRACT_READERS, access
-from core.dashboard import Panel, Tile, scope_unit, status_panel
+from core.dashboard import Panel, Tile, scope_unit, statement, status_panel
 from core.db import db
 from core.forms import STALE_MESSAGE, CSRFForm, classification_levels, select_choices, unit_choices
 from core.i18n import date_filter, locale_code
@@ -825,8 +825,8 @@ def clause_edit(clause_id: int):
 
 def subcontractor_panel(user) -> Panel:
     """For those who decide subcontractor requests: how many await a decision."""
-    count = select(func.count()).select_from(Subcontractor).where(
-        Subcontractor.status == SubcontractorStatus.PENDING)
+    count = statement(("contracts.subcontractors",), lambda: select(func.count()).select_from(Subcontractor).where(
+        Subcontractor.status == SubcontractorStatus.PENDING))
     return Panel(_l("再委託の承認"), "contracts.subcontractor_requests",
                  [Tile(_l("承認待ちの再委託"), count, "contracts.subcontractor_requests", alert=True)])
 
@@ -835,15 +835,17 @@ def dashboard_panel(user) -> Panel:
     unit = scope_unit(user)
     scoped = {"unit": unit} if unit else {}
     result = status_panel(_l("契約"), Contract.status, ContractStatus, "contracts.index", Contract.unit_id, unit)
-    result.tiles.append(Tile(_l("必須条項の不足"), rules.gap_count_query(unit), "contracts.index",
-                             {"gaps": "yes", **scoped}, alert=True))
-    stmt = select(func.count()).select_from(Contract).where(rules.ending_within(60))
-    if unit:
-        stmt = stmt.where(Contract.unit_id == unit)
-    result.tiles.append(Tile(_l("60日以内に終了"), stmt, "contracts.index",
+    result.tiles.append(Tile(_l("必須条項の不足"), statement(("contracts.gaps", unit), lambda: rules.gap_count_query(unit)),
+                             "contracts.index", {"gaps": "yes", **scoped}, alert=True))
+
+    def ending() -> Select:
+        stmt = select(func.count()).select_from(Contract).where(rules.ending_within(60))
+        return stmt.where(Contract.unit_id == unit) if unit else stmt
+    result.tiles.append(Tile(_l("60日以内に終了"), statement(("contracts.ending", 60, unit), ending), "contracts.index",
                              {"ending": "60", **scoped}, alert=True))
     if user.has_role(*DECIDERS):  # what waits for the security lead's decision (issue 17)
-        pending = select(func.count()).select_from(Contract).where(rules.pending_exception_expression())
+        pending = statement(("contracts.exceptions",), lambda: select(func.count()).select_from(Contract).where(
+            rules.pending_exception_expression()))
         result.tiles.append(Tile(_l("承認待ちの条項例外"), pending, "contracts.index",
                                  {"exceptions": "pending"}, alert=True))
     return result

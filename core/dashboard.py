@@ -2,13 +2,22 @@
 (core/plugins.py: ``add_panel``), so core never imports a domain.  A tile's
 count may be given as a count statement:
 all of them are then run together, as scalar sub-queries of one SELECT, so
-the whole dashboard is one round trip to the database."""
+the whole dashboard is one round trip to the database.
+
+Building those statements (some fifty, and SQLAlchemy's key for each) cost
+more than running them (issue 21): a panel builds each count statement
+through :func:`statement`, once per key naming what its SQL depends on (the
+unit, a setting…; today's date is added), and the page's SELECT of them
+all is built once per set of keys.  The cache holds SQL only, never data or
+a figure: every figure is counted live."""
 from __future__ import annotations
 
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Hashable
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 from flask_login import current_user
 from sqlalchemy import Select, func, select
 
@@ -16,6 +25,7 @@ from core import inbox, plugins
 from core.auth import access, can_view
 from core.db import db
 from core.models import Role
+from core.timeutil import today
 
 bp = Blueprint("dashboard", __name__)
 
@@ -54,6 +64,59 @@ class Panel:
         return max([tile.count for tile in self.chart] + [1])
 
 
+class _Statements:
+    """The app's count statements by key, and the page SELECTs combining
+    them by their keys (least recently used dropped beyond ``SIZE``)."""
+    SIZE = 4096
+    KEY = "itaku.dashboard_statements"
+
+    def __init__(self) -> None:
+        self.built: OrderedDict[tuple, Select] = OrderedDict()
+        self.combined: OrderedDict[tuple, Select] = OrderedDict()
+        self.keys: weakref.WeakKeyDictionary[Select, tuple] = weakref.WeakKeyDictionary()
+
+    @classmethod
+    def of_app(cls) -> _Statements:
+        found = current_app.extensions.get(cls.KEY)
+        if found is None:
+            found = current_app.extensions[cls.KEY] = cls()
+        return found
+
+    @classmethod
+    def remember(cls, cache: OrderedDict, key: tuple, build: Callable[[], Select]) -> Select:
+        stmt = cache.get(key)
+        if stmt is None:
+            stmt = cache[key] = build()
+            while len(cache) > cls.SIZE:
+                cache.popitem(last=False)
+        else:
+            cache.move_to_end(key)
+        return stmt
+
+
+def statement(key: tuple[Hashable, ...], build: Callable[[], Select]) -> Select:
+    """The count statement ``build()``, built once per ``key`` and day.  The
+    key must name everything the SQL depends on besides the date: the unit,
+    a setting, a rank read from the database…  (never data that changes
+    which rows are counted: such a statement is passed as it is)."""
+    cache = _Statements.of_app()
+    full = (today(), *key)
+    stmt = _Statements.remember(cache.built, full, build)
+    cache.keys[stmt] = full
+    return stmt
+
+
+def _count_statement(tiles: list[Tile]) -> Select:
+    """One SELECT of the tiles' count statements as scalar sub-queries; built
+    once per set of keys when each has one (:func:`statement`)."""
+    cache = _Statements.of_app()
+    keys = tuple(cache.keys.get(tile.count) for tile in tiles)
+
+    def build() -> Select:
+        return select(*[tile.count.scalar_subquery() for tile in tiles])
+    return build() if None in keys else _Statements.remember(cache.combined, keys, build)
+
+
 def scope_unit(user) -> int | None:
     """Whose items the dashboard counts: the user's unit, or every unit (None)
     for administrators, auditors and approvers (who decide for every unit),
@@ -67,23 +130,34 @@ def status_panel(title, column, statuses, endpoint: str, unit_column=None, unit_
     given: ``unit_column`` equal to it, or ``unit_condition(unit_id)`` for
     a register whose records belong to several units), each count linking
     to the list filtered the same way."""
-    stmt = select(func.count()).select_from(column.class_)
-    params = {}
-    if unit_id is not None and (unit_column is not None or unit_condition is not None):
-        stmt = stmt.where(unit_condition(unit_id) if unit_condition else unit_column == unit_id)
-        params["unit"] = unit_id
+    scoped = unit_id is not None and (unit_column is not None or unit_condition is not None)
+
+    def build(status) -> Select:
+        stmt = select(func.count()).select_from(column.class_).where(column == status)
+        if scoped:
+            stmt = stmt.where(unit_condition(unit_id) if unit_condition else unit_column == unit_id)
+        return stmt
+    where = (getattr(unit_condition, "__qualname__", None), str(unit_column) if unit_column is not None else None,
+             unit_id if scoped else None)
+    params = {"unit": unit_id} if scoped else {}
     return Panel(title, endpoint, [
-        Tile(status.label, stmt.where(column == status), endpoint, {"status": status.value, **params})
+        Tile(status.label, statement(("status", str(column), status.value, *where), lambda status=status: build(status)),
+             endpoint, {"status": status.value, **params})
         for status in statuses])
 
 
 def count_all(tiles: list[Tile]) -> None:
     """Replace every count statement among ``tiles`` by its figure (one
-    SELECT), then every count derived from them."""
+    SELECT of those built through :func:`statement`, one of the others),
+    then every count derived from them."""
     pending = [tile for tile in tiles if isinstance(tile.count, Select)]
-    if pending:
-        row = db.session.execute(select(*[tile.count.scalar_subquery() for tile in pending])).one()
-        for tile, count in zip(pending, row, strict=True):
+    keys = _Statements.of_app().keys
+    for group in ([tile for tile in pending if tile.count in keys],
+                  [tile for tile in pending if tile.count not in keys]):
+        if not group:
+            continue
+        row = db.session.execute(_count_statement(group)).one()
+        for tile, count in zip(group, row, strict=True):
             tile.count = count or 0
     for tile in tiles:
         if callable(tile.count):

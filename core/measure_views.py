@@ -20,7 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from core import audit, due, files, inbox, measures, plugins
 from core.auth import access
-from core.dashboard import Panel, Tile, scope_unit
+from core.dashboard import Panel, Tile, scope_unit, statement
 from core.db import db
 from core.due import DueItem
 from core.forms import STALE_MESSAGE, CSRFForm, MeasureForm, ReportDoneForm
@@ -204,13 +204,16 @@ def dashboard_panel(user) -> Panel:
     counted = select(func.count()).select_from(Measure)
     if unit:
         counted = counted.where(Measure.unit_id == unit)
-    by_status = [Tile(status.label, counted.where(Measure.status == status), "measures.index",
-                      {"status": status.value}) for status in MeasureStatus]
+
+    def count(name, condition):
+        return statement(("measures", *name, unit), lambda: counted.where(condition()))
+    by_status = [Tile(status.label, count(("status", status.value), lambda status=status: Measure.status == status),
+                      "measures.index", {"status": status.value}) for status in MeasureStatus]
     return Panel(_l("改善措置"), "measures.index", [
-        Tile(_l("期限を過ぎた改善措置"), counted.where(measures.overdue(Measure)), "measures.index",
+        Tile(_l("期限を過ぎた改善措置"), count(("overdue",), lambda: measures.overdue(Measure)), "measures.index",
              {"overdue": "yes"}, alert=True),
-        Tile(_l("未完了の改善措置"), counted.where(Measure.status.in_(measures.OPEN_STATUSES)), "measures.index",
-             {"open": "yes"}, in_chart=False),
+        Tile(_l("未完了の改善措置"), count(("open",), lambda: Measure.status.in_(measures.OPEN_STATUSES)),
+             "measures.index", {"open": "yes"}, in_chart=False),
         *by_status,
     ])
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from core import audit, pdf
 from core.auth import SOCIAL_READERS, access
-from core.dashboard import Panel, Tile, scope_unit, status_panel
+from core.dashboard import Panel, Tile, scope_unit, statement, status_panel
 from core.db import db
 from core.forms import (
     STALE_MESSAGE,
@@ -394,7 +394,9 @@ def dashboard_panel(user) -> Panel:
     result = status_panel(_l("SNS公式アカウント"), SocialAccount.status, AccountStatus, "social.index",
                           SocialAccount.unit_id, unit)
     for flag in rules.FLAGS:
-        result.tiles.append(Tile(flag.label, rules.FLAGS.count_query(flag.name, unit), "social.index",
+        count = statement(("social.flag", flag.name, unit, rules.dormant_days()),
+                          lambda name=flag.name: rules.FLAGS.count_query(name, unit))
+        result.tiles.append(Tile(flag.label, count, "social.index",
                                  {"flag": flag.name, **scoped}, alert=True))
     return result
 

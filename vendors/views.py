@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from core import audit, files, pdf
 from core.approvals import Approval, ApprovalError
 from core.auth import CONTRACT_READERS, access
-from core.dashboard import Panel, Tile, scope_unit, status_panel
+from core.dashboard import Panel, Tile, scope_unit, statement, status_panel
 from core.db import db
 from core.forms import STALE_MESSAGE, CSRFForm, unit_choices
 from core.i18n import locale_code
@@ -309,7 +309,8 @@ def _int(value) -> int | None:
 def dashboard_panel(user) -> Panel:
     unit = scope_unit(user)
     result = status_panel(_l("委託事業者"), Vendor.status, VendorStatus, "vendors.index", Vendor.unit_id, unit)
-    result.tiles.append(Tile(_l("認証の期限切れ・期限間近"), services.expiring_certifications_count(unit_id=unit),
+    expiring = statement(("vendors.expiring", unit), lambda: services.expiring_certifications_count(unit_id=unit))
+    result.tiles.append(Tile(_l("認証の期限切れ・期限間近"), expiring,
                              "vendors.index",
                              {"cert": "expiring", **({"unit": unit} if unit else {})}, alert=True))
     return result
@@ -319,4 +320,5 @@ def justifications_panel(user) -> Panel | None:
     """The deciders' count of selection justifications awaiting a decision
     (shown to those who may open the list: administrators, approvers, the security lead)."""
     return Panel(_l("選定理由の承認"), "vendors.justifications", [
-        Tile(_l("承認待ち"), services.pending_justifications_count(), "vendors.justifications", alert=True)])
+        Tile(_l("承認待ち"), statement(("vendors.justifications",), services.pending_justifications_count),
+             "vendors.justifications", alert=True)])
