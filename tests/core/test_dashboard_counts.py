@@ -120,3 +120,38 @@ def test_dashboard_figures_equal_the_live_counts(demo, client, role):
         db.session.delete(db.session.get(Finding, created.id))
         db.session.commit()
         assert_same(client, role)
+
+
+def test_the_figures_follow_the_day_and_the_unit_with_the_statements_built_once(demo, client, monkeypatch):
+    """The count statements are built once per key and day (core.dashboard.statement):
+    overnight a finding falls overdue and the figures still equal the live counts;
+    users of different units, one after the other in the same app, each see their own."""
+    from core import timeutil
+
+    with demo.app_context():
+        for role in ROLES:  # every role's statements built (and cached) today
+            login_as(client, role, DEMO_PASSWORD)
+            assert_same(client, role)
+            client.post("/logout")
+        contract = db.session.scalar(select(Contract).order_by(Contract.id).limit(1))
+        verification = factories.verification(contract)
+        checked = {row.clause_id for row in verification.results}
+        result = VerificationResult(verification_id=verification.id, clause_id=db.session.scalar(
+            select(Clause.id).where(Clause.id.not_in(checked)).order_by(Clause.id).limit(1)), result=Result.DOES_NOT)
+        db.session.add(result)
+        db.session.flush()
+        factories.finding(verification, result, due_on=today() + dt.timedelta(days=1))  # due tomorrow
+        db.session.commit()
+        login_as(client, "auditor", DEMO_PASSWORD)
+        before = figures(client)["確認・措置"]["期限を過ぎた措置"]
+        assert_same(client, "auditor")
+        client.post("/logout")
+
+        later = timeutil.utcnow() + dt.timedelta(days=3)
+        monkeypatch.setattr(timeutil, "utcnow", lambda: later)
+        for role in ROLES:
+            login_as(client, role, DEMO_PASSWORD)
+            assert_same(client, role)
+            if role == "auditor":
+                assert figures(client)["確認・措置"]["期限を過ぎた措置"] >= before + 1
+            client.post("/logout")
