@@ -46,7 +46,7 @@ from contracts.models import (
     Verification,
 )
 from core import approvals, audit, files, pdf
-from core.approvals import Approval
+from core.approvals import Approval, Decision
 from core.auth import CONTRACT_READERS, access
 from core.dashboard import Panel, Tile, scope_unit, statement, status_panel
 from core.db import db
@@ -844,8 +844,12 @@ def dashboard_panel(user) -> Panel:
     result.tiles.append(Tile(_l("60日以内に終了"), statement(("contracts.ending", 60, unit), ending), "contracts.index",
                              {"ending": "60", **scoped}, alert=True))
     if user.has_role(*DECIDERS):  # what waits for the security lead's decision (issue 17)
+        # the contracts of the pending requests, found by their key (the list's EXISTS
+        # per contract would read all of them: 25 ms on a prefecture's 50,000)
         pending = statement(("contracts.exceptions",), lambda: select(func.count()).select_from(Contract).where(
-            rules.pending_exception_expression()))
+            Contract.id.in_(select(Approval.subject_id).where(
+                Approval.kind == rules.EXCEPTION, Approval.subject_type == Contract.__tablename__,
+                Approval.decision == Decision.PENDING))))
         result.tiles.append(Tile(_l("承認待ちの条項例外"), pending, "contracts.index",
                                  {"exceptions": "pending"}, alert=True))
     return result

@@ -17,7 +17,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable, Hashable
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import Select, func, select
 
@@ -44,6 +44,18 @@ class Tile:
     @property
     def charted(self) -> bool:
         return self.in_chart and not self.alert
+
+    @property
+    def url(self) -> str:
+        """The list the figure counts (built once per endpoint and filter: some fifty a page)."""
+        urls = _Statements.of_app().urls
+        key = (request.script_root, self.endpoint, tuple(sorted(self.params.items())))
+        found = urls.get(key)
+        if found is None:
+            found = urls[key] = url_for(self.endpoint, **self.params)
+            while len(urls) > _Statements.SIZE:
+                urls.pop(next(iter(urls)))
+        return found
 
 
 @dataclass
@@ -74,6 +86,7 @@ class _Statements:
         self.built: OrderedDict[tuple, Select] = OrderedDict()
         self.combined: OrderedDict[tuple, Select] = OrderedDict()
         self.keys: weakref.WeakKeyDictionary[Select, tuple] = weakref.WeakKeyDictionary()
+        self.urls: dict[tuple, str] = {}  # the tiles' links
 
     @classmethod
     def of_app(cls) -> _Statements:

@@ -155,3 +155,29 @@ def test_the_figures_follow_the_day_and_the_unit_with_the_statements_built_once(
             if role == "auditor":
                 assert figures(client)["確認・措置"]["期限を過ぎた措置"] >= before + 1
             client.post("/logout")
+
+
+def test_the_pending_clause_exceptions_figure_equals_the_contracts_awaiting_the_lead(demo, client):
+    """承認待ちの条項例外 (the lead's and administrators' card) counts the contracts
+    with a clause exception request 承認待ち, found by the requests' keys."""
+    from contracts import rules
+    from core.approvals import Approval, Decision
+
+    def live() -> int:
+        db.session.expire_all()
+        return len({row.subject_id for row in db.session.scalars(select(Approval)) if row.kind == rules.EXCEPTION
+                    and row.subject_type == "contracts" and row.decision is Decision.PENDING
+                    and db.session.get(Contract, row.subject_id) is not None})
+
+    with demo.app_context():
+        for role in ("lead", "admin"):
+            login_as(client, role, DEMO_PASSWORD)
+            assert figures(client)["契約"]["承認待ちの条項例外"] == live() >= 1
+            client.post("/logout")
+        pending = db.session.scalars(select(Approval).where(Approval.kind == rules.EXCEPTION,
+                                                            Approval.decision == Decision.PENDING)).all()
+        for approval in pending:
+            approval.decision = Decision.APPROVED
+        db.session.commit()
+        login_as(client, "lead", DEMO_PASSWORD)
+        assert figures(client)["契約"]["承認待ちの条項例外"] == live() == 0
