@@ -54,7 +54,7 @@ class Tile:
         if found is None:
             found = urls[key] = url_for(self.endpoint, **self.params)
             while len(urls) > _Statements.SIZE:
-                urls.pop(next(iter(urls)))
+                urls.pop(next(iter(urls)), None)
         return found
 
 
@@ -98,12 +98,15 @@ class _Statements:
     @classmethod
     def remember(cls, cache: OrderedDict, key: tuple, build: Callable[[], Select]) -> Select:
         stmt = cache.get(key)
-        if stmt is None:
-            stmt = cache[key] = build()
-            while len(cache) > cls.SIZE:
-                cache.popitem(last=False)
-        else:
-            cache.move_to_end(key)
+        try:  # (another thread may have dropped the key meanwhile: nothing lost but a build)
+            if stmt is None:
+                stmt = cache[key] = build()
+                while len(cache) > cls.SIZE:
+                    cache.popitem(last=False)
+            else:
+                cache.move_to_end(key)
+        except KeyError:
+            pass
         return stmt
 
 
