@@ -248,8 +248,10 @@ def _columns(table: str) -> dict[str, Column]:
 
 
 def _hidden(table: str) -> frozenset:
-    model = _model(table)
-    record = plugins.registry().audit_record(table)
+    return _table(table).hidden
+
+
+def _find_hidden(table: str, model, record) -> frozenset:
     ignored = getattr(model, "__audit_ignore__", frozenset()) if model is not None else frozenset()
     return ALWAYS_HIDDEN | ignored | (record.hidden if record else frozenset())
 
@@ -257,10 +259,7 @@ def _hidden(table: str) -> frozenset:
 def _parent_column(table: str) -> str | None:
     """The column naming the record a row belongs to: the description's, else
     a many-to-one whose other side owns the rows (cascade delete-orphan)."""
-    cache = _cache("_audit_parents")
-    if table not in cache:
-        cache[table] = _find_parent_column(table)
-    return cache[table]
+    return _table(table).parent
 
 
 def _find_parent_column(table: str) -> str | None:
@@ -279,13 +278,49 @@ def _find_parent_column(table: str) -> str | None:
 
 
 def _has_parent(table: str | None) -> bool:
-    return bool(table) and (_polymorphic(table) or _parent_column(table) is not None)
+    return bool(table) and _table(table).has_parent
 
 
 def _polymorphic(table: str) -> bool:
     """A row about any record: ``subject_type`` (a table) and ``subject_id``."""
-    columns = _columns(table)
-    return "subject_type" in columns and "subject_id" in columns
+    return _table(table).polymorphic
+
+
+@dataclass(frozen=True)
+class _Table:
+    """What the trail needs to know about one table, worked out once per app
+    (it depends only on the models and the registry's descriptions): the
+    export reads it for every one of a quarter of a million entries."""
+    name: str
+    model: Any
+    record: Any  # its plugins.AuditRecord, or None
+    columns: dict[str, Column]
+    hidden: frozenset
+    polymorphic: bool
+    parent: str | None  # the parent column (_parent_column)
+    parent_ref: str | None  # the table it points to
+    has_parent: bool
+    label: Any  # what sort of record (OBJECT_LABELS, else the table's name)
+
+
+def _tables() -> dict[str, _Table]:
+    """The app's table descriptions (a cache on its registry)."""
+    return _cache("_audit_tables")
+
+
+def _table(table: str, tables: dict | None = None) -> _Table:
+    tables = _tables() if tables is None else tables
+    found = tables.get(table)
+    if found is None:
+        model, record = _model(table), plugins.registry().audit_record(table)
+        columns = _columns(table)
+        polymorphic = "subject_type" in columns and "subject_id" in columns
+        parent = _find_parent_column(table)
+        parent_ref = columns[parent].ref if parent in columns else None
+        found = tables[table] = _Table(table, model, record, columns, _find_hidden(table, model, record), polymorphic,
+                                       parent, parent_ref, polymorphic or parent is not None,
+                                       OBJECT_LABELS.get(table, table))
+    return found
 
 
 # --- loading names and parents in bulk ---------------------------------------------------
@@ -348,34 +383,35 @@ def _load_names(wanted: dict[str, set[int]]) -> dict[tuple[str, int], str]:
 def _load_parents(wanted: dict[str, set[int]]) -> dict[tuple[str, int], tuple[str, int]]:
     parents = {}
     for table, ids in wanted.items():
-        model = _model(table)
+        about = _table(table)
+        model = about.model
         if model is None or not ids:
             continue
         pk = db.inspect(model).primary_key[0]
-        if _polymorphic(table):
+        if about.polymorphic:
             rows = db.session.execute(select(pk, model.subject_type, model.subject_id).where(pk.in_(ids)))
             parents.update({(table, row[0]): (row[1], row[2]) for row in rows})
             continue
-        column = _parent_column(table)
+        column, ref = about.parent, about.parent_ref
         if column is None:
             continue
-        ref = _columns(table)[column].ref
         rows = db.session.execute(select(pk, getattr(model, column)).where(pk.in_(ids)))
         parents.update({(table, row[0]): (ref, row[1]) for row in rows if row[1] is not None})
     return parents
 
 
-def _stored_parent(entry: AuditEntry) -> tuple[str, int] | None:
+def _stored_parent(entry: AuditEntry, about: _Table | None = None) -> tuple[str, int] | None:
     """The parent as the entry itself stored it (a created or deleted row)."""
-    table, changes = entry.object_type, entry.changes or {}
+    changes = entry.changes or {}
     if not _is_snapshot(entry):
         return None
-    if _polymorphic(table) and changes.get("subject_type"):
+    about = about or _table(entry.object_type)
+    if about.polymorphic and changes.get("subject_type"):
         parent_id = _int(changes.get("subject_id"))
         return (changes["subject_type"], parent_id) if parent_id is not None else None
-    column = _parent_column(table)
+    column = about.parent
     if column and _int(changes.get(column)) is not None:
-        return (_columns(table)[column].ref, _int(changes[column]))
+        return (about.parent_ref, _int(changes[column]))
     return None
 
 
@@ -457,6 +493,15 @@ class _Reader:
         # (a lazy label translates again every time it is compared or read).
         self.text = text
         self.labels: dict[int, tuple[Any, str]] = {}
+        self.tables = _tables()  # the app's table descriptions, looked up once per reader
+        self.keys = {id(entry): _entry_key(entry) for entry in entries}
+
+    def table(self, name: str) -> _Table:
+        found = self.tables.get(name)
+        return found if found is not None else _table(name, self.tables)
+
+    def has_parent(self, name: str | None) -> bool:
+        return bool(name) and self.table(name).has_parent
 
     def label(self, value):
         """``value`` (a label), as text when the reader writes text."""
@@ -475,13 +520,13 @@ class _Reader:
             key = self.key(entry)
             if key is None:
                 continue
-            stored = _stored_parent(entry)
+            stored = _stored_parent(entry, self.table(key[0]))
             if stored is not None:
                 self.parents[key] = stored
-            elif _has_parent(key[0]):
+            elif self.has_parent(key[0]):
                 level.setdefault(key[0], set()).add(key[1])
         for parent in list(self.parents.values()):
-            if parent not in self.parents and _has_parent(parent[0]):
+            if parent not in self.parents and self.has_parent(parent[0]):
                 level.setdefault(parent[0], set()).add(parent[1])
         for _round in range(2):
             if not level:
@@ -490,7 +535,7 @@ class _Reader:
             self.parents.update(found)
             level = {}
             for parent in found.values():
-                if parent not in self.parents and _has_parent(parent[0]):
+                if parent not in self.parents and self.has_parent(parent[0]):
                     level.setdefault(parent[0], set()).add(parent[1])
         wanted: dict[str, set[int]] = {}
         for entry in self.entries:
@@ -504,7 +549,10 @@ class _Reader:
 
     def gather_refs(self, entry: AuditEntry, wanted: dict) -> None:
         table, changes = entry.object_type, entry.changes or {}
-        columns = _columns(table) if table else {}
+        if not changes:
+            return
+        about = self.table(table) if table else None
+        columns = about.columns if about else {}
         snapshot = _is_snapshot(entry)
         for key, value in changes.items():
             column = columns.get(key)
@@ -513,17 +561,16 @@ class _Reader:
                 for item in values:
                     if _int(item) is not None:
                         wanted.setdefault(column.ref, set()).add(_int(item))
-            elif key == "subject_id" and _polymorphic(table):
+            elif key == "subject_id" and about is not None and about.polymorphic:
                 subject_type = changes.get("subject_type")
                 for item in values:
                     if subject_type and _int(item) is not None:
                         wanted.setdefault(subject_type, set()).add(_int(item))
 
     # -- reading --
-    @staticmethod
-    def key(entry: AuditEntry) -> tuple[str, int] | None:
-        object_id = _int(entry.object_id)
-        return (entry.object_type, object_id) if entry.object_type and object_id is not None else None
+    def key(self, entry: AuditEntry) -> tuple[str, int] | None:
+        found = self.keys.get(id(entry), self)
+        return _entry_key(entry) if found is self else found
 
     def root(self, key: tuple[str, int]) -> tuple[str, int]:
         seen = {key}
@@ -538,7 +585,7 @@ class _Reader:
     def url(self, table: str | None, row_id) -> str | None:
         if self.text:
             return None
-        record = plugins.registry().audit_record(table)
+        record = self.table(table).record if table else None
         if record is None or not record.endpoint or self.name(table, row_id) is None:
             return None  # a record gone (deleted) is named by its stored id, not linked
         if not can_view(record.endpoint):
@@ -573,10 +620,14 @@ class _Reader:
 
     def changes(self, entry: AuditEntry, hide: set[str]) -> list[Change]:
         table, data = entry.object_type, entry.changes or {}
-        columns = _columns(table) if table else {}
-        hidden = (_hidden(table) if table else ALWAYS_HIDDEN) | hide
-        subject_type = data.get("subject_type") if table and _polymorphic(table) else None
-        if table and _polymorphic(table) and subject_type is None and entry.object_id:
+        if not data:
+            return []
+        about = self.table(table) if table else None
+        columns = about.columns if about else {}
+        hidden = (about.hidden if about else ALWAYS_HIDDEN) | hide
+        polymorphic = about is not None and about.polymorphic
+        subject_type = data.get("subject_type") if polymorphic else None
+        if polymorphic and subject_type is None and entry.object_id:
             parent = self.parents.get((table, _int(entry.object_id)))
             subject_type = parent[0] if parent else None
         snapshot = _is_snapshot(entry)
@@ -636,7 +687,7 @@ class _Reader:
         key = self.key(first)
         root = self.root(key) if key else None
         table, row_id = root if root else (first.object_type, first.object_id)
-        group.kind = self.label(OBJECT_LABELS.get(table, table)) if table else None
+        group.kind = self.label(self.table(table).label) if table else None
         group.name = self.name(table, row_id) or (f"#{row_id}" if row_id is not None else None)
         group.url = self.url(table, row_id)
         # the action that says most: the subject's creation, else an action the
@@ -654,26 +705,32 @@ class _Reader:
             entry_key = self.key(entry)
             hide = set()
             parent = self.parents.get(entry_key) if entry_key else None
+            about = self.table(entry.object_type) if entry.object_type else None
             if parent is not None and parent == root:
-                column = _parent_column(entry.object_type)
+                column = about.parent
                 hide = {column} if column else set()
-                if _polymorphic(entry.object_type):
+                if about.polymorphic:
                     hide = {"subject_id", "subject_type"}
             changes = self.changes(entry, hide)
             is_subject = entry_key == root
             if not changes and ((entry.action in GENERIC_ACTIONS and len(group.entries) > 1)
                                 or (is_subject and str(self.label(action_label(entry.action))) == group.action)):
                 continue  # a bookkeeping touch (the contract's version when its matrix is saved), or said already
-            kind = self.label(OBJECT_LABELS.get(entry.object_type, entry.object_type)) if entry.object_type else None
+            kind = self.label(about.label) if about else None
             name = None if is_subject else (self.name(*entry_key) if entry_key else None)
             if not is_subject and name is None and entry.object_id:
                 name = f"#{entry.object_id}"
-            record = plugins.registry().audit_record(entry.object_type)
+            record = about.record if about else None
             summary = (record.summary({change.key: change for change in changes})
                        if record and record.summary and changes and not is_subject else None)
             group.parts.append(Part(entry, str(self.label(action_label(entry.action))), kind, name,
                                     None if is_subject or not entry_key else self.url(*entry_key), changes,
                                     is_subject, summary))
+
+
+def _entry_key(entry: AuditEntry) -> tuple[str, int] | None:
+    object_id = _int(entry.object_id)
+    return (entry.object_type, object_id) if entry.object_type and object_id is not None else None
 
 
 def _member(enum_cls, value):
