@@ -301,6 +301,9 @@ class _Table:
     parent_ref: str | None  # the table it points to
     has_parent: bool
     label: Any  # what sort of record (OBJECT_LABELS, else the table's name)
+    # the columns a record of a model without its own label is named by (_model_label's
+    # number, name, title…, those it has), selected instead of the records; None: load the records
+    name_columns: tuple | None = None
 
 
 def _tables() -> dict[str, _Table]:
@@ -319,7 +322,7 @@ def _table(table: str, tables: dict | None = None) -> _Table:
         parent_ref = columns[parent].ref if parent in columns else None
         found = tables[table] = _Table(table, model, record, columns, _find_hidden(table, model, record), polymorphic,
                                        parent, parent_ref, polymorphic or parent is not None,
-                                       OBJECT_LABELS.get(table, table))
+                                       OBJECT_LABELS.get(table, table), _name_columns(model))
     return found
 
 
@@ -359,6 +362,28 @@ def _model_label(obj, locale: str) -> str | None:
     return None
 
 
+NAME_ATTRS = ("number", "name", "title", "display_name", "code", "original_name")
+
+
+def _name_columns(model) -> tuple | None:
+    """The columns :func:`_model_label` names a ``model``'s records by, when
+    it reads nothing but them (no ``label()``, no ``__str__``, and each of
+    NAME_ATTRS it has is a column); None: it needs the records."""
+    if model is None:
+        return None
+    label = getattr(model, "label", None)
+    if (callable(label) and not isinstance(label, property)) or model.__str__ is not object.__str__:
+        return None
+    columns = {attr.key for attr in db.inspect(model).column_attrs}
+    found = []
+    for attr in NAME_ATTRS:
+        if attr in columns:
+            found.append(attr)
+        elif getattr(model, attr, None) is not None:
+            return None  # a property or relationship: the record's own
+    return tuple(found)
+
+
 def _load_names(wanted: dict[str, set[int]]) -> dict[tuple[str, int], str]:
     house, locale, names = plugins.registry(), locale_code(), {}
     for table, ids in wanted.items():
@@ -373,6 +398,13 @@ def _load_names(wanted: dict[str, set[int]]) -> dict[tuple[str, int], str]:
             if model is None:
                 continue
             pk = db.inspect(model).primary_key[0]
+            attrs = _table(table).name_columns
+            if attrs is not None:  # only the name's columns, not the records (the export: 200,000 verifications)
+                if attrs:
+                    rows = db.session.execute(select(pk, *(getattr(model, a) for a in attrs)).where(pk.in_(ids)))
+                    names.update({(table, row[0]): text for row in rows
+                                  for text in [next((v for v in row[1:] if isinstance(v, str) and v), None)] if text})
+                continue
             found = {row_id: _label_of(obj, locale)
                      for obj in db.session.scalars(select(model).where(pk.in_(ids)))
                      for row_id in [getattr(obj, pk.key)]}
