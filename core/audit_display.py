@@ -760,6 +760,43 @@ class _Reader:
                                     is_subject, summary))
 
 
+    def line(self, entry: AuditEntry) -> str:
+        """The entry on its own as one line of text: what
+        ``readable_text(fill(Group([entry])))`` writes, without building the
+        group (the export: a line per stored entry, most without changes)."""
+        key = self.key(entry)
+        root = self.root(key) if key else None
+        table, row_id = root if root else (entry.object_type, entry.object_id)
+        kind = self.label(self.table(table).label) if table else None
+        name = self.name(table, row_id) or (f"#{row_id}" if row_id is not None else None)
+        # an entry on its own: its own action is the one that says most
+        head = " ".join(str(part) for part in (str(self.label(action_label(entry.action))), kind, name) if part)
+        if not entry.changes and key == root:
+            return head  # nothing more to say (the part would be left out)
+        about = self.table(entry.object_type) if entry.object_type else None
+        hide = set()
+        parent = self.parents.get(key) if key else None
+        if parent is not None and parent == root:
+            hide = {about.parent} if about.parent else set()
+            if about.polymorphic:
+                hide = {"subject_id", "subject_type"}
+        changes = self.changes(entry, hide)
+        is_subject = key == root
+        if not changes and is_subject:
+            return head
+        part_name = None if is_subject else (self.name(*key) if key else None)
+        if not is_subject and part_name is None and entry.object_id:
+            part_name = f"#{entry.object_id}"
+        record = about.record if about else None
+        summary = (record.summary({change.key: change for change in changes})
+                   if record and record.summary and changes and not is_subject else None)
+        text = summary or "、".join(_change_text(change) for change in changes)
+        part_kind = self.label(about.label) if about else None
+        title = " ".join(str(p) for p in (part_kind, part_name) if p) if not is_subject else ""
+        detail = f"{title}: {text}" if title and text else (title or text)
+        return f"{head}: {detail}" if detail else head
+
+
 def _entry_key(entry: AuditEntry) -> tuple[str, int] | None:
     object_id = _int(entry.object_id)
     return (entry.object_type, object_id) if entry.object_type and object_id is not None else None
@@ -827,7 +864,12 @@ def readable(entries: Iterable[AuditEntry], *, grouped: bool = True, text: bool 
 def readable_texts(entries: Iterable[AuditEntry]) -> list[str]:
     """Each entry as one line of text, in order (the export's readable
     column: a row per stored entry, names loaded in bulk)."""
-    return [readable_text(group) for group in readable(entries, grouped=False, text=True)]
+    entries = list(entries)
+    if not entries:
+        return []
+    reader = _Reader(entries, text=True)
+    reader.load()
+    return [reader.line(entry) for entry in entries]
 
 
 def readable_text(group: Group) -> str:
