@@ -248,8 +248,10 @@ def _columns(table: str) -> dict[str, Column]:
 
 
 def _hidden(table: str) -> frozenset:
-    model = _model(table)
-    record = plugins.registry().audit_record(table)
+    return _table(table).hidden
+
+
+def _find_hidden(table: str, model, record) -> frozenset:
     ignored = getattr(model, "__audit_ignore__", frozenset()) if model is not None else frozenset()
     return ALWAYS_HIDDEN | ignored | (record.hidden if record else frozenset())
 
@@ -257,10 +259,7 @@ def _hidden(table: str) -> frozenset:
 def _parent_column(table: str) -> str | None:
     """The column naming the record a row belongs to: the description's, else
     a many-to-one whose other side owns the rows (cascade delete-orphan)."""
-    cache = _cache("_audit_parents")
-    if table not in cache:
-        cache[table] = _find_parent_column(table)
-    return cache[table]
+    return _table(table).parent
 
 
 def _find_parent_column(table: str) -> str | None:
@@ -279,13 +278,52 @@ def _find_parent_column(table: str) -> str | None:
 
 
 def _has_parent(table: str | None) -> bool:
-    return bool(table) and (_polymorphic(table) or _parent_column(table) is not None)
+    return bool(table) and _table(table).has_parent
 
 
 def _polymorphic(table: str) -> bool:
     """A row about any record: ``subject_type`` (a table) and ``subject_id``."""
-    columns = _columns(table)
-    return "subject_type" in columns and "subject_id" in columns
+    return _table(table).polymorphic
+
+
+@dataclass(frozen=True)
+class _Table:
+    """What the trail needs to know about one table, worked out once per app
+    (it depends only on the models and the registry's descriptions): the
+    export reads it for every one of a quarter of a million entries."""
+    name: str
+    model: Any
+    record: Any  # its plugins.AuditRecord, or None
+    columns: dict[str, Column]
+    hidden: frozenset
+    polymorphic: bool
+    parent: str | None  # the parent column (_parent_column)
+    parent_ref: str | None  # the table it points to
+    has_parent: bool
+    label: Any  # what sort of record (OBJECT_LABELS, else the table's name)
+    # the columns a record of a model without its own label is named by (_model_label's
+    # number, name, title…, those it has), selected instead of the records; None: load the records
+    name_columns: tuple | None = None
+
+
+def _tables() -> dict[str, _Table]:
+    """The app's table descriptions (a cache on its registry)."""
+    return _cache("_audit_tables")
+
+
+def _table(table: str, tables: dict | None = None) -> _Table:
+    tables = _tables() if tables is None else tables
+    found = tables.get(table)
+    if found is None:
+        model, record = _model(table), plugins.registry().audit_record(table)
+        columns = _columns(table)
+        polymorphic = "subject_type" in columns and "subject_id" in columns
+        parent = _find_parent_column(table)
+        parent_ref = columns[parent].ref if parent in columns else None
+        found = tables[table] = _Table(table, model, record, columns, _find_hidden(table, model, record), polymorphic,
+                                       parent, parent_ref, polymorphic or parent is not None,
+                                       OBJECT_LABELS.get(table, table), _name_columns(model))
+    return found
 
 
 # --- loading names and parents in bulk ---------------------------------------------------
@@ -324,6 +362,28 @@ def _model_label(obj, locale: str) -> str | None:
     return None
 
 
+NAME_ATTRS = ("number", "name", "title", "display_name", "code", "original_name")
+
+
+def _name_columns(model) -> tuple | None:
+    """The columns :func:`_model_label` names a ``model``'s records by, when
+    it reads nothing but them (no ``label()``, no ``__str__``, and each of
+    NAME_ATTRS it has is a column); None: it needs the records."""
+    if model is None:
+        return None
+    label = getattr(model, "label", None)
+    if (callable(label) and not isinstance(label, property)) or model.__str__ is not object.__str__:
+        return None
+    columns = {attr.key for attr in db.inspect(model).column_attrs}
+    found = []
+    for attr in NAME_ATTRS:
+        if attr in columns:
+            found.append(attr)
+        elif getattr(model, attr, None) is not None:
+            return None  # a property or relationship: the record's own
+    return tuple(found)
+
+
 def _load_names(wanted: dict[str, set[int]]) -> dict[tuple[str, int], str]:
     house, locale, names = plugins.registry(), locale_code(), {}
     for table, ids in wanted.items():
@@ -338,6 +398,13 @@ def _load_names(wanted: dict[str, set[int]]) -> dict[tuple[str, int], str]:
             if model is None:
                 continue
             pk = db.inspect(model).primary_key[0]
+            attrs = _table(table).name_columns
+            if attrs is not None:  # only the name's columns, not the records (the export: 200,000 verifications)
+                if attrs:
+                    rows = db.session.execute(select(pk, *(getattr(model, a) for a in attrs)).where(pk.in_(ids)))
+                    names.update({(table, row[0]): text for row in rows
+                                  for text in [next((v for v in row[1:] if isinstance(v, str) and v), None)] if text})
+                continue
             found = {row_id: _label_of(obj, locale)
                      for obj in db.session.scalars(select(model).where(pk.in_(ids)))
                      for row_id in [getattr(obj, pk.key)]}
@@ -348,34 +415,35 @@ def _load_names(wanted: dict[str, set[int]]) -> dict[tuple[str, int], str]:
 def _load_parents(wanted: dict[str, set[int]]) -> dict[tuple[str, int], tuple[str, int]]:
     parents = {}
     for table, ids in wanted.items():
-        model = _model(table)
+        about = _table(table)
+        model = about.model
         if model is None or not ids:
             continue
         pk = db.inspect(model).primary_key[0]
-        if _polymorphic(table):
+        if about.polymorphic:
             rows = db.session.execute(select(pk, model.subject_type, model.subject_id).where(pk.in_(ids)))
             parents.update({(table, row[0]): (row[1], row[2]) for row in rows})
             continue
-        column = _parent_column(table)
+        column, ref = about.parent, about.parent_ref
         if column is None:
             continue
-        ref = _columns(table)[column].ref
         rows = db.session.execute(select(pk, getattr(model, column)).where(pk.in_(ids)))
         parents.update({(table, row[0]): (ref, row[1]) for row in rows if row[1] is not None})
     return parents
 
 
-def _stored_parent(entry: AuditEntry) -> tuple[str, int] | None:
+def _stored_parent(entry: AuditEntry, about: _Table | None = None) -> tuple[str, int] | None:
     """The parent as the entry itself stored it (a created or deleted row)."""
-    table, changes = entry.object_type, entry.changes or {}
+    changes = entry.changes or {}
     if not _is_snapshot(entry):
         return None
-    if _polymorphic(table) and changes.get("subject_type"):
+    about = about or _table(entry.object_type)
+    if about.polymorphic and changes.get("subject_type"):
         parent_id = _int(changes.get("subject_id"))
         return (changes["subject_type"], parent_id) if parent_id is not None else None
-    column = _parent_column(table)
+    column = about.parent
     if column and _int(changes.get(column)) is not None:
-        return (_columns(table)[column].ref, _int(changes[column]))
+        return (about.parent_ref, _int(changes[column]))
     return None
 
 
@@ -457,6 +525,15 @@ class _Reader:
         # (a lazy label translates again every time it is compared or read).
         self.text = text
         self.labels: dict[int, tuple[Any, str]] = {}
+        self.tables = _tables()  # the app's table descriptions, looked up once per reader
+        self.keys = {id(entry): _entry_key(entry) for entry in entries}
+
+    def table(self, name: str) -> _Table:
+        found = self.tables.get(name)
+        return found if found is not None else _table(name, self.tables)
+
+    def has_parent(self, name: str | None) -> bool:
+        return bool(name) and self.table(name).has_parent
 
     def label(self, value):
         """``value`` (a label), as text when the reader writes text."""
@@ -475,13 +552,13 @@ class _Reader:
             key = self.key(entry)
             if key is None:
                 continue
-            stored = _stored_parent(entry)
+            stored = _stored_parent(entry, self.table(key[0]))
             if stored is not None:
                 self.parents[key] = stored
-            elif _has_parent(key[0]):
+            elif self.has_parent(key[0]):
                 level.setdefault(key[0], set()).add(key[1])
         for parent in list(self.parents.values()):
-            if parent not in self.parents and _has_parent(parent[0]):
+            if parent not in self.parents and self.has_parent(parent[0]):
                 level.setdefault(parent[0], set()).add(parent[1])
         for _round in range(2):
             if not level:
@@ -490,7 +567,7 @@ class _Reader:
             self.parents.update(found)
             level = {}
             for parent in found.values():
-                if parent not in self.parents and _has_parent(parent[0]):
+                if parent not in self.parents and self.has_parent(parent[0]):
                     level.setdefault(parent[0], set()).add(parent[1])
         wanted: dict[str, set[int]] = {}
         for entry in self.entries:
@@ -504,7 +581,10 @@ class _Reader:
 
     def gather_refs(self, entry: AuditEntry, wanted: dict) -> None:
         table, changes = entry.object_type, entry.changes or {}
-        columns = _columns(table) if table else {}
+        if not changes:
+            return
+        about = self.table(table) if table else None
+        columns = about.columns if about else {}
         snapshot = _is_snapshot(entry)
         for key, value in changes.items():
             column = columns.get(key)
@@ -513,17 +593,16 @@ class _Reader:
                 for item in values:
                     if _int(item) is not None:
                         wanted.setdefault(column.ref, set()).add(_int(item))
-            elif key == "subject_id" and _polymorphic(table):
+            elif key == "subject_id" and about is not None and about.polymorphic:
                 subject_type = changes.get("subject_type")
                 for item in values:
                     if subject_type and _int(item) is not None:
                         wanted.setdefault(subject_type, set()).add(_int(item))
 
     # -- reading --
-    @staticmethod
-    def key(entry: AuditEntry) -> tuple[str, int] | None:
-        object_id = _int(entry.object_id)
-        return (entry.object_type, object_id) if entry.object_type and object_id is not None else None
+    def key(self, entry: AuditEntry) -> tuple[str, int] | None:
+        found = self.keys.get(id(entry), self)
+        return _entry_key(entry) if found is self else found
 
     def root(self, key: tuple[str, int]) -> tuple[str, int]:
         seen = {key}
@@ -538,7 +617,7 @@ class _Reader:
     def url(self, table: str | None, row_id) -> str | None:
         if self.text:
             return None
-        record = plugins.registry().audit_record(table)
+        record = self.table(table).record if table else None
         if record is None or not record.endpoint or self.name(table, row_id) is None:
             return None  # a record gone (deleted) is named by its stored id, not linked
         if not can_view(record.endpoint):
@@ -573,10 +652,14 @@ class _Reader:
 
     def changes(self, entry: AuditEntry, hide: set[str]) -> list[Change]:
         table, data = entry.object_type, entry.changes or {}
-        columns = _columns(table) if table else {}
-        hidden = (_hidden(table) if table else ALWAYS_HIDDEN) | hide
-        subject_type = data.get("subject_type") if table and _polymorphic(table) else None
-        if table and _polymorphic(table) and subject_type is None and entry.object_id:
+        if not data:
+            return []
+        about = self.table(table) if table else None
+        columns = about.columns if about else {}
+        hidden = (about.hidden if about else ALWAYS_HIDDEN) | hide
+        polymorphic = about is not None and about.polymorphic
+        subject_type = data.get("subject_type") if polymorphic else None
+        if polymorphic and subject_type is None and entry.object_id:
             parent = self.parents.get((table, _int(entry.object_id)))
             subject_type = parent[0] if parent else None
         snapshot = _is_snapshot(entry)
@@ -636,7 +719,7 @@ class _Reader:
         key = self.key(first)
         root = self.root(key) if key else None
         table, row_id = root if root else (first.object_type, first.object_id)
-        group.kind = self.label(OBJECT_LABELS.get(table, table)) if table else None
+        group.kind = self.label(self.table(table).label) if table else None
         group.name = self.name(table, row_id) or (f"#{row_id}" if row_id is not None else None)
         group.url = self.url(table, row_id)
         # the action that says most: the subject's creation, else an action the
@@ -654,26 +737,69 @@ class _Reader:
             entry_key = self.key(entry)
             hide = set()
             parent = self.parents.get(entry_key) if entry_key else None
+            about = self.table(entry.object_type) if entry.object_type else None
             if parent is not None and parent == root:
-                column = _parent_column(entry.object_type)
+                column = about.parent
                 hide = {column} if column else set()
-                if _polymorphic(entry.object_type):
+                if about.polymorphic:
                     hide = {"subject_id", "subject_type"}
             changes = self.changes(entry, hide)
             is_subject = entry_key == root
             if not changes and ((entry.action in GENERIC_ACTIONS and len(group.entries) > 1)
                                 or (is_subject and str(self.label(action_label(entry.action))) == group.action)):
                 continue  # a bookkeeping touch (the contract's version when its matrix is saved), or said already
-            kind = self.label(OBJECT_LABELS.get(entry.object_type, entry.object_type)) if entry.object_type else None
+            kind = self.label(about.label) if about else None
             name = None if is_subject else (self.name(*entry_key) if entry_key else None)
             if not is_subject and name is None and entry.object_id:
                 name = f"#{entry.object_id}"
-            record = plugins.registry().audit_record(entry.object_type)
+            record = about.record if about else None
             summary = (record.summary({change.key: change for change in changes})
                        if record and record.summary and changes and not is_subject else None)
             group.parts.append(Part(entry, str(self.label(action_label(entry.action))), kind, name,
                                     None if is_subject or not entry_key else self.url(*entry_key), changes,
                                     is_subject, summary))
+
+
+    def line(self, entry: AuditEntry) -> str:
+        """The entry on its own as one line of text: what
+        ``readable_text(fill(Group([entry])))`` writes, without building the
+        group (the export: a line per stored entry, most without changes)."""
+        key = self.key(entry)
+        root = self.root(key) if key else None
+        table, row_id = root if root else (entry.object_type, entry.object_id)
+        kind = self.label(self.table(table).label) if table else None
+        name = self.name(table, row_id) or (f"#{row_id}" if row_id is not None else None)
+        # an entry on its own: its own action is the one that says most
+        head = " ".join(str(part) for part in (str(self.label(action_label(entry.action))), kind, name) if part)
+        if not entry.changes and key == root:
+            return head  # nothing more to say (the part would be left out)
+        about = self.table(entry.object_type) if entry.object_type else None
+        hide = set()
+        parent = self.parents.get(key) if key else None
+        if parent is not None and parent == root:
+            hide = {about.parent} if about.parent else set()
+            if about.polymorphic:
+                hide = {"subject_id", "subject_type"}
+        changes = self.changes(entry, hide)
+        is_subject = key == root
+        if not changes and is_subject:
+            return head
+        part_name = None if is_subject else (self.name(*key) if key else None)
+        if not is_subject and part_name is None and entry.object_id:
+            part_name = f"#{entry.object_id}"
+        record = about.record if about else None
+        summary = (record.summary({change.key: change for change in changes})
+                   if record and record.summary and changes and not is_subject else None)
+        text = summary or "、".join(_change_text(change) for change in changes)
+        part_kind = self.label(about.label) if about else None
+        title = " ".join(str(p) for p in (part_kind, part_name) if p) if not is_subject else ""
+        detail = f"{title}: {text}" if title and text else (title or text)
+        return f"{head}: {detail}" if detail else head
+
+
+def _entry_key(entry: AuditEntry) -> tuple[str, int] | None:
+    object_id = _int(entry.object_id)
+    return (entry.object_type, object_id) if entry.object_type and object_id is not None else None
 
 
 def _member(enum_cls, value):
@@ -738,7 +864,12 @@ def readable(entries: Iterable[AuditEntry], *, grouped: bool = True, text: bool 
 def readable_texts(entries: Iterable[AuditEntry]) -> list[str]:
     """Each entry as one line of text, in order (the export's readable
     column: a row per stored entry, names loaded in bulk)."""
-    return [readable_text(group) for group in readable(entries, grouped=False, text=True)]
+    entries = list(entries)
+    if not entries:
+        return []
+    reader = _Reader(entries, text=True)
+    reader.load()
+    return [reader.line(entry) for entry in entries]
 
 
 def readable_text(group: Group) -> str:
