@@ -27,6 +27,7 @@ from xml.sax.saxutils import escape, quoteattr
 # Characters XML 1.0 cannot hold (openpyxl's ILLEGAL_CHARACTERS_RE): dropped.
 _ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 _EPOCH = dt.datetime(1899, 12, 30)
+_EPOCH_DATE = _EPOCH.date()
 _DAY = 86400.0
 CHUNK_BYTES = 64 * 1024
 
@@ -120,7 +121,9 @@ def _serial(value: dt.date) -> float | int:
 
 def _cell_writer(ref: str, kind: str) -> Callable[[Any, str], str]:
     """A function from a value and the row's number to the cell's XML (''
-    for an empty cell), for the column ``ref`` (its letters)."""
+    for an empty cell), for the column ``ref`` (its letters): chosen once
+    per column, it writes the values its ``kind`` holds without asking
+    what they are, and any other value as :func:`_any_cell` does."""
     date_style = {"date": DATE, "datetime": DATETIME}.get(kind)
 
     def cell(value, row: str) -> str:
@@ -128,11 +131,7 @@ def _cell_writer(ref: str, kind: str) -> Callable[[Any, str], str]:
             return ""
         cls = value.__class__
         if cls is str:
-            text = _text(value)
-            if not text:
-                return ""
-            space = ' xml:space="preserve"' if text[0].isspace() or text[-1].isspace() else ""
-            return f'<c r="{ref}{row}" t="inlineStr"><is><t{space}>{text}</t></is></c>'
+            return _text_cell(ref, row, value)
         if cls is bool:
             return f'<c r="{ref}{row}" t="b"><v>{int(value)}</v></c>'
         if cls is int or cls is float or isinstance(value, (int, float, decimal.Decimal)):
@@ -141,7 +140,43 @@ def _cell_writer(ref: str, kind: str) -> Callable[[Any, str], str]:
             style = date_style or (DATETIME if isinstance(value, dt.datetime) else DATE)
             return f'<c r="{ref}{row}" s="{style}"><v>{_serial(value)}</v></c>'
         return cell(str(value), row)
-    return cell
+
+    if kind == "integer":
+        def integer(value, row: str) -> str:
+            if value.__class__ is int:
+                return f'<c r="{ref}{row}"><v>{value}</v></c>'
+            return cell(value, row)
+        return integer
+    if kind == "date":
+        def date(value, row: str) -> str:
+            if value.__class__ is dt.date:
+                return f'<c r="{ref}{row}" s="{DATE}"><v>{(value - _EPOCH_DATE).days}</v></c>'
+            return cell(value, row)
+        return date
+    if kind == "datetime":
+        def datetime(value, row: str) -> str:
+            if value.__class__ is dt.datetime and value.tzinfo is None:
+                delta = value - _EPOCH
+                return (f'<c r="{ref}{row}" s="{DATETIME}"><v>'
+                        f'{delta.days + (delta.seconds + delta.microseconds / 1e6) / _DAY}</v></c>')
+            return cell(value, row)
+        return datetime
+
+    def text(value, row: str) -> str:
+        if value.__class__ is str and value:
+            return _text_cell(ref, row, value)
+        return cell(value, row)
+    return text
+
+
+def _text_cell(ref: str, row: str, value: str) -> str:
+    if not value.isprintable():  # only then look for a character XML cannot hold
+        value = _ILLEGAL.sub("", value)
+        if not value:
+            return ""
+    text = value.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")  # saxutils.escape's
+    space = ' xml:space="preserve"' if text[0].isspace() or text[-1].isspace() else ""
+    return f'<c r="{ref}{row}" t="inlineStr"><is><t{space}>{text}</t></is></c>'
 
 
 def stream(headers: Sequence[str], kinds: Sequence[str], widths: Sequence[int], rows: Iterable[Sequence],
