@@ -447,7 +447,10 @@ class VerificationResult(Audited, db.Model):
     verification: Mapped[Verification] = relationship(back_populates="results")
     clause: Mapped[Clause] = relationship()
 
-    __table_args__ = (UniqueConstraint("verification_id", "clause_id"),)
+    __table_args__ = (UniqueConstraint("verification_id", "clause_id"),
+                      # what the verification export reads of each result, in order (issue 21)
+                      Index("ix_verification_results_verification_id_id_cover", "verification_id", "id",
+                            "clause_id", "result"))
 
 
 class Evidence(Audited, db.Model):

@@ -61,10 +61,20 @@ class Field(Column):
             return value if isinstance(value, str) else "、".join(value or [])
         return value
 
-    def csv_converter(self) -> Callable[[Any], str]:
-        if self.kind in ("enum", "boolean") or self.many:
+    def _shown_as_read(self) -> bool:
+        """Whether :meth:`show` gives back what it is given (this class's
+        show, for a kind it leaves alone)."""
+        return type(self).show is Field.show and self.kind not in ("enum", "boolean") and not self.many
+
+    def csv_converter(self) -> Callable[[Any], str] | None:
+        if not self._shown_as_read():
             return super().csv_converter()
+        if self.kind in ("integer", "date") and self.source is not None:
+            return None  # an int, a date or None from SQL: csv writes them as csv_text would
         return csv_text  # shown as read: no step between
+
+    def shower(self) -> Callable[[Any], Any] | None:
+        return None if self._shown_as_read() else super().shower()
 
     def json(self, record) -> Any:
         value = self.get(record)

@@ -81,6 +81,14 @@ class Column:
             return functools.cache(lambda value: csv_text(show(value)))
         return lambda value: csv_text(show(value))
 
+    def shower(self) -> Callable[[Any], Any] | None:
+        """:meth:`show`, chosen once per export (None: what ``get``
+        returns is the cell already); enums and booleans have a handful of
+        values, each shown once."""
+        if self.kind in ("enum", "boolean"):
+            return functools.cache(self.show)
+        return self.show
+
 
 def _starts_formula(text: str) -> bool:
     """Whether a spreadsheet could read ``text`` as a formula: its first
@@ -100,9 +108,18 @@ def unescape_formula(text: str) -> str:
     return text[1:] if text.startswith("'") and _starts_formula(text[1:]) else text
 
 
+# The first characters of text :func:`_starts_formula` was asked about, and its answer.
+_FORMULA_FIRST: dict[str, bool] = {}
+
+
 def csv_text(value) -> str:
     if value.__class__ is str:  # most cells: checked first
-        return escape_formula(value)
+        if not value:
+            return value
+        risky = _FORMULA_FIRST.get(value[0])
+        if risky is None:
+            risky = _FORMULA_FIRST[value[0]] = _starts_formula(value[0])
+        return "'" + value if risky else value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -119,12 +136,22 @@ def _csv_stream(columns: list[Column], rows: Callable[[], Iterable[Sequence]]) -
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
     writer.writerow([column.ja for column in columns])
-    texts = [column.csv_converter() for column in columns]
+    # Only the columns whose values need a step to their cell take one
+    # (csv writes numbers, dates and None as csv_text would).
+    converters = [(index, text) for index, column in enumerate(columns)
+                  if (text := column.csv_converter()) is not None]
+    width = len(columns)
     result = rows()  # started here, inside the streamed response's context
     try:
         pending = iter(result)
         while chunk := list(islice(pending, 500)):
-            writer.writerows([[text(value) for text, value in zip(texts, row, strict=True)] for row in chunk])
+            cells = [list(row) for row in chunk]
+            for row in cells:
+                if len(row) != width:
+                    raise ValueError(f"a row of {len(row)} values for {width} columns")
+                for index, text in converters:
+                    row[index] = text(row[index])
+            writer.writerows(cells)
             if buffer.tell() > 64 * 1024:
                 yield buffer.getvalue()
                 buffer.seek(0)
@@ -143,11 +170,17 @@ def _xlsx_stream(columns: list[Column], rows: Callable[[], Iterable[Sequence]], 
     from core import xlsx
 
     result = rows()  # started here, inside the streamed response's context
-    shows = [column.show for column in columns]
-    shown = ([show(value) for show, value in zip(shows, raw, strict=True)] for raw in result)
+    showers = [(index, show) for index, column in enumerate(columns) if (show := column.shower()) is not None]
+
+    def shown():
+        for raw in result:
+            row = list(raw)
+            for index, show in showers:
+                row[index] = show(row[index])
+            yield row
     try:
         yield from xlsx.stream([column.ja for column in columns], [column.kind for column in columns],
-                               [column.width for column in columns], shown, title)
+                               [column.width for column in columns], shown(), title)
     finally:
         getattr(result, "close", lambda: None)()
 
