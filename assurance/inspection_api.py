@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from assurance.inspection_models import Inspection, InspectionAnswer, InspectionStatus
 from core.lists import ListView, enum_filter, id_filter
@@ -79,9 +79,9 @@ FIELDS = [
 
 def register() -> Register:
     return Register(name="inspections", title=_l("自己点検"), model=Inspection, fields=FIELDS,
-                    query=lambda: select(Inspection).options(
-                        selectinload(Inspection.unit), selectinload(Inspection.responsible),
-                        selectinload(Inspection.inspector), selectinload(Inspection.checker),
-                        selectinload(Inspection.approver), selectinload(Inspection.answers)),
+                    query=lambda: select(Inspection).options(  # the people joined: as many statements whoever is set
+                        joinedload(Inspection.unit), joinedload(Inspection.responsible),
+                        joinedload(Inspection.inspector), joinedload(Inspection.checker),
+                        joinedload(Inspection.approver), selectinload(Inspection.answers)),
                     list_view=LIST, readers=frozenset(Role), endpoint="inspections.detail",
                     list_endpoint="inspections.index")
