@@ -293,7 +293,9 @@ def incident(account: SocialAccount | None = None, *, kind: IncidentKind = Incid
     """An incident (core.incidents) written straight to the table: of
     ``account`` (a new SNS account when no ``subject`` is given; an
     impersonation unless ``kind`` says otherwise), occurred at 9:00 JST on
-    ``occurred_on`` (today), closed on ``closed_on`` when given."""
+    ``occurred_on`` (by default today, or yesterday until 13:00 JST: the
+    tests act hours after it happened, and a time in the future is refused),
+    closed on ``closed_on`` when given."""
     if subject is None:
         account = account or social_account()
         subject = (SOCIAL_ACCOUNT, account.id)
@@ -301,7 +303,11 @@ def incident(account: SocialAccount | None = None, *, kind: IncidentKind = Incid
         reported_by_id = reported_by.id if reported_by else account.responsible_id
     else:
         reported_by_id = (reported_by or user(None, Role.PROCUREMENT)).id
-    occurred = _jst_start(occurred_on or timeutil.today())
+    if occurred_on is None:
+        occurred_on = timeutil.today()
+        if _jst_start(occurred_on) + dt.timedelta(hours=4) > timeutil.utcnow():
+            occurred_on -= dt.timedelta(days=1)
+    occurred = _jst_start(occurred_on)
     closed = {} if closed_on is None else {
         "status": IncidentStatus.CLOSED, "closed_at": _jst_start(closed_on) + dt.timedelta(hours=8),
         "cause": "原因", "prevention": "再発防止策"}
