@@ -24,12 +24,11 @@ from assurance import inspections as service
 from assurance.inspection_models import AnswerResult, Inspection, InspectionAnswer, InspectionEvidence
 from core import files, pdf, plugins
 from core import inspection as catalogue
-from core.auth import access
+from core.auth import access, can_view
 from core.db import db
 from core.forms import (
     CSRFForm,
     DateField,
-    choices_kept,
     coerce_int_or_none,
     select_choices,
     unit_choices,
@@ -164,18 +163,40 @@ def _facts(inspection: Inspection) -> dict:
     return catalogue.facts(catalogue.Scope(inspection.fiscal_year, inspection.unit_id))
 
 
+def _fact_links(facts: dict) -> dict:
+    """{code: [(url, label)]}: the links beside each fact that the reader may
+    follow, each endpoint's rule asked once per page, not once per link (issue 21)."""
+    allowed: dict[str, bool] = {}
+    found = {}
+    for code, value in facts.items():
+        links = []
+        for link in getattr(value, "links", None) or ():
+            endpoint = link.endpoint
+            if endpoint.startswith("/") or allowed.setdefault(endpoint, can_view(endpoint)):
+                links.append((link.url, link.label))
+        found[code] = links
+    return found
+
+
 def _render(inspection: Inspection, forms: dict | None = None, status: int = 200):
     editable = inspection.status.value == "draft" and service.may_inspect(current_user, inspection)
     forms = forms or {}
+    # Issue 21: the answer rows are drawn as plain markup with the form's names (templates/inspections/
+    # _answer_form.html) from these choices, built once per page; a WTForms form is built only for an
+    # answer posted back with errors (``forms``).  120 WTForms fields cost some 60 ms of CPU per page.
+    choices = None
     if editable:
-        with choices_kept():  # one read of the users for every item's form
-            for answer in inspection.answers:
-                forms.setdefault(answer.id, _answer_form(answer))
+        choices = {"result": [(str(c.value), str(c.label)) for c in
+                              AnswerResult.select_choices(blank=_("（選択してください）"))],
+                   "owner": [(str(c.value), str(c.label)) for c in user_choices(_("（選択してください）"))]}
+    facts = _facts(inspection)
     groups: dict[str, list] = {}
     for answer in inspection.answers:
         groups.setdefault(answer.area_name or answer.area, []).append(answer)
     return render_template(
-        "inspections/detail.html", inspection=inspection, groups=groups, facts=_facts(inspection), forms=forms,
+        "inspections/detail.html", inspection=inspection, groups=groups, facts=facts, fact_links=_fact_links(facts),
+        forms=forms,
+        answer_choices=choices,
         editable=editable, measures=service.measures_of(inspection), versions=service.chain(inspection),
         check_refusal=service.check_refusal(current_user, inspection),
         approval_refusal=service.approval_refusal(current_user, inspection),

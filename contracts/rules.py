@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 
+from flask import request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, String, and_, cast, exists, func, literal, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from contracts.models import (
     Clause,
@@ -20,7 +21,7 @@ from contracts.models import (
     DisposalMethod,
     clause_levels,
 )
-from core import audit
+from core import audit, snapshot
 from core.approvals import Approval, Decision
 from core.db import db
 from core.models import ClassificationLevel, Role
@@ -114,6 +115,23 @@ def active_clauses() -> list[Clause]:
     for (two statements, not one more per clause when they are read)."""
     return db.session.scalars(select(Clause).where(Clause.active).options(selectinload(Clause.mandatory_levels))
                               .order_by(Clause.sort_order, Clause.code)).all()
+
+
+def read_clauses() -> list[Clause]:
+    """active_clauses() for a page that only reads them (a GET): kept per state
+    of the registers (core.snapshot; clauses and their levels are audited), so
+    the contract and vendor pages do not build the catalogue's objects on every
+    view (issue 21: a tenth of their time).  Loaded in a session of their own
+    and closed there: detached, fully loaded, never expired by the request's
+    commit; compare them by id, never by identity."""
+    if request.method != "GET":
+        return active_clauses()
+
+    def build() -> list[Clause]:
+        with Session(db.engine) as session:
+            return list(session.scalars(select(Clause).where(Clause.active).options(
+                selectinload(Clause.mandatory_levels)).order_by(Clause.sort_order, Clause.code)))
+    return snapshot.kept(("contracts.clauses",), build)
 
 
 def mandatory_clauses(contract: Contract, catalogue: list[Clause] | None = None) -> list[Clause]:

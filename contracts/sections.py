@@ -52,7 +52,7 @@ def _vendor_contracts(vendor: Vendor) -> VendorContracts:
         contracts = db.session.scalars(select(Contract).where(Contract.vendor_id == vendor.id)
                                        .options(selectinload(Contract.clauses))
                                        .order_by(Contract.start_on.desc())).all()
-        catalogue = rules.active_clauses()
+        catalogue = rules.read_clauses()
         known[vendor.id] = VendorContracts(
             contracts=contracts,
             gaps={c.id: rules.clause_gaps(c, catalogue) for c in contracts if rules.is_live(c)},

@@ -106,7 +106,8 @@ def index():
 def detail(contract_id: int):
     # The page shows these: joined here, not one statement each later.
     contract = db.first_or_404(select(Contract).where(Contract.id == contract_id).options(
-        joinedload(Contract.vendor), joinedload(Contract.unit), joinedload(Contract.officer)))
+        joinedload(Contract.vendor), joinedload(Contract.unit), joinedload(Contract.officer),
+        joinedload(Contract.classification), joinedload(Contract.integrity), joinedload(Contract.availability)))
     return _detail(contract)
 
 
@@ -144,12 +145,12 @@ def _period_date(day: dt.date) -> str:
 def _detail(contract: Contract, *, exception_form=None, request_form=None, decision_form=None,
             selection_form=None, status_code=200):
     rows = rules.matrix(contract)
-    catalogue = rules.active_clauses()
+    catalogue = rules.read_clauses()
     [schedule] = checks.schedule([contract])
     verifications = db.session.scalars(select(Verification).where(Verification.contract_id == contract.id)
                                        .order_by(Verification.performed_on.desc(), Verification.id.desc())).all()
     findings = db.session.scalars(select(Finding).where(Finding.contract_id == contract.id)
-                                  .order_by(Finding.due_on)).all()
+                                  .options(selectinload(Finding.clause)).order_by(Finding.due_on)).all()
     mandatory = {c.id for c in rules.mandatory_clauses(contract, catalogue)}
     gaps = rules.clause_gaps(contract, catalogue)
     exceptions = rules.exceptions(contract)

@@ -4,7 +4,9 @@ frozen after approval, corrections as new versions, measures opened from
 from __future__ import annotations
 
 import datetime as dt
+import re
 
+import pytest
 from sqlalchemy import func, select
 
 from assurance import inspections as service
@@ -461,3 +463,35 @@ def test_a_measure_names_the_item_it_came_from(app, users):
         item = service.measure_sources([measure.source_id])[measure.source_id]
         assert "SNS-04" in item.description and "2026年度 自己点検" in item.description
         assert url_for(item.endpoint, **item.params) == f"/inspections/{made.id}#item-SNS-04"
+
+
+@pytest.mark.config(WTF_CSRF_ENABLED=True)
+def test_the_answer_form_drawn_on_the_page_posts_with_its_token_and_shows_the_answer(app, client, users):
+    """Issue 21: the answer rows are plain markup, not WTForms fields; what the
+    page draws still posts (CSRF token included) and shows the recorded answer
+    back in the fields."""
+    with app.app_context():
+        made = factories.inspection(YEAR, responsible=_user("approver"))
+        db.session.commit()
+        inspection_id, answers = _ids(app, made)
+    login_as(client, "approver")
+    answer_id = answers["OUT-01"]
+    page = client.get(f"/inspections/{inspection_id}").get_data(as_text=True)
+    token = re.search(rf'name="a{answer_id}-csrf_token"[^>]*value="([^"]+)"', page)
+    assert token, "the answer's form carries its CSRF token"
+    assert f'<label class="form-label" for="a{answer_id}-owner_id">' in page
+    response = client.post(f"/inspections/{inspection_id}/answers/{answer_id}", data={
+        f"a{answer_id}-csrf_token": token.group(1), f"a{answer_id}-result": "partial",
+        f"a{answer_id}-comment": "<一部> 未確認", f"a{answer_id}-measure": "手順を見直す",
+        f"a{answer_id}-owner_id": str(users["procurement"]), f"a{answer_id}-due_on": "2026-12-24"})
+    assert response.status_code == 302
+    page = client.get(f"/inspections/{inspection_id}").get_data(as_text=True)
+    form = page[page.index(f'name="a{answer_id}-result"'):]
+    form = form[:form.index("</form>")]
+    assert '<option selected value="partial">' in form
+    assert "&lt;一部&gt; 未確認</textarea>" in form and "手順を見直す</textarea>" in form
+    assert f'<option selected value="{users["procurement"]}">' in form and 'value="2026-12-24"' in form
+    assert client.post(f"/inspections/{inspection_id}/answers/{answer_id}", data={
+        f"a{answer_id}-result": "conforming"}).status_code == 400  # no token: refused, nothing saved
+    with app.app_context():
+        assert db.session.get(InspectionAnswer, answer_id).result is AnswerResult.PARTIAL

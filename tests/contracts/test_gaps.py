@@ -64,3 +64,30 @@ def test_generated_contracts_carry_the_right_flag(demo):
         rows = stored_and_computed()
         assert any(stored for _id, stored, _c in rows) and not all(stored for _id, stored, _c in rows)
         assert agree()
+
+
+def test_the_contract_and_vendor_pages_follow_a_catalogue_change_after_showing_it(app, client, users):
+    """Issue 21: the pages keep the clause catalogue between views
+    (contracts.rules.read_clauses); a change of the catalogue shows at once."""
+    from tests.conftest import login_as
+
+    with app.app_context():
+        contract = factories.contract(classification="C2")
+        db.session.commit()
+        contract_id, vendor_id = contract.id, contract.vendor_id
+    login_as(client, "procurement")
+    pages = (f"/contracts/{contract_id}", f"/vendors/{vendor_id}")
+    for page in pages:
+        assert "C99" not in client.get(page).get_data(as_text=True)
+    with app.app_context():
+        clause = Clause(code="C99", label_ja="新しい必須条項", label_en="A new mandatory clause", sort_order=99,
+                        active=True, mandatory_base=True)
+        db.session.add(clause)
+        db.session.commit()
+    for page in pages:  # the contract now lacks it: listed as a gap on both pages
+        assert "C99" in client.get(page).get_data(as_text=True)
+    with app.app_context():
+        db.session.scalar(select(Clause).where(Clause.code == "C99")).active = False
+        db.session.commit()
+    for page in pages:
+        assert "C99" not in client.get(page).get_data(as_text=True)
