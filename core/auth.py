@@ -12,6 +12,7 @@ token opens no page.
 """
 from __future__ import annotations
 
+import datetime as dt
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -135,17 +136,25 @@ class _SessionsOutsideTheApi(SecureCookieSessionInterface):
         return None if is_api(request.path) else super().open_session(app, request)
 
 
+# The last activity is written to the session (and so the cookie signed and
+# sent again) at most once in this many seconds, not on every request; the
+# idle limit is counted from it plus this step, so a session never ends
+# before IDLE_TIMEOUT_MINUTES without a request, and at most this much after.
+LAST_SEEN_STEP = 30
+
+
 def _expire_idle_session() -> None:
     if not current_user.is_authenticated or is_api(request.path):  # a token request has no session
         return
     now = int(time.time())
-    last_seen = session.get("last_seen", now)
-    if now - last_seen > current_app.config["IDLE_TIMEOUT_MINUTES"] * 60:
+    last_seen = session.get("last_seen")
+    if last_seen is not None and now - last_seen > current_app.config["IDLE_TIMEOUT_MINUTES"] * 60 + LAST_SEEN_STEP:
         logout_user()
         session.clear()
         flash(_l("一定時間操作がなかったため、ログアウトしました。"), "info")
         return
-    session["last_seen"] = now
+    if last_seen is None or now - last_seen >= LAST_SEEN_STEP:
+        session["last_seen"] = now
 
 
 def _note_token_use():
@@ -205,6 +214,12 @@ def _load_token_user(req) -> User | None:
 
 def init_app(app: Flask) -> None:
     app.session_interface = _SessionsOutsideTheApi()
+    # The cookie is sent again only when the session changes (last_seen moves
+    # on at most every LAST_SEEN_STEP seconds), so it lives that much longer
+    # than the idle limit; the server still ends the session after it.
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = False
+    app.config["PERMANENT_SESSION_LIFETIME"] = (dt.timedelta(minutes=app.config["IDLE_TIMEOUT_MINUTES"])
+                                                + dt.timedelta(seconds=LAST_SEEN_STEP))
     login_manager.init_app(app)
     # Registered before CSRFProtect, so a forbidden POST is a 403 whatever
     # its token.
