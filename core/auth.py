@@ -27,7 +27,7 @@ from sqlalchemy import select
 from core import api_tokens
 from core.db import db
 from core.i18n import locale_code
-from core.lists import int_arg
+from core.lists import id_url, int_arg
 from core.models import Role, User
 
 login_manager = LoginManager()
@@ -227,4 +227,5 @@ def init_app(app: Flask) -> None:
     app.before_request(_enforce)
     app.jinja_env.globals["can_view"] = can_view
     app.jinja_env.globals["main_menu"] = main_menu
+    app.jinja_env.globals["id_url"] = id_url  # core.lists: the list pages' row links
     app.jinja_env.tests["viewable"] = can_view  # {{ links|selectattr("0", "viewable") }}

@@ -65,11 +65,18 @@ def select_locale() -> str:
 
 
 def locale_code() -> str:
+    """"ja" or "en".  Asked for about eighty times on a list page (each
+    date, label and path): the name is kept beside the locale it was made
+    from (``str(Locale)`` builds it afresh each time), as RequestDomain does."""
     try:
-        locale = g._flask_babel.babel_locale  # chosen once per request (flask_babel.get_locale)
+        state = g._flask_babel
+        locale = state.babel_locale  # chosen once per request (flask_babel.get_locale)
     except (AttributeError, RuntimeError):
-        locale = get_locale()
-    return str(locale or "ja")
+        return str(get_locale() or "ja")
+    kept = getattr(state, "itaku_code", None)
+    if kept is None or kept[0] is not locale:
+        kept = state.itaku_code = (locale, str(locale or "ja"))
+    return kept[1]
 
 
 def date_filter(value: dt.date | dt.datetime | None, era: bool = False) -> str:

@@ -145,12 +145,29 @@ def _arg(args, name: str) -> str:
     return args.get(name, "").replace("\x00", "").strip()[:100]
 
 
+def id_url(endpoint: str, name: str) -> Callable[[int], str]:
+    """``url_for(endpoint, name=record_id)`` for each row of a page, the
+    URL built once: ``{% set detail = id_url('vendors.detail', 'vendor_id') %}``
+    then ``detail(vendor.id)`` (building twenty URLs was a tenth of a list
+    page, issue 21)."""
+    head, _, tail = url_for(endpoint, **{name: MAX_INT}).rpartition(str(MAX_INT))
+    return lambda record_id: f"{head}{int(record_id)}{tail}"
+
+
 class ListState(dict):
     """The list's current query, able to build links that change one part."""
 
     def url(self, **changes) -> str:
         params = {k: v for k, v in {**self, **changes}.items() if v not in ("", None)}
-        return url_for(request.endpoint, **(request.view_args or {})) + "?" + urlencode(params)
+        return self.base_url + "?" + urlencode(params)
+
+    @property
+    def base_url(self) -> str:
+        """The list's own address, built once for its sort and page links."""
+        base = self.__dict__.get("_base_url")
+        if base is None:
+            base = self.__dict__["_base_url"] = url_for(request.endpoint, **(request.view_args or {}))
+        return base
 
     def sort_url(self, name: str) -> str:
         direction = "desc" if self.get("sort") == name and self.get("dir") == "asc" else "asc"
