@@ -79,6 +79,20 @@ def locale_code() -> str:
     return kept[1]
 
 
+def label_text(member) -> str:
+    """A labelled enum member's label (a lazy string) as text, translated
+    once per request and language: a list page shows the same few statuses
+    on every row (``{{ status|label }}``, issue 21)."""
+    if not has_request_context():
+        return str(member.label)
+    kept = g.setdefault("itaku_labels", {})
+    key = (type(member), member.value, locale_code())
+    text = kept.get(key)
+    if text is None:
+        text = kept[key] = str(member.label)
+    return text
+
+
 def date_filter(value: dt.date | dt.datetime | None, era: bool = False) -> str:
     """2026年11月26日 (ja), 26 Nov 2026 (en); ``era=True`` gives 令和8年11月26日."""
     if value is None:
@@ -107,6 +121,7 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters["date"] = date_filter
     app.jinja_env.filters["datetime"] = datetime_filter
+    app.jinja_env.filters["label"] = label_text
     app.jinja_env.filters["fiscal_year"] = lambda day: fiscal_year_label(fiscal_year(day), locale_code())
     app.jinja_env.globals["LOCALES"] = LOCALES
     app.jinja_env.globals["locale_code"] = locale_code
