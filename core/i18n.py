@@ -109,7 +109,10 @@ def datetime_filter(value: dt.datetime | None) -> str:
     if value is None:
         return "—"
     if locale_code().startswith("ja"):  # as format_datetime(value, "y年M月d日 HH:mm"), without its lookups
-        zone = get_timezone()
+        try:
+            zone = g._flask_babel.babel_tzinfo  # chosen once per request (flask_babel.get_timezone)
+        except (AttributeError, RuntimeError):
+            zone = get_timezone()
         if zone is not None:
             local = (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(zone)
             return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
