@@ -65,11 +65,32 @@ def select_locale() -> str:
 
 
 def locale_code() -> str:
+    """"ja" or "en".  Asked for about eighty times on a list page (each
+    date, label and path): the name is kept beside the locale it was made
+    from (``str(Locale)`` builds it afresh each time), as RequestDomain does."""
     try:
-        locale = g._flask_babel.babel_locale  # chosen once per request (flask_babel.get_locale)
+        state = g._flask_babel
+        locale = state.babel_locale  # chosen once per request (flask_babel.get_locale)
     except (AttributeError, RuntimeError):
-        locale = get_locale()
-    return str(locale or "ja")
+        return str(get_locale() or "ja")
+    kept = getattr(state, "itaku_code", None)
+    if kept is None or kept[0] is not locale:
+        kept = state.itaku_code = (locale, str(locale or "ja"))
+    return kept[1]
+
+
+def label_text(member) -> str:
+    """A labelled enum member's label (a lazy string) as text, translated
+    once per request and language: a list page shows the same few statuses
+    on every row (``{{ status|label }}``, issue 21)."""
+    if not has_request_context():
+        return str(member.label)
+    kept = g.setdefault("itaku_labels", {})
+    key = (type(member), member.value, locale_code())
+    text = kept.get(key)
+    if text is None:
+        text = kept[key] = str(member.label)
+    return text
 
 
 def date_filter(value: dt.date | dt.datetime | None, era: bool = False) -> str:
@@ -88,7 +109,10 @@ def datetime_filter(value: dt.datetime | None) -> str:
     if value is None:
         return "—"
     if locale_code().startswith("ja"):  # as format_datetime(value, "y年M月d日 HH:mm"), without its lookups
-        zone = get_timezone()
+        try:
+            zone = g._flask_babel.babel_tzinfo  # chosen once per request (flask_babel.get_timezone)
+        except (AttributeError, RuntimeError):
+            zone = get_timezone()
         if zone is not None:
             local = (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(zone)
             return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
@@ -100,6 +124,7 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters["date"] = date_filter
     app.jinja_env.filters["datetime"] = datetime_filter
+    app.jinja_env.filters["label"] = label_text
     app.jinja_env.filters["fiscal_year"] = lambda day: fiscal_year_label(fiscal_year(day), locale_code())
     app.jinja_env.globals["LOCALES"] = LOCALES
     app.jinja_env.globals["locale_code"] = locale_code

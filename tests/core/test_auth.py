@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 from sqlalchemy import select
 
 from core import timeutil
+from core.auth import LAST_SEEN_STEP
 from core.db import db
 from core.models import AuditEntry, User
 from tests.conftest import PASSWORD, login_as
@@ -175,3 +177,23 @@ def test_login_redirects_only_within_the_site(client, users):
     client.post("/logout")
     response = client.post("/login?next=/vendors/", data={"username": "verifier", "password": PASSWORD})
     assert response.headers["Location"] == "/vendors/"
+
+
+def test_a_page_read_again_soon_sends_no_new_cookie_and_idleness_still_ends_the_session(client, users, app):
+    """Issue 21: the session cookie is not signed and sent again on every
+    request, only when the last activity moves on (every LAST_SEEN_STEP s)."""
+    login_as(client, "verifier")
+    assert client.get("/").status_code == 200
+    again = client.get("/")
+    assert again.status_code == 200 and "Set-Cookie" not in again.headers
+    with client.session_transaction() as session:
+        session["last_seen"] -= LAST_SEEN_STEP  # a step later, the activity is written again
+    moved = client.get("/")
+    assert "Set-Cookie" in moved.headers
+    with client.session_transaction() as session:
+        assert abs(session["last_seen"] - time.time()) < 5
+        session["last_seen"] -= app.config["IDLE_TIMEOUT_MINUTES"] * 60 - 1  # not yet idle long enough
+    assert client.get("/").status_code == 200
+    with client.session_transaction() as session:
+        session["last_seen"] -= app.config["IDLE_TIMEOUT_MINUTES"] * 60 + LAST_SEEN_STEP + 1
+    assert client.get("/").status_code == 302

@@ -188,3 +188,32 @@ def test_postgresql_has_the_trigram_indexes(app):
             "SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE 'ix_%_search_key'")).all())
     for table in ("vendors", "contracts", "cloud_services", "social_accounts"):
         assert "gin" in definitions[f"ix_{table}_search_key"] and "gin_trgm_ops" in definitions[f"ix_{table}_search_key"]
+
+
+@pytest.mark.parametrize("query", ["旭川", "株式会社", "ABC", "zzz"])
+@pytest.mark.parametrize("sort", ["name", "status", "updated"])
+def test_a_common_word_read_in_the_sort_order_lists_the_same_page(named, query, sort, monkeypatch):
+    """Issue 21: a word in many rows (above core.lists.IN_ORDER_ABOVE matches)
+    is checked on each row read in the sort order, so SQLite stops after the
+    page; the pages, their order and the count are those of the indexed read."""
+    import core.lists
+
+    with named.app_context():
+        for n in range(25):  # more than a page: 株式会社テスト…, half of them ended
+            factories.vendor(selected=False, status=VendorStatus.ENDED if n % 2 else VendorStatus.ACTIVE)
+        db.session.commit()
+    client = named.test_client()
+    login_as(client, "admin")
+
+    def pages():
+        found = []
+        for direction in ("asc", "desc"):
+            for page in (1, 2):
+                body = client.get("/vendors/", query_string={"q": query, "sort": sort, "dir": direction,
+                                                             "per_page": 20, "page": page}).get_data(as_text=True)
+                found.append((body.split("<tbody>")[1].split("</tbody>")[0], body.split('<p class="mb-0" role="status">')[1][:80]))
+        return found
+
+    indexed = pages()
+    monkeypatch.setattr(core.lists, "IN_ORDER_ABOVE", 1)
+    assert pages() == indexed
