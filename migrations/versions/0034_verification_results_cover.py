@@ -9,7 +9,7 @@ Create Date: 2026-12-03
 """
 from alembic import op
 
-revision = "0034b"
+revision = "0034"
 down_revision = "0033"
 branch_labels = None
 depends_on = None
