@@ -3,7 +3,7 @@
 verification; the export's sub-queries read it alone instead of each
 result's row (whose comment may be long)
 
-Revision ID: 0034b
+Revision ID: 0034
 Revises: 0033
 Create Date: 2026-12-03
 """
