@@ -21,7 +21,7 @@ from flask import Flask, abort, current_app, flash, redirect, request, session, 
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, logout_user
-from markupsafe import Markup
+from markupsafe import Markup  # the menu's type: what a Jinja macro returns
 from sqlalchemy import select
 
 from core import api_tokens
@@ -110,7 +110,7 @@ def main_menu() -> Markup:
     if menu is None:
         visible = frozenset(endpoint for endpoint in MENU if can(current_user, rule_for(endpoint)))
         macro = current_app.jinja_env.get_template("_macros/nav.html").module.main_menu
-        menu = Markup(macro(visible, request.endpoint, request.blueprint))
+        menu = macro(visible, request.endpoint, request.blueprint)  # markup: Jinja escaped what it drew
         if len(kept) >= MENU_KEPT:
             kept.clear()
         kept[key] = menu
